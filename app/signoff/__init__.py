@@ -1,0 +1,3 @@
+"""Signoff: governance and audit for machine-learning models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from signoff.entry import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""The audit log: an append-only hash chain of everything that happened.
+
+Each event's hash covers its canonical encoding, which includes the previous event's hash, so
+altering, removing or reordering any event breaks every hash after it. ``verify_chain`` recomputes the
+chain and names the first sequence number that does not fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from signoff.domain.canonical import canonical_hash
+
+GENESIS_HASH = "0" * 64
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and a 'Z': the one text form of a time that is hashed."""
+    if moment.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    sequence: int
+    occurred_at: datetime
+    actor: str
+    action: str  # dotted verb, e.g. "log.imported", "model.added", "review.signed"
+    entity: str  # what it is about, e.g. "model_version:3", "prediction_log:7"
+    payload: dict[str, Any] = field(default_factory=dict)
+    previous_hash: str = GENESIS_HASH
+    hash: str = ""
+
+    def content(self) -> dict[str, Any]:
+        """What the hash covers: everything but the hash itself."""
+        return {
+            "sequence": self.sequence,
+            "occurred_at": format_utc(self.occurred_at),
+            "actor": self.actor,
+            "action": self.action,
+            "entity": self.entity,
+            "payload": self.payload,
+            "previous_hash": self.previous_hash,
+        }
+
+    def computed_hash(self) -> str:
+        return canonical_hash(self.content())
+
+
+def chain_event(
+    previous: AuditEvent | None,
+    *,
+    occurred_at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    payload: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The next event after ``previous`` (``None`` for the first), with its hash computed."""
+    draft = AuditEvent(
+        sequence=1 if previous is None else previous.sequence + 1,
+        occurred_at=occurred_at,
+        actor=actor,
+        action=action,
+        entity=entity,
+        payload=payload or {},
+        previous_hash=GENESIS_HASH if previous is None else previous.hash,
+    )
+    return AuditEvent(**{**draft.__dict__, "hash": draft.computed_hash()})
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    ok: bool
+    events_checked: int
+    head_hash: str
+    first_bad_sequence: int | None = None
+    reason: str = ""
+
+
+def verify_chain(events: Iterable[AuditEvent]) -> ChainVerdict:
+    """Check sequence numbers run 1, 2, 3, ... and every hash and back-link fits, in order."""
+    expected_sequence = 1
+    previous_hash = GENESIS_HASH
+    count = 0
+    for event in events:
+        count += 1
+        if event.sequence != expected_sequence:
+            return ChainVerdict(
+                False,
+                count,
+                previous_hash,
+                expected_sequence,
+                f"expected event {expected_sequence}, found {event.sequence}: an event was removed or inserted",
+            )
+        if event.previous_hash != previous_hash:
+            return ChainVerdict(
+                False, count, previous_hash, event.sequence, "its link to the previous event does not match"
+            )
+        if event.computed_hash() != event.hash:
+            return ChainVerdict(
+                False, count, previous_hash, event.sequence, "its content does not match its hash (altered)"
+            )
+        previous_hash = event.hash
+        expected_sequence += 1
+    return ChainVerdict(True, count, previous_hash)

@@ -1,0 +1,76 @@
+"""Errors a user can cause, each with a message that says what was wrong and what to do.
+
+Every layer raises these; the CLI turns them into a one-paragraph message and an exit code, the desktop
+app into a dialog. Anything else escaping to the user is a bug.
+"""
+
+from __future__ import annotations
+
+
+class SignoffError(Exception):
+    """Base of every error that is the user's to fix. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(SignoffError):
+    """Bad input: a file, a row, a column or an argument that cannot be used as given.
+
+    ``file``, ``row`` (1-based data row, header excluded) and ``column`` locate the problem when known;
+    they are already part of ``message``, and kept separately so callers and tests can inspect them.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        where = []
+        if file is not None:
+            where.append(f"file {file}")
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        full = f"{', '.join(where)}: {message}" if where else message
+        super().__init__(full)
+        self.file = file
+        self.row = row
+        self.column = column
+        self.reason = message
+
+
+class NotFoundError(SignoffError):
+    """Something the user named (a model, a version, a log, a review) does not exist."""
+
+
+class ConflictError(SignoffError):
+    """Someone else changed the same thing at the same moment; reload and try again."""
+
+    exit_code = 3
+
+
+class PermissionDenied(SignoffError):
+    """The signed-in user may not do this (role, four-eyes rule, disabled account, wrong password)."""
+
+    exit_code = 4
+
+
+class IntegrityError(SignoffError):
+    """Stored evidence or the audit chain does not match its hash: something was altered."""
+
+    exit_code = 1
+
+
+class ExternalServiceError(SignoffError):
+    """A server Signoff talks to (an MLflow tracking server, ...) failed or answered nonsense."""

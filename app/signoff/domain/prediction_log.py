@@ -1,0 +1,161 @@
+"""Prediction logs: what a model predicted, for whom, and how a file's columns map onto that.
+
+A log is evidence: once imported it is stored as canonical Parquet by its SHA-256 and never changes.
+The ``ColumnMapping`` says which column plays which role; the ``ValidationReport`` says what was
+checked on import and which rows, if any, were quarantined and why.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class LogRole(enum.StrEnum):
+    REFERENCE = "reference"
+    VALIDATION = "validation"
+    PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which source column plays which role. ``label`` and ``prediction`` are required."""
+
+    label: str
+    prediction: str
+    scores: tuple[str, ...] = ()
+    sensitive: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    id: str | None = None
+    timestamp: str | None = None
+
+    def mapped_columns(self) -> tuple[str, ...]:
+        """Every mapped column once, in a stable order (the order of the canonical Parquet)."""
+        ordered: list[str] = []
+        for col in (
+            self.id,
+            self.timestamp,
+            self.label,
+            self.prediction,
+            *self.scores,
+            *self.sensitive,
+            *self.features,
+        ):
+            if col is not None and col not in ordered:
+                ordered.append(col)
+        return tuple(ordered)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "prediction": self.prediction,
+            "scores": list(self.scores),
+            "sensitive": list(self.sensitive),
+            "features": list(self.features),
+            "id": self.id,
+            "timestamp": self.timestamp,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnMapping:
+        return cls(
+            label=data["label"],
+            prediction=data["prediction"],
+            scores=tuple(data.get("scores", ())),
+            sensitive=tuple(data.get("sensitive", ())),
+            features=tuple(data.get("features", ())),
+            id=data.get("id"),
+            timestamp=data.get("timestamp"),
+        )
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One problem found in a log: which check, which column, how many rows, the first few rows."""
+
+    check: str  # e.g. "missing", "invalid_number", "label_domain", "score_range", "duplicate_id"
+    column: str | None
+    count: int
+    rows: tuple[int, ...]  # 1-based data row numbers (header excluded), at most the first 20
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "column": self.column,
+            "count": self.count,
+            "rows": list(self.rows),
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    rows_read: int
+    rows_kept: int
+    issues: tuple[ValidationIssue, ...] = ()
+    label_domain: tuple[str, ...] = ()
+    prediction_domain: tuple[str, ...] = ()
+    task: str = "binary"  # "binary", "multiclass", "regression"
+
+    @property
+    def rows_quarantined(self) -> int:
+        return self.rows_read - self.rows_kept
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows_read": self.rows_read,
+            "rows_kept": self.rows_kept,
+            "rows_quarantined": self.rows_quarantined,
+            "task": self.task,
+            "label_domain": list(self.label_domain),
+            "prediction_domain": list(self.prediction_domain),
+            "issues": [i.to_dict() for i in self.issues],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
+        return cls(
+            rows_read=data["rows_read"],
+            rows_kept=data["rows_kept"],
+            task=data.get("task", "binary"),
+            label_domain=tuple(data.get("label_domain", ())),
+            prediction_domain=tuple(data.get("prediction_domain", ())),
+            issues=tuple(
+                ValidationIssue(
+                    check=i["check"],
+                    column=i["column"],
+                    count=i["count"],
+                    rows=tuple(i["rows"]),
+                    message=i["message"],
+                )
+                for i in data.get("issues", ())
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class PredictionLog:
+    """A stored log: its evidence hash (of the canonical Parquet) and what it holds."""
+
+    id: int
+    model_version_id: int
+    role: LogRole
+    source_name: str  # the file name it was imported from
+    source_sha256: str  # hash of the file as given
+    evidence_sha256: str  # hash of the canonical Parquet: the log's identity
+    rows: int
+    mapping: ColumnMapping
+    validation: ValidationReport
+    quarantine_sha256: str | None = None  # canonical Parquet of rejected rows with a reason column
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    imported_at: datetime | None = None
+    imported_by: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
