@@ -1,6 +1,65 @@
-"""Shared test setup: Qt runs offscreen; nothing reads the developer's own settings or database."""
+"""Shared test setup: Qt runs offscreen; nothing reads the developer's own settings or database.
+
+``run_cli`` runs the real ``signoff`` executable in a subprocess against a database URL, the way a
+user or a CI pipeline would.
+"""
+
+from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+APP_DIR = REPO_ROOT / "app"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_folders(tmp_path_factory, monkeypatch):
+    """Point the user's data/config folders and SIGNOFF_DB away from the developer's real ones."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.delenv("SIGNOFF_DB", raising=False)
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_cli("models", "list", "--json", db=url, input="...")`` -> CompletedProcess (text)."""
+
+    def run(
+        *args: str,
+        db: str | None = None,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "signoff"]
+        if db is not None:
+            command += ["--db", db]
+        return subprocess.run(
+            [*command, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=cli_env(env),
+            timeout=timeout,
+            check=False,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+
+    return run

@@ -1,8 +1,5 @@
 """Every command is documented: ``--help`` works for the tool and for each command."""
 
-import subprocess
-import sys
-
 from signoff.cli.main import build_parser
 
 
@@ -15,16 +12,22 @@ def _commands(parser):
                     yield [name, *sub_names], subsub
 
 
-def test_every_command_has_help_text():
+def test_every_command_has_a_description():
     parser = build_parser()
-    for names, sub in _commands(parser):
-        assert sub.format_help().strip(), names
-        assert sub.description or sub.format_usage(), names
+    commands = list(_commands(parser))
+    assert commands
+    for names, sub in commands:
+        if sub._subparsers is None:
+            assert sub.description, f"signoff {' '.join(names)} has no description"
 
 
-def test_help_runs_as_a_process():
-    result = subprocess.run(
-        [sys.executable, "-m", "signoff", "--help"], capture_output=True, text=True, check=False
-    )
+def test_help_runs_as_a_process(run_cli):
+    result = run_cli("--help")
     assert result.returncode == 0
     assert "prediction logs" in result.stdout
+
+
+def test_a_user_error_is_a_message_and_exit_2_not_a_traceback(run_cli):
+    result = run_cli("no-such-command")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
