@@ -15,7 +15,7 @@ from report_samples import BUNDLE_HASH, UNICODE_NAMES, sample_report
 
 from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.reporting.content import Paragraph, Report, ReportMetadata, Section, Table
-from signoff.reporting.pdf import ATTACHMENT_NAME, render_pdf
+from signoff.reporting.pdf import ATTACHMENT_NAME, _bar_chart_pages, _heat_map_pages, render_pdf
 
 
 def pdftotext(path: Path, *extra: str) -> str:
@@ -144,3 +144,28 @@ def test_content_model_refuses_inconsistent_shapes():
             bundle_hash=None,
             sections=(),
         )
+
+
+def test_charts_taller_than_a_page_are_cut_into_parts_on_one_scale(tmp_path):
+    from signoff.reporting.content import BarChart, HeatMap
+
+    groups = tuple(f"group {i:02d}" for i in range(80))
+    chart = BarChart("Many groups", groups, tuple(0.5 + i / 200 for i in range(80)), axis_label="ratio")
+    heat = HeatMap("Tall grid", groups[:50], ("a", "b"), tuple((i / 50, None) for i in range(50)))
+    report = Report(
+        report_id="RPT-tall",
+        title="Tall",
+        metadata=ReportMetadata("t", "a", "s"),
+        generated_at=datetime(2026, 1, 1, tzinfo=UTC),
+        signoff_version="0.1.0",
+        bundle_hash=None,
+        sections=(Section(1, "Charts", (chart, heat)),),
+    )
+    render_pdf(report, tmp_path / "tall.pdf")
+    text = pdftotext(tmp_path / "tall.pdf")
+    assert all(f"group {i:02d}" in text for i in range(80))
+    assert "Many groups (continued, part 3 of 3)" in text
+    assert "Tall grid (continued, part 2 of 2)" in text
+    # one scale for all parts, so bars and shades compare across pages
+    assert len({part.axis_max for part in _bar_chart_pages(chart)}) == 1
+    assert len({part.value_range for part in _heat_map_pages(heat)}) == 1

@@ -29,6 +29,7 @@ class Status(enum.StrEnum):
     WAIVED = "waived"
     INSUFFICIENT = "insufficient"
     NOT_RUN = "not_run"
+    NOT_AVAILABLE = "not_available"  # the evidence exists elsewhere but this report does not carry it
     INFO = "info"
 
     @property
@@ -51,6 +52,7 @@ _STATUS_SYMBOLS = {
     Status.WAIVED: "⚑",
     Status.INSUFFICIENT: "?",
     Status.NOT_RUN: "–",
+    Status.NOT_AVAILABLE: "○",
     Status.INFO: "ℹ",
 }
 _STATUS_WORDS = {
@@ -59,6 +61,7 @@ _STATUS_WORDS = {
     Status.WAIVED: "WAIVED",
     Status.INSUFFICIENT: "INSUFFICIENT DATA",
     Status.NOT_RUN: "NOT RUN",
+    Status.NOT_AVAILABLE: "NOT AVAILABLE",
     Status.INFO: "NOTE",
 }
 
@@ -189,6 +192,7 @@ class HeatMap:
     row_axis_label: str = ""
     column_axis_label: str = ""
     note: str = ""
+    value_range: tuple[float, float] | None = None  # palette ends; default: the lowest and highest value
 
     def __post_init__(self) -> None:
         if len(self.values) != len(self.row_labels) or any(
@@ -207,6 +211,7 @@ class HeatMap:
             "row_axis_label": self.row_axis_label,
             "column_axis_label": self.column_axis_label,
             "note": self.note,
+            "value_range": None if self.value_range is None else list(self.value_range),
         }
 
 

@@ -8,6 +8,7 @@ short bundle hash and "page x of y" (the canvas holds all pages until it knows h
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
 import re
@@ -388,19 +389,71 @@ def _block(block: Block) -> list[Flowable]:
         case Table():
             return _table(block)
         case BarChart():
-            return _figure(_bar_chart(block), block.note)
+            return _figure([_bar_chart(part) for part in _bar_chart_pages(block)], block.note)
         case HeatMap():
-            return _figure(_heat_map(block), block.note)
+            return _figure([_heat_map(part) for part in _heat_map_pages(block)], block.note)
         case Callout():
             return [_callout(block), Spacer(1, 6)]
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 
-def _figure(drawing: Drawing, note: str) -> list[Flowable]:
-    parts: list[Flowable] = [drawing]
+def _figure(drawings: list[Drawing], note: str) -> list[Flowable]:
+    """A chart (in page-sized parts when long), its note kept with the last part."""
+    last: list[Flowable] = [drawings[-1]]
     if note:
-        parts.append(RLParagraph(_text(note), _styles()["note"]))
-    return [KeepTogether(parts), Spacer(1, 6)]
+        last.append(RLParagraph(_text(note), _styles()["note"]))
+    return [*drawings[:-1], KeepTogether(last), Spacer(1, 6)]
+
+
+# A drawing cannot split across pages: long charts are cut into parts of at most this many rows.
+MAX_CHART_ROWS = 36
+
+
+def _row_slices(count: int) -> list[slice]:
+    return [slice(start, start + MAX_CHART_ROWS) for start in range(0, max(count, 1), MAX_CHART_ROWS)]
+
+
+def _bar_chart_pages(chart: BarChart) -> list[BarChart]:
+    slices = _row_slices(len(chart.categories))
+    if len(slices) == 1:
+        return [chart]
+    numbers = [v for v in (*chart.values, *chart.error_high) if v is not None]
+    if chart.reference is not None:
+        numbers.append(chart.reference)
+    # One scale for every part, so bars on different pages compare.
+    axis_max = chart.axis_max if chart.axis_max is not None else (max(numbers) * 1.05 if numbers else 1.0)
+    return [
+        dataclasses.replace(
+            chart,
+            title=chart.title if i == 0 else f"{chart.title} (continued, part {i + 1} of {len(slices)})",
+            categories=chart.categories[part],
+            values=chart.values[part],
+            error_low=chart.error_low[part],
+            error_high=chart.error_high[part],
+            highlight=chart.highlight[part],
+            axis_max=axis_max,
+        )
+        for i, part in enumerate(slices)
+    ]
+
+
+def _heat_map_pages(chart: HeatMap) -> list[HeatMap]:
+    slices = _row_slices(len(chart.row_labels))
+    if len(slices) == 1:
+        return [chart]
+    numbers = [v for row in chart.values for v in row if v is not None]
+    # One palette scale for every part, so the same shade means the same value on every page.
+    value_range = chart.value_range or ((min(numbers), max(numbers)) if numbers else (0.0, 1.0))
+    return [
+        dataclasses.replace(
+            chart,
+            title=chart.title if i == 0 else f"{chart.title} (continued, part {i + 1} of {len(slices)})",
+            row_labels=chart.row_labels[part],
+            values=chart.values[part],
+            value_range=value_range,
+        )
+        for i, part in enumerate(slices)
+    ]
 
 
 def _key_values(block: KeyValues) -> list[Flowable]:
@@ -430,20 +483,27 @@ def _key_values(block: KeyValues) -> list[Flowable]:
     return [*parts, table, Spacer(1, 6)]
 
 
-def _column_widths(block: Table) -> list[float]:
+CELL_SIZE, CELL_LEADING, CELL_PADDING = 7.5, 9.5, 3.0
+
+
+def _column_widths(block: Table, measured: list[list[float]]) -> list[float]:
     """Widths that fit the frame: each column's natural width, shrunk proportionally when too wide."""
     if block.widths:
         total = sum(block.widths)
         return [FRAME_WIDTH * w / total for w in block.widths]
-    padding = 8.0
+    padding = 2 * CELL_PADDING + 2
     natural, minimum = [], []
     for index, name in enumerate(block.columns):
-        cells = [row[index] for row in block.rows]
-        widest = max((pdfmetrics.stringWidth(c, FONT, 7.5) for c in cells), default=0.0)
-        head = pdfmetrics.stringWidth(name, FONT_BOLD, 7.5)
-        longest_word = max((pdfmetrics.stringWidth(w, FONT_BOLD, 7.5) for w in name.split()), default=0.0)
+        widest = max((row[index] for row in measured), default=0.0)
+        head = pdfmetrics.stringWidth(name, FONT_BOLD, CELL_SIZE)
+        longest_word = max(
+            (pdfmetrics.stringWidth(w, FONT_BOLD, CELL_SIZE) for w in name.split()), default=0.0
+        )
         natural.append(min(max(widest, head), FRAME_WIDTH * 0.5) + padding)
-        minimum.append(min(longest_word, 60.0) + padding)
+        if block.alignment(index) == "left":
+            minimum.append(min(longest_word, 60.0) + padding)
+        else:  # numbers never wrap: a right-aligned or centred column keeps its natural width
+            minimum.append(natural[-1])
     if sum(natural) <= FRAME_WIDTH:
         # Spare width goes to the text columns; numbers stay close to their headers.
         text = [w if block.alignment(i) == "left" else 0.0 for i, w in enumerate(natural)]
@@ -464,7 +524,26 @@ def _table(block: Table) -> list[Flowable]:
     head = [
         RLParagraph(_text(c), styles[head_style[block.alignment(i)]]) for i, c in enumerate(block.columns)
     ]
-    body = [[_para(cell, cell_style[block.alignment(i)]) for i, cell in enumerate(row)] for row in block.rows]
+    measured = [[pdfmetrics.stringWidth(cell, FONT, CELL_SIZE) for cell in row] for row in block.rows]
+    widths = _column_widths(block, measured)
+    room = [w - 2 * CELL_PADDING for w in widths]
+
+    def cell(value: str, width: float, column: int) -> str | RLParagraph:
+        # A plain string is drawn directly and costs a fraction of a paragraph (a 30-page report has
+        # thousands of cells); only text that must wrap, or a digest set in the mono face, needs one.
+        if width <= room[column] and "\n" not in value and not _HEX_DIGEST.match(value):
+            return value
+        return _para(value, cell_style[block.alignment(column)])
+
+    body = [
+        [cell(value, width, i) for i, (value, width) in enumerate(zip(row, widths_row, strict=True))]
+        for row, widths_row in zip(block.rows, measured, strict=True)
+    ]
+    aligns = [
+        ("ALIGN", (i, 1), (i, -1), block.alignment(i).upper())
+        for i in range(len(block.columns))
+        if block.alignment(i) != "left"
+    ]
     commands: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
@@ -475,12 +554,14 @@ def _table(block: Table) -> list[Flowable]:
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("FONT", (0, 1), (-1, -1), FONT, CELL_SIZE, CELL_LEADING),
+        *aligns,
     ]
     if len(body) > 3:
         commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, ZEBRA_FILL]))
     table = LongTable(
         [head, *body],
-        colWidths=_column_widths(block),
+        colWidths=widths,
         repeatRows=1,
         style=_table_style(commands),
         hAlign="LEFT",
@@ -504,6 +585,7 @@ _CALLOUT_LOOK: dict[Status, tuple[float, Any, tuple[float, float] | None]] = {
     Status.WAIVED: (1.0, colors.Color(0.94, 0.94, 0.94), (4, 2)),
     Status.INSUFFICIENT: (1.0, colors.white, (1, 2)),
     Status.NOT_RUN: (0.5, colors.Color(0.94, 0.94, 0.94), (1, 2)),
+    Status.NOT_AVAILABLE: (0.5, colors.white, (1, 2)),
     Status.INFO: (0.5, colors.white, None),
 }
 
@@ -724,7 +806,10 @@ def _heat_map(chart: HeatMap) -> Drawing:
     drawing = Drawing(FRAME_WIDTH, height, initialFontName=FONT, initialFontSize=7)
     drawing.add(String(0, height - 11, chart.title, fontName=FONT_BOLD, fontSize=8.5))
     numbers = [v for row in chart.values for v in row if v is not None]
-    lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
+    if chart.value_range is not None:
+        lo, hi = chart.value_range
+    else:
+        lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
     span = (hi - lo) or 1.0
     grid_top = height - title_h - column_label_h
     for j, label in enumerate(chart.column_labels):
