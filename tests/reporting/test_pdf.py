@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import subprocess
@@ -169,3 +170,18 @@ def test_charts_taller_than_a_page_are_cut_into_parts_on_one_scale(tmp_path):
     # one scale for all parts, so bars and shades compare across pages
     assert len({part.axis_max for part in _bar_chart_pages(chart)}) == 1
     assert len({part.value_range for part in _heat_map_pages(heat)}) == 1
+
+
+def test_greyscale_print_keeps_order_and_statuses_apart():
+    from signoff.reporting.content import Status
+    from signoff.reporting.pdf import _CALLOUT_LOOK, _palette
+
+    def grey(t: float) -> float:
+        fill, _ = _palette(t)
+        return 0.2126 * fill.red + 0.7152 * fill.green + 0.0722 * fill.blue
+
+    shades = [grey(i / 20) for i in range(21)]
+    assert all(a > b for a, b in itertools.pairwise(shades))  # larger value, darker grey
+    # every status has its own word and symbol, and its own border (width / dash) besides its fill
+    assert len({s.label for s in Status}) == len(Status)
+    assert len({(w, tuple(d or ())) for w, _, d in (_CALLOUT_LOOK[s] for s in Status)}) == len(Status)

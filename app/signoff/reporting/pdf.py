@@ -585,7 +585,7 @@ _CALLOUT_LOOK: dict[Status, tuple[float, Any, tuple[float, float] | None]] = {
     Status.WAIVED: (1.0, colors.Color(0.94, 0.94, 0.94), (4, 2)),
     Status.INSUFFICIENT: (1.0, colors.white, (1, 2)),
     Status.NOT_RUN: (0.5, colors.Color(0.94, 0.94, 0.94), (1, 2)),
-    Status.NOT_AVAILABLE: (0.5, colors.white, (1, 2)),
+    Status.NOT_AVAILABLE: (0.5, colors.white, (3, 3)),
     Status.INFO: (0.5, colors.white, None),
 }
 
