@@ -120,13 +120,15 @@ def evidence() -> AuditReportInput:
 
 def main() -> None:
     data = evidence()
-    timings = []
+    timings, cpu = [], []
     with TemporaryDirectory() as folder:
         path = Path(folder) / "report.pdf"
+        render_pdf(build_audit_report(data), path)  # first run also loads the fonts (once per process)
         for _ in range(3):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             render_pdf(build_audit_report(data), path)
             timings.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         size = path.stat().st_size
         result = read_report(path)
         from pypdf import PdfReader
@@ -137,7 +139,10 @@ def main() -> None:
         f"observations: {len(data.observations)}, logs: {len(data.prediction_logs)}, events: {len(data.audit_events)}"
     )
     print(f"pages: {pages}, size: {size / 1024:.0f} KiB, verifies: {result.ok}")
-    print(f"build + render (s): best {best:.2f}, median {median:.2f} | target < {TARGET_SECONDS:.1f}")
+    print(
+        f"build + render (s): best {best:.2f}, median {median:.2f}, CPU median {statistics.median(cpu):.2f}"
+        f" | target < {TARGET_SECONDS:.1f}"
+    )
     print("within target" if median < TARGET_SECONDS else "OVER TARGET")
 
 

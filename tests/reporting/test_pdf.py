@@ -185,3 +185,14 @@ def test_greyscale_print_keeps_order_and_statuses_apart():
     # every status has its own word and symbol, and its own border (width / dash) besides its fill
     assert len({s.label for s in Status}) == len(Status)
     assert len({(w, tuple(d or ())) for w, _, d in (_CALLOUT_LOOK[s] for s in Status)}) == len(Status)
+
+
+def test_cover_contents_give_the_page_each_section_starts_on(rendered):
+    report, path, _ = rendered
+    pages = pdftotext(path, "-layout").split("\f")[:-1]
+    contents = pages[0][pages[0].index("Contents") :]
+    for section in report.sections:
+        heading = rf"{section.number}\s+{re.escape(section.title)}"
+        # the heading itself, not its contents line (which ends in a page number)
+        start = next(i for i, page in enumerate(pages) if re.search(rf"^\s*{heading}\s*$", page, re.M))
+        assert re.search(rf"^\s*{heading}\s+{start + 1}\s*$", contents, re.M), (section.title, start + 1)

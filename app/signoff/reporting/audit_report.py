@@ -59,15 +59,15 @@ INSUFFICIENT_CONVENTION = (
 
 # Registry identifiers shown on the cover when the import recorded them (other attributes go to section 3).
 REGISTRY_IDENTIFIERS = (
-    "tracking_uri",
-    "registry_uri",
-    "source_uri",
-    "model_id",
-    "run_id",
-    "model_package_arn",
-    "model_card_arn",
-    "repo_id",
-    "revision",
+    ("tracking_uri", "Tracking URI"),
+    ("registry_uri", "Registry URI"),
+    ("source_uri", "Source URI"),
+    ("model_id", "Logged model ID"),
+    ("run_id", "Run ID"),
+    ("model_package_arn", "Model package ARN"),
+    ("model_card_arn", "Model card ARN"),
+    ("repo_id", "Repository"),
+    ("revision", "Revision"),
 )
 INVENTORY_FIELDS = (
     ("owner", "Owner"),
@@ -245,8 +245,8 @@ def _observation_rows(
 def _cover(evidence: AuditReportInput, report_id: str) -> Section:
     model = evidence.model_version
     identifiers = [
-        (key.replace("_", " "), str(model.attributes[key]))
-        for key in REGISTRY_IDENTIFIERS
+        (label, str(model.attributes[key]))
+        for key, label in REGISTRY_IDENTIFIERS
         if model.attributes.get(key) not in (None, "")
     ]
     items = [
@@ -324,9 +324,7 @@ def _inventory(evidence: AuditReportInput) -> Section:
     attributes = model.attributes
     items = [(label, _attribute_text(attributes.get(key))) for key, label in INVENTORY_FIELDS]
     items.insert(0, ("Description", model.description or NOT_RECORDED))
-    shown = (
-        {key for key, _ in INVENTORY_FIELDS} | set(REGISTRY_IDENTIFIERS) | {key for key, _ in LINEAGE_FIELDS}
-    )
+    shown = {key for key, _ in (*INVENTORY_FIELDS, *REGISTRY_IDENTIFIERS, *LINEAGE_FIELDS)}
     others = sorted((k, _attribute_text(v)) for k, v in attributes.items() if k not in shown)
     blocks: list[Block] = [
         Paragraph(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.graphics.shapes import Drawing, Group, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
@@ -57,6 +58,10 @@ from signoff.reporting.content import (
     Table,
 )
 from signoff.resources import resource_path
+
+# ASCII85 on top of Flate only made streams 25% larger and slower (7-bit mail transport is long gone).
+# reportlab has no per-document switch; this module is the only user of reportlab in Signoff.
+rl_config.useA85 = 0
 
 ATTACHMENT_NAME = "report.json"
 # Keys added to the PDF's document information dictionary; verify.py reads them back.
@@ -196,6 +201,8 @@ def render_pdf_bytes(report: Report) -> bytes:
     story = _cover(report, attachment_sha256)
     for section in report.sections:
         story += _section(section, first=section is report.sections[0])
+        if section is report.sections[0] and len(report.sections) > 2:
+            story += _contents(report)  # on the cover, after the first section
     document.build(story, canvasmaker=_canvas_class(report, attachment, attachment_sha256))
     return buffer.getvalue()
 
@@ -224,6 +231,10 @@ def _canvas_class(report: Report, attachment: bytes, attachment_sha256: str) -> 
             }
             self._doc.info = info
             self._pages: list[dict[str, Any]] = []
+            # Filled while drawing (mutated in place, so every saved page state shares them): the page
+            # each section starts on, and where the cover's contents lines want their page numbers.
+            self.section_pages: dict[str, int] = {}
+            self.contents_slots: list[tuple[str, float, float, int]] = []
 
         def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))
@@ -249,6 +260,11 @@ def _canvas_class(report: Report, attachment: bytes, attachment_sha256: str) -> 
             self.drawString(MARGIN_X, y, footer_left)
             self.drawCentredString(PAGE_WIDTH / 2, y, footer_mid)
             self.drawRightString(PAGE_WIDTH - MARGIN_X, y, f"page {number} of {total}")
+            self.setFillColor(INK)
+            self.setFont(FONT, 9)
+            for key, x, slot_y, page in self.contents_slots:
+                if page == number and key in self.section_pages:
+                    self.drawRightString(x, slot_y, str(self.section_pages[key]))
             if number > 1:
                 top = PAGE_HEIGHT - MARGIN_TOP + 6 * mm
                 self.drawString(MARGIN_X, top, header)
@@ -320,6 +336,34 @@ class _SectionAnchor(Flowable):
     def draw(self) -> None:
         self.canv.bookmarkHorizontal(self.key, 0, 20)
         self.canv.addOutlineEntry(self.title, self.key, level=self.level)
+        self.canv.section_pages[self.key] = self.canv.getPageNumber()
+
+
+class _ContentsEntry(Flowable):
+    """One line of the cover's contents; its page number is drawn once all pages are known."""
+
+    def __init__(self, key: str, text: str) -> None:
+        super().__init__()
+        self.key, self.text = key, text
+        self.width, self.height = FRAME_WIDTH, 13
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.setFont(FONT, 9)
+        canvas.drawString(0, 3, self.text)
+        x, y = canvas.absolutePosition(self.width, 3)
+        canvas.contents_slots.append((self.key, x, y, canvas.getPageNumber()))
+        canvas.linkRect("", self.key, (0, 0, self.width, self.height), relative=1, thickness=0)
+
+
+def _contents(report: Report) -> list[Flowable]:
+    entries: list[Flowable] = [RLParagraph("Contents", _styles()["h2"])]
+    entries += [_ContentsEntry(_section_key(s), f"{s.number}  {s.title}") for s in report.sections]
+    return [KeepTogether(entries), Spacer(1, 6)]
+
+
+def _section_key(section: Section) -> str:
+    return f"section-{section.number}"
 
 
 def _text(value: str) -> str:
@@ -370,7 +414,7 @@ def _section(section: Section, *, first: bool) -> list[Flowable]:
     else:
         story.append(CondPageBreak(60 * mm))
     heading = f"{section.number}  {section.title}"
-    story.append(_SectionAnchor(f"section-{section.number}", heading, 0))
+    story.append(_SectionAnchor(_section_key(section), heading, 0))
     story.append(RLParagraph(_text(heading), styles["h1"]))
     for block in section.blocks:
         story += _block(block)
