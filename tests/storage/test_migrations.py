@@ -20,6 +20,7 @@ def test_there_is_exactly_one_migration_head():
     heads = ScriptDirectory.from_config(migrate.alembic_config()).get_heads()
     assert len(heads) == 1, heads
     assert migrate.head_revision() == heads[0]
+    assert heads[0] == migrate.SCHEMA_REVISION, "update SCHEMA_REVISION in storage/migrate.py"
 
 
 def test_the_migrated_schema_is_exactly_the_models(db_url):

@@ -154,6 +154,13 @@ class Database:
             engine = self.write_engine if write else self.engine
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 yield UnitOfWork(session, appended.append)
+        except sa_exc.IntegrityError as error:
+            # Repositories check before they insert, so a constraint failing here means another
+            # writer stored the same thing between that check and this commit (PostgreSQL).
+            raise ConflictError(
+                f"someone else stored the same thing at the same moment ({_first_line(error.orig)}); "
+                "nothing was stored. Try again."
+            ) from error
         except sa_exc.OperationalError as error:
             if _is_lock_timeout(error):
                 raise ConflictError(

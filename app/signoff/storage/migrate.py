@@ -11,27 +11,33 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import ResolutionError
-from alembic.util import CommandError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from signoff.domain.errors import SignoffError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The newest migration. Opening a database that is already there needs no Alembic at all (importing
+# it costs most of a second at every command); a test checks this is the single head.
+SCHEMA_REVISION = "0003_analysis_runs"
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:
         raise RuntimeError(f"the migrations have {len(heads)} heads ({', '.join(heads)}); merge them")
@@ -40,12 +46,19 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (backing up an SQLite file first if it holds an older schema)."""
     current = current_revision(engine)
+    if current == SCHEMA_REVISION and revision == "head":
+        return
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     if current is not None and not _known(script, current):
         raise SignoffError(
@@ -61,6 +74,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
     try:
         return script.get_revision(revision) is not None
     except (ResolutionError, CommandError):
@@ -69,6 +85,8 @@ def _known(script: ScriptDirectory, revision: str) -> bool:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema back to ``revision`` (used by tests and by a deliberate rollback)."""
+    from alembic import command
+
     _run(engine, lambda config: command.downgrade(config, revision))
 
 
