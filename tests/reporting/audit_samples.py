@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import chain_event, verify_chain
 from signoff.domain.observations import Observation
 from signoff.domain.prediction_log import (
@@ -139,6 +140,25 @@ def audit_events(count: int = 6):
     return tuple(events)
 
 
+def analysis_runs() -> tuple[AnalysisRun, ...]:
+    log_hash = prediction_logs()[0].evidence_sha256
+    return tuple(
+        AnalysisRun(
+            id=run_id,
+            kind=kind,
+            model_version_id=7,
+            inputs={"log": log_hash},
+            parameters={"bootstrap": 1000, "seed": 7},
+            engine_version=f"signoff.analysis.{kind} 0.1.0",
+            result={"rows": 48_814},
+            result_sha256=f"{run_id:x}" * 64,
+            created_at=T0 + timedelta(hours=3),
+            created_by="Zoë Łukasz Ñúñez",
+        )
+        for run_id, kind in ((21, "performance"), (22, "fairness"), (23, "shap"))
+    )
+
+
 def known_case(**overrides) -> AuditReportInput:
     events = audit_events()
     values = dict(
@@ -150,7 +170,8 @@ def known_case(**overrides) -> AuditReportInput:
         review_status="in review",
         prediction_logs=prediction_logs(),
         observations=observations(FAIRNESS + PERFORMANCE + DRIFT),
-        analyses_run=("performance", "fairness", "drift"),
+        analysis_runs=analysis_runs(),
+        analyses_run=("drift",),
         audit_events=events,
         chain_verdict=verify_chain(events),
     )

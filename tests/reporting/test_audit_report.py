@@ -158,6 +158,7 @@ def test_sections_without_inputs_say_not_run_rather_than_disappear(tmp_path):
         observations=(),
         analyses_run=(),
         prediction_logs=(),
+        analysis_runs=(),
         audit_events=(),
         chain_verdict=None,
         bundle_hash=None,
@@ -201,3 +202,17 @@ def test_report_id_depends_on_the_evidence_and_time():
     later = known_case(generated_at=known_case().generated_at.replace(hour=10))
     assert build_audit_report(later).report_id != base
     assert build_audit_report(known_case(report_id="RPT-given")).report_id == "RPT-given"
+
+
+def test_analysis_runs_are_cited_with_inputs_engine_and_result_hash(known_pdf):
+    path, text = known_pdf
+    flat = re.sub(r"\s+", " ", pdf_text(path, layout=False))
+    log_hash = known_case().prediction_logs[0].evidence_sha256
+    for run_id, kind in ((21, "performance"), (22, "fairness"), (23, "shap")):
+        assert lines_with(text, str(run_id), kind, "bootstrap=1000", f"{run_id:x}" * 8)
+        assert f"signoff.analysis.{kind} 0.1.0" in flat
+    assert flat.count(f"log: {log_hash[:16]}") == 3
+    assert "Computed by run 22 (signoff.analysis.fairness 0.1.0)" in flat
+    # a SHAP run without SHAP results in this report: explained as not available, not as "not run"
+    assert "SHAP explanations: not available in this report" in flat
+    assert "Explainability (SHAP): not run" not in flat

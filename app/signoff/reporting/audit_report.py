@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.observations import Observation
@@ -108,7 +109,8 @@ class AuditReportInput:
     report_id: str | None = None  # derived from the evidence when not given
     prediction_logs: tuple[PredictionLog, ...] = ()
     observations: tuple[Observation, ...] = ()
-    analyses_run: tuple[str, ...] = ()  # e.g. ("performance", "fairness", "drift"): "not run" otherwise
+    analysis_runs: tuple[AnalysisRun, ...] = ()  # the runs the observations came from, cited by hash
+    analyses_run: tuple[str, ...] = ()  # analyses run without a stored run (e.g. ("drift",))
     audit_events: tuple[AuditEvent, ...] = ()
     chain_verdict: ChainVerdict | None = None
 
@@ -198,8 +200,33 @@ def _observations(evidence: AuditReportInput, analysis: str) -> list[Observation
     return [o for o in evidence.observations if o.metric.split(".", 1)[0] == analysis]
 
 
+# Analysis-run kinds named differently from the observation prefix of the same analysis.
+_KIND_TO_ANALYSIS = {"shap": "explain", "explanation": "explain", "explainability": "explain"}
+
+
+def _analysis_of(kind: str) -> str:
+    return _KIND_TO_ANALYSIS.get(kind, kind)
+
+
+def _runs(evidence: AuditReportInput, analysis: str) -> list[AnalysisRun]:
+    return [r for r in evidence.analysis_runs if _analysis_of(r.kind) == analysis]
+
+
 def _ran(evidence: AuditReportInput, analysis: str) -> bool:
-    return analysis in evidence.analyses_run or bool(_observations(evidence, analysis))
+    return (
+        analysis in evidence.analyses_run
+        or bool(_runs(evidence, analysis))
+        or bool(_observations(evidence, analysis))
+    )
+
+
+def _provenance(evidence: AuditReportInput, analysis: str) -> list[Block]:
+    """Which stored runs a section's numbers come from (details in section 4)."""
+    runs = _runs(evidence, analysis)
+    if not runs:
+        return []
+    cited = "; ".join(f"run {r.id} ({r.engine_version or 'engine not recorded'})" for r in runs)
+    return [Paragraph(f"Computed by {cited}; inputs and parameters in section 4.", style="note")]
 
 
 def _short(metric: str) -> str:
@@ -364,10 +391,47 @@ def _lineage(evidence: AuditReportInput) -> Section:
             ),
             widths=(0.5, 0.9, 3, 3),
         ),
+        Heading("Analysis runs cited"),
+        _analysis_runs_table(evidence.analysis_runs),
         Heading("Import snapshots and registry history"),
         _not_available("Registry snapshots and alias / stage history"),
     ]
     return Section(4, "Lineage", tuple(blocks))
+
+
+def _analysis_runs_table(runs: Sequence[AnalysisRun]) -> Block:
+    if not runs:
+        return Paragraph("No stored analysis runs are cited by this report.", style="note")
+    return Table(
+        columns=(
+            "Run",
+            "Kind, by, at (UTC)",
+            "Parameters",
+            "Engine",
+            "Inputs (role: SHA-256)",
+            "Result SHA-256",
+        ),
+        rows=tuple(
+            (
+                str(run.id),
+                f"{run.kind}\n{run.created_by}\n{fmt_time(run.created_at)}",
+                _parameters_text(run.parameters),
+                run.engine_version or NOT_RECORDED,
+                "\n".join(f"{role}: {digest[:16]}" for role, digest in sorted(run.inputs.items())) or "–",
+                run.result_sha256[:16],
+            )
+            for run in runs
+        ),
+        align=("right", "left", "left", "left", "left", "left"),
+        caption="Analysis runs",
+        note="Hashes show their first 16 hex digits; report.json holds every run in full, with its result.",
+    )
+
+
+def _parameters_text(parameters: dict[str, Any]) -> str:
+    if not parameters:
+        return "–"
+    return ", ".join(f"{k}={v}" for k, v in sorted(parameters.items()))
 
 
 def _data(evidence: AuditReportInput) -> Section:
@@ -444,7 +508,7 @@ def _performance(evidence: AuditReportInput) -> Section:
         return Section(6, "Performance", (_not_run("Performance analysis"),), new_page=True)
     overall = [o for o in observed if o.scope == "overall"]
     segments = [o for o in observed if o.scope != "overall"]
-    blocks: list[Block] = [Paragraph(INTERVAL_CONVENTION)]
+    blocks: list[Block] = [Paragraph(INTERVAL_CONVENTION), *_provenance(evidence, "performance")]
     if overall:
         blocks.append(Heading("Overall"))
         blocks.append(_observation_rows(overall))
@@ -467,6 +531,7 @@ def _fairness(evidence: AuditReportInput) -> Section:
         Paragraph(DIFFERENCE_CONVENTION),
         Paragraph(INTERVAL_CONVENTION),
         Paragraph(INSUFFICIENT_CONVENTION),
+        *_provenance(evidence, "fairness"),
     ]
     by_attribute: dict[str, list[Observation]] = {}
     for o in observed:
@@ -498,6 +563,7 @@ def _explainability(evidence: AuditReportInput) -> Section:
             "it across groups; local explanations show single predictions. The explainer, its background "
             "data, the sample size and the additivity error are stated with the results."
         ),
+        *_provenance(evidence, "explain"),
         _not_available("SHAP explanations")
         if _ran(evidence, "explain")
         else _not_run("Explainability (SHAP)"),
@@ -515,6 +581,7 @@ def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
                 "Drift compares each column of a log with the reference log; each metric's convention "
                 "(PSI bins, KS statistic, ...) is given in the Detail column."
             ),
+            *_provenance(evidence, "drift"),
             _observation_rows(drift, scope_title="Column"),
         ]
     else:
@@ -815,45 +882,25 @@ def _json_safe(value: Any) -> Any:
 
 def _payload(evidence: AuditReportInput) -> dict[str, Any]:
     """The machine-readable results: full precision, for tools that read report.json instead of pages."""
-    model = evidence.model_version
+    verdict = evidence.chain_verdict
     return {
-        "model_version": {
-            "id": model.id,
-            "name": model.name,
-            "version": model.version,
-            "source": model.source,
-            "description": model.description,
-            "created_at": _json_safe(model.created_at),
-            "attributes": _json_safe(model.attributes),
-        },
+        "model_version": _json_safe(evidence.model_version.to_dict()),
         "bundle_hash": evidence.bundle_hash,
         "review_status": evidence.review_status,
-        "prediction_logs": [
-            {
-                "id": log.id,
-                "role": log.role.value,
-                "source_name": log.source_name,
-                "source_sha256": log.source_sha256,
-                "evidence_sha256": log.evidence_sha256,
-                "quarantine_sha256": log.quarantine_sha256,
-                "rows": log.rows,
-                "mapping": log.mapping.to_dict(),
-                "validation": log.validation.to_dict(),
-                "period_start": _json_safe(log.period_start),
-                "period_end": _json_safe(log.period_end),
-            }
-            for log in evidence.prediction_logs
-        ],
-        "analyses_run": sorted(evidence.analyses_run),
+        "prediction_logs": [_json_safe(log.to_dict()) for log in evidence.prediction_logs],
+        "analyses_run": sorted(
+            set(evidence.analyses_run) | {_analysis_of(r.kind) for r in evidence.analysis_runs}
+        ),
+        "analysis_runs": [_json_safe(run.to_dict()) for run in evidence.analysis_runs],
         "observations": [_json_safe(o.to_dict()) for o in evidence.observations],
         "audit_chain": None
-        if evidence.chain_verdict is None
+        if verdict is None
         else {
-            "ok": evidence.chain_verdict.ok,
-            "events_checked": evidence.chain_verdict.events_checked,
-            "head_hash": evidence.chain_verdict.head_hash,
-            "first_bad_sequence": evidence.chain_verdict.first_bad_sequence,
-            "reason": evidence.chain_verdict.reason,
+            "ok": verdict.ok,
+            "events_checked": verdict.events_checked,
+            "head_hash": verdict.head_hash,
+            "first_bad_sequence": verdict.first_bad_sequence,
+            "reason": verdict.reason,
         },
         "audit_events": [{**e.content(), "hash": e.hash} for e in evidence.audit_events],
         "signatures": [],

@@ -530,6 +530,13 @@ def _key_values(block: KeyValues) -> list[Flowable]:
 CELL_SIZE, CELL_LEADING, CELL_PADDING = 7.5, 9.5, 3.0
 
 
+def _text_width(value: str) -> float:
+    """Width of the widest line of a cell at the cell font size."""
+    if "\n" not in value:
+        return pdfmetrics.stringWidth(value, FONT, CELL_SIZE)
+    return max(pdfmetrics.stringWidth(line, FONT, CELL_SIZE) for line in value.split("\n"))
+
+
 def _column_widths(block: Table, measured: list[list[float]]) -> list[float]:
     """Widths that fit the frame: each column's natural width, shrunk proportionally when too wide."""
     if block.widths:
@@ -545,7 +552,10 @@ def _column_widths(block: Table, measured: list[list[float]]) -> list[float]:
         )
         natural.append(min(max(widest, head), FRAME_WIDTH * 0.5) + padding)
         if block.alignment(index) == "left":
-            minimum.append(min(longest_word, 60.0) + padding)
+            # Words are not broken if it can be helped: the column's longest word (by characters) fits.
+            word = max((w for row in block.rows for w in row[index].split()), key=len, default="")
+            longest_word = max(longest_word, pdfmetrics.stringWidth(word, FONT, CELL_SIZE))
+            minimum.append(min(longest_word, 90.0) + padding)
         else:  # numbers never wrap: a right-aligned or centred column keeps its natural width
             minimum.append(natural[-1])
     if sum(natural) <= FRAME_WIDTH:
@@ -568,7 +578,7 @@ def _table(block: Table) -> list[Flowable]:
     head = [
         RLParagraph(_text(c), styles[head_style[block.alignment(i)]]) for i, c in enumerate(block.columns)
     ]
-    measured = [[pdfmetrics.stringWidth(cell, FONT, CELL_SIZE) for cell in row] for row in block.rows]
+    measured = [[_text_width(cell) for cell in row] for row in block.rows]
     widths = _column_widths(block, measured)
     room = [w - 2 * CELL_PADDING for w in widths]
 
