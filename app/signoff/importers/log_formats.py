@@ -42,6 +42,7 @@ JSONL_BATCH_ROWS = 65_536
 _DELIMITERS = (",", ";", "\t", "|")
 _HEAD_BYTES = 1 << 20
 _PARQUET_MAGIC = b"PAR1"
+_UNCLOSED_QUOTE = 'a quote (") is opened in this row and never closed, so the rows after it would be lost.'
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,10 @@ def open_log_source(
 
 
 def _refuse_binary(head: bytes, where: str) -> None:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(
+            "the file is UTF-16 text; save it as UTF-8 (or Latin-1) and import it again.", file=where
+        )
     if head.startswith(b"\x1f\x8b"):
         raise InputError("the file is gzip-compressed; decompress it first.", file=where)
     if head.startswith(b"PK\x03\x04"):
@@ -260,9 +265,7 @@ class CsvSource(LogSource):
             # and never closed, and the CSV reader has silently taken the rest of the file as one value.
             problem = _scan_csv(self.path, self.codec, self.delimiter, len(self.columns), self.columns)
             row = problem.row if problem is not None else None
-            raise self.error(
-                'a quote (") is opened and never closed, so rows after it would be lost.', row=row
-            )
+            raise self.error(_UNCLOSED_QUOTE, row=row)
         if rows_done == 0:
             raise self.error("the file has a header line but no data rows.")
 
@@ -356,6 +359,8 @@ def _scan_csv(path: Path, codec: str, delimiter: str, width: int, header: tuple[
                     row + 1,
                 )
             except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    return _Problem(_UNCLOSED_QUOTE, row + 1)
                 return _Problem(f"the row is not valid CSV: {exc}.", row + 1)
     finally:
         csv.field_size_limit(limit)

@@ -155,10 +155,10 @@ def read_canonical_log(source: Path | bytes) -> pandas.DataFrame:
 # ---------------------------------------------------------------------------------------------------
 
 
-def _roles(mapping: ColumnMapping) -> dict[str, str]:
+def _roles(mapping: ColumnMapping, where: str) -> dict[str, str]:
     """The role of each mapped column. Only a sensitive attribute may also be a feature."""
     if not mapping.label or not mapping.prediction:
-        raise InputError("a log needs both a label column and a prediction column.")
+        raise InputError("a log needs both a label column and a prediction column.", file=where)
     roles: dict[str, str] = {}
     assigned = [
         (mapping.id, "id"),
@@ -175,6 +175,7 @@ def _roles(mapping: ColumnMapping) -> dict[str, str]:
         if column in (SOURCE_ROW, REASON):
             raise InputError(
                 f"a mapped column may not be named {column!r}: Signoff adds that column itself.",
+                file=where,
                 column=column,
             )
         previous = roles.get(column)
@@ -186,6 +187,7 @@ def _roles(mapping: ColumnMapping) -> dict[str, str]:
             raise InputError(
                 f"column {column!r} is mapped both as {previous} and as {role}; a column plays one role "
                 "(only a sensitive attribute may also be a feature).",
+                file=where,
                 column=column,
             )
     return {column: roles[column] for column in mapping.mapped_columns()}
@@ -303,7 +305,7 @@ class _Import:
     # -- the whole run ---------------------------------------------------------------------------
 
     def run(self) -> CanonicalLog:
-        roles = _roles(self.mapping)
+        roles = _roles(self.mapping, self.where)
         source = open_log_source(
             self.path, tuple(roles), encoding=self.options.encoding, delimiter=self.options.delimiter
         )
@@ -402,7 +404,7 @@ class _Import:
         if role in ("label", "prediction") and pa.types.is_floating(values.type):
             values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
         missing = null_mask(values)
-        if self._tally("missing", column, "no value").add(missing, rows):
+        if self._tally("missing", column, "no value (empty, NA or NaN)").add(missing, rows):
             reasons.append(_reason(missing, f"{column}: missing"))
         if role == "id":
             text = as_text(values)
