@@ -449,7 +449,8 @@ class FeatureStats:
                 return
             except pa.ArrowInvalid:
                 pass
-        _, not_number = parse_numbers(array, decimal_comma=decimal_comma)
+        numbers, not_number = parse_numbers(array, decimal_comma=decimal_comma)
+        self.numbers_seen |= numbers.null_count < len(numbers)
         if not_number.any():
             first = int(np.argmax(not_number))
             self.first_text_row = int(rows[first])

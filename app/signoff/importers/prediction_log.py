@@ -130,6 +130,7 @@ def canonicalise_log(
         return job.run()
     except BaseException:
         job.discard()
+        job.cleanup()
         if created:
             _remove_empty_dir(work_dir)
         raise
