@@ -20,8 +20,8 @@ from logfiles import MAPPING, arrow_table, csv_text, valid_frame, write_csv, wri
 
 from signoff.domain.prediction_log import ColumnMapping, LogRejectedError, ValidationReport
 from signoff.importers.log_formats import CSV_BLOCK_BYTES
+from signoff.importers.log_writing import ROW_GROUP_ROWS
 from signoff.importers.prediction_log import (
-    ROW_GROUP_ROWS,
     CanonicalLog,
     LogReadOptions,
     canonicalise_log,

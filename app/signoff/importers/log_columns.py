@@ -441,14 +441,10 @@ class FeatureStats:
             return
         if self.kind == "text":
             return
-        if self.kind in (None, "int"):
-            try:
-                array.cast(pa.int64())
-                self.numbers_seen = True
-                self.kind = "int"
-                return
-            except pa.ArrowInvalid:
-                pass
+        # A failed cast costs far more than a successful one, so only try int64 when it should work:
+        # the column was whole numbers so far, or this batch's numbers are all whole.
+        if self.kind == "int" and _casts_to_int(array):
+            return
         numbers, not_number = parse_numbers(array, decimal_comma=decimal_comma)
         self.numbers_seen |= numbers.null_count < len(numbers)
         if not_number.any():
@@ -456,8 +452,13 @@ class FeatureStats:
             self.first_text_row = int(rows[first])
             self.first_text_value = str(array[first].as_py())
             self.kind = "text"
+            return
+        values = numbers.to_numpy(zero_copy_only=False)
+        with np.errstate(invalid="ignore"):
+            whole = bool(np.all(np.isnan(values) | (values == np.floor(values))))
+        if self.kind is None and whole and _casts_to_int(array):
+            self.kind = "int"
         else:
-            self.numbers_seen = True
             self.kind = "float"
 
     @property
@@ -483,6 +484,14 @@ class FeatureStats:
         if kind == "int":
             return array.cast(pa.int64())
         return parse_numbers(array, decimal_comma=decimal_comma)[0]
+
+
+def _casts_to_int(array: pa.Array) -> bool:
+    try:
+        array.cast(pa.int64())
+        return True
+    except pa.ArrowInvalid:
+        return False
 
 
 def _native_kind(arrow_type: pa.DataType) -> str | None:

@@ -48,26 +48,11 @@ from signoff.importers.log_columns import (
     shown,
 )
 from signoff.importers.log_formats import LogBatch, LogSource, file_sha256, open_log_source
+from signoff.importers.log_writing import RowGroupWriter, in_background
 
 SOURCE_ROW = "source_row"
 REASON = "reason"
-ROW_GROUP_ROWS = 131_072
 FIRST_ROWS = 20  # rows listed per issue
-# Fixed writer settings: part of what makes the canonical bytes a function of the content alone.
-# Statistics are left out (they add nothing to evidence); zstd level 1 keeps evidence ~25% smaller than
-# snappy at nearly the same speed. Which columns get dictionary pages follows from the schema only.
-PARQUET_OPTIONS: dict[str, object] = {
-    "version": "2.6",
-    "compression": "zstd",
-    "compression_level": 1,
-    "write_statistics": False,
-    "data_page_size": 1 << 20,
-    "data_page_version": "1.0",
-    "write_page_index": False,
-    "write_page_checksum": False,
-    "store_schema": True,
-    "use_deprecated_int96_timestamps": False,
-}
 _PASS_A_SHARE = 0.85  # of the progress bar; the second pass reads a local staging file and is quicker
 _CHECK_ORDER = (
     "missing",
@@ -229,48 +214,14 @@ class _Tally:
         return ValidationIssue(self.check, self.column, self.count, tuple(self.rows), self.summary())
 
 
-class _RowGroupWriter:
-    """Writes rows in row groups of exactly ROW_GROUP_ROWS, whatever size the batches came in."""
+@dataclass(frozen=True)
+class _Judged:
+    """One staged batch after the second pass's checks."""
 
-    def __init__(self, path: Path, schema: pa.Schema, dictionary_columns: list[str]) -> None:
-        self.path = path
-        self.schema = schema
-        self._writer = pq.ParquetWriter(
-            path,
-            schema,
-            use_dictionary=dictionary_columns,
-            **PARQUET_OPTIONS,  # type: ignore[arg-type]
-        )
-        self._pending: list[pa.Table] = []
-        self._pending_rows = 0
-        self.rows = 0
-
-    def write(self, table: pa.Table) -> None:
-        if not table.num_rows:
-            return
-        self._pending.append(table)
-        self._pending_rows += table.num_rows
-        while self._pending_rows >= ROW_GROUP_ROWS:
-            merged = pa.concat_tables(self._pending)
-            self._flush(merged.slice(0, ROW_GROUP_ROWS))
-            rest = merged.slice(ROW_GROUP_ROWS)
-            self._pending = [rest] if rest.num_rows else []
-            self._pending_rows = rest.num_rows
-
-    def _flush(self, table: pa.Table) -> None:
-        # One contiguous chunk per column, so page boundaries never depend on how batches were cut.
-        self._writer.write_table(table.combine_chunks(), row_group_size=ROW_GROUP_ROWS)
-        self.rows += table.num_rows
-
-    def close(self) -> None:
-        if self._pending_rows:
-            self._flush(pa.concat_tables(self._pending))
-        self._pending = []
-        self._writer.close()
-
-    def abort(self) -> None:
-        self._pending = []
-        self._writer.close()
+    kept: pa.Table | None  # None once the log is rejected (strict mode): only counting goes on
+    quarantined: pa.Table | None
+    position: int  # rows judged so far
+    invalid: bool  # the batch had invalid rows
 
 
 class _Import:
@@ -350,7 +301,8 @@ class _Import:
         sink = None
         schema: pa.Schema | None = None
         try:
-            for batch in source.batches():
+            # The source is parsed in a worker thread while this one checks and stages the batch before.
+            for batch in in_background(source.batches()):
                 staged = self._check_batch(batch)
                 if writer is None:
                     schema = staged.schema
@@ -436,11 +388,12 @@ class _Import:
             finite = np.isfinite(array)
             non_finite = number & ~finite
             out_of_range = number & finite & ((array < 0.0) | (array > 1.0))
-        shown_numbers = numbers.cast(pa.string())
-        if self._tally("non_finite", column, "NaN or infinite").add(non_finite, rows, shown_numbers):
-            reasons.append(_reason(non_finite, f"{column}: ", shown_numbers, " is not a finite number"))
-        if self._tally("score_range", column, "outside [0, 1]").add(out_of_range, rows, shown_numbers):
-            reasons.append(_reason(out_of_range, f"{column}: ", shown_numbers, " is outside [0, 1]"))
+        if non_finite.any() or out_of_range.any():
+            shown_numbers = numbers.cast(pa.string())
+            if self._tally("non_finite", column, "NaN or infinite").add(non_finite, rows, shown_numbers):
+                reasons.append(_reason(non_finite, f"{column}: ", shown_numbers, " is not a finite number"))
+            if self._tally("score_range", column, "outside [0, 1]").add(out_of_range, rows, shown_numbers):
+                reasons.append(_reason(out_of_range, f"{column}: ", shown_numbers, " is outside [0, 1]"))
         return numbers
 
     # -- between the passes -----------------------------------------------------------------------
@@ -491,83 +444,30 @@ class _Import:
     # -- pass B: staging -> canonical (+ quarantine) -----------------------------------------------
 
     def _second_pass(self, domain: OutcomeDomain, duplicates: np.ndarray | None) -> CanonicalLog:
-        label, prediction = self.mapping.label, self.mapping.prediction
         strict = not self.options.quarantine_invalid
-        pass_a_failed = any(t.count for t in self.tallies.values())
-        writing = not (strict and pass_a_failed)
-        canonical_schema = self._canonical_schema(domain)
+        schema = self._canonical_schema(domain)
         dictionary = self._dictionary_columns()
-        canonical = _RowGroupWriter(self.canonical_tmp, canonical_schema, dictionary) if writing else None
-        quarantine: _RowGroupWriter | None = None
+        rejected = strict and any(t.count for t in self.tallies.values())
+        canonical = None if rejected else RowGroupWriter(self.canonical_tmp, schema, dictionary)
+        quarantine: RowGroupWriter | None = None
         period: tuple[object, object] | None = None
-        position = 0
-        regression = domain.task == "regression"
-        checks = (
-            (label, "label_domain", "not a finite number" if regression else "not a class"),
-            (
-                prediction,
-                "prediction_domain",
-                "not a finite number" if regression else "not one of the label classes",
-            ),
-        )
-        decimal_comma = self.source.decimal_comma
         try:
-            for batch in self._staged_batches():
-                rows = batch.column(SOURCE_ROW).to_numpy()
-                reasons = [batch.column(REASON)]
-                invalid = ~null_mask(batch.column(REASON))
-                outcomes: dict[str, pa.Array] = {}
-                for column, check, describe in checks:
-                    raw = batch.column(column)
-                    values, bad = outcome_values(raw, domain, decimal_comma=decimal_comma)
-                    outcomes[column] = values
-                    text = _text_or_none(raw)
-                    if self._tally(check, column, describe).add(bad, rows, text):
-                        reasons.append(_reason(bad, f"{column}: ", text, f" is {describe}"))
-                        invalid |= bad
-                if duplicates is not None:
-                    repeated = duplicates[position : position + len(rows)]
-                    id_column = self.mapping.id
-                    assert id_column is not None
-                    ids = batch.column(id_column)
-                    if self._tally("duplicate_id", id_column, "an id already seen in an earlier row").add(
-                        repeated, rows, ids
-                    ):
-                        first_rows = self._first_rows_of_ids(position, len(rows))
-                        reasons.append(
-                            _reason(repeated, f"{id_column}: ", ids, " repeats the id of row ", first_rows)
-                        )
-                        invalid |= repeated
-                position += len(rows)
-                if invalid.any():
-                    self.rows_invalid += int(invalid.sum())
-                    if self.first_invalid_row is None:
-                        self.first_invalid_row = int(rows[int(np.argmax(invalid))])
-                    if strict and canonical is not None:
-                        canonical.abort()
-                        canonical = None
-                if canonical is None and not self.options.quarantine_invalid:
-                    continue
-                table = self._canonical_table(batch, outcomes, canonical_schema)
-                kept = table.filter(pa.array(~invalid)) if invalid.any() else table
-                if canonical is not None:
-                    canonical.write(kept)
-                    period = _widen_period(period, kept, self.mapping.timestamp)
-                if self.options.quarantine_invalid and invalid.any():
+            # Judging a batch and writing the previous one overlap: both spend their time in Arrow,
+            # which releases the GIL.
+            for judged in in_background(self._judged_batches(domain, duplicates, schema, rejected)):
+                if judged.invalid and strict and canonical is not None:
+                    canonical.abort()
+                    canonical = None
+                if canonical is not None and judged.kept is not None:
+                    canonical.write(judged.kept)
+                    period = _widen_period(period, judged.kept, self.mapping.timestamp)
+                if judged.quarantined is not None:
                     if quarantine is None:
-                        quarantine = _RowGroupWriter(
-                            self.quarantine_tmp, self._quarantine_schema(canonical_schema), dictionary
-                        )
-                    quarantine.write(
-                        self._quarantine_table(batch, table, invalid, reasons, quarantine.schema)
-                    )
-                self._report_progress(
-                    int(
-                        self.source.total_bytes
-                        * (_PASS_A_SHARE + (1 - _PASS_A_SHARE) * position / self.rows_read)
-                    ),
-                    self.source.total_bytes,
-                )
+                        quarantine_schema = self._quarantine_schema(schema)
+                        quarantine = RowGroupWriter(self.quarantine_tmp, quarantine_schema, dictionary)
+                    quarantine.write(judged.quarantined)
+                share = _PASS_A_SHARE + (1 - _PASS_A_SHARE) * judged.position / self.rows_read
+                self._report_progress(int(self.source.total_bytes * share), self.source.total_bytes)
         except BaseException:
             for writer in (canonical, quarantine):
                 if writer is not None:
@@ -581,6 +481,68 @@ class _Import:
         if canonical is None or canonical.rows == 0:
             raise self._rejection(report)
         return self._finish(report, canonical.rows, quarantine is not None, period)
+
+    def _judged_batches(
+        self, domain: OutcomeDomain, duplicates: np.ndarray | None, schema: pa.Schema, rejected: bool
+    ) -> Iterator[_Judged]:
+        """Each staged batch with labels and predictions checked against the classes and ids against
+        repeats, split into the rows to keep and (in quarantine mode) the rows to quarantine."""
+        label, prediction = self.mapping.label, self.mapping.prediction
+        quarantining = self.options.quarantine_invalid
+        regression = domain.task == "regression"
+        checks = (
+            (label, "label_domain", "not a finite number" if regression else "not a class"),
+            (
+                prediction,
+                "prediction_domain",
+                "not a finite number" if regression else "not one of the label classes",
+            ),
+        )
+        quarantine_schema = self._quarantine_schema(schema)
+        position = 0
+        for batch in self._staged_batches():
+            rows = batch.column(SOURCE_ROW).to_numpy()
+            reasons = [batch.column(REASON)]
+            invalid = ~null_mask(batch.column(REASON))
+            outcomes: dict[str, pa.Array] = {}
+            for column, check, describe in checks:
+                raw = batch.column(column)
+                values, bad = outcome_values(raw, domain, decimal_comma=self.source.decimal_comma)
+                outcomes[column] = values
+                text = _text_or_none(raw)
+                if self._tally(check, column, describe).add(bad, rows, text):
+                    reasons.append(_reason(bad, f"{column}: ", text, f" is {describe}"))
+                    invalid |= bad
+            if duplicates is not None:
+                repeated = duplicates[position : position + len(rows)]
+                id_column = self.mapping.id
+                assert id_column is not None
+                ids = batch.column(id_column)
+                tally = self._tally("duplicate_id", id_column, "an id already seen in an earlier row")
+                if tally.add(repeated, rows, ids):
+                    first_rows = self._first_rows_of_ids(position, len(rows))
+                    reasons.append(
+                        _reason(repeated, f"{id_column}: ", ids, " repeats the id of row ", first_rows)
+                    )
+                    invalid |= repeated
+            position += len(rows)
+            any_invalid = bool(invalid.any())
+            if any_invalid:
+                self.rows_invalid += int(invalid.sum())
+                if self.first_invalid_row is None:
+                    self.first_invalid_row = int(rows[int(np.argmax(invalid))])
+                rejected = rejected or not quarantining
+            if rejected:
+                yield _Judged(None, None, position, any_invalid)  # only counting from here on
+                continue
+            table = self._canonical_table(batch, outcomes, schema)
+            if not any_invalid:
+                yield _Judged(table, None, position, False)
+                continue
+            quarantined = None
+            if quarantining:
+                quarantined = self._quarantine_table(batch, table, invalid, reasons, quarantine_schema)
+            yield _Judged(table.filter(pa.array(~invalid)), quarantined, position, True)
 
     def _staged_batches(self) -> Iterator[pa.RecordBatch]:
         with pa.OSFile(str(self.staging_path), "rb") as source:
