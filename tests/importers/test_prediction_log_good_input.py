@@ -69,6 +69,15 @@ def test_csv_parquet_and_json_lines_give_the_same_evidence(tmp_path: Path, frame
     assert len({r.sha256 for r in results.values()}) == 1
 
 
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _repeated_unmapped_header(frame: pd.DataFrame) -> bytes:
+    return csv_text(frame.assign(a=1, b=2)).replace(",a,b\n", ",extra,extra\n", 1).encode()
+
+
 @pytest.mark.parametrize(
     ("name", "write"),
     [
@@ -77,6 +86,9 @@ def test_csv_parquet_and_json_lines_give_the_same_evidence(tmp_path: Path, frame
         ("tabs.tsv", lambda p, f: write_csv(p, f, sep="\t")),
         ("tabs.txt", lambda p, f: write_csv(p, f, sep="\t")),
         ("pipes.csv", lambda p, f: write_csv(p, f, sep="|")),
+        ("crlf.csv", lambda p, f: _bytes(p, csv_text(f).replace("\n", "\r\n").encode())),
+        ("blank-first.csv", lambda p, f: _bytes(p, b"\n\n" + csv_text(f).encode())),
+        ("unmapped-repeats.csv", lambda p, f: _bytes(p, _repeated_unmapped_header(f))),
     ],
 )
 def test_csv_dialects_are_sniffed_and_give_the_same_evidence(

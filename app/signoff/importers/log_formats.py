@@ -105,13 +105,13 @@ class LogSource:
         return InputError(message, file=str(self.path), row=row, column=column)
 
     def check_columns(self, present: list[str], what: str = "column") -> None:
-        duplicates = sorted({c for c in present if present.count(c) > 1})
-        duplicated_mapped = [c for c in duplicates if c in self.mapped]
+        # A repeated name matters only when it is mapped: then it is unclear which column is meant.
+        duplicates = [c for c in self.mapped if present.count(c) > 1]
         if duplicates:
             raise self.error(
                 f"the header names {', '.join(map(repr, duplicates))} more than once, so it is unclear which "
                 "column is meant. Give every column a distinct name.",
-                column=duplicated_mapped[0] if duplicated_mapped else duplicates[0],
+                column=duplicates[0],
             )
         for column in self.mapped:
             if column not in present:
@@ -201,7 +201,8 @@ class CsvSource(LogSource):
             delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(sample)
         self.delimiter = delimiter
         self.decimal_comma = delimiter == ";"
-        header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
+        # Blank lines before the header are skipped, as the CSV reader skips them.
+        header = next((r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r), [])
         self.columns = tuple(header)
         self.check_columns(header)
 
