@@ -432,3 +432,51 @@ def test_report_round_trips_through_json(tmp_path: Path):
     report = result.validation
     assert ValidationReport.from_dict(report.to_dict()) == report
     assert report.to_dict()["rows_quarantined"] == 1
+
+
+@pytest.mark.parametrize(
+    ("twist", "replans"),
+    [
+        ("nothing", False),
+        ("a label class first seen in the second batch", True),
+        ("a fractional value in an integer feature, late", True),
+        ("text in a numeric feature, late", True),
+        ("a repeated id", True),
+    ],
+)
+def test_one_pass_and_two_passes_give_the_same_bytes(tmp_path: Path, monkeypatch, twist: str, replans: bool):
+    """The one-pass plan assumes from the first batch; when a later batch contradicts it, the import
+    starts again with two passes. Either way the evidence must be the same bytes."""
+    from signoff.importers import prediction_log as module
+    from signoff.importers.log_formats import PARQUET_BATCH_ROWS
+
+    n = PARQUET_BATCH_ROWS + 500
+    late = n - 100  # in the second Parquet batch
+    frame = valid_frame(n, seed=8).astype({"n": object, "x": object})
+    if twist.startswith("a label class"):
+        frame.loc[late, "label"] = 2
+        frame.loc[5, "pred"] = 2  # valid only once class 2 is known
+    elif twist.startswith("a fractional"):
+        frame.loc[late, "n"] = 3.5
+    elif twist.startswith("text"):
+        frame.loc[late, "x"] = "unknown"
+    elif twist == "a repeated id":
+        frame.loc[late, "id"] = frame.loc[3, "id"]
+    frame = frame.astype({"n": str, "x": str})  # as text, exactly as a CSV would hold them
+    path = write_parquet(tmp_path / "log.parquet", frame)
+
+    opened = []
+    real_open = module.open_log_source
+    monkeypatch.setattr(module, "open_log_source", lambda *a, **k: opened.append(1) or real_open(*a, **k))
+    options = LogReadOptions(quarantine_invalid=True)
+    planned = canonicalise_log(path, MAPPING, work_dir=tmp_path / "planned", options=options)
+    assert len(opened) == (2 if replans else 1)
+
+    (tmp_path / "two").mkdir()
+    forced = module._Import(
+        path, MAPPING, tmp_path / "two", options, module._Progress(None), single_pass=False
+    ).run()
+    assert planned.sha256 == forced.sha256
+    assert planned.quarantine_sha256 == forced.quarantine_sha256
+    assert planned.validation == forced.validation
+    assert planned.rows == n - (1 if twist == "a repeated id" else 0)

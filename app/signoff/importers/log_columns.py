@@ -461,29 +461,31 @@ class FeatureStats:
         else:
             self.kind = "float"
 
-    @property
-    def arrow_type(self) -> pa.DataType:
-        return {
-            None: pa.string(),
-            "text": pa.string(),
-            "int": pa.int64(),
-            "float": pa.float64(),
-            "bool": pa.bool_(),
-            "timestamp": TIMESTAMP_TYPE,
-        }[self.kind]
 
-    def convert(self, array: pa.Array, *, decimal_comma: bool) -> pa.Array:
-        array = plain(array)
-        kind = self.kind
-        if kind in (None, "text"):
-            return as_text(array)
-        if kind == "timestamp":
-            return as_timestamps_native(array)
-        if kind == "bool":
-            return array.cast(pa.bool_())
-        if kind == "int":
-            return array.cast(pa.int64())
-        return parse_numbers(array, decimal_comma=decimal_comma)[0]
+def feature_type(kind: str | None) -> pa.DataType:
+    """The canonical Arrow type of a feature of this kind (a column with no value at all is text)."""
+    return {
+        None: pa.string(),
+        "text": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "timestamp": TIMESTAMP_TYPE,
+    }[kind]
+
+
+def feature_values(array: pa.Array, kind: str | None, *, decimal_comma: bool) -> pa.Array:
+    """A feature column converted to the canonical type of ``kind``."""
+    array = plain(array)
+    if kind in (None, "text"):
+        return as_text(array)
+    if kind == "timestamp":
+        return as_timestamps_native(array)
+    if kind == "bool":
+        return array.cast(pa.bool_())
+    if kind == "int":
+        return array.cast(pa.int64())
+    return parse_numbers(array, decimal_comma=decimal_comma)[0]
 
 
 def _casts_to_int(array: pa.Array) -> bool:

@@ -40,6 +40,8 @@ from signoff.importers.log_columns import (
     UnsupportedType,
     as_text,
     decide_outcome,
+    feature_type,
+    feature_values,
     null_mask,
     outcome_values,
     parse_numbers,
@@ -110,17 +112,25 @@ def canonicalise_log(
     work_dir = Path(work_dir)
     created = not work_dir.exists()
     work_dir.mkdir(parents=True, exist_ok=True)
-    job = _Import(Path(path), mapping, work_dir, options, progress)
+    reporter = _Progress(progress)
+    jobs = [_Import(Path(path), mapping, work_dir, options, reporter, single_pass=True)]
     try:
-        return job.run()
+        try:
+            return jobs[0].run()
+        except _Replan:
+            jobs[0].cleanup()
+        jobs.append(_Import(Path(path), mapping, work_dir, options, reporter, single_pass=False))
+        return jobs[1].run()
     except BaseException:
-        job.discard()
-        job.cleanup()
+        for job in jobs:
+            job.discard()
+            job.cleanup()
         if created:
             _remove_empty_dir(work_dir)
         raise
     finally:
-        job.cleanup()
+        for job in jobs:
+            job.cleanup()
 
 
 def read_canonical_log(source: Path | bytes) -> pandas.DataFrame:
@@ -224,8 +234,33 @@ class _Judged:
     invalid: bool  # the batch had invalid rows
 
 
+class _Replan(Exception):
+    """The one-pass import met something only two passes can handle; start again with two."""
+
+
+class _Progress:
+    """``progress(done, total)``, never going backwards (a replanned import starts again at zero)."""
+
+    def __init__(self, callback: Callable[[int, int], None] | None) -> None:
+        self._callback = callback
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._callback is None:
+            return
+        self._done = max(self._done, min(done, total))
+        self._callback(self._done, total)
+
+
 class _Import:
-    """One run of ``canonicalise_log``: the state shared by its two passes."""
+    """One run of ``canonicalise_log``: the state shared by its passes.
+
+    Most logs are valid, and then one pass does: the task, label classes and feature types are assumed
+    from the first batch and each batch is checked and written as it is read. If a later batch
+    contradicts that assumption, or ids repeat (known only at the end), the run raises ``_Replan`` and
+    the import starts again with two passes: the first learns the whole file, the second judges and
+    writes. Both plans run the same checks and conversions, so they give the same bytes.
+    """
 
     def __init__(
         self,
@@ -233,8 +268,11 @@ class _Import:
         mapping: ColumnMapping,
         work_dir: Path,
         options: LogReadOptions,
-        progress: Callable[[int, int], None] | None,
+        progress: _Progress,
+        *,
+        single_pass: bool,
     ) -> None:
+        self.single_pass = single_pass
         self.path = path
         self.where = str(path)
         self.mapping = mapping
@@ -266,15 +304,56 @@ class _Import:
         self.label_stats = OutcomeStats(self.mapping.label)
         self.prediction_stats = OutcomeStats(self.mapping.prediction)
         self.features = {c: FeatureStats(c) for c, r in roles.items() if r == "feature"}
-        self._first_pass(source)
-        domain = decide_outcome(
-            self.label_stats, self.prediction_stats, task=self.options.task, file=self.where
-        )
-        duplicates = self._duplicate_ids()
-        self._collect_notes()
-        result = self._second_pass(domain, duplicates)
+        if self.single_pass:
+            result = self._single_pass(source)
+        else:
+            self._first_pass(source)
+            domain = self._decide()
+            self.kinds = {c: stats.kind for c, stats in self.features.items()}
+            duplicates = self._duplicate_ids()
+            self._collect_notes()
+            result = self._second_pass(domain, duplicates, self._staged_batches())
         self._report_progress(source.total_bytes, source.total_bytes)
         return result
+
+    def _decide(self) -> OutcomeDomain:
+        return decide_outcome(
+            self.label_stats, self.prediction_stats, task=self.options.task, file=self.where
+        )
+
+    def _single_pass(self, source: LogSource) -> CanonicalLog:
+        batches = in_background(source.batches())
+        try:
+            return self._check_and_write(source, batches)
+        finally:
+            batches.close()
+
+    def _check_and_write(self, source: LogSource, batches: Iterator[LogBatch]) -> CanonicalLog:
+        first = self._check_batch(next(batches))
+        try:
+            assumed = self._decide()
+        except InputError as exc:  # perhaps only this batch looks that way; the whole file decides
+            raise _Replan from exc
+        self.kinds = {c: stats.kind for c, stats in self.features.items()}
+
+        def checked() -> Iterator[pa.RecordBatch]:
+            yield first
+            for batch in batches:
+                staged = self._check_batch(batch)
+                if self.kinds != {c: stats.kind for c, stats in self.features.items()}:
+                    raise _Replan
+                try:
+                    if self._decide() != assumed:
+                        raise _Replan
+                except InputError as exc:
+                    raise _Replan from exc
+                yield staged
+            self.source_sha256 = source.sha256
+            if self._duplicate_ids() is not None:
+                raise _Replan  # which rows repeat an id is known only now: judge them in a second pass
+            self._collect_notes()
+
+        return self._second_pass(assumed, None, checked())
 
     def discard(self) -> None:
         for path in self.finished:
@@ -285,8 +364,7 @@ class _Import:
             path.unlink(missing_ok=True)
 
     def _report_progress(self, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress(min(done, total), total)
+        self.progress(done, total)
 
     def _tally(self, check: str, column: str, describe: str) -> _Tally:
         key = (check, column)
@@ -311,7 +389,6 @@ class _Import:
                 elif staged.schema != schema:
                     staged = staged.cast(schema)
                 writer.write_batch(staged)
-                self.rows_read += batch.num_rows
                 self._report_progress(int(source.bytes_done * _PASS_A_SHARE), source.total_bytes)
         finally:
             if writer is not None:
@@ -338,6 +415,7 @@ class _Import:
                 ) from exc
         staged[SOURCE_ROW] = pa.array(rows, pa.int64())
         staged[REASON] = _join_reasons(reasons, len(rows))
+        self.rows_read += batch.num_rows
         return pa.RecordBatch.from_pydict(staged)
 
     def _check_column(
@@ -443,7 +521,9 @@ class _Import:
 
     # -- pass B: staging -> canonical (+ quarantine) -----------------------------------------------
 
-    def _second_pass(self, domain: OutcomeDomain, duplicates: np.ndarray | None) -> CanonicalLog:
+    def _second_pass(
+        self, domain: OutcomeDomain, duplicates: np.ndarray | None, staged: Iterator[pa.RecordBatch]
+    ) -> CanonicalLog:
         strict = not self.options.quarantine_invalid
         schema = self._canonical_schema(domain)
         dictionary = self._dictionary_columns()
@@ -454,7 +534,7 @@ class _Import:
         try:
             # Judging a batch and writing the previous one overlap: both spend their time in Arrow,
             # which releases the GIL.
-            for judged in in_background(self._judged_batches(domain, duplicates, schema, rejected)):
+            for judged in in_background(self._judged_batches(domain, duplicates, schema, rejected, staged)):
                 if judged.invalid and strict and canonical is not None:
                     canonical.abort()
                     canonical = None
@@ -466,8 +546,7 @@ class _Import:
                         quarantine_schema = self._quarantine_schema(schema)
                         quarantine = RowGroupWriter(self.quarantine_tmp, quarantine_schema, dictionary)
                     quarantine.write(judged.quarantined)
-                share = _PASS_A_SHARE + (1 - _PASS_A_SHARE) * judged.position / self.rows_read
-                self._report_progress(int(self.source.total_bytes * share), self.source.total_bytes)
+                self._report_progress(self._judged_progress(judged.position), self.source.total_bytes)
         except BaseException:
             for writer in (canonical, quarantine):
                 if writer is not None:
@@ -482,8 +561,19 @@ class _Import:
             raise self._rejection(report)
         return self._finish(report, canonical.rows, quarantine is not None, period)
 
+    def _judged_progress(self, position: int) -> int:
+        if self.single_pass:
+            return self.source.bytes_done
+        share = _PASS_A_SHARE + (1 - _PASS_A_SHARE) * position / max(self.rows_read, 1)
+        return int(self.source.total_bytes * share)
+
     def _judged_batches(
-        self, domain: OutcomeDomain, duplicates: np.ndarray | None, schema: pa.Schema, rejected: bool
+        self,
+        domain: OutcomeDomain,
+        duplicates: np.ndarray | None,
+        schema: pa.Schema,
+        rejected: bool,
+        staged: Iterator[pa.RecordBatch],
     ) -> Iterator[_Judged]:
         """Each staged batch with labels and predictions checked against the classes and ids against
         repeats, split into the rows to keep and (in quarantine mode) the rows to quarantine."""
@@ -500,7 +590,7 @@ class _Import:
         )
         quarantine_schema = self._quarantine_schema(schema)
         position = 0
-        for batch in self._staged_batches():
+        for batch in staged:
             rows = batch.column(SOURCE_ROW).to_numpy()
             reasons = [batch.column(REASON)]
             invalid = ~null_mask(batch.column(REASON))
@@ -566,7 +656,7 @@ class _Import:
             elif role == "score":
                 arrow_type = pa.float64()
             else:
-                arrow_type = self.features[column].arrow_type
+                arrow_type = feature_type(self.kinds[column])
             fields.append(pa.field(column, arrow_type))
         fields.append(pa.field(SOURCE_ROW, pa.int64(), nullable=False))
         return pa.schema(fields)
@@ -577,8 +667,7 @@ class _Import:
         return [
             column
             for column, role in self.roles.items()
-            if role in few_valued
-            or (role == "feature" and self.features[column].kind in (None, "text", "bool"))
+            if role in few_valued or (role == "feature" and self.kinds[column] in (None, "text", "bool"))
         ]
 
     def _quarantine_schema(self, canonical_schema: pa.Schema) -> pa.Schema:
@@ -601,8 +690,8 @@ class _Import:
                 arrays.append(outcomes[column])
             elif role == "feature":
                 arrays.append(
-                    self.features[column].convert(
-                        batch.column(column), decimal_comma=self.source.decimal_comma
+                    feature_values(
+                        batch.column(column), self.kinds[column], decimal_comma=self.source.decimal_comma
                     )
                 )
             else:
