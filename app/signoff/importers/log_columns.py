@@ -428,23 +428,27 @@ class FeatureStats:
     first_text_value: str | None = None
     numbers_seen: bool = False
 
-    def observe(self, array: pa.Array, rows: np.ndarray, *, decimal_comma: bool) -> None:
+    def observe(self, array: pa.Array, rows: np.ndarray, *, decimal_comma: bool) -> pa.Array | None:
+        """Widen the kind to hold this batch; return the batch converted to that kind when parsing
+        text produced it anyway (None when there is nothing to reuse)."""
         array = plain(array)
         if pa.types.is_null(array.type) or array.null_count == len(array):
-            return
+            return None
         native = _native_kind(array.type)
         if native is None:
             raise UnsupportedType(array.type)
         if native != "text":
             self.numbers_seen |= native in ("int", "float")
             self.kind = _wider(self.kind, native)
-            return
+            return None
         if self.kind == "text":
-            return
+            return None
         # A failed cast costs far more than a successful one, so only try int64 when it should work:
         # the column was whole numbers so far, or this batch's numbers are all whole.
-        if self.kind == "int" and _casts_to_int(array):
-            return
+        if self.kind == "int":
+            whole_numbers = _int_or_none(array)
+            if whole_numbers is not None:
+                return whole_numbers
         numbers, not_number = parse_numbers(array, decimal_comma=decimal_comma)
         self.numbers_seen |= numbers.null_count < len(numbers)
         if not_number.any():
@@ -452,14 +456,17 @@ class FeatureStats:
             self.first_text_row = int(rows[first])
             self.first_text_value = str(array[first].as_py())
             self.kind = "text"
-            return
+            return None
         values = numbers.to_numpy(zero_copy_only=False)
         with np.errstate(invalid="ignore"):
             whole = bool(np.all(np.isnan(values) | (values == np.floor(values))))
-        if self.kind is None and whole and _casts_to_int(array):
-            self.kind = "int"
-        else:
-            self.kind = "float"
+        if self.kind is None and whole:
+            whole_numbers = _int_or_none(array)
+            if whole_numbers is not None:
+                self.kind = "int"
+                return whole_numbers
+        self.kind = "float"
+        return numbers
 
 
 def feature_type(kind: str | None) -> pa.DataType:
@@ -488,12 +495,11 @@ def feature_values(array: pa.Array, kind: str | None, *, decimal_comma: bool) ->
     return parse_numbers(array, decimal_comma=decimal_comma)[0]
 
 
-def _casts_to_int(array: pa.Array) -> bool:
+def _int_or_none(array: pa.Array) -> pa.Array | None:
     try:
-        array.cast(pa.int64())
-        return True
+        return array.cast(pa.int64())
     except pa.ArrowInvalid:
-        return False
+        return None
 
 
 def _native_kind(arrow_type: pa.DataType) -> str | None:

@@ -430,8 +430,10 @@ class _Import:
         if role == "sensitive":
             return as_text(values)  # missing stays missing: it becomes the "Unknown" group later
         if role == "feature":
-            self.features[column].observe(values, rows, decimal_comma=decimal_comma)
-            return values
+            typed = self.features[column].observe(values, rows, decimal_comma=decimal_comma)
+            # One pass converts now (the kinds are settled or the import replans); two passes must
+            # keep the text until the kind is known for the whole file.
+            return typed if self.single_pass and typed is not None else values
         if role in ("label", "prediction") and pa.types.is_floating(values.type):
             values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
         missing = null_mask(values)
