@@ -10,7 +10,9 @@ import pytest
 
 from signoff.analysis.profiles import profile_log
 from signoff.domain.canonical import canonical_json
+from signoff.domain.prediction_log import ValidationIssue, ValidationReport
 from signoff.domain.profiles import PROFILE_QUANTILES, ColumnKind, LogProfile
+from signoff.domain.validation import ValidationAnalysis
 
 
 @pytest.fixture
@@ -103,3 +105,18 @@ def test_equal_counts_are_ordered_by_value_so_profiles_are_reproducible():
 def test_profile_is_plain_json_and_round_trips(log):
     profile = profile_log(log)
     assert LogProfile.from_dict(json.loads(canonical_json(profile.to_dict()))) == profile
+
+
+def test_validation_analysis_observations_combine_the_import_report_and_the_profile(log):
+    report = ValidationReport(
+        rows_read=1010,
+        rows_kept=1000,
+        issues=(ValidationIssue("label_domain", "label", 10, (4, 9), "10 labels outside {0, 1}"),),
+    )
+    analysis = ValidationAnalysis(report=report, profile=profile_log(log))
+    observed = {(o.metric, o.scope): o for o in analysis.observations()}
+    assert observed[("validation.quarantined_share", "overall")].value == pytest.approx(10 / 1010)
+    assert observed[("validation.rows", "overall")].value == 1000
+    assert observed[("validation.missing_share", "score")].value == pytest.approx(log["score"].isna().mean())
+    assert observed[("validation.missing_share", "sex")].value == pytest.approx(12 / 1000)
+    assert ValidationAnalysis.from_dict(json.loads(canonical_json(analysis.to_dict()))) == analysis
