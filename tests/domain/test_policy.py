@@ -176,6 +176,17 @@ def test_star_means_every_observed_scope_of_the_metric():
     ]
 
 
+def test_brackets_in_group_labels_are_literal_not_patterns():
+    observations = [obs(scope="age=(25, 40]", value=0.7), obs(scope="age=2", value=0.9)]
+    evaluation = evaluate_policy(policy(rule(scopes=("age=(25, 40]", "age=[2]"))), observations, [], TODAY)
+    assert [(v.scope, v.status) for v in evaluation.verdicts] == [
+        ("age=(25, 40]", RuleStatus.FAIL),
+        ("age=[2]", RuleStatus.MISSING),
+    ]
+    starred = evaluate_policy(policy(rule(scopes=("age=(*]",))), observations, [], TODAY)
+    assert [v.scope for v in starred.verdicts] == ["age=(25, 40]"]
+
+
 def test_a_glob_picks_the_groups_of_one_attribute_and_overlapping_patterns_judge_once():
     observations = [
         obs(scope="sex=Female", value=0.7),

@@ -10,9 +10,9 @@ failure into an accepted exception on the record, until its end date.
 from __future__ import annotations
 
 import enum
-import fnmatch
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -82,8 +82,9 @@ class OverallStatus(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Rule:
-    """One threshold. ``scopes`` holds exact scopes (``"sex"``, ``"sex&race"``, ``"age"``) or glob
-    patterns: ``"*"`` is every scope observed for the metric, ``"sex=*"`` every group of ``sex``."""
+    """One threshold. ``scopes`` holds exact scopes (``"sex"``, ``"sex&race"``, ``"age"``) or patterns
+    where ``*`` is a wildcard: ``"*"`` is every scope observed for the metric, ``"sex=*"`` every group
+    of ``sex``."""
 
     id: str
     metric: str
@@ -369,8 +370,13 @@ class PolicyEvaluation:
         )
 
 
-def _is_pattern(scope: str) -> bool:
-    return any(ch in scope for ch in "*?[")
+def _scope_matcher(scope: str) -> Callable[[str], bool]:
+    """Exact names match themselves; ``*`` matches any run of characters. Nothing else is special,
+    because group labels such as ``age=(25, 40]`` are full of brackets."""
+    if "*" not in scope:
+        return lambda observed: observed == scope
+    pattern = re.compile(".*".join(re.escape(part) for part in scope.split("*")), re.DOTALL)
+    return lambda observed: observed == scope or pattern.fullmatch(observed) is not None
 
 
 def _number(value: float | None) -> float | None:
@@ -461,10 +467,8 @@ def evaluate_policy(
         candidates = by_metric.get(rule.metric, [])
         judged_scopes: set[tuple[str, int]] = set()
         for scope in rule.scopes:
-            if _is_pattern(scope):
-                matched = [o for o in candidates if fnmatch.fnmatchcase(o.scope, scope)]
-            else:
-                matched = [o for o in candidates if o.scope == scope]
+            matches = _scope_matcher(scope)
+            matched = [o for o in candidates if matches(o.scope)]
             if not matched:
                 verdicts.append(
                     RuleVerdict(
