@@ -328,6 +328,29 @@ def test_labels_stored_as_numbers_can_be_compared_as_categories():
     assert column.chi2_p_value == pytest.approx(chi.pvalue, abs=1e-15)
 
 
+def test_class_labels_read_as_floats_in_one_log_and_integers_in_the_other_are_the_same_categories():
+    reference = pd.DataFrame({"prediction": [0.0, 1.0, np.nan, 1.0]})
+    current = pd.DataFrame({"prediction": [0, 1, 1, 0]})
+    column = run_drift(reference, current, columns=["prediction"], categorical={"prediction"}).column(
+        "prediction"
+    )
+    assert column.unseen_categories == ()
+    assert [(b.label, b.reference_count, b.current_count) for b in column.bins] == [
+        ("1", 2, 2),
+        ("0", 1, 2),
+        (MISSING_BIN, 1, 0),
+    ]
+
+
+def test_unused_categories_of_a_pandas_categorical_are_not_bins():
+    dtype = pd.CategoricalDtype(["a", "b", "never"])
+    reference = pd.DataFrame({"c": pd.Series(["a", "b", "a"], dtype=dtype)})
+    current = pd.DataFrame({"c": pd.Series(["a", "b", "b"], dtype=dtype)})
+    column = run_drift(reference, current, columns=["c"]).column("c")
+    assert [b.label for b in column.bins] == ["a", "b"]
+    assert column.chi2_dof == 1
+
+
 def test_many_categories_are_all_counted_but_fifty_are_shown():
     reference = pd.DataFrame({"c": [f"k{i}" for i in range(120)] * 2})
     current = pd.DataFrame({"c": [f"k{i}" for i in range(120)]})

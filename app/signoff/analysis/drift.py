@@ -154,11 +154,22 @@ def _numeric_drift(
     )
 
 
+def _category_key(value: object) -> str:
+    if pd.isna(value):
+        return MISSING_BIN
+    # A class label read as 1.0 in one log (a float column because of a missing value) and as 1 in
+    # the other is the same category.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _category_counts(series: pd.Series) -> dict[str, int]:
     counts: dict[str, int] = {}
     for value, count in series.value_counts(dropna=False, sort=False).items():
-        key = MISSING_BIN if pd.isna(value) else str(value)
-        counts[key] = counts.get(key, 0) + int(count)
+        if count:  # a pandas Categorical lists its unused categories with a count of 0
+            key = _category_key(value)
+            counts[key] = counts.get(key, 0) + int(count)
     return counts
 
 
