@@ -48,7 +48,9 @@ def write_log(path: Path, rows: int, *, seed: int = 0, chunk: int = 1_000_000) -
             seconds = rng.integers(0, 86_400 * 90, n).astype("timedelta64[s]")
             columns = {
                 "id": pa.array(np.char.add("row-", np.arange(start, start + n).astype(str))),
-                "timestamp": pa.array(np.datetime_as_string(np.datetime64("2024-01-01T00:00:00") + seconds) + "Z"),
+                "timestamp": pa.array(
+                    np.datetime_as_string(np.datetime64("2024-01-01T00:00:00") + seconds) + "Z"
+                ),
                 "label": rng.integers(0, 2, n),
                 "prediction": rng.integers(0, 2, n),
                 "score": np.round(rng.random(n), 6),
@@ -64,8 +66,18 @@ def write_log(path: Path, rows: int, *, seed: int = 0, chunk: int = 1_000_000) -
 
 
 def _schema() -> pa.Schema:
-    fields = [("id", pa.string()), ("timestamp", pa.string()), ("label", pa.int64()), ("prediction", pa.int64())]
-    fields += [("score", pa.float64()), ("sex", pa.string()), ("race", pa.string()), ("age_band", pa.string())]
+    fields = [
+        ("id", pa.string()),
+        ("timestamp", pa.string()),
+        ("label", pa.int64()),
+        ("prediction", pa.int64()),
+    ]
+    fields += [
+        ("score", pa.float64()),
+        ("sex", pa.string()),
+        ("race", pa.string()),
+        ("age_band", pa.string()),
+    ]
     fields += [(f"f{i}", pa.float64()) for i in range(8)] + [(f"n{i}", pa.int64()) for i in range(4)]
     return pa.schema(fields)
 
@@ -121,7 +133,9 @@ def child(csv_path: Path, work_dir: Path) -> None:
     result = canonicalise_log(csv_path, MAPPING, work_dir=work_dir)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    print(f"imported {result.rows:,} rows in {elapsed:.1f} s; peak RSS {peak / 2**30:.2f} GiB (target < 4 GiB)")
+    print(
+        f"imported {result.rows:,} rows in {elapsed:.1f} s; peak RSS {peak / 2**30:.2f} GiB (target < 4 GiB)"
+    )
 
 
 def _list(values: list[float]) -> str:

@@ -220,9 +220,9 @@ def test_resources_are_found_inside_an_installed_package_and_a_bundle(tmp_path):
     interpreter where the resources are."""
     site = tmp_path / "site"
     shutil.copytree(REPO / "app" / "signoff", site / "signoff", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "resources", site / "signoff" / "resources")
+    shutil.copytree(REPO / "resources", site / "signoff" / "_resources")
     script = (
-        "import sys; from signoff.importers.resources import resources_dir;"
+        "import sys; from signoff.resources import resources_dir;"
         "from signoff.importers.policy_file import load_policy;"
         "print(resources_dir()); print(load_policy('default')[0].name)"
     )
@@ -234,7 +234,7 @@ def test_resources_are_found_inside_an_installed_package_and_a_bundle(tmp_path):
         text=True,
     )
     assert installed.returncode == 0, installed.stderr
-    assert installed.stdout.split() == [str(site / "signoff" / "resources"), "default"]
+    assert installed.stdout.split() == [str(site / "signoff" / "_resources"), "default"]
 
     bundle = tmp_path / "bundle"
     shutil.copytree(REPO / "resources", bundle / "resources")
