@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from signoff import resources
+from signoff.domain.errors import NotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,7 @@ def test_override_and_missing_file(tmp_path, monkeypatch):
     resources.resources_dir.cache_clear()
     try:
         assert resources.resource_path("fonts", "x.ttf") == tmp_path / "fonts" / "x.ttf"
-        with pytest.raises(FileNotFoundError, match=r"fonts/missing\.ttf"):
+        with pytest.raises(NotFoundError, match=r"fonts/missing\.ttf"):
             resources.resource_path("fonts", "missing.ttf")
     finally:
         resources.resources_dir.cache_clear()
