@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import chain_event, verify_chain
+from signoff.domain.drift import ColumnDrift, ColumnType, DriftResult, DriftVerdict
 from signoff.domain.observations import Observation
+from signoff.domain.policy import JudgedOn, Operator, Policy, PolicyEvaluation, Rule, Waiver, evaluate_policy
 from signoff.domain.prediction_log import (
     ColumnMapping,
     LogRole,
@@ -14,6 +16,7 @@ from signoff.domain.prediction_log import (
     ValidationIssue,
     ValidationReport,
 )
+from signoff.domain.profiles import CategoryCount, ColumnKind, ColumnProfile, LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.reporting.audit_report import AuditReportInput
 
@@ -159,6 +162,101 @@ def analysis_runs() -> tuple[AnalysisRun, ...]:
     )
 
 
+POLICY = Policy(
+    name="credit-fairness",
+    version="f" * 64,
+    rules=(
+        Rule("IR-sex", "fairness.impact_ratio", ("sex=*",), Operator.GE, 0.8),
+        Rule("IR-race", "fairness.impact_ratio", ("race=*",), Operator.GE, 0.8),
+        Rule("AUC", "performance.roc_auc", ("overall",), Operator.GE, 0.75, on=JudgedOn.CI_LOW),
+    ),
+    min_group_size=30,
+    required_analyses=("fairness", "performance", "explain"),
+)
+WAIVERS = (
+    Waiver(
+        rule_id="IR-race",
+        scope="race=Black",
+        justification="Remediation plan RP-12 agreed with the model owner",
+        granted_by="Ørjan Åsmund Þórsdóttir",
+        until=date(2026, 12, 31),
+        created_at=T0 + timedelta(hours=5),
+        id=1,
+    ),
+)
+
+
+def policy_evaluation() -> PolicyEvaluation:
+    return evaluate_policy(POLICY, observations(FAIRNESS + PERFORMANCE), WAIVERS, today=date(2026, 11, 21))
+
+
+def drift_result() -> DriftResult:
+    common = dict(type=ColumnType.NUMERIC, reference_rows=48_828, current_rows=48_814)
+    return DriftResult(
+        columns=(
+            ColumnDrift(
+                column="age",
+                verdict=DriftVerdict.STABLE,
+                reference_missing=0,
+                current_missing=0,
+                psi=0.0312,
+                jensen_shannon=0.0441,
+                ks_statistic=0.0213,
+                ks_p_value=0.2104,
+                wasserstein_normalised=0.0307,
+                **common,
+            ),
+            ColumnDrift(
+                column="income",
+                verdict=DriftVerdict.DRIFTED,
+                reference_missing=12,
+                current_missing=40,
+                psi=0.2671,
+                jensen_shannon=0.1822,
+                ks_statistic=0.1106,
+                ks_p_value=1e-9,
+                wasserstein_normalised=0.2519,
+                **common,
+            ),
+        ),
+        reference_rows=48_828,
+        current_rows=48_814,
+    )
+
+
+def column_profile() -> LogProfile:
+    return LogProfile(
+        rows=48_814,
+        columns=(
+            ColumnProfile(
+                name="age",
+                kind=ColumnKind.NUMERIC,
+                dtype="int64",
+                rows=48_814,
+                missing=0,
+                distinct=73,
+                minimum=17.0,
+                maximum=90.0,
+                mean=38.6436,
+                std=13.7105,
+                quantiles=((0.25, 28.0), (0.5, 37.0), (0.75, 48.0)),
+            ),
+            ColumnProfile(
+                name="sex",
+                kind=ColumnKind.CATEGORICAL,
+                dtype="string",
+                rows=48_814,
+                missing=12,
+                distinct=2,
+                top_categories=(
+                    CategoryCount("Male", 32_650, 0.6689),
+                    CategoryCount("Female", 16_152, 0.3309),
+                ),
+            ),
+        ),
+    )
+
+
 def known_case(**overrides) -> AuditReportInput:
     events = audit_events()
     values = dict(
@@ -174,6 +272,11 @@ def known_case(**overrides) -> AuditReportInput:
         analyses_run=("drift",),
         audit_events=events,
         chain_verdict=verify_chain(events),
+        policy_evaluation=policy_evaluation(),
+        waivers=WAIVERS,
+        column_profiles={11: column_profile()},
+        drift=drift_result(),
+        drift_logs=(11, 12),
     )
     values.update(overrides)
     return AuditReportInput(**values)

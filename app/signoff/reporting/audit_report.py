@@ -10,16 +10,19 @@ section ever disappears, so a reader can tell "nothing was found" from "nothing 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.observations import Observation
+from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.prediction_log import PredictionLog
+from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.reporting.content import (
     BarChart,
@@ -95,9 +98,10 @@ class AuditReportInput:
     """Everything an audit report cites, gathered by the report service for one model version.
 
     ``observations`` are the analysis results in the shape the policy judges them (``domain/observations``);
-    sections 6, 7 and 9 print them. Richer per-analysis results (fairness counts, SHAP, drift detail,
-    registry history, policy verdicts, findings, signatures) join this input as their domain types land;
-    until then those parts of the report say they are not available.
+    sections 6, 7 and 9 print them, with the stored ``analysis_runs`` they came from. The policy
+    evaluation and waivers (section 2, 10), column profiles (5) and the drift result (9) are printed in
+    full. Fairness counts, SHAP, registry history, findings and signatures join as their domain types
+    reach ``main``; until then those parts of the report say they are not available.
     """
 
     model_version: ModelVersion
@@ -113,6 +117,11 @@ class AuditReportInput:
     analyses_run: tuple[str, ...] = ()  # analyses run without a stored run (e.g. ("drift",))
     audit_events: tuple[AuditEvent, ...] = ()
     chain_verdict: ChainVerdict | None = None
+    policy_evaluation: PolicyEvaluation | None = None
+    waivers: tuple[Waiver, ...] = ()  # every waiver on record for this model version
+    column_profiles: Mapping[int, LogProfile] = field(default_factory=dict)  # prediction log id -> profile
+    drift: DriftResult | None = None
+    drift_logs: tuple[int, int] | None = None  # (reference log id, current log id) of ``drift``
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -301,11 +310,8 @@ def _cover(evidence: AuditReportInput, report_id: str) -> Section:
 
 
 def _summary(evidence: AuditReportInput) -> Section:
-    blocks: list[Block] = [
-        Heading("Policy verdict per rule"),
-        _not_available("Policy evaluation (pass / fail / waived / insufficient data per rule)"),
-        Heading("Results recorded"),
-    ]
+    blocks: list[Block] = [Heading("Policy verdict per rule"), *_policy_blocks(evidence.policy_evaluation)]
+    blocks.append(Heading("Results recorded"))
     analyses = ("validation", "performance", "fairness", "explain", "drift", "monitoring")
     rows = []
     for analysis in analyses:
@@ -329,7 +335,7 @@ def _summary(evidence: AuditReportInput) -> Section:
         and o.value is not None
         and o.value < FOUR_FIFTHS
     ]
-    if below:
+    if below and evidence.policy_evaluation is None:
         blocks.append(
             Table(
                 columns=("Group", "Impact ratio", "95% interval", "n"),
@@ -344,6 +350,88 @@ def _summary(evidence: AuditReportInput) -> Section:
         )
     blocks += [Heading("Open findings"), _not_available("Findings")]
     return Section(2, "Summary", tuple(blocks), new_page=True)
+
+
+_RULE_STATUS = {
+    RuleStatus.PASS: Status.PASS,
+    RuleStatus.FAIL: Status.FAIL,
+    RuleStatus.WAIVED: Status.WAIVED,
+    RuleStatus.INSUFFICIENT_DATA: Status.INSUFFICIENT,
+    RuleStatus.MISSING: Status.NOT_RUN,
+}
+_OVERALL_STATUS = {
+    "pass": Status.PASS,
+    "fail": Status.FAIL,
+    "missing": Status.NOT_RUN,
+    "insufficient_data": Status.INSUFFICIENT,
+}
+
+
+def _verdict_label(status: RuleStatus) -> str:
+    if status is RuleStatus.MISSING:
+        return "– MISSING EVIDENCE"
+    return _RULE_STATUS[status].label
+
+
+def _policy_blocks(evaluation: PolicyEvaluation | None) -> list[Block]:
+    if evaluation is None:
+        return [_not_run("Policy evaluation")]
+    counts = ", ".join(
+        f"{evaluation.count(status)} {status.value.replace('_', ' ')}"
+        for status in RuleStatus
+        if evaluation.count(status)
+    )
+    overall = Callout(
+        _OVERALL_STATUS[evaluation.status.value],
+        f"Policy {evaluation.policy_name} (version {evaluation.policy_version[:16]}), evaluated on "
+        f"{evaluation.evaluated_on.isoformat()}: {evaluation.status.value.replace('_', ' ')} "
+        f"({counts or 'no rules'}). The release gate {'passes' if evaluation.passed else 'does not pass'}.",
+    )
+    blocks: list[Block] = [
+        overall,
+        Paragraph(
+            "Each rule compares one number of an observation (its value or one end of its interval, as the "
+            "rule says) with a threshold. Insufficient data is neither pass nor fail; missing evidence "
+            "blocks the release gate; a waived failure stays on the record with who waived it and until when."
+        ),
+        Table(
+            columns=("Rule, metric", "Scope", "Verdict", "Judged", "Threshold", "95% interval", "n"),
+            rows=tuple(_verdict_row(v) for v in evaluation.verdicts),
+            align=("left", "left", "left", "right", "left", "right", "right"),
+            caption="Verdict per rule and scope",
+        ),
+    ]
+    if evaluation.missing_analyses:
+        blocks.append(
+            Callout(
+                Status.NOT_RUN,
+                "Analyses the policy requires but the evidence lacks: "
+                + ", ".join(evaluation.missing_analyses),
+            )
+        )
+    return blocks
+
+
+_OPERATOR_SIGN = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+
+def _verdict_row(verdict: RuleVerdict) -> tuple[str, ...]:
+    rule = verdict.rule
+    if verdict.status is RuleStatus.WAIVED and verdict.waiver is not None:
+        why = f"waived until {verdict.waiver.until.isoformat()} by {verdict.waiver.granted_by}"
+    elif verdict.status in (RuleStatus.PASS, RuleStatus.FAIL):
+        why = ""  # the judged number and the threshold say it
+    else:
+        why = verdict.reason
+    return (
+        f"{rule.id}\n{_short(rule.metric)}",
+        verdict.scope,
+        _verdict_label(verdict.status) + (f"\n{why}" if why else ""),
+        fmt_number(verdict.judged) if verdict.judged is not None else "–",
+        f"{rule.on.value} {_OPERATOR_SIGN[rule.operator.value]} {rule.threshold:g}",
+        fmt_interval(verdict.ci_low, verdict.ci_high),
+        fmt_number(verdict.n),
+    )
 
 
 def _inventory(evidence: AuditReportInput) -> Section:
@@ -498,8 +586,58 @@ def _data(evidence: AuditReportInput) -> Section:
             )
         else:
             blocks.append(Callout(Status.PASS, f"Log {log.id}: every validation check passed."))
-    blocks += [Heading("Column profiles"), _not_available("Column profiles")]
+    blocks.append(Heading("Column profiles"))
+    profiled = [(log, evidence.column_profiles[log.id]) for log in logs if log.id in evidence.column_profiles]
+    if not profiled:
+        blocks.append(_not_run("Column profiling"))
+    for log, profile in profiled:
+        blocks.append(_profile_table(log, profile))
     return Section(5, "Data", tuple(blocks), new_page=True)
+
+
+def _profile_table(log: PredictionLog, profile: LogProfile) -> Table:
+    rows = []
+    for column in profile.columns:
+        if column.kind is ColumnKind.NUMERIC:
+            summary = (
+                f"min {_value_text(column.minimum)}, median {_value_text(_median(column))}, "
+                f"max {_value_text(column.maximum)}; mean {fmt_number(column.mean)}, sd {fmt_number(column.std)}"
+            )
+        else:
+            top = ", ".join(f"{c.value} {c.share:.1%}" for c in column.top_categories[:4])
+            more = (
+                f" (+{fmt_number(column.other_categories)} rows in other categories)"
+                if column.other_categories
+                else ""
+            )
+            summary = (top or "–") + more
+        rows.append(
+            (
+                column.name,
+                column.kind.value,
+                f"{fmt_number(column.missing)} ({column.missing_share:.1%})",
+                fmt_number(column.distinct),
+                summary,
+            )
+        )
+    return Table(
+        columns=("Column", "Kind", "Missing", "Distinct", "Summary"),
+        rows=tuple(rows),
+        align=("left", "left", "right", "right", "left"),
+        caption=f"Column profile of log {log.id} ({fmt_number(profile.rows)} rows kept)",
+        note="Missing share of all kept rows; sd is the sample standard deviation (ddof = 1); "
+        "category shares are of all rows, missing included.",
+    )
+
+
+def _median(column: Any) -> float | None:
+    return next((value for p, value in column.quantiles if p == 0.5), None)
+
+
+def _value_text(value: float | str | None) -> str:
+    if isinstance(value, str):
+        return value
+    return fmt_number(value)
 
 
 def _performance(evidence: AuditReportInput) -> Section:
@@ -572,6 +710,12 @@ def _explainability(evidence: AuditReportInput) -> Section:
 
 
 def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
+    if evidence.drift is not None:
+        blocks = _drift_blocks(evidence, evidence.drift)
+        monitoring = _observations(evidence, "monitoring")
+        blocks.append(Heading("Monitoring"))
+        blocks.append(_observation_rows(monitoring) if monitoring else _not_run("Monitoring"))
+        return Section(9, "Drift and monitoring", tuple(blocks), new_page=True)
     drift = _observations(evidence, "drift")
     monitoring = _observations(evidence, "monitoring")
     blocks: list[Block] = []
@@ -591,14 +735,145 @@ def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
     return Section(9, "Drift and monitoring", tuple(blocks), new_page=True)
 
 
+_DRIFT_LABEL = {
+    DriftVerdict.STABLE: "✓ stable",
+    DriftVerdict.MODERATE: "⚠ moderate",
+    DriftVerdict.DRIFTED: "✗ DRIFTED",
+}
+
+
+def _drift_blocks(evidence: AuditReportInput, result: DriftResult) -> list[Block]:
+    thresholds = result.thresholds
+    compared = (
+        f"log {evidence.drift_logs[1]} against reference log {evidence.drift_logs[0]}"
+        if evidence.drift_logs
+        else "the current log against the reference log"
+    )
+    blocks: list[Block] = [
+        Paragraph(
+            f"Compares {compared}: {fmt_number(result.current_rows)} current rows against "
+            f"{fmt_number(result.reference_rows)} reference rows, {result.bins} bins, epsilon {result.epsilon:g}."
+        ),
+        *_provenance(evidence, "drift"),
+        Paragraph(result.conventions, style="note"),
+        KeyValues(
+            (
+                (
+                    "PSI moderate / significant",
+                    f"{thresholds.psi_moderate:g} / {thresholds.psi_significant:g}",
+                ),
+                ("Test alpha (KS, chi-square)", f"{thresholds.p_value:g}"),
+                (
+                    "Effect size: Wasserstein (normalised) / Jensen-Shannon",
+                    f"{thresholds.wasserstein:g} / {thresholds.jensen_shannon:g}",
+                ),
+            ),
+            caption="Thresholds",
+        ),
+    ]
+    drifted = result.drifted_columns()
+    blocks.append(
+        Callout(Status.FAIL, f"Drifted columns: {', '.join(drifted)}.")
+        if drifted
+        else Callout(Status.PASS, "No column drifted beyond the thresholds.")
+    )
+    blocks.append(
+        Table(
+            columns=(
+                "Column",
+                "Type",
+                "Verdict",
+                "PSI",
+                "JS",
+                "KS (p)",
+                "Wasserstein norm.",
+                "Chi² (p)",
+                "Missing ref / cur",
+            ),
+            rows=tuple(_drift_row(c) for c in result.columns),
+            align=("left", "left", "left", "right", "right", "right", "right", "right", "right"),
+            caption="Drift per column",
+        )
+    )
+    with_psi = [c for c in result.columns if c.psi is not None]
+    if with_psi:
+        blocks.append(
+            BarChart(
+                title="PSI per column",
+                categories=tuple(c.column for c in with_psi),
+                values=tuple(c.psi for c in with_psi),
+                axis_label="population stability index",
+                reference=thresholds.psi_significant,
+                reference_label=f"significant {thresholds.psi_significant:g}",
+                highlight=tuple(c.verdict is DriftVerdict.DRIFTED for c in with_psi),
+                highlight_label="drifted",
+            )
+        )
+    notes = [f"{c.column}: {note}" for c in result.columns for note in c.notes]
+    if notes:
+        blocks.append(Paragraph("Notes: " + "; ".join(notes), style="note"))
+    return blocks
+
+
+def _drift_row(column: ColumnDrift) -> tuple[str, ...]:
+    def with_p(statistic: float | None, p_value: float | None) -> str:
+        if statistic is None:
+            return "–"
+        return f"{fmt_number(statistic)} ({_p_text(p_value)})"
+
+    return (
+        column.column,
+        column.type.value,
+        _DRIFT_LABEL[column.verdict],
+        fmt_number(column.psi),
+        fmt_number(column.jensen_shannon),
+        with_p(column.ks_statistic, column.ks_p_value),
+        fmt_number(column.wasserstein_normalised),
+        with_p(column.chi2_statistic, column.chi2_p_value),
+        f"{fmt_number(column.reference_missing)} / {fmt_number(column.current_missing)}",
+    )
+
+
+def _p_text(p_value: float | None) -> str:
+    if p_value is None:
+        return "p n/a"
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+
+
 def _findings_and_waivers(evidence: AuditReportInput) -> Section:
     blocks: list[Block] = [
         Heading("Findings"),
         _not_available("Findings with authors and resolutions"),
         Heading("Waivers"),
-        _not_available("Policy waivers"),
+        *_waiver_blocks(evidence),
     ]
     return Section(10, "Findings and waivers", tuple(blocks), new_page=True)
+
+
+def _waiver_blocks(evidence: AuditReportInput) -> list[Block]:
+    if not evidence.waivers:
+        return [Paragraph("No waivers are on record for this model version.")]
+    today = evidence.generated_at.astimezone(UTC).date()
+    return [
+        Table(
+            columns=("Rule", "Scope", "Justification", "Granted by", "Granted (UTC)", "Until", "In force"),
+            rows=tuple(
+                (
+                    w.rule_id,
+                    w.scope,
+                    w.justification,
+                    w.granted_by,
+                    fmt_time(w.created_at),
+                    w.until.isoformat(),
+                    "yes" if w.in_force(today) else "expired",
+                )
+                for w in evidence.waivers
+            ),
+            align=("left", "left", "left", "left", "left", "left", "left"),
+            caption="Waivers",
+            note=f"In force: on the report's date ({today.isoformat()}), the waiver's end date has not passed.",
+        )
+    ]
 
 
 def _signature_manifest(evidence: AuditReportInput) -> Section:
@@ -903,5 +1178,13 @@ def _payload(evidence: AuditReportInput) -> dict[str, Any]:
             "reason": verdict.reason,
         },
         "audit_events": [{**e.content(), "hash": e.hash} for e in evidence.audit_events],
+        "policy_evaluation": None
+        if evidence.policy_evaluation is None
+        else evidence.policy_evaluation.to_dict(),
+        "waivers": [_json_safe(w.to_dict()) for w in evidence.waivers],
+        "column_profiles": {str(k): v.to_dict() for k, v in sorted(evidence.column_profiles.items())},
+        "drift": None
+        if evidence.drift is None
+        else {"logs": list(evidence.drift_logs or ()), **evidence.drift.to_dict()},
         "signatures": [],
     }
