@@ -301,3 +301,23 @@ def test_analysis_runs_are_cited_with_inputs_engine_and_result_hash(known_pdf):
     # a SHAP run without SHAP results in this report: explained as not available, not as "not run"
     assert "SHAP explanations: not available in this report" in flat
     assert "Explainability (SHAP): not run" not in flat
+
+
+def test_a_fresh_process_with_another_hash_seed_exports_the_same_bytes(known_pdf, tmp_path):
+    """Re-export happens in a later session: nothing may depend on set order or the process."""
+    import os
+    import sys
+
+    path, _ = known_pdf
+    script = (
+        "import sys; from pathlib import Path; from audit_samples import known_case; "
+        "from signoff.reporting.audit_report import build_audit_report; "
+        "from signoff.reporting.pdf import render_pdf; "
+        "render_pdf(build_audit_report(known_case()), Path(sys.argv[1]))"
+    )
+    here = Path(__file__).parent
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}.pdf"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": os.pathsep.join([str(here), *sys.path])}
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env, cwd=tmp_path)
+        assert out.read_bytes() == path.read_bytes()
