@@ -1,12 +1,10 @@
 """Importing a prediction log: validate it and write it as canonical Parquet, the log's evidence.
 
-Two streaming passes. The first reads the source batch by batch (``log_formats``), parses the columns
-whose type the role fixes (id, timestamp, scores, sensitive attributes), checks each row, and writes a
-staging Arrow file; it also learns what the label, prediction and feature columns hold over the whole
-file. Between the passes the task and label classes are decided and duplicate ids found. The second
-pass reads the staging file back, checks labels and predictions against those classes, and writes the
-valid rows as canonical Parquet (and, in quarantine mode, the invalid ones to a quarantine file with a
-reason per row). The same input bytes and mapping always give the same output bytes.
+``canonicalise_log`` reads the source block by block (``log_formats``), checks every row of every
+mapped column (``log_columns``), and writes the valid rows as canonical Parquet (``log_writing``); in
+quarantine mode the invalid ones go to a second file with a reason per row. A valid log is read once;
+a log whose later blocks contradict what the first block suggested, or whose ids repeat, is read again
+in two passes (see ``_Import``). The same input bytes and mapping always give the same output bytes.
 """
 
 from __future__ import annotations
