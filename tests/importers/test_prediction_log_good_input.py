@@ -518,3 +518,10 @@ def test_parquet_native_types_bool_labels_and_float_labels_with_nan(tmp_path: Pa
     assert result.validation.task == "binary"  # NaN is a missing label, not a fractional class
     assert [(i.check, i.rows) for i in result.validation.issues] == [("missing", (3,))]
     assert read_canonical_log(result.parquet_path)["y"].tolist() == [0, 1, 1]
+
+
+def test_a_literal_quote_inside_an_unquoted_value_is_kept(tmp_path: Path):
+    path = tmp_path / "inch.csv"
+    path.write_text('id,label,pred,desc\na,0,1,24" monitor\nb,1,1,plain\n')
+    result = canon(path, ColumnMapping(label="label", prediction="pred", id="id", features=("desc",)))
+    assert read_canonical_log(result.parquet_path)["desc"].tolist() == ['24" monitor', "plain"]
