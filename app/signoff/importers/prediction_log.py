@@ -762,7 +762,7 @@ class _Import:
                 "Fix the file, or import it with --quarantine-invalid to keep the "
                 f"{kept} valid rows and record the rejected ones with their reasons."
             )
-        message = f"{head}: {'; '.join(parts)}. {advice}"
+        message = f"{head}: {'; '.join(parts)}. {_probability_hint(tallies)}{advice}"
         first = tallies[0] if tallies else None
         return LogRejectedError(
             message,
@@ -798,6 +798,22 @@ class _Import:
             period_start=_utc(start),
             period_end=_utc(end),
         )
+
+
+def _probability_hint(tallies: list[_Tally]) -> str:
+    """When predictions look like probabilities, the score column was probably mapped as the prediction."""
+    for tally in tallies:
+        if tally.check == "prediction_domain" and tally.example is not None:
+            try:
+                value = float(tally.example)
+            except ValueError:
+                continue
+            if 0.0 < value < 1.0:
+                return (
+                    "The predictions look like probabilities: map that column as a score and the "
+                    "predicted class as the prediction. "
+                )
+    return ""
 
 
 def _natural(text: str) -> tuple[int, float, str]:
