@@ -74,3 +74,9 @@ class IntegrityError(SignoffError):
 
 class ExternalServiceError(SignoffError):
     """A server Signoff talks to (an MLflow tracking server, ...) failed or answered nonsense."""
+
+
+class Cancelled(SignoffError):
+    """The user cancelled a long operation; nothing it would have stored was stored."""
+
+    exit_code = 130
