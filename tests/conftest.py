@@ -79,3 +79,23 @@ def mlflow_server(tmp_path_factory) -> Iterator[str]:
         yield server.uri
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_registry(mlflow_server):
+    """The shared server filled once with the registry models of ``mlflow_server.populate_registry``."""
+    from mlflow_server import populate_registry
+
+    return populate_registry(mlflow_server)
+
+
+@pytest.fixture
+def loopback_http():
+    """``loopback_http(handler)`` serves ``handler(Exchange) -> (status, headers, body)`` on 127.0.0.1."""
+    from loopback_http import start_loopback_http
+
+    servers = []
+    yield lambda handle: start_loopback_http(handle, servers)
+    for server in servers:
+        server.shutdown()
+        server.server_close()

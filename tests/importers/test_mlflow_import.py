@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
 
-from conftest import CREDIT, FRAUD, GIT_COMMIT, PAGED, PREFIX, Exchange, forward
+from loopback_http import Exchange, forward
+from mlflow_server import CREDIT, FRAUD, GIT_COMMIT, PAGED, PREFIX
 from signoff.domain import registry_history as h
+from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import ExternalServiceError, InputError, NotFoundError
 from signoff.domain.registry_history import diff_snapshots
 from signoff.importers.mlflow import read_mlflow_registry
@@ -130,7 +131,7 @@ def test_mlflow2_style_version_files_come_from_the_run_folder(mlflow_registry, f
     assert set(files) == {"MLmodel", "requirements.txt", "model.pkl"}  # notes.md is not a model file
     assert Path(files["model.pkl"].local_path).read_bytes() == b"not really a pickle\n"
     assert files["model.pkl"].sha256 == hashlib.sha256(b"not really a pickle\n").hexdigest()
-    assert version.run.metrics == {"recall": 0.71}
+    assert version.run.metrics == {"recall": 0.71, "calibration_error": "NaN"}
 
 
 def test_versions_without_a_run_have_no_lineage_and_no_files(full_read):
@@ -339,5 +340,5 @@ def test_tls_settings_follow_mlflow_environment_variables():
 
 
 def test_snapshot_json_names_nothing_temporary(full_read):
-    text = json.dumps(full_read.to_dict(), ensure_ascii=False)
+    text = canonical_json(full_read.to_dict()).decode()  # refuses NaN: the NaN metric must arrive as text
     assert "local_path" not in text and CREDIT in text

@@ -279,3 +279,65 @@ def _diff_version(collect: _Collector, before: ModelVersionRecord, after: ModelV
                 None if old_value is None else repr(old_value),
                 None if new_value is None else repr(new_value),
             )
+
+
+@dataclass(frozen=True)
+class RegistryImportResult:
+    """What one stored import amounted to: its snapshot, what changed since the previous one, its evidence."""
+
+    snapshot_id: int
+    source_kind: str
+    source_uri: str
+    taken_at: datetime
+    previous_snapshot_id: int | None
+    models: int
+    versions: int
+    changes: tuple[RegistryChange, ...]
+    snapshot_sha256: str  # the snapshot's canonical JSON, kept as evidence
+    artifacts_stored: int
+    request_count: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "snapshot_id": self.snapshot_id,
+            "source_kind": self.source_kind,
+            "source_uri": self.source_uri,
+            "taken_at": format_utc(self.taken_at),
+            "previous_snapshot_id": self.previous_snapshot_id,
+            "models": self.models,
+            "versions": self.versions,
+            "changes": [c.to_dict() for c in self.changes],
+            "snapshot_sha256": self.snapshot_sha256,
+            "artifacts_stored": self.artifacts_stored,
+            "request_count": self.request_count,
+        }
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A stored snapshot's facts; its full content is the evidence named ``content_sha256``."""
+
+    id: int
+    source_kind: str
+    source_uri: str
+    taken_at: datetime
+    content_sha256: str
+    models: int
+    versions: int
+    changes: int
+    imported_at: datetime
+    imported_by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source_kind": self.source_kind,
+            "source_uri": self.source_uri,
+            "taken_at": format_utc(self.taken_at),
+            "content_sha256": self.content_sha256,
+            "models": self.models,
+            "versions": self.versions,
+            "changes": self.changes,
+            "imported_at": format_utc(self.imported_at),
+            "imported_by": self.imported_by,
+        }

@@ -8,6 +8,7 @@ nothing in them was loaded or executed.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,19 @@ def time_from_text(text: str | None) -> datetime | None:
     if text is None:
         return None
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def metric_value(value: float) -> float | str:
+    """A metric as JSON can carry it: finite floats as they are, NaN and infinities as text."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float(value)
+
+
+def _metrics(data: dict[str, Any]) -> dict[str, float | str]:
+    return {str(k): v if isinstance(v, str) else float(v) for k, v in data.items()}
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,9 @@ class RunLineage:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     params: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)  # latest value of each metric
+    # Latest value of each metric; NaN and infinities (which MLflow accepts) as the text "NaN",
+    # "Infinity", "-Infinity", since JSON and hashes cannot carry them as numbers.
+    metrics: dict[str, float | str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     datasets: tuple[DatasetInput, ...] = ()
 
@@ -113,7 +129,7 @@ class RunLineage:
             started_at=time_from_text(data.get("started_at")),
             ended_at=time_from_text(data.get("ended_at")),
             params=dict(data.get("params", {})),
-            metrics={k: float(v) for k, v in data.get("metrics", {}).items()},
+            metrics=_metrics(data.get("metrics", {})),
             tags=dict(data.get("tags", {})),
             datasets=tuple(DatasetInput.from_dict(d) for d in data.get("datasets", ())),
         )
@@ -130,7 +146,7 @@ class LoggedModelInfo:
     artifact_uri: str = ""
     source_run_id: str = ""
     params: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float | str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,7 +164,7 @@ class LoggedModelInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LoggedModelInfo:
-        return cls(**{**data, "metrics": {k: float(v) for k, v in data.get("metrics", {}).items()}})
+        return cls(**{**data, "metrics": _metrics(data.get("metrics", {}))})
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from signoff.domain.registry_snapshot import (
     RegisteredModelRecord,
     RegistrySnapshot,
     RunLineage,
+    metric_value,
 )
 from signoff.importers.mlflow_rest import MlflowRestClient, MlflowSettings
 
@@ -423,6 +424,16 @@ def _version_record(raw: dict[str, Any]) -> ModelVersionRecord:
         ) from None
 
 
+def _metric(value: Any) -> float | str:
+    # MLflow's JSON writes NaN and infinities as the strings "NaN", "Infinity", "-Infinity".
+    try:
+        return metric_value(float(value))
+    except (TypeError, ValueError):
+        raise ExternalServiceError(
+            f"the MLflow server sent a metric value that is not a number: {value!r}"
+        ) from None
+
+
 def _run_lineage(run: dict[str, Any], experiments: dict[str, str]) -> RunLineage:
     info = run.get("info", {})
     data = run.get("data", {})
@@ -451,7 +462,7 @@ def _run_lineage(run: dict[str, Any], experiments: dict[str, str]) -> RunLineage
         started_at=_time(info.get("start_time")),
         ended_at=_time(info.get("end_time")),
         params={str(p["key"]): str(p.get("value", "")) for p in data.get("params", ())},
-        metrics={str(m["key"]): float(m["value"]) for m in data.get("metrics", ())},
+        metrics={str(m["key"]): _metric(m.get("value")) for m in data.get("metrics", ())},
         tags=tags,
         datasets=tuple(sorted(datasets, key=lambda d: (d.context, d.name, d.digest))),
     )
@@ -482,6 +493,6 @@ def _logged_model(model: dict[str, Any]) -> LoggedModelInfo:
         artifact_uri=str(info.get("artifact_uri", "")),
         source_run_id=str(info.get("source_run_id", "")),
         params={str(p["key"]): str(p.get("value", "")) for p in data.get("params", ())},
-        metrics={str(m["key"]): float(m["value"]) for m in data.get("metrics", ())},
+        metrics={str(m["key"]): _metric(m.get("value")) for m in data.get("metrics", ())},
         tags={k: v for k, v in _tags(info.get("tags")).items() if k != "mlflow.modelVersions"},
     )
