@@ -50,6 +50,22 @@ class AuditEvent:
     def computed_hash(self) -> str:
         return canonical_hash(self.content())
 
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.content(), "hash": self.hash}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEvent:
+        return cls(
+            sequence=data["sequence"],
+            occurred_at=datetime.fromisoformat(data["occurred_at"]),
+            actor=data["actor"],
+            action=data["action"],
+            entity=data["entity"],
+            payload=data["payload"],
+            previous_hash=data["previous_hash"],
+            hash=data["hash"],
+        )
+
 
 def chain_event(
     previous: AuditEvent | None,
@@ -80,6 +96,15 @@ class ChainVerdict:
     head_hash: str
     first_bad_sequence: int | None = None
     reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "events_checked": self.events_checked,
+            "head_hash": self.head_hash,
+            "first_bad_sequence": self.first_bad_sequence,
+            "reason": self.reason,
+        }
 
 
 def verify_chain(events: Iterable[AuditEvent]) -> ChainVerdict:
