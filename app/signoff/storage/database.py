@@ -26,6 +26,7 @@ from signoff.domain.errors import ConflictError, ExternalServiceError, InputErro
 from signoff.storage import migrate
 from signoff.storage.audit_ledger import AuditLedger
 from signoff.storage.evidence import EvidenceStore
+from signoff.storage.registry import RegistryRepository
 from signoff.storage.repositories import (
     AnalysisRunRepository,
     ModelVersionRepository,
@@ -196,6 +197,7 @@ class UnitOfWork:
         self.audit = AuditLedger(session, on_append)
         self.logs = PredictionLogRepository(session)
         self.analysis_runs = AnalysisRunRepository(session)
+        self.registry = RegistryRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:
