@@ -143,10 +143,8 @@ def test_server_error_halfway_through_paging_exits_non_zero_and_stores_nothing(
     assert _ok(run_cli("models", "list", "--json", db=db)) == []
 
 
-def test_wrong_url_and_credentials_messages(run_cli, loopback_http, tmp_path):
+def test_missing_credentials_name_the_environment_variables(run_cli, loopback_http, tmp_path):
     db = f"sqlite:///{tmp_path / 'signoff.db'}"
-    html = loopback_http(lambda e: (200, {"Content-Type": "text/html"}, b"<html>not mlflow</html>"))
-    _one_paragraph_error(run_cli("import", "mlflow", "--tracking-uri", html.uri, db=db), "Check the URL")
     locked = loopback_http(lambda e: (401, {"Content-Type": "application/json"}, b"{}"))
     _one_paragraph_error(
         run_cli("import", "mlflow", "--tracking-uri", locked.uri, db=db),
@@ -202,7 +200,10 @@ def test_import_sagemaker_and_model_card_then_show(run_cli, tmp_path):
     )
 
 
-def test_every_registry_command_has_help(run_cli):
+def test_every_registry_command_is_documented():
+    from signoff.cli.main import build_parser
+
+    parser = build_parser()
     for command in (
         ("import", "mlflow"),
         ("import", "sagemaker"),
@@ -210,5 +211,8 @@ def test_every_registry_command_has_help(run_cli):
         ("models", "history"),
         ("models", "show"),
     ):
-        completed = run_cli(*command, "--help")
-        assert completed.returncode == 0 and "usage:" in completed.stdout, command
+        sub = parser
+        for name in command:
+            sub = sub._subparsers._group_actions[0].choices[name]
+        assert sub.description and len(sub.description) > 40, command
+        assert "--json" in sub.format_help(), command

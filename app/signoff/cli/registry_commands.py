@@ -14,13 +14,9 @@ from pathlib import Path
 from signoff.cli.common import add_json_flag, open_db, print_json
 from signoff.domain.audit import format_utc
 from signoff.domain.registry_history import RegistryImportResult
-from signoff.services.registry_import import (
-    import_mlflow,
-    import_model_card,
-    import_sagemaker,
-    model_history,
-    model_version_details,
-)
+
+# The services are imported inside each handler: requests and the importers would cost every other
+# command most of a second of start-up.
 
 
 def register_import_sources(sources: argparse._SubParsersAction) -> None:
@@ -95,6 +91,8 @@ def register_model_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    from signoff.services.registry_import import model_history
+
     with open_db(args) as db:
         changes, snapshots = model_history(db, args.name)
     if args.json:
@@ -117,6 +115,8 @@ def run_history(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from signoff.services.registry_import import model_version_details
+
     with open_db(args) as db:
         details = model_version_details(db, args.name, args.version)
     if args.json:
@@ -167,18 +167,24 @@ def _report(result: RegistryImportResult, as_json: bool) -> int:
 
 
 def run_mlflow(args: argparse.Namespace) -> int:
+    from signoff.services.registry_import import import_mlflow
+
     with open_db(args) as db:
         result = import_mlflow(db, args.tracking_uri, models=args.model, progress=_progress)
     return _report(result, args.json)
 
 
 def run_sagemaker(args: argparse.Namespace) -> int:
+    from signoff.services.registry_import import import_sagemaker
+
     with open_db(args) as db:
         result = import_sagemaker(db, args.file, model_card=args.model_card)
     return _report(result, args.json)
 
 
 def run_model_card(args: argparse.Namespace) -> int:
+    from signoff.services.registry_import import import_model_card
+
     with open_db(args) as db:
         result = import_model_card(db, args.file, model=args.model, version=args.version)
     return _report(result, args.json)
