@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from signoff.domain.audit import AuditEvent, ChainVerdict, chain_event, verify_chain
+from signoff.domain.audit import AuditEvent, ChainVerdict, StoredAuditEvent, chain_event, verify_chain
 from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import IntegrityError, NotFoundError
 from signoff.storage.schema import AuditEventRow, AuditHeadRow
@@ -102,9 +102,14 @@ class AuditLedger:
 
     def iter_events(self) -> Iterator[AuditEvent]:
         """Every event in sequence order, streamed (a server-side cursor on PostgreSQL)."""
+        for stored in self._iter_stored():
+            yield _to_event(stored)
+
+    def _iter_stored(self) -> Iterator[StoredAuditEvent]:
         statement = select(*_COLUMNS).order_by(_events.c.sequence).execution_options(yield_per=_STREAM_BATCH)
-        for row in self._session.execute(statement):
-            yield _to_event(row)
+        for partition in self._session.execute(statement).partitions():
+            for row in partition:
+                yield StoredAuditEvent(*row)
 
     def list(
         self,
@@ -126,11 +131,11 @@ class AuditLedger:
             statement = statement.where(_events.c.actor == actor)
         if limit is not None:
             statement = statement.limit(limit)
-        return [_to_event(row) for row in self._session.execute(statement)]
+        return [_to_event(StoredAuditEvent(*row)) for row in self._session.execute(statement)]
 
     def verify(self) -> ChainVerdict:
         """Recompute the chain, then check it ends where the recorded head says it does."""
-        verdict = verify_chain(self.iter_events())
+        verdict = verify_chain(self._iter_stored())
         if not verdict.ok:
             return verdict
         head_sequence, head_hash = self._session.execute(
@@ -166,23 +171,22 @@ class AuditLedger:
 
     def _event(self, sequence: int) -> AuditEvent | None:
         row = self._session.execute(select(*_COLUMNS).where(_events.c.sequence == sequence)).first()
-        return None if row is None else _to_event(row)
+        return None if row is None else _to_event(StoredAuditEvent(*row))
 
 
-def _to_event(row: Any) -> AuditEvent:
-    sequence, occurred_at, actor, action, entity, payload, previous_hash, hash_ = row
+def _to_event(stored: StoredAuditEvent) -> AuditEvent:
     try:
-        content = json.loads(payload)
+        content = json.loads(stored.payload_json)
     except ValueError:
         # Text that is not JSON was written behind Signoff's back; keep it so the hash check names it.
-        content = {"unreadable payload": payload}
+        content = {"unreadable payload": stored.payload_json}
     return AuditEvent(
-        sequence=sequence,
-        occurred_at=occurred_at,
-        actor=actor,
-        action=action,
-        entity=entity,
+        sequence=stored.sequence,
+        occurred_at=stored.occurred_at,
+        actor=stored.actor,
+        action=stored.action,
+        entity=stored.entity,
         payload=content,
-        previous_hash=previous_hash,
-        hash=hash_,
+        previous_hash=stored.previous_hash,
+        hash=stored.hash,
     )

@@ -110,6 +110,8 @@ def _create_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
             cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed data
+            # A multi-GB import passes through the write-ahead log; give the disk back afterwards.
+            cursor.execute("PRAGMA journal_size_limit=67108864")
             cursor.close()
 
         @event.listens_for(engine, "begin")
