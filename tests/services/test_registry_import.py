@@ -40,7 +40,7 @@ def test_import_stores_versions_lineage_and_files_by_hash(db, mlflow_registry):
     listed = {(v.name, v.version): v for v in list_model_versions(db)}
     assert set(listed) == {(CREDIT, "1"), (CREDIT, "2"), (FRAUD, "1")}
     assert listed[(CREDIT, "2")].source == "mlflow"
-    assert listed[(CREDIT, "2")].attributes["registry"]["aliases"] == ["champion"]
+    assert listed[(CREDIT, "2")].attributes["registry"]["mlflow"]["aliases"] == ["champion"]
 
     details = model_version_details(db, CREDIT, "2")
     assert details["lineage"]["code_version"]["git_commit"] == GIT_COMMIT
@@ -89,22 +89,32 @@ def test_changes_between_imports_become_history_rows_and_audit_events(db, mlflow
     first = import_mlflow(db, mlflow_registry.uri, models=[name])
     client.set_registered_model_alias(name, "champion", "2")
     client.set_model_version_tag(name, "2", "approved_by", "risk committee")
+    client.create_model_version(name, "s3://bucket/service-history")
+    client.delete_model_version(name, "3")  # never imported: no history of it at all
     second = import_mlflow(db, mlflow_registry.uri, models=[name])
+    client.delete_model_version(name, "1")
+    third = import_mlflow(db, mlflow_registry.uri, models=[name])
 
     assert [c.summary for c in second.changes] == [
         f"{name}: alias champion moved v1 -> v2",
         f"{name} v2: tag approved_by=risk committee added",
     ]
+    assert [c.summary for c in third.changes] == [f"{name} v1: deleted"]
     changes, _ = model_history(db, name)
-    assert changes == list(second.changes)
-    assert all((c.seen_after, c.seen_by) == (first.taken_at, second.taken_at) for c in changes)
+    assert changes == list(second.changes) + list(third.changes)
+    assert all((c.seen_after, c.seen_by) == (first.taken_at, second.taken_at) for c in second.changes)
     audited = [
         e for e in list_audit_events(db, action="registry.changed") if e.entity == f"registered_model:{name}"
     ]
-    assert sorted(e.payload["kind"] for e in audited) == [h.ALIAS_MOVED, h.VERSION_TAG_ADDED]
-    assert model_version_details(db, name, "2")["model_version"]["attributes"]["registry"]["aliases"] == [
-        "champion"
+    assert sorted(e.payload["kind"] for e in audited) == [
+        h.ALIAS_MOVED,
+        h.VERSION_DELETED,
+        h.VERSION_TAG_ADDED,
     ]
+    registry_of = {v.version: v.attributes["registry"]["mlflow"] for v in list_model_versions(db, name=name)}
+    assert registry_of["2"]["aliases"] == ["champion"]
+    # The deleted version keeps its evidence and says it is gone.
+    assert registry_of["1"]["deleted"] is True and "deleted" not in registry_of["2"]
 
 
 def test_a_failure_halfway_through_storing_leaves_nothing(db, mlflow_registry, tmp_path):
@@ -133,4 +143,16 @@ def test_a_server_failure_stores_nothing(db, mlflow_registry, loopback_http):
     before = _counts(db)
     with pytest.raises(ExternalServiceError, match="HTTP 500"):
         import_mlflow(db, proxy.uri, models=[CREDIT], settings=FAST_FAILURE)
+    assert _counts(db) == before
+
+
+def test_an_import_older_than_the_stored_one_is_refused(db, mlflow_registry, tmp_path):
+    from signoff.domain.errors import ConflictError
+
+    older = read_mlflow_registry(mlflow_registry.uri, models=[FRAUD], work_dir=tmp_path / "a")
+    newer = read_mlflow_registry(mlflow_registry.uri, models=[FRAUD], work_dir=tmp_path / "b")
+    store_snapshot(db, newer)
+    before = _counts(db)
+    with pytest.raises(ConflictError, match="later import"):
+        store_snapshot(db, older)
     assert _counts(db) == before

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from signoff.domain.canonical import canonical_json
-from signoff.domain.errors import Cancelled, NotFoundError
+from signoff.domain.errors import Cancelled, ConflictError, NotFoundError
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import (
+    MODEL_DELETED,
+    VERSION_DELETED,
     RegistryChange,
     RegistryImportResult,
     SnapshotInfo,
@@ -109,6 +111,11 @@ def store_snapshot(
     with db.transaction() as uow:
         previous_info = uow.registry.latest_snapshot(snapshot.source_kind, snapshot.source_uri)
         previous = _load(uow, previous_info)
+        if previous is not None and previous.taken_at > snapshot.taken_at:
+            raise ConflictError(
+                f"a later import of {snapshot.source_uri} (taken {previous_info.to_dict()['taken_at']}) was "
+                "stored while this one was reading; nothing was stored. Import again for the current state."
+            )
         changes = diff_snapshots(previous, snapshot)
         artifacts_stored = 0
         for model in snapshot.models:
@@ -145,6 +152,15 @@ def store_snapshot(
             previous_snapshot_id=previous_info.id if previous_info else None,
             changes=changes,
         )
+        for change in changes:
+            if change.kind in (MODEL_DELETED, VERSION_DELETED):
+                # The evidence stays; the listing says the registry no longer has it.
+                uow.registry.mark_gone(
+                    name=change.model,
+                    version=change.version,
+                    source=snapshot.source_kind,
+                    seen_by=change.seen_by,
+                )
         # Audit last: appending holds the ledger's lock until commit.
         for model_version in added_versions:
             uow.audit.append(

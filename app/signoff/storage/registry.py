@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from signoff.domain.audit import format_utc
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import RegistrySnapshot
@@ -66,8 +67,8 @@ class RegistryRepository:
         """The ``model_version`` row for a version the registry reported, created on first sight.
 
         ``registry`` (where it came from, stage, aliases, run, latest snapshot) replaces the row's
-        ``attributes["registry"]`` so listings show the latest state; the description follows the
-        registry unless it is empty there.
+        ``attributes["registry"][source]`` so listings show each source's latest state; the description
+        follows the registry unless it is empty there.
         """
         row = self._session.scalars(
             select(ModelVersionRow).where(ModelVersionRow.name == name, ModelVersionRow.version == version)
@@ -80,11 +81,13 @@ class RegistryRepository:
                 description=description,
                 source=source,
                 created_at=datetime.now(UTC),
-                attributes={"registry": registry},
+                attributes={"registry": {source: registry}},
             )
             self._session.add(row)
         else:
-            row.attributes = {**dict(row.attributes), "registry": registry}
+            sources = dict(row.attributes.get("registry", {}))
+            sources[source] = registry
+            row.attributes = {**dict(row.attributes), "registry": sources}
             if description:
                 row.description = description
         self._session.flush()
@@ -100,6 +103,18 @@ class RegistryRepository:
             ),
             created,
         )
+
+    def mark_gone(self, *, name: str, version: str | None, source: str, seen_by: datetime) -> None:
+        """Note on the version (or every version of model ``name``) that ``source`` no longer has it."""
+        statement = select(ModelVersionRow).where(ModelVersionRow.name == name)
+        if version is not None:
+            statement = statement.where(ModelVersionRow.version == version)
+        for row in self._session.scalars(statement):
+            sources = dict(row.attributes.get("registry", {}))
+            if source in sources:
+                sources[source] = {**sources[source], "deleted": True, "gone_by": format_utc(seen_by)}
+                row.attributes = {**dict(row.attributes), "registry": sources}
+        self._session.flush()
 
     def add_record(self, *, snapshot_id: int, model_version_id: int, record: dict[str, Any]) -> None:
         self._session.add(
