@@ -77,6 +77,6 @@ class ExternalServiceError(SignoffError):
 
 
 class Cancelled(SignoffError):
-    """The user cancelled a long operation; nothing it would have stored was stored."""
+    """The user cancelled a long computation; nothing was stored."""
 
     exit_code = 130

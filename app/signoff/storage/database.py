@@ -31,6 +31,7 @@ from signoff.storage.repositories import (
     AnalysisRunRepository,
     ModelVersionRepository,
     PredictionLogRepository,
+    WaiverRepository,
 )
 
 ENV_VAR = "SIGNOFF_DB"
@@ -199,6 +200,7 @@ class UnitOfWork:
         self.audit = AuditLedger(session, on_append)
         self.logs = PredictionLogRepository(session)
         self.analysis_runs = AnalysisRunRepository(session)
+        self.waivers = WaiverRepository(session)
         self.registry = RegistryRepository(session)
 
 

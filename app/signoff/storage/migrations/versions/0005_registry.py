@@ -1,7 +1,7 @@
 """Registry snapshots, per-version records and the history of changes between snapshots.
 
-Revision ID: 0004_registry
-Revises: 0003_analysis_runs
+Revision ID: 0005_registry
+Revises: 0004_waivers
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_registry"
-down_revision = "0003_analysis_runs"
+revision = "0005_registry"
+down_revision = "0004_waivers"
 branch_labels = None
 depends_on = None
 
