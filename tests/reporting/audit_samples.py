@@ -18,6 +18,15 @@ from signoff.domain.prediction_log import (
 )
 from signoff.domain.profiles import CategoryCount, ColumnKind, ColumnProfile, LogProfile
 from signoff.domain.registry import ModelVersion
+from signoff.domain.registry_history import ALIAS_MOVED, RegistryChange, SnapshotInfo
+from signoff.domain.registry_snapshot import (
+    ArtifactFile,
+    DatasetInput,
+    EvaluationResult,
+    ModelCard,
+    ModelVersionRecord,
+    RunLineage,
+)
 from signoff.reporting.audit_report import AuditReportInput
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -257,6 +266,76 @@ def column_profile() -> LogProfile:
     )
 
 
+TRAIN_DIGEST = "d41d8cd9"
+ARTIFACT_SHA = "3" * 64
+SNAPSHOT_SHA = "5" * 64
+
+
+def registry_record() -> ModelVersionRecord:
+    return ModelVersionRecord(
+        name="credit-risk",
+        version="3",
+        status="READY",
+        stage="Staging",
+        created_at=T0 - timedelta(days=2),
+        created_by="Dvořák Čapek",
+        source_uri="models:/m-0a1b2c3d",
+        run=RunLineage(
+            run_id="4f1c2a9e0b7d4c3e8a6f5b2d1c0e9f8a",
+            experiment_name="credit/gbm",
+            user="Zoë Łukasz Ñúñez",
+            status="FINISHED",
+            tags={"mlflow.source.git.commit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"},
+            datasets=(
+                DatasetInput(
+                    name="adult-train", digest=TRAIN_DIGEST, context="training", source="s3://d/train"
+                ),
+            ),
+        ),
+        artifacts=(ArtifactFile(path="model/model.skops", size=1_234_567, sha256=ARTIFACT_SHA),),
+        card=ModelCard(
+            summary="Predicts default within 12 months",
+            intended_uses="Pre-screening only; a person decides",
+            risk_rating="high",
+            limitations="Not validated for applicants under 21",
+            evaluation_results=(EvaluationResult(metric="roc_auc", value=0.8591, dataset="holdout-2026"),),
+        ),
+    )
+
+
+def snapshots() -> tuple[SnapshotInfo, ...]:
+    return tuple(
+        SnapshotInfo(
+            id=i + 1,
+            source_kind="mlflow",
+            source_uri="http://mlflow.internal:5000",
+            taken_at=T0 + timedelta(days=i),
+            content_sha256=SNAPSHOT_SHA if i else "4" * 64,
+            models=3,
+            versions=9,
+            changes=i,
+            imported_at=T0 + timedelta(days=i, minutes=1),
+            imported_by="Dvořák Čapek",
+        )
+        for i in range(2)
+    )
+
+
+def registry_history() -> tuple[RegistryChange, ...]:
+    return (
+        RegistryChange(
+            kind=ALIAS_MOVED,
+            model="credit-risk",
+            version=None,
+            subject="champion",
+            before="2",
+            after="3",
+            seen_after=T0,
+            seen_by=T0 + timedelta(days=1),
+        ),
+    )
+
+
 def known_case(**overrides) -> AuditReportInput:
     events = audit_events()
     values = dict(
@@ -277,6 +356,9 @@ def known_case(**overrides) -> AuditReportInput:
         column_profiles={11: column_profile()},
         drift=drift_result(),
         drift_logs=(11, 12),
+        registry_record=registry_record(),
+        snapshots=snapshots(),
+        registry_history=registry_history(),
     )
     values.update(overrides)
     return AuditReportInput(**values)

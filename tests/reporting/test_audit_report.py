@@ -19,6 +19,9 @@ from audit_samples import (
     drift_result,
     known_case,
     policy_evaluation,
+    registry_history,
+    registry_record,
+    snapshots,
 )
 
 from signoff.domain.audit import verify_chain
@@ -243,6 +246,9 @@ def test_sections_without_inputs_say_not_run_rather_than_disappear(tmp_path):
         column_profiles={},
         drift=None,
         drift_logs=None,
+        registry_record=None,
+        snapshots=(),
+        registry_history=(),
         chain_verdict=None,
         bundle_hash=None,
         review_status=None,
@@ -261,6 +267,8 @@ def test_sections_without_inputs_say_not_run_rather_than_disappear(tmp_path):
         "Signatures: not available in this report",
         "Policy evaluation: not run",
         "No waivers are on record",
+        "Registry import for this model version: not run",
+        "Registry import: not run",
         "none: this report is not bound to a review",
         "no review",
     ):
@@ -321,3 +329,27 @@ def test_a_fresh_process_with_another_hash_seed_exports_the_same_bytes(known_pdf
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": os.pathsep.join([str(here), *sys.path])}
         subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env, cwd=tmp_path)
         assert out.read_bytes() == path.read_bytes()
+
+
+def test_registry_record_card_lineage_snapshots_and_history(known_pdf):
+    path, text = known_pdf
+    flat = re.sub(r"\s+", " ", pdf_text(path, layout=False))
+    record = registry_record()
+    for value in (
+        record.card.intended_uses,
+        record.card.limitations,
+        record.run.git_commit,
+        record.run.experiment_name,
+        record.artifacts[0].sha256,
+        "Staging",
+    ):
+        assert value in flat, value
+    (dataset,) = record.run.datasets
+    assert lines_with(text, dataset.name, dataset.context, dataset.digest)
+    assert lines_with(text, "roc_auc", "0.859", "holdout-2026")
+    for snapshot in snapshots():  # a digest may wrap inside its cell: both parts on consecutive lines
+        head, tail = snapshot.content_sha256[:40], snapshot.content_sha256[40:]
+        assert re.search(rf"{head}.*\n.*{tail}", text), snapshot.id
+    (change,) = registry_history()
+    assert f"{change.model}: alias {change.subject} moved v{change.before} -> v{change.after}" in flat
+    assert "2026-11-20 09:00:00 UTC and 2026-11-21 09:00:00 UTC" in flat

@@ -24,6 +24,8 @@ from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Wai
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
+from signoff.domain.registry_history import RegistryChange, SnapshotInfo
+from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -122,6 +124,9 @@ class AuditReportInput:
     column_profiles: Mapping[int, LogProfile] = field(default_factory=dict)  # prediction log id -> profile
     drift: DriftResult | None = None
     drift_logs: tuple[int, int] | None = None  # (reference log id, current log id) of ``drift``
+    registry_record: ModelVersionRecord | None = None  # the version as the latest registry import read it
+    snapshots: tuple[SnapshotInfo, ...] = ()  # the registry imports that saw this model
+    registry_history: tuple[RegistryChange, ...] = ()  # alias, stage and tag changes between imports
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -457,8 +462,57 @@ def _inventory(evidence: AuditReportInput) -> Section:
                 widths=(1, 3),
             )
         )
-    blocks.append(_not_available("Model card (intended uses, limitations, evaluation figures)"))
+    blocks += _registry_record_blocks(evidence.registry_record)
     return Section(3, "Inventory record", tuple(blocks), new_page=True)
+
+
+def _registry_record_blocks(record: ModelVersionRecord | None) -> list[Block]:
+    if record is None:
+        return [_not_run("Registry import for this model version")]
+    status = [
+        ("Registry status", record.status or NOT_RECORDED),
+        ("Stage", record.stage or NOT_RECORDED),
+        ("Approval status", record.approval_status or NOT_RECORDED),
+        ("Created (UTC)", fmt_time(record.created_at)),
+        ("Created by", record.created_by or NOT_RECORDED),
+    ]
+    blocks: list[Block] = [KeyValues(tuple(status), caption="As the registry records it")]
+    card = record.card
+    if card is None:
+        blocks.append(Callout(Status.INFO, "The registry holds no model card for this version."))
+        return blocks
+    blocks.append(
+        KeyValues(
+            (
+                ("Summary", card.summary or NOT_RECORDED),
+                ("Intended uses", card.intended_uses or NOT_RECORDED),
+                ("Risk rating", card.risk_rating or NOT_RECORDED),
+                ("Limitations", card.limitations or NOT_RECORDED),
+                ("Ethical considerations", card.ethical_considerations or NOT_RECORDED),
+                ("Card source", card.source or NOT_RECORDED),
+            ),
+            caption="Model card",
+        )
+    )
+    if card.evaluation_results:
+        blocks.append(
+            Table(
+                columns=("Metric", "Value", "Dataset", "Split", "Note"),
+                rows=tuple(
+                    (
+                        r.metric,
+                        r.value if isinstance(r.value, str) else fmt_number(r.value),
+                        r.dataset,
+                        r.split,
+                        r.note,
+                    )
+                    for r in card.evaluation_results
+                ),
+                align=("left", "right", "left", "left", "left"),
+                caption="Evaluation figures reported by the model card (not recomputed by Signoff)",
+            )
+        )
+    return blocks
 
 
 def _lineage(evidence: AuditReportInput) -> Section:
@@ -481,10 +535,93 @@ def _lineage(evidence: AuditReportInput) -> Section:
         ),
         Heading("Analysis runs cited"),
         _analysis_runs_table(evidence.analysis_runs),
+        *_run_lineage_blocks(evidence.registry_record),
         Heading("Import snapshots and registry history"),
-        _not_available("Registry snapshots and alias / stage history"),
+        *_history_blocks(evidence),
     ]
     return Section(4, "Lineage", tuple(blocks))
+
+
+def _run_lineage_blocks(record: ModelVersionRecord | None) -> list[Block]:
+    if record is None:
+        return []
+    blocks: list[Block] = [Heading("Training run and artifacts (from the registry)")]
+    run = record.run
+    if run is None:
+        blocks.append(Paragraph("The registry names no source run for this version.", style="note"))
+    else:
+        blocks.append(
+            KeyValues(
+                (
+                    ("Run ID", run.run_id),
+                    ("Experiment", run.experiment_name or run.experiment_id or NOT_RECORDED),
+                    ("Run by", run.user or NOT_RECORDED),
+                    ("Run status", run.status or NOT_RECORDED),
+                    ("Code version (git commit)", run.git_commit or NOT_RECORDED),
+                    ("Source", run.source_name or NOT_RECORDED),
+                    ("Source URI", record.source_uri or NOT_RECORDED),
+                )
+            )
+        )
+        if run.datasets:
+            blocks.append(
+                Table(
+                    columns=("Dataset", "Context", "Digest", "Source"),
+                    rows=tuple((d.name, d.context or "–", d.digest, d.source or "–") for d in run.datasets),
+                    caption="Datasets the run consumed",
+                )
+            )
+    if record.artifacts:
+        blocks.append(
+            Table(
+                columns=("Artifact file", "Bytes", "SHA-256"),
+                rows=tuple(
+                    (a.path, fmt_number(a.size), a.sha256 or f"not downloaded: {a.note or 'no reason given'}")
+                    for a in record.artifacts
+                ),
+                align=("left", "right", "left"),
+                caption="Model artifact files",
+            )
+        )
+    return blocks
+
+
+def _history_blocks(evidence: AuditReportInput) -> list[Block]:
+    if not evidence.snapshots:
+        return [_not_run("Registry import")]
+    blocks: list[Block] = [
+        Table(
+            columns=("Snapshot", "Source", "Taken (UTC)", "Content SHA-256", "Imported by"),
+            rows=tuple(
+                (
+                    str(s.id),
+                    f"{s.source_kind} {s.source_uri}",
+                    fmt_time(s.taken_at),
+                    s.content_sha256,
+                    s.imported_by,
+                )
+                for s in evidence.snapshots
+            ),
+            align=("right", "left", "left", "left", "left"),
+            caption="Registry snapshots (each import is kept as evidence)",
+        )
+    ]
+    if evidence.registry_history:
+        blocks.append(
+            Table(
+                columns=("Seen between (UTC)", "Change"),
+                rows=tuple(
+                    (f"{fmt_time(c.seen_after)} and {fmt_time(c.seen_by)}", c.summary)
+                    for c in evidence.registry_history
+                ),
+                caption="Registry history: changes seen between consecutive imports",
+                note="Registries such as MLflow keep no history of aliases, stages or tags; Signoff sees a change "
+                "between two imports and cannot say exactly when within that window it happened.",
+            )
+        )
+    else:
+        blocks.append(Paragraph("No changes were seen between the registry imports.", style="note"))
+    return blocks
 
 
 def _analysis_runs_table(runs: Sequence[AnalysisRun]) -> Block:
@@ -1186,5 +1323,10 @@ def _payload(evidence: AuditReportInput) -> dict[str, Any]:
         "drift": None
         if evidence.drift is None
         else {"logs": list(evidence.drift_logs or ()), **evidence.drift.to_dict()},
+        "registry_record": None
+        if evidence.registry_record is None
+        else _json_safe(evidence.registry_record.to_dict()),
+        "snapshots": [_json_safe(s.to_dict()) for s in evidence.snapshots],
+        "registry_history": [_json_safe(c.to_dict()) for c in evidence.registry_history],
         "signatures": [],
     }
