@@ -360,6 +360,14 @@ class GroupImportance:
         )
 
 
+def describe_group(attribute: str, group: str) -> str:
+    """``sex``/``Female`` -> "sex=Female"; ``sex&race``/``Female&Black`` -> "sex=Female & race=Black"."""
+    names, values = attribute.split("&"), group.split("&")
+    if len(names) != len(values):
+        return f"{attribute}={group}"
+    return " & ".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+
+
 @dataclass(frozen=True)
 class ImportanceGap:
     """How much more the model relies on a feature for one group than for another."""
@@ -384,8 +392,9 @@ class ImportanceGap:
     def sentence(self, output_space: str = "") -> str:
         unit = f" {output_space}" if output_space else ""
         core = (
-            f"The model relies on {self.feature} more for {self.attribute}={self.group_a} than for "
-            f"{self.attribute}={self.group_b} (mean |SHAP| {self.mean_abs_a:.3g} vs {self.mean_abs_b:.3g}"
+            f"The model relies on {self.feature} more for {describe_group(self.attribute, self.group_a)} "
+            f"than for {describe_group(self.attribute, self.group_b)} "
+            f"(mean |SHAP| {self.mean_abs_a:.3g} vs {self.mean_abs_b:.3g}"
             f"{unit}; difference {self.difference:.3g}, interval {self.ci_low:.3g} to {self.ci_high:.3g})"
         )
         return core + (
