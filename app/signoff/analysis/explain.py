@@ -692,15 +692,20 @@ def _local_explanations(
 
 def _bootstrap_counts(rng: np.random.Generator, rows: int, resamples: int) -> np.ndarray:
     """How often each row is drawn in each resample (resamples x rows): a row bootstrap."""
+    draws = rng.integers(0, rows, size=(resamples, rows))
     counts = np.empty((resamples, rows), dtype=float)
-    for b in range(resamples):
-        counts[b] = np.bincount(rng.integers(0, rows, size=rows), minlength=rows)
+    for b in range(resamples):  # one bincount per resample stays in cache; a single big one does not
+        counts[b] = np.bincount(draws[b], minlength=rows)
     return counts
 
 
 def _interval(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
     tail = (1 - confidence) / 2 * 100
-    with np.errstate(all="ignore"):
+    if not np.isnan(draws).any():  # the usual case; nanpercentile is many times slower
+        low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
+        return low, high
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a group absent from every resample
         low = np.nanpercentile(draws, tail, axis=0)
         high = np.nanpercentile(draws, 100 - tail, axis=0)
     return low, high
@@ -709,34 +714,30 @@ def _interval(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndar
 def _directions(
     x: np.ndarray, values: np.ndarray, features: Sequence[str], bins: int
 ) -> tuple[FeatureDirection, ...]:
+    """Mean SHAP per quantile bin of each feature's value; bins that no row falls in are left out."""
     result = []
-    for j, name in enumerate(features):
-        present = ~np.isnan(x[:, j])
-        xv, sv = x[present, j], values[present, j]
+    columns, shaps = np.ascontiguousarray(x.T), np.ascontiguousarray(values.T)
+    inner = np.linspace(0, 1, bins + 1)[1:-1]
+    for name, column, shap_column in zip(features, columns, shaps, strict=True):
+        present = ~np.isnan(column)
+        xv, sv = (column, shap_column) if present.all() else (column[present], shap_column[present])
         if len(xv) == 0:
             result.append(FeatureDirection(name, (), None))
             continue
-        distinct = np.unique(xv)
-        if len(distinct) <= bins:
-            codes = np.searchsorted(distinct, xv)
-            groups = len(distinct)
-        else:
-            edges = np.quantile(xv, np.linspace(0, 1, bins + 1)[1:-1])
-            codes = np.searchsorted(edges, xv, side="right")
-            groups = bins
-        counts = np.bincount(codes, minlength=groups)
-        sums = np.bincount(codes, weights=sv, minlength=groups)
-        lows = np.full(groups, np.inf)
-        highs = np.full(groups, -np.inf)
-        np.minimum.at(lows, codes, xv)
-        np.maximum.at(highs, codes, xv)
+        # Bin k holds edge[k-1] <= value < edge[k]; repeated edges (few distinct values) leave empty
+        # bins, which are dropped, so a 0/1 feature gets one bin per value.
+        edges = np.quantile(xv, inner)
+        codes = np.searchsorted(edges, xv, side="right")
+        counts = np.bincount(codes, minlength=bins)
+        sums = np.bincount(codes, weights=sv, minlength=bins)
+        bounds = np.r_[xv.min(), edges, xv.max()]
         direction_bins = tuple(
-            DirectionBin(float(lows[g]), float(highs[g]), int(counts[g]), float(sums[g] / counts[g]))
-            for g in range(groups)
-            if counts[g] > 0
+            DirectionBin(float(bounds[k]), float(bounds[k + 1]), int(counts[k]), float(sums[k] / counts[k]))
+            for k in range(bins)
+            if counts[k] > 0
         )
         correlation = None
-        if np.std(xv) > 0 and np.std(sv) > 0:
+        if bounds[0] != bounds[-1] and np.std(sv) > 0:
             correlation = float(np.corrcoef(xv, sv)[0, 1])
         result.append(FeatureDirection(name, direction_bins, correlation))
     return tuple(result)
@@ -784,23 +785,37 @@ def _summarise(
 
     attributes = _attributes(sensitive_frame, sensitive)
     group_index = []  # (attribute, group, row positions)
+    attribute_codes = []  # per attribute: (first index into group_index, group code of each row)
     for attribute, labels in attributes:
-        for group in sorted(set(labels.tolist())):
-            group_index.append((attribute, group, np.flatnonzero(labels == group)))
+        groups, codes = np.unique(labels.astype(str), return_inverse=True)
+        attribute_codes.append((len(group_index), codes, len(groups)))
+        for g, group in enumerate(groups):
+            group_index.append((attribute, str(group), np.flatnonzero(codes == g)))
 
-    # One bootstrap for everything, processed in blocks of resamples to bound memory.
-    global_draws = np.empty((resamples, len(features)))
-    group_draws = np.empty((len(group_index), resamples, len(features)))
+    # One row bootstrap for every statistic, processed in blocks of resamples to bound memory. A
+    # group's mean in a resample is (sum of its drawn rows' |SHAP|) / (its drawn rows): with a
+    # one-hot spread of |SHAP| per group, one matrix product gives every group of an attribute.
+    width = len(features)
+    global_draws = np.empty((resamples, width))
+    group_draws = np.empty((len(group_index), resamples, width))
+    spreads = []
+    for first, codes, count in attribute_codes:
+        onehot = np.zeros((n, count))
+        onehot[np.arange(n), codes] = 1.0
+        spread = (onehot[:, :, None] * magnitude[:, None, :]).reshape(n, count * width)
+        spreads.append((first, count, onehot, spread))
     block = max(1, min(resamples, 4_000_000 // max(n, 1)))
     for start in range(0, resamples, block):
         _check(cancelled)
         counts = _bootstrap_counts(streams.bootstrap, n, min(block, resamples - start))
         stop = start + len(counts)
         global_draws[start:stop] = counts @ magnitude / n
-        for k, (_attribute, _group, members) in enumerate(group_index):
-            sub = counts[:, members]
+        for first, count, onehot, spread in spreads:
+            sums = (counts @ spread).reshape(len(counts), count, width)
+            drawn = counts @ onehot
             with np.errstate(invalid="ignore", divide="ignore"):
-                group_draws[k, start:stop] = (sub @ magnitude[members]) / sub.sum(axis=1, keepdims=True)
+                ratio = sums / drawn[:, :, None]
+            group_draws[first : first + count, start:stop] = ratio.transpose(1, 0, 2)
 
     means = magnitude.mean(axis=0)
     low, high = _interval(global_draws, confidence)
@@ -828,7 +843,7 @@ def _summarise(
             )
         )
 
-    gaps = []
+    candidates = []  # (attribute, feature index, group a, group b)
     for attribute, _labels in attributes:
         eligible = [
             k
@@ -838,23 +853,29 @@ def _summarise(
         if len(eligible) < 2:
             continue
         stacked = np.array([group_means[k] for k in eligible])  # groups x features
-        for j, feature in enumerate(features):
+        for j in range(width):
             a = eligible[int(np.argmax(stacked[:, j]))]
             b = eligible[int(np.argmin(stacked[:, j]))]
-            if a == b:
-                continue
-            diff_low, diff_high = _interval(group_draws[a, :, j] - group_draws[b, :, j], confidence)
+            if a != b:
+                candidates.append((attribute, j, a, b))
+    gaps = []
+    if candidates:
+        differences = np.column_stack(
+            [group_draws[a, :, j] - group_draws[b, :, j] for _, j, a, b in candidates]
+        )
+        diff_low, diff_high = _interval(differences, confidence)
+        for c, (attribute, j, a, b) in enumerate(candidates):
             gaps.append(
                 ImportanceGap(
                     attribute,
-                    feature,
+                    features[j],
                     group_index[a][1],
                     group_index[b][1],
                     float(group_means[a][j]),
                     float(group_means[b][j]),
                     float(group_means[a][j] - group_means[b][j]),
-                    float(diff_low),
-                    float(diff_high),
+                    float(diff_low[c]),
+                    float(diff_high[c]),
                     len(group_index[a][2]),
                     len(group_index[b][2]),
                 )

@@ -289,7 +289,8 @@ class FeatureImportance:
 
 @dataclass(frozen=True)
 class DirectionBin:
-    """Mean SHAP of a feature for the rows whose value lies in one quantile bin [low, high]."""
+    """Mean SHAP of a feature over the rows in one quantile bin: low <= value < high (the last bin
+    includes its high end, the feature's largest value)."""
 
     low: float
     high: float
