@@ -486,8 +486,8 @@ def _group_labels(data: pd.DataFrame, column: str) -> np.ndarray:
     if column not in data.columns:
         raise InputError("the log has no such sensitive column", column=column)
     values = data[column]
-    labels = values.astype(object).where(values.notna(), UNKNOWN_GROUP)
-    return np.asarray([str(v) for v in labels], dtype=object)
+    labels = values.astype(str).where(values.notna(), UNKNOWN_GROUP)
+    return labels.to_numpy(dtype=object)
 
 
 # --- the run ---------------------------------------------------------------------------------------
@@ -691,11 +691,15 @@ def _local_explanations(
 
 
 def _bootstrap_counts(rng: np.random.Generator, rows: int, resamples: int) -> np.ndarray:
-    """How often each row is drawn in each resample (resamples x rows): a row bootstrap."""
+    """How often each row is drawn in each resample of a row bootstrap: rows x resamples.
+
+    Rows run down the first axis so that the rows of one group, once put together, are one contiguous
+    block for the matrix products below.
+    """
     draws = rng.integers(0, rows, size=(resamples, rows))
-    counts = np.empty((resamples, rows), dtype=float)
+    counts = np.empty((rows, resamples), dtype=float)
     for b in range(resamples):  # one bincount per resample stays in cache; a single big one does not
-        counts[b] = np.bincount(draws[b], minlength=rows)
+        counts[:, b] = np.bincount(draws[b], minlength=rows)
     return counts
 
 
@@ -750,9 +754,9 @@ def _attributes(frame: pd.DataFrame, sensitive: Sequence[str]) -> list[tuple[str
     for size in range(2, len(singles) + 1):
         for combo in itertools.combinations(singles, size):
             name = "&".join(n for n, _ in combo)
-            labels = np.asarray(
-                ["&".join(parts) for parts in zip(*(lab for _, lab in combo), strict=True)], dtype=object
-            )
+            labels = combo[0][1]
+            for _, more in combo[1:]:
+                labels = labels + "&" + more  # object arrays of str concatenate element-wise
             result.append((name, labels))
     return result
 
@@ -787,35 +791,37 @@ def _summarise(
     group_index = []  # (attribute, group, row positions)
     attribute_codes = []  # per attribute: (first index into group_index, group code of each row)
     for attribute, labels in attributes:
-        groups, codes = np.unique(labels.astype(str), return_inverse=True)
+        codes, groups = pd.factorize(labels, sort=True)
         attribute_codes.append((len(group_index), codes, len(groups)))
         for g, group in enumerate(groups):
             group_index.append((attribute, str(group), np.flatnonzero(codes == g)))
 
     # One row bootstrap for every statistic, processed in blocks of resamples to bound memory. A
-    # group's mean in a resample is (sum of its drawn rows' |SHAP|) / (its drawn rows): with a
-    # one-hot spread of |SHAP| per group, one matrix product gives every group of an attribute.
+    # group's mean in a resample is (sum of its drawn rows' |SHAP|) / (its drawn rows). Rows are put
+    # in group order once per attribute, so each group is a contiguous block and one matrix product.
     width = len(features)
     global_draws = np.empty((resamples, width))
     group_draws = np.empty((len(group_index), resamples, width))
-    spreads = []
+    layouts = []
     for first, codes, count in attribute_codes:
-        onehot = np.zeros((n, count))
-        onehot[np.arange(n), codes] = 1.0
-        spread = (onehot[:, :, None] * magnitude[:, None, :]).reshape(n, count * width)
-        spreads.append((first, count, onehot, spread))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.r_[0, np.cumsum(np.bincount(codes, minlength=count))]
+        layouts.append((first, count, order, bounds, np.ascontiguousarray(magnitude[order].T)))
+    magnitude_t = np.ascontiguousarray(magnitude.T)
     block = max(1, min(resamples, 4_000_000 // max(n, 1)))
     for start in range(0, resamples, block):
         _check(cancelled)
         counts = _bootstrap_counts(streams.bootstrap, n, min(block, resamples - start))
-        stop = start + len(counts)
-        global_draws[start:stop] = counts @ magnitude / n
-        for first, count, onehot, spread in spreads:
-            sums = (counts @ spread).reshape(len(counts), count, width)
-            drawn = counts @ onehot
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = sums / drawn[:, :, None]
-            group_draws[first : first + count, start:stop] = ratio.transpose(1, 0, 2)
+        stop = start + counts.shape[1]
+        global_draws[start:stop] = (magnitude_t @ counts).T / n
+        for first, count, order, bounds, ordered_magnitude_t in layouts:
+            ordered_counts = counts[order]
+            for g in range(count):
+                part = slice(bounds[g], bounds[g + 1])
+                drawn = ordered_counts[part].sum(axis=0)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ratio = (ordered_magnitude_t[:, part] @ ordered_counts[part]) / drawn
+                group_draws[first + g, start:stop] = ratio.T
 
     means = magnitude.mean(axis=0)
     low, high = _interval(global_draws, confidence)
