@@ -47,6 +47,12 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @pytest.fixture
+def subprocess_env() -> dict[str, str]:
+    """The environment for a child Python process that must import this checkout's ``signoff``."""
+    return cli_env()
+
+
+@pytest.fixture
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """``run_cli("models", "list", "--json", db=url, input="...")`` -> CompletedProcess (text)."""
 

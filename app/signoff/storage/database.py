@@ -30,6 +30,7 @@ from signoff.storage.repositories import (
     AnalysisRunRepository,
     ModelVersionRepository,
     PredictionLogRepository,
+    WaiverRepository,
 )
 
 ENV_VAR = "SIGNOFF_DB"
@@ -198,6 +199,7 @@ class UnitOfWork:
         self.audit = AuditLedger(session, on_append)
         self.logs = PredictionLogRepository(session)
         self.analysis_runs = AnalysisRunRepository(session)
+        self.waivers = WaiverRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:

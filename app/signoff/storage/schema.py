@@ -9,12 +9,13 @@ produce exactly this schema; a test compares the two on both engines.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -205,5 +206,23 @@ class AnalysisRunRow(Base):
     engine_version: Mapped[str] = mapped_column(String(200))
     result: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
     result_sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class WaiverRow(Base):
+    """An accepted exception to a policy rule for one model version, until a date. Never edited:
+    a changed waiver is a new one, so the record shows what was in force when."""
+
+    __tablename__ = "waiver"
+    __table_args__ = (Index("ix_waiver_model_version_id", "model_version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id"))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(500))
+    justification: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(200))
+    until: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
