@@ -18,7 +18,7 @@ from sklearn.ensemble import GradientBoostingClassifier
 
 from signoff.analysis.explain import run_explanation
 
-ROWS, FEATURES, REPEATS = 10_000, 20, 5
+ROWS, FEATURES, REPEATS = 10_000, 20, 9
 
 
 def main() -> None:

@@ -195,7 +195,7 @@ def test_progress_is_reported_and_cancel_stops_the_run(log, models):
     _trained, loaded = models
     seen: list[float] = []
     run_explanation(loaded["gbm"], log, features=FEATURES, progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) > 10
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) >= 2
     calls = iter(range(100))
     with pytest.raises(ExplanationCancelled):
         run_explanation(loaded["gbm"], log, features=FEATURES, cancelled=lambda: next(calls) >= 3)

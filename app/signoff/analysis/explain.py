@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shap
+from threadpoolctl import threadpool_limits
 
 from signoff.analysis.model_loading import LoadedModel
 from signoff.domain.errors import InputError
@@ -573,7 +574,9 @@ def run_explanation(
 
     started = time.perf_counter()
     x = x_all[chosen]
-    values, bases = _explain_in_chunks(view, engine, x, report, cancelled)
+    values, bases = _explain_in_chunks(
+        view, engine, x, estimate_cost(view, engine, size).seconds, report, cancelled
+    )
     timings["shap"] = time.perf_counter() - started
 
     ids = _row_ids(data, id_column)
@@ -647,11 +650,17 @@ def _additivity_bound(view: ModelView, engine: _Engine, outputs: np.ndarray) -> 
 
 
 def _explain_in_chunks(
-    view: ModelView, engine: _Engine, x: np.ndarray, report: Progress, cancelled: Cancelled | None
+    view: ModelView,
+    engine: _Engine,
+    x: np.ndarray,
+    seconds: float,
+    report: Progress,
+    cancelled: Cancelled | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    # Twenty chunks give progress and a cancel point every 5% without measurable cost for trees; the
-    # permutation explainer is slow per row, so its chunks are small enough to cancel within seconds.
-    chunk = max(1, math.ceil(len(x) / 20))
+    # A chunk about every quarter second (at most 20) gives progress and a cancel point without the
+    # per-call cost showing on a sub-second run; permutation chunks stay small enough to cancel soon.
+    chunks = min(20, max(1, math.ceil(seconds / 0.25)))
+    chunk = max(1, math.ceil(len(x) / chunks))
     if view.kind is ExplainerKind.PERMUTATION:
         chunk = min(chunk, 16)
     value_parts, base_parts = [], []
@@ -696,7 +705,7 @@ def _bootstrap_counts(rng: np.random.Generator, rows: int, resamples: int) -> np
     Rows run down the first axis so that the rows of one group, once put together, are one contiguous
     block for the matrix products below.
     """
-    draws = rng.integers(0, rows, size=(resamples, rows))
+    draws = rng.integers(0, rows, size=(resamples, rows), dtype=np.int32)
     counts = np.empty((rows, resamples), dtype=float)
     for b in range(resamples):  # one bincount per resample stays in cache; a single big one does not
         counts[:, b] = np.bincount(draws[b], minlength=rows)
@@ -762,6 +771,46 @@ def _attributes(frame: pd.DataFrame, sensitive: Sequence[str]) -> list[tuple[str
 
 
 def _summarise(
+    *,
+    values: np.ndarray,
+    bases: np.ndarray,
+    x: np.ndarray,
+    outputs: np.ndarray | None,
+    tolerance: float | None,
+    tolerance_basis: str,
+    local: tuple[LocalExplanation, ...],
+    sensitive_frame: pd.DataFrame,
+    sensitive: Sequence[str],
+    streams: _Streams,
+    settings: dict[str, Any],
+    timings: dict[str, float],
+    direction_bins: int,
+    report: Progress,
+    cancelled: Cancelled | None,
+) -> Explanation:
+    # These products are thin (features x rows x resamples): OpenBLAS's threads only contend on them,
+    # measured 10x slower with two threads than with one on a 2-core machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _summarise_single_threaded(
+            values=values,
+            bases=bases,
+            x=x,
+            outputs=outputs,
+            tolerance=tolerance,
+            tolerance_basis=tolerance_basis,
+            local=local,
+            sensitive_frame=sensitive_frame,
+            sensitive=sensitive,
+            streams=streams,
+            settings=settings,
+            timings=timings,
+            direction_bins=direction_bins,
+            report=report,
+            cancelled=cancelled,
+        )
+
+
+def _summarise_single_threaded(
     *,
     values: np.ndarray,
     bases: np.ndarray,
