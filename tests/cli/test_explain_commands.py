@@ -102,7 +102,7 @@ def test_explain_and_trust_from_the_command_line(run_cli, tmp_path):
     assert second.returncode == 0, second.stderr
     assert f"returned the stored analysis run {result['analysis_run_id']}" in second.stdout
     assert "Global importance" in second.stdout and "additivity: max error" in second.stdout
-    assert "Row 2-0: base value" in second.stdout
+    assert "Row 2-0: base value" in second.stdout and "time: estimated" in second.stdout
     nothing = run_cli("models", "trust", "credit", "1", db=url)
     assert "nothing to trust" in nothing.stdout
 

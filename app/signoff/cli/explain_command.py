@@ -183,6 +183,11 @@ def print_explanation(result: ExplanationRun) -> None:
         f"  rows: {s.sample_size:,} of {s.rows_available:,} (seed {s.seed}); background: "
         f"{s.background_size} rows, {s.background_source}"
     )
+    if s.estimate is not None:
+        took = sum(s.timings.values())
+        print(
+            f"  time: estimated {s.estimate.seconds:.2g} s before running ({s.estimate.formula}); took {took:.2g} s"
+        )
     add = explanation.additivity
     if add.max_error is not None:
         verdict = {True: "OK", False: "EXCEEDED", None: "not bounded"}[add.ok]
