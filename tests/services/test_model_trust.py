@@ -91,3 +91,12 @@ def test_pickle_trust_is_recorded_with_hash_scan_and_actor(db, tmp_path):
     attach_model_file(db, name="legacy", version="2", path=other)
     with pytest.raises(ConflictError, match="changed since it was reviewed"):
         trust_model_artifact(db, name="legacy", version="2", reviewed=review)
+
+
+def test_artifact_paths_cannot_leave_the_folder_they_are_written_to():
+    from signoff.services.model_artifacts import _safe_relative
+
+    assert _safe_relative("model/MLmodel").parts == ("model", "MLmodel")
+    for hostile in ("../outside.pkl", "/etc/passwd", "model/../../x", "..\\..\\x", ""):
+        with pytest.raises(InputError, match="would leave the artifact folder"):
+            _safe_relative(hostile)
