@@ -6,6 +6,7 @@ import argparse
 
 from signoff.cli import explain_command
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
+from signoff.cli.registry_commands import register_model_commands
 from signoff.domain.audit import format_utc
 from signoff.services.models import add_model_version, list_model_versions
 
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--name", help="only versions of this model")
     add_json_flag(listing)
     listing.set_defaults(handler=run_list)
+    register_model_commands(commands)
 
     explain_command.register_model_commands(commands)
 
