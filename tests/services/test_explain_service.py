@@ -151,3 +151,37 @@ def test_a_log_of_another_version_is_refused(sqlite_db, tmp_path, training):
     log = store_log(db, one.id, training, LogRole.VALIDATION, tmp_path)
     with pytest.raises(InputError, match="another model version"):
         explain_model_version(db, name="b", version="1", log_id=log.id)
+
+
+def test_a_model_logged_to_mlflow_and_imported_is_explained(sqlite_db, mlflow_server, tmp_path, training):
+    """The real path: MLflow 3.17 stores the GBM as skops (the MLmodel whitelisting the tree type, which
+    Signoff ignores), the registry import stores the files as evidence, the explanation loads them."""
+    import mlflow
+
+    from signoff.services.registry_import import import_mlflow
+
+    db = sqlite_db
+    name = "explain gbm (mlflow)"
+    model = GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0)
+    model.fit(training[list(FEATURES)], training["label"])
+    mlflow.set_tracking_uri(mlflow_server)
+    with mlflow.start_run(experiment_id=mlflow.set_experiment("signoff explain").experiment_id):
+        mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name=name,
+            pip_requirements=["scikit-learn"],
+            skops_trusted_types=["sklearn.tree._tree.Tree"],
+        )
+    import_mlflow(db, mlflow_server, models=[name])
+    with db.transaction(write=False) as uow:
+        model_version = uow.models.find(name, "1")
+    log_frame = make_log(4)
+    log = store_log(db, model_version.id, log_frame, LogRole.VALIDATION, tmp_path)
+    result = explain_model_version(db, name=name, version="1", log_id=log.id, rows=["4-9"])
+    direct = shap.TreeExplainer(model).shap_values(log_frame[list(FEATURES)].to_numpy())
+    assert {c.feature: c.shap for c in result.explanation.local[0].contributions} == pytest.approx(
+        dict(zip(FEATURES, direct[9], strict=True))
+    )
+    assert result.explanation.additivity.ok
+    assert result.explanation.settings.model_class.endswith("GradientBoostingClassifier")

@@ -17,6 +17,7 @@ from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.registry import ModelVersion
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
+from signoff.services.registry_import import model_version_details
 from signoff.storage import Database
 
 ATTACHED = "model.artifact_attached"
@@ -49,10 +50,12 @@ def attach_model_file(
 
 
 def model_artifacts(db: Database, model_version: ModelVersion) -> dict[str, str]:
-    """The version's artifact files, path -> SHA-256; a later attachment of the same path wins."""
+    """The version's artifact files, path -> SHA-256: those its latest registry import downloaded,
+    then those attached by hand (a later attachment of the same path wins)."""
+    registry = model_version_details(db, model_version.name, model_version.version)["artifacts"]
     with db.transaction(write=False) as uow:
         events = uow.audit.list(action=ATTACHED, entity=_entity(model_version))
-    artifacts: dict[str, str] = {}
+    artifacts: dict[str, str] = dict(registry)
     for event in reversed(events):  # oldest first, so the newest attachment of a path wins
         artifacts[event.payload["path"]] = event.payload["sha256"]
     return artifacts
