@@ -16,7 +16,9 @@ import pandas as pd
 import skops.io as sio
 from sklearn.ensemble import RandomForestClassifier
 
-from signoff.domain.prediction_log import ColumnMapping, LogRole, ValidationReport
+from signoff.domain.prediction_log import ColumnMapping, LogRole
+from signoff.services.logs import import_log
+from signoff.services.models import list_model_versions
 from signoff.storage import open_database
 
 FEATURES = ("f0", "f1", "f2")
@@ -36,28 +38,19 @@ def make_log(seed: int, rows: int = 400) -> pd.DataFrame:
 
 
 def store_log(db, model_version_id: int, frame: pd.DataFrame, folder: Path) -> int:
-    """A log as the importer leaves it: canonical Parquet evidence and its row (the importer itself
-    is tested with its own command)."""
+    """Import ``frame`` through the real log import, as a user's file would be."""
+    model_version = next(v for v in list_model_versions(db) if v.id == model_version_id)
     path = folder / f"log-{frame['id'].iloc[0]}.parquet"
     frame[list(MAPPING.mapped_columns())].to_parquet(path, index=False)
-    with db.transaction() as uow:
-        sha256 = uow.evidence.put_file(path)
-        return uow.logs.add(
-            model_version_id=model_version_id,
-            role=LogRole.PRODUCTION,
-            source_name=path.name,
-            source_sha256=sha256,
-            evidence_sha256=sha256,
-            quarantine_sha256=None,
-            rows=len(frame),
-            mapping=MAPPING,
-            validation=ValidationReport(rows_read=len(frame), rows_kept=len(frame)),
-            read_options={},
-            period_start=None,
-            period_end=None,
-            importer="test",
-            imported_by="test",
-        ).id
+    return import_log(
+        db,
+        path,
+        model=model_version.name,
+        version=model_version.version,
+        mapping=MAPPING,
+        role=LogRole.PRODUCTION,
+        actor="test",
+    ).log.id
 
 
 class RunsCodeOnLoad:

@@ -21,11 +21,12 @@ from sklearn.linear_model import LogisticRegression
 from signoff.analysis.model_loading import sha256_file
 from signoff.domain.errors import InputError, PermissionDenied
 from signoff.domain.explanation import ExplainerKind
-from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog, ValidationReport
+from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog
 from signoff.services.audit import list_audit_events, verify_audit_log
 from signoff.services.explain import explain_model_version
+from signoff.services.logs import import_log
 from signoff.services.model_artifacts import attach_model_file
-from signoff.services.models import add_model_version
+from signoff.services.models import add_model_version, list_model_versions
 from signoff.services.trust import scan_model_artifact, trust_model_artifact
 
 FEATURES = ("f0", "f1", "f2")
@@ -45,26 +46,19 @@ def make_log(seed: int, rows: int = 400) -> pd.DataFrame:
 
 
 def store_log(db, model_version_id: int, frame: pd.DataFrame, role: LogRole, folder: Path) -> PredictionLog:
+    """Import ``frame`` through the real log import, as a user's file would be."""
+    model_version = next(v for v in list_model_versions(db) if v.id == model_version_id)
     path = folder / f"log-{role}-{len(frame)}-{frame['id'].iloc[0]}.parquet"
     frame[list(MAPPING.mapped_columns())].to_parquet(path, index=False)
-    with db.transaction() as uow:
-        sha256 = uow.evidence.put_file(path)
-        return uow.logs.add(
-            model_version_id=model_version_id,
-            role=role,
-            source_name=path.name,
-            source_sha256=sha256,
-            evidence_sha256=sha256,
-            quarantine_sha256=None,
-            rows=len(frame),
-            mapping=MAPPING,
-            validation=ValidationReport(rows_read=len(frame), rows_kept=len(frame)),
-            read_options={},
-            period_start=None,
-            period_end=None,
-            importer="test",
-            imported_by="test",
-        )
+    return import_log(
+        db,
+        path,
+        model=model_version.name,
+        version=model_version.version,
+        mapping=MAPPING,
+        role=role,
+        actor="test",
+    ).log
 
 
 @pytest.fixture

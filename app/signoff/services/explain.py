@@ -10,13 +10,9 @@ anything.
 from __future__ import annotations
 
 import importlib.metadata
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from signoff import __version__
 from signoff.analysis.explain import (
@@ -32,6 +28,7 @@ from signoff.domain.errors import InputError
 from signoff.domain.explanation import Explanation
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.services.analysis_runs import find_analysis, record_analysis
+from signoff.services.logs import get_log, load_log_frame
 from signoff.services.model_artifacts import materialised_artifacts
 from signoff.services.models import get_model_version
 from signoff.services.trust import trusted_artifact_hashes
@@ -59,14 +56,9 @@ class ExplanationRun:
         }
 
 
-def _log(db: Database, log_id: int) -> PredictionLog:
-    with db.transaction(write=False) as uow:
-        return uow.logs.get(log_id)
-
-
 def _reference_log(db: Database, log: PredictionLog, reference_log_id: int | None) -> PredictionLog | None:
     if reference_log_id is not None:
-        reference = _log(db, reference_log_id)
+        reference = get_log(db, reference_log_id)
         if reference.model_version_id != log.model_version_id:
             raise InputError(f"reference log {reference_log_id} belongs to another model version")
         return reference
@@ -74,15 +66,6 @@ def _reference_log(db: Database, log: PredictionLog, reference_log_id: int | Non
         logs = uow.logs.list(model_version_id=log.model_version_id)
     candidates = [other for other in logs if other.role is LogRole.REFERENCE and other.id != log.id]
     return candidates[-1] if candidates else None  # the latest imported reference log
-
-
-def _log_frame(db: Database, log: PredictionLog) -> pd.DataFrame:
-    """The log's canonical Parquet from the evidence store (its hash checked on the way out)."""
-    with tempfile.TemporaryDirectory(prefix="signoff-log-") as folder:
-        target = Path(folder) / "log.parquet"
-        with db.transaction(write=False) as uow:
-            uow.evidence.write_to(log.evidence_sha256, target)
-        return pd.read_parquet(target)
 
 
 def explain_model_version(
@@ -102,7 +85,7 @@ def explain_model_version(
 ) -> ExplanationRun:
     """SHAP explanation of ``name`` ``version`` on log ``log_id``; stored once per identical request."""
     model_version = get_model_version(db, name, version)
-    log = _log(db, log_id)
+    log = get_log(db, log_id)
     if log.model_version_id != model_version.id:
         raise InputError(f"log {log_id} was imported for another model version, not {model_version.ref}")
     mapping = log.mapping
@@ -139,8 +122,8 @@ def explain_model_version(
             return ExplanationRun(found, Explanation.from_dict(found.result), reused=True)
         # Loading happens here, after the hash check and only in a safe format or for a trusted hash.
         model = load_model(files, trusted_pickle_sha256=trusted_artifact_hashes(db))
-        frame = _log_frame(db, log)
-        background = None if reference is None else _log_frame(db, reference)
+        frame = load_log_frame(db, log.id)
+        background = None if reference is None else load_log_frame(db, reference.id)
         explanation = run_explanation(
             model,
             frame,
