@@ -130,3 +130,34 @@ def test_impact_ratio_excludes_small_categories_and_unknown():
     assert abs(ratios["b"].impact_ratio - sr[1] / sr[0]) < 1e-12
     lo, hi = ratios["b"].ci
     assert lo < ratios["b"].impact_ratio < hi
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.25, 0.5, 1.0, 0.1 + 0.2]) | st.floats(0, 1),
+            st.booleans(),
+            st.integers(0, 3),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_exact_auc_per_group_equals_sklearn_with_ties(rows):
+    from sklearn.metrics import roc_auc_score
+
+    from signoff.analysis.metrics import ScoreOrder, argsort_scores
+
+    score = np.array([r[0] for r in rows])
+    label = np.array([r[1] for r in rows])
+    group = np.array([r[2] for r in rows])
+    order = argsort_scores(score)
+    assert sorted(order) == list(range(len(rows))) and np.all(np.diff(score[order]) >= 0)
+    auc = ScoreOrder(score, label, group, 4).auc(np.arange(4), 4)
+    for g in range(4):
+        in_g = group == g
+        if len(set(label[in_g])) == 2:
+            assert abs(auc[g] - roc_auc_score(label[in_g], score[in_g])) < 1e-12
+        else:
+            assert np.isnan(auc[g])

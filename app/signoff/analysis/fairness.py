@@ -159,12 +159,7 @@ def _score_metrics(
     scores = ctx.cal.marginal(smap, n_groups, ctx.cal.sums["score"])
     sq = ctx.cal.marginal(smap, n_groups, ctx.cal.sums["sq_error"])
     out = calibration(counts, scores, sq)
-    if segment is None:
-        row_groups = np.zeros(ctx.n_rows, dtype=np.uint8)
-    else:
-        small = np.uint8 if n_groups <= 255 else np.uint16 if n_groups <= 65535 else np.uint32
-        row_groups = smap.astype(small)[ctx.joint.codes]
-    out["roc_auc"] = ctx.order.auc(row_groups, n_groups)
+    out["roc_auc"] = ctx.order.auc(smap, n_groups)
     return out
 
 
@@ -181,9 +176,17 @@ def _group_metrics(
     counts = table.sum(axis=-1)
     wilson_bounds = {name: wilson(*proportion_parts(table, name)) for name in PROPORTIONS}
     wilson_bounds["share"] = wilson(counts, np.full_like(counts, n_rows))
-    boot_bounds = (
-        {name: percentile_interval(values) for name, values in rates.boot.items()} if rates.boot else {}
-    )
+    boot_bounds = {}
+    if rates.boot:
+        # one vectorised pass over every metric: (resamples, metrics * groups)
+        names = list(rates.boot)
+        stacked = np.stack([rates.boot[k] for k in names], axis=1).reshape(rates.boot[names[0]].shape[0], -1)
+        lo, hi = percentile_interval(stacked)
+        n_groups = len(labels)
+        boot_bounds = {
+            k: (lo[j * n_groups : (j + 1) * n_groups], hi[j * n_groups : (j + 1) * n_groups])
+            for j, k in enumerate(names)
+        }
     out = []
     for i, label in enumerate(labels):
         metrics = {name: _f(values[i]) for name, values in rates.point.items()}
@@ -232,34 +235,33 @@ def _pick_reference(
     return int(candidates[np.argmax(key)])  # first in label order on a tie: deterministic
 
 
-def _comparison(
-    name: str,
-    convention: str,
-    point: np.ndarray,
-    boot: np.ndarray | None,
-    *,
-    reference: str | None = None,
-    group: str | None = None,
-    groups: tuple[str, ...] = (),
-    n: int | None = None,
-    insufficient: bool = False,
-) -> Comparison:
-    ci: Interval = (None, None)
-    if boot is not None:
-        lo, hi = percentile_interval(boot[:, None])
-        ci = _ci(lo[0], hi[0])
-    value = _f(point)
-    return Comparison(
-        name=name,
-        convention=convention,
-        value=value,
-        ci=ci if value is not None else (None, None),
-        reference=reference,
-        group=group,
-        groups=groups,
-        n=n,
-        insufficient=insufficient or value is None,
-    )
+class _Comparisons:
+    """Collects comparisons, then computes all their bootstrap intervals in one vectorised pass."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[dict[str, Any], np.ndarray, np.ndarray | None]] = []
+
+    def add(self, name: str, convention: str, point: np.ndarray, boot: np.ndarray | None, **kw: Any) -> None:
+        self._pending.append(({"name": name, "convention": convention, **kw}, point, boot))
+
+    def finish(self) -> list[Comparison]:
+        boots = [b for _, _, b in self._pending if b is not None]
+        lows = highs = None
+        if boots:
+            lows, highs = percentile_interval(np.stack(boots, axis=1))
+        out = []
+        i = 0
+        for kw, point, boot in self._pending:
+            value = _f(point)
+            ci: Interval = (None, None)
+            if boot is not None:
+                assert lows is not None and highs is not None
+                if value is not None:
+                    ci = _ci(lows[i], highs[i])
+                i += 1
+            insufficient = kw.pop("insufficient", False) or value is None
+            out.append(Comparison(value=value, ci=ci, insufficient=insufficient, **kw))
+        return out
 
 
 def _extremes(v: np.ndarray, mask: np.ndarray, labels: Sequence[str]) -> tuple[str, ...]:
@@ -270,9 +272,13 @@ def _extremes(v: np.ndarray, mask: np.ndarray, labels: Sequence[str]) -> tuple[s
 
 
 def _fairlearn_comparisons(
-    rates: _Rates, overall: _Rates, judged: np.ndarray, labels: Sequence[str], counts: np.ndarray
-) -> list[Comparison]:
-    out = []
+    out: _Comparisons,
+    rates: _Rates,
+    overall: _Rates,
+    judged: np.ndarray,
+    labels: Sequence[str],
+    counts: np.ndarray,
+) -> None:
     few = int(judged.sum()) < 2
     n = int(counts[judged].min()) if judged.any() else 0
     p = rates.point
@@ -300,16 +306,14 @@ def _fairlearn_comparisons(
             ("ratio_to_overall", _overall_ratio, FAIRLEARN_OVERALL_RATIO, True),
         ):
             value, boot = both(fn, metric, with_overall)
-            out.append(
-                _comparison(
-                    f"{label}_{suffix}",
-                    conv.format(metric=metric),
-                    value,
-                    boot,
-                    groups=_extremes(p[metric], judged, labels) if not with_overall else (),
-                    n=n,
-                    insufficient=few,
-                )
+            out.add(
+                f"{label}_{suffix}",
+                conv.format(metric=metric),
+                value,
+                boot,
+                groups=_extremes(p[metric], judged, labels) if not with_overall else (),
+                n=n,
+                insufficient=few,
             )
     for kind, fn_between, fn_overall in (
         ("difference", _between_difference, _overall_difference),
@@ -328,20 +332,18 @@ def _fairlearn_comparisons(
                 ("mean", "mean", _mean2),
             ):
                 name = f"equalized_odds_{kind}{'_mean' if agg == 'mean' else ''}{suffix}"
-                out.append(
-                    _comparison(
-                        name,
-                        EQUALIZED_ODDS.format(agg=agg, how=how, kind=kind, method=method),
-                        combine(tpr, fpr),
-                        combine(tpr_b, fpr_b) if tpr_b is not None and fpr_b is not None else None,
-                        n=n,
-                        insufficient=few,
-                    )
+                out.add(
+                    name,
+                    EQUALIZED_ODDS.format(agg=agg, how=how, kind=kind, method=method),
+                    combine(tpr, fpr),
+                    combine(tpr_b, fpr_b) if tpr_b is not None and fpr_b is not None else None,
+                    n=n,
+                    insufficient=few,
                 )
-    return out
 
 
 def _aif360_comparisons(
+    out: _Comparisons,
     table: np.ndarray,
     boot_table: np.ndarray | None,
     rates: _Rates,
@@ -350,8 +352,7 @@ def _aif360_comparisons(
     unknown: np.ndarray,
     labels: Sequence[str],
     counts: np.ndarray,
-) -> list[Comparison]:
-    out: list[Comparison] = []
+) -> None:
     ref_label = labels[ref] if ref is not None else None
 
     def signed(u: Mapping[str, np.ndarray], pr: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -364,8 +365,8 @@ def _aif360_comparisons(
 
     if ref is None:
         for name, formula in AIF360_FORMULAS.items():
-            out.append(Comparison(name, AIF360_POOLED.format(formula=formula), None, insufficient=True))
-        return out
+            out.add(name, AIF360_POOLED.format(formula=formula), np.float64(np.nan), None, insufficient=True)
+        return
     pooled_mask = judged & ~unknown
     pooled_mask[ref] = False
     pooled = binary_rates(table[pooled_mask].sum(axis=0))
@@ -379,17 +380,15 @@ def _aif360_comparisons(
     pooled_n = int(counts[pooled_mask].sum())
     ref_insufficient = not judged[ref]
     for name, formula in AIF360_FORMULAS.items():
-        out.append(
-            _comparison(
-                name,
-                AIF360_POOLED.format(formula=formula),
-                values[name],
-                boot_values[name] if boot_values is not None else None,
-                reference=ref_label,
-                groups=tuple(labels[i] for i in np.flatnonzero(pooled_mask)),
-                n=min(pooled_n, int(counts[ref])),
-                insufficient=ref_insufficient or pooled_n == 0,
-            )
+        out.add(
+            name,
+            AIF360_POOLED.format(formula=formula),
+            values[name],
+            boot_values[name] if boot_values is not None else None,
+            reference=ref_label,
+            groups=tuple(labels[i] for i in np.flatnonzero(pooled_mask)),
+            n=min(pooled_n, int(counts[ref])),
+            insufficient=ref_insufficient or pooled_n == 0,
         )
     # Each group against the reference, vectorised over groups (and resamples).
     per_group = signed(
@@ -406,20 +405,17 @@ def _aif360_comparisons(
         if i == ref or counts[i] == 0:
             continue
         for name, formula in AIF360_FORMULAS.items():
-            out.append(
-                _comparison(
-                    name,
-                    AIF360_GROUP.format(formula=formula),
-                    per_group[name][i],
-                    per_group_boot[name][:, i] if per_group_boot is not None else None,
-                    reference=ref_label,
-                    group=label,
-                    groups=(label, labels[ref]),
-                    n=int(min(counts[i], counts[ref])),
-                    insufficient=ref_insufficient or not judged[i],
-                )
+            out.add(
+                name,
+                AIF360_GROUP.format(formula=formula),
+                per_group[name][i],
+                per_group_boot[name][:, i] if per_group_boot is not None else None,
+                reference=ref_label,
+                group=label,
+                groups=(label, labels[ref]),
+                n=int(min(counts[i], counts[ref])),
+                insufficient=ref_insufficient or not judged[i],
             )
-    return out
 
 
 def _impact_ratios(
@@ -495,8 +491,10 @@ def _segment_result(ctx: _Context, segment: Segment, overall: _Rates) -> Segment
     groups = _group_metrics(
         labels, table, rates, extra, insufficient, unknown, ctx.n_rows, _significance(table, ref, labels)
     )
-    comparisons = _fairlearn_comparisons(rates, overall, judged, labels, counts)
-    comparisons += _aif360_comparisons(table, boot_table, rates, ref, judged, unknown, labels, counts)
+    pending = _Comparisons()
+    _fairlearn_comparisons(pending, rates, overall, judged, labels, counts)
+    _aif360_comparisons(pending, table, boot_table, rates, ref, judged, unknown, labels, counts)
+    comparisons = pending.finish()
     ratios, excluded = _impact_ratios(
         rates, counts, unknown, insufficient, labels, ctx.n_rows, ctx.excluded_share
     )
@@ -573,7 +571,7 @@ def run_fairness(
             {"score": s, "sq_error": (s - y) ** 2},
         )
         stages.reached(0.2)
-        order = ScoreOrder(s, y)
+        order = ScoreOrder(s, y, joint.codes, joint.size)
     stages.reached(0.3)
     boot = resample(conf, n_resamples, seed) if n_resamples else None
     stages.reached(0.4)

@@ -16,6 +16,8 @@ Conventions (stated once, here):
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from signoff.analysis.counts import confusion
@@ -94,38 +96,109 @@ def score_bins(score: np.ndarray) -> np.ndarray:
 
 
 class ScoreOrder:
-    """Rows sorted once by score; each segment's exact AUC then needs one stable sort by small codes."""
+    """Rows sorted once by score; each segment's exact AUC then needs one stable sort by small codes.
 
-    def __init__(self, score: np.ndarray, label: np.ndarray) -> None:
-        self.order = np.argsort(score, kind="stable")
+    Within a group sorted by score, the AUC is the Mann-Whitney statistic: the sum of the positives'
+    mid-ranks minus P(P+1)/2, over P*N. Positions give the ranks directly; only rows whose score is
+    shared with another row (ties) need the mid-rank correction, so that work is kept to those rows.
+    ``cells`` (the joint group of each row) is taken in score order once, so a segment's groups in
+    score order are a lookup in a small table rather than a gather over the whole log.
+    """
+
+    def __init__(self, score: np.ndarray, label: np.ndarray, cells: np.ndarray, n_cells: int) -> None:
+        self.order = argsort_scores(score)
         ordered = score[self.order]
-        # Dense rank of the score: equal scores share a rank, so ties are found by rank equality.
-        self.rank = np.empty(len(score), dtype=np.int64)
-        if len(score):
-            np.cumsum(np.r_[False, ordered[1:] != ordered[:-1]], out=self.rank)
+        n = len(score)
+        new_value = np.ones(n, dtype=bool)
+        if n:
+            np.not_equal(ordered[1:], ordered[:-1], out=new_value[1:])
+        del ordered
+        # A row is tied when its score block has more than one row.
+        next_new = np.ones(n, dtype=bool)
+        next_new[:-1] = new_value[1:]
+        self.tied = ~(new_value & next_new)
+        self.rank = np.cumsum(new_value, dtype=np.int64) if self.tied.any() else None
         self.label = label[self.order]
+        self.positives = np.flatnonzero(self.label)  # score-order positions of the positives
+        self.cells = cells[self.order].astype(_small_dtype(n_cells))
 
-    def auc(self, row_groups: np.ndarray, n_groups: int) -> np.ndarray:
+    def auc(self, segment_map: np.ndarray, n_groups: int) -> np.ndarray:
         """Exact ROC AUC per group (NaN where a group lacks positives or negatives)."""
-        if len(self.order) == 0:
+        n = len(self.order)
+        if n == 0:
             return np.full(n_groups, np.nan)
-        by_score = row_groups[self.order]
-        perm = np.argsort(by_score, kind="stable")
-        g = by_score[perm]
-        r = self.rank[perm]
-        y = self.label[perm]
-        neg = ~y
-        neg_before = np.cumsum(neg, dtype=np.int64)
-        neg_before -= neg  # negatives strictly before each position
-        new_group = np.r_[True, g[1:] != g[:-1]]
-        block_start = np.flatnonzero(new_group | np.r_[True, r[1:] != r[:-1]])
-        group_first = np.zeros(n_groups, dtype=np.int64)
-        group_first[g[new_group]] = np.flatnonzero(new_group)
-        block_group = g[block_start].astype(np.int64)
-        pos_in = np.add.reduceat(y.astype(np.int64), block_start)
-        neg_in = np.add.reduceat(neg.astype(np.int64), block_start)
-        below = neg_before[block_start] - neg_before[group_first[block_group]]
-        u = np.bincount(block_group, weights=pos_in * (below + 0.5 * neg_in), minlength=n_groups)
-        positives = np.bincount(block_group, weights=pos_in, minlength=n_groups)
-        negatives = np.bincount(block_group, weights=neg_in, minlength=n_groups)
+        by_score = segment_map.astype(_small_dtype(n_groups))[self.cells]
+        perm = np.argsort(by_score, kind="stable")  # radix sort on small codes: O(n)
+        counts = np.bincount(by_score, minlength=n_groups)
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        # Positions (in group order, hence 0-based rank + first[g]) of the positives, per group.
+        at = np.flatnonzero(self.label[perm]).astype(float)
+        bounds = np.searchsorted(at, np.append(first, n))
+        positives = np.diff(bounds).astype(float)
+        negatives = counts - positives
+        position_sums = np.add.reduceat(np.append(at, 0.0), bounds[:-1])
+        position_sums[positives == 0] = 0.0  # reduceat gives the element at an empty slice's start
+        # sum over positives of their 1-based rank within the group (float64 is exact below 2**53)
+        rank_sum = position_sums - positives * (first - 1)
+        if self.rank is not None:
+            rank_sum += self._tie_correction(perm, by_score, n_groups)
+        u = rank_sum - positives * (positives + 1) / 2
         return divide(u, positives * negatives)
+
+    def _tie_correction(self, perm: np.ndarray, by_score: np.ndarray, n_groups: int) -> np.ndarray:
+        """Mid-rank minus position, summed over tied positives, per group."""
+        assert self.rank is not None
+        at = np.flatnonzero(self.tied[perm])  # positions (in group order) of tied rows
+        if not len(at):
+            return np.zeros(n_groups)
+        rows = perm[at]
+        g = by_score[rows]
+        r = self.rank[rows]
+        # Rows of one (group, score) block are adjacent in group order, hence adjacent in ``at``.
+        new_block = np.ones(len(at), dtype=bool)
+        new_block[1:] = (g[1:] != g[:-1]) | (r[1:] != r[:-1])
+        block = np.cumsum(new_block) - 1
+        starts = at[new_block]
+        ends = np.append(at[np.flatnonzero(new_block)[1:] - 1], at[-1])
+        mid = (starts + ends) / 2
+        yt = self.label[rows]
+        correction = mid[block][yt] - at[yt]
+        return np.bincount(g[yt], weights=correction, minlength=n_groups)
+
+
+def argsort_scores(score: np.ndarray) -> np.ndarray:
+    """An ascending order of scores in [0, 1], about 3x faster than ``np.argsort`` on large logs.
+
+    Non-negative doubles order like their bit patterns, so the score's high bits and the row index
+    pack into one uint64 that a plain (SIMD) sort orders, in two threads for large logs. Rows whose
+    scores agree in the kept bits are then put in exact order by their full scores. The order among
+    equal scores is arbitrary: every use gives tied rows the same mid-rank.
+    """
+    n = len(score)
+    idx_bits = max(1, (n - 1).bit_length())
+    shift = np.uint64(idx_bits)
+    key = np.add(score, 0.0).view(np.uint64) >> shift << shift  # + 0.0 turns -0.0 into 0.0
+    key |= np.arange(n, dtype=np.uint64)
+    if n >= 1 << 21:
+        half = n // 2
+        with ThreadPoolExecutor(2) as pool:  # numpy's sort releases the GIL
+            list(pool.map(np.ndarray.sort, (key[:half], key[half:])))
+        key = np.sort(key, kind="stable")  # merges the two sorted runs in linear time
+    else:
+        key.sort()
+    order = (key & np.uint64((1 << idx_bits) - 1)).astype(np.intp)
+    coarse = key >> shift
+    continues = np.zeros(n, dtype=bool)
+    np.equal(coarse[1:], coarse[:-1], out=continues[1:])
+    if continues.any():
+        in_run = continues.copy()
+        in_run[:-1] |= continues[1:]
+        at = np.flatnonzero(in_run)
+        run = np.cumsum(~continues[at])
+        rows = order[at]
+        order[at] = rows[np.lexsort((score[rows], run))]
+    return order
+
+
+def _small_dtype(size: int) -> type[np.unsignedinteger]:
+    return np.uint8 if size <= 256 else np.uint16 if size <= 65536 else np.uint32

@@ -194,7 +194,7 @@ def run_performance(
                 2 * ECE_BINS,
                 {"score": s, "sq_error": (s - y) ** 2},
             )
-            order = ScoreOrder(s, y)
+            order = ScoreOrder(s, y, joint.codes, joint.size)
         boot = resample(conf, n_resamples, seed) if n_resamples else None
         ctx = _Context(n, conf, boot, cal, order, joint, min_group_size, 0.0, "largest")
         stages.reached(0.3)
