@@ -26,7 +26,8 @@ sys.meta_path.insert(0, NoQt())
 import signoff
 imported = []
 for module in pkgutil.walk_packages(signoff.__path__, "signoff."):
-    if module.name.startswith("signoff.ui") or module.name == "signoff.__main__":
+    # Alembic's env.py and revision scripts only run inside Alembic, not as imports.
+    if module.name.startswith(("signoff.ui", "signoff.storage.migrations")) or module.name == "signoff.__main__":
         continue
     importlib.import_module(module.name)
     imported.append(module.name)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from signoff.domain.audit import format_utc
+from signoff.domain.errors import InputError
 
 
 class LogRole(enum.StrEnum):
@@ -101,6 +102,9 @@ class ValidationReport:
     label_domain: tuple[str, ...] = ()
     prediction_domain: tuple[str, ...] = ()
     task: str = "binary"  # "binary", "multiclass", "regression"
+    # What the reader decided on its own and the reviewer should know (e.g. "timestamps without a time
+    # zone were read as UTC"); never a problem with rows, those are issues.
+    notes: tuple[str, ...] = ()
 
     @property
     def rows_quarantined(self) -> int:
@@ -119,6 +123,7 @@ class ValidationReport:
             "label_domain": list(self.label_domain),
             "prediction_domain": list(self.prediction_domain),
             "issues": [i.to_dict() for i in self.issues],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -139,7 +144,24 @@ class ValidationReport:
                 )
                 for i in data.get("issues", ())
             ),
+            notes=tuple(data.get("notes", ())),
         )
+
+
+class LogRejectedError(InputError):
+    """A log with invalid rows, refused in strict mode. ``report`` holds every check that failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        report: ValidationReport,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        super().__init__(message, file=file, row=row, column=column)
+        self.report = report
 
 
 @dataclass(frozen=True)
