@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from signoff import __version__
 from signoff.cli import (
+    analyze_command,
     app_command,
     audit_command,
     explain_command,
@@ -22,7 +23,15 @@ from signoff.cli import (
 )
 from signoff.domain.errors import SignoffError
 
-COMMAND_GROUPS = (app_command, models_command, import_command, logs_command, explain_command, audit_command)
+COMMAND_GROUPS = (
+    app_command,
+    models_command,
+    import_command,
+    logs_command,
+    analyze_command,
+    explain_command,
+    audit_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,85 @@
+"""Uncertainty: Wilson intervals, a multinomial bootstrap over count tables, and significance tests.
+
+Resampling n rows with replacement and counting them gives a multinomial draw over the table's cells
+with the observed cell shares as probabilities; drawing that directly (for the joint table, so every
+segment's marginal comes from the same resample) is the row bootstrap at the cost of a table, not a log.
+Intervals are 95% percentile intervals (numpy's linear interpolation) over the resamples in which the
+statistic is defined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from signoff.analysis.counts import Tally
+
+LEVEL = 0.95
+Z = float(stats.norm.ppf(0.5 + LEVEL / 2))
+
+
+def wilson(successes: np.ndarray, trials: np.ndarray, z: float = Z) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval (no continuity correction); NaN where there are no trials."""
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = k / n
+        denom = 1 + z * z / n
+        centre = (p + z * z / (2 * n)) / denom
+        half = z / denom * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return low, high
+
+
+def resample(tally: Tally, n_resamples: int, seed: int) -> Tally:
+    """The same table with ``counts`` replaced by ``(n_resamples, entries)`` multinomial draws."""
+    rng = np.random.default_rng(seed)
+    n = int(tally.counts.sum())
+    if n == 0:
+        return tally.with_counts(np.zeros((n_resamples, len(tally.counts)), dtype=np.int64))
+    draws = rng.multinomial(n, tally.counts / n, size=n_resamples)
+    return tally.with_counts(draws)
+
+
+def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval along axis 0, ignoring NaN (a resample where the statistic is undefined).
+
+    Equal to ``np.nanpercentile(samples, [2.5, 97.5], axis=0)`` but vectorised over all columns at
+    once (numpy's nan-aware version loops in Python per column).
+    """
+    ordered = np.sort(samples, axis=0)  # NaN sorts last
+    valid = (~np.isnan(samples)).sum(axis=0)
+    out = []
+    for q in ((1 - level) / 2, (1 + level) / 2):
+        pos = q * np.maximum(valid - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, np.maximum(valid - 1, 0))
+        frac = pos - lo
+        a = np.take_along_axis(ordered, lo[None, ...], axis=0)[0]
+        b = np.take_along_axis(ordered, hi[None, ...], axis=0)[0]
+        value = a + (b - a) * frac
+        out.append(np.where(valid > 0, value, np.nan))
+    return out[0], out[1]
+
+
+def two_proportion_test(k1: int, n1: int, k0: int, n0: int) -> tuple[str, float | None, float | None]:
+    """Compare k1/n1 with k0/n0, two-sided: pooled z-test, or Fisher's exact test for small cells.
+
+    Fisher's exact test is used when any expected cell of the 2x2 table is below 5, where the normal
+    approximation of the z-test is poor. Returns (test name, statistic, p-value).
+    """
+    if n1 == 0 or n0 == 0:
+        return "two_proportion_z", None, None
+    total = n1 + n0
+    selected = k1 + k0
+    expected = np.outer([n1, n0], [selected, total - selected]) / total
+    if expected.min() < 5:
+        table = [[k1, n1 - k1], [k0, n0 - k0]]
+        res = stats.fisher_exact(table, alternative="two-sided")
+        odds = float(res.statistic)
+        return "fisher_exact", (odds if np.isfinite(odds) else None), float(res.pvalue)
+    pooled = selected / total
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+    z = (k1 / n1 - k0 / n0) / se
+    return "two_proportion_z", float(z), float(2 * stats.norm.sf(abs(z)))

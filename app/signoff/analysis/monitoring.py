@@ -1,0 +1,101 @@
+"""Positive-rate monitoring: the selection rate per day, week or month against a p-chart band.
+
+The band for a window of n rows is the overall rate p ± k·sqrt(p(1-p)/n) (k = 3 by default, clipped
+to [0, 1]); a window whose rate falls outside its band is flagged. Weeks start on Monday (ISO), and
+timestamps are taken in UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import signoff
+from signoff.analysis.inputs import as_frame, display, outcome_domain, require_columns, resolve_positive_label
+from signoff.analysis.progress import Stages
+from signoff.domain.errors import InputError
+from signoff.domain.fairness import MonitoringResult, MonitoringWindow
+
+FREQUENCIES = ("day", "week", "month")
+
+
+def _window_starts(stamps: pd.Series, frequency: str, column: str) -> np.ndarray:
+    try:
+        ts = pd.to_datetime(stamps, utc=True, errors="raise")
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot read timestamps: {exc}", column=column) from exc
+    missing = ts.isna().to_numpy()
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise InputError(f"{int(missing.sum())} rows have no timestamp", row=first + 1, column=column)
+    days = ts.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    if frequency == "day":
+        return days
+    if frequency == "week":
+        n = days.astype(np.int64)
+        # 1970-01-01 was a Thursday: (n + 3) % 7 is the number of days since Monday.
+        return (n - (n + 3) % 7).astype("datetime64[D]")
+    return days.astype("datetime64[M]").astype("datetime64[D]")
+
+
+def run_monitoring(
+    frame: pd.DataFrame,
+    *,
+    timestamp: str,
+    prediction: str,
+    positive_label: Any = None,
+    frequency: str = "week",
+    sigmas: float = 3.0,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> MonitoringResult:
+    stages = Stages(progress, cancelled)
+    frame = as_frame(frame)
+    if frequency not in FREQUENCIES:
+        raise InputError(f"frequency must be one of {list(FREQUENCIES)}, got {frequency!r}")
+    if sigmas <= 0:
+        raise InputError(f"sigmas must be positive, got {sigmas}")
+    require_columns(frame, timestamp, prediction)
+    positive = resolve_positive_label(outcome_domain(frame, prediction), positive_label)
+    selected = (frame[prediction] == positive).to_numpy(dtype=bool)
+    starts = _window_starts(frame[timestamp], frequency, timestamp)
+    stages.reached(0.5)
+    windows, inverse = np.unique(starts, return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(windows))
+    positives = np.bincount(inverse, weights=selected, minlength=len(windows)).astype(np.int64)
+    total = int(counts.sum())
+    overall = positives.sum() / total if total else float("nan")
+    out = []
+    for start, n, k in zip(windows, counts, positives, strict=True):
+        rate = k / n
+        half = sigmas * np.sqrt(overall * (1 - overall) / n)
+        lower, upper = max(0.0, overall - half), min(1.0, overall + half)
+        out.append(
+            MonitoringWindow(
+                start=str(start),
+                count=int(n),
+                positives=int(k),
+                rate=float(rate),
+                lower=float(lower),
+                upper=float(upper),
+                flagged=bool(rate < lower or rate > upper),
+            )
+        )
+    stages.reached(1.0)
+    return MonitoringResult(
+        params={
+            "timestamp": timestamp,
+            "prediction": prediction,
+            "positive_label": display(positive),
+            "frequency": frequency,
+            "sigmas": sigmas,
+        },
+        frequency=frequency,
+        overall_rate=float(overall) if total else None,
+        sigmas=float(sigmas),
+        windows=tuple(out),
+        engine_version=signoff.__version__,
+    )
