@@ -387,3 +387,17 @@ def test_validation_through_the_service_lists_every_column_with_its_profile(stor
     education = result.profile.column("education")
     assert len(education.top_categories) == 3
     assert education.top_categories[0].value == "HS-grad"
+
+
+def test_each_verdict_names_the_log_its_observation_came_from(store, tmp_path):
+    db, ids = store
+    check = check_policy(db, name="credit", version="1", policy_file=write_policy(tmp_path), today=TODAY)
+    with db.transaction(write=False) as uow:
+        hashes = {name: uow.logs.get(log_id).evidence_sha256[:12] for name, log_id in ids.items()}
+    clean = [v for v in check.evaluation.verdicts if v.rule.id == "clean-import"]
+    assert sorted(v.detail.split("(log ")[1][:12] for v in clean) == sorted(hashes.values())
+    age = next(v for v in check.evaluation.verdicts if v.scope == "age")
+    assert (
+        f"current_log {hashes['older']}" in age.detail
+        and f"reference_log {hashes['reference']}" in age.detail
+    )

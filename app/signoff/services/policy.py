@@ -9,6 +9,7 @@ transaction. ``signoff check`` and the review workflow both call it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -41,6 +42,19 @@ OBSERVERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
     "validation": lambda result: ValidationAnalysis.from_dict(result).observations(),
     "drift": lambda result: DriftResult.from_dict(result).observations(),
 }
+
+
+def _observations(run: AnalysisRun) -> list[Observation]:
+    """The run's observations; each names the evidence it came from, because with several logs the
+    same metric and scope is observed once per log."""
+    observe = OBSERVERS.get(run.kind)
+    if observe is None:
+        return []
+    source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(run.inputs.items()))
+    return [
+        dataclasses.replace(o, detail=f"{o.detail} ({source})" if o.detail else source)
+        for o in observe(run.result)
+    ]
 
 
 @dataclass(frozen=True)
@@ -195,9 +209,7 @@ def check_policy(
     today = today or datetime.now(UTC).date()
 
     evidence = _gather_evidence(db, policy, model_version, logs, bool(log_ids), actor)
-    observations = [
-        obs for run in evidence if run.kind in OBSERVERS for obs in OBSERVERS[run.kind](run.result)
-    ]
+    observations = [obs for run in evidence for obs in _observations(run)]
     with db.transaction(write=False) as uow:
         waivers = uow.waivers.list(model_version_id=model_version.id)
     evaluation = evaluate_policy(policy, observations, waivers, today)
