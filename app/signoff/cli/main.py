@@ -18,6 +18,7 @@ from signoff.cli import (
     check_command,
     data_analysis_command,
     import_command,
+    logs_command,
     models_command,
 )
 from signoff.domain.errors import SignoffError
@@ -26,6 +27,7 @@ COMMAND_GROUPS = (
     app_command,
     models_command,
     import_command,
+    logs_command,
     audit_command,
     data_analysis_command,
     check_command,
