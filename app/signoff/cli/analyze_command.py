@@ -10,7 +10,7 @@ import argparse
 import math
 from typing import Any
 
-from signoff.cli.common import add_json_flag, open_db, print_json, print_table
+from signoff.cli.common import add_json_flag, analyze_commands, open_db, print_json, print_table
 from signoff.domain.errors import InputError
 
 SUMMARY_COMPARISONS = (
@@ -97,13 +97,7 @@ def _segments(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser(
-        "analyze",
-        help="analyse a stored prediction log",
-        description="Analyses of a stored prediction log, each recorded as an analysis run with its "
-        "inputs' hashes, parameters and engine version.",
-    )
-    commands = group.add_subparsers(dest="analyze_command", metavar="ANALYSIS", required=True)
+    commands = analyze_commands(subparsers)
 
     fairness = commands.add_parser(
         "fairness",

@@ -70,3 +70,17 @@ class ProgressBar:
             self._stream.write("\n")
             self._stream.flush()
             self._stage = ""
+
+
+def analyze_commands(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """The sub-commands of ``signoff analyze``, shared by every module that adds an analysis."""
+    group = subparsers.choices.get("analyze")
+    if group is None:
+        group = subparsers.add_parser(
+            "analyze",
+            help="analyse a model version's prediction logs",
+            description="Analyses of stored prediction logs. Each is recorded as an analysis run "
+            "with its inputs' hashes, parameters and engine version, and reused when repeated.",
+        )
+        group.add_subparsers(dest="analyze_command", metavar="ANALYSIS", required=True)
+    return group._subparsers._group_actions[0]

@@ -16,6 +16,8 @@ from signoff.cli import (
     analyze_command,
     app_command,
     audit_command,
+    check_command,
+    data_analysis_command,
     explain_command,
     import_command,
     logs_command,
@@ -29,7 +31,9 @@ COMMAND_GROUPS = (
     import_command,
     logs_command,
     analyze_command,
+    data_analysis_command,
     explain_command,
+    check_command,
     audit_command,
 )
 

@@ -1,0 +1,319 @@
+"""Judging a model version against a policy, and the waivers that accept a failure as an exception.
+
+``check_policy`` reads and validates the policy file, runs the analyses the policy needs that it can
+run from the model version's logs (validation, drift; reused when identical runs exist), takes the
+latest recorded run of every other analysis, evaluates the rules with the stored waivers, and records
+the policy file as evidence and the evaluation as an analysis run, with its audit event, in one
+transaction. ``signoff check`` and the review workflow both call it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from signoff import __version__
+from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.canonical import canonical_hash
+from signoff.domain.drift import DriftResult, DriftThresholds
+from signoff.domain.errors import InputError
+from signoff.domain.fairness import FairnessResult, MonitoringResult
+from signoff.domain.observations import Observation
+from signoff.domain.performance import PerformanceResult
+from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
+from signoff.domain.prediction_log import LogRole, PredictionLog
+from signoff.domain.registry import ModelVersion
+from signoff.domain.validation import ValidationAnalysis
+from signoff.importers.policy_file import load_policy
+from signoff.services.analysis_runs import list_analyses
+from signoff.services.identity import actor_or_login
+from signoff.services.models import get_model_version
+from signoff.storage import Database
+
+POLICY_ENGINE = f"signoff.domain.policy {__version__}"
+POLICY_MEDIA_TYPE = "application/yaml"
+MIN_JUSTIFICATION = 10  # characters: a waiver must say why, not just "ok"
+
+# How a stored run of each kind becomes observations. Kinds without an entry (explain, ...) give
+# none, so a rule on them is "missing" until their analysis can be judged.
+OBSERVERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
+    "validation": lambda result: ValidationAnalysis.from_dict(result).observations(),
+    "drift": lambda result: DriftResult.from_dict(result).observations(),
+    "fairness": lambda result: FairnessResult.from_dict(result).observations(),
+    "performance": lambda result: PerformanceResult.from_dict(result).observations(),
+    "monitoring": lambda result: MonitoringResult.from_dict(result).observations(),
+}
+
+
+def _observations(run: AnalysisRun) -> list[Observation]:
+    """The run's observations; each names the evidence it came from, because with several logs the
+    same metric and scope is observed once per log."""
+    observe = OBSERVERS.get(run.kind)
+    if observe is None:
+        return []
+    source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(run.inputs.items()))
+    return [
+        dataclasses.replace(o, detail=f"{o.detail} ({source})" if o.detail else source)
+        for o in observe(run.result)
+    ]
+
+
+@dataclass(frozen=True)
+class PolicyCheck:
+    """One evaluation of a policy for a model version, as stored."""
+
+    model_version: ModelVersion
+    policy: Policy
+    source: str  # the file the policy was read from
+    evaluation: PolicyEvaluation
+    run: AnalysisRun  # the stored evaluation (kind "policy")
+    evidence: tuple[AnalysisRun, ...]  # the analysis runs judged
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.evaluation.passed else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.evaluation.to_dict(),
+            "exit_code": self.exit_code,
+            "model": {
+                "id": self.model_version.id,
+                "name": self.model_version.name,
+                "version": self.model_version.version,
+            },
+            "policy": {
+                "name": self.policy.name,
+                "version": self.policy.version,
+                "title": self.policy.title,
+                "source": self.source,
+                "min_group_size": self.policy.min_group_size,
+                "required_signatures": [s.to_dict() for s in self.policy.required_signatures],
+            },
+            "run_id": self.run.id,
+            "result_sha256": self.run.result_sha256,
+            "analysis_runs": [
+                {"id": r.id, "kind": r.kind, "inputs": dict(r.inputs), "result_sha256": r.result_sha256}
+                for r in self.evidence
+            ],
+        }
+
+
+def _latest(logs: Sequence[PredictionLog], *, reference: bool) -> PredictionLog | None:
+    chosen = [log for log in logs if (log.role is LogRole.REFERENCE) == reference]
+    if not reference:
+        # Production data is what the model meets now; a validation log stands in when there is none.
+        production = [log for log in chosen if log.role is LogRole.PRODUCTION]
+        chosen = production or chosen
+    return max(chosen, key=lambda log: log.id, default=None)
+
+
+def _latest_recorded(
+    db: Database, kind: str, model_version_id: int, evidence: set[str] | None
+) -> AnalysisRun | None:
+    """The newest stored run of ``kind``; with ``evidence``, only runs that read one of those logs."""
+    runs = list_analyses(db, kind=kind, model_version_id=model_version_id)
+    if evidence is not None:
+        runs = [r for r in runs if evidence & set(r.inputs.values())]
+    return runs[-1] if runs else None
+
+
+def _drift_settings(policy: Policy) -> dict[str, Any]:
+    settings = policy.settings.get("drift", {})
+    options: dict[str, Any] = {}
+    if "bins" in settings:
+        options["bins"] = settings["bins"]
+    if "columns" in settings:
+        options["columns"] = settings["columns"]
+    if "thresholds" in settings:
+        options["thresholds"] = DriftThresholds(**{k: float(v) for k, v in settings["thresholds"].items()})
+    return options
+
+
+def _gather_evidence(
+    db: Database,
+    policy: Policy,
+    model_version: ModelVersion,
+    logs: list[PredictionLog],
+    chosen_logs: bool,
+    actor: str | None,
+) -> list[AnalysisRun]:
+    from signoff.services.drift import analyze_drift, analyze_validation
+
+    name, version = model_version.name, model_version.version
+    hashes = {log.evidence_sha256 for log in logs} if chosen_logs else None
+    runs: list[AnalysisRun] = []
+    needed = policy.analyses_needed()
+    if "validation" in needed:
+        for log in logs:
+            runs.append(analyze_validation(db, name=name, version=version, log_id=log.id, actor=actor).run)
+    if "drift" in needed:
+        reference, current = _latest(logs, reference=True), _latest(logs, reference=False)
+        if reference is not None and current is not None:
+            drift = analyze_drift(
+                db,
+                name=name,
+                version=version,
+                reference_log_id=reference.id,
+                current_log_id=current.id,
+                actor=actor,
+                **_drift_settings(policy),
+            )
+            runs.append(drift.run)
+        else:
+            recorded = _latest_recorded(db, "drift", model_version.id, hashes)
+            if recorded is not None:
+                runs.append(recorded)
+    for kind in needed:
+        if kind in ("validation", "drift"):
+            continue
+        recorded = _latest_recorded(db, kind, model_version.id, hashes)
+        if recorded is not None:
+            runs.append(recorded)
+    return runs
+
+
+def check_policy(
+    db: Database,
+    *,
+    name: str,
+    version: str,
+    policy_file: str | Path,
+    log_ids: Sequence[int] | None = None,
+    today: date | None = None,
+    actor: str | None = None,
+) -> PolicyCheck:
+    """Evaluate ``policy_file`` (a path, or the name of a shipped policy) for a model version.
+
+    Without ``log_ids`` every log of the model version is used: each is validated; drift compares the
+    newest reference log with the newest production (else validation) log. With ``log_ids`` only
+    those logs are used, and recorded analyses count only if they read one of them.
+    """
+    # Loaded here, not at the top: pandas and scipy take seconds to import, and a pipeline with a
+    # broken policy file or a mistyped model name should hear about it at once.
+    from signoff.services.logs import get_log, list_logs
+
+    policy, policy_bytes = load_policy(policy_file)
+    source = str(policy_file)
+    model_version = get_model_version(db, name, version)
+    if log_ids:
+        logs = []
+        for log_id in dict.fromkeys(log_ids):
+            log = get_log(db, log_id)
+            if log.model_version_id != model_version.id:
+                raise InputError(
+                    f"log {log_id} belongs to another model version; give logs of {name} {version}"
+                )
+            logs.append(log)
+    else:
+        logs = list_logs(db, model=name, version=version)
+    today = today or datetime.now(UTC).date()
+
+    evidence = _gather_evidence(db, policy, model_version, logs, bool(log_ids), actor)
+    observations = [obs for run in evidence for obs in _observations(run)]
+    with db.transaction(write=False) as uow:
+        waivers = uow.waivers.list(model_version_id=model_version.id)
+    evaluation = evaluate_policy(policy, observations, waivers, today)
+
+    inputs = {"policy": policy.version, "waivers": canonical_hash([w.to_dict() for w in waivers])}
+    inputs.update({f"{run.kind}:{run.id}": run.result_sha256 for run in evidence})
+    parameters = {"policy_name": policy.name, "evaluated_on": today.isoformat()}
+    result = evaluation.to_dict()
+    with db.transaction() as uow:
+        # The file judged against, kept by its hash (= the policy's version), so it can be shown later.
+        uow.evidence.put_bytes(policy_bytes, media_type=POLICY_MEDIA_TYPE)
+        run = uow.analysis_runs.find(
+            "policy", model_version.id, inputs, parameters, engine_version=POLICY_ENGINE
+        )
+        if run is None:
+            run = uow.analysis_runs.add(
+                kind="policy",
+                model_version_id=model_version.id,
+                inputs=inputs,
+                parameters=parameters,
+                engine_version=POLICY_ENGINE,
+                result=result,
+                created_by=actor_or_login(actor),
+            )
+            uow.audit.append(
+                actor=run.created_by,
+                action="policy.evaluated",
+                entity=f"analysis_run:{run.id}",
+                payload={
+                    "model_version_id": model_version.id,
+                    "policy": policy.name,
+                    "policy_sha256": policy.version,
+                    "status": evaluation.status.value,
+                    "passed": evaluation.passed,
+                    "result_sha256": run.result_sha256,
+                },
+            )
+    return PolicyCheck(
+        model_version=model_version,
+        policy=policy,
+        source=source,
+        evaluation=evaluation,
+        run=run,
+        evidence=tuple(evidence),
+    )
+
+
+def add_waiver(
+    db: Database,
+    *,
+    name: str,
+    version: str,
+    rule_id: str,
+    justification: str,
+    until: date,
+    scope: str = "*",
+    granted_by: str | None = None,
+    today: date | None = None,
+    actor: str | None = None,
+) -> Waiver:
+    """Record an accepted exception to rule ``rule_id`` at ``scope`` for a model version, through
+    ``until`` (inclusive). ``granted_by`` defaults to the acting user."""
+    model_version = get_model_version(db, name, version)
+    today = today or datetime.now(UTC).date()
+    rule_id, scope, justification = rule_id.strip(), scope.strip(), justification.strip()
+    if not rule_id:
+        raise InputError("a waiver names the rule it waives (the rule's id in the policy file)")
+    if not scope:
+        raise InputError("a waiver needs a scope: an attribute, group or column, or * for every scope")
+    if len(justification) < MIN_JUSTIFICATION:
+        raise InputError(
+            f"a waiver needs a justification of at least {MIN_JUSTIFICATION} characters: say why the "
+            "failure is accepted and what will be done about it"
+        )
+    if until < today:
+        raise InputError(
+            f"the waiver would already have ended ({until.isoformat()} is before {today.isoformat()})"
+        )
+    actor = actor_or_login(actor)
+    waiver = Waiver(
+        rule_id=rule_id,
+        scope=scope,
+        justification=justification,
+        granted_by=(granted_by or actor).strip(),
+        until=until,
+        created_at=datetime.now(UTC),
+    )
+    with db.transaction() as uow:
+        stored = uow.waivers.add(model_version_id=model_version.id, waiver=waiver, created_by=actor)
+        uow.audit.append(
+            actor=actor,
+            action="waiver.granted",
+            entity=f"waiver:{stored.id}",
+            payload={"model_version_id": model_version.id, **stored.to_dict()},
+        )
+    return stored
+
+
+def list_waivers(db: Database, *, name: str, version: str) -> list[Waiver]:
+    model_version = get_model_version(db, name, version)
+    with db.transaction(write=False) as uow:
+        return uow.waivers.list(model_version_id=model_version.id)
