@@ -17,6 +17,7 @@ from signoff.services.security import (
     hash_password,
     new_signing_key,
     password_matches,
+    password_needs_rehash,
     reseal_signing_key,
     sign_manifest,
     signature_is_valid,
@@ -86,3 +87,10 @@ def test_a_password_change_reseals_the_same_key_pair(key):
         sign_manifest("zoe", resealed, "first password 1", MANIFEST)
     assert fingerprint(key.public_key) == fingerprint(resealed.public_key)
     assert len(fingerprint(key.public_key)) == 64
+
+
+def test_hashes_made_with_other_costs_are_flagged_for_an_upgrade():
+    from argon2 import PasswordHasher
+
+    assert password_needs_rehash(PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("pw"))
+    assert not password_needs_rehash(hash_password("pw"))

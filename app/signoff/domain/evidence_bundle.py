@@ -15,7 +15,7 @@ from signoff.domain.audit import format_utc
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion
-from signoff.domain.review import Finding
+from signoff.domain.review import Finding, Review
 
 BUNDLE_FORMAT = "signoff.evidence-bundle/1"
 
@@ -114,3 +114,28 @@ class EvidenceBundle:
     @property
     def analysts(self) -> frozenset[str]:
         return frozenset(a.produced_by for a in self.analyses if a.produced_by)
+
+
+@dataclass(frozen=True)
+class ReviewStatus:
+    """A review as it stands now: ``review.bundle_hash`` is the hash of ``bundle``, assembled just now.
+
+    ``recorded_bundle_hash`` is the bundle the review last recorded (when it was opened, edited or
+    signed); when they differ, evidence changed underneath it (say, an analysis was re-run).
+    """
+
+    review: Review
+    bundle: EvidenceBundle
+    recorded_bundle_hash: str
+
+    @property
+    def evidence_changed(self) -> bool:
+        return self.recorded_bundle_hash != self.bundle.hash
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.review.to_dict(),
+            "recorded_bundle_hash": self.recorded_bundle_hash,
+            "evidence_changed": self.evidence_changed,
+            "bundle": self.bundle.content(),
+        }

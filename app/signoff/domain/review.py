@@ -442,6 +442,37 @@ class Review:
     def ineligible_approvers(self) -> frozenset[str]:
         return frozenset({self.opened_by, *self.analysts})
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model_version_id": self.model_version_id,
+            "title": self.title,
+            "state": self.state.value,
+            "version": self.version,
+            "opened_by": self.opened_by,
+            "opened_at": format_utc(self.opened_at),
+            "bundle_hash": self.bundle_hash,
+            "stale": self.is_stale,
+            "requirements": [r.to_dict() for r in self.requirements],
+            "who_must_still_sign": [r.to_dict() for r in self.outstanding()],
+            "cannot_approve": sorted(self.ineligible_approvers()),
+            "findings": [f.to_dict() for f in self.findings],
+            "signatures": [
+                {**s.to_dict(), "covers_current_evidence": self.covers_current_evidence(s)}
+                for s in self.signatures
+            ],
+            "decided_at": format_utc(self.decided_at) if self.decided_at else None,
+            "revocation": None
+            if self.revocation is None
+            else {
+                "by": self.revocation.by,
+                "at": format_utc(self.revocation.at),
+                "reason": self.revocation.reason,
+            },
+            "supersedes": self.supersedes,
+            "superseded_by": self.superseded_by,
+        }
+
 
 def _signers_counting_for(review: Review, role: Role) -> set[str]:
     return {

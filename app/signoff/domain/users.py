@@ -114,6 +114,15 @@ class User:
         }
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """What proves a user is who they say: opaque to the domain, checked by the services' security code."""
+
+    password_hash: str  # argon2id, PHC string
+    public_key: bytes  # raw Ed25519
+    sealed_private_key: bytes  # the private key encrypted under a key derived from the password
+
+
 def check_may_sign_in(user: User, now: datetime) -> None:
     """Refuse a disabled or locked account before its password is even looked at."""
     if user.disabled:
