@@ -1,14 +1,23 @@
 """Shared test setup: Qt runs offscreen; nothing reads the developer's own settings or database.
 
 ``run_cli`` runs the real ``signoff`` executable in a subprocess against a database URL, the way a
-user or a CI pipeline would.
+user or a CI pipeline would. ``db_url`` / ``db`` give each test a fresh database on SQLite and on a
+real PostgreSQL server (``postgres_server``: the machine's initdb/pg_ctl, started once per session).
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
+import itertools
 import os
+import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,3 +72,217 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+# --- Databases: every storage test runs on SQLite and on a real PostgreSQL server -------------------
+
+
+def _postgres_bin_dir() -> Path:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not candidates:
+        raise RuntimeError("PostgreSQL's initdb was not found: install Debian's postgresql (./dev test does)")
+    return Path(candidates[-1]).parent
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a loopback port, trust authentication, user ``postgres``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.pid: int | None = None
+        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self._counter = itertools.count(1)
+
+    def start(self) -> None:
+        bin_dir = _postgres_bin_dir()
+        data, sockets = self.root / "data", self.root / "sockets"
+        sockets.mkdir()
+        if self._as_postgres:  # initdb refuses to run as root
+            shutil.chown(self.root, "postgres")
+            shutil.chown(sockets, "postgres")
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE, "check": True}
+        subprocess.run(
+            [
+                *self._as_postgres,
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+            ],
+            **quiet,
+        )
+        options = (
+            f"-p {self.port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60"
+        )
+        subprocess.run(
+            [
+                *self._as_postgres,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            **quiet,
+        )
+        self.pid = int((data / "postmaster.pid").read_text().splitlines()[0])
+
+    def stop(self) -> None:
+        if self.pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGINT)  # "fast" shutdown: roll back, disconnect, exit
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+        self.pid = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True
+        ) as c:
+            c.execute(sql)
+
+    def create_database(self, template: str = "template0") -> str:
+        name = f"t{os.getpid()}_{next(self._counter)}"
+        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    root = Path(tempfile.mkdtemp(prefix="signoff-pg-"))
+    server = PostgresServer(root)
+    try:
+        server.start()
+        # A template already at the newest schema, so each test's fresh database is a quick copy.
+        from signoff.storage import open_database
+
+        server.admin('CREATE DATABASE "signoff_template" TEMPLATE template0')
+        open_database(server.url("signoff_template")).close()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine_name(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(engine_name, request, tmp_path) -> str:
+    """A fresh database at the newest schema on each engine: a new SQLite file or a new PostgreSQL database."""
+    if engine_name == "sqlite":
+        from signoff.storage import open_database
+
+        url = f"sqlite:///{tmp_path / 'signoff.db'}"
+        open_database(url).close()
+        return url
+    return request.getfixturevalue("postgres_server").create_database("signoff_template")
+
+
+@pytest.fixture
+def blank_db_url(engine_name, request, tmp_path) -> str:
+    """A fresh, empty database (no schema at all) on each engine, for migration tests."""
+    if engine_name == "sqlite":
+        return f"sqlite:///{tmp_path / 'signoff.db'}"
+    return request.getfixturevalue("postgres_server").create_database("template0")
+
+
+@pytest.fixture
+def db(db_url):
+    from signoff.storage import open_database
+
+    database = open_database(db_url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def raw_sql(db_url):
+    """``raw_sql("UPDATE ...")`` runs SQL on the test's database behind Signoff's back (committed);
+    returns the rows of a query. For tampering tests: what an attacker with database access can do."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(db_url)
+
+    def run(statement: str, **params):
+        with engine.begin() as connection:
+            result = connection.execute(sqlalchemy.text(statement), params)
+            return result.fetchall() if result.returns_rows else None
+
+    yield run
+    engine.dispose()
+
+
+@pytest.fixture
+def drop_audit_triggers(engine_name, raw_sql):
+    """What an attacker runs first to edit the audit log by hand."""
+
+    def drop() -> None:
+        if engine_name == "sqlite":
+            raw_sql("DROP TRIGGER audit_event_no_update")
+            raw_sql("DROP TRIGGER audit_event_no_delete")
+        else:
+            raw_sql("DROP TRIGGER audit_event_no_update_delete ON audit_event")
+
+    return drop
+
+
+@pytest.fixture
+def dump_tables():
+    return table_dump
+
+
+def table_dump(url: str) -> dict[str, list[tuple]]:
+    """Every row of every table, in primary-key order: to prove a failed operation changed nothing."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    try:
+        metadata = sqlalchemy.MetaData()
+        metadata.reflect(engine)
+        dump = {}
+        with engine.connect() as connection:
+            for table in metadata.sorted_tables:
+                order = list(table.primary_key.columns) or list(table.columns)
+                dump[table.name] = [tuple(r) for r in connection.execute(table.select().order_by(*order))]
+        return dump
+    finally:
+        engine.dispose()

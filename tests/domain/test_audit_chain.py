@@ -49,3 +49,40 @@ def test_altered_removed_and_reordered_events_are_named():
     assert verify_chain(removed).first_bad_sequence == 3
     swapped = [events[0], events[2], events[1], *events[3:]]
     assert verify_chain(swapped).first_bad_sequence == 2
+
+
+def test_a_stored_event_hashes_exactly_like_the_event():
+    from signoff.domain.audit import StoredAuditEvent
+
+    for event in _chain(5):
+        stored = StoredAuditEvent(
+            event.sequence,
+            event.occurred_at,
+            event.actor,
+            event.action,
+            event.entity,
+            canonical_json(event.payload).decode("utf-8"),
+            event.previous_hash,
+            event.hash,
+        )
+        assert stored.computed_hash() == event.hash
+    assert verify_chain([stored]).first_bad_sequence == 1  # a lone event 5 is not a chain
+    tricky = chain_event(
+        None,
+        occurred_at=datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC),
+        actor='Zoë "quoted" \\ back\nslash',
+        action="a.b",
+        entity="e:1",
+        payload={"nested": {"z": [1, 2.5, None, True], "a": "Łukasz"}},
+    )
+    stored = StoredAuditEvent(
+        1,
+        tricky.occurred_at,
+        tricky.actor,
+        "a.b",
+        "e:1",
+        canonical_json(tricky.payload).decode(),
+        tricky.previous_hash,
+        "",
+    )
+    assert stored.computed_hash() == tricky.hash

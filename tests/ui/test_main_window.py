@@ -1,13 +1,75 @@
-"""The desktop window opens for real (offscreen) and can be captured."""
+"""The main window on a real database: pages, navigation, registry browser and audit trail."""
 
-from signoff.ui.main_window import MainWindow
+from signoff.services.audit import list_audit_events
+from signoff.services.models import add_model_version
+from signoff.ui.main_window import PAGE_TYPES, MainWindow
+from signoff.ui.pages.audit_page import AuditEventsModel
+from signoff.ui.pages.registry_page import VERSION_ROLE, build_registry_model
 
 
-def test_main_window_shows_and_renders(qtbot, tmp_path):
-    window = MainWindow(db_url="sqlite:///:memory:")
+def test_every_page_renders_and_is_saved_for_a_look(qtbot, context, screenshots):
+    add_model_version(
+        context.db, name="credit-risk", version="1", description="Lending model", actor="tester"
+    )
+    add_model_version(context.db, name="credit-risk", version="2", actor="tester")
+    window = MainWindow(context)
     qtbot.addWidget(window)
     window.show()
-    path = tmp_path / "window.png"
-    assert window.grab().save(str(path))
-    assert path.stat().st_size > 1000
-    assert window.windowTitle() == "Signoff"
+    for page_type in PAGE_TYPES:
+        window.show_page(page_type.title)
+        assert window.stack.currentWidget() is window.pages[page_type.title.lower()]
+        path = screenshots / f"page-{page_type.title.lower().replace(' ', '-')}.png"
+        assert window.grab().save(str(path))
+
+
+def test_registry_tree_groups_versions_and_selection_sets_the_context(qtbot, context, qtmodeltester):
+    v1 = add_model_version(context.db, name="credit-risk", version="1", actor="tester")
+    add_model_version(context.db, name="credit-risk", version="10", actor="tester")
+    add_model_version(context.db, name="Zoë churn", version="2", actor="tester")
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    page = window.pages["registry"]
+    qtmodeltester.check(page.model)
+    assert [page.model.item(r).text() for r in range(page.model.rowCount())] == ["credit-risk", "Zoë churn"]
+    # newest version first, compared as numbers (10 after 1)
+    assert page.model.item(0).child(0).text() == "v10"
+    with qtbot.waitSignal(context.version_changed):
+        page.select(v1)
+    assert context.version == v1
+    page.search.setText("zoë")
+    assert page.proxy.rowCount() == 1
+
+
+def test_new_version_appears_without_reload(qtbot, context):
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    page = window.pages["registry"]
+    assert page.model.rowCount() == 0
+    add_model_version(context.db, name="fraud", version="1", actor="tester")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=3000)
+
+
+def test_audit_page_lists_filters_and_verifies(qtbot, context, qtmodeltester):
+    add_model_version(context.db, name="a", version="1", actor="tester")
+    add_model_version(context.db, name="b", version="1", actor="tester")
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    page = window.pages["audit trail"]
+    qtmodeltester.check(page.model)
+    assert page.model.rowCount() == len(list_audit_events(context.db)) == 2
+    page.filters["entity"].setText("model_version:1")
+    page.reload()
+    assert page.model.rowCount() == 1
+    page.verify()
+    qtbot.waitUntil(lambda: "Intact" in page.verdict.text(), timeout=10000)
+    assert "2 events verified" in page.verdict.text()
+
+
+def test_audit_events_model_on_its_own(qtmodeltester):
+    qtmodeltester.check(AuditEventsModel([]))
+
+
+def test_registry_model_holds_versions(context):
+    version = add_model_version(context.db, name="m", version="1.2", actor="tester")
+    model = build_registry_model([version])
+    assert model.item(0).child(0).data(VERSION_ROLE) == version

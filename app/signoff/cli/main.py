@@ -12,10 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from signoff import __version__
-from signoff.cli import app_command
+from signoff.cli import app_command, audit_command, models_command
 from signoff.domain.errors import SignoffError
 
-COMMAND_GROUPS = (app_command,)
+COMMAND_GROUPS = (app_command, models_command, audit_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

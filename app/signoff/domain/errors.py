@@ -74,3 +74,9 @@ class IntegrityError(SignoffError):
 
 class ExternalServiceError(SignoffError):
     """A server Signoff talks to (an MLflow tracking server, ...) failed or answered nonsense."""
+
+
+class Cancelled(SignoffError):
+    """The user cancelled a long computation; nothing was stored."""
+
+    exit_code = 130

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from signoff.domain.audit import format_utc
+from signoff.domain.errors import InputError
+
 
 class LogRole(enum.StrEnum):
     REFERENCE = "reference"
@@ -99,6 +102,9 @@ class ValidationReport:
     label_domain: tuple[str, ...] = ()
     prediction_domain: tuple[str, ...] = ()
     task: str = "binary"  # "binary", "multiclass", "regression"
+    # What the reader decided on its own and the reviewer should know (e.g. "timestamps without a time
+    # zone were read as UTC"); never a problem with rows, those are issues.
+    notes: tuple[str, ...] = ()
 
     @property
     def rows_quarantined(self) -> int:
@@ -117,6 +123,7 @@ class ValidationReport:
             "label_domain": list(self.label_domain),
             "prediction_domain": list(self.prediction_domain),
             "issues": [i.to_dict() for i in self.issues],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -137,7 +144,24 @@ class ValidationReport:
                 )
                 for i in data.get("issues", ())
             ),
+            notes=tuple(data.get("notes", ())),
         )
+
+
+class LogRejectedError(InputError):
+    """A log with invalid rows, refused in strict mode. ``report`` holds every check that failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        report: ValidationReport,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        super().__init__(message, file=file, row=row, column=column)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -158,4 +182,68 @@ class PredictionLog:
     period_end: datetime | None = None
     imported_at: datetime | None = None
     imported_by: str = ""
+    importer: str = ""  # which reader produced the canonical Parquet, with its version
+    read_options: dict[str, Any] = field(default_factory=dict)  # encoding, delimiter, quarantine
     attributes: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "model_version_id": self.model_version_id,
+            "role": str(self.role),
+            "source_name": self.source_name,
+            "source_sha256": self.source_sha256,
+            "evidence_sha256": self.evidence_sha256,
+            "rows": self.rows,
+            "mapping": self.mapping.to_dict(),
+            "validation": self.validation.to_dict(),
+            "quarantine_sha256": self.quarantine_sha256,
+            "period_start": _time_text(self.period_start),
+            "period_end": _time_text(self.period_end),
+            "imported_at": _time_text(self.imported_at),
+            "imported_by": self.imported_by,
+            "importer": self.importer,
+            "read_options": self.read_options,
+            "attributes": self.attributes,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PredictionLog:
+        return cls(
+            id=data["id"],
+            model_version_id=data["model_version_id"],
+            role=LogRole(data["role"]),
+            source_name=data["source_name"],
+            source_sha256=data["source_sha256"],
+            evidence_sha256=data["evidence_sha256"],
+            rows=data["rows"],
+            mapping=ColumnMapping.from_dict(data["mapping"]),
+            validation=ValidationReport.from_dict(data["validation"]),
+            quarantine_sha256=data.get("quarantine_sha256"),
+            period_start=_parse_time(data.get("period_start")),
+            period_end=_parse_time(data.get("period_end")),
+            imported_at=_parse_time(data.get("imported_at")),
+            imported_by=data.get("imported_by", ""),
+            importer=data.get("importer", ""),
+            read_options=dict(data.get("read_options", {})),
+            attributes=dict(data.get("attributes", {})),
+        )
+
+
+@dataclass(frozen=True)
+class LogImport:
+    """The outcome of importing a log: the stored log, and whether this import stored it."""
+
+    log: PredictionLog
+    created: bool  # False when the same file, mapping, model version and role was imported before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.log.to_dict(), "created": self.created}
+
+
+def _time_text(moment: datetime | None) -> str | None:
+    return None if moment is None else format_utc(moment)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -1,26 +1,54 @@
-"""Start the Qt application and show the main window."""
+"""Start the Qt application: open the database, build the main window, optionally screenshot and exit."""
 
 from __future__ import annotations
 
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from signoff.domain.errors import SignoffError
+from signoff.resources import resource_path
+from signoff.services import open_database
+from signoff.ui.context import AppContext
 from signoff.ui.main_window import MainWindow
+from signoff.ui.pages.settings_page import saved_database_url
 
 
-def run_app(*, db_url: str | None, screenshot: str | None = None, page: str | None = None) -> int:
+def create_application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Signoff")
     app.setOrganizationName("Signoff")
-    window = MainWindow(db_url=db_url)
+    app.setWindowIcon(QIcon(str(resource_path("icons", "signoff.svg"))))
+    return app
+
+
+def run_app(*, db_url: str | None, screenshot: str | None = None, page: str | None = None) -> int:
+    app = create_application()
+    try:
+        db = open_database(db_url or saved_database_url())
+    except SignoffError as error:
+        if screenshot:
+            raise
+        QMessageBox.critical(None, "Signoff cannot open the database", str(error))
+        return 2
+    window = MainWindow(AppContext(db))
+    if page:
+        try:
+            window.show_page(page)
+        except KeyError as error:
+            raise SignoffError(str(error.args[0])) from None
     window.show()
     if screenshot:
 
         def save_and_quit() -> None:
             window.grab().save(screenshot)
+            window.close()
             app.quit()
 
-        QTimer.singleShot(200, save_and_quit)
-    return app.exec()
+        # Give charts (QtWebEngine) time to draw before the picture is taken.
+        QTimer.singleShot(1500, save_and_quit)
+    code = app.exec()
+    db.close()
+    return code

@@ -1,19 +1,98 @@
-"""The main window. A placeholder until the desktop issue lands its registry browser and pages."""
+"""The main window: a page list on the left, the chosen page on the right, jobs in the status bar.
+
+Every page is built from the shared ``AppContext``; the window only arranges them, wires shortcuts
+(Ctrl+1 ... Ctrl+9 for the pages) and shows errors from background jobs in a dialog.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
 
 from signoff import __version__
+from signoff.resources import resource_path
+from signoff.ui.context import AppContext
+from signoff.ui.dialogs import show_error
+from signoff.ui.job_status import JobStatus
+from signoff.ui.pages.audit_page import AuditPage
+from signoff.ui.pages.registry_page import RegistryPage
+from signoff.ui.pages.settings_page import SettingsPage
+
+PAGE_TYPES = (RegistryPage, AuditPage, SettingsPage)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, *, db_url: str | None) -> None:
+    def __init__(self, context: AppContext) -> None:
         super().__init__()
+        self.context = context
         self.setWindowTitle("Signoff")
-        self.resize(1100, 720)
-        label = QLabel(f"Signoff {__version__}\n\nDatabase: {db_url or 'default'}")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setAccessibleName("Welcome")
-        self.setCentralWidget(label)
+        self.setWindowIcon(QIcon(str(resource_path("icons", "signoff.svg"))))
+        self.resize(1280, 800)
+
+        self.nav = QListWidget()
+        self.nav.setAccessibleName("Pages")
+        self.nav.setMaximumWidth(200)
+        self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
+        for number, page_type in enumerate(PAGE_TYPES, start=1):
+            page = page_type(context)
+            self.pages[page_type.title.lower()] = page
+            self.stack.addWidget(page)
+            item = QListWidgetItem(page_type.title)
+            item.setToolTip(f"{page_type.title} (Ctrl+{number})")
+            self.nav.addItem(item)
+            if number <= 9:
+                action = QAction(page_type.title, self)
+                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+                action.triggered.connect(lambda _checked=False, row=number - 1: self.nav.setCurrentRow(row))
+                self.addAction(action)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.nav)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([180, 1100])
+        self.setCentralWidget(splitter)
+
+        self._build_menus()
+        self.job_status = JobStatus()
+        self.statusBar().addPermanentWidget(self.job_status)
+        self.version_label = QLabel()
+        self.statusBar().addWidget(QLabel(f"Signoff {__version__} · {context.actor} · {context.db.url}"))
+        self.statusBar().addWidget(self.version_label)
+        context.job_started.connect(self.job_status.track)
+        context.job_error.connect(lambda title, message, detail: show_error(self, title, message, detail))
+        context.version_changed.connect(
+            lambda version: self.version_label.setText(f"· {version}" if version else "")
+        )
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        self.file_menu = file_menu
+
+    def show_page(self, name: str) -> None:
+        """Show the page titled ``name`` (case-insensitive), as ``signoff app --page`` asks."""
+        key = name.lower()
+        titles = [page_type.title.lower() for page_type in PAGE_TYPES]
+        matches = [i for i, title in enumerate(titles) if title == key or title.startswith(key)]
+        if not matches:
+            raise KeyError(f"no page named {name!r}; pages: {', '.join(t.title for t in PAGE_TYPES)}")
+        self.nav.setCurrentRow(matches[0])
+
+    def closeEvent(self, event) -> None:
+        self.context.close()
+        super().closeEvent(event)

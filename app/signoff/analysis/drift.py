@@ -1,0 +1,297 @@
+"""Drift of features, scores and predictions between a reference log and a current log.
+
+Each column is compared by PSI and Jensen-Shannon on binned distributions, plus Kolmogorov-Smirnov and a
+normalised Wasserstein distance for numbers, or a chi-square test for categories, all from scipy. The
+conventions (bins, epsilon, normalisation, log base, missing values, unseen categories) are stated in
+``signoff.domain.drift.CONVENTIONS`` and carried by every result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
+
+from signoff.domain.drift import (
+    DEFAULT_BINS,
+    MISSING_BIN,
+    PSI_EPSILON,
+    ColumnDrift,
+    ColumnType,
+    DriftBin,
+    DriftResult,
+    DriftThresholds,
+    DriftVerdict,
+)
+from signoff.domain.errors import Cancelled, InputError
+
+# Categorical comparisons keep every category for the statistics but show at most this many bins.
+MAX_SHOWN_CATEGORIES = 50
+
+NOT_IN_LOG = "is not a column of the {which} log; drift needs it in both logs"
+TIMESTAMP_COLUMN = "is a timestamp; drift of time itself is not meaningful, compare a derived feature"
+MIXED_TYPES = "is numeric in one log and text in the other; map it to the same type in both imports"
+
+
+def psi(reference_shares: np.ndarray, current_shares: np.ndarray, epsilon: float = PSI_EPSILON) -> float:
+    """Population stability index of two share vectors over the same bins (zero shares -> epsilon)."""
+    p = np.where(reference_shares == 0, epsilon, reference_shares)
+    q = np.where(current_shares == 0, epsilon, current_shares)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def quantile_edges(reference_values: np.ndarray, bins: int) -> np.ndarray:
+    """Inner bin edges: the reference's quantiles k/bins for k = 1..bins-1, duplicates merged."""
+    if reference_values.size == 0:
+        return np.empty(0)
+    return np.unique(np.quantile(reference_values, np.arange(1, bins) / bins))
+
+
+def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    # side="left" puts x in bin i when edges[i-1] < x <= edges[i]: right-closed bins.
+    return np.bincount(np.searchsorted(edges, values, side="left"), minlength=edges.size + 1)
+
+
+def _verdict(
+    psi_value: float | None, p_value: float | None, effect: bool, thresholds: DriftThresholds
+) -> DriftVerdict:
+    significant = p_value is not None and p_value < thresholds.p_value
+    if psi_value is not None and psi_value >= thresholds.psi_significant:
+        return DriftVerdict.DRIFTED
+    if effect and significant:
+        return DriftVerdict.DRIFTED
+    if (psi_value is not None and psi_value >= thresholds.psi_moderate) or effect:
+        return DriftVerdict.MODERATE
+    return DriftVerdict.STABLE
+
+
+def _numeric_values(series: pd.Series) -> np.ndarray:
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _numeric_drift(
+    name: str, reference: pd.Series, current: pd.Series, bins: int, thresholds: DriftThresholds
+) -> ColumnDrift:
+    notes: list[str] = []
+    ref_all, cur_all = _numeric_values(reference), _numeric_values(current)
+    ref_ok, cur_ok = np.isfinite(ref_all), np.isfinite(cur_all)
+    infinite = int(np.isinf(ref_all).sum() + np.isinf(cur_all).sum())
+    if infinite:
+        notes.append(f"{infinite} infinite values counted as missing")
+    # Sorted once: the quantiles, the bin search and scipy's own sorts are all faster on sorted input,
+    # and the statistics do not depend on row order.
+    ref, cur = np.sort(ref_all[ref_ok]), np.sort(cur_all[cur_ok])
+    ref_missing, cur_missing = int(ref_all.size - ref.size), int(cur_all.size - cur.size)
+
+    edges = quantile_edges(ref, bins)
+    if ref.size:
+        ref_counts, cur_counts = _bin_counts(ref, edges), _bin_counts(cur, edges)
+        bounds = [-np.inf, *edges.tolist(), np.inf]
+        shown = [
+            DriftBin(
+                label=f"({bounds[i]:.6g}, {bounds[i + 1]:.6g}]",
+                reference_count=int(ref_counts[i]),
+                current_count=int(cur_counts[i]),
+                lower=None if i == 0 else float(bounds[i]),
+                upper=None if i == edges.size else float(bounds[i + 1]),
+            )
+            for i in range(edges.size + 1)
+        ]
+    else:
+        ref_counts = cur_counts = np.empty(0, dtype=np.int64)
+        shown = []
+        # Without reference values there are no quantile bins: current values form one bin.
+        if cur.size:
+            ref_counts, cur_counts = np.array([0]), np.array([cur.size])
+            shown = [DriftBin("(values)", 0, int(cur.size))]
+    if ref_missing or cur_missing:
+        ref_counts = np.append(ref_counts, ref_missing)
+        cur_counts = np.append(cur_counts, cur_missing)
+        shown.append(DriftBin(MISSING_BIN, ref_missing, cur_missing))
+    if edges.size + 1 < bins and ref.size:
+        notes.append(f"{edges.size + 1} bins instead of {bins}: the reference has tied quantiles")
+
+    psi_value = psi(ref_counts / ref_all.size, cur_counts / cur_all.size)
+    js_value = float(jensenshannon(ref_counts, cur_counts, base=2))
+
+    ks_stat = ks_p = w_raw = w_norm = None
+    effect = False
+    if ref.size and cur.size:
+        ks = ks_2samp(ref, cur)
+        ks_stat, ks_p = float(ks.statistic), float(ks.pvalue)
+        w_raw = float(wasserstein_distance(ref, cur))
+        spread = float(np.std(ref))
+        if spread > 0:
+            w_norm = w_raw / spread
+            effect = w_norm >= thresholds.wasserstein
+        else:
+            notes.append("the reference is constant: Wasserstein cannot be normalised")
+            effect = w_raw > 0
+    if not ref.size:
+        notes.append("the reference log has no values in this column")
+    if not cur.size:
+        notes.append("the current log has no values in this column")
+
+    return ColumnDrift(
+        column=name,
+        type=ColumnType.NUMERIC,
+        verdict=_verdict(psi_value, ks_p, effect, thresholds),
+        reference_rows=int(ref_all.size),
+        current_rows=int(cur_all.size),
+        reference_missing=ref_missing,
+        current_missing=cur_missing,
+        psi=psi_value,
+        jensen_shannon=js_value,
+        ks_statistic=ks_stat,
+        ks_p_value=ks_p,
+        wasserstein=w_raw,
+        wasserstein_normalised=w_norm,
+        bins=tuple(shown),
+        notes=tuple(notes),
+    )
+
+
+def _category_key(value: object) -> str:
+    if pd.isna(value):
+        return MISSING_BIN
+    # A class label read as 1.0 in one log (a float column because of a missing value) and as 1 in
+    # the other is the same category.
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _category_counts(series: pd.Series) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value, count in series.value_counts(dropna=False, sort=False).items():
+        if count:  # a pandas Categorical lists its unused categories with a count of 0
+            key = _category_key(value)
+            counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def _categorical_drift(
+    name: str, reference: pd.Series, current: pd.Series, thresholds: DriftThresholds
+) -> ColumnDrift:
+    notes: list[str] = []
+    ref_counts, cur_counts = _category_counts(reference), _category_counts(current)
+    seen = sorted(k for k in ref_counts if k != MISSING_BIN)
+    unseen = sorted(k for k in cur_counts if k not in ref_counts and k != MISSING_BIN)
+    categories = (
+        seen + unseen + ([MISSING_BIN] if MISSING_BIN in ref_counts or MISSING_BIN in cur_counts else [])
+    )
+    ref = np.array([ref_counts.get(c, 0) for c in categories], dtype=np.int64)
+    cur = np.array([cur_counts.get(c, 0) for c in categories], dtype=np.int64)
+    if unseen:
+        notes.append(f"{len(unseen)} categories appear only in the current log")
+
+    psi_value = psi(ref / ref.sum(), cur / cur.sum())
+    js_value = float(jensenshannon(ref, cur, base=2))
+    chi = chi2_contingency(np.column_stack([ref, cur]), correction=False)
+    sparse = int((chi.expected_freq < 5).sum())
+    if sparse:
+        notes.append(f"{sparse} cells have an expected count below 5: the chi-square p-value is approximate")
+    effect = js_value >= thresholds.jensen_shannon
+
+    order = sorted(range(len(categories)), key=lambda i: (-(ref[i] + cur[i]), categories[i]))
+    shown = [DriftBin(categories[i], int(ref[i]), int(cur[i])) for i in order[:MAX_SHOWN_CATEGORIES]]
+    rest = order[MAX_SHOWN_CATEGORIES:]
+    if rest:
+        shown.append(
+            DriftBin(
+                f"(other {len(rest)} categories)",
+                int(ref[rest].sum()),
+                int(cur[rest].sum()),
+            )
+        )
+    return ColumnDrift(
+        column=name,
+        type=ColumnType.CATEGORICAL,
+        verdict=_verdict(psi_value, float(chi.pvalue), effect, thresholds),
+        reference_rows=int(ref.sum()),
+        current_rows=int(cur.sum()),
+        reference_missing=ref_counts.get(MISSING_BIN, 0),
+        current_missing=cur_counts.get(MISSING_BIN, 0),
+        psi=psi_value,
+        jensen_shannon=js_value,
+        chi2_statistic=float(chi.statistic),
+        chi2_p_value=float(chi.pvalue),
+        chi2_dof=int(chi.dof),
+        unseen_categories=tuple(unseen),
+        bins=tuple(shown),
+        notes=tuple(notes),
+    )
+
+
+def _column_type(
+    name: str, reference: pd.Series, current: pd.Series, categorical: Collection[str]
+) -> ColumnType:
+    if name in categorical:
+        return ColumnType.CATEGORICAL
+    kinds = set()
+    for series in (reference, current):
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            raise InputError(TIMESTAMP_COLUMN, column=name)
+        if series.isna().all():
+            continue  # an empty column says nothing about its type
+        if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+            kinds.add(ColumnType.CATEGORICAL)
+        else:
+            kinds.add(ColumnType.NUMERIC)
+    if len(kinds) > 1:
+        raise InputError(MIXED_TYPES, column=name)
+    return kinds.pop() if kinds else ColumnType.NUMERIC
+
+
+def run_drift(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    *,
+    columns: Sequence[str],
+    categorical: Collection[str] | None = None,
+    bins: int = DEFAULT_BINS,
+    thresholds: DriftThresholds | None = None,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DriftResult:
+    """Compare ``columns`` of ``current`` with ``reference``.
+
+    Columns are numeric when their dtype is numeric (booleans excluded) and categorical otherwise, or
+    when named in ``categorical`` (use it for class labels stored as numbers). ``progress`` receives the
+    fraction done after each column; ``cancelled`` is asked before each column and a True answer raises
+    ``Cancelled``.
+    """
+    if bins < 2:
+        raise InputError(f"drift needs at least 2 bins, got {bins}")
+    if reference.empty or current.empty:
+        which = "reference" if reference.empty else "current"
+        raise InputError(f"the {which} log has no rows; drift needs rows in both logs")
+    thresholds = thresholds or DriftThresholds()
+    categorical = set(categorical or ())
+    for name in columns:
+        for which, frame in (("reference", reference), ("current", current)):
+            if name not in frame.columns:
+                raise InputError(NOT_IN_LOG.format(which=which), column=name)
+
+    results = []
+    for index, name in enumerate(columns):
+        if cancelled is not None and cancelled():
+            raise Cancelled("drift analysis cancelled; nothing was stored")
+        ref, cur = reference[name], current[name]
+        if _column_type(name, ref, cur, categorical) is ColumnType.NUMERIC:
+            results.append(_numeric_drift(name, ref, cur, bins, thresholds))
+        else:
+            results.append(_categorical_drift(name, ref, cur, thresholds))
+        if progress is not None:
+            progress((index + 1) / len(columns))
+    return DriftResult(
+        columns=tuple(results),
+        bins=bins,
+        epsilon=PSI_EPSILON,
+        thresholds=thresholds,
+        reference_rows=len(reference),
+        current_rows=len(current),
+    )

@@ -1,0 +1,76 @@
+"""``signoff models``: register a model version by hand and list the registered ones."""
+
+from __future__ import annotations
+
+import argparse
+
+from signoff.cli.common import add_json_flag, open_db, print_json, print_table
+from signoff.domain.audit import format_utc
+from signoff.services.models import add_model_version, list_model_versions
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser(
+        "models",
+        help="register and list model versions",
+        description="Model versions: the unit that prediction logs, analyses and reviews belong to.",
+    )
+    commands = group.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
+
+    add = commands.add_parser(
+        "add",
+        help="register a model version by hand",
+        description="Register a model version that is not imported from a registry. Recorded in the "
+        "audit log. Fails if the same name and version exist.",
+    )
+    add.add_argument("name", metavar="NAME", help="registered model name")
+    add.add_argument("version", metavar="VERSION", help="version string, e.g. 3 or 2024-06-01")
+    add.add_argument("--description", default="", help="what this version is")
+    add_json_flag(add)
+    add.set_defaults(handler=run_add)
+
+    listing = commands.add_parser(
+        "list",
+        help="list registered model versions",
+        description="List every registered model version (optionally of one model), by name.",
+    )
+    listing.add_argument("--name", help="only versions of this model")
+    add_json_flag(listing)
+    listing.set_defaults(handler=run_list)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    with open_db(args) as db:
+        model_version = add_model_version(
+            db, name=args.name, version=args.version, description=args.description
+        )
+    if args.json:
+        print_json(model_version.to_dict())
+    else:
+        print(f"added model {model_version.name} version {model_version.version} (id {model_version.id})")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    with open_db(args) as db:
+        versions = list_model_versions(db, name=args.name)
+    if args.json:
+        print_json([v.to_dict() for v in versions])
+    elif not versions:
+        print("no model versions registered; add one with `signoff models add NAME VERSION`")
+    else:
+        print_table(
+            [
+                [
+                    str(v.id),
+                    v.name,
+                    v.version,
+                    v.source,
+                    format_utc(v.created_at) if v.created_at else "",
+                    v.description,
+                ]
+                for v in versions
+            ],
+            ["ID", "NAME", "VERSION", "SOURCE", "ADDED (UTC)", "DESCRIPTION"],
+        )
+    return 0

@@ -1,0 +1,876 @@
+"""Importing a prediction log: validate it and write it as canonical Parquet, the log's evidence.
+
+Two streaming passes. The first reads the source batch by batch (``log_formats``), parses the columns
+whose type the role fixes (id, timestamp, scores, sensitive attributes), checks each row, and writes a
+staging Arrow file; it also learns what the label, prediction and feature columns hold over the whole
+file. Between the passes the task and label classes are decided and duplicate ids found. The second
+pass reads the staging file back, checks labels and predictions against those classes, and writes the
+valid rows as canonical Parquet (and, in quarantine mode, the invalid ones to a quarantine file with a
+reason per row). The same input bytes and mapping always give the same output bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from signoff.domain.errors import InputError
+from signoff.domain.prediction_log import (
+    ColumnMapping,
+    LogRejectedError,
+    ValidationIssue,
+    ValidationReport,
+)
+from signoff.importers.log_columns import (
+    FeatureStats,
+    OutcomeDomain,
+    OutcomeStats,
+    UnsupportedType,
+    as_text,
+    decide_outcome,
+    feature_type,
+    feature_values,
+    null_mask,
+    outcome_values,
+    parse_numbers,
+    parse_timestamps,
+    plain,
+    shown,
+)
+from signoff.importers.log_formats import LogBatch, LogSource, file_sha256, open_log_source
+from signoff.importers.log_writing import RowGroupWriter, in_background
+
+SOURCE_ROW = "source_row"
+REASON = "reason"
+FIRST_ROWS = 20  # rows listed per issue
+_PASS_A_SHARE = 0.85  # of the progress bar; the second pass reads a local staging file and is quicker
+_CHECK_ORDER = (
+    "missing",
+    "invalid_number",
+    "non_finite",
+    "score_range",
+    "invalid_timestamp",
+    "label_domain",
+    "prediction_domain",
+    "duplicate_id",
+)
+
+
+@dataclass(frozen=True)
+class LogReadOptions:
+    """How to read a log file. ``task`` (binary, multiclass, regression) overrides the guess."""
+
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    quarantine_invalid: bool = False
+    task: str | None = None
+
+
+@dataclass(frozen=True)
+class CanonicalLog:
+    """A validated log written as canonical Parquet in the work folder, ready to be stored as evidence."""
+
+    parquet_path: Path
+    sha256: str  # of the canonical Parquet: the log's identity
+    rows: int
+    source_name: str
+    source_sha256: str  # of the file as given
+    validation: ValidationReport
+    quarantine_path: Path | None
+    quarantine_sha256: str | None
+    period_start: datetime | None
+    period_end: datetime | None
+
+
+def canonicalise_log(
+    path: Path,
+    mapping: ColumnMapping,
+    *,
+    work_dir: Path,
+    options: LogReadOptions = LogReadOptions(),  # frozen, so one shared default is safe
+    progress: Callable[[int, int], None] | None = None,
+) -> CanonicalLog:
+    """Validate the log at ``path`` and write its canonical Parquet into ``work_dir``.
+
+    Raises ``InputError`` for a file that cannot be read as a log (nothing is left in ``work_dir``), and
+    ``LogRejectedError`` when rows are invalid in strict mode (the default) or when no row is valid.
+    ``progress(done_bytes, total_bytes)`` is called as the work advances; an exception raised from it
+    cancels the import.
+    """
+    work_dir = Path(work_dir)
+    created = not work_dir.exists()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    reporter = _Progress(progress)
+    jobs = [_Import(Path(path), mapping, work_dir, options, reporter, single_pass=True)]
+    try:
+        try:
+            return jobs[0].run()
+        except _Replan:
+            jobs[0].cleanup()
+        jobs.append(_Import(Path(path), mapping, work_dir, options, reporter, single_pass=False))
+        return jobs[1].run()
+    except BaseException:
+        for job in jobs:
+            job.discard()
+            job.cleanup()
+        if created:
+            _remove_empty_dir(work_dir)
+        raise
+    finally:
+        for job in jobs:
+            job.cleanup()
+
+
+def read_canonical_log(source: Path | bytes) -> pandas.DataFrame:
+    """A canonical log (a path or the stored bytes) as a DataFrame, with its ``source_row`` column."""
+    where = str(source) if isinstance(source, Path | str) else None
+    try:
+        if isinstance(source, bytes | bytearray | memoryview):
+            table = pq.read_table(pa.BufferReader(source))
+        else:
+            table = pq.read_table(Path(source))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"not a readable canonical log ({exc}).", file=where) from exc
+    if SOURCE_ROW not in table.column_names:
+        raise InputError(f"not a canonical log: it has no {SOURCE_ROW!r} column.", file=where)
+    return table.to_pandas()
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def _roles(mapping: ColumnMapping, where: str) -> dict[str, str]:
+    """The role of each mapped column. Only a sensitive attribute may also be a feature."""
+    if not mapping.label or not mapping.prediction:
+        raise InputError("a log needs both a label column and a prediction column.", file=where)
+    roles: dict[str, str] = {}
+    assigned = [
+        (mapping.id, "id"),
+        (mapping.timestamp, "timestamp"),
+        (mapping.label, "label"),
+        (mapping.prediction, "prediction"),
+        *((c, "score") for c in mapping.scores),
+        *((c, "sensitive") for c in mapping.sensitive),
+        *((c, "feature") for c in mapping.features),
+    ]
+    for column, role in assigned:
+        if column is None:
+            continue
+        if column in (SOURCE_ROW, REASON):
+            raise InputError(
+                f"a mapped column may not be named {column!r}: Signoff adds that column itself.",
+                file=where,
+                column=column,
+            )
+        previous = roles.get(column)
+        if previous is None:
+            roles[column] = role
+        elif {previous, role} == {"sensitive", "feature"}:
+            roles[column] = "feature"  # keeps the feature's type; analysis groups by its values
+        elif previous != role:
+            raise InputError(
+                f"column {column!r} is mapped both as {previous} and as {role}; a column plays one role "
+                "(only a sensitive attribute may also be a feature).",
+                file=where,
+                column=column,
+            )
+    return {column: roles[column] for column in mapping.mapped_columns()}
+
+
+@dataclass
+class _Tally:
+    """One check on one column: how many rows failed, and the first few of them."""
+
+    check: str
+    column: str
+    describe: str  # what the failing values are, e.g. "not a number"
+    count: int = 0
+    rows: list[int] = field(default_factory=list)
+    example: str | None = None
+
+    def add(self, mask: np.ndarray, rows: np.ndarray, values: pa.Array | None = None) -> bool:
+        hits = int(np.count_nonzero(mask))
+        if not hits:
+            return False
+        if len(self.rows) < FIRST_ROWS:
+            self.rows.extend(int(r) for r in rows[mask][: FIRST_ROWS - len(self.rows)])
+        if self.example is None and values is not None:
+            self.example = str(values[int(np.argmax(mask))].as_py())
+        self.count += hits
+        return True
+
+    def summary(self, shown_rows: int = FIRST_ROWS) -> str:
+        listed = ", ".join(str(r) for r in self.rows[:shown_rows])
+        more = ", ..." if self.count > min(len(self.rows), shown_rows) else ""
+        example = f"; first value {shown(self.example)}" if self.example is not None else ""
+        rows = "row" if self.count == 1 else "rows"
+        return (
+            f"column {self.column!r}: {self.describe} in {self.count} {rows} ({rows} {listed}{more}{example})"
+        )
+
+    def issue(self) -> ValidationIssue:
+        return ValidationIssue(self.check, self.column, self.count, tuple(self.rows), self.summary())
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """One staged batch after the second pass's checks."""
+
+    kept: pa.Table | None  # None once the log is rejected (strict mode): only counting goes on
+    quarantined: pa.Table | None
+    position: int  # rows judged so far
+    invalid: bool  # the batch had invalid rows
+
+
+class _Replan(Exception):
+    """The one-pass import met something only two passes can handle; start again with two."""
+
+
+class _Progress:
+    """``progress(done, total)``, never going backwards (a replanned import starts again at zero)."""
+
+    def __init__(self, callback: Callable[[int, int], None] | None) -> None:
+        self._callback = callback
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._callback is None:
+            return
+        self._done = max(self._done, min(done, total))
+        self._callback(self._done, total)
+
+
+class _Import:
+    """One run of ``canonicalise_log``: the state shared by its passes.
+
+    Most logs are valid, and then one pass does: the task, label classes and feature types are assumed
+    from the first batch and each batch is checked and written as it is read. If a later batch
+    contradicts that assumption, or ids repeat (known only at the end), the run raises ``_Replan`` and
+    the import starts again with two passes: the first learns the whole file, the second judges and
+    writes. Both plans run the same checks and conversions, so they give the same bytes.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        mapping: ColumnMapping,
+        work_dir: Path,
+        options: LogReadOptions,
+        progress: _Progress,
+        *,
+        single_pass: bool,
+    ) -> None:
+        self.single_pass = single_pass
+        self.path = path
+        self.where = str(path)
+        self.mapping = mapping
+        self.work_dir = work_dir
+        self.options = options
+        self.progress = progress
+        token = uuid.uuid4().hex
+        self.staging_path = work_dir / f".{token}.staging.arrow"
+        self.canonical_tmp = work_dir / f".{token}.canonical.parquet"
+        self.quarantine_tmp = work_dir / f".{token}.quarantine.parquet"
+        self.finished: list[Path] = []
+        self.tallies: dict[tuple[str, str], _Tally] = {}
+        self.notes: list[str] = []
+        self.rows_read = 0
+        self.rows_invalid = 0
+        self.first_invalid_row: int | None = None
+        self.ids: list[pa.Array] = []
+        self.naive_timestamps = False
+
+    # -- the whole run ---------------------------------------------------------------------------
+
+    def run(self) -> CanonicalLog:
+        roles = _roles(self.mapping, self.where)
+        source = open_log_source(
+            self.path, tuple(roles), encoding=self.options.encoding, delimiter=self.options.delimiter
+        )
+        self.source = source
+        self.roles = roles
+        self.label_stats = OutcomeStats(self.mapping.label)
+        self.prediction_stats = OutcomeStats(self.mapping.prediction)
+        self.features = {c: FeatureStats(c) for c, r in roles.items() if r == "feature"}
+        if self.single_pass:
+            result = self._single_pass(source)
+        else:
+            self._first_pass(source)
+            domain = self._decide()
+            self.kinds = {c: stats.kind for c, stats in self.features.items()}
+            duplicates = self._duplicate_ids()
+            self._collect_notes()
+            result = self._second_pass(domain, duplicates, self._staged_batches())
+        self._report_progress(source.total_bytes, source.total_bytes)
+        return result
+
+    def _decide(self) -> OutcomeDomain:
+        return decide_outcome(
+            self.label_stats, self.prediction_stats, task=self.options.task, file=self.where
+        )
+
+    def _single_pass(self, source: LogSource) -> CanonicalLog:
+        batches = in_background(source.batches())
+        try:
+            return self._check_and_write(source, batches)
+        finally:
+            batches.close()
+
+    def _check_and_write(self, source: LogSource, batches: Iterator[LogBatch]) -> CanonicalLog:
+        first = self._check_batch(next(batches))
+        try:
+            assumed = self._decide()
+        except InputError as exc:  # perhaps only this batch looks that way; the whole file decides
+            raise _Replan from exc
+        self.kinds = {c: stats.kind for c, stats in self.features.items()}
+
+        def checked() -> Iterator[pa.RecordBatch]:
+            yield first
+            for batch in batches:
+                staged = self._check_batch(batch)
+                if self.kinds != {c: stats.kind for c, stats in self.features.items()}:
+                    raise _Replan
+                try:
+                    if self._decide() != assumed:
+                        raise _Replan
+                except InputError as exc:
+                    raise _Replan from exc
+                yield staged
+            self.source_sha256 = source.sha256
+            if self._duplicate_ids() is not None:
+                raise _Replan  # which rows repeat an id is known only now: judge them in a second pass
+            self._collect_notes()
+
+        return self._second_pass(assumed, None, checked())
+
+    def discard(self) -> None:
+        for path in self.finished:
+            path.unlink(missing_ok=True)
+
+    def cleanup(self) -> None:
+        for path in (self.staging_path, self.canonical_tmp, self.quarantine_tmp):
+            path.unlink(missing_ok=True)
+
+    def _report_progress(self, done: int, total: int) -> None:
+        self.progress(done, total)
+
+    def _tally(self, check: str, column: str, describe: str) -> _Tally:
+        key = (check, column)
+        if key not in self.tallies:
+            self.tallies[key] = _Tally(check, column, describe)
+        return self.tallies[key]
+
+    # -- pass A: source -> staging ----------------------------------------------------------------
+
+    def _first_pass(self, source: LogSource) -> None:
+        writer: ipc.RecordBatchStreamWriter | None = None
+        sink = None
+        schema: pa.Schema | None = None
+        try:
+            # The source is parsed in a worker thread while this one checks and stages the batch before.
+            for batch in in_background(source.batches()):
+                staged = self._check_batch(batch)
+                if writer is None:
+                    schema = staged.schema
+                    sink = pa.OSFile(str(self.staging_path), "wb")
+                    writer = ipc.new_stream(sink, schema)
+                elif staged.schema != schema:
+                    staged = staged.cast(schema)
+                writer.write_batch(staged)
+                self._report_progress(int(source.bytes_done * _PASS_A_SHARE), source.total_bytes)
+        finally:
+            if writer is not None:
+                writer.close()
+            if sink is not None:
+                sink.close()
+        self.source_sha256 = source.sha256
+
+    def _check_batch(self, batch: LogBatch) -> pa.RecordBatch:
+        rows = batch.rows
+        staged: dict[str, pa.Array] = {}
+        reasons: list[pa.Array] = []
+        decimal_comma = self.source.decimal_comma
+        for column, role in self.roles.items():
+            try:
+                values = plain(batch.columns[column])
+                staged[column] = self._check_column(column, role, values, rows, reasons, decimal_comma)
+            except UnsupportedType as exc:
+                raise InputError(
+                    f"the column holds values of type {exc.arrow_type}; a log column must hold plain "
+                    "numbers, text, booleans or timestamps.",
+                    file=self.where,
+                    column=column,
+                ) from exc
+        staged[SOURCE_ROW] = pa.array(rows, pa.int64())
+        staged[REASON] = _join_reasons(reasons, len(rows))
+        self.rows_read += batch.num_rows
+        return pa.RecordBatch.from_pydict(staged)
+
+    def _check_column(
+        self,
+        column: str,
+        role: str,
+        values: pa.Array,
+        rows: np.ndarray,
+        reasons: list[pa.Array],
+        decimal_comma: bool,
+    ) -> pa.Array:
+        if role == "sensitive":
+            return as_text(values)  # missing stays missing: it becomes the "Unknown" group later
+        if role == "feature":
+            typed = self.features[column].observe(values, rows, decimal_comma=decimal_comma)
+            # One pass converts now (the kinds are settled or the import replans); two passes must
+            # keep the text until the kind is known for the whole file.
+            return typed if self.single_pass and typed is not None else values
+        if role in ("label", "prediction") and pa.types.is_floating(values.type):
+            values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
+        missing = null_mask(values)
+        if self._tally("missing", column, "no value (empty, NA or NaN)").add(missing, rows):
+            reasons.append(_reason(missing, f"{column}: missing"))
+        if role == "id":
+            text = as_text(values)
+            self.ids.append(text)
+            return text
+        if role == "timestamp":
+            parsed = parse_timestamps(values)
+            self.naive_timestamps |= parsed.naive
+            text = _text_or_none(values)
+            tally = self._tally("invalid_timestamp", column, "not an ISO 8601 timestamp")
+            if tally.add(parsed.unparseable, rows, text):
+                reasons.append(
+                    _reason(parsed.unparseable, f"{column}: ", text, " is not an ISO 8601 timestamp")
+                )
+            return parsed.values
+        if role in ("label", "prediction"):
+            stats = self.label_stats if role == "label" else self.prediction_stats
+            stats.observe(values, rows, decimal_comma=decimal_comma)
+            return values
+        # a score: a probability
+        numbers, not_number = parse_numbers(values, decimal_comma=decimal_comma)
+        text = _text_or_none(values)
+        if self._tally("invalid_number", column, "not a number").add(not_number, rows, text):
+            reasons.append(_reason(not_number, f"{column}: ", text, " is not a number"))
+        array = numbers.to_numpy(zero_copy_only=False)
+        number = ~missing & ~not_number
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(array)
+            non_finite = number & ~finite
+            out_of_range = number & finite & ((array < 0.0) | (array > 1.0))
+        if non_finite.any() or out_of_range.any():
+            shown_numbers = numbers.cast(pa.string())
+            if self._tally("non_finite", column, "NaN or infinite").add(non_finite, rows, shown_numbers):
+                reasons.append(_reason(non_finite, f"{column}: ", shown_numbers, " is not a finite number"))
+            if self._tally("score_range", column, "outside [0, 1]").add(out_of_range, rows, shown_numbers):
+                reasons.append(_reason(out_of_range, f"{column}: ", shown_numbers, " is outside [0, 1]"))
+        return numbers
+
+    # -- between the passes -----------------------------------------------------------------------
+
+    def _duplicate_ids(self) -> np.ndarray | None:
+        """A mask over all rows (in file order) of ids already seen in an earlier row, or None."""
+        if not self.ids:
+            return None
+        ids = pa.chunked_array(self.ids, type=pa.string())
+        self.ids = []
+        distinct = pc.unique(ids)
+        present = len(ids) - ids.null_count
+        if len(distinct) - distinct.null_count == present:
+            return None  # the common case, found with one hash pass and no sort
+        codes = np.concatenate(
+            [
+                np.asarray(
+                    pc.fill_null(pc.index_in(chunk, value_set=distinct), -1).to_numpy(), dtype=np.int64
+                )
+                for chunk in ids.chunks
+            ]
+        )
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        first = np.ones(len(ordered), dtype=bool)
+        first[1:] = ordered[1:] != ordered[:-1]
+        repeated = np.zeros(len(codes), dtype=bool)
+        repeated[order[~first & (ordered >= 0)]] = True
+        # For the reason text: the row where each repeated id was first seen.
+        first_position = np.full(len(distinct), -1, dtype=np.int64)
+        first_position[ordered[first & (ordered >= 0)]] = order[first & (ordered >= 0)]
+        self.id_first_position = first_position
+        self.id_codes = codes
+        return repeated
+
+    def _collect_notes(self) -> None:
+        if self.naive_timestamps:
+            self.notes.append(
+                f"timestamps in column {self.mapping.timestamp!r} without a time zone were read as UTC."
+            )
+        for stats in self.features.values():
+            if stats.kind == "text" and stats.numbers_seen:
+                self.notes.append(
+                    f"feature {stats.column!r} is stored as text: it mixes numbers with text (first at row "
+                    f"{stats.first_text_row}: {shown(stats.first_text_value)})."
+                )
+
+    # -- pass B: staging -> canonical (+ quarantine) -----------------------------------------------
+
+    def _second_pass(
+        self, domain: OutcomeDomain, duplicates: np.ndarray | None, staged: Iterator[pa.RecordBatch]
+    ) -> CanonicalLog:
+        strict = not self.options.quarantine_invalid
+        schema = self._canonical_schema(domain)
+        dictionary = self._dictionary_columns()
+        rejected = strict and any(t.count for t in self.tallies.values())
+        canonical = None if rejected else RowGroupWriter(self.canonical_tmp, schema, dictionary)
+        quarantine: RowGroupWriter | None = None
+        period: tuple[object, object] | None = None
+        try:
+            # Judging a batch and writing the previous one overlap: both spend their time in Arrow,
+            # which releases the GIL.
+            for judged in in_background(self._judged_batches(domain, duplicates, schema, rejected, staged)):
+                if judged.invalid and strict and canonical is not None:
+                    canonical.abort()
+                    canonical = None
+                if canonical is not None and judged.kept is not None:
+                    canonical.write(judged.kept)
+                    period = _widen_period(period, judged.kept, self.mapping.timestamp)
+                if judged.quarantined is not None:
+                    if quarantine is None:
+                        quarantine_schema = self._quarantine_schema(schema)
+                        quarantine = RowGroupWriter(self.quarantine_tmp, quarantine_schema, dictionary)
+                    quarantine.write(judged.quarantined)
+                self._report_progress(self._judged_progress(judged.position), self.source.total_bytes)
+        except BaseException:
+            for writer in (canonical, quarantine):
+                if writer is not None:
+                    writer.abort()
+            raise
+        report = self._report(domain)
+        if canonical is not None:
+            canonical.close()
+        if quarantine is not None:
+            quarantine.close()
+        if canonical is None or canonical.rows == 0:
+            raise self._rejection(report)
+        return self._finish(report, canonical.rows, quarantine is not None, period)
+
+    def _judged_progress(self, position: int) -> int:
+        if self.single_pass:
+            return self.source.bytes_done
+        share = _PASS_A_SHARE + (1 - _PASS_A_SHARE) * position / max(self.rows_read, 1)
+        return int(self.source.total_bytes * share)
+
+    def _judged_batches(
+        self,
+        domain: OutcomeDomain,
+        duplicates: np.ndarray | None,
+        schema: pa.Schema,
+        rejected: bool,
+        staged: Iterator[pa.RecordBatch],
+    ) -> Iterator[_Judged]:
+        """Each staged batch with labels and predictions checked against the classes and ids against
+        repeats, split into the rows to keep and (in quarantine mode) the rows to quarantine."""
+        label, prediction = self.mapping.label, self.mapping.prediction
+        quarantining = self.options.quarantine_invalid
+        regression = domain.task == "regression"
+        checks = (
+            (label, "label_domain", "not a finite number" if regression else "not a class"),
+            (
+                prediction,
+                "prediction_domain",
+                "not a finite number" if regression else "not one of the label classes",
+            ),
+        )
+        quarantine_schema = self._quarantine_schema(schema)
+        position = 0
+        for batch in staged:
+            rows = batch.column(SOURCE_ROW).to_numpy()
+            reasons = [batch.column(REASON)]
+            invalid = ~null_mask(batch.column(REASON))
+            outcomes: dict[str, pa.Array] = {}
+            for column, check, describe in checks:
+                raw = batch.column(column)
+                values, bad = outcome_values(raw, domain, decimal_comma=self.source.decimal_comma)
+                outcomes[column] = values
+                text = _text_or_none(raw)
+                if self._tally(check, column, describe).add(bad, rows, text):
+                    reasons.append(_reason(bad, f"{column}: ", text, f" is {describe}"))
+                    invalid |= bad
+            if duplicates is not None:
+                repeated = duplicates[position : position + len(rows)]
+                id_column = self.mapping.id
+                assert id_column is not None
+                ids = batch.column(id_column)
+                tally = self._tally("duplicate_id", id_column, "an id already seen in an earlier row")
+                if tally.add(repeated, rows, ids):
+                    first_rows = self._first_rows_of_ids(position, len(rows))
+                    reasons.append(
+                        _reason(repeated, f"{id_column}: ", ids, " repeats the id of row ", first_rows)
+                    )
+                    invalid |= repeated
+            position += len(rows)
+            any_invalid = bool(invalid.any())
+            if any_invalid:
+                self.rows_invalid += int(invalid.sum())
+                if self.first_invalid_row is None:
+                    self.first_invalid_row = int(rows[int(np.argmax(invalid))])
+                rejected = rejected or not quarantining
+            if rejected:
+                yield _Judged(None, None, position, any_invalid)  # only counting from here on
+                continue
+            table = self._canonical_table(batch, outcomes, schema)
+            if not any_invalid:
+                yield _Judged(table, None, position, False)
+                continue
+            quarantined = None
+            if quarantining:
+                quarantined = self._quarantine_table(batch, table, invalid, reasons, quarantine_schema)
+            yield _Judged(table.filter(pa.array(~invalid)), quarantined, position, True)
+
+    def _staged_batches(self) -> Iterator[pa.RecordBatch]:
+        with pa.OSFile(str(self.staging_path), "rb") as source:
+            reader = ipc.open_stream(source)
+            yield from reader
+
+    def _first_rows_of_ids(self, position: int, count: int) -> pa.Array:
+        codes = self.id_codes[position : position + count]
+        first = self.id_first_position[np.maximum(codes, 0)] + 1
+        return pa.array(first, pa.int64()).cast(pa.string())
+
+    def _canonical_schema(self, domain: OutcomeDomain) -> pa.Schema:
+        fields = []
+        for column, role in self.roles.items():
+            if role in ("id", "sensitive"):
+                arrow_type = pa.string()
+            elif role == "timestamp":
+                arrow_type = pa.timestamp("us", tz="UTC")
+            elif role in ("label", "prediction"):
+                arrow_type = domain.arrow_type
+            elif role == "score":
+                arrow_type = pa.float64()
+            else:
+                arrow_type = feature_type(self.kinds[column])
+            fields.append(pa.field(column, arrow_type))
+        fields.append(pa.field(SOURCE_ROW, pa.int64(), nullable=False))
+        return pa.schema(fields)
+
+    def _dictionary_columns(self) -> list[str]:
+        """Columns of few distinct values, where dictionary pages pay; numbers and ids rarely repeat."""
+        few_valued = {"label", "prediction", "sensitive"}
+        return [
+            column
+            for column, role in self.roles.items()
+            if role in few_valued or (role == "feature" and self.kinds[column] in (None, "text", "bool"))
+        ]
+
+    def _quarantine_schema(self, canonical_schema: pa.Schema) -> pa.Schema:
+        """Like the canonical schema, but label and prediction hold the text as given (it may be invalid)."""
+        fields = []
+        for f in canonical_schema:
+            if f.name in (self.mapping.label, self.mapping.prediction):
+                fields.append(pa.field(f.name, pa.string()))
+            else:
+                fields.append(f)
+        fields.append(pa.field(REASON, pa.string(), nullable=False))
+        return pa.schema(fields)
+
+    def _canonical_table(
+        self, batch: pa.RecordBatch, outcomes: dict[str, pa.Array], schema: pa.Schema
+    ) -> pa.Table:
+        arrays = []
+        for column, role in self.roles.items():
+            if role in ("label", "prediction"):
+                arrays.append(outcomes[column])
+            elif role == "feature":
+                arrays.append(
+                    feature_values(
+                        batch.column(column), self.kinds[column], decimal_comma=self.source.decimal_comma
+                    )
+                )
+            else:
+                arrays.append(batch.column(column))
+        arrays.append(batch.column(SOURCE_ROW))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    def _quarantine_table(
+        self,
+        batch: pa.RecordBatch,
+        table: pa.Table,
+        invalid: np.ndarray,
+        reasons: list[pa.Array],
+        schema: pa.Schema,
+    ) -> pa.Table:
+        mask = pa.array(invalid)
+        arrays = []
+        for f in schema:
+            if f.name == REASON:
+                arrays.append(_join_reasons(reasons, len(invalid)).filter(mask))
+            elif f.name in (self.mapping.label, self.mapping.prediction):
+                arrays.append(as_text(batch.column(f.name)).filter(mask))
+            else:
+                arrays.append(table.column(f.name).filter(mask))
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    # -- the result ---------------------------------------------------------------------------------
+
+    def _report(self, domain: OutcomeDomain) -> ValidationReport:
+        order = {column: i for i, column in enumerate(self.roles)}
+        tallies = sorted(
+            (t for t in self.tallies.values() if t.count),
+            key=lambda t: (order[t.column], _CHECK_ORDER.index(t.check)),
+        )
+        predictions: tuple[str, ...] = ()
+        stats = self.prediction_stats
+        if domain.task != "regression" and not (stats.many_text or stats.many_numeric):
+            found = set(stats.text_values)
+            found |= {str(int(v)) if v.is_integer() else str(v) for v in stats.numeric_values}
+            predictions = tuple(sorted(found, key=_natural))
+        return ValidationReport(
+            rows_read=self.rows_read,
+            rows_kept=self.rows_read - self.rows_invalid,
+            issues=tuple(t.issue() for t in tallies),
+            label_domain=domain.class_names(),
+            prediction_domain=predictions,
+            task=domain.task,
+            notes=tuple(self.notes),
+        )
+
+    def _rejection(self, report: ValidationReport) -> LogRejectedError:
+        tallies = sorted(
+            (t for t in self.tallies.values() if t.count),
+            key=lambda t: (t.rows[0] if t.rows else 0, _CHECK_ORDER.index(t.check)),
+        )
+        parts = [t.summary(shown_rows=5) for t in tallies[:6]]
+        if len(tallies) > 6:
+            parts.append(f"and {len(tallies) - 6} more checks")
+        kept = report.rows_kept
+        if kept == 0:
+            head = f"none of its {report.rows_read} rows is valid, so the log was not imported"
+            advice = "Fix the file and import it again."
+        else:
+            head = (
+                f"{self.rows_invalid} of its {report.rows_read} rows are invalid, so the log was not imported"
+            )
+            advice = (
+                "Fix the file, or import it with --quarantine-invalid to keep the "
+                f"{kept} valid rows and record the rejected ones with their reasons."
+            )
+        message = f"{head}: {'; '.join(parts)}. {advice}"
+        first = tallies[0] if tallies else None
+        return LogRejectedError(
+            message,
+            report=report,
+            file=self.where,
+            row=self.first_invalid_row,
+            column=first.column if first else None,
+        )
+
+    def _finish(
+        self, report: ValidationReport, rows: int, quarantined: bool, period: tuple[object, object] | None
+    ) -> CanonicalLog:
+        sha = file_sha256(self.canonical_tmp)
+        quarantine_sha = file_sha256(self.quarantine_tmp) if quarantined else None
+        parquet_path = self.work_dir / f"{sha}.parquet"
+        os.replace(self.canonical_tmp, parquet_path)
+        self.finished.append(parquet_path)
+        quarantine_path = None
+        if quarantine_sha is not None:
+            quarantine_path = self.work_dir / f"{quarantine_sha}.quarantine.parquet"
+            os.replace(self.quarantine_tmp, quarantine_path)
+            self.finished.append(quarantine_path)
+        start, end = period if period is not None else (None, None)
+        return CanonicalLog(
+            parquet_path=parquet_path,
+            sha256=sha,
+            rows=rows,
+            source_name=self.path.name,
+            source_sha256=self.source_sha256,
+            validation=report,
+            quarantine_path=quarantine_path,
+            quarantine_sha256=quarantine_sha,
+            period_start=_utc(start),
+            period_end=_utc(end),
+        )
+
+
+def _natural(text: str) -> tuple[int, float, str]:
+    """Numbers in numeric order, before text in alphabetical order."""
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+
+
+def _text_or_none(values: pa.Array) -> pa.Array | None:
+    try:
+        return as_text(values)
+    except UnsupportedType:
+        return None
+
+
+def _reason(
+    mask: np.ndarray,
+    prefix: str,
+    values: pa.Array | None = None,
+    suffix: str = "",
+    tail: pa.Array | None = None,
+) -> pa.Array:
+    """Per row: ``prefix + 'value' + suffix (+ tail)`` where ``mask`` is set, else null."""
+    n = len(mask)
+    if values is None:
+        text = pa.array(np.full(n, prefix, dtype=object), pa.string())
+    else:
+        quoted = pc.binary_join_element_wise(
+            "'", pc.fill_null(pc.utf8_slice_codeunits(values, 0, 40), ""), "'", ""
+        )
+        parts = [pa.scalar(prefix), quoted, pa.scalar(suffix)]
+        if tail is not None:
+            parts.append(tail)
+        text = pc.binary_join_element_wise(*parts, "")
+    return pc.if_else(pa.array(mask), text, pa.scalar(None, pa.string()))
+
+
+def _join_reasons(reasons: list[pa.Array], n: int) -> pa.Array:
+    """Join per-row reasons with "; ", null where a row has none."""
+    joined: pa.Array = pa.nulls(n, pa.string())
+    for reason in reasons:
+        if reason.null_count == len(reason):
+            continue
+        both = pc.binary_join_element_wise(joined, reason, "; ")
+        joined = pc.coalesce(both, joined, reason)
+    return joined
+
+
+def _widen_period(
+    period: tuple[object, object] | None, table: pa.Table, column: str | None
+) -> tuple[object, object] | None:
+    if column is None or table.num_rows == 0:
+        return period
+    bounds = pc.min_max(table.column(column))
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if low is None:
+        return period
+    if period is None:
+        return (low, high)
+    return (min(period[0], low), max(period[1], high))  # type: ignore[type-var]
+
+
+def _utc(value: object) -> datetime | None:
+    if value is None:
+        return None
+    assert isinstance(value, datetime)
+    return value.astimezone(UTC)
+
+
+def _remove_empty_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty: something else put files there, leave them
+        path.rmdir()

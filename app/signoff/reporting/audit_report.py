@@ -1,0 +1,860 @@
+"""The compliance audit report: thirteen sections built from domain objects by pure functions.
+
+``build_audit_report(evidence)`` turns an ``AuditReportInput`` into a ``Report`` content model, one
+function per section, in the order of the issue (cover ... appendix). Each section states the
+conventions behind its numbers on the page. A section whose inputs are absent says "not run"; one
+whose domain type Signoff does not yet hand to the report says "not available in this report"; no
+section ever disappears, so a reader can tell "nothing was found" from "nothing was looked at".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
+from signoff.domain.canonical import canonical_hash
+from signoff.domain.observations import Observation
+from signoff.domain.prediction_log import PredictionLog
+from signoff.domain.registry import ModelVersion
+from signoff.reporting.content import (
+    BarChart,
+    Block,
+    Callout,
+    Heading,
+    HeatMap,
+    KeyValues,
+    Paragraph,
+    Report,
+    ReportMetadata,
+    Section,
+    Status,
+    Table,
+)
+
+FOUR_FIFTHS = 0.8
+NOT_RECORDED = "not recorded"
+DIGITS = 3  # printed precision; report.json keeps full precision
+
+IMPACT_RATIO_CONVENTION = (
+    "impact ratio = group selection rate / highest group's selection rate (NYC LL144 / EEOC four-fifths); "
+    "a ratio below 0.8 falls under the four-fifths line."
+)
+DIFFERENCE_CONVENTION = (
+    "Differences and ratios named *_difference / *_ratio follow Fairlearn: between groups, max - min and "
+    "min / max of the group metric. Metrics named aif360.* follow AIF360: unprivileged minus (or over) "
+    "privileged, signed."
+)
+INTERVAL_CONVENTION = (
+    "Intervals are 95% bootstrap confidence intervals resampled from the per-cell confusion counts "
+    '(multinomial), as recorded with each result; "–" where none was computed.'
+)
+INSUFFICIENT_CONVENTION = (
+    "Groups smaller than the policy's minimum group size are reported as insufficient data, never as pass "
+    'or fail. Missing sensitive values form an explicit group "Unknown" and are counted.'
+)
+
+# Registry identifiers shown on the cover when the import recorded them (other attributes go to section 3).
+REGISTRY_IDENTIFIERS = (
+    ("tracking_uri", "Tracking URI"),
+    ("registry_uri", "Registry URI"),
+    ("source_uri", "Source URI"),
+    ("model_id", "Logged model ID"),
+    ("run_id", "Run ID"),
+    ("model_package_arn", "Model package ARN"),
+    ("model_card_arn", "Model card ARN"),
+    ("repo_id", "Repository"),
+    ("revision", "Revision"),
+)
+INVENTORY_FIELDS = (
+    ("owner", "Owner"),
+    ("intended_use", "Intended use"),
+    ("out_of_scope_uses", "Out-of-scope uses"),
+    ("risk_rating", "Risk rating"),
+    ("status", "Status"),
+    ("distribution_date", "Distribution date (NYC LL144)"),
+)
+LINEAGE_FIELDS = (
+    ("run_id", "Source run"),
+    ("code_version", "Code version"),
+    ("git_commit", "Code version (git commit)"),
+    ("training_dataset", "Training dataset"),
+    ("training_dataset_digest", "Training dataset digest"),
+    ("evaluation_dataset", "Evaluation dataset"),
+    ("evaluation_dataset_digest", "Evaluation dataset digest"),
+    ("artifact_sha256", "Model artifact SHA-256"),
+)
+
+
+@dataclass(frozen=True)
+class AuditReportInput:
+    """Everything an audit report cites, gathered by the report service for one model version.
+
+    ``observations`` are the analysis results in the shape the policy judges them (``domain/observations``);
+    sections 6, 7 and 9 print them. Richer per-analysis results (fairness counts, SHAP, drift detail,
+    registry history, policy verdicts, findings, signatures) join this input as their domain types land;
+    until then those parts of the report say they are not available.
+    """
+
+    model_version: ModelVersion
+    generated_at: datetime  # pass the evidence bundle's time to make re-exports byte-identical
+    signoff_version: str
+    exported_by: str = ""
+    bundle_hash: str | None = None
+    review_status: str | None = None  # None: the model version has no review yet
+    report_id: str | None = None  # derived from the evidence when not given
+    prediction_logs: tuple[PredictionLog, ...] = ()
+    observations: tuple[Observation, ...] = ()
+    analyses_run: tuple[str, ...] = ()  # e.g. ("performance", "fairness", "drift"): "not run" otherwise
+    audit_events: tuple[AuditEvent, ...] = ()
+    chain_verdict: ChainVerdict | None = None
+
+
+def build_audit_report(evidence: AuditReportInput) -> Report:
+    model = evidence.model_version
+    report_id = evidence.report_id or derive_report_id(evidence)
+    sections = (
+        _cover(evidence, report_id),
+        _summary(evidence),
+        _inventory(evidence),
+        _lineage(evidence),
+        _data(evidence),
+        _performance(evidence),
+        _fairness(evidence),
+        _explainability(evidence),
+        _drift_and_monitoring(evidence),
+        _findings_and_waivers(evidence),
+        _signature_manifest(evidence),
+        _audit_trail(evidence),
+        _appendix(),
+    )
+    return Report(
+        report_id=report_id,
+        title="Model audit report",
+        subtitle=f"{model.name} version {model.version}",
+        metadata=ReportMetadata(
+            title=f"Audit report: {model.name} v{model.version}",
+            author=evidence.exported_by or "Signoff",
+            subject=f"Compliance audit of model {model.name} version {model.version} ({report_id})",
+            keywords=("Signoff", "model audit", model.name, f"v{model.version}", report_id),
+        ),
+        generated_at=evidence.generated_at,
+        signoff_version=evidence.signoff_version,
+        bundle_hash=evidence.bundle_hash,
+        sections=sections,
+        payload=_payload(evidence),
+    )
+
+
+def derive_report_id(evidence: AuditReportInput) -> str:
+    """A stable ID from what the report is about and when: the same evidence gives the same ID."""
+    model = evidence.model_version
+    basis = {
+        "model": model.name,
+        "version": model.version,
+        "bundle_hash": evidence.bundle_hash,
+        "generated_at": format_utc(evidence.generated_at),
+    }
+    return "RPT-" + canonical_hash(basis)[:16]
+
+
+# --------------------------------------------------------------------------------------------- format
+
+
+def fmt_number(value: float | int | None, digits: int = DIGITS) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return f"{value:.{digits}f}"
+
+
+def fmt_interval(low: float | None, high: float | None, digits: int = DIGITS) -> str:
+    if low is None or high is None:
+        return "–"
+    return f"[{fmt_number(low, digits)}, {fmt_number(high, digits)}]"
+
+
+def fmt_time(moment: datetime | None) -> str:
+    if moment is None:
+        return NOT_RECORDED
+    if moment.tzinfo is None:  # stored times are UTC; a naive one is taken as such
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _not_available(what: str) -> Callout:
+    return Callout(Status.NOT_AVAILABLE, f"{what}: not available in this report.")
+
+
+def _not_run(what: str) -> Callout:
+    return Callout(Status.NOT_RUN, f"{what}: not run for this model version.")
+
+
+def _observations(evidence: AuditReportInput, analysis: str) -> list[Observation]:
+    return [o for o in evidence.observations if o.metric.split(".", 1)[0] == analysis]
+
+
+def _ran(evidence: AuditReportInput, analysis: str) -> bool:
+    return analysis in evidence.analyses_run or bool(_observations(evidence, analysis))
+
+
+def _short(metric: str) -> str:
+    """``fairness.impact_ratio`` -> ``impact_ratio`` (the section already names the analysis)."""
+    return metric.split(".", 1)[1] if "." in metric else metric
+
+
+def _observation_rows(
+    observations: Iterable[Observation], *, scope_title: str = "Scope", group_labels: bool = False
+) -> Table:
+    """Results as a table; the Data and Detail columns appear only when some result fills them."""
+    observed = list(observations)
+    with_data = any(o.insufficient for o in observed)
+    with_detail = any(o.detail for o in observed)
+    rows = []
+    for o in observed:
+        row = [
+            _short(o.metric),
+            _group_of(o.scope) if group_labels else o.scope,
+            fmt_number(o.value),
+            fmt_interval(o.ci_low, o.ci_high),
+            fmt_number(o.n),
+        ]
+        if with_data:
+            row.append("insufficient data" if o.insufficient else "")
+        if with_detail:
+            row.append(o.detail)
+        rows.append(tuple(row))
+    columns = ["Metric", scope_title, "Value", "95% interval", "n"]
+    align = ["left", "left", "right", "right", "right"]
+    if with_data:
+        columns.append("Data")
+        align.append("left")
+    if with_detail:
+        columns.append("Detail")
+        align.append("left")
+    return Table(columns=tuple(columns), rows=tuple(rows), align=tuple(align))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------- sections
+
+
+def _cover(evidence: AuditReportInput, report_id: str) -> Section:
+    model = evidence.model_version
+    identifiers = [
+        (label, str(model.attributes[key]))
+        for key, label in REGISTRY_IDENTIFIERS
+        if model.attributes.get(key) not in (None, "")
+    ]
+    items = [
+        ("Model", model.name),
+        ("Version", model.version),
+        ("Registry source", model.source),
+        *identifiers,
+        ("Report ID", report_id),
+        ("Generated (UTC)", fmt_time(evidence.generated_at)),
+        ("Signoff version", evidence.signoff_version),
+        ("Evidence bundle hash", evidence.bundle_hash or "none: this report is not bound to a review"),
+        ("Review status", evidence.review_status or "no review"),
+        ("Exported by", evidence.exported_by or NOT_RECORDED),
+    ]
+    blocks: list[Block] = [
+        KeyValues(tuple(items)),
+        Paragraph(
+            "The machine-readable content of this report is attached to the PDF as report.json; its SHA-256 "
+            "is printed above. signoff verify recomputes it and checks the bundle and its signatures "
+            "against the database. All times are UTC.",
+            style="note",
+        ),
+    ]
+    return Section(1, "Cover", tuple(blocks))
+
+
+def _summary(evidence: AuditReportInput) -> Section:
+    blocks: list[Block] = [
+        Heading("Policy verdict per rule"),
+        _not_available("Policy evaluation (pass / fail / waived / insufficient data per rule)"),
+        Heading("Results recorded"),
+    ]
+    analyses = ("validation", "performance", "fairness", "explain", "drift", "monitoring")
+    rows = []
+    for analysis in analyses:
+        observed = _observations(evidence, analysis)
+        insufficient = sum(1 for o in observed if o.insufficient)
+        state = "run" if _ran(evidence, analysis) else "not run"
+        rows.append((analysis, state, fmt_number(len(observed)), fmt_number(insufficient)))
+    blocks.append(
+        Table(
+            columns=("Analysis", "State", "Results", "Insufficient data"),
+            rows=tuple(rows),
+            align=("left", "left", "right", "right"),
+            caption="Analyses and the number of results each recorded",
+        )
+    )
+    below = [
+        o
+        for o in _observations(evidence, "fairness")
+        if o.metric == "fairness.impact_ratio"
+        and not o.insufficient
+        and o.value is not None
+        and o.value < FOUR_FIFTHS
+    ]
+    if below:
+        blocks.append(
+            Table(
+                columns=("Group", "Impact ratio", "95% interval", "n"),
+                rows=tuple(
+                    (o.scope, fmt_number(o.value), fmt_interval(o.ci_low, o.ci_high), fmt_number(o.n))
+                    for o in below
+                ),
+                align=("left", "right", "right", "right"),
+                caption="Groups below the four-fifths line (impact ratio < 0.8)",
+                note="Whether a group below the line fails depends on the policy's rules; see section 7.",
+            )
+        )
+    blocks += [Heading("Open findings"), _not_available("Findings")]
+    return Section(2, "Summary", tuple(blocks), new_page=True)
+
+
+def _inventory(evidence: AuditReportInput) -> Section:
+    model = evidence.model_version
+    attributes = model.attributes
+    items = [(label, _attribute_text(attributes.get(key))) for key, label in INVENTORY_FIELDS]
+    items.insert(0, ("Description", model.description or NOT_RECORDED))
+    shown = {key for key, _ in (*INVENTORY_FIELDS, *REGISTRY_IDENTIFIERS, *LINEAGE_FIELDS)}
+    others = sorted((k, _attribute_text(v)) for k, v in attributes.items() if k not in shown)
+    blocks: list[Block] = [
+        Paragraph(
+            "From the registry import and the model card as recorded in Signoff; a field the source did not "
+            f'provide reads "{NOT_RECORDED}".'
+        ),
+        KeyValues(tuple(items)),
+    ]
+    if others:
+        blocks.append(
+            Table(
+                columns=("Attribute", "Value"),
+                rows=tuple(others),
+                caption="Other recorded attributes",
+                widths=(1, 3),
+            )
+        )
+    blocks.append(_not_available("Model card (intended uses, limitations, evaluation figures)"))
+    return Section(3, "Inventory record", tuple(blocks), new_page=True)
+
+
+def _lineage(evidence: AuditReportInput) -> Section:
+    model = evidence.model_version
+    items = [
+        (label, _attribute_text(model.attributes[key]))
+        for key, label in LINEAGE_FIELDS
+        if model.attributes.get(key) not in (None, "")
+    ]
+    blocks: list[Block] = [
+        KeyValues(tuple(items) if items else (("Source run", NOT_RECORDED),)),
+        Heading("Prediction logs as evidence"),
+        Table(
+            columns=("Log", "Role", "Evidence SHA-256 (canonical Parquet)", "Source file SHA-256"),
+            rows=tuple(
+                (str(log.id), log.role.value, log.evidence_sha256, log.source_sha256)
+                for log in evidence.prediction_logs
+            ),
+            widths=(0.5, 0.9, 3, 3),
+        ),
+        Heading("Import snapshots and registry history"),
+        _not_available("Registry snapshots and alias / stage history"),
+    ]
+    return Section(4, "Lineage", tuple(blocks))
+
+
+def _data(evidence: AuditReportInput) -> Section:
+    logs = evidence.prediction_logs
+    if not logs:
+        return Section(5, "Data", (_not_run("Prediction log import"),), new_page=True)
+    blocks: list[Block] = [
+        Paragraph(
+            "Each log was validated on import (types, missing values, label domain, score range, duplicate "
+            "ids), canonicalised to Parquet and stored by its SHA-256. Rows that failed validation were "
+            "quarantined, never dropped silently: they are counted here and stored with their reasons."
+        ),
+        Table(
+            columns=("Log", "Role", "Source file", "Period (UTC)", "Rows read", "Rows kept", "Quarantined"),
+            rows=tuple(
+                (
+                    str(log.id),
+                    log.role.value,
+                    log.source_name,
+                    _period(log),
+                    fmt_number(log.validation.rows_read),
+                    fmt_number(log.validation.rows_kept),
+                    fmt_number(log.validation.rows_quarantined),
+                )
+                for log in logs
+            ),
+            align=("right", "left", "left", "left", "right", "right", "right"),
+            caption="Prediction logs",
+        ),
+    ]
+    for log in logs:
+        validation = log.validation
+        blocks.append(Heading(f"Log {log.id}: {log.source_name} ({log.role.value})"))
+        blocks.append(
+            KeyValues(
+                (
+                    ("Evidence SHA-256", log.evidence_sha256),
+                    ("Rows", fmt_number(log.rows)),
+                    ("Task", validation.task),
+                    ("Label domain", ", ".join(validation.label_domain) or NOT_RECORDED),
+                    ("Columns", _mapping_text(log)),
+                    ("Quarantine SHA-256", log.quarantine_sha256 or "no rows quarantined"),
+                    ("Imported", f"{fmt_time(log.imported_at)} by {log.imported_by or NOT_RECORDED}"),
+                )
+            )
+        )
+        if validation.issues:
+            blocks.append(
+                Table(
+                    columns=("Check", "Column", "Rows", "First rows", "Message"),
+                    rows=tuple(
+                        (
+                            issue.check,
+                            issue.column or "–",
+                            fmt_number(issue.count),
+                            ", ".join(str(r) for r in issue.rows),
+                            issue.message,
+                        )
+                        for issue in validation.issues
+                    ),
+                    align=("left", "left", "right", "left", "left"),
+                    caption=f"Validation issues in log {log.id}",
+                )
+            )
+        else:
+            blocks.append(Callout(Status.PASS, f"Log {log.id}: every validation check passed."))
+    blocks += [Heading("Column profiles"), _not_available("Column profiles")]
+    return Section(5, "Data", tuple(blocks), new_page=True)
+
+
+def _performance(evidence: AuditReportInput) -> Section:
+    observed = _observations(evidence, "performance")
+    if not observed:
+        return Section(6, "Performance", (_not_run("Performance analysis"),), new_page=True)
+    overall = [o for o in observed if o.scope == "overall"]
+    segments = [o for o in observed if o.scope != "overall"]
+    blocks: list[Block] = [Paragraph(INTERVAL_CONVENTION)]
+    if overall:
+        blocks.append(Heading("Overall"))
+        blocks.append(_observation_rows(overall))
+    if segments:
+        blocks.append(Heading("Per segment"))
+        blocks.append(_observation_rows(segments, scope_title="Segment"))
+        for metric in sorted({o.metric for o in segments}):
+            per_metric = [o for o in segments if o.metric == metric]
+            if len(per_metric) > 1:
+                blocks.append(_metric_chart(f"{_short(metric)} per segment", per_metric, _short(metric)))
+    return Section(6, "Performance", tuple(blocks), new_page=True)
+
+
+def _fairness(evidence: AuditReportInput) -> Section:
+    observed = _observations(evidence, "fairness")
+    if not observed:
+        return Section(7, "Fairness", (_not_run("Fairness analysis"),), new_page=True)
+    blocks: list[Block] = [
+        Paragraph(IMPACT_RATIO_CONVENTION),
+        Paragraph(DIFFERENCE_CONVENTION),
+        Paragraph(INTERVAL_CONVENTION),
+        Paragraph(INSUFFICIENT_CONVENTION),
+    ]
+    by_attribute: dict[str, list[Observation]] = {}
+    for o in observed:
+        by_attribute.setdefault(_attribute_of(o.scope), []).append(o)
+    # Single attributes first, then intersections, each alphabetically: the order a reader expects.
+    order = sorted(by_attribute, key=lambda a: (a.count("&"), a))
+    for number, attribute in enumerate(order, start=1):
+        items = by_attribute[attribute]
+        kind = "Intersection" if "&" in attribute else "Attribute"
+        blocks.append(Heading(f"7.{number} {kind}: {attribute.replace('&', ' × ')}"))
+        blocks.append(_observation_rows(items, scope_title="Group", group_labels=True))
+        ratios = [o for o in items if o.metric == "fairness.impact_ratio" and "=" in o.scope]
+        if ratios:
+            blocks.append(_impact_ratio_chart(attribute, ratios))
+        if "&" in attribute and attribute.count("&") == 1:
+            heat = _intersection_heat_map(attribute, [o for o in items if "=" in o.scope])
+            if heat is not None:
+                blocks.append(heat)
+    blocks.append(
+        _not_available("Per-group counts, selection rates, Unknown counts and excluded small categories")
+    )
+    return Section(7, "Fairness", tuple(blocks), new_page=True)
+
+
+def _explainability(evidence: AuditReportInput) -> Section:
+    blocks: list[Block] = [
+        Paragraph(
+            "Global importance is the mean absolute SHAP value per feature; per-segment differences compare "
+            "it across groups; local explanations show single predictions. The explainer, its background "
+            "data, the sample size and the additivity error are stated with the results."
+        ),
+        _not_available("SHAP explanations")
+        if _ran(evidence, "explain")
+        else _not_run("Explainability (SHAP)"),
+    ]
+    return Section(8, "Explainability", tuple(blocks), new_page=True)
+
+
+def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
+    drift = _observations(evidence, "drift")
+    monitoring = _observations(evidence, "monitoring")
+    blocks: list[Block] = []
+    if drift:
+        blocks += [
+            Paragraph(
+                "Drift compares each column of a log with the reference log; each metric's convention "
+                "(PSI bins, KS statistic, ...) is given in the Detail column."
+            ),
+            _observation_rows(drift, scope_title="Column"),
+        ]
+    else:
+        blocks.append(_not_run("Drift analysis"))
+    blocks.append(Heading("Monitoring"))
+    blocks.append(_observation_rows(monitoring) if monitoring else _not_run("Monitoring"))
+    return Section(9, "Drift and monitoring", tuple(blocks), new_page=True)
+
+
+def _findings_and_waivers(evidence: AuditReportInput) -> Section:
+    blocks: list[Block] = [
+        Heading("Findings"),
+        _not_available("Findings with authors and resolutions"),
+        Heading("Waivers"),
+        _not_available("Policy waivers"),
+    ]
+    return Section(10, "Findings and waivers", tuple(blocks), new_page=True)
+
+
+def _signature_manifest(evidence: AuditReportInput) -> Section:
+    blocks: list[Block] = [
+        Paragraph(
+            "Each signature records the printed name, role and meaning of the signer, the date and time "
+            "(UTC) and the evidence bundle hash it binds; a signature over an older bundle is stale "
+            "(21 CFR Part 11 §11.50)."
+        ),
+        _not_available("Signatures"),
+    ]
+    return Section(11, "Signature manifest", tuple(blocks), new_page=True)
+
+
+def _audit_trail(evidence: AuditReportInput) -> Section:
+    blocks: list[Block] = [
+        Paragraph(
+            "Every change in Signoff is an event in an append-only hash chain: each event's SHA-256 covers "
+            "its content and the previous event's hash, so altering, removing or reordering any event "
+            "breaks every later hash."
+        )
+    ]
+    verdict = evidence.chain_verdict
+    if verdict is None:
+        blocks.append(_not_run("Audit chain verification"))
+    elif verdict.ok:
+        blocks.append(
+            Callout(
+                Status.PASS,
+                f"Audit chain verified: {fmt_number(verdict.events_checked)} events, every hash and link fits.",
+            )
+        )
+    else:
+        blocks.append(
+            Callout(
+                Status.FAIL,
+                f"Audit chain broken at event {verdict.first_bad_sequence}: {verdict.reason} "
+                f"({fmt_number(verdict.events_checked)} events checked).",
+            )
+        )
+    if verdict is not None:
+        blocks.append(KeyValues((("Chain head hash", verdict.head_hash),)))
+    events = evidence.audit_events
+    if events:
+        blocks.append(
+            Table(
+                columns=("#", "Time (UTC)", "Actor", "Action", "Entity", "Hash"),
+                rows=tuple(
+                    (str(e.sequence), fmt_time(e.occurred_at), e.actor, e.action, e.entity, e.hash[:16])
+                    for e in events
+                ),
+                align=("right", "left", "left", "left", "left", "left"),
+                caption="Audit events for this model version",
+                note="Hash: the first 16 hex digits of each event's SHA-256; report.json holds them in full.",
+            )
+        )
+    else:
+        blocks.append(Paragraph("No audit events were given for this model version.", style="note"))
+    return Section(12, "Audit trail", tuple(blocks), new_page=True)
+
+
+APPENDIX_ROWS: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "1 Cover",
+        "1(a) intended purpose, provider, version",
+        "MEASURE 2.8 (accountability)",
+        "Model inventory",
+        "Date of the bias audit",
+    ),
+    (
+        "2 Summary",
+        "2(g) validation and testing results; 5 risk management",
+        "MEASURE 2.3, 2.11, 2.13",
+        "Outcomes analysis; effective challenge",
+        "Summary of results",
+    ),
+    (
+        "3 Inventory record",
+        "1(a)-(c) general description; 3 capabilities and limitations",
+        "MEASURE 2.8",
+        "Model inventory; roles and responsibilities",
+        "AEDT distribution date",
+    ),
+    (
+        "4 Lineage",
+        "2(a), 2(b) development and design; 2(d) data provenance; 6 lifecycle changes",
+        "MEASURE 2.1 (test sets and tools documented)",
+        "Model development: data and documentation",
+        "Source and explanation of the data",
+    ),
+    (
+        "5 Data",
+        "2(d) data requirements and preparation; 3 input data",
+        "MEASURE 2.1",
+        "Process verification; data quality",
+        "Source of the data; number of individuals assessed",
+    ),
+    (
+        "6 Performance",
+        "2(g) accuracy metrics; 3 accuracy for specific groups; 4 appropriateness of metrics",
+        "MEASURE 2.3, 2.5",
+        "Conceptual soundness; outcomes analysis (back-testing)",
+        "–",
+    ),
+    (
+        "7 Fairness",
+        "2(g) discriminatory impacts; 3 accuracy for specific groups",
+        "MEASURE 2.11",
+        "Outcomes analysis",
+        "Selection or scoring rates, impact ratios per category and intersection, "
+        "Unknown count, excluded categories",
+    ),
+    (
+        "8 Explainability",
+        "2(b) design choices; 3 interpretation of outputs",
+        "MEASURE 2.9",
+        "Conceptual soundness",
+        "–",
+    ),
+    (
+        "9 Drift and monitoring",
+        "9 post-market monitoring; 3 foreseeable unintended outcomes",
+        "MEASURE 2.4",
+        "Ongoing monitoring",
+        "–",
+    ),
+    (
+        "10 Findings and waivers",
+        "5 risk management system",
+        "MEASURE 2.13",
+        "Effective challenge; issue tracking",
+        "–",
+    ),
+    (
+        "11 Signature manifest",
+        "2(g) test reports dated and signed by the responsible persons",
+        "MEASURE 2.8",
+        "Governance: approval, roles and responsibilities",
+        "Independent auditor (when one signed)",
+    ),
+    (
+        "12 Audit trail",
+        "6 changes through the lifecycle",
+        "MEASURE 2.8",
+        "Documentation; internal audit",
+        "–",
+    ),
+)
+
+
+def _appendix() -> Section:
+    blocks: list[Block] = [
+        Paragraph(
+            "Where each section of this report provides evidence for common regulatory frameworks: EU AI Act "
+            "Annex IV (technical documentation, item numbers), NIST AI RMF 1.0 MEASURE 2.x subcategories, US "
+            "bank model-risk guidance (SR 26-2 / SR 11-7 elements) and NYC Local Law 144 bias-audit fields "
+            "(6 RCNY §5-301 ff.). The mapping is an aid for the reader, not a legal opinion."
+        ),
+        Table(
+            columns=("Section", "EU AI Act Annex IV", "NIST AI RMF", "SR 26-2 / SR 11-7", "NYC LL144"),
+            rows=APPENDIX_ROWS,
+            widths=(1.1, 2.2, 1.3, 1.6, 1.8),
+            caption="Section-to-framework mapping",
+        ),
+    ]
+    return Section(13, "Appendix: regulatory mapping", tuple(blocks), new_page=True)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _attribute_text(value: Any) -> str:
+    if value is None or value == "":
+        return NOT_RECORDED
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or NOT_RECORDED
+    return str(value)
+
+
+def _period(log: PredictionLog) -> str:
+    if log.period_start is None and log.period_end is None:
+        return NOT_RECORDED
+    start = log.period_start.astimezone(UTC).strftime("%Y-%m-%d") if log.period_start else "?"
+    end = log.period_end.astimezone(UTC).strftime("%Y-%m-%d") if log.period_end else "?"
+    return f"{start} to {end}"
+
+
+def _mapping_text(log: PredictionLog) -> str:
+    mapping = log.mapping
+    parts = [f"label {mapping.label}", f"prediction {mapping.prediction}"]
+    if mapping.scores:
+        parts.append("scores " + ", ".join(mapping.scores))
+    if mapping.sensitive:
+        parts.append("sensitive " + ", ".join(mapping.sensitive))
+    if mapping.features:
+        parts.append(f"{len(mapping.features)} features")
+    return "; ".join(parts)
+
+
+def _attribute_of(scope: str) -> str:
+    """``sex=Female`` -> ``sex``; ``sex=Female&race=Black`` -> ``sex&race``; ``sex`` -> ``sex``."""
+    return "&".join(part.split("=", 1)[0] for part in scope.split("&"))
+
+
+def _group_of(scope: str) -> str:
+    """``sex=Female&race=Black`` -> ``Female & Black``; an attribute-wide comparison -> "between groups"."""
+    if "=" not in scope:
+        return "between groups"
+    return " & ".join(part.split("=", 1)[1] if "=" in part else part for part in scope.split("&"))
+
+
+def _impact_ratio_chart(attribute: str, ratios: Sequence[Observation]) -> BarChart:
+    return BarChart(
+        title=f"Impact ratio by {attribute.replace('&', ' × ')}",
+        categories=tuple(_group_of(o.scope) + (" (insufficient)" if o.insufficient else "") for o in ratios),
+        values=tuple(o.value for o in ratios),
+        error_low=tuple(o.ci_low for o in ratios),
+        error_high=tuple(o.ci_high for o in ratios),
+        reference=FOUR_FIFTHS,
+        reference_label="four-fifths line 0.8",
+        highlight=tuple(o.value is not None and o.value < FOUR_FIFTHS and not o.insufficient for o in ratios),
+        highlight_label="below the four-fifths line",
+        axis_label="impact ratio (group selection rate / highest group's selection rate)",
+        axis_max=max([1.0, *(o.ci_high for o in ratios if o.ci_high is not None)]),
+        note="Whiskers: 95% interval. Bars marked * fall below the dashed four-fifths line.",
+    )
+
+
+def _metric_chart(title: str, observed: Sequence[Observation], axis_label: str) -> BarChart:
+    return BarChart(
+        title=title,
+        categories=tuple(o.scope for o in observed),
+        values=tuple(o.value for o in observed),
+        error_low=tuple(o.ci_low for o in observed),
+        error_high=tuple(o.ci_high for o in observed),
+        axis_label=axis_label,
+    )
+
+
+def _intersection_heat_map(attribute: str, observed: Sequence[Observation]) -> HeatMap | None:
+    """Impact ratio (or the first group metric present) as a grid: first attribute x second attribute."""
+    metrics = sorted({o.metric for o in observed})
+    if not metrics:
+        return None
+    metric = "fairness.impact_ratio" if "fairness.impact_ratio" in metrics else metrics[0]
+    cells: dict[tuple[str, str], float | None] = {}
+    for o in observed:
+        if o.metric != metric:
+            continue
+        parts = [part.split("=", 1)[1] for part in o.scope.split("&")]
+        cells[(parts[0], parts[1])] = o.value
+    rows = sorted({r for r, _ in cells})
+    columns = sorted({c for _, c in cells})
+    first, second = attribute.split("&")
+    return HeatMap(
+        title=f"{_short(metric)} by {first} × {second}",
+        row_labels=tuple(rows),
+        column_labels=tuple(columns),
+        values=tuple(tuple(cells.get((r, c)) for c in columns) for r in rows),
+        value_format="{:.3f}",
+        row_axis_label=first,
+        column_axis_label=second,
+        note="Darker cells hold larger values; every cell prints its value, n/a where none was computed.",
+    )
+
+
+def _json_safe(value: Any) -> Any:
+    """Attributes come from registries: keep JSON values, write anything else as text."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime):
+        return format_utc(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return str(value)
+
+
+def _payload(evidence: AuditReportInput) -> dict[str, Any]:
+    """The machine-readable results: full precision, for tools that read report.json instead of pages."""
+    model = evidence.model_version
+    return {
+        "model_version": {
+            "id": model.id,
+            "name": model.name,
+            "version": model.version,
+            "source": model.source,
+            "description": model.description,
+            "created_at": _json_safe(model.created_at),
+            "attributes": _json_safe(model.attributes),
+        },
+        "bundle_hash": evidence.bundle_hash,
+        "review_status": evidence.review_status,
+        "prediction_logs": [
+            {
+                "id": log.id,
+                "role": log.role.value,
+                "source_name": log.source_name,
+                "source_sha256": log.source_sha256,
+                "evidence_sha256": log.evidence_sha256,
+                "quarantine_sha256": log.quarantine_sha256,
+                "rows": log.rows,
+                "mapping": log.mapping.to_dict(),
+                "validation": log.validation.to_dict(),
+                "period_start": _json_safe(log.period_start),
+                "period_end": _json_safe(log.period_end),
+            }
+            for log in evidence.prediction_logs
+        ],
+        "analyses_run": sorted(evidence.analyses_run),
+        "observations": [_json_safe(o.to_dict()) for o in evidence.observations],
+        "audit_chain": None
+        if evidence.chain_verdict is None
+        else {
+            "ok": evidence.chain_verdict.ok,
+            "events_checked": evidence.chain_verdict.events_checked,
+            "head_hash": evidence.chain_verdict.head_hash,
+            "first_bad_sequence": evidence.chain_verdict.first_bad_sequence,
+            "reason": evidence.chain_verdict.reason,
+        },
+        "audit_events": [{**e.content(), "hash": e.hash} for e in evidence.audit_events],
+        "signatures": [],
+    }

@@ -1,0 +1,1 @@
+"""Alembic migrations of the Signoff schema, shipped inside the package and applied on open."""

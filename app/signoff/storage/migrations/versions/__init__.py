@@ -1,0 +1,1 @@
+"""One module per schema revision, in order (see ``signoff.storage.migrate``)."""

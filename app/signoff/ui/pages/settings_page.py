@@ -1,0 +1,56 @@
+"""Settings: which database this app opens (a local file or a PostgreSQL server), and who is working."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from signoff.ui.context import AppContext
+
+DATABASE_KEY = "database/url"
+
+
+def saved_database_url() -> str | None:
+    value = QSettings().value(DATABASE_KEY, "")
+    return str(value) or None
+
+
+class SettingsPage(QWidget):
+    title = "Settings"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        database = QGroupBox("Database")
+        form = QFormLayout(database)
+        current = QLabel(context.db.url)
+        current.setAccessibleName("Database in use")
+        current.setWordWrap(True)
+        form.addRow("In use:", current)
+        self.url_edit = QLineEdit(saved_database_url() or "")
+        self.url_edit.setPlaceholderText(
+            "empty: the local file in your data folder; or postgresql://user@host/db"
+        )
+        self.url_edit.setAccessibleName("Database URL for the next start")
+        form.addRow("Next start:", self.url_edit)
+        save = QPushButton("Save")
+        save.clicked.connect(self.save)
+        form.addRow("", save)
+        self.saved = QLabel("")
+        form.addRow("", self.saved)
+
+        who = QGroupBox("User and appearance")
+        who_form = QFormLayout(who)
+        who_form.addRow("Working as:", QLabel(context.actor))
+        who_form.addRow("Theme:", QLabel("follows the system (light or dark)"))
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(database)
+        layout.addWidget(who)
+        layout.addStretch(1)
+
+    def save(self) -> None:
+        QSettings().setValue(DATABASE_KEY, self.url_edit.text().strip())
+        self.saved.setText(
+            "Saved. Signoff opens this database the next time it starts (--db and SIGNOFF_DB still win)."
+        )

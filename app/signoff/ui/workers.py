@@ -1,0 +1,108 @@
+"""Long work off the UI thread: a frozen request goes in, a frozen result comes back.
+
+``start_job`` runs a plain function in Qt's thread pool. The function receives a ``JobControl`` to
+report progress and check for cancellation; its result (or a ``SignoffError``) is delivered to the UI
+thread through Qt signals. Nothing shared is mutated, so no locks are needed (napari's slicer pattern).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from signoff.domain.errors import SignoffError
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when the user cancelled it; the job's result is discarded."""
+
+
+@dataclass
+class JobControl:
+    """Given to the job function: report progress, learn about cancellation."""
+
+    _report: Callable[[float, str], None]
+    _cancel: threading.Event = field(default_factory=threading.Event)
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        if self._cancel.is_set():
+            raise JobCancelled
+        self._report(max(0.0, min(1.0, fraction)), message)
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+
+class JobSignals(QObject):
+    progress = Signal(float, str)
+    succeeded = Signal(object)
+    failed = Signal(str, str)  # user-facing message, technical detail ("" for a user error)
+    cancelled = Signal()
+    finished = Signal()
+
+
+class Job(QRunnable):
+    def __init__(self, function: Callable[[JobControl], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.signals = JobSignals()
+        self._function = function
+        self.control = JobControl(self.signals.progress.emit)
+
+    def cancel(self) -> None:
+        self.control._cancel.set()
+
+    def run(self) -> None:
+        try:
+            result = self._function(self.control)
+        except JobCancelled:
+            self.signals.cancelled.emit()
+        except SignoffError as error:
+            self.signals.failed.emit(str(error), "")
+        except Exception as error:  # a bug: shown with its details, never swallowed
+            self.signals.failed.emit(
+                f"Signoff hit an internal error ({type(error).__name__}). Nothing was stored.",
+                traceback.format_exc(),
+            )
+        else:
+            if self.control.cancelled():
+                self.signals.cancelled.emit()
+            else:
+                self.signals.succeeded.emit(result)
+        finally:
+            self.signals.finished.emit()
+
+
+_running: set[Job] = set()
+
+
+def start_job(
+    function: Callable[[JobControl], Any],
+    *,
+    on_success: Callable[[Any], None],
+    on_error: Callable[[str, str], None],
+    on_progress: Callable[[float, str], None] | None = None,
+    on_cancelled: Callable[[], None] | None = None,
+    pool: QThreadPool | None = None,
+) -> Job:
+    """Run ``function(control)`` in the thread pool; the callbacks run on the UI thread."""
+    job = Job(function)
+    job.signals.succeeded.connect(on_success)
+    job.signals.failed.connect(on_error)
+    if on_progress is not None:
+        job.signals.progress.connect(on_progress)
+    if on_cancelled is not None:
+        job.signals.cancelled.connect(on_cancelled)
+    _running.add(job)
+    job.signals.finished.connect(lambda: _running.discard(job))
+    (pool or QThreadPool.globalInstance()).start(job)
+    return job
+
+
+def running_jobs() -> int:
+    return len(_running)

@@ -1,0 +1,158 @@
+"""A hand-built known case for the audit report: every number here is what the PDF must print."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from signoff.domain.audit import chain_event, verify_chain
+from signoff.domain.observations import Observation
+from signoff.domain.prediction_log import (
+    ColumnMapping,
+    LogRole,
+    PredictionLog,
+    ValidationIssue,
+    ValidationReport,
+)
+from signoff.domain.registry import ModelVersion
+from signoff.reporting.audit_report import AuditReportInput
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+BUNDLE = "b" * 8 + "0123456789abcdef" * 3 + "c" * 8
+
+
+def model_version() -> ModelVersion:
+    return ModelVersion(
+        id=7,
+        name="credit-risk",
+        version="3",
+        description="Gradient-boosted credit default model",
+        source="mlflow",
+        created_at=T0,
+        attributes={
+            "tracking_uri": "http://mlflow.internal:5000",
+            "run_id": "4f1c2a9e0b7d4c3e8a6f5b2d1c0e9f8a",
+            "owner": "Zoë Łukasz Ñúñez",
+            "intended_use": "Pre-screening of consumer credit applications",
+            "out_of_scope_uses": ["employment decisions", "insurance pricing"],
+            "risk_rating": "high",
+            "status": "candidate",
+            "git_commit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+            "team": "Retail risk",
+        },
+    )
+
+
+def prediction_logs(count: int = 2) -> tuple[PredictionLog, ...]:
+    mapping = ColumnMapping(
+        label="default",
+        prediction="pred",
+        scores=("score",),
+        sensitive=("sex", "race"),
+        features=("age", "income"),
+    )
+    logs = []
+    for i in range(count):
+        issues = (
+            (
+                ValidationIssue("missing", "income", 12, (3, 17, 44), "income is empty"),
+                ValidationIssue("label_domain", "default", 2, (101, 202), "label 'maybe' is not 0 or 1"),
+            )
+            if i == 0
+            else ()
+        )
+        logs.append(
+            PredictionLog(
+                id=11 + i,
+                model_version_id=7,
+                role=(LogRole.VALIDATION, LogRole.PRODUCTION, LogRole.REFERENCE)[i % 3],
+                source_name=f"scores_2026_q{i + 1}.csv",
+                source_sha256=f"{i + 1:x}" * 64,
+                evidence_sha256=f"{i + 10:x}" * 64,
+                rows=48_828 - 14 * (i == 0),
+                mapping=mapping,
+                validation=ValidationReport(
+                    rows_read=48_828, rows_kept=48_828 - 14 * (i == 0), issues=issues, label_domain=("0", "1")
+                ),
+                quarantine_sha256=("e" * 64) if i == 0 else None,
+                period_start=T0 - timedelta(days=90 * (i + 1)),
+                period_end=T0 - timedelta(days=90 * i),
+                imported_at=T0 + timedelta(hours=i),
+                imported_by="Ørjan Åsmund Þórsdóttir",
+            )
+        )
+    return tuple(logs)
+
+
+FAIRNESS = (
+    # metric, scope, value, ci_low, ci_high, n, insufficient
+    ("fairness.impact_ratio", "sex=Female", 0.712, 0.655, 0.771, 16_192, False),
+    ("fairness.impact_ratio", "sex=Male", 1.0, 1.0, 1.0, 32_650, False),
+    ("fairness.impact_ratio", "sex=Unknown", 0.934, 0.612, 1.204, 12, True),
+    ("fairness.selection_rate", "sex=Female", 0.1094, 0.1046, 0.1142, 16_192, False),
+    ("fairness.demographic_parity_difference", "sex", 0.0442, 0.0381, 0.0503, 16_192, False),
+    ("fairness.impact_ratio", "race=White", 1.0, 1.0, 1.0, 41_762, False),
+    ("fairness.impact_ratio", "race=Black", 0.683, 0.622, 0.741, 4_685, False),
+    ("fairness.impact_ratio", "sex=Female&race=White", 0.745, 0.69, 0.80, 13_027, False),
+    ("fairness.impact_ratio", "sex=Female&race=Black", 0.421, 0.35, 0.49, 2_308, False),
+    ("fairness.impact_ratio", "sex=Male&race=White", 1.0, 1.0, 1.0, 28_735, False),
+    ("fairness.impact_ratio", "sex=Male&race=Black", 0.806, 0.74, 0.87, 2_377, False),
+)
+PERFORMANCE = (
+    ("performance.roc_auc", "overall", 0.8612, 0.8571, 0.8653, 48_814, False),
+    ("performance.accuracy", "overall", 0.8433, 0.8401, 0.8465, 48_814, False),
+    ("performance.roc_auc", "sex=Female", 0.8744, 0.8662, 0.8826, 16_192, False),
+    ("performance.roc_auc", "sex=Male", 0.8529, 0.8478, 0.8580, 32_650, False),
+)
+DRIFT = (
+    ("drift.psi", "age", 0.0312, None, None, 48_814, False),
+    ("drift.psi", "income", 0.2671, None, None, 48_814, False),
+)
+
+
+def observations(rows) -> tuple[Observation, ...]:
+    return tuple(
+        Observation(metric=m, scope=s, value=v, ci_low=lo, ci_high=hi, n=n, insufficient=ins, detail="")
+        for m, s, v, lo, hi, n, ins in rows
+    )
+
+
+def audit_events(count: int = 6):
+    events, previous = [], None
+    actions = (
+        "model.added",
+        "log.imported",
+        "log.imported",
+        "analysis.run",
+        "review.submitted",
+        "review.signed",
+    )
+    for i in range(count):
+        previous = chain_event(
+            previous,
+            occurred_at=T0 + timedelta(minutes=7 * i),
+            actor=("Zoë Łukasz Ñúñez", "Dvořák Čapek")[i % 2],
+            action=actions[i % len(actions)],
+            entity="model_version:7",
+            payload={"step": i},
+        )
+        events.append(previous)
+    return tuple(events)
+
+
+def known_case(**overrides) -> AuditReportInput:
+    events = audit_events()
+    values = dict(
+        model_version=model_version(),
+        generated_at=T0 + timedelta(days=1),
+        signoff_version="0.1.0",
+        exported_by="Dvořák Čapek",
+        bundle_hash=BUNDLE,
+        review_status="in review",
+        prediction_logs=prediction_logs(),
+        observations=observations(FAIRNESS + PERFORMANCE + DRIFT),
+        analyses_run=("performance", "fairness", "drift"),
+        audit_events=events,
+        chain_verdict=verify_chain(events),
+    )
+    values.update(overrides)
+    return AuditReportInput(**values)

@@ -1,0 +1,45 @@
+"""Analysis runs: an identical request is computed once and recorded once, with its audit event."""
+
+from __future__ import annotations
+
+from signoff.domain.canonical import canonical_hash
+from signoff.services.analysis_runs import find_analysis, list_analyses, record_analysis, run_analysis
+from signoff.services.audit import list_audit_events
+from signoff.services.models import add_model_version
+
+
+def test_an_identical_request_returns_the_stored_run(db):
+    model = add_model_version(db, name="m", version="1")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"impact_ratio": 0.8, "groups": {"Female": 120, "Male": 200}, "undefined": None}
+
+    request = {
+        "kind": "fairness",
+        "model_version_id": model.id,
+        "inputs": {"log": "ab" * 32},
+        "parameters": {"sensitive": ["sex"], "threshold": 0.5},
+        "engine_version": "signoff.analysis 0.1.0",
+    }
+    first = run_analysis(db, **request, compute=compute)
+    second = run_analysis(db, **request, compute=compute)
+    again = record_analysis(db, **request, result={"something": "else"})
+    assert first == second == again and len(calls) == 1
+    assert first.result_sha256 == canonical_hash(compute())
+    # Parameter order does not matter; a different parameter or engine is a different run.
+    reordered = {**request, "parameters": {"threshold": 0.5, "sensitive": ["sex"]}}
+    assert find_analysis(db, **reordered) == first
+    assert find_analysis(db, **{**request, "parameters": {"sensitive": ["race"], "threshold": 0.5}}) is None
+    newer = record_analysis(db, **{**request, "engine_version": "signoff.analysis 0.2.0"}, result={"x": 1})
+    assert newer.id != first.id
+    without_engine = {k: v for k, v in request.items() if k != "engine_version"}
+    assert find_analysis(db, **without_engine) == newer  # the newest of any engine
+    events = list_audit_events(db, action="analysis")
+    assert [e.entity for e in events] == [f"analysis_run:{newer.id}", f"analysis_run:{first.id}"]
+    assert events[-1].payload["result_sha256"] == first.result_sha256
+    assert [r.id for r in list_analyses(db, kind="fairness", model_version_id=model.id)] == [
+        first.id,
+        newer.id,
+    ]

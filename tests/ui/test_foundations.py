@@ -1,0 +1,88 @@
+"""The UI's generic parts: paging table model, workers with progress and cancel, offline charts."""
+
+import threading
+
+import numpy as np
+import pandas as pd
+
+from signoff.domain.errors import InputError
+from signoff.ui.chart_view import ChartView
+from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
+from signoff.ui.workers import start_job
+
+
+def test_frame_model_passes_qtmodeltester(qtmodeltester):
+    frame = pd.DataFrame({"a": [1, 2, None], "b": ["x", None, "Zoë"], "c": [0.5, np.nan, 2.0]})
+    qtmodeltester.check(FrameTableModel(frame))
+
+
+def test_a_million_rows_open_a_page_at_a_time():
+    frame = pd.DataFrame({"score": np.linspace(0, 1, 1_000_000), "group": ["A", "B"] * 500_000})
+    model = FrameTableModel(frame)
+    assert model.rowCount() == PAGE_ROWS
+    assert model.canFetchMore(model.index(-1, -1))
+    model.fetchMore(model.index(-1, -1))
+    assert model.rowCount() == 2 * PAGE_ROWS
+    assert model.data(model.index(PAGE_ROWS, 1)) == frame.iat[PAGE_ROWS, 1]
+    assert model.headerData(0, __import__("PySide6.QtCore").QtCore.Qt.Orientation.Horizontal) == "score"
+
+
+def test_worker_delivers_result_progress_and_user_errors(qtbot):
+    progress, results, errors = [], [], []
+
+    def job(control):
+        control.progress(0.5, "half")
+        return threading.get_ident()
+
+    start_job(
+        job,
+        on_success=results.append,
+        on_error=lambda m, d: errors.append(m),
+        on_progress=lambda f, m: progress.append(f),
+    )
+    qtbot.waitUntil(lambda: bool(results or errors), timeout=5000)
+    assert results and results[0] != threading.get_ident()
+    assert progress == [0.5]
+
+    def bad(control):
+        raise InputError("no such column", file="log.csv", column="label")
+
+    start_job(bad, on_success=results.append, on_error=lambda m, d: errors.append((m, d)))
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert errors[0] == ("file log.csv, column 'label': no such column", "")
+
+
+def test_worker_can_be_cancelled(qtbot):
+    started, outcome = threading.Event(), []
+
+    def long_job(control):
+        started.set()
+        while True:
+            control.progress(0.1)
+
+    job = start_job(
+        long_job,
+        on_success=outcome.append,
+        on_error=lambda m, d: outcome.append(m),
+        on_cancelled=lambda: outcome.append("cancelled"),
+    )
+    assert started.wait(5)
+    job.cancel()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+    assert outcome == ["cancelled"]
+
+
+def test_chart_renders_offline_with_local_plotly(qtbot, tmp_path):
+    view = ChartView()
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    with qtbot.waitSignal(view.loadFinished, timeout=20000) as blocker:
+        view.show_figure(
+            {"data": [{"type": "bar", "x": ["A", "B"], "y": [0.4, 0.3]}], "layout": {"title": {"text": "t"}}}
+        )
+    assert blocker.args == [True]
+    has_plot = []
+    view.page().runJavaScript("document.querySelectorAll('.main-svg').length", 0, has_plot.append)
+    qtbot.waitUntil(lambda: bool(has_plot), timeout=10000)
+    assert has_plot[0] > 0, "plotly.js did not load from the local package"
