@@ -12,10 +12,17 @@ import sys
 from collections.abc import Callable, Sequence
 
 from signoff import __version__
-from signoff.cli import app_command, audit_command, models_command
+from signoff.cli import (
+    app_command,
+    audit_command,
+    models_command,
+    review_command,
+    users_command,
+    verify_command,
+)
 from signoff.domain.errors import SignoffError
 
-COMMAND_GROUPS = (app_command, models_command, audit_command)
+COMMAND_GROUPS = (app_command, models_command, audit_command, users_command, review_command, verify_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
