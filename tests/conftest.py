@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +47,12 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(APP_DIR), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.update(extra or {})
     return env
+
+
+@pytest.fixture
+def subprocess_env() -> dict[str, str]:
+    """The environment for a child Python process that must import this checkout's ``signoff``."""
+    return cli_env()
 
 
 @pytest.fixture
@@ -289,3 +295,39 @@ def table_dump(url: str) -> dict[str, list[tuple]]:
         return dump
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory) -> Iterator[str]:
+    """A real ``mlflow server`` on a loopback port for the whole session; yields its tracking URI.
+
+    Shared by every test that needs MLflow: create models under names of your own, and do not assume
+    the registry holds only yours.
+    """
+    from mlflow_server import start_mlflow_server
+
+    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_registry(mlflow_server):
+    """The shared server filled once with the registry models of ``mlflow_server.populate_registry``."""
+    from mlflow_server import populate_registry
+
+    return populate_registry(mlflow_server)
+
+
+@pytest.fixture
+def loopback_http():
+    """``loopback_http(handler)`` serves ``handler(Exchange) -> (status, headers, body)`` on 127.0.0.1."""
+    from loopback_http import start_loopback_http
+
+    servers = []
+    yield lambda handle: start_loopback_http(handle, servers)
+    for server in servers:
+        server.shutdown()
+        server.server_close()

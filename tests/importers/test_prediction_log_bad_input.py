@@ -460,3 +460,12 @@ def test_csv_text_helper_writes_what_the_cases_assume():
     # Guard for the corpus: the ragged-row case relies on good_line's layout.
     assert csv_text(valid_frame(2)).splitlines()[0] == "id,ts,label,pred,score,group,x,n"
     assert good_line(3).startswith("r3,") and good_line(3).endswith(",7")
+
+
+def test_probabilities_mapped_as_predictions_get_a_hint(tmp_path: Path):
+    path = tmp_path / "probs.csv"
+    path.write_bytes(csv_with({i: {"pred": f"0.{i}3"} for i in range(1, 9)}))
+    with pytest.raises(LogRejectedError) as caught:
+        canonicalise_log(path, MAPPING, work_dir=tmp_path / "work")
+    assert "look like probabilities" in str(caught.value)
+    assert "not one of the label classes in 8 rows" in str(caught.value)

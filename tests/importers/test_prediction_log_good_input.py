@@ -480,3 +480,48 @@ def test_one_pass_and_two_passes_give_the_same_bytes(tmp_path: Path, monkeypatch
     assert planned.quarantine_sha256 == forced.quarantine_sha256
     assert planned.validation == forced.validation
     assert planned.rows == n - (1 if twist == "a repeated id" else 0)
+
+
+def test_parquet_native_types_bool_labels_and_float_labels_with_nan(tmp_path: Path):
+    table = pa.table(
+        {
+            "y": pa.array([True, False, True, None]),
+            "p": pa.array([True, True, False, False]),
+            "when": pa.array([0, 1, 2, 3], pa.timestamp("s", tz="Europe/Paris")),
+            "age": pa.array([31, 45, None, 28], pa.int32()),
+            "d": pa.array([1.5, 2.5, 3.5, 4.5], pa.float32()),
+        }
+    )
+    pq.write_table(table, tmp_path / "native.parquet")
+    mapping = ColumnMapping(label="y", prediction="p", timestamp="when", sensitive=("age",), features=("d",))
+    with pytest.raises(LogRejectedError) as caught:  # the missing label in row 4
+        canon(tmp_path / "native.parquet", mapping)
+    (issue,) = caught.value.report.issues
+    assert (issue.check, issue.column, issue.rows) == ("missing", "y", (4,))
+    result = canon(tmp_path / "native.parquet", mapping, quarantine_invalid=True)
+    schema = pq.read_schema(result.parquet_path)
+    assert schema.field("y").type == pa.bool_() and schema.field("p").type == pa.bool_()
+    assert schema.field("when").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("age").type == pa.string()  # a sensitive attribute is a group name
+    assert schema.field("d").type == pa.float64()
+    back = read_canonical_log(result.parquet_path)
+    assert back["y"].tolist() == [True, False, True]
+    assert back["age"].tolist()[:2] == ["31", "45"] and pd.isna(back["age"].iloc[2])
+    assert result.period_start == datetime(1970, 1, 1, tzinfo=UTC)
+    assert result.validation.label_domain == ("false", "true")
+
+    floats = pa.table({"y": pa.array([0.0, 1.0, float("nan"), 1.0]), "p": pa.array([0, 1, 1, 1])})
+    pq.write_table(floats, tmp_path / "floats.parquet")
+    result = canon(
+        tmp_path / "floats.parquet", ColumnMapping(label="y", prediction="p"), quarantine_invalid=True
+    )
+    assert result.validation.task == "binary"  # NaN is a missing label, not a fractional class
+    assert [(i.check, i.rows) for i in result.validation.issues] == [("missing", (3,))]
+    assert read_canonical_log(result.parquet_path)["y"].tolist() == [0, 1, 1]
+
+
+def test_a_literal_quote_inside_an_unquoted_value_is_kept(tmp_path: Path):
+    path = tmp_path / "inch.csv"
+    path.write_text('id,label,pred,desc\na,0,1,24" monitor\nb,1,1,plain\n')
+    result = canon(path, ColumnMapping(label="label", prediction="pred", id="id", features=("desc",)))
+    assert read_canonical_log(result.parquet_path)["desc"].tolist() == ['24" monitor', "plain"]

@@ -90,7 +90,7 @@ def test_an_appended_forgery_with_a_valid_hash_is_noticed(db, raw_sql):
     assert not verdict.ok and verdict.first_bad_sequence == 4 and "outside Signoff" in verdict.reason
 
 
-def test_appends_wait_for_each_other_across_processes(db, db_url, tmp_path):
+def test_appends_wait_for_each_other_across_processes(db, db_url, tmp_path, subprocess_env):
     """Two processes appending at once: the chain stays one unbroken line."""
     script = tmp_path / "append.py"
     script.write_text(
@@ -102,11 +102,9 @@ def test_appends_wait_for_each_other_across_processes(db, db_url, tmp_path):
         "        uow.audit.append(actor=sys.argv[2], action='test.concurrent', entity=f'n:{i}')\n"
         "db.close()\n"
     )
-    from conftest import cli_env
-
     workers = [
         subprocess.Popen(
-            [sys.executable, str(script), db_url, name], env=cli_env(), stderr=subprocess.PIPE, text=True
+            [sys.executable, str(script), db_url, name], env=subprocess_env, stderr=subprocess.PIPE, text=True
         )
         for name in ("first", "second")
     ]

@@ -15,6 +15,7 @@ from signoff import __version__
 from signoff.cli import (
     app_command,
     audit_command,
+    import_command,
     models_command,
     review_command,
     users_command,
@@ -22,7 +23,15 @@ from signoff.cli import (
 )
 from signoff.domain.errors import SignoffError
 
-COMMAND_GROUPS = (app_command, models_command, audit_command, users_command, review_command, verify_command)
+COMMAND_GROUPS = (
+    app_command,
+    models_command,
+    import_command,
+    audit_command,
+    users_command,
+    review_command,
+    verify_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

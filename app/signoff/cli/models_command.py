@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
+from signoff.cli.registry_commands import register_model_commands
 from signoff.domain.audit import format_utc
 from signoff.services.models import add_model_version, list_model_versions
 
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--name", help="only versions of this model")
     add_json_flag(listing)
     listing.set_defaults(handler=run_list)
+    register_model_commands(commands)
 
 
 def run_add(args: argparse.Namespace) -> int:

@@ -258,10 +258,6 @@ class OutcomeStats:
             self.text_values = set()
 
     @property
-    def texts(self) -> int:
-        return self.present - self.numbers
-
-    @property
     def all_bool(self) -> bool:
         return self.present > 0 and self.bool_words == self.present
 

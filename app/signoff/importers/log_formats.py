@@ -262,11 +262,13 @@ class CsvSource(LogSource):
             self.sha256 = reader.sha256.hexdigest()
             self.bytes_done = self.total_bytes
         if reader.quotes % 2:
-            # Quotes come in pairs (an escaped quote is doubled); an odd count means a quote was opened
-            # and never closed, and the CSV reader has silently taken the rest of the file as one value.
+            # Quotes come in pairs (an escaped quote is doubled), so an odd count means either a quote
+            # opened and never closed, which made the CSV reader take the rest of the file as one value,
+            # or a literal quote inside an unquoted value (24" monitor), which is harmless. A strict
+            # re-read tells the two apart.
             problem = _scan_csv(self.path, self.codec, self.delimiter, len(self.columns), self.columns)
-            row = problem.row if problem is not None else None
-            raise self.error(_UNCLOSED_QUOTE, row=row)
+            if problem is not None:
+                raise self.error(problem.message, row=problem.row, column=problem.column)
         if rows_done == 0:
             raise self.error("the file has a header line but no data rows.")
 

@@ -1,12 +1,10 @@
 """Importing a prediction log: validate it and write it as canonical Parquet, the log's evidence.
 
-Two streaming passes. The first reads the source batch by batch (``log_formats``), parses the columns
-whose type the role fixes (id, timestamp, scores, sensitive attributes), checks each row, and writes a
-staging Arrow file; it also learns what the label, prediction and feature columns hold over the whole
-file. Between the passes the task and label classes are decided and duplicate ids found. The second
-pass reads the staging file back, checks labels and predictions against those classes, and writes the
-valid rows as canonical Parquet (and, in quarantine mode, the invalid ones to a quarantine file with a
-reason per row). The same input bytes and mapping always give the same output bytes.
+``canonicalise_log`` reads the source block by block (``log_formats``), checks every row of every
+mapped column (``log_columns``), and writes the valid rows as canonical Parquet (``log_writing``); in
+quarantine mode the invalid ones go to a second file with a reason per row. A valid log is read once;
+a log whose later blocks contradict what the first block suggested, or whose ids repeat, is read again
+in two passes (see ``_Import``). The same input bytes and mapping always give the same output bytes.
 """
 
 from __future__ import annotations
@@ -764,7 +762,7 @@ class _Import:
                 "Fix the file, or import it with --quarantine-invalid to keep the "
                 f"{kept} valid rows and record the rejected ones with their reasons."
             )
-        message = f"{head}: {'; '.join(parts)}. {advice}"
+        message = f"{head}: {'; '.join(parts)}. {_probability_hint(tallies)}{advice}"
         first = tallies[0] if tallies else None
         return LogRejectedError(
             message,
@@ -800,6 +798,22 @@ class _Import:
             period_start=_utc(start),
             period_end=_utc(end),
         )
+
+
+def _probability_hint(tallies: list[_Tally]) -> str:
+    """When predictions look like probabilities, the score column was probably mapped as the prediction."""
+    for tally in tallies:
+        if tally.check == "prediction_domain" and tally.example is not None:
+            try:
+                value = float(tally.example)
+            except ValueError:
+                continue
+            if 0.0 < value < 1.0:
+                return (
+                    "The predictions look like probabilities: map that column as a score and the "
+                    "predicted class as the prediction. "
+                )
+    return ""
 
 
 def _natural(text: str) -> tuple[int, float, str]:

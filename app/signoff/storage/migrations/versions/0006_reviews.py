@@ -3,7 +3,7 @@
 Signatures are append-only and users are never deleted: triggers refuse UPDATE/DELETE on ``signature``
 and DELETE on ``app_user`` (Part 11 §11.100: a signature is never reused or reassigned).
 
-Revision ID: 0005_reviews
+Revision ID: 0006_reviews
 Revises: 0004_waivers
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_reviews"
-down_revision = "0004_waivers"
+revision = "0006_reviews"
+down_revision = "0005_registry"
 branch_labels = None
 depends_on = None
 
