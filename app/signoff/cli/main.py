@@ -15,6 +15,7 @@ from signoff import __version__
 from signoff.cli import (
     app_command,
     audit_command,
+    explain_command,
     import_command,
     logs_command,
     models_command,
@@ -29,6 +30,7 @@ COMMAND_GROUPS = (
     models_command,
     import_command,
     logs_command,
+    explain_command,
     audit_command,
     users_command,
     review_command,
