@@ -23,6 +23,9 @@ from pathlib import Path
 
 import pytest
 
+# The review tests' prepared world (users with real keys, a model version, a log, a run), per engine.
+pytest_plugins = ["review_world"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP_DIR = REPO_ROOT / "app"
 

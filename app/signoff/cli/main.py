@@ -22,6 +22,9 @@ from signoff.cli import (
     import_command,
     logs_command,
     models_command,
+    review_command,
+    users_command,
+    verify_command,
 )
 from signoff.domain.errors import SignoffError
 
@@ -34,6 +37,9 @@ COMMAND_GROUPS = (
     data_analysis_command,
     explain_command,
     check_command,
+    users_command,
+    review_command,
+    verify_command,
     audit_command,
 )
 

@@ -33,6 +33,8 @@ from signoff.storage.repositories import (
     PredictionLogRepository,
     WaiverRepository,
 )
+from signoff.storage.reviews import ReviewRepository
+from signoff.storage.users import UserRepository
 
 ENV_VAR = "SIGNOFF_DB"
 DEFAULT_FILE_NAME = "signoff.db"
@@ -200,6 +202,8 @@ class UnitOfWork:
         self.audit = AuditLedger(session, on_append)
         self.logs = PredictionLogRepository(session)
         self.analysis_runs = AnalysisRunRepository(session)
+        self.users = UserRepository(session)
+        self.reviews = ReviewRepository(session)
         self.waivers = WaiverRepository(session)
         self.registry = RegistryRepository(session)
 

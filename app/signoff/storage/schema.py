@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -280,3 +281,125 @@ class RegistryChangeRow(Base):
     after: Mapped[str | None] = mapped_column(Text)
     seen_after: Mapped[datetime] = mapped_column(UTCDateTime)
     seen_by: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- Users, reviews, findings and signatures (issue 6) ------------------------------------------------
+
+REVIEW_STATES = (
+    "draft",
+    "in_review",
+    "approved",
+    "approved_with_conditions",
+    "rejected",
+    "revoked",
+    "superseded",
+)
+
+
+class UserRow(Base):
+    """A person. Never deleted (a trigger refuses it): a username, once used, stays that person's."""
+
+    __tablename__ = "app_user"  # "user" is a reserved word in PostgreSQL
+    __table_args__ = (UniqueConstraint("username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    roles: Mapped[list[str]] = mapped_column(CanonicalJSON)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReviewRow(Base):
+    """One review. ``version`` grows by one on every change: an UPDATE names the version it read."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        CheckConstraint("state IN ('" + "', '".join(REVIEW_STATES) + "')", name="state"),
+        Index("ix_review_model_version_id", "model_version_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id"))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    opened_by: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The bundle as last recorded (opened, edited, signed); its canonical JSON is in the evidence store.
+    bundle_hash: Mapped[str] = mapped_column(ForeignKey("evidence_blob.sha256"))
+    requirements: Mapped[list[dict[str, Any]]] = mapped_column(CanonicalJSON)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(ForeignKey("app_user.username"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revocation_reason: Mapped[str | None] = mapped_column(Text)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("review.id"))
+
+
+class ReviewLogRow(Base):
+    """The prediction logs chosen as evidence for a review."""
+
+    __tablename__ = "review_log"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"), primary_key=True)
+    log_id: Mapped[int] = mapped_column(ForeignKey("prediction_log.id"), primary_key=True)
+
+
+class FindingRow(Base):
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("review_id", "number"),
+        CheckConstraint(
+            "type IN ('validation_issue', 'limitation', 'policy_exception', 'observation')", name="type"
+        ),
+        CheckConstraint("severity IN ('info', 'low', 'medium', 'high', 'critical')", name="severity"),
+        CheckConstraint("status IN ('open', 'resolved', 'accepted')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    status: Mapped[str] = mapped_column(String(20))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+
+
+class SignatureRow(Base):
+    """An electronic signature: the manifest's fields, the Ed25519 signature and the key's fingerprint.
+
+    Append-only (triggers refuse UPDATE and DELETE). One person signs one bundle once in one role.
+    """
+
+    __tablename__ = "signature"
+    __table_args__ = (
+        UniqueConstraint("review_id", "signer", "role", "bundle_hash"),
+        CheckConstraint(
+            "meaning IN ('reviewed', 'approved', 'approved_with_conditions', 'rejected')", name="meaning"
+        ),
+        Index("ix_signature_review_id", "review_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"))
+    signer: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    printed_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    meaning: Mapped[str] = mapped_column(String(40))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    bundle_hash: Mapped[str] = mapped_column(ForeignKey("evidence_blob.sha256"))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    public_key_fingerprint: Mapped[str] = mapped_column(String(SHA256_LENGTH))

@@ -1,0 +1,224 @@
+"""Accounts and signing in: the first admin, adding and disabling users, passwords, authentication.
+
+``authenticate`` is both the desktop sign-in and the re-authentication asked for at every signature
+(Part 11 §11.200). Every failure is an audit event, counted against the account; ``MAX_FAILED_ATTEMPTS``
+in a row lock it for ``LOCKOUT_DURATION``. A wrong password and an unknown username get the same
+answer, so the message does not tell a guesser which names exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from signoff.domain.errors import ConflictError, InputError, PermissionDenied
+from signoff.domain.users import (
+    Credentials,
+    Role,
+    User,
+    after_failed_attempt,
+    after_successful_sign_in,
+    check_has_role,
+    check_may_sign_in,
+    check_new_username,
+    check_password_strength,
+)
+from signoff.services.security import (
+    SigningKey,
+    fingerprint,
+    hash_password,
+    new_signing_key,
+    password_matches,
+    password_needs_rehash,
+    reseal_signing_key,
+)
+from signoff.storage import Database
+
+WRONG_CREDENTIALS = "wrong username or password"
+FIRST_USER_IS_ADMIN = "this database has no users yet: the first user must be an administrator (role admin)"
+SIGN_IN_NEEDED = "this database already has users: say who you are with --user (an administrator)"
+LAST_ADMIN = "{name!r} is the last enabled administrator and cannot be disabled"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def has_users(db: Database) -> bool:
+    """False only on first start, before the first administrator exists."""
+    with db.transaction(write=False) as uow:
+        return uow.users.count() > 0
+
+
+def add_user(
+    db: Database,
+    actor: User | None,
+    *,
+    username: str,
+    full_name: str,
+    email: str,
+    roles: frozenset[Role],
+    password: str,
+) -> User:
+    """Create an account with its own Ed25519 key pair. ``actor`` is an administrator, or ``None`` for
+    the first administrator on first start."""
+    username = check_new_username(username, [])
+    if not full_name.strip():
+        raise InputError("a user needs a full name: it is printed with every signature")
+    if "@" not in email:
+        raise InputError(f"{email!r} is not an e-mail address")
+    check_password_strength(password)
+    # Hashing and key derivation are deliberately slow: do them before taking the write lock.
+    key = new_signing_key(username, password)
+    credentials = Credentials(hash_password(password), key.public_key, key.sealed_private_key)
+    with db.transaction() as uow:
+        existing = uow.users.usernames()
+        first = not existing
+        if first:
+            if Role.ADMIN not in roles:
+                raise InputError(FIRST_USER_IS_ADMIN)
+            actor_name = username
+        else:
+            if actor is None:
+                raise PermissionDenied(SIGN_IN_NEEDED)
+            current_actor = uow.users.get(actor.username)
+            check_has_role(current_actor, Role.ADMIN, "add users")
+            actor_name = current_actor.username
+        check_new_username(username, existing)
+        user = uow.users.add(
+            username=username,
+            full_name=full_name.strip(),
+            email=email.strip(),
+            roles=roles,
+            credentials=credentials,
+            created_at=_now(),
+        )
+        uow.audit.append(
+            actor=actor_name,
+            action="user.created",
+            entity=f"user:{username}",
+            payload={
+                "full_name": user.full_name,
+                "email": user.email,
+                "roles": sorted(r.value for r in roles),
+                "public_key_fingerprint": fingerprint(user.public_key),
+                "first_administrator": first,
+            },
+        )
+    return user
+
+
+def list_users(db: Database) -> list[User]:
+    with db.transaction(write=False) as uow:
+        return uow.users.list()
+
+
+def disable_user(db: Database, actor: User, username: str, *, reason: str = "") -> User:
+    """Disable an account for good: it can no longer sign in or sign; its name is never given out again."""
+    with db.transaction() as uow:
+        current_actor = uow.users.get(actor.username)
+        check_has_role(current_actor, Role.ADMIN, "disable users")
+        target = uow.users.get(username.strip().lower(), for_update=True)
+        if target.disabled:
+            raise ConflictError(f"the account {target.username!r} is already disabled")
+        if Role.ADMIN in target.roles:
+            admins = [u for u in uow.users.list() if Role.ADMIN in u.roles and not u.disabled]
+            if len(admins) <= 1:
+                raise ConflictError(LAST_ADMIN.format(name=target.username))
+        uow.users.set_disabled(target.username)
+        uow.audit.append(
+            actor=current_actor.username,
+            action="user.disabled",
+            entity=f"user:{target.username}",
+            payload={"reason": reason},
+        )
+        return uow.users.get(target.username)
+
+
+def authenticate(db: Database, username: str, password: str, *, purpose: str = "sign-in") -> User:
+    """The user, if ``password`` is theirs and the account may sign in; otherwise ``PermissionDenied``.
+
+    ``purpose`` says why the password was asked for (``"sign-in"``, ``"sign review 7"``) and goes into the
+    audit event of a failure.
+    """
+    name = username.strip().lower()
+    with db.transaction(write=False) as uow:
+        user = uow.users.find(name)
+        credentials = uow.users.credentials(name) if user is not None else None
+    if user is None or credentials is None:
+        _record_failure(db, name, purpose, reason="unknown user")
+        raise PermissionDenied(WRONG_CREDENTIALS)
+    try:
+        check_may_sign_in(user, _now())
+    except PermissionDenied as error:
+        _record_failure(db, name, purpose, reason="disabled" if user.disabled else "locked")
+        raise error from None
+    if password_matches(credentials.password_hash, password):
+        rehash = password_needs_rehash(credentials.password_hash)
+        if user.failed_attempts or user.locked_until is not None or rehash:
+            with db.transaction() as uow:
+                fresh = uow.users.get(name, for_update=True)
+                user = after_successful_sign_in(fresh)
+                uow.users.record_sign_in_state(user)
+                if rehash:  # the hashing costs were raised since: upgrade while the password is at hand
+                    uow.users.set_credentials(
+                        name, replace(credentials, password_hash=hash_password(password))
+                    )
+        return user
+    locked = _record_failure(db, name, purpose, reason="wrong password", count=True)
+    if locked is not None:
+        raise PermissionDenied(f"{WRONG_CREDENTIALS}; {locked}")
+    raise PermissionDenied(WRONG_CREDENTIALS)
+
+
+def _record_failure(
+    db: Database, username: str, purpose: str, *, reason: str, count: bool = False
+) -> str | None:
+    """Audit one failed attempt (and count it against an existing account); returns a lock message."""
+    now = _now()
+    with db.transaction() as uow:
+        payload: dict[str, object] = {"purpose": purpose, "reason": reason}
+        message = None
+        user = uow.users.find(username, for_update=True) if count else None
+        if user is not None:
+            after = after_failed_attempt(user, now)
+            uow.users.record_sign_in_state(after)
+            payload["failed_attempts"] = after.failed_attempts
+            if after.locked_until is not None:
+                payload["locked_until"] = after.locked_until.isoformat()
+                message = (
+                    f"the account is locked until {after.locked_until:%Y-%m-%d %H:%M:%S} UTC "
+                    f"after {after.failed_attempts} failed attempts"
+                )
+        uow.audit.append(actor=username, action="auth.failed", entity=f"user:{username}", payload=payload)
+        if message is not None:
+            uow.audit.append(actor=username, action="user.locked", entity=f"user:{username}", payload=payload)
+        return message
+
+
+def signing_key(db: Database, username: str) -> SigningKey:
+    with db.transaction(write=False) as uow:
+        credentials = uow.users.credentials(username)
+    return SigningKey(credentials.public_key, credentials.sealed_private_key)
+
+
+def change_password(db: Database, username: str, old_password: str, new_password: str) -> User:
+    """A user changes their own password; the same key pair is sealed under the new one."""
+    user = authenticate(db, username, old_password, purpose="change password")
+    check_password_strength(new_password)
+    if new_password == old_password:
+        raise InputError("the new password must differ from the old one")
+    resealed = reseal_signing_key(user.username, signing_key(db, user.username), old_password, new_password)
+    credentials = Credentials(hash_password(new_password), resealed.public_key, resealed.sealed_private_key)
+    with db.transaction() as uow:
+        current = uow.users.get(user.username, for_update=True)
+        if current.disabled:
+            raise PermissionDenied(f"the account {current.username!r} is disabled")
+        uow.users.set_credentials(current.username, credentials)
+        uow.audit.append(
+            actor=current.username,
+            action="user.password_changed",
+            entity=f"user:{current.username}",
+            payload={},
+        )
+        return current

@@ -1,0 +1,66 @@
+"""``signoff verify``: recompute the audit hash chain and check every electronic signature.
+
+Each stored signature is checked against the signer's stored public key over the manifest rebuilt
+from its row, and against the audit log's record of the signing (which the hash chain protects), so
+a row altered, fabricated or removed behind Signoff's back is named.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signoff.domain.verification import DatabaseVerification, SignatureProblem
+from signoff.services.security import fingerprint, signature_is_valid
+from signoff.storage import Database
+
+
+def verify_database(db: Database) -> DatabaseVerification:
+    with db.transaction(write=False) as uow:
+        chain = uow.audit.verify()
+        keys = {user.username: user.public_key for user in uow.users.list()}
+        recorded: dict[int, dict[str, Any]] = {}
+        for event in uow.audit.list(action="review.signed"):
+            signature_id = event.payload.get("signature_id")
+            if isinstance(signature_id, int):
+                recorded[signature_id] = event.payload
+        problems: list[SignatureProblem] = []
+        checked = 0
+        seen: set[int] = set()
+        for signature in uow.reviews.iter_signatures():
+            checked += 1
+            assert signature.id is not None
+            seen.add(signature.id)
+
+            def problem(text: str, signature=signature) -> None:
+                problems.append(SignatureProblem(signature.id, signature.review_id, signature.signer, text))
+
+            public_key = keys.get(signature.signer)
+            if public_key is None:
+                problem("its signer is not a user of this database")
+                continue
+            if fingerprint(public_key) != signature.public_key_fingerprint:
+                problem("it names a key that is not its signer's public key")
+            if not signature_is_valid(public_key, signature.manifest(), signature.signature):
+                problem(
+                    "the Ed25519 signature does not verify over its record (signer, printed name, role, "
+                    "meaning, time, bundle hash or review were altered, or the signature itself)"
+                )
+            record = recorded.get(signature.id)
+            if record is None:
+                problem("the audit log has no record of this signature being made")
+            elif (
+                record.get("manifest") != signature.manifest()
+                or record.get("signature") != signature.signature.hex()
+            ):
+                problem("it differs from the audit log's record of the signing")
+        for missing in sorted(set(recorded) - seen):
+            manifest = recorded[missing].get("manifest", {})
+            problems.append(
+                SignatureProblem(
+                    missing,
+                    manifest.get("review_id"),
+                    str(manifest.get("username", "")),
+                    "the audit log records this signature but the database no longer holds it",
+                )
+            )
+    return DatabaseVerification(chain, checked, tuple(problems))

@@ -1,0 +1,267 @@
+"""The review repository: reviews with their chosen logs, findings and signatures, as domain objects.
+
+Every change to a review names the ``version`` it read (``UPDATE ... WHERE id = ? AND version = ?``);
+when someone else changed the review first, nothing is written and ``ConflictError`` says to reload.
+Signatures are append-only; the database refuses UPDATE and DELETE on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from signoff.domain.errors import ConflictError, NotFoundError
+from signoff.domain.review import (
+    Finding,
+    FindingStatus,
+    FindingType,
+    Review,
+    ReviewState,
+    Revocation,
+    Severity,
+    Signature,
+    SignatureMeaning,
+    SignatureRequirement,
+)
+from signoff.domain.users import Role
+from signoff.storage.schema import FindingRow, ReviewLogRow, ReviewRow, SignatureRow
+
+CHANGED_BY_SOMEONE_ELSE = (
+    "review {review_id} was changed by someone else (version {expected} is now {current}); "
+    "nothing was stored. Reload it and retry."
+)
+
+_reviews = ReviewRow.__table__
+_review_logs = ReviewLogRow.__table__
+_findings = FindingRow.__table__
+_signatures = SignatureRow.__table__
+
+
+class ReviewRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(
+        self,
+        *,
+        model_version_id: int,
+        title: str,
+        opened_by: str,
+        opened_at: datetime,
+        bundle_hash: str,
+        requirements: tuple[SignatureRequirement, ...],
+        log_ids: tuple[int, ...],
+        supersedes: int | None = None,
+    ) -> int:
+        review_id = self._session.execute(
+            insert(_reviews)
+            .values(
+                model_version_id=model_version_id,
+                title=title,
+                state=ReviewState.DRAFT.value,
+                version=1,
+                opened_by=opened_by,
+                opened_at=opened_at,
+                bundle_hash=bundle_hash,
+                requirements=[r.to_dict() for r in requirements],
+                supersedes_id=supersedes,
+            )
+            .returning(_reviews.c.id)
+        ).scalar_one()
+        self.set_logs(review_id, log_ids)
+        return int(review_id)
+
+    def get(self, review_id: int, *, for_update: bool = False) -> Review:
+        """The review with its findings and signatures; ``for_update`` locks its row until commit."""
+        statement = select(_reviews).where(_reviews.c.id == review_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = self._session.execute(statement).mappings().first()
+        if row is None:
+            raise NotFoundError(f"there is no review {review_id}")
+        return self._review(row)
+
+    def list(self, *, model_version_id: int | None = None) -> list[Review]:
+        statement = select(_reviews).order_by(_reviews.c.id)
+        if model_version_id is not None:
+            statement = statement.where(_reviews.c.model_version_id == model_version_id)
+        return [self._review(row) for row in self._session.execute(statement).mappings().all()]
+
+    def log_ids(self, review_id: int) -> tuple[int, ...]:
+        return tuple(
+            self._session.scalars(
+                select(_review_logs.c.log_id)
+                .where(_review_logs.c.review_id == review_id)
+                .order_by(_review_logs.c.log_id)
+            )
+        )
+
+    def set_logs(self, review_id: int, log_ids: tuple[int, ...]) -> None:
+        self._session.execute(delete(_review_logs).where(_review_logs.c.review_id == review_id))
+        if log_ids:
+            self._session.execute(
+                insert(_review_logs), [{"review_id": review_id, "log_id": i} for i in sorted(set(log_ids))]
+            )
+
+    def save(self, review: Review, *, expected_version: int) -> Review:
+        """Write the review's state if nobody changed it since ``expected_version``; returns it re-read."""
+        result = self._session.execute(
+            update(_reviews)
+            .where(_reviews.c.id == review.id, _reviews.c.version == expected_version)
+            .values(
+                state=review.state.value,
+                version=expected_version + 1,
+                bundle_hash=review.bundle_hash,
+                decided_at=review.decided_at,
+                revoked_by=review.revocation.by if review.revocation else None,
+                revoked_at=review.revocation.at if review.revocation else None,
+                revocation_reason=review.revocation.reason if review.revocation else None,
+                superseded_by_id=review.superseded_by,
+            )
+        )
+        if result.rowcount != 1:
+            current = self._session.execute(
+                select(_reviews.c.version).where(_reviews.c.id == review.id)
+            ).scalar()
+            raise ConflictError(
+                CHANGED_BY_SOMEONE_ELSE.format(
+                    review_id=review.id, expected=expected_version, current=current
+                )
+            )
+        return self.get(review.id)
+
+    def add_finding(self, review_id: int, finding: Finding, *, at: datetime) -> None:
+        self._session.execute(
+            insert(_findings).values(
+                review_id=review_id,
+                **_finding_values(finding),
+                created_at=at,
+                updated_at=at,
+                updated_by=finding.author,
+            )
+        )
+
+    def update_finding(self, review_id: int, finding: Finding, *, by: str, at: datetime) -> None:
+        result = self._session.execute(
+            update(_findings)
+            .where(_findings.c.review_id == review_id, _findings.c.number == finding.number)
+            .values(**_finding_values(finding), updated_at=at, updated_by=by)
+        )
+        if result.rowcount != 1:
+            raise NotFoundError(f"review {review_id} has no finding {finding.number}")
+
+    def add_signature(self, signature: Signature) -> Signature:
+        signature_id = self._session.execute(
+            insert(_signatures)
+            .values(
+                review_id=signature.review_id,
+                signer=signature.signer,
+                printed_name=signature.printed_name,
+                role=signature.role.value,
+                meaning=signature.meaning.value,
+                signed_at=signature.signed_at,
+                bundle_hash=signature.bundle_hash,
+                signature=signature.signature,
+                public_key_fingerprint=signature.public_key_fingerprint,
+            )
+            .returning(_signatures.c.id)
+        ).scalar_one()
+        return self.signature(int(signature_id))
+
+    def signature(self, signature_id: int) -> Signature:
+        row = (
+            self._session.execute(select(_signatures).where(_signatures.c.id == signature_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotFoundError(f"there is no signature {signature_id}")
+        return _signature(row)
+
+    def iter_signatures(self) -> Iterator[Signature]:
+        for row in self._session.execute(select(_signatures).order_by(_signatures.c.id)).mappings():
+            yield _signature(row)
+
+    def _review(self, row) -> Review:
+        review_id = row["id"]
+        findings = tuple(
+            _finding(f)
+            for f in self._session.execute(
+                select(_findings).where(_findings.c.review_id == review_id).order_by(_findings.c.number)
+            ).mappings()
+        )
+        signatures = tuple(
+            _signature(s)
+            for s in self._session.execute(
+                select(_signatures).where(_signatures.c.review_id == review_id).order_by(_signatures.c.id)
+            ).mappings()
+        )
+        revocation = None
+        if row["revoked_by"] is not None:
+            revocation = Revocation(
+                by=row["revoked_by"], at=row["revoked_at"], reason=row["revocation_reason"] or ""
+            )
+        return Review(
+            id=review_id,
+            model_version_id=row["model_version_id"],
+            state=ReviewState(row["state"]),
+            opened_by=row["opened_by"],
+            opened_at=row["opened_at"],
+            bundle_hash=row["bundle_hash"],
+            requirements=tuple(
+                SignatureRequirement(Role(r["role"]), int(r["count"])) for r in row["requirements"]
+            ),
+            findings=findings,
+            signatures=signatures,
+            title=row["title"],
+            decided_at=row["decided_at"],
+            revocation=revocation,
+            supersedes=row["supersedes_id"],
+            superseded_by=row["superseded_by_id"],
+            version=row["version"],
+        )
+
+
+def _finding_values(finding: Finding) -> dict:
+    return {
+        "number": finding.number,
+        "type": finding.type.value,
+        "severity": finding.severity.value,
+        "title": finding.title,
+        "description": finding.description,
+        "author": finding.author,
+        "status": finding.status.value,
+        "resolution": finding.resolution,
+    }
+
+
+def _finding(row) -> Finding:
+    return Finding(
+        number=row["number"],
+        type=FindingType(row["type"]),
+        severity=Severity(row["severity"]),
+        title=row["title"],
+        author=row["author"],
+        description=row["description"],
+        status=FindingStatus(row["status"]),
+        resolution=row["resolution"],
+        created_at=row["created_at"],
+    )
+
+
+def _signature(row) -> Signature:
+    return Signature(
+        id=row["id"],
+        review_id=row["review_id"],
+        signer=row["signer"],
+        printed_name=row["printed_name"],
+        role=Role(row["role"]),
+        meaning=SignatureMeaning(row["meaning"]),
+        signed_at=row["signed_at"],
+        bundle_hash=row["bundle_hash"],
+        signature=bytes(row["signature"]),
+        public_key_fingerprint=row["public_key_fingerprint"],
+    )

@@ -1,0 +1,123 @@
+"""The user repository: accounts, their credentials and sign-in counters, handed out as ``User``.
+
+There is no delete: an account is disabled, and its username stays taken (a database trigger refuses
+DELETE on ``app_user`` too). Credentials leave this module only as the opaque ``Credentials``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from signoff.domain.errors import NotFoundError
+from signoff.domain.users import Credentials, Role, User
+from signoff.storage.schema import UserRow
+
+_users = UserRow.__table__
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(
+        self,
+        *,
+        username: str,
+        full_name: str,
+        email: str,
+        roles: frozenset[Role],
+        credentials: Credentials,
+        created_at: datetime,
+    ) -> User:
+        row = UserRow(
+            username=username,
+            full_name=full_name,
+            email=email,
+            roles=sorted(r.value for r in roles),
+            disabled=False,
+            created_at=created_at,
+            failed_attempts=0,
+            locked_until=None,
+            password_hash=credentials.password_hash,
+            public_key=credentials.public_key,
+            sealed_private_key=credentials.sealed_private_key,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _user(row)
+
+    def count(self) -> int:
+        return len(self.usernames())
+
+    def usernames(self) -> list[str]:
+        """Every username ever given out, disabled accounts included."""
+        return list(self._session.scalars(select(UserRow.username)))
+
+    def find(self, username: str, *, for_update: bool = False) -> User | None:
+        # Core UPDATEs below bypass the identity map: always read the row as it is now.
+        statement = (
+            select(UserRow).where(UserRow.username == username).execution_options(populate_existing=True)
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row = self._session.scalars(statement).first()
+        return None if row is None else _user(row)
+
+    def get(self, username: str, *, for_update: bool = False) -> User:
+        user = self.find(username, for_update=for_update)
+        if user is None:
+            raise NotFoundError(f"there is no user {username!r}")
+        return user
+
+    def list(self) -> list[User]:
+        statement = select(UserRow).order_by(UserRow.username).execution_options(populate_existing=True)
+        return [_user(row) for row in self._session.scalars(statement)]
+
+    def credentials(self, username: str) -> Credentials:
+        row = self._session.execute(
+            select(UserRow.password_hash, UserRow.public_key, UserRow.sealed_private_key).where(
+                UserRow.username == username
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(f"there is no user {username!r}")
+        return Credentials(row[0], bytes(row[1]), bytes(row[2]))
+
+    def record_sign_in_state(self, user: User) -> None:
+        """Store the failure count and lock of ``user`` (as computed by the domain's lockout rules)."""
+        self._session.execute(
+            update(_users)
+            .where(_users.c.username == user.username)
+            .values(failed_attempts=user.failed_attempts, locked_until=user.locked_until)
+        )
+
+    def set_disabled(self, username: str) -> None:
+        self._session.execute(update(_users).where(_users.c.username == username).values(disabled=True))
+
+    def set_credentials(self, username: str, credentials: Credentials) -> None:
+        """A new password: new hash and the same key pair sealed anew. The public key never changes."""
+        self._session.execute(
+            update(_users)
+            .where(_users.c.username == username, _users.c.public_key == credentials.public_key)
+            .values(
+                password_hash=credentials.password_hash, sealed_private_key=credentials.sealed_private_key
+            )
+        )
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        full_name=row.full_name,
+        email=row.email,
+        roles=frozenset(Role(r) for r in row.roles),
+        disabled=bool(row.disabled),
+        created_at=row.created_at,
+        failed_attempts=row.failed_attempts,
+        locked_until=row.locked_until,
+        public_key=bytes(row.public_key),
+    )
