@@ -26,6 +26,7 @@ from signoff.ui.job_status import JobStatus
 from signoff.ui.pages.audit_page import AuditPage
 from signoff.ui.pages.registry_page import RegistryPage
 from signoff.ui.pages.settings_page import SettingsPage
+from signoff.ui.wizards.log_wizard import LogImportWizard
 from signoff.ui.wizards.registry_wizards import (
     MlflowImportWizard,
     ModelCardImportWizard,
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         for text, shortcut, wizard_type in (
+            ("&Import prediction log…", "Ctrl+I", LogImportWizard),
             ("Import from &MLflow server…", "Ctrl+Shift+M", MlflowImportWizard),
             ("Import &SageMaker export…", "Ctrl+Shift+S", SagemakerImportWizard),
             ("Import model &card…", "Ctrl+Shift+H", ModelCardImportWizard),
