@@ -38,8 +38,13 @@ def result_text(result: RegistryImportResult) -> str:
     lines = [
         f"Imported {result.versions} version(s) of {result.models} model(s) from {result.source_uri}.",
         f"Snapshot {result.snapshot_id}, SHA-256 {result.snapshot_sha256}.",
-        f"{len(result.changes)} change(s) since the previous import:",
     ]
+    if result.previous_snapshot_id is None:
+        lines.append("First import of this source: no earlier snapshot to compare with.")
+    elif not result.changes:
+        lines.append("No changes since the previous import.")
+    else:
+        lines.append(f"{len(result.changes)} change(s) since the previous import:")
     lines += [f"  • {change.summary}" for change in result.changes]
     return "\n".join(lines)
 
