@@ -104,7 +104,10 @@ class VersionDetails(QTabWidget):
     ) -> None:
         while self.metadata_form.rowCount():
             self.metadata_form.removeRow(0)
-        registry = dict(version.attributes.get("registry") or {})
+        # attributes["registry"] holds each source's latest state; a version usually has one source.
+        by_source: dict[str, dict[str, Any]] = dict(version.attributes.get("registry") or {})
+        registry = next(iter(by_source.values()), {})
+        aliases = sorted({alias for state in by_source.values() for alias in state.get("aliases", [])})
         rows: list[tuple[str, object]] = [
             ("Model", version.name),
             ("Version", version.version),
@@ -149,7 +152,6 @@ class VersionDetails(QTabWidget):
         self._fill(
             self.artifacts, [[path, sha] for path, sha in sorted(details.get("artifacts", {}).items())]
         )
-        aliases = registry.get("aliases") or []
         self.aliases.setText("Aliases: " + (", ".join(aliases) if aliases else "none"))
         self._fill(
             self.history,
