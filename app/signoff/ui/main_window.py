@@ -80,7 +80,9 @@ class MainWindow(QMainWindow):
         context.job_started.connect(self.job_status.track)
         context.job_error.connect(lambda title, message, detail: show_error(self, title, message, detail))
         context.version_changed.connect(
-            lambda version: self.version_label.setText(f"· {version}" if version else "")
+            lambda version: self.version_label.setText(
+                f"· {version.name} v{version.version}" if version else ""
+            )
         )
 
     def _build_menus(self) -> None:
