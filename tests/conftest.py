@@ -328,3 +328,49 @@ def loopback_http():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+def write_prediction_log(path: Path, rows: int, *, seed: int = 7, features: int = 2) -> Path:
+    """A plausible binary-classification prediction log as CSV: id, timestamp, label, prediction,
+    score, two sensitive attributes and ``features`` numeric features."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rng = np.random.default_rng(seed)
+    score = rng.random(rows)
+    columns = {
+        "id": np.arange(1, rows + 1),
+        "ts": pa.array(
+            np.datetime64("2026-01-01T00:00:00") + (np.arange(rows) * 7).astype("timedelta64[s]")
+        ).cast(pa.string()),
+        "label": (rng.random(rows) < 0.3).astype(int),
+        "prediction": (score > 0.5).astype(int),
+        "score": np.round(score, 6),
+        "sex": rng.choice(["Female", "Male"], rows),
+        "race": rng.choice(["White", "Black", "Asian-Pac-Islander", "Other"], rows),
+    }
+    for i in range(features):
+        columns[f"f{i}"] = np.round(rng.normal(size=rows), 6)
+    pacsv.write_csv(pa.table(columns), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def prediction_log_writer() -> Callable[..., Path]:
+    """``prediction_log_writer(path, rows, seed=7, features=2)`` writes a log CSV (see above)."""
+    return write_prediction_log
+
+
+@pytest.fixture
+def log_csv(tmp_path) -> Path:
+    return write_prediction_log(tmp_path / "predictions.csv", 500)
+
+
+@pytest.fixture
+def log_mapping_args() -> tuple[str, ...]:
+    """``signoff import log`` arguments mapping every column of ``write_prediction_log``'s file."""
+    return (
+        "--label", "label", "--prediction", "prediction", "--score", "score",
+        "--sensitive", "sex", "race", "--feature", "f0", "f1", "--id", "id", "--timestamp", "ts",
+    )  # fmt: skip

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import chain_event, verify_chain
+from signoff.domain.drift import ColumnDrift, ColumnType, DriftResult, DriftVerdict
 from signoff.domain.observations import Observation
+from signoff.domain.policy import JudgedOn, Operator, Policy, PolicyEvaluation, Rule, Waiver, evaluate_policy
 from signoff.domain.prediction_log import (
     ColumnMapping,
     LogRole,
@@ -13,7 +16,17 @@ from signoff.domain.prediction_log import (
     ValidationIssue,
     ValidationReport,
 )
+from signoff.domain.profiles import CategoryCount, ColumnKind, ColumnProfile, LogProfile
 from signoff.domain.registry import ModelVersion
+from signoff.domain.registry_history import ALIAS_MOVED, RegistryChange, SnapshotInfo
+from signoff.domain.registry_snapshot import (
+    ArtifactFile,
+    DatasetInput,
+    EvaluationResult,
+    ModelCard,
+    ModelVersionRecord,
+    RunLineage,
+)
 from signoff.reporting.audit_report import AuditReportInput
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -139,6 +152,190 @@ def audit_events(count: int = 6):
     return tuple(events)
 
 
+def analysis_runs() -> tuple[AnalysisRun, ...]:
+    log_hash = prediction_logs()[0].evidence_sha256
+    return tuple(
+        AnalysisRun(
+            id=run_id,
+            kind=kind,
+            model_version_id=7,
+            inputs={"log": log_hash},
+            parameters={"bootstrap": 1000, "seed": 7},
+            engine_version=f"signoff.analysis.{kind} 0.1.0",
+            result={"rows": 48_814},
+            result_sha256=f"{run_id:x}" * 64,
+            created_at=T0 + timedelta(hours=3),
+            created_by="Zoë Łukasz Ñúñez",
+        )
+        for run_id, kind in ((21, "performance"), (22, "fairness"), (23, "shap"))
+    )
+
+
+POLICY = Policy(
+    name="credit-fairness",
+    version="f" * 64,
+    rules=(
+        Rule("IR-sex", "fairness.impact_ratio", ("sex=*",), Operator.GE, 0.8),
+        Rule("IR-race", "fairness.impact_ratio", ("race=*",), Operator.GE, 0.8),
+        Rule("AUC", "performance.roc_auc", ("overall",), Operator.GE, 0.75, on=JudgedOn.CI_LOW),
+    ),
+    min_group_size=30,
+    required_analyses=("fairness", "performance", "explain"),
+)
+WAIVERS = (
+    Waiver(
+        rule_id="IR-race",
+        scope="race=Black",
+        justification="Remediation plan RP-12 agreed with the model owner",
+        granted_by="Ørjan Åsmund Þórsdóttir",
+        until=date(2026, 12, 31),
+        created_at=T0 + timedelta(hours=5),
+        id=1,
+    ),
+)
+
+
+def policy_evaluation() -> PolicyEvaluation:
+    return evaluate_policy(POLICY, observations(FAIRNESS + PERFORMANCE), WAIVERS, today=date(2026, 11, 21))
+
+
+def drift_result() -> DriftResult:
+    common = dict(type=ColumnType.NUMERIC, reference_rows=48_828, current_rows=48_814)
+    return DriftResult(
+        columns=(
+            ColumnDrift(
+                column="age",
+                verdict=DriftVerdict.STABLE,
+                reference_missing=0,
+                current_missing=0,
+                psi=0.0312,
+                jensen_shannon=0.0441,
+                ks_statistic=0.0213,
+                ks_p_value=0.2104,
+                wasserstein_normalised=0.0307,
+                **common,
+            ),
+            ColumnDrift(
+                column="income",
+                verdict=DriftVerdict.DRIFTED,
+                reference_missing=12,
+                current_missing=40,
+                psi=0.2671,
+                jensen_shannon=0.1822,
+                ks_statistic=0.1106,
+                ks_p_value=1e-9,
+                wasserstein_normalised=0.2519,
+                **common,
+            ),
+        ),
+        reference_rows=48_828,
+        current_rows=48_814,
+    )
+
+
+def column_profile() -> LogProfile:
+    return LogProfile(
+        rows=48_814,
+        columns=(
+            ColumnProfile(
+                name="age",
+                kind=ColumnKind.NUMERIC,
+                dtype="int64",
+                rows=48_814,
+                missing=0,
+                distinct=73,
+                minimum=17.0,
+                maximum=90.0,
+                mean=38.6436,
+                std=13.7105,
+                quantiles=((0.25, 28.0), (0.5, 37.0), (0.75, 48.0)),
+            ),
+            ColumnProfile(
+                name="sex",
+                kind=ColumnKind.CATEGORICAL,
+                dtype="string",
+                rows=48_814,
+                missing=12,
+                distinct=2,
+                top_categories=(
+                    CategoryCount("Male", 32_650, 0.6689),
+                    CategoryCount("Female", 16_152, 0.3309),
+                ),
+            ),
+        ),
+    )
+
+
+TRAIN_DIGEST = "d41d8cd9"
+ARTIFACT_SHA = "3" * 64
+SNAPSHOT_SHA = "5" * 64
+
+
+def registry_record() -> ModelVersionRecord:
+    return ModelVersionRecord(
+        name="credit-risk",
+        version="3",
+        status="READY",
+        stage="Staging",
+        created_at=T0 - timedelta(days=2),
+        created_by="Dvořák Čapek",
+        source_uri="models:/m-0a1b2c3d",
+        run=RunLineage(
+            run_id="4f1c2a9e0b7d4c3e8a6f5b2d1c0e9f8a",
+            experiment_name="credit/gbm",
+            user="Zoë Łukasz Ñúñez",
+            status="FINISHED",
+            tags={"mlflow.source.git.commit": "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"},
+            datasets=(
+                DatasetInput(
+                    name="adult-train", digest=TRAIN_DIGEST, context="training", source="s3://d/train"
+                ),
+            ),
+        ),
+        artifacts=(ArtifactFile(path="model/model.skops", size=1_234_567, sha256=ARTIFACT_SHA),),
+        card=ModelCard(
+            summary="Predicts default within 12 months",
+            intended_uses="Pre-screening only; a person decides",
+            risk_rating="high",
+            limitations="Not validated for applicants under 21",
+            evaluation_results=(EvaluationResult(metric="roc_auc", value=0.8591, dataset="holdout-2026"),),
+        ),
+    )
+
+
+def snapshots() -> tuple[SnapshotInfo, ...]:
+    return tuple(
+        SnapshotInfo(
+            id=i + 1,
+            source_kind="mlflow",
+            source_uri="http://mlflow.internal:5000",
+            taken_at=T0 + timedelta(days=i),
+            content_sha256=SNAPSHOT_SHA if i else "4" * 64,
+            models=3,
+            versions=9,
+            changes=i,
+            imported_at=T0 + timedelta(days=i, minutes=1),
+            imported_by="Dvořák Čapek",
+        )
+        for i in range(2)
+    )
+
+
+def registry_history() -> tuple[RegistryChange, ...]:
+    return (
+        RegistryChange(
+            kind=ALIAS_MOVED,
+            model="credit-risk",
+            version=None,
+            subject="champion",
+            before="2",
+            after="3",
+            seen_after=T0,
+            seen_by=T0 + timedelta(days=1),
+        ),
+    )
+
+
 def known_case(**overrides) -> AuditReportInput:
     events = audit_events()
     values = dict(
@@ -150,9 +347,18 @@ def known_case(**overrides) -> AuditReportInput:
         review_status="in review",
         prediction_logs=prediction_logs(),
         observations=observations(FAIRNESS + PERFORMANCE + DRIFT),
-        analyses_run=("performance", "fairness", "drift"),
+        analysis_runs=analysis_runs(),
+        analyses_run=("drift",),
         audit_events=events,
         chain_verdict=verify_chain(events),
+        policy_evaluation=policy_evaluation(),
+        waivers=WAIVERS,
+        column_profiles={11: column_profile()},
+        drift=drift_result(),
+        drift_logs=(11, 12),
+        registry_record=registry_record(),
+        snapshots=snapshots(),
+        registry_history=registry_history(),
     )
     values.update(overrides)
     return AuditReportInput(**values)

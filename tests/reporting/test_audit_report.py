@@ -8,7 +8,21 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from audit_samples import BUNDLE, DRIFT, FAIRNESS, PERFORMANCE, audit_events, known_case
+from audit_samples import (
+    BUNDLE,
+    DRIFT,
+    FAIRNESS,
+    PERFORMANCE,
+    WAIVERS,
+    audit_events,
+    column_profile,
+    drift_result,
+    known_case,
+    policy_evaluation,
+    registry_history,
+    registry_record,
+    snapshots,
+)
 
 from signoff.domain.audit import verify_chain
 from signoff.reporting.audit_report import build_audit_report
@@ -80,7 +94,7 @@ def test_cover_carries_identity_time_version_bundle_and_review(known_pdf):
     assert re.fullmatch(r"RPT-[0-9a-f]{16}", report_id) and report_id in cover
 
 
-@pytest.mark.parametrize("row", FAIRNESS + PERFORMANCE + DRIFT, ids=lambda r: f"{r[0]}:{r[1]}")
+@pytest.mark.parametrize("row", FAIRNESS + PERFORMANCE, ids=lambda r: f"{r[0]}:{r[1]}")
 def test_every_result_is_printed_with_its_value_interval_and_size(known_pdf, row):
     metric, scope, value, low, high, n, insufficient = row
     _, text = known_pdf
@@ -108,15 +122,82 @@ def test_impact_ratio_charts_draw_the_four_fifths_line_and_mark_groups_below_it(
     assert "impact ratio = group selection rate / highest group's selection rate" in re.sub(r"\s+", " ", text)
 
 
-def test_summary_lists_every_group_below_the_line(known_pdf):
+def test_summary_gives_the_policy_verdict_of_every_rule_and_scope(known_pdf):
     _, text = known_pdf
     body = text[text.index("\f") :]  # past the cover, whose contents list the section titles too
     summary = body[body.index("2 Summary") : body.index("3 Inventory record")]
+    evaluation = policy_evaluation()  # the policy engine's own verdicts are the oracle
+    labels = {"pass": "✓ PASS", "fail": "✗ FAIL", "waived": "⚑ WAIVED", "insufficient_data": "? INSUFFICIENT"}
+    assert len(evaluation.verdicts) == 10
+    for verdict in evaluation.verdicts:
+        judged = "–" if verdict.judged is None else f"{verdict.judged:.3f}"
+        assert lines_with(
+            summary, verdict.rule.id, verdict.scope + " ", labels[verdict.status.value], judged
+        ), verdict
+    assert "✗ FAIL Policy credit-fairness" in re.sub(r"\s+", " ", summary)
+    assert "(5 pass, 3 fail, 1 waived, 1 insufficient data)" in re.sub(r"\s+", " ", summary)
+    assert "evidence lacks: explain" in summary
+    assert "waived until 2026-12-31 by Ørjan Åsmund Þórsdóttir" in re.sub(r"\s+", " ", summary)
+
+
+def test_without_a_policy_the_summary_lists_groups_below_the_four_fifths_line(tmp_path):
+    render_pdf(build_audit_report(known_case(policy_evaluation=None)), tmp_path / "nopolicy.pdf")
+    text = pdf_text(tmp_path / "nopolicy.pdf")
+    body = text[text.index("\f") :]
+    summary = body[body.index("2 Summary") : body.index("3 Inventory record")]
+    assert "Policy evaluation: not run" in re.sub(r"\s+", " ", summary)
     below = [(s, v) for m, s, v, *_ in FAIRNESS if m == "fairness.impact_ratio" and v < 0.8]
     assert len(below) == 4
     for scope, value in below:
         assert lines_with(summary, scope, f"{value:.3f}"), scope
     assert "sex=Unknown" not in summary  # insufficient data is not "below the line"
+
+
+def test_drift_per_column_with_thresholds_and_verdicts(known_pdf):
+    _, text = known_pdf
+    labels = {"stable": "✓ stable", "drifted": "✗ DRIFTED"}
+    for column in drift_result().columns:
+        p_text = "p < 0.001" if column.ks_p_value < 0.001 else f"p = {column.ks_p_value:.3f}"
+        assert lines_with(
+            text,
+            column.column,
+            labels[column.verdict.value],
+            f"{column.psi:.3f}",
+            f"{column.jensen_shannon:.3f}",
+            f"{column.ks_statistic:.3f} ({p_text})",
+            f"{column.wasserstein_normalised:.3f}",
+        ), column.column
+        assert re.search(rf"{column.reference_missing}\s*/\s*{column.current_missing}\s*$", text, re.M)
+    assert "Drifted columns: income." in text
+    assert "0.1 / 0.2" in text  # PSI thresholds
+    assert "log 12 against reference log 11" in re.sub(r"\s+", " ", text)
+    assert "significant 0.2" in text  # the chart's reference line
+
+
+def test_column_profiles_and_waivers_are_printed(known_pdf):
+    _, text = known_pdf
+    age, sex = column_profile().columns
+    assert lines_with(
+        text,
+        age.name,
+        "numeric",
+        f"{age.missing} (0.0%)",
+        str(age.distinct),
+        f"min {age.minimum:.3f}, median 37.000, max {age.maximum:.3f}",
+    )
+    male, female = sex.top_categories
+    assert lines_with(
+        text,
+        sex.name,
+        "categorical",
+        f"{sex.missing} (0.0%)",
+        f"Male {male.share:.1%}, Female {female.share:.1%}",
+    )
+    (waiver,) = WAIVERS
+    assert lines_with(
+        text, waiver.rule_id, waiver.scope, waiver.granted_by[:6], waiver.until.isoformat(), "yes"
+    )
+    assert waiver.justification[:22] in text
 
 
 def test_data_section_counts_rows_and_quarantine_per_log(known_pdf):
@@ -158,7 +239,16 @@ def test_sections_without_inputs_say_not_run_rather_than_disappear(tmp_path):
         observations=(),
         analyses_run=(),
         prediction_logs=(),
+        analysis_runs=(),
         audit_events=(),
+        policy_evaluation=None,
+        waivers=(),
+        column_profiles={},
+        drift=None,
+        drift_logs=None,
+        registry_record=None,
+        snapshots=(),
+        registry_history=(),
         chain_verdict=None,
         bundle_hash=None,
         review_status=None,
@@ -175,6 +265,10 @@ def test_sections_without_inputs_say_not_run_rather_than_disappear(tmp_path):
         "Drift analysis: not run",
         "Audit chain verification: not run",
         "Signatures: not available in this report",
+        "Policy evaluation: not run",
+        "No waivers are on record",
+        "Registry import for this model version: not run",
+        "Registry import: not run",
         "none: this report is not bound to a review",
         "no review",
     ):
@@ -201,3 +295,61 @@ def test_report_id_depends_on_the_evidence_and_time():
     later = known_case(generated_at=known_case().generated_at.replace(hour=10))
     assert build_audit_report(later).report_id != base
     assert build_audit_report(known_case(report_id="RPT-given")).report_id == "RPT-given"
+
+
+def test_analysis_runs_are_cited_with_inputs_engine_and_result_hash(known_pdf):
+    path, text = known_pdf
+    flat = re.sub(r"\s+", " ", pdf_text(path, layout=False))
+    log_hash = known_case().prediction_logs[0].evidence_sha256
+    for run_id, kind in ((21, "performance"), (22, "fairness"), (23, "shap")):
+        assert lines_with(text, str(run_id), kind, "bootstrap=1000", f"{run_id:x}" * 8)
+        assert f"signoff.analysis.{kind} 0.1.0" in flat
+    assert flat.count(f"log: {log_hash[:16]}") == 3
+    assert "Computed by run 22 (signoff.analysis.fairness 0.1.0)" in flat
+    # a SHAP run without SHAP results in this report: explained as not available, not as "not run"
+    assert "SHAP explanations: not available in this report" in flat
+    assert "Explainability (SHAP): not run" not in flat
+
+
+def test_a_fresh_process_with_another_hash_seed_exports_the_same_bytes(known_pdf, tmp_path):
+    """Re-export happens in a later session: nothing may depend on set order or the process."""
+    import os
+    import sys
+
+    path, _ = known_pdf
+    script = (
+        "import sys; from pathlib import Path; from audit_samples import known_case; "
+        "from signoff.reporting.audit_report import build_audit_report; "
+        "from signoff.reporting.pdf import render_pdf; "
+        "render_pdf(build_audit_report(known_case()), Path(sys.argv[1]))"
+    )
+    here = Path(__file__).parent
+    for seed in ("1", "2"):
+        out = tmp_path / f"seed{seed}.pdf"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": os.pathsep.join([str(here), *sys.path])}
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env, cwd=tmp_path)
+        assert out.read_bytes() == path.read_bytes()
+
+
+def test_registry_record_card_lineage_snapshots_and_history(known_pdf):
+    path, text = known_pdf
+    flat = re.sub(r"\s+", " ", pdf_text(path, layout=False))
+    record = registry_record()
+    for value in (
+        record.card.intended_uses,
+        record.card.limitations,
+        record.run.git_commit,
+        record.run.experiment_name,
+        record.artifacts[0].sha256,
+        "Staging",
+    ):
+        assert value in flat, value
+    (dataset,) = record.run.datasets
+    assert lines_with(text, dataset.name, dataset.context, dataset.digest)
+    assert lines_with(text, "roc_auc", "0.859", "holdout-2026")
+    for snapshot in snapshots():  # a digest may wrap inside its cell: both parts on consecutive lines
+        head, tail = snapshot.content_sha256[:40], snapshot.content_sha256[40:]
+        assert re.search(rf"{head}.*\n.*{tail}", text), snapshot.id
+    (change,) = registry_history()
+    assert f"{change.model}: alias {change.subject} moved v{change.before} -> v{change.after}" in flat
+    assert "2026-11-20 09:00:00 UTC and 2026-11-21 09:00:00 UTC" in flat

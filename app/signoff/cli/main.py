@@ -12,10 +12,17 @@ import sys
 from collections.abc import Callable, Sequence
 
 from signoff import __version__
-from signoff.cli import app_command, audit_command, import_command, models_command
+from signoff.cli import (
+    app_command,
+    audit_command,
+    explain_command,
+    import_command,
+    logs_command,
+    models_command,
+)
 from signoff.domain.errors import SignoffError
 
-COMMAND_GROUPS = (app_command, models_command, import_command, audit_command)
+COMMAND_GROUPS = (app_command, models_command, import_command, logs_command, explain_command, audit_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

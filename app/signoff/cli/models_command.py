@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from signoff.cli import explain_command
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
 from signoff.cli.registry_commands import register_model_commands
 from signoff.domain.audit import format_utc
@@ -39,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(listing)
     listing.set_defaults(handler=run_list)
     register_model_commands(commands)
+
+    explain_command.register_model_commands(commands)
 
 
 def run_add(args: argparse.Namespace) -> int:

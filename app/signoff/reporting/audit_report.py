@@ -10,16 +10,22 @@ section ever disappears, so a reader can tell "nothing was found" from "nothing 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.observations import Observation
+from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.prediction_log import PredictionLog
+from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
+from signoff.domain.registry_history import RegistryChange, SnapshotInfo
+from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -94,9 +100,10 @@ class AuditReportInput:
     """Everything an audit report cites, gathered by the report service for one model version.
 
     ``observations`` are the analysis results in the shape the policy judges them (``domain/observations``);
-    sections 6, 7 and 9 print them. Richer per-analysis results (fairness counts, SHAP, drift detail,
-    registry history, policy verdicts, findings, signatures) join this input as their domain types land;
-    until then those parts of the report say they are not available.
+    sections 6, 7 and 9 print them, with the stored ``analysis_runs`` they came from. The policy
+    evaluation and waivers (section 2, 10), column profiles (5) and the drift result (9) are printed in
+    full. Fairness counts, SHAP, registry history, findings and signatures join as their domain types
+    reach ``main``; until then those parts of the report say they are not available.
     """
 
     model_version: ModelVersion
@@ -108,9 +115,18 @@ class AuditReportInput:
     report_id: str | None = None  # derived from the evidence when not given
     prediction_logs: tuple[PredictionLog, ...] = ()
     observations: tuple[Observation, ...] = ()
-    analyses_run: tuple[str, ...] = ()  # e.g. ("performance", "fairness", "drift"): "not run" otherwise
+    analysis_runs: tuple[AnalysisRun, ...] = ()  # the runs the observations came from, cited by hash
+    analyses_run: tuple[str, ...] = ()  # analyses run without a stored run (e.g. ("drift",))
     audit_events: tuple[AuditEvent, ...] = ()
     chain_verdict: ChainVerdict | None = None
+    policy_evaluation: PolicyEvaluation | None = None
+    waivers: tuple[Waiver, ...] = ()  # every waiver on record for this model version
+    column_profiles: Mapping[int, LogProfile] = field(default_factory=dict)  # prediction log id -> profile
+    drift: DriftResult | None = None
+    drift_logs: tuple[int, int] | None = None  # (reference log id, current log id) of ``drift``
+    registry_record: ModelVersionRecord | None = None  # the version as the latest registry import read it
+    snapshots: tuple[SnapshotInfo, ...] = ()  # the registry imports that saw this model
+    registry_history: tuple[RegistryChange, ...] = ()  # alias, stage and tag changes between imports
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -198,8 +214,33 @@ def _observations(evidence: AuditReportInput, analysis: str) -> list[Observation
     return [o for o in evidence.observations if o.metric.split(".", 1)[0] == analysis]
 
 
+# Analysis-run kinds named differently from the observation prefix of the same analysis.
+_KIND_TO_ANALYSIS = {"shap": "explain", "explanation": "explain", "explainability": "explain"}
+
+
+def _analysis_of(kind: str) -> str:
+    return _KIND_TO_ANALYSIS.get(kind, kind)
+
+
+def _runs(evidence: AuditReportInput, analysis: str) -> list[AnalysisRun]:
+    return [r for r in evidence.analysis_runs if _analysis_of(r.kind) == analysis]
+
+
 def _ran(evidence: AuditReportInput, analysis: str) -> bool:
-    return analysis in evidence.analyses_run or bool(_observations(evidence, analysis))
+    return (
+        analysis in evidence.analyses_run
+        or bool(_runs(evidence, analysis))
+        or bool(_observations(evidence, analysis))
+    )
+
+
+def _provenance(evidence: AuditReportInput, analysis: str) -> list[Block]:
+    """Which stored runs a section's numbers come from (details in section 4)."""
+    runs = _runs(evidence, analysis)
+    if not runs:
+        return []
+    cited = "; ".join(f"run {r.id} ({r.engine_version or 'engine not recorded'})" for r in runs)
+    return [Paragraph(f"Computed by {cited}; inputs and parameters in section 4.", style="note")]
 
 
 def _short(metric: str) -> str:
@@ -274,11 +315,8 @@ def _cover(evidence: AuditReportInput, report_id: str) -> Section:
 
 
 def _summary(evidence: AuditReportInput) -> Section:
-    blocks: list[Block] = [
-        Heading("Policy verdict per rule"),
-        _not_available("Policy evaluation (pass / fail / waived / insufficient data per rule)"),
-        Heading("Results recorded"),
-    ]
+    blocks: list[Block] = [Heading("Policy verdict per rule"), *_policy_blocks(evidence.policy_evaluation)]
+    blocks.append(Heading("Results recorded"))
     analyses = ("validation", "performance", "fairness", "explain", "drift", "monitoring")
     rows = []
     for analysis in analyses:
@@ -302,7 +340,7 @@ def _summary(evidence: AuditReportInput) -> Section:
         and o.value is not None
         and o.value < FOUR_FIFTHS
     ]
-    if below:
+    if below and evidence.policy_evaluation is None:
         blocks.append(
             Table(
                 columns=("Group", "Impact ratio", "95% interval", "n"),
@@ -317,6 +355,88 @@ def _summary(evidence: AuditReportInput) -> Section:
         )
     blocks += [Heading("Open findings"), _not_available("Findings")]
     return Section(2, "Summary", tuple(blocks), new_page=True)
+
+
+_RULE_STATUS = {
+    RuleStatus.PASS: Status.PASS,
+    RuleStatus.FAIL: Status.FAIL,
+    RuleStatus.WAIVED: Status.WAIVED,
+    RuleStatus.INSUFFICIENT_DATA: Status.INSUFFICIENT,
+    RuleStatus.MISSING: Status.NOT_RUN,
+}
+_OVERALL_STATUS = {
+    "pass": Status.PASS,
+    "fail": Status.FAIL,
+    "missing": Status.NOT_RUN,
+    "insufficient_data": Status.INSUFFICIENT,
+}
+
+
+def _verdict_label(status: RuleStatus) -> str:
+    if status is RuleStatus.MISSING:
+        return "– MISSING EVIDENCE"
+    return _RULE_STATUS[status].label
+
+
+def _policy_blocks(evaluation: PolicyEvaluation | None) -> list[Block]:
+    if evaluation is None:
+        return [_not_run("Policy evaluation")]
+    counts = ", ".join(
+        f"{evaluation.count(status)} {status.value.replace('_', ' ')}"
+        for status in RuleStatus
+        if evaluation.count(status)
+    )
+    overall = Callout(
+        _OVERALL_STATUS[evaluation.status.value],
+        f"Policy {evaluation.policy_name} (version {evaluation.policy_version[:16]}), evaluated on "
+        f"{evaluation.evaluated_on.isoformat()}: {evaluation.status.value.replace('_', ' ')} "
+        f"({counts or 'no rules'}). The release gate {'passes' if evaluation.passed else 'does not pass'}.",
+    )
+    blocks: list[Block] = [
+        overall,
+        Paragraph(
+            "Each rule compares one number of an observation (its value or one end of its interval, as the "
+            "rule says) with a threshold. Insufficient data is neither pass nor fail; missing evidence "
+            "blocks the release gate; a waived failure stays on the record with who waived it and until when."
+        ),
+        Table(
+            columns=("Rule, metric", "Scope", "Verdict", "Judged", "Threshold", "95% interval", "n"),
+            rows=tuple(_verdict_row(v) for v in evaluation.verdicts),
+            align=("left", "left", "left", "right", "left", "right", "right"),
+            caption="Verdict per rule and scope",
+        ),
+    ]
+    if evaluation.missing_analyses:
+        blocks.append(
+            Callout(
+                Status.NOT_RUN,
+                "Analyses the policy requires but the evidence lacks: "
+                + ", ".join(evaluation.missing_analyses),
+            )
+        )
+    return blocks
+
+
+_OPERATOR_SIGN = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+
+def _verdict_row(verdict: RuleVerdict) -> tuple[str, ...]:
+    rule = verdict.rule
+    if verdict.status is RuleStatus.WAIVED and verdict.waiver is not None:
+        why = f"waived until {verdict.waiver.until.isoformat()} by {verdict.waiver.granted_by}"
+    elif verdict.status in (RuleStatus.PASS, RuleStatus.FAIL):
+        why = ""  # the judged number and the threshold say it
+    else:
+        why = verdict.reason
+    return (
+        f"{rule.id}\n{_short(rule.metric)}",
+        verdict.scope,
+        _verdict_label(verdict.status) + (f"\n{why}" if why else ""),
+        fmt_number(verdict.judged) if verdict.judged is not None else "–",
+        f"{rule.on.value} {_OPERATOR_SIGN[rule.operator.value]} {rule.threshold:g}",
+        fmt_interval(verdict.ci_low, verdict.ci_high),
+        fmt_number(verdict.n),
+    )
 
 
 def _inventory(evidence: AuditReportInput) -> Section:
@@ -342,8 +462,57 @@ def _inventory(evidence: AuditReportInput) -> Section:
                 widths=(1, 3),
             )
         )
-    blocks.append(_not_available("Model card (intended uses, limitations, evaluation figures)"))
+    blocks += _registry_record_blocks(evidence.registry_record)
     return Section(3, "Inventory record", tuple(blocks), new_page=True)
+
+
+def _registry_record_blocks(record: ModelVersionRecord | None) -> list[Block]:
+    if record is None:
+        return [_not_run("Registry import for this model version")]
+    status = [
+        ("Registry status", record.status or NOT_RECORDED),
+        ("Stage", record.stage or NOT_RECORDED),
+        ("Approval status", record.approval_status or NOT_RECORDED),
+        ("Created (UTC)", fmt_time(record.created_at)),
+        ("Created by", record.created_by or NOT_RECORDED),
+    ]
+    blocks: list[Block] = [KeyValues(tuple(status), caption="As the registry records it")]
+    card = record.card
+    if card is None:
+        blocks.append(Callout(Status.INFO, "The registry holds no model card for this version."))
+        return blocks
+    blocks.append(
+        KeyValues(
+            (
+                ("Summary", card.summary or NOT_RECORDED),
+                ("Intended uses", card.intended_uses or NOT_RECORDED),
+                ("Risk rating", card.risk_rating or NOT_RECORDED),
+                ("Limitations", card.limitations or NOT_RECORDED),
+                ("Ethical considerations", card.ethical_considerations or NOT_RECORDED),
+                ("Card source", card.source or NOT_RECORDED),
+            ),
+            caption="Model card",
+        )
+    )
+    if card.evaluation_results:
+        blocks.append(
+            Table(
+                columns=("Metric", "Value", "Dataset", "Split", "Note"),
+                rows=tuple(
+                    (
+                        r.metric,
+                        r.value if isinstance(r.value, str) else fmt_number(r.value),
+                        r.dataset,
+                        r.split,
+                        r.note,
+                    )
+                    for r in card.evaluation_results
+                ),
+                align=("left", "right", "left", "left", "left"),
+                caption="Evaluation figures reported by the model card (not recomputed by Signoff)",
+            )
+        )
+    return blocks
 
 
 def _lineage(evidence: AuditReportInput) -> Section:
@@ -364,10 +533,130 @@ def _lineage(evidence: AuditReportInput) -> Section:
             ),
             widths=(0.5, 0.9, 3, 3),
         ),
+        Heading("Analysis runs cited"),
+        _analysis_runs_table(evidence.analysis_runs),
+        *_run_lineage_blocks(evidence.registry_record),
         Heading("Import snapshots and registry history"),
-        _not_available("Registry snapshots and alias / stage history"),
+        *_history_blocks(evidence),
     ]
     return Section(4, "Lineage", tuple(blocks))
+
+
+def _run_lineage_blocks(record: ModelVersionRecord | None) -> list[Block]:
+    if record is None:
+        return []
+    blocks: list[Block] = [Heading("Training run and artifacts (from the registry)")]
+    run = record.run
+    if run is None:
+        blocks.append(Paragraph("The registry names no source run for this version.", style="note"))
+    else:
+        blocks.append(
+            KeyValues(
+                (
+                    ("Run ID", run.run_id),
+                    ("Experiment", run.experiment_name or run.experiment_id or NOT_RECORDED),
+                    ("Run by", run.user or NOT_RECORDED),
+                    ("Run status", run.status or NOT_RECORDED),
+                    ("Code version (git commit)", run.git_commit or NOT_RECORDED),
+                    ("Source", run.source_name or NOT_RECORDED),
+                    ("Source URI", record.source_uri or NOT_RECORDED),
+                )
+            )
+        )
+        if run.datasets:
+            blocks.append(
+                Table(
+                    columns=("Dataset", "Context", "Digest", "Source"),
+                    rows=tuple((d.name, d.context or "–", d.digest, d.source or "–") for d in run.datasets),
+                    caption="Datasets the run consumed",
+                )
+            )
+    if record.artifacts:
+        blocks.append(
+            Table(
+                columns=("Artifact file", "Bytes", "SHA-256"),
+                rows=tuple(
+                    (a.path, fmt_number(a.size), a.sha256 or f"not downloaded: {a.note or 'no reason given'}")
+                    for a in record.artifacts
+                ),
+                align=("left", "right", "left"),
+                caption="Model artifact files",
+            )
+        )
+    return blocks
+
+
+def _history_blocks(evidence: AuditReportInput) -> list[Block]:
+    if not evidence.snapshots:
+        return [_not_run("Registry import")]
+    blocks: list[Block] = [
+        Table(
+            columns=("Snapshot", "Source", "Taken (UTC)", "Content SHA-256", "Imported by"),
+            rows=tuple(
+                (
+                    str(s.id),
+                    f"{s.source_kind} {s.source_uri}",
+                    fmt_time(s.taken_at),
+                    s.content_sha256,
+                    s.imported_by,
+                )
+                for s in evidence.snapshots
+            ),
+            align=("right", "left", "left", "left", "left"),
+            caption="Registry snapshots (each import is kept as evidence)",
+        )
+    ]
+    if evidence.registry_history:
+        blocks.append(
+            Table(
+                columns=("Seen between (UTC)", "Change"),
+                rows=tuple(
+                    (f"{fmt_time(c.seen_after)} and {fmt_time(c.seen_by)}", c.summary)
+                    for c in evidence.registry_history
+                ),
+                caption="Registry history: changes seen between consecutive imports",
+                note="Registries such as MLflow keep no history of aliases, stages or tags; Signoff sees a change "
+                "between two imports and cannot say exactly when within that window it happened.",
+            )
+        )
+    else:
+        blocks.append(Paragraph("No changes were seen between the registry imports.", style="note"))
+    return blocks
+
+
+def _analysis_runs_table(runs: Sequence[AnalysisRun]) -> Block:
+    if not runs:
+        return Paragraph("No stored analysis runs are cited by this report.", style="note")
+    return Table(
+        columns=(
+            "Run",
+            "Kind, by, at (UTC)",
+            "Parameters",
+            "Engine",
+            "Inputs (role: SHA-256)",
+            "Result SHA-256",
+        ),
+        rows=tuple(
+            (
+                str(run.id),
+                f"{run.kind}\n{run.created_by}\n{fmt_time(run.created_at)}",
+                _parameters_text(run.parameters),
+                run.engine_version or NOT_RECORDED,
+                "\n".join(f"{role}: {digest[:16]}" for role, digest in sorted(run.inputs.items())) or "–",
+                run.result_sha256[:16],
+            )
+            for run in runs
+        ),
+        align=("right", "left", "left", "left", "left", "left"),
+        caption="Analysis runs",
+        note="Hashes show their first 16 hex digits; report.json holds every run in full, with its result.",
+    )
+
+
+def _parameters_text(parameters: dict[str, Any]) -> str:
+    if not parameters:
+        return "–"
+    return ", ".join(f"{k}={v}" for k, v in sorted(parameters.items()))
 
 
 def _data(evidence: AuditReportInput) -> Section:
@@ -434,8 +723,58 @@ def _data(evidence: AuditReportInput) -> Section:
             )
         else:
             blocks.append(Callout(Status.PASS, f"Log {log.id}: every validation check passed."))
-    blocks += [Heading("Column profiles"), _not_available("Column profiles")]
+    blocks.append(Heading("Column profiles"))
+    profiled = [(log, evidence.column_profiles[log.id]) for log in logs if log.id in evidence.column_profiles]
+    if not profiled:
+        blocks.append(_not_run("Column profiling"))
+    for log, profile in profiled:
+        blocks.append(_profile_table(log, profile))
     return Section(5, "Data", tuple(blocks), new_page=True)
+
+
+def _profile_table(log: PredictionLog, profile: LogProfile) -> Table:
+    rows = []
+    for column in profile.columns:
+        if column.kind is ColumnKind.NUMERIC:
+            summary = (
+                f"min {_value_text(column.minimum)}, median {_value_text(_median(column))}, "
+                f"max {_value_text(column.maximum)}; mean {fmt_number(column.mean)}, sd {fmt_number(column.std)}"
+            )
+        else:
+            top = ", ".join(f"{c.value} {c.share:.1%}" for c in column.top_categories[:4])
+            more = (
+                f" (+{fmt_number(column.other_categories)} rows in other categories)"
+                if column.other_categories
+                else ""
+            )
+            summary = (top or "–") + more
+        rows.append(
+            (
+                column.name,
+                column.kind.value,
+                f"{fmt_number(column.missing)} ({column.missing_share:.1%})",
+                fmt_number(column.distinct),
+                summary,
+            )
+        )
+    return Table(
+        columns=("Column", "Kind", "Missing", "Distinct", "Summary"),
+        rows=tuple(rows),
+        align=("left", "left", "right", "right", "left"),
+        caption=f"Column profile of log {log.id} ({fmt_number(profile.rows)} rows kept)",
+        note="Missing share of all kept rows; sd is the sample standard deviation (ddof = 1); "
+        "category shares are of all rows, missing included.",
+    )
+
+
+def _median(column: Any) -> float | None:
+    return next((value for p, value in column.quantiles if p == 0.5), None)
+
+
+def _value_text(value: float | str | None) -> str:
+    if isinstance(value, str):
+        return value
+    return fmt_number(value)
 
 
 def _performance(evidence: AuditReportInput) -> Section:
@@ -444,7 +783,7 @@ def _performance(evidence: AuditReportInput) -> Section:
         return Section(6, "Performance", (_not_run("Performance analysis"),), new_page=True)
     overall = [o for o in observed if o.scope == "overall"]
     segments = [o for o in observed if o.scope != "overall"]
-    blocks: list[Block] = [Paragraph(INTERVAL_CONVENTION)]
+    blocks: list[Block] = [Paragraph(INTERVAL_CONVENTION), *_provenance(evidence, "performance")]
     if overall:
         blocks.append(Heading("Overall"))
         blocks.append(_observation_rows(overall))
@@ -467,6 +806,7 @@ def _fairness(evidence: AuditReportInput) -> Section:
         Paragraph(DIFFERENCE_CONVENTION),
         Paragraph(INTERVAL_CONVENTION),
         Paragraph(INSUFFICIENT_CONVENTION),
+        *_provenance(evidence, "fairness"),
     ]
     by_attribute: dict[str, list[Observation]] = {}
     for o in observed:
@@ -498,6 +838,7 @@ def _explainability(evidence: AuditReportInput) -> Section:
             "it across groups; local explanations show single predictions. The explainer, its background "
             "data, the sample size and the additivity error are stated with the results."
         ),
+        *_provenance(evidence, "explain"),
         _not_available("SHAP explanations")
         if _ran(evidence, "explain")
         else _not_run("Explainability (SHAP)"),
@@ -506,6 +847,12 @@ def _explainability(evidence: AuditReportInput) -> Section:
 
 
 def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
+    if evidence.drift is not None:
+        blocks = _drift_blocks(evidence, evidence.drift)
+        monitoring = _observations(evidence, "monitoring")
+        blocks.append(Heading("Monitoring"))
+        blocks.append(_observation_rows(monitoring) if monitoring else _not_run("Monitoring"))
+        return Section(9, "Drift and monitoring", tuple(blocks), new_page=True)
     drift = _observations(evidence, "drift")
     monitoring = _observations(evidence, "monitoring")
     blocks: list[Block] = []
@@ -515,6 +862,7 @@ def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
                 "Drift compares each column of a log with the reference log; each metric's convention "
                 "(PSI bins, KS statistic, ...) is given in the Detail column."
             ),
+            *_provenance(evidence, "drift"),
             _observation_rows(drift, scope_title="Column"),
         ]
     else:
@@ -524,14 +872,145 @@ def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
     return Section(9, "Drift and monitoring", tuple(blocks), new_page=True)
 
 
+_DRIFT_LABEL = {
+    DriftVerdict.STABLE: "✓ stable",
+    DriftVerdict.MODERATE: "⚠ moderate",
+    DriftVerdict.DRIFTED: "✗ DRIFTED",
+}
+
+
+def _drift_blocks(evidence: AuditReportInput, result: DriftResult) -> list[Block]:
+    thresholds = result.thresholds
+    compared = (
+        f"log {evidence.drift_logs[1]} against reference log {evidence.drift_logs[0]}"
+        if evidence.drift_logs
+        else "the current log against the reference log"
+    )
+    blocks: list[Block] = [
+        Paragraph(
+            f"Compares {compared}: {fmt_number(result.current_rows)} current rows against "
+            f"{fmt_number(result.reference_rows)} reference rows, {result.bins} bins, epsilon {result.epsilon:g}."
+        ),
+        *_provenance(evidence, "drift"),
+        Paragraph(result.conventions, style="note"),
+        KeyValues(
+            (
+                (
+                    "PSI moderate / significant",
+                    f"{thresholds.psi_moderate:g} / {thresholds.psi_significant:g}",
+                ),
+                ("Test alpha (KS, chi-square)", f"{thresholds.p_value:g}"),
+                (
+                    "Effect size: Wasserstein (normalised) / Jensen-Shannon",
+                    f"{thresholds.wasserstein:g} / {thresholds.jensen_shannon:g}",
+                ),
+            ),
+            caption="Thresholds",
+        ),
+    ]
+    drifted = result.drifted_columns()
+    blocks.append(
+        Callout(Status.FAIL, f"Drifted columns: {', '.join(drifted)}.")
+        if drifted
+        else Callout(Status.PASS, "No column drifted beyond the thresholds.")
+    )
+    blocks.append(
+        Table(
+            columns=(
+                "Column",
+                "Type",
+                "Verdict",
+                "PSI",
+                "JS",
+                "KS (p)",
+                "Wasserstein norm.",
+                "Chi² (p)",
+                "Missing ref / cur",
+            ),
+            rows=tuple(_drift_row(c) for c in result.columns),
+            align=("left", "left", "left", "right", "right", "right", "right", "right", "right"),
+            caption="Drift per column",
+        )
+    )
+    with_psi = [c for c in result.columns if c.psi is not None]
+    if with_psi:
+        blocks.append(
+            BarChart(
+                title="PSI per column",
+                categories=tuple(c.column for c in with_psi),
+                values=tuple(c.psi for c in with_psi),
+                axis_label="population stability index",
+                reference=thresholds.psi_significant,
+                reference_label=f"significant {thresholds.psi_significant:g}",
+                highlight=tuple(c.verdict is DriftVerdict.DRIFTED for c in with_psi),
+                highlight_label="drifted",
+            )
+        )
+    notes = [f"{c.column}: {note}" for c in result.columns for note in c.notes]
+    if notes:
+        blocks.append(Paragraph("Notes: " + "; ".join(notes), style="note"))
+    return blocks
+
+
+def _drift_row(column: ColumnDrift) -> tuple[str, ...]:
+    def with_p(statistic: float | None, p_value: float | None) -> str:
+        if statistic is None:
+            return "–"
+        return f"{fmt_number(statistic)} ({_p_text(p_value)})"
+
+    return (
+        column.column,
+        column.type.value,
+        _DRIFT_LABEL[column.verdict],
+        fmt_number(column.psi),
+        fmt_number(column.jensen_shannon),
+        with_p(column.ks_statistic, column.ks_p_value),
+        fmt_number(column.wasserstein_normalised),
+        with_p(column.chi2_statistic, column.chi2_p_value),
+        f"{fmt_number(column.reference_missing)} / {fmt_number(column.current_missing)}",
+    )
+
+
+def _p_text(p_value: float | None) -> str:
+    if p_value is None:
+        return "p n/a"
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+
+
 def _findings_and_waivers(evidence: AuditReportInput) -> Section:
     blocks: list[Block] = [
         Heading("Findings"),
         _not_available("Findings with authors and resolutions"),
         Heading("Waivers"),
-        _not_available("Policy waivers"),
+        *_waiver_blocks(evidence),
     ]
     return Section(10, "Findings and waivers", tuple(blocks), new_page=True)
+
+
+def _waiver_blocks(evidence: AuditReportInput) -> list[Block]:
+    if not evidence.waivers:
+        return [Paragraph("No waivers are on record for this model version.")]
+    today = evidence.generated_at.astimezone(UTC).date()
+    return [
+        Table(
+            columns=("Rule", "Scope", "Justification", "Granted by", "Granted (UTC)", "Until", "In force"),
+            rows=tuple(
+                (
+                    w.rule_id,
+                    w.scope,
+                    w.justification,
+                    w.granted_by,
+                    fmt_time(w.created_at),
+                    w.until.isoformat(),
+                    "yes" if w.in_force(today) else "expired",
+                )
+                for w in evidence.waivers
+            ),
+            align=("left", "left", "left", "left", "left", "left", "left"),
+            caption="Waivers",
+            note=f"In force: on the report's date ({today.isoformat()}), the waiver's end date has not passed.",
+        )
+    ]
 
 
 def _signature_manifest(evidence: AuditReportInput) -> Section:
@@ -815,46 +1294,39 @@ def _json_safe(value: Any) -> Any:
 
 def _payload(evidence: AuditReportInput) -> dict[str, Any]:
     """The machine-readable results: full precision, for tools that read report.json instead of pages."""
-    model = evidence.model_version
+    verdict = evidence.chain_verdict
     return {
-        "model_version": {
-            "id": model.id,
-            "name": model.name,
-            "version": model.version,
-            "source": model.source,
-            "description": model.description,
-            "created_at": _json_safe(model.created_at),
-            "attributes": _json_safe(model.attributes),
-        },
+        "model_version": _json_safe(evidence.model_version.to_dict()),
         "bundle_hash": evidence.bundle_hash,
         "review_status": evidence.review_status,
-        "prediction_logs": [
-            {
-                "id": log.id,
-                "role": log.role.value,
-                "source_name": log.source_name,
-                "source_sha256": log.source_sha256,
-                "evidence_sha256": log.evidence_sha256,
-                "quarantine_sha256": log.quarantine_sha256,
-                "rows": log.rows,
-                "mapping": log.mapping.to_dict(),
-                "validation": log.validation.to_dict(),
-                "period_start": _json_safe(log.period_start),
-                "period_end": _json_safe(log.period_end),
-            }
-            for log in evidence.prediction_logs
-        ],
-        "analyses_run": sorted(evidence.analyses_run),
+        "prediction_logs": [_json_safe(log.to_dict()) for log in evidence.prediction_logs],
+        "analyses_run": sorted(
+            set(evidence.analyses_run) | {_analysis_of(r.kind) for r in evidence.analysis_runs}
+        ),
+        "analysis_runs": [_json_safe(run.to_dict()) for run in evidence.analysis_runs],
         "observations": [_json_safe(o.to_dict()) for o in evidence.observations],
         "audit_chain": None
-        if evidence.chain_verdict is None
+        if verdict is None
         else {
-            "ok": evidence.chain_verdict.ok,
-            "events_checked": evidence.chain_verdict.events_checked,
-            "head_hash": evidence.chain_verdict.head_hash,
-            "first_bad_sequence": evidence.chain_verdict.first_bad_sequence,
-            "reason": evidence.chain_verdict.reason,
+            "ok": verdict.ok,
+            "events_checked": verdict.events_checked,
+            "head_hash": verdict.head_hash,
+            "first_bad_sequence": verdict.first_bad_sequence,
+            "reason": verdict.reason,
         },
         "audit_events": [{**e.content(), "hash": e.hash} for e in evidence.audit_events],
+        "policy_evaluation": None
+        if evidence.policy_evaluation is None
+        else evidence.policy_evaluation.to_dict(),
+        "waivers": [_json_safe(w.to_dict()) for w in evidence.waivers],
+        "column_profiles": {str(k): v.to_dict() for k, v in sorted(evidence.column_profiles.items())},
+        "drift": None
+        if evidence.drift is None
+        else {"logs": list(evidence.drift_logs or ()), **evidence.drift.to_dict()},
+        "registry_record": None
+        if evidence.registry_record is None
+        else _json_safe(evidence.registry_record.to_dict()),
+        "snapshots": [_json_safe(s.to_dict()) for s in evidence.snapshots],
+        "registry_history": [_json_safe(c.to_dict()) for c in evidence.registry_history],
         "signatures": [],
     }

@@ -530,35 +530,49 @@ def _key_values(block: KeyValues) -> list[Flowable]:
 CELL_SIZE, CELL_LEADING, CELL_PADDING = 7.5, 9.5, 3.0
 
 
+def _text_width(value: str) -> float:
+    """Width of the widest line of a cell at the cell font size."""
+    if "\n" not in value:
+        return pdfmetrics.stringWidth(value, FONT, CELL_SIZE)
+    return max(pdfmetrics.stringWidth(line, FONT, CELL_SIZE) for line in value.split("\n"))
+
+
 def _column_widths(block: Table, measured: list[list[float]]) -> list[float]:
-    """Widths that fit the frame: each column's natural width, shrunk proportionally when too wide."""
+    """Widths that fit the frame. Numbers and short text keep their natural width (they never wrap);
+    long text columns share the rest, in proportion to their natural width but not below their longest
+    word where that can be helped."""
     if block.widths:
         total = sum(block.widths)
         return [FRAME_WIDTH * w / total for w in block.widths]
     padding = 2 * CELL_PADDING + 2
-    natural, minimum = [], []
+    natural, minimum, rigid = [], [], []
     for index, name in enumerate(block.columns):
         widest = max((row[index] for row in measured), default=0.0)
-        head = pdfmetrics.stringWidth(name, FONT_BOLD, CELL_SIZE)
-        longest_word = max(
-            (pdfmetrics.stringWidth(w, FONT_BOLD, CELL_SIZE) for w in name.split()), default=0.0
-        )
+        head = max((pdfmetrics.stringWidth(w, FONT_BOLD, CELL_SIZE) for w in name.split()), default=0.0)
         natural.append(min(max(widest, head), FRAME_WIDTH * 0.5) + padding)
-        if block.alignment(index) == "left":
-            minimum.append(min(longest_word, 60.0) + padding)
-        else:  # numbers never wrap: a right-aligned or centred column keeps its natural width
-            minimum.append(natural[-1])
+        word = max((w for row in block.rows for w in row[index].split()), key=len, default="")
+        minimum.append(min(max(head, pdfmetrics.stringWidth(word, FONT, CELL_SIZE)), 120.0) + padding)
+        rigid.append(block.alignment(index) != "left" or natural[-1] <= 90.0)
     if sum(natural) <= FRAME_WIDTH:
         # Spare width goes to the text columns; numbers stay close to their headers.
         text = [w if block.alignment(i) == "left" else 0.0 for i, w in enumerate(natural)]
         share = text if sum(text) else natural
         spare = FRAME_WIDTH - sum(natural)
         return [w + spare * s / sum(share) for w, s in zip(natural, share, strict=True)]
-    flexible = [n - m for n, m in zip(natural, minimum, strict=True)]
-    excess = sum(natural) - FRAME_WIDTH
-    if sum(flexible) <= excess:  # even the minimum does not fit: share the frame by natural width
+    rest = FRAME_WIDTH - sum(n for n, r in zip(natural, rigid, strict=True) if r)
+    wrapping = [i for i, r in enumerate(rigid) if not r]
+    if rest <= 0 or not wrapping:
         return [FRAME_WIDTH * n / sum(natural) for n in natural]
-    return [n - excess * f / sum(flexible) for n, f in zip(natural, flexible, strict=True)]
+    widths = list(natural)
+    floor = sum(minimum[i] for i in wrapping)
+    if floor >= rest:
+        for i in wrapping:
+            widths[i] = rest * minimum[i] / floor
+        return widths
+    extra = sum(natural[i] - minimum[i] for i in wrapping)
+    for i in wrapping:
+        widths[i] = minimum[i] + (rest - floor) * (natural[i] - minimum[i]) / extra
+    return widths
 
 
 def _table(block: Table) -> list[Flowable]:
@@ -568,7 +582,7 @@ def _table(block: Table) -> list[Flowable]:
     head = [
         RLParagraph(_text(c), styles[head_style[block.alignment(i)]]) for i, c in enumerate(block.columns)
     ]
-    measured = [[pdfmetrics.stringWidth(cell, FONT, CELL_SIZE) for cell in row] for row in block.rows]
+    measured = [[_text_width(cell) for cell in row] for row in block.rows]
     widths = _column_widths(block, measured)
     room = [w - 2 * CELL_PADDING for w in widths]
 

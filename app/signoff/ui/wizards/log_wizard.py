@@ -40,6 +40,7 @@ from signoff.domain.prediction_log import (
     ValidationReport,
 )
 from signoff.importers.prediction_log import LogReadOptions
+from signoff.services.logs import import_log
 from signoff.services.models import list_model_versions
 from signoff.ui.context import AppContext
 from signoff.ui.frame_model import FrameTableModel
@@ -318,8 +319,13 @@ class ImportPage(QWizardPage):
             log = outcome.log
             stored = "Stored" if outcome.created else "Already stored (same file, mapping and role)"
             self.summary.setPlainText(
-                f"{stored}: {log.rows} rows as the {log.role.value} log, SHA-256 {log.sha256}.\n"
+                f"{stored}: {log.rows} rows as the {log.role.value} log, SHA-256 {log.evidence_sha256}.\n"
                 f"Rows read {log.validation.rows_read}, kept {log.validation.rows_kept}."
+                + (
+                    f"\nInvalid rows set aside as evidence {log.quarantine_sha256}."
+                    if log.quarantine_sha256
+                    else ""
+                )
             )
         self.completeChanged.emit()
 
@@ -351,8 +357,6 @@ class LogImportWizard(QWizard):
             self.start_import(quarantine=self.mapping_page.quarantine.isChecked())
 
     def start_import(self, *, quarantine: bool) -> None:
-        from signoff.services.logs import import_log  # the spine's use case
-
         page = self.mapping_page
         path = Path(self.file_page.path.text().strip())
         name, version = page.model_version.currentData()

@@ -1,0 +1,159 @@
+"""Explain a model version on one of its prediction logs, once, and keep the result as evidence.
+
+The model file comes from the evidence store (imported from a registry or attached by hand) and is
+loaded only in a safe format or, for a pickle, when its hash was trusted (``services.trust``). The
+background is the version's reference log. The result is an analysis run keyed by the model file's
+hash, the logs' hashes and the parameters: asking again returns the stored run without loading
+anything.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from signoff import __version__
+from signoff.analysis.explain import (
+    DEFAULT_BACKGROUND_SIZE,
+    DEFAULT_BOOTSTRAP_RESAMPLES,
+    Cancelled,
+    Progress,
+    run_explanation,
+)
+from signoff.analysis.model_loading import load_model, plan_model_load, sha256_file
+from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.errors import InputError
+from signoff.domain.explanation import Explanation
+from signoff.domain.prediction_log import LogRole, PredictionLog
+from signoff.services.analysis_runs import find_analysis, record_analysis
+from signoff.services.model_artifacts import materialised_artifacts
+from signoff.services.models import get_model_version
+from signoff.services.trust import trusted_artifact_hashes
+from signoff.storage import Database
+
+KIND = "shap"
+ENGINE_VERSION = f"signoff.analysis.explain {__version__}; shap {importlib.metadata.version('shap')}"
+
+
+@dataclass(frozen=True)
+class ExplanationRun:
+    run: AnalysisRun
+    explanation: Explanation
+    reused: bool  # True when an identical request had been computed before
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "analysis_run_id": self.run.id,
+            "reused": self.reused,
+            "inputs": dict(self.run.inputs),
+            "parameters": dict(self.run.parameters),
+            "engine_version": self.run.engine_version,
+            "result_sha256": self.run.result_sha256,
+            "explanation": self.explanation.to_dict(),
+        }
+
+
+def _log(db: Database, log_id: int) -> PredictionLog:
+    with db.transaction(write=False) as uow:
+        return uow.logs.get(log_id)
+
+
+def _reference_log(db: Database, log: PredictionLog, reference_log_id: int | None) -> PredictionLog | None:
+    if reference_log_id is not None:
+        reference = _log(db, reference_log_id)
+        if reference.model_version_id != log.model_version_id:
+            raise InputError(f"reference log {reference_log_id} belongs to another model version")
+        return reference
+    with db.transaction(write=False) as uow:
+        logs = uow.logs.list(model_version_id=log.model_version_id)
+    candidates = [other for other in logs if other.role is LogRole.REFERENCE and other.id != log.id]
+    return candidates[-1] if candidates else None  # the latest imported reference log
+
+
+def _log_frame(db: Database, log: PredictionLog) -> pd.DataFrame:
+    """The log's canonical Parquet from the evidence store (its hash checked on the way out)."""
+    with tempfile.TemporaryDirectory(prefix="signoff-log-") as folder:
+        target = Path(folder) / "log.parquet"
+        with db.transaction(write=False) as uow:
+            uow.evidence.write_to(log.evidence_sha256, target)
+        return pd.read_parquet(target)
+
+
+def explain_model_version(
+    db: Database,
+    *,
+    name: str,
+    version: str,
+    log_id: int,
+    reference_log_id: int | None = None,
+    sample_size: int | None = None,
+    rows: Sequence[str] = (),
+    seed: int = 0,
+    target_class: str | None = None,
+    actor: str | None = None,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> ExplanationRun:
+    """SHAP explanation of ``name`` ``version`` on log ``log_id``; stored once per identical request."""
+    model_version = get_model_version(db, name, version)
+    log = _log(db, log_id)
+    if log.model_version_id != model_version.id:
+        raise InputError(f"log {log_id} was imported for another model version, not {model_version.ref}")
+    mapping = log.mapping
+    if not mapping.features:
+        raise InputError(
+            f"log {log_id} maps no feature columns; re-import it with --feature for each model input"
+        )
+    reference = _reference_log(db, log, reference_log_id)
+    parameters = {
+        "features": list(mapping.features),
+        "sensitive": list(mapping.sensitive),
+        "id_column": mapping.id,
+        "rows": [str(r) for r in rows],
+        "sample_size": sample_size,
+        "seed": seed,
+        "background_size": DEFAULT_BACKGROUND_SIZE,
+        "bootstrap_resamples": DEFAULT_BOOTSTRAP_RESAMPLES,
+        "target_class": target_class,
+    }
+    with materialised_artifacts(db, model_version) as files:
+        plan = plan_model_load(files)
+        inputs = {"model": sha256_file(plan.path), "log": log.evidence_sha256}
+        if reference is not None:
+            inputs["reference"] = reference.evidence_sha256
+        request = dict(
+            kind=KIND,
+            model_version_id=model_version.id,
+            inputs=inputs,
+            parameters=parameters,
+            engine_version=ENGINE_VERSION,
+        )
+        found = find_analysis(db, **request)
+        if found is not None:
+            return ExplanationRun(found, Explanation.from_dict(found.result), reused=True)
+        # Loading happens here, after the hash check and only in a safe format or for a trusted hash.
+        model = load_model(files, trusted_pickle_sha256=trusted_artifact_hashes(db))
+        frame = _log_frame(db, log)
+        background = None if reference is None else _log_frame(db, reference)
+        explanation = run_explanation(
+            model,
+            frame,
+            features=mapping.features,
+            background=background,
+            sensitive=mapping.sensitive,
+            id_column=mapping.id,
+            rows=[str(r) for r in rows],
+            sample_size=sample_size,
+            seed=seed,
+            target_class=target_class,
+            progress=progress,
+            cancelled=cancelled,
+        )
+    run = record_analysis(db, **request, result=explanation.to_dict(), actor=actor)
+    return ExplanationRun(run, Explanation.from_dict(run.result), reused=False)
