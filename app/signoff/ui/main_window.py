@@ -6,6 +6,7 @@ Every page is built from the shared ``AppContext``; the window only arranges the
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -25,6 +26,12 @@ from signoff.ui.job_status import JobStatus
 from signoff.ui.pages.audit_page import AuditPage
 from signoff.ui.pages.registry_page import RegistryPage
 from signoff.ui.pages.settings_page import SettingsPage
+from signoff.ui.wizards.log_wizard import LogImportWizard
+from signoff.ui.wizards.registry_wizards import (
+    MlflowImportWizard,
+    ModelCardImportWizard,
+    SagemakerImportWizard,
+)
 
 PAGE_TYPES = (RegistryPage, AuditPage, SettingsPage)
 
@@ -73,16 +80,36 @@ class MainWindow(QMainWindow):
         context.job_started.connect(self.job_status.track)
         context.job_error.connect(lambda title, message, detail: show_error(self, title, message, detail))
         context.version_changed.connect(
-            lambda version: self.version_label.setText(f"· {version}" if version else "")
+            lambda version: self.version_label.setText(
+                f"· {version.name} v{version.version}" if version else ""
+            )
         )
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        for text, shortcut, wizard_type in (
+            ("&Import prediction log…", "Ctrl+I", LogImportWizard),
+            ("Import from &MLflow server…", "Ctrl+Shift+M", MlflowImportWizard),
+            ("Import &SageMaker export…", "Ctrl+Shift+S", SagemakerImportWizard),
+            ("Import model &card…", "Ctrl+Shift+H", ModelCardImportWizard),
+        ):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(lambda _checked=False, t=wizard_type: self.open_wizard(t))
+            file_menu.addAction(action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
+
+    def open_wizard(self, wizard_type):
+        """Open an import wizard (window-modal, no nested event loop) and return it."""
+        wizard = wizard_type(self.context, self)
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.open()
+        return wizard
 
     def show_page(self, name: str) -> None:
         """Show the page titled ``name`` (case-insensitive), as ``signoff app --page`` asks."""

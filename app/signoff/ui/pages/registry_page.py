@@ -1,12 +1,13 @@
-"""The registry browser: models and their versions in a searchable tree, and the chosen version's record."""
+"""The registry browser: models and their versions in a searchable tree, and the chosen version's record.
+
+The record (metadata, lineage, artifacts, aliases and history) is drawn by ``VersionDetails``.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QFormLayout,
-    QGroupBox,
     QLabel,
     QLineEdit,
     QSplitter,
@@ -15,9 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.errors import NotFoundError
 from signoff.domain.registry import ModelVersion
 from signoff.services.models import list_model_versions
+from signoff.services.registry_import import model_history, model_version_details
 from signoff.ui.context import AppContext
+from signoff.ui.pages.version_details import VersionDetails
 
 VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -37,9 +41,13 @@ def build_registry_model(versions: list[ModelVersion]) -> QStandardItemModel:
         item = QStandardItem(f"v{version.version}")
         item.setEditable(False)
         item.setData(version, VERSION_ROLE)
-        status = str(version.attributes.get("review_status", "not reviewed"))
-        parent.insertRow(0, [item, _cell(version.source), _cell(status)])
+        parent.insertRow(0, [item, _cell(version.source), _cell(version_status(version))])
     return model
+
+
+def version_status(version: ModelVersion) -> str:
+    """The badge in the Status column; the review work replaces this one function."""
+    return str(version.attributes.get("review_status", "not reviewed"))
 
 
 def _cell(text: str) -> QStandardItem:
@@ -72,8 +80,7 @@ class RegistryPage(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
 
-        self.details = QGroupBox("Model version")
-        self.form = QFormLayout(self.details)
+        self.details = VersionDetails()
         self.empty = QLabel("Choose a model version on the left, or import one (File menu).")
         self.empty.setWordWrap(True)
 
@@ -130,25 +137,12 @@ class RegistryPage(QWidget):
     def _show(self, version: ModelVersion | None) -> None:
         self.details.setVisible(version is not None)
         self.empty.setVisible(version is None)
-        while self.form.rowCount():
-            self.form.removeRow(0)
         if version is None:
             return
-        rows = [
-            ("Model", version.name),
-            ("Version", version.version),
-            ("Source", version.source),
-            ("Description", version.description or "—"),
-            ("Registered", version.created_at.strftime("%Y-%m-%d %H:%M UTC") if version.created_at else "—"),
-        ]
-        rows += [(str(key), _short(value)) for key, value in sorted(version.attributes.items())]
-        for label, value in rows:
-            text = QLabel(value)
-            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            text.setWordWrap(True)
-            self.form.addRow(f"{label}:", text)
-
-
-def _short(value: object) -> str:
-    text = str(value)
-    return text if len(text) < 400 else text[:400] + " …"
+        # Two small indexed reads on the local database: milliseconds, so no job is needed.
+        details = model_version_details(self.context.db, version.name, version.version)
+        try:
+            changes, snapshots = model_history(self.context.db, version.name)
+        except NotFoundError:  # added by hand, never seen by a registry import
+            changes, snapshots = [], []
+        self.details.show_version(version, details, changes, snapshots)

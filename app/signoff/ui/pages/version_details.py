@@ -1,0 +1,169 @@
+"""The version page: a model version's metadata, lineage, artifact hashes, aliases and registry history.
+
+Fed from ``model_version_details`` and ``model_history``; long values (hashes, URIs) are elided in the
+view and shown whole in a tooltip and when copied.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QLabel,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from signoff.domain.audit import format_utc
+from signoff.domain.registry import ModelVersion
+from signoff.domain.registry_history import RegistryChange, SnapshotInfo
+
+ELIDE_AT = 80
+
+
+def elide(text: str, limit: int = ELIDE_AT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _value_label(value: object) -> QLabel:
+    text = "—" if value in (None, "", [], {}) else str(value)
+    label = QLabel(elide(text))
+    label.setToolTip(text)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _when(moment) -> str:
+    return format_utc(moment) if moment is not None else "—"
+
+
+class VersionDetails(QTabWidget):
+    """Tabs: Metadata, Lineage, Artifacts, Aliases & history."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Model version details")
+        self.metadata = QWidget()
+        self.metadata_form = QFormLayout(self.metadata)
+        self.lineage = QWidget()
+        self.lineage_form = QFormLayout(self.lineage)
+        self.datasets = self._tree(["Dataset", "Digest", "Context", "Source"], "Datasets of the training run")
+        lineage_layout = QVBoxLayout()
+        lineage_layout.addWidget(QLabel("Datasets"))
+        lineage_layout.addWidget(self.datasets)
+        self.lineage_form.addRow(lineage_layout)
+        self.artifacts = self._tree(["Artifact", "SHA-256"], "Artifact hashes")
+        history = QWidget()
+        history_layout = QVBoxLayout(history)
+        self.aliases = QLabel()
+        self.aliases.setAccessibleName("Aliases")
+        self.aliases.setWordWrap(True)
+        self.history = self._tree(["Seen between", "Change (whole model)"], "Registry history")
+        self.snapshots = self._tree(
+            ["Imported", "Source", "Taken at", "By", "Changes"], "Imports that saw it"
+        )
+        for widget in (self.aliases, QLabel("Changes"), self.history, QLabel("Imports"), self.snapshots):
+            history_layout.addWidget(widget)
+        self.addTab(self.metadata, "&Metadata")
+        self.addTab(self.lineage, "&Lineage")
+        self.addTab(self.artifacts, "A&rtifacts")
+        self.addTab(history, "Aliases && &history")
+
+    @staticmethod
+    def _tree(headers: list[str], name: str) -> QTreeWidget:
+        tree = QTreeWidget()
+        tree.setHeaderLabels(headers)
+        tree.setRootIsDecorated(False)
+        tree.setAccessibleName(name)
+        tree.setUniformRowHeights(True)
+        return tree
+
+    @staticmethod
+    def _fill(tree: QTreeWidget, rows: list[list[str]]) -> None:
+        tree.clear()
+        for row in rows:
+            item = QTreeWidgetItem([elide(cell, 48) for cell in row])
+            for column, cell in enumerate(row):
+                item.setToolTip(column, cell)
+                item.setData(column, Qt.ItemDataRole.UserRole, cell)
+            tree.addTopLevelItem(item)
+        for column in range(tree.columnCount()):
+            tree.resizeColumnToContents(column)
+
+    def show_version(
+        self,
+        version: ModelVersion,
+        details: dict[str, Any],
+        changes: list[RegistryChange],
+        snapshots: list[SnapshotInfo],
+    ) -> None:
+        while self.metadata_form.rowCount():
+            self.metadata_form.removeRow(0)
+        # attributes["registry"] holds each source's latest state; a version usually has one source.
+        by_source: dict[str, dict[str, Any]] = dict(version.attributes.get("registry") or {})
+        registry = next(iter(by_source.values()), {})
+        aliases = sorted({alias for state in by_source.values() for alias in state.get("aliases", [])})
+        rows: list[tuple[str, object]] = [
+            ("Model", version.name),
+            ("Version", version.version),
+            ("Source", version.source),
+            ("Description", version.description),
+            ("Registered", _when(version.created_at)),
+            ("Stage", registry.get("stage")),
+            ("Registry status", registry.get("status")),
+            ("Approval status", registry.get("approval_status")),
+            ("Source URI", registry.get("source_uri")),
+            ("Imports that saw it", details.get("snapshots_seen", 0)),
+        ]
+        for label, value in rows:
+            self.metadata_form.addRow(f"{label}:", _value_label(value))
+
+        while self.lineage_form.rowCount() > 1:
+            self.lineage_form.removeRow(0)
+        lineage = details.get("lineage") or {}
+        code = lineage.get("code_version") or {}
+        for position, (label, value) in enumerate(
+            [
+                ("Source run", lineage.get("run_id")),
+                ("Experiment", lineage.get("experiment")),
+                ("Git commit", code.get("git_commit")),
+                ("Code", code.get("source_name")),
+                ("Logged model", lineage.get("logged_model_id")),
+            ]
+        ):
+            self.lineage_form.insertRow(position, f"{label}:", _value_label(value))
+        self._fill(
+            self.datasets,
+            [
+                [
+                    str(d.get("name", "")),
+                    str(d.get("digest", "")),
+                    str(d.get("context", "")),
+                    str(d.get("source", "") or d.get("source_type", "")),
+                ]
+                for d in lineage.get("datasets", [])
+            ],
+        )
+        self._fill(
+            self.artifacts, [[path, sha] for path, sha in sorted(details.get("artifacts", {}).items())]
+        )
+        self.aliases.setText("Aliases: " + (", ".join(aliases) if aliases else "none"))
+        self._fill(
+            self.history,
+            [
+                [f"{_when(c.seen_after)} – {_when(c.seen_by)}", c.summary]
+                for c in reversed(changes)  # newest first
+            ],
+        )
+        self._fill(
+            self.snapshots,
+            [
+                [_when(s.imported_at), s.source_uri, _when(s.taken_at), s.imported_by, str(s.changes)]
+                for s in snapshots
+            ],
+        )
