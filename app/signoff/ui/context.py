@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal
 
 from signoff.domain.audit import AuditEvent
 from signoff.domain.registry import ModelVersion
+from signoff.domain.users import User
 from signoff.services import Database
 from signoff.services.identity import os_login_name
 from signoff.ui.workers import Job, JobControl, start_job
@@ -23,11 +24,14 @@ class AppContext(QObject):
     evidence_changed = Signal(object)  # the AuditEvent that was committed
     job_started = Signal(object, str)  # Job, title
     job_error = Signal(str, str, str)  # title, message, technical detail
+    user_changed = Signal(object)  # User | None: who signed in (None: read-only as the OS login)
+    row_picked = Signal(int, int)  # prediction log id, row position: a row chosen in a data table
 
     def __init__(self, db: Database, *, actor: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.db = db
         self.actor = actor or os_login_name()
+        self.user: User | None = None
         self.version: ModelVersion | None = None
         # Called from whichever thread committed; a signal hops to the UI thread by itself.
         self._unsubscribe: Callable[[], None] | None = db.subscribe(self._on_committed)
@@ -39,6 +43,15 @@ class AppContext(QObject):
         if version != self.version:
             self.version = version
             self.version_changed.emit(version)
+
+    def sign_in(self, user: User | None) -> None:
+        """Make ``user`` the actor of everything this window does (None: back to the OS login name)."""
+        self.user = user
+        self.actor = user.username if user is not None else os_login_name()
+        self.user_changed.emit(user)
+
+    def pick_row(self, log_id: int, row: int) -> None:
+        self.row_picked.emit(log_id, row)
 
     def run_job(
         self,
