@@ -116,19 +116,33 @@ def _encode_binned(column: pd.Series, name: str, edges: Sequence[float]) -> Attr
     edges_arr = np.asarray(edges, dtype=float)
     if edges_arr.ndim != 1 or len(edges_arr) < 2 or np.any(np.diff(edges_arr) <= 0):
         raise InputError(f"bin edges must be at least two increasing numbers, got {list(edges)}", column=name)
+    # Bin the distinct values, not the rows: a log's sensitive columns hold few of them (often as text,
+    # as the canonical log stores them), and converting a million strings one by one holds the GIL for
+    # seconds, freezing the app's window while the analysis runs in a worker.
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        row_codes, uniques = column.cat.codes.to_numpy(), pd.Series(column.cat.categories)
+    else:
+        row_codes, unique_values = pd.factorize(column, use_na_sentinel=True)
+        uniques = pd.Series(unique_values)
     try:
-        values = pd.to_numeric(column, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+        unique_numbers = pd.to_numeric(uniques, errors="raise").to_numpy(dtype=float, na_value=np.nan)
     except (TypeError, ValueError) as exc:
         raise InputError(f"cannot bin a non-numeric attribute: {exc}", column=name) from exc
-    missing = np.isnan(values)
-    codes = np.searchsorted(edges_arr, values, side="right") - 1
-    outside = ~missing & ((codes < 0) | (codes >= len(edges_arr) - 1))
-    if outside.any():
-        first = int(np.flatnonzero(outside)[0])
+    # One more "distinct value" for the rows pandas found missing, so every row indexes both arrays.
+    unique_numbers = np.append(unique_numbers, np.nan)
+    index = np.where(row_codes < 0, len(unique_numbers) - 1, row_codes)
+    unique_bins = np.searchsorted(edges_arr, unique_numbers, side="right") - 1
+    outside_values = ~np.isnan(unique_numbers) & ((unique_bins < 0) | (unique_bins >= len(edges_arr) - 1))
+    if outside_values.any():
+        first = int(np.flatnonzero(outside_values[index])[0])
         raise InputError(
-            _BIN_OUTSIDE.format(value=float(values[first]), edges=list(edges)), row=first + 1, column=name
+            _BIN_OUTSIDE.format(value=float(unique_numbers[index[first]]), edges=list(edges)),
+            row=first + 1,
+            column=name,
         )
     labels = [_bin_label(lo, hi) for lo, hi in itertools.pairwise(edges_arr)]
+    missing = np.isnan(unique_numbers)[index]
+    codes = unique_bins[index]
     unknown = None
     if missing.any():
         unknown = len(labels)
