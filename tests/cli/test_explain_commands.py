@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import skops.io as sio
 from sklearn.ensemble import RandomForestClassifier
 
@@ -114,3 +115,78 @@ def test_explain_and_trust_from_the_command_line(run_cli, tmp_path):
     help_text = run_cli("explain", "--help").stdout
     assert "--sample" in help_text and "--row" in help_text
     assert np.isfinite(explanation["base_value"])
+
+
+def test_shap_values_brought_in_the_log_explain_a_model_without_a_file(tmp_path, run_cli):
+    """A team computes SHAP in its own pipeline; Signoff summarises the columns it imported.
+
+    The oracle: the SHAP values of a linear model are coef * (x - mean(x)), computed here with numpy,
+    and mean |SHAP| per feature is taken from those same hand-made numbers.
+    """
+    db = f"sqlite:///{tmp_path / 'signoff.db'}"
+    rng = np.random.default_rng(7)
+    rows = 300
+    x = rng.normal(size=(rows, 2))
+    coef = np.array([2.0, -0.5])
+    shap = coef * (x - x.mean(axis=0))
+    frame = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(rows)],
+            "income": x[:, 0],
+            "debt": x[:, 1],
+            "shap_income": shap[:, 0],
+            "shap_debt": shap[:, 1],
+            "base": 0.25,
+            "sex": rng.choice(["Female", "Male"], size=rows),
+            "label": rng.integers(0, 2, size=rows),
+        }
+    )
+    frame["prediction"] = (shap.sum(axis=1) + 0.25 > 0).astype(int)
+    path = tmp_path / "scored.csv"
+    frame.to_csv(path, index=False)
+    assert run_cli("models", "add", "pipeline-shap", "1", db=db).returncode == 0
+
+    common = ["import", "log", str(path), "--model", "pipeline-shap", "--version", "1"]
+    common += ["--label", "label", "--prediction", "prediction", "--id", "id", "--sensitive", "sex"]
+    common += ["--feature", "income", "debt"]
+    no_base = run_cli(*common, "--shap", "income=shap_income", "debt=shap_debt", db=db)
+    assert no_base.returncode != 0
+    assert "--shap-base" in no_base.stderr and "Traceback" not in no_base.stderr
+
+    imported = run_cli(
+        *common, "--shap", "income=shap_income", "debt=shap_debt", "--shap-base", "base", "--json", db=db
+    )
+    assert imported.returncode == 0, imported.stderr
+    log_id = json.loads(imported.stdout)["id"]
+
+    explained = run_cli("explain", "pipeline-shap", "1", "--log", str(log_id), "--row", "r5", "--json", db=db)
+    assert explained.returncode == 0, explained.stderr
+    result = json.loads(explained.stdout)
+    assert result["parameters"]["source"] == "log"
+    explanation = result["explanation"]
+    importance = {i["feature"]: i["mean_abs_shap"] for i in explanation["global_importance"]}
+    assert importance["income"] == pytest.approx(np.abs(shap[:, 0]).mean(), rel=1e-9)
+    assert importance["debt"] == pytest.approx(np.abs(shap[:, 1]).mean(), rel=1e-9)
+    assert explanation["settings"]["explainer"] == "precomputed"
+    (local,) = explanation["local"]
+    contributions = {c["feature"]: c["shap"] for c in local["contributions"]}
+    assert contributions == pytest.approx({"income": shap[5, 0], "debt": shap[5, 1]})
+    assert local["base_value"] == pytest.approx(0.25)
+
+    from_model = run_cli("explain", "pipeline-shap", "1", "--log", str(log_id), "--from", "model", db=db)
+    assert from_model.returncode != 0
+    assert "no model file" in from_model.stderr and "Traceback" not in from_model.stderr
+
+
+def test_a_shap_column_that_is_not_a_number_is_refused_naming_row_and_column(tmp_path, run_cli):
+    db = f"sqlite:///{tmp_path / 'signoff.db'}"
+    path = tmp_path / "bad.csv"
+    path.write_text("label,prediction,x,shap_x,base\n1,1,0.5,0.1,0\n0,0,0.2,oops,0\n")
+    assert run_cli("models", "add", "pipeline-shap", "1", db=db).returncode == 0
+    result = run_cli(
+        "import", "log", str(path), "--model", "pipeline-shap", "--version", "1", "--label", "label",
+        "--prediction", "prediction", "--feature", "x", "--shap", "x=shap_x", "--shap-base", "base", db=db,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "shap_x" in result.stderr + result.stdout and "2" in result.stderr + result.stdout
+    assert run_cli("logs", "list", "--json", db=db).stdout.strip() in ("[]", "")

@@ -53,6 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--seed", type=int, default=0, help="random seed for sampling and bootstrap (default 0)"
     )
     explain.add_argument("--target-class", metavar="CLASS", help="class to explain for a multi-class model")
+    explain.add_argument(
+        "--from",
+        dest="source",
+        choices=["auto", "model", "log"],
+        default="auto",
+        help="compute SHAP from the stored model file, or summarise the SHAP columns imported with the log "
+        "(--shap); auto: the model file when the version has one (default)",
+    )
     add_json_flag(explain)
     explain.set_defaults(handler=run_explain)
 
@@ -162,6 +170,7 @@ def run_explain(args: argparse.Namespace) -> int:
             rows=args.row,
             seed=args.seed,
             target_class=args.target_class,
+            source=args.source,
             progress=progress,
         )
     if show:

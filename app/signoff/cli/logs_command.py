@@ -11,6 +11,7 @@ import sys
 
 from signoff.cli.common import ProgressBar, add_json_flag, open_db, print_json, print_table
 from signoff.domain.audit import format_utc
+from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
 from signoff.services.models import list_model_versions
 
@@ -148,6 +149,15 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
     )
     log.add_argument("--timestamp", metavar="COL", help="column with the time of each prediction")
     log.add_argument(
+        "--shap",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="FEATURE=COL",
+        help="a column holding SHAP values your pipeline computed for FEATURE (with --shap-base)",
+    )
+    log.add_argument("--shap-base", metavar="COL", help="the column holding each row's SHAP base value")
+    log.add_argument(
         "--role",
         choices=[r.value for r in LogRole],
         default=LogRole.VALIDATION.value,
@@ -184,6 +194,8 @@ def run_import(args: argparse.Namespace) -> int:
         features=tuple(args.feature),
         id=args.id,
         timestamp=args.timestamp,
+        shap=_shap_pairs(args.shap),
+        shap_base=args.shap_base,
     )
     options = LogReadOptions(
         encoding=args.encoding,
@@ -211,6 +223,19 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         _describe_import(outcome)
     return 0
+
+
+def _shap_pairs(given: list[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in given:
+        feature, sep, column = item.partition("=")
+        if not sep or not feature.strip() or not column.strip():
+            raise InputError(f"--shap takes FEATURE=COLUMN, e.g. --shap age=shap_age; got {item!r}")
+        pairs.append((feature.strip(), column.strip()))
+    features = [feature for feature, _column in pairs]
+    if len(set(features)) != len(features):
+        raise InputError("--shap names a feature twice")
+    return tuple(pairs)
 
 
 def _describe_import(outcome: LogImport) -> None:

@@ -33,6 +33,16 @@ class ColumnMapping:
     features: tuple[str, ...] = ()
     id: str | None = None
     timestamp: str | None = None
+    # SHAP values a team's pipeline computed: (feature, column holding that feature's SHAP value) pairs,
+    # and the column holding each row's base value. They let a model without a usable artifact be explained.
+    shap: tuple[tuple[str, str], ...] = ()
+    shap_base: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.shap and self.shap_base is None:
+            raise InputError("SHAP value columns need the column of base values too (--shap-base)")
+        if self.shap_base is not None and not self.shap:
+            raise InputError("a SHAP base-value column was given without SHAP value columns (--shap)")
 
     def mapped_columns(self) -> tuple[str, ...]:
         """Every mapped column once, in a stable order (the order of the canonical Parquet)."""
@@ -45,13 +55,15 @@ class ColumnMapping:
             *self.scores,
             *self.sensitive,
             *self.features,
+            *(column for _feature, column in self.shap),
+            self.shap_base,
         ):
             if col is not None and col not in ordered:
                 ordered.append(col)
         return tuple(ordered)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "label": self.label,
             "prediction": self.prediction,
             "scores": list(self.scores),
@@ -60,6 +72,10 @@ class ColumnMapping:
             "id": self.id,
             "timestamp": self.timestamp,
         }
+        if self.shap:  # absent otherwise, so mappings stored before SHAP columns existed compare equal
+            data["shap"] = {feature: column for feature, column in self.shap}
+            data["shap_base"] = self.shap_base
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnMapping:
@@ -71,6 +87,8 @@ class ColumnMapping:
             features=tuple(data.get("features", ())),
             id=data.get("id"),
             timestamp=data.get("timestamp"),
+            shap=tuple((data.get("shap") or {}).items()),
+            shap_base=data.get("shap_base"),
         )
 
 

@@ -162,6 +162,8 @@ def _roles(mapping: ColumnMapping, where: str) -> dict[str, str]:
         *((c, "score") for c in mapping.scores),
         *((c, "sensitive") for c in mapping.sensitive),
         *((c, "feature") for c in mapping.features),
+        *((c, "shap") for _feature, c in mapping.shap),
+        (mapping.shap_base, "shap"),
     ]
     for column, role in assigned:
         if column is None:
@@ -455,7 +457,7 @@ class _Import:
             stats = self.label_stats if role == "label" else self.prediction_stats
             stats.observe(values, rows, decimal_comma=decimal_comma)
             return values
-        # a score: a probability
+        # a score (a probability) or a SHAP value (any finite number)
         numbers, not_number = parse_numbers(values, decimal_comma=decimal_comma)
         text = _text_or_none(values)
         if self._tally("invalid_number", column, "not a number").add(not_number, rows, text):
@@ -465,7 +467,7 @@ class _Import:
         with np.errstate(invalid="ignore"):
             finite = np.isfinite(array)
             non_finite = number & ~finite
-            out_of_range = number & finite & ((array < 0.0) | (array > 1.0))
+            out_of_range = number & finite & ((array < 0.0) | (array > 1.0)) & (role == "score")
         if non_finite.any() or out_of_range.any():
             shown_numbers = numbers.cast(pa.string())
             if self._tally("non_finite", column, "NaN or infinite").add(non_finite, rows, shown_numbers):
@@ -653,7 +655,7 @@ class _Import:
                 arrow_type = pa.timestamp("us", tz="UTC")
             elif role in ("label", "prediction"):
                 arrow_type = domain.arrow_type
-            elif role == "score":
+            elif role in ("score", "shap"):
                 arrow_type = pa.float64()
             else:
                 arrow_type = feature_type(self.kinds[column])

@@ -20,6 +20,7 @@ from signoff.analysis.explain import (
     DEFAULT_BOOTSTRAP_RESAMPLES,
     Cancelled,
     Progress,
+    explain_precomputed,
     run_explanation,
 )
 from signoff.analysis.model_loading import load_model, plan_model_load, sha256_file
@@ -29,7 +30,7 @@ from signoff.domain.explanation import Explanation
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.services.analysis_runs import find_analysis, record_analysis
 from signoff.services.logs import get_log, load_log_frame
-from signoff.services.model_artifacts import materialised_artifacts
+from signoff.services.model_artifacts import materialised_artifacts, model_artifacts
 from signoff.services.models import get_model_version
 from signoff.services.trust import trusted_artifact_hashes
 from signoff.storage import Database
@@ -79,16 +80,36 @@ def explain_model_version(
     rows: Sequence[str] = (),
     seed: int = 0,
     target_class: str | None = None,
+    source: str = "auto",
     actor: str | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> ExplanationRun:
-    """SHAP explanation of ``name`` ``version`` on log ``log_id``; stored once per identical request."""
+    """SHAP explanation of ``name`` ``version`` on log ``log_id``; stored once per identical request.
+
+    ``source`` says where the SHAP values come from: ``"model"`` computes them from the stored model
+    file, ``"log"`` summarises the values a team's pipeline wrote into the log (``--shap`` columns at
+    import), ``"auto"`` uses the model file when the version has one and the log's columns otherwise.
+    """
     model_version = get_model_version(db, name, version)
     log = get_log(db, log_id)
     if log.model_version_id != model_version.id:
         raise InputError(f"log {log_id} was imported for another model version, not {model_version.ref}")
     mapping = log.mapping
+    if source not in ("auto", "model", "log"):
+        raise InputError(f"explain from 'model', 'log' or 'auto', not {source!r}")
+    if source == "log" or (source == "auto" and mapping.shap and not model_artifacts(db, model_version)):
+        return _explain_from_log(
+            db,
+            model_version.id,
+            log,
+            rows=rows,
+            sample_size=sample_size,
+            seed=seed,
+            actor=actor,
+            progress=progress,
+            cancelled=cancelled,
+        )
     if not mapping.features:
         raise InputError(
             f"log {log_id} maps no feature columns; re-import it with --feature for each model input"
@@ -138,5 +159,61 @@ def explain_model_version(
             progress=progress,
             cancelled=cancelled,
         )
+    run = record_analysis(db, **request, result=explanation.to_dict(), actor=actor)
+    return ExplanationRun(run, Explanation.from_dict(run.result), reused=False)
+
+
+def _explain_from_log(
+    db: Database,
+    model_version_id: int,
+    log: PredictionLog,
+    *,
+    rows: Sequence[str],
+    sample_size: int | None,
+    seed: int,
+    actor: str | None,
+    progress: Progress | None,
+    cancelled: Cancelled | None,
+) -> ExplanationRun:
+    mapping = log.mapping
+    if not mapping.shap:
+        raise InputError(
+            f"log {log.id} holds no SHAP values; re-import it with --shap FEATURE=COLUMN for each feature "
+            "and --shap-base COLUMN, or explain from the model file"
+        )
+    parameters = {
+        "source": "log",
+        "shap_columns": dict(mapping.shap),
+        "shap_base": mapping.shap_base,
+        "sensitive": list(mapping.sensitive),
+        "id_column": mapping.id,
+        "rows": [str(r) for r in rows],
+        "sample_size": sample_size,
+        "seed": seed,
+        "bootstrap_resamples": DEFAULT_BOOTSTRAP_RESAMPLES,
+    }
+    request = dict(
+        kind=KIND,
+        model_version_id=model_version_id,
+        inputs={"log": log.evidence_sha256},
+        parameters=parameters,
+        engine_version=ENGINE_VERSION,
+    )
+    found = find_analysis(db, **request)
+    if found is not None:
+        return ExplanationRun(found, Explanation.from_dict(found.result), reused=True)
+    frame = load_log_frame(db, log.id)
+    explanation = explain_precomputed(
+        frame,
+        shap_columns=dict(mapping.shap),
+        base_value=mapping.shap_base,
+        sensitive=mapping.sensitive,
+        id_column=mapping.id,
+        rows=[str(r) for r in rows],
+        sample_size=sample_size,
+        seed=seed,
+        progress=progress,
+        cancelled=cancelled,
+    )
     run = record_analysis(db, **request, result=explanation.to_dict(), actor=actor)
     return ExplanationRun(run, Explanation.from_dict(run.result), reused=False)
