@@ -119,7 +119,11 @@ def test_sign_in_failure_then_success(qtbot, context, window, screenshots):
     qtbot.keyClicks(dialog.username, "grace")
     qtbot.keyClicks(dialog.password, "wrong password")
     dialog.sign_in_button.click()
+    assert not dialog.sign_in_button.isEnabled()
+    dialog.reject()  # Escape while the password is checked: ignored, the answer is still to come
+    assert dialog.isVisible()
     qtbot.waitUntil(dialog.error.isVisible, timeout=20000)
+    assert dialog.sign_in_button.isEnabled()
     assert dialog.error.text() == "Wrong username or password."
     assert dialog.password.text() == "" and dialog.isVisible()
     assert context.user is None and context.actor == "tester"

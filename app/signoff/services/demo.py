@@ -57,8 +57,9 @@ MAPPING = ColumnMapping(
 REFERENCE_PERIOD = (datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 7, 1, tzinfo=UTC))
 PRODUCTION_PERIOD = (datetime(2026, 1, 5, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC) + timedelta(weeks=26))
 ALREADY_BUILT = (
-    "the demo workspace is already in this database: model {model!r} exists (versions {versions}). "
-    "Open it in the app, or build the demo into another database, e.g. "
+    "the demo workspace is already in this database: model {model!r} exists (versions {versions}; "
+    "an interrupted build leaves the steps it finished). Open it in the app, or build the demo into "
+    "another database, e.g. "
     "`signoff --db sqlite:///demo.db demo`"
 )
 

@@ -73,6 +73,7 @@ class _CredentialsDialog(QDialog):
         self.context = context
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self.error = _error_label()
+        self._pending = False
         self.buttons = QDialogButtonBox()
         self.buttons.rejected.connect(self.reject)
 
@@ -82,8 +83,14 @@ class _CredentialsDialog(QDialog):
         self._busy(False)
 
     def _busy(self, busy: bool) -> None:
+        self._pending = busy
         for button in self.buttons.buttons():
             button.setEnabled(not busy)
+
+    def reject(self) -> None:
+        # Escape while the password is being checked would otherwise sign the user in after "Cancel".
+        if not self._pending:
+            super().reject()
 
     def _run(self, work: Callable[[JobControl], User]) -> None:
         # Password hashing takes a noticeable moment: never on the UI thread. A refusal is shown here,
