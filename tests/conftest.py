@@ -298,6 +298,27 @@ def table_dump(url: str) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="session")
+def demo_workspace(tmp_path_factory) -> tuple[Path, dict]:
+    """The demo workspace, built once per session by the real ``signoff demo --json`` into an SQLite
+    file: (path of the file, the printed summary). Only read it; copy it (``sqlite3`` backup) to change it."""
+    import json
+
+    folder = tmp_path_factory.mktemp("demo-workspace")
+    path = folder / "demo.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "signoff", "--db", f"sqlite:///{path}", "demo", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env({"XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}),
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return path, json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory) -> Iterator[str]:
     """A real ``mlflow server`` on a loopback port for the whole session; yields its tracking URI.
 

@@ -60,7 +60,8 @@ def test_the_lending_template_says_what_the_issue_asks():
     assert rules[("fairness.impact_ratio", "sex")].threshold == 0.8
     assert rules[("fairness.impact_ratio", "race")].operator is Operator.GE
     assert rules[("fairness.equalized_odds_difference", "race")].threshold == 0.1
-    assert rules[("performance.roc_auc", "overall")].on is JudgedOn.CI_LOW
+    # ROC AUC comes without a confidence interval, so the rule judges the estimate (else: "missing").
+    assert rules[("performance.roc_auc", "overall")].on is JudgedOn.VALUE
     assert rules[("drift.psi", "*")].operator is Operator.LT
     assert policy.min_group_size == 30
     assert policy.reference_groups == {"sex": "Male", "race": "White"}

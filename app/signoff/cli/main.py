@@ -18,6 +18,7 @@ from signoff.cli import (
     audit_command,
     check_command,
     data_analysis_command,
+    demo_command,
     explain_command,
     import_command,
     logs_command,
@@ -41,6 +42,7 @@ COMMAND_GROUPS = (
     review_command,
     verify_command,
     audit_command,
+    demo_command,
 )
 
 

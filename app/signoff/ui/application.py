@@ -10,8 +10,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from signoff.domain.errors import SignoffError
 from signoff.resources import resource_path
-from signoff.services import open_database
+from signoff.services import Database, open_database
 from signoff.ui.context import AppContext
+from signoff.ui.first_start import FirstStart, first_start_skipped
 from signoff.ui.main_window import MainWindow
 from signoff.ui.pages.settings_page import saved_database_url
 
@@ -33,13 +34,7 @@ def run_app(*, db_url: str | None, screenshot: str | None = None, page: str | No
             raise
         QMessageBox.critical(None, "Signoff cannot open the database", str(error))
         return 2
-    window = MainWindow(AppContext(db))
-    if page:
-        try:
-            window.show_page(page)
-        except KeyError as error:
-            raise SignoffError(str(error.args[0])) from None
-    window.show()
+    window, _first_start = open_main_window(db, page=page, interactive=not screenshot)
     if screenshot:
 
         def save_and_quit() -> None:
@@ -52,3 +47,22 @@ def run_app(*, db_url: str | None, screenshot: str | None = None, page: str | No
     code = app.exec()
     db.close()
     return code
+
+
+def open_main_window(
+    db: Database, *, page: str | None = None, interactive: bool = True
+) -> tuple[MainWindow, FirstStart | None]:
+    """The shown main window and, when a person is in front of it (not ``--screenshot``, not
+    ``SIGNOFF_SKIP_FIRST_START``), the first-start flow it begins with: sign in, then the demo offer."""
+    window = MainWindow(AppContext(db))
+    if page:
+        try:
+            window.show_page(page)
+        except KeyError as error:
+            raise SignoffError(str(error.args[0])) from None
+    window.show()
+    first_start = None
+    if interactive and not first_start_skipped():
+        first_start = FirstStart(window.context, window)
+        QTimer.singleShot(0, first_start.start)  # once the window is on screen
+    return window, first_start

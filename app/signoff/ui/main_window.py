@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -20,8 +21,10 @@ from PySide6.QtWidgets import (
 
 from signoff import __version__
 from signoff.resources import resource_path
+from signoff.services.users import has_users
 from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
+from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
 from signoff.ui.pages.audit_page import AuditPage
 from signoff.ui.pages.registry_page import RegistryPage
@@ -75,8 +78,12 @@ class MainWindow(QMainWindow):
         self.job_status = JobStatus()
         self.statusBar().addPermanentWidget(self.job_status)
         self.version_label = QLabel()
-        self.statusBar().addWidget(QLabel(f"Signoff {__version__} · {context.actor} · {context.db.url}"))
+        self.who_label = QLabel()
+        self.who_label.setAccessibleName("Signed-in user and database")
+        self._show_who()
+        self.statusBar().addWidget(self.who_label)
         self.statusBar().addWidget(self.version_label)
+        context.user_changed.connect(lambda _user: self._show_who())
         context.job_started.connect(self.job_status.track)
         context.job_error.connect(lambda title, message, detail: show_error(self, title, message, detail))
         context.version_changed.connect(
@@ -98,6 +105,11 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, t=wizard_type: self.open_wizard(t))
             file_menu.addAction(action)
         file_menu.addSeparator()
+        sign_in = QAction("Sign &in…", self)
+        sign_in.setShortcut(QKeySequence("Ctrl+Shift+U"))
+        sign_in.triggered.connect(self.open_sign_in)
+        file_menu.addAction(sign_in)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -110,6 +122,19 @@ class MainWindow(QMainWindow):
         wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         wizard.open()
         return wizard
+
+    def open_sign_in(self) -> QDialog:
+        """Sign in (or, on a database without users, create the first administrator)."""
+        dialog_type = SignInDialog if has_users(self.context.db) else FirstAdminDialog
+        dialog = dialog_type(self.context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _show_who(self) -> None:
+        user = self.context.user
+        who = f"{user.full_name} ({user.username})" if user else f"{self.context.actor} (not signed in)"
+        self.who_label.setText(f"Signoff {__version__} · {who} · {self.context.db.url}")
 
     def show_page(self, name: str) -> None:
         """Show the page titled ``name`` (case-insensitive), as ``signoff app --page`` asks."""

@@ -41,7 +41,11 @@ class SettingsPage(QWidget):
 
         who = QGroupBox("User and appearance")
         who_form = QFormLayout(who)
-        who_form.addRow("Working as:", QLabel(context.actor))
+        working_as = QLabel(context.actor)
+        working_as.setAccessibleName("Working as")
+        # Follows sign-in (File > Sign in…), so the page never names someone who is no longer acting.
+        context.user_changed.connect(lambda _user: working_as.setText(context.actor))
+        who_form.addRow("Working as:", working_as)
         who_form.addRow("Theme:", QLabel("follows the system (light or dark)"))
 
         layout = QVBoxLayout(self)

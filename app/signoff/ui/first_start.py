@@ -1,0 +1,328 @@
+"""First start and signing in: who is working, and a demo workspace for a database with nothing in it.
+
+``FirstStart`` runs once when the desktop app opens a database interactively. With no users yet it asks
+for the first administrator; otherwise it asks the user to sign in (Cancel carries on read-only under
+the operating-system login). Then, if the database holds no model version, it offers to build the demo
+workspace (``services.demo``) in a job. Every dialog is opened with ``open()``, never ``exec()``, so no
+nested event loop blocks workers or tests. ``SIGNOFF_SKIP_FIRST_START=1`` skips all of it (automation);
+``signoff app --screenshot`` never starts it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from signoff.domain.users import MIN_PASSWORD_LENGTH, Role, User
+from signoff.services.demo import DEMO_MODEL, DemoSummary, build_demo_workspace
+from signoff.services.identity import os_login_name
+from signoff.services.models import list_model_versions
+from signoff.services.users import add_user, authenticate, has_users
+from signoff.ui.context import AppContext
+from signoff.ui.workers import JobControl, start_job
+
+if TYPE_CHECKING:
+    from signoff.ui.main_window import MainWindow
+
+SKIP_VARIABLE = "SIGNOFF_SKIP_FIRST_START"
+LAST_USER_KEY = "user/last_username"
+PASSWORDS_DIFFER = "the two passwords differ; type the same password twice"
+
+
+def first_start_skipped() -> bool:
+    return os.environ.get(SKIP_VARIABLE, "").strip().lower() in ("1", "true", "yes")
+
+
+def _error_label() -> QLabel:
+    label = QLabel("")
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #b00020;")  # readable on light and dark themes
+    label.setAccessibleName("Error")
+    label.setVisible(False)
+    return label
+
+
+def _password_field(accessible_name: str) -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    field.setAccessibleName(accessible_name)
+    return field
+
+
+class _CredentialsDialog(QDialog):
+    """A form whose OK button runs a check off the UI thread and shows a refusal in the dialog itself."""
+
+    signed_in = Signal(object)  # User
+
+    def __init__(self, context: AppContext, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.error = _error_label()
+        self._pending = False
+        self.buttons = QDialogButtonBox()
+        self.buttons.rejected.connect(self.reject)
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
+        self.error.setVisible(True)
+        self._busy(False)
+
+    def _busy(self, busy: bool) -> None:
+        self._pending = busy
+        for button in self.buttons.buttons():
+            button.setEnabled(not busy)
+
+    def reject(self) -> None:
+        # Escape while the password is being checked would otherwise sign the user in after "Cancel".
+        if not self._pending:
+            super().reject()
+
+    def _run(self, work: Callable[[JobControl], User]) -> None:
+        # Password hashing takes a noticeable moment: never on the UI thread. A refusal is shown here,
+        # in the dialog, not as a second error window, so this does not go through context.run_job.
+        self.error.setVisible(False)
+        self._busy(True)
+        start_job(
+            work, on_success=self._succeeded, on_error=lambda message, _detail: self.show_error(message)
+        )
+
+    def _succeeded(self, user: User) -> None:
+        QSettings().setValue(LAST_USER_KEY, user.username)
+        self.context.sign_in(user)
+        self.signed_in.emit(user)
+        self.accept()
+
+
+class SignInDialog(_CredentialsDialog):
+    """Username and password; Cancel carries on read-only under the operating-system login."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.setWindowTitle("Sign in to Signoff")
+        self.setAccessibleName("Sign in")
+        self.username = QLineEdit(str(QSettings().value(LAST_USER_KEY, "") or ""))
+        self.username.setAccessibleName("Username")
+        self.password = _password_field("Password")
+        self.sign_in_button = QPushButton("Sign in")
+        self.sign_in_button.setAccessibleName("Sign in")
+        self.sign_in_button.setDefault(True)
+        self.sign_in_button.clicked.connect(self.submit)
+        self.buttons.addButton(self.sign_in_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel and continue read-only")
+
+        intro = QLabel(
+            f"Sign in with your Signoff account. Cancel continues read-only as {os_login_name()!r}: "
+            "you can look at everything, but reviews and signatures need a signed-in user."
+        )
+        intro.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("&Username:", self.username)
+        form.addRow("&Password:", self.password)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        (self.password if self.username.text() else self.username).setFocus()
+        self.resize(460, self.sizeHint().height())
+
+    def submit(self) -> None:
+        username, password = self.username.text(), self.password.text()
+        db = self.context.db
+        self._run(lambda _control: authenticate(db, username, password, purpose="sign-in"))
+
+    def show_error(self, message: str) -> None:
+        super().show_error(message)
+        self.password.clear()
+        self.password.setFocus()
+
+
+class FirstAdminDialog(_CredentialsDialog):
+    """Create the first administrator of a database that has no users yet, and sign in as them."""
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.setWindowTitle("Create the first administrator")
+        self.setAccessibleName("Create the first administrator")
+        self.username = QLineEdit(os_login_name().lower())
+        self.username.setAccessibleName("Username")
+        self.full_name = QLineEdit()
+        self.full_name.setAccessibleName("Full name")
+        self.full_name.setPlaceholderText("printed with every signature")
+        self.email = QLineEdit()
+        self.email.setAccessibleName("E-mail")
+        self.password = _password_field("Password")
+        self.password.setPlaceholderText(f"at least {MIN_PASSWORD_LENGTH} characters")
+        self.repeat = _password_field("Password again")
+        self.reviewer = QCheckBox("Also a reviewer (may open reviews and sign as reviewer)")
+        self.reviewer.setChecked(True)
+        self.approver = QCheckBox("Also an approver (may approve; never their own submission)")
+        self.create_button = QPushButton("Create and sign in")
+        self.create_button.setAccessibleName("Create the administrator and sign in")
+        self.create_button.setDefault(True)
+        self.create_button.clicked.connect(self.submit)
+        self.buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel and continue read-only")
+
+        intro = QLabel(
+            "This database has no users yet. The first account administers the others. Each account "
+            "gets its own signing key, sealed with its password; usernames are never reused."
+        )
+        intro.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("&Username:", self.username)
+        form.addRow("&Full name:", self.full_name)
+        form.addRow("&E-mail:", self.email)
+        form.addRow("&Password:", self.password)
+        form.addRow("Password &again:", self.repeat)
+        form.addRow("", self.reviewer)
+        form.addRow("", self.approver)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.full_name.setFocus()
+        self.resize(520, self.sizeHint().height())
+
+    def roles(self) -> frozenset[Role]:
+        extra = {Role.REVIEWER} if self.reviewer.isChecked() else set()
+        extra |= {Role.APPROVER} if self.approver.isChecked() else set()
+        return frozenset({Role.ADMIN, *extra})
+
+    def submit(self) -> None:
+        if self.password.text() != self.repeat.text():
+            self.show_error(PASSWORDS_DIFFER)
+            self.repeat.clear()
+            self.repeat.setFocus()
+            return
+        db, roles = self.context.db, self.roles()
+        request = {
+            "username": self.username.text(),
+            "full_name": self.full_name.text(),
+            "email": self.email.text(),
+            "password": self.password.text(),
+        }
+        self._run(lambda _control: add_user(db, None, roles=roles, **request))
+
+
+class DemoOfferDialog(QDialog):
+    """Offered when the database holds no model version: build the demo workspace, or start empty."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Welcome to Signoff")
+        self.setAccessibleName("Demo workspace offer")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        text = QLabel(
+            "<p><b>This database is empty.</b></p>"
+            "<p>Signoff can build a demo workspace to explore, offline and in about half a minute, from "
+            "real data: the UCI Adult income data set (CC BY 4.0). It trains a logistic regression "
+            f"(version 1) and a gradient boosting model (version 2), registers them as "
+            f"<i>{DEMO_MODEL}</i>, imports a reference and a production prediction log for each, and "
+            "runs validation, fairness, performance, monitoring, drift and SHAP analyses and the "
+            "<i>lending-four-fifths</i> policy.</p>"
+            "<p>Everything it does is recorded in the audit trail like any other work. You can also build "
+            "it later from a terminal with <code>signoff demo</code>.</p>"
+        )
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.RichText)
+        self.build_button = QPushButton("Build demo workspace")
+        self.build_button.setAccessibleName("Build demo workspace")
+        self.build_button.setDefault(True)
+        self.empty_button = QPushButton("Start empty")
+        self.empty_button.setAccessibleName("Start with an empty database")
+        buttons = QDialogButtonBox()
+        buttons.addButton(self.build_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.empty_button, QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(buttons)
+        self.resize(560, self.sizeHint().height())
+
+
+class FirstStart(QObject):
+    """Sign-in (or the first administrator), then the demo offer on an empty database, one after the
+    other. ``dialog`` is the one open now; ``finished`` fires when nothing more will be asked."""
+
+    finished = Signal()
+    demo_built = Signal(object)  # DemoSummary
+
+    def __init__(self, context: AppContext, window: MainWindow) -> None:
+        super().__init__(window)
+        self.context = context
+        self.window = window
+        self.dialog: QDialog | None = None
+
+    def start(self) -> None:
+        self.ask_who()
+
+    def ask_who(self) -> None:
+        dialog_type = SignInDialog if has_users(self.context.db) else FirstAdminDialog
+        self._open(dialog_type(self.context, self.window), self.offer_demo)
+
+    def offer_demo(self) -> None:
+        if list_model_versions(self.context.db):
+            self._done()
+            return
+        offer = DemoOfferDialog(self.window)
+        offer.accepted.connect(self.build_demo)
+        offer.rejected.connect(self._done)
+        self.dialog = offer
+        offer.open()
+
+    def build_demo(self) -> None:
+        self.dialog = None
+        db, actor = self.context.db, self.context.actor
+
+        def work(control: JobControl) -> DemoSummary:
+            return build_demo_workspace(db, actor=actor, progress=control.progress)
+
+        self.context.run_job(
+            "Building the demo workspace", work, self._demo_ready, on_error=lambda *_: self._done()
+        )
+
+    def _demo_ready(self, summary: DemoSummary) -> None:
+        # The registry page already reloaded on the demo's model events; show the newest version.
+        newest = summary.versions[-1].model_version_id
+        version = next(v for v in list_model_versions(self.context.db, name=summary.model) if v.id == newest)
+        registry = self.window.pages.get("registry")
+        if registry is not None:
+            registry.reload()
+            registry.select(version)
+        self.context.select_version(version)
+        self.window.statusBar().showMessage(
+            f"Demo workspace ready in {summary.seconds:.0f} s: {summary.model}, versions "
+            f"{', '.join(v.version for v in summary.versions)}",
+            15000,
+        )
+        self.demo_built.emit(summary)
+        self._done()
+
+    def _open(self, dialog: QDialog, then: Callable[[], None]) -> None:
+        dialog.finished.connect(lambda _result: then())
+        self.dialog = dialog
+        dialog.open()
+
+    def _done(self) -> None:
+        self.dialog = None
+        self.finished.emit()
