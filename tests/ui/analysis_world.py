@@ -1,7 +1,7 @@
 """A small real world for the analysis pages: model version ``credit`` v1 with a scikit-learn gradient
 boosting model attached as a skops file, and two prediction logs imported through the real log import:
-a reference log (the training rows) and a production log whose ``f0`` has moved half a standard
-deviation, over eight weeks of timestamps.
+a reference log (the training rows) and a production log over eight weeks whose ``f0`` moves
+up as time goes on (half a standard deviation on average), so drift and monitoring both see it.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ MAPPING = ColumnMapping(
 def make_log(seed: int, rows: int, *, shift: float = 0.0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(rng.normal(size=(rows, 3)), columns=list(FEATURES))
-    frame["f0"] += shift
+    frame["f0"] += shift * 2 * np.arange(rows) / rows  # moves further over time: mean shift = shift
     frame["sex"] = rng.choice(["Female", "Male"], size=rows)
     frame["label"] = (frame["f0"] + frame["f1"] * (frame["sex"] == "Female") > 0).astype(int)
     frame["prediction"] = frame["label"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
+from signoff.domain.drift import ColumnDrift, DriftBin, DriftResult, DriftVerdict
 from signoff.domain.explanation import FeatureImportance, GroupImportance, LocalExplanation
 from signoff.domain.fairness import MonitoringResult
 
@@ -180,7 +180,7 @@ def bins_figure(column: ColumnDrift) -> dict[str, Any]:
     """Share of rows per bin in the reference and the current log, for one column."""
     reference_total = sum(b.reference_count for b in column.bins) or 1
     current_total = sum(b.current_count for b in column.bins) or 1
-    labels = [b.label for b in column.bins]
+    labels = [_bin_label(b) for b in column.bins]
     return {
         "data": [
             {
@@ -202,9 +202,18 @@ def bins_figure(column: ColumnDrift) -> dict[str, Any]:
             f"{column.column}: share of rows per bin ({column.verdict.value})",
             barmode="group",
             yaxis={"title": {"text": "share of rows"}, "tickformat": ".0%"},
-            legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+            legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.7)"},
         ),
     }
+
+
+def _bin_label(b: DriftBin) -> str:
+    """A numeric bin as ``(lower, upper]`` with short numbers; a category or the missing bin as is."""
+    if b.lower is None and b.upper is None:
+        return b.label
+    lower = "-inf" if b.lower is None else f"{b.lower:.3g}"
+    upper = "inf" if b.upper is None else f"{b.upper:.3g}"
+    return f"({lower}, {upper}]"
 
 
 def monitoring_figure(result: MonitoringResult) -> dict[str, Any]:
