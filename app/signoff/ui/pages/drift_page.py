@@ -8,6 +8,9 @@ verdict of a column is written out ("✘ drifted"), the colour only repeats it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -20,13 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.drift import ColumnDrift, ColumnType, DriftResult, DriftVerdict
 from signoff.domain.fairness import MonitoringResult
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
 from signoff.services.analysis_runs import list_analyses
-from signoff.services.drift import DriftRun, analyze_drift
-from signoff.services.fairness import MonitoringRun, analyze_monitoring
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
@@ -45,6 +47,17 @@ from signoff.ui.pages.analysis_widgets import (
 from signoff.ui.workers import JobControl
 
 NO_VERSION = "Choose a model version on the Registry page to compare its logs."
+Result = TypeVar("Result", DriftResult, MonitoringResult)
+
+
+@dataclass(frozen=True)
+class ShownRun(Generic[Result]):
+    """A recorded analysis run and its result, as this page shows it (computed now or read back)."""
+
+    run: AnalysisRun
+    result: Result
+
+
 VERDICT_TEXT = {
     DriftVerdict.STABLE: ("✔ stable", "good"),
     DriftVerdict.MODERATE: ("▲ moderate", "warn"),
@@ -111,8 +124,8 @@ class DriftPage(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.drift: DriftRun | None = None
-        self.monitoring: MonitoringRun | None = None
+        self.drift: ShownRun[DriftResult] | None = None
+        self.monitoring: ShownRun[MonitoringResult] | None = None
         self.drift_result: DriftResult | None = None
         self.monitoring_result: MonitoringResult | None = None
 
@@ -242,7 +255,7 @@ class DriftPage(QWidget):
             latest = drift_runs[-1]
             self.reference.select_hash(latest.inputs.get("reference_log", ""))
             self.current.select_hash(latest.inputs.get("current_log", ""))
-            self._show_drift(DriftRun(latest, DriftResult.from_dict(latest.result)))
+            self._show_drift(ShownRun(latest, DriftResult.from_dict(latest.result)))
         elif self.drift is None and len(logs) >= 2:
             self.drift_status.setText(
                 "No drift analysis recorded yet: choose the two logs and press Run drift."
@@ -251,7 +264,7 @@ class DriftPage(QWidget):
         if self.monitoring is None and monitoring_runs:
             latest = monitoring_runs[-1]
             self.monitored.select_hash(latest.inputs.get("log", ""))
-            self._show_monitoring(MonitoringRun(latest, MonitoringResult.from_dict(latest.result)))
+            self._show_monitoring(ShownRun(latest, MonitoringResult.from_dict(latest.result)))
 
     def _maybe_reload(self, event) -> None:
         if event.action.startswith(("log.", "model.")):
@@ -265,8 +278,11 @@ class DriftPage(QWidget):
             return
         db, actor = self.context.db, self.context.actor
 
-        def work(control: JobControl) -> DriftRun:
-            return analyze_drift(
+        def work(control: JobControl) -> ShownRun[DriftResult]:
+            # Imported in the worker: scipy takes seconds to import, and the window must open without it.
+            from signoff.services.drift import analyze_drift
+
+            drift = analyze_drift(
                 db,
                 name=version.name,
                 version=version.version,
@@ -276,12 +292,13 @@ class DriftPage(QWidget):
                 progress=lambda fraction: control.progress(fraction, "drift"),
                 cancelled=control.cancelled,
             )
+            return ShownRun(drift.run, drift.result)
 
         self.drift_jobs.start(
             f"Drift of log #{current.id} against log #{reference.id}", work, self._show_drift
         )
 
-    def _show_drift(self, drift: DriftRun | None) -> None:
+    def _show_drift(self, drift: ShownRun[DriftResult] | None) -> None:
         self.drift = drift
         self.drift_result = None if drift is None else drift.result
         if drift is None:
@@ -329,8 +346,10 @@ class DriftPage(QWidget):
             return
         db, actor, frequency = self.context.db, self.context.actor, self.frequency.currentText()
 
-        def work(control: JobControl) -> MonitoringRun:
-            return analyze_monitoring(
+        def work(control: JobControl) -> ShownRun[MonitoringResult]:
+            from signoff.services.fairness import analyze_monitoring
+
+            monitoring = analyze_monitoring(
                 db,
                 name=version.name,
                 version=version.version,
@@ -339,10 +358,11 @@ class DriftPage(QWidget):
                 actor=actor,
                 progress=lambda fraction: control.progress(fraction, "monitoring"),
             )
+            return ShownRun(monitoring.run, monitoring.result)
 
         self.monitoring_jobs.start(f"Monitoring log #{log.id} per {frequency}", work, self._show_monitoring)
 
-    def _show_monitoring(self, monitoring: MonitoringRun | None) -> None:
+    def _show_monitoring(self, monitoring: ShownRun[MonitoringResult] | None) -> None:
         self.monitoring = monitoring
         self.monitoring_result = None if monitoring is None else monitoring.result
         if monitoring is None:

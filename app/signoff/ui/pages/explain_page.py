@@ -9,6 +9,8 @@ background, sample size and the measured additivity error.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,7 +29,6 @@ from signoff.domain.explanation import Explanation, GroupImportance
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
 from signoff.services import Database
-from signoff.services.explain import ExplanationRun, explain_model_version
 from signoff.services.logs import get_log, list_logs, load_log_frame
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
@@ -43,6 +44,9 @@ from signoff.ui.pages.analysis_widgets import (
     records_table,
 )
 from signoff.ui.workers import JobControl
+
+if TYPE_CHECKING:
+    from signoff.services.explain import ExplanationRun
 
 NO_VERSION = "Choose a model version on the Registry page to explain it."
 
@@ -229,6 +233,10 @@ class ExplainPage(QWidget):
         position = self.row.value() - 1
 
         def work(control: JobControl) -> ExplanationRun:
+            # Imported here, in the worker: shap and scikit-learn take seconds to import, and the window
+            # must open without them.
+            from signoff.services.explain import explain_model_version
+
             control.progress(0.0, "reading the log")
             row_id = row_id_at(db, log.id, position)
             return explain_model_version(
