@@ -218,7 +218,16 @@ class LatestJob:
     def running(self) -> bool:
         return self.job is not None
 
-    def start(self, title: str, work: Callable[[JobControl], Any], on_success: Callable[[Any], None]) -> Job:
+    def start(
+        self,
+        title: str,
+        work: Callable[[JobControl], Any],
+        on_success: Callable[[Any], None],
+        on_error: Callable[[str], None] | None = None,
+    ) -> Job:
+        """Run ``work``; ``on_success(result)`` or ``on_error(message)`` follow on the UI thread, only
+        for the newest job. (Callbacks are given here, not connected afterwards: a job that fails at
+        once would otherwise signal before anyone listens.)"""
         if self.job is not None:
             self.job.cancel()
         self.status.setText(f"{title} …")
@@ -226,7 +235,7 @@ class LatestJob:
             title,
             cancellable(work),
             lambda result: self._succeeded(job, result, on_success),
-            on_error=lambda message, _detail: self._failed(job, message),
+            on_error=lambda message, _detail: self._failed(job, message, on_error),
         )
         job.signals.cancelled.connect(lambda: self._cancelled(job))
         self.job = job
@@ -237,10 +246,12 @@ class LatestJob:
             self.job = None
             on_success(result)
 
-    def _failed(self, job: Job, message: str) -> None:
+    def _failed(self, job: Job, message: str, on_error: Callable[[str], None] | None) -> None:
         if job is self.job:
             self.job = None
             self.status.setText(f"The {self.what} failed: {message}")
+            if on_error is not None:
+                on_error(message)
 
     def _cancelled(self, job: Job) -> None:
         if job is self.job:
