@@ -131,3 +131,12 @@ def test_figures_follow_the_explanation(context, world):
     waterfall = waterfall_figure(local, explanation.settings.output_space)["data"][0]
     assert waterfall["measure"][0] == "absolute" and waterfall["measure"][-1] == "total"
     assert waterfall["x"][-1] == pytest.approx(local.model_output, abs=1e-6)
+
+
+def test_a_cancelled_explanation_shows_nothing(qtbot, context, world):
+    page = _page(qtbot, context)
+    context.select_version(get_model_version(context.db, "credit", "1"))
+    page.explain()
+    page.jobs.job.cancel()  # what the status bar's Cancel button does
+    qtbot.waitUntil(lambda: "cancelled" in page.status.text(), timeout=60000)
+    assert page.run is None and page.jobs.job is None

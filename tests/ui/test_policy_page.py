@@ -187,3 +187,24 @@ def test_a_waiver_without_a_real_justification_is_refused_and_nothing_is_stored(
     assert dialog.isVisible()
     assert list_waivers(context.db, name="credit", version="1") == []
     assert len(list_audit_events(context.db)) == events
+
+
+def test_ctrl_r_runs_only_the_shown_pages_analysis(qtbot, context, world, policy_file):
+    from PySide6.QtCore import Qt
+
+    from signoff.ui.main_window import MainWindow
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    with qtbot.waitActive(window):  # shortcuts go to the active window only
+        window.show()
+        window.activateWindow()
+    context.select_version(get_model_version(context.db, "credit", "1"))
+    window.show_page("Policy")
+    page = window.pages["policy"]
+    page.add_policy_file(policy_file)
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    # The hidden Explain and Drift pages have the same shortcut and did not start anything.
+    assert window.pages["explain"].jobs.job is None and window.pages["drift"].drift_jobs.job is None
+    assert page.jobs.job is not None, page.status.text()
+    qtbot.waitUntil(lambda: page.evaluation is not None, timeout=60000)

@@ -256,4 +256,4 @@ class LatestJob:
     def _cancelled(self, job: Job) -> None:
         if job is self.job:
             self.job = None
-            self.status.setText(f"The {self.what} was cancelled; nothing was stored.")
+            self.status.setText(f"The {self.what} was cancelled.")
