@@ -68,7 +68,7 @@ def test_drift_table_equals_scipy_and_monitoring_equals_pandas(
     assert page.drift_table.currentIndex().row() == _row(model, "f0")  # the drifted column is shown
     wait_for_chart(qtbot, page.drift_chart)
     wait_for_chart(qtbot, page.bins_chart)
-    assert page.grab().save(str(screenshots / "page-drift.png"))
+    assert page.grab().save(str(screenshots / "drift-1-columns.png"))
 
     page.tabs.setCurrentIndex(1)
     page.frequency.setCurrentText("week")
@@ -91,7 +91,7 @@ def test_drift_table_equals_scipy_and_monitoring_equals_pandas(
     ]
     assert windows.column_texts("Band") == outside and "✘ outside" in outside
     wait_for_chart(qtbot, page.monitoring_chart)
-    assert page.grab().save(str(screenshots / "page-drift-monitoring.png"))
+    assert page.grab().save(str(screenshots / "drift-2-monitoring.png"))
 
     # A page opened later shows the latest recorded runs of the version without running anything.
     events = len(list_audit_events(context.db))

@@ -36,6 +36,8 @@ def test_explain_page_shows_global_group_and_local_shap_equal_to_shap_itself(
     context.select_version(get_model_version(context.db, "credit", "1"))
     assert page.log_choice.currentData() == world.production_log_id  # production preferred
     assert page.explain_button.isEnabled()
+    classes = [page.target_class.itemText(i) for i in range(page.target_class.count())]
+    assert classes == ["model's default", "0", "1"]  # the log's label domain
 
     # A row picked in the Data page's table (0-based position 7) is explained at once.
     context.pick_row(world.production_log_id, 7)
@@ -82,11 +84,11 @@ def test_explain_page_shows_global_group_and_local_shap_equal_to_shap_itself(
     for model in (page.global_model, page.segment_model, page.local_model):
         qtmodeltester.check(model)
 
-    for tab, name in ((0, "global"), (1, "groups"), (2, "local")):
+    for tab, name in ((0, "1-global"), (1, "2-groups"), (2, "3-local")):
         page.tabs.setCurrentIndex(tab)
         chart = (page.global_chart, page.segment_chart, page.local_chart)[tab]
         wait_for_chart(qtbot, chart)
-        assert page.grab().save(str(screenshots / f"page-explain-{name}.png"))
+        assert page.grab().save(str(screenshots / f"explain-{name}.png"))
 
     # The same request again is the stored run, not a second computation.
     recorded = len(list_audit_events(context.db, action="analysis.recorded"))

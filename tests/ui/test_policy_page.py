@@ -135,7 +135,7 @@ def test_verdicts_match_the_thresholds_by_hand_and_a_waiver_turns_a_failure_into
             )
             assert model.text(row, model.columns.index("Threshold")) == "< 0.1"
     assert page.overall.text().startswith("✘ FAIL")
-    assert page.grab().save(str(screenshots / "page-policy.png"))
+    assert page.grab().save(str(screenshots / "policy-1-verdicts.png"))
 
     # Waive the failed f0 rule in the dialog.
     assert not page.waive_button.isEnabled()
@@ -151,7 +151,7 @@ def test_verdicts_match_the_thresholds_by_hand_and_a_waiver_turns_a_failure_into
     dialog.justification.setPlainText("Applicants moved after the autumn campaign; re-fit planned for Q1.")
     dialog.until.setDate(QDate(until))
     dialog.granted_by.setText("Zoë Ñúñez")
-    assert dialog.grab().save(str(screenshots / "page-policy-waiver-dialog.png"))
+    assert dialog.grab().save(str(screenshots / "policy-2-waiver-dialog.png"))
     with qtbot.waitSignal(dialog.accepted, timeout=30000):  # closes (and is deleted) once stored
         dialog.add_button.click()
     qtbot.waitUntil(lambda: _verdicts(page).get(("stable-inputs", "f0")) == "⚑ waived", timeout=60000)
@@ -165,7 +165,7 @@ def test_verdicts_match_the_thresholds_by_hand_and_a_waiver_turns_a_failure_into
     assert page.waiver_model.column_texts("Rule") == ["stable-inputs"]
     assert page.waiver_model.column_texts("In force") == ["✔ yes"]
     assert page.overall.text().startswith("∅ MISSING")  # no failure left, but fairness is missing
-    assert page.grab().save(str(screenshots / "page-policy-waived.png"))
+    assert page.grab().save(str(screenshots / "policy-3-waived.png"))
 
 
 def test_a_waiver_without_a_real_justification_is_refused_and_nothing_is_stored(

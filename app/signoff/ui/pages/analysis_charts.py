@@ -202,6 +202,7 @@ def bins_figure(column: ColumnDrift) -> dict[str, Any]:
             f"{column.column}: share of rows per bin ({column.verdict.value})",
             barmode="group",
             yaxis={"title": {"text": "share of rows"}, "tickformat": ".0%"},
+            xaxis={"tickangle": -35, "automargin": True},
             legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.7)"},
         ),
     }

@@ -82,6 +82,12 @@ class ExplainPage(QWidget):
         self.row.setAccessibleName("Row to explain locally (position in the log)")
         self.row.setRange(1, 1)
         self.row.setToolTip("Position of the row in the log (1 = first), or pick a row on the Data page")
+        self.target_class = QComboBox()
+        self.target_class.setAccessibleName("Class to explain")
+        self.target_class.setToolTip(
+            "The class whose score is explained; a binary model's default is its second class, a "
+            "multiclass model needs a choice"
+        )
         self.explain_button = QPushButton("&Explain")
         self.explain_button.setAccessibleName("Run the explanation")
         self.explain_button.setToolTip("Run SHAP for the chosen log and row (Ctrl+R)")
@@ -92,7 +98,11 @@ class ExplainPage(QWidget):
         form = QFormLayout()
         form.addRow("&Log", self.log_choice)
         controls.addLayout(form)
-        for text, widget in (("&Sample size", self.sample), ("Ro&w", self.row)):
+        for text, widget in (
+            ("&Sample size", self.sample),
+            ("Ro&w", self.row),
+            ("Cl&ass", self.target_class),
+        ):
             label = QLabel(text)
             label.setBuddy(widget)
             controls.addWidget(label)
@@ -187,7 +197,7 @@ class ExplainPage(QWidget):
         )
         self.log_choice.set_logs(logs, prefer=(LogRole.PRODUCTION, LogRole.VALIDATION, LogRole.REFERENCE))
         has_logs = bool(logs)
-        for widget in (self.log_choice, self.sample, self.row, self.explain_button):
+        for widget in (self.log_choice, self.sample, self.row, self.target_class, self.explain_button):
             widget.setEnabled(has_logs)
         if self.run is not None and (version is None or self.run.run.model_version_id != version.id):
             self._clear()
@@ -211,6 +221,14 @@ class ExplainPage(QWidget):
     def _log_changed(self) -> None:
         log = self.log_choice.log()
         self.row.setRange(1, max(1, log.rows if log is not None else 1))
+        chosen = self.target_class.currentData()
+        self.target_class.clear()
+        multiclass = log is not None and log.validation.task == "multiclass"
+        self.target_class.addItem("choose a class" if multiclass else "model's default", None)
+        for label in () if log is None else log.validation.label_domain:
+            self.target_class.addItem(label, label)
+        if chosen is not None and self.target_class.findData(chosen) >= 0:
+            self.target_class.setCurrentIndex(self.target_class.findData(chosen))
 
     def pick_row(self, log_id: int, position: int) -> None:
         """A row picked in a data table: explain it, if the log is one of this version's."""
@@ -231,6 +249,7 @@ class ExplainPage(QWidget):
         db, actor = self.context.db, self.context.actor
         sample = self.sample.value() or None
         position = self.row.value() - 1
+        target_class = self.target_class.currentData()
 
         def work(control: JobControl) -> ExplanationRun:
             # Imported here, in the worker: shap and scikit-learn take seconds to import, and the window
@@ -246,6 +265,7 @@ class ExplainPage(QWidget):
                 log_id=log.id,
                 sample_size=sample,
                 rows=[row_id],
+                target_class=target_class,
                 actor=actor,
                 progress=lambda fraction: control.progress(fraction, "SHAP"),
                 cancelled=control.cancelled,
