@@ -9,6 +9,7 @@ background, sample size and the measured additivity error.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -25,10 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.explanation import Explanation, GroupImportance
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
 from signoff.services import Database
+from signoff.services.analysis_runs import list_analyses
 from signoff.services.logs import get_log, list_logs, load_log_frame
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
@@ -48,6 +51,19 @@ from signoff.ui.workers import JobControl
 if TYPE_CHECKING:
     from signoff.services.explain import ExplanationRun
 
+# services.explain.KIND, not imported from there: that module pulls in shap (a test checks they agree).
+EXPLAIN_KIND = "shap"
+
+
+@dataclass(frozen=True)
+class RecordedExplanation:
+    """A stored explanation run read back for display, shaped like ``ExplanationRun``."""
+
+    run: AnalysisRun
+    explanation: Explanation
+    reused: bool = True
+
+
 NO_VERSION = "Choose a model version on the Registry page to explain it."
 
 
@@ -66,7 +82,7 @@ class ExplainPage(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.run: ExplanationRun | None = None
+        self.run: ExplanationRun | RecordedExplanation | None = None
 
         self.log_choice = LogChooser("Log to explain")
         self.log_choice.currentIndexChanged.connect(self._log_changed)
@@ -209,9 +225,19 @@ class ExplainPage(QWidget):
                 "prediction log…) with the model's input columns mapped as features."
             )
         elif self.run is None:
-            self.status.setText(
-                f"Explain {version.name} v{version.version}: choose a log and press Explain (Ctrl+R)."
-            )
+            recorded = list_analyses(self.context.db, kind=EXPLAIN_KIND, model_version_id=version.id)
+            if recorded:
+                latest = recorded[-1]
+                self.log_choice.select_hash(latest.inputs.get("log", ""))
+                self.show_run(RecordedExplanation(latest, Explanation.from_dict(latest.result)))
+                self.status.setText(
+                    f"The latest recorded explanation (analysis run #{latest.id} by {latest.created_by}); "
+                    "press Explain (Ctrl+R) to explain another log, row or sample."
+                )
+            else:
+                self.status.setText(
+                    f"Explain {version.name} v{version.version}: choose a log and press Explain (Ctrl+R)."
+                )
         self._log_changed()
 
     def _maybe_reload(self, event) -> None:
@@ -284,7 +310,7 @@ class ExplainPage(QWidget):
         self.gaps.setText("")
         self.local_summary.setText("Run the explanation to see the chosen row.")
 
-    def show_run(self, result: ExplanationRun) -> None:
+    def show_run(self, result: ExplanationRun | RecordedExplanation) -> None:
         self.run = result
         explanation = result.explanation
         reused = "the stored result of an identical earlier request" if result.reused else "computed now"
@@ -397,7 +423,7 @@ class ExplainPage(QWidget):
         )
         error = "" if local.additivity_error is None else f" (additivity error {local.additivity_error:.2e})"
         self.local_summary.setText(
-            f"Row {local.row_id} (position {self.row.value()} in the log): base value {local.base_value:.6g} "
+            f"Row {local.row_id}: base value {local.base_value:.6g} "
             f"+ SHAP values {total - local.base_value:+.6g} = {total:.6g} {output}{model_says}{error}."
         )
         self.local_chart.show_figure(
