@@ -100,6 +100,20 @@ def test_drift_table_equals_scipy_and_monitoring_equals_pandas(
     assert later.monitoring is not None and later.monitoring.run.id == page.monitoring.run.id
     assert len(list_audit_events(context.db)) == events
 
+    # A drift run recorded elsewhere (here: the service, as the CLI or a policy check would) is shown.
+    from signoff.services.drift import analyze_drift
+
+    elsewhere = analyze_drift(
+        context.db,
+        name="credit",
+        version="1",
+        reference_log_id=world.reference_log_id,
+        current_log_id=world.production_log_id,
+        bins=5,
+    )
+    qtbot.waitUntil(lambda: later.drift.run.id == elsewhere.run.id, timeout=10000)
+    assert later.drift_result.bins == 5
+
 
 def test_the_same_log_twice_is_refused_in_a_dialog_and_nothing_is_stored(qtbot, context, world):
     page = _page(qtbot, context)

@@ -28,7 +28,7 @@ from signoff.domain.drift import ColumnDrift, ColumnType, DriftResult, DriftVerd
 from signoff.domain.fairness import MonitoringResult
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
-from signoff.services.analysis_runs import list_analyses
+from signoff.services.analysis_runs import get_analysis, list_analyses
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
@@ -269,6 +269,25 @@ class DriftPage(QWidget):
     def _maybe_reload(self, event) -> None:
         if event.action.startswith(("log.", "model.")):
             self.reload()
+        elif event.action == "analysis.recorded":
+            self._recorded_elsewhere(event)
+
+    def _recorded_elsewhere(self, event) -> None:
+        """A drift or monitoring run of this version recorded by anyone (a policy check, the CLI, a
+        colleague on the shared database) becomes the one shown, unless this page is running its own."""
+        version, kind = self.version, event.payload.get("kind")
+        if version is None or event.payload.get("model_version_id") != version.id:
+            return
+        run_id = int(event.entity.split(":", 1)[1])
+        if kind == "drift" and not self.drift_jobs.running:
+            run = get_analysis(self.context.db, run_id)
+            self.reference.select_hash(run.inputs.get("reference_log", ""))
+            self.current.select_hash(run.inputs.get("current_log", ""))
+            self._show_drift(ShownRun(run, DriftResult.from_dict(run.result)))
+        elif kind == "monitoring" and not self.monitoring_jobs.running:
+            run = get_analysis(self.context.db, run_id)
+            self.monitored.select_hash(run.inputs.get("log", ""))
+            self._show_monitoring(ShownRun(run, MonitoringResult.from_dict(run.result)))
 
     # --- drift ------------------------------------------------------------------------------------
 
