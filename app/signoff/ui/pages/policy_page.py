@@ -253,6 +253,7 @@ class PolicyPage(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.overall.setFont(font)
+        self.overall.setVisible(False)
         self.status = QLabel(NO_VERSION)
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Policy status")
@@ -389,6 +390,7 @@ class PolicyPage(QWidget):
 
     def _show_evaluation(self, evaluation: PolicyEvaluation | None) -> None:
         self.evaluation = evaluation
+        self.overall.setVisible(evaluation is not None)
         if evaluation is None:
             self.check = None
             self.verdict_model.set_records([])
