@@ -29,6 +29,7 @@ from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.validation import ValidationAnalysis
 from signoff.importers.policy_file import load_policy
+from signoff.importers.resources import policy_templates
 from signoff.services.analysis_runs import list_analyses
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
@@ -175,6 +176,11 @@ def _gather_evidence(
         if recorded is not None:
             runs.append(recorded)
     return runs
+
+
+def shipped_policies() -> dict[str, Path]:
+    """The policy templates shipped with Signoff, by name: each name is accepted as ``policy_file``."""
+    return policy_templates()
 
 
 def check_policy(

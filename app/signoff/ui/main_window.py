@@ -27,6 +27,9 @@ from signoff.ui.dialogs import show_error
 from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
 from signoff.ui.pages.audit_page import AuditPage
+from signoff.ui.pages.drift_page import DriftPage
+from signoff.ui.pages.explain_page import ExplainPage
+from signoff.ui.pages.policy_page import PolicyPage
 from signoff.ui.pages.registry_page import RegistryPage
 from signoff.ui.pages.settings_page import SettingsPage
 from signoff.ui.wizards.log_wizard import LogImportWizard
@@ -36,7 +39,7 @@ from signoff.ui.wizards.registry_wizards import (
     SagemakerImportWizard,
 )
 
-PAGE_TYPES = (RegistryPage, AuditPage, SettingsPage)
+PAGE_TYPES = (RegistryPage, ExplainPage, DriftPage, PolicyPage, AuditPage, SettingsPage)
 
 
 class MainWindow(QMainWindow):

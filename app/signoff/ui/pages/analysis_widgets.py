@@ -1,0 +1,259 @@
+"""Pieces the analysis pages (Explain, Drift, Policy) share: a table model over computed records, a
+chooser of the model version's prediction logs, number formatting and turning an analysis's own
+cancellation into a job's.
+
+A verdict is never shown by colour alone: each ``Record`` carries the text ("✘ fail") and a tone that
+only adds a background.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import QComboBox, QLabel, QTableView, QWidget
+
+from signoff.domain.errors import Cancelled
+from signoff.domain.explanation import ExplanationCancelled
+from signoff.domain.prediction_log import LogRole, PredictionLog
+from signoff.ui.context import AppContext
+from signoff.ui.workers import Job, JobCancelled, JobControl
+
+Index = QModelIndex | QPersistentModelIndex
+
+# Light backgrounds with dark text, so the text stays readable whatever the system theme.
+TONES = {
+    "good": QColor("#d9f2de"),
+    "bad": QColor("#f9d5d5"),
+    "warn": QColor("#fcecc8"),
+    "neutral": QColor("#e8e8e8"),
+}
+TONE_TEXT = QColor("#1a1a1a")
+EMPTY = "—"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One table row: the texts shown, an optional tone for the whole row, tooltips per cell (full
+    precision numbers, long reasons) and the domain object behind the row."""
+
+    cells: tuple[str, ...]
+    tone: str | None = None
+    tooltips: tuple[str, ...] = ()
+    item: Any = None
+
+
+class RecordsModel(QAbstractTableModel):
+    """A read-only table of ``Record``s under fixed column titles; ``numeric`` columns align right."""
+
+    def __init__(
+        self, columns: Sequence[str], *, numeric: Sequence[int] = (), parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.columns = tuple(columns)
+        self.numeric = frozenset(numeric)
+        self.records: list[Record] = []
+
+    def set_records(self, records: Sequence[Record], columns: Sequence[str] | None = None) -> None:
+        self.beginResetModel()
+        if columns is not None:
+            self.columns = tuple(columns)
+        self.records = list(records)
+        self.endResetModel()
+
+    def text(self, row: int, column: int) -> str:
+        return self.records[row].cells[column]
+
+    def column_texts(self, title: str) -> list[str]:
+        column = self.columns.index(title)
+        return [record.cells[column] for record in self.records]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or index.row() >= len(self.records) or index.column() >= len(self.columns):
+            return None
+        record = self.records[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return record.cells[column] if column < len(record.cells) else ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column < len(record.tooltips) and record.tooltips[column]:
+                return record.tooltips[column]
+            return record.cells[column] if column < len(record.cells) else None
+        if role == Qt.ItemDataRole.BackgroundRole and record.tone in TONES:
+            return QBrush(TONES[record.tone])
+        if role == Qt.ItemDataRole.ForegroundRole and record.tone in TONES:
+            return QBrush(TONE_TEXT)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in self.numeric:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self.columns[section] if 0 <= section < len(self.columns) else None
+        return str(section + 1)
+
+
+def records_table(model: RecordsModel, name: str) -> QTableView:
+    table = QTableView()
+    table.setAccessibleName(name)
+    table.setModel(model)
+    table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    """``digits`` significant digits; "—" for a number that could not be computed."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return EMPTY
+    return f"{value:.{digits}g}"
+
+
+def full(value: float | None) -> str:
+    """A number at full precision, for tooltips."""
+    return EMPTY if value is None else repr(value)
+
+
+def log_label(log: PredictionLog) -> str:
+    return f"#{log.id} {log.role.value} · {log.source_name} · {log.rows:,} rows"
+
+
+class LogChooser(QComboBox):
+    """The logs of the model version being looked at; the log id is each entry's data."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName(name)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.logs: list[PredictionLog] = []
+
+    def set_logs(self, logs: Sequence[PredictionLog], *, prefer: Sequence[LogRole] = ()) -> None:
+        """Fill with ``logs``; keep the chosen log if it is still there, else choose the newest log of
+        the first role in ``prefer`` that has one."""
+        previous = self.currentData()
+        self.logs = list(logs)
+        self.blockSignals(True)
+        self.clear()
+        for log in self.logs:
+            self.addItem(log_label(log), log.id)
+        self.blockSignals(False)
+        if previous is not None and self.select(previous):
+            return
+        for role in prefer:
+            chosen = [log for log in self.logs if log.role is role]
+            if chosen:
+                self.select(chosen[-1].id)
+                return
+        if self.logs:
+            self.setCurrentIndex(len(self.logs) - 1)
+
+    def select(self, log_id: int) -> bool:
+        index = self.findData(log_id)
+        if index >= 0:
+            self.setCurrentIndex(index)
+        return index >= 0
+
+    def log(self) -> PredictionLog | None:
+        log_id = self.currentData()
+        return next((log for log in self.logs if log.id == log_id), None)
+
+    def select_hash(self, sha256: str) -> bool:
+        """Choose the log whose evidence has this SHA-256 (as an analysis run names its inputs)."""
+        found = next((log for log in self.logs if log.evidence_sha256 == sha256), None)
+        return found is not None and self.select(found.id)
+
+
+def page_shortcut(page: QWidget, keys: str, action: Callable[[], None]) -> QShortcut:
+    """A window-wide shortcut that acts only while ``page`` is the page shown: Qt ignores the shortcuts
+    of hidden widgets, so every page can use the same keys for its main action."""
+    shortcut = QShortcut(QKeySequence(keys), page)
+    shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+    shortcut.activated.connect(action)
+    return shortcut
+
+
+def cancellable(work: Callable[[JobControl], Any]) -> Callable[[JobControl], Any]:
+    """An analysis stops with its own "cancelled" error when the user cancels; for the job runner that
+    is a cancellation, not a failure to show in a dialog."""
+
+    def run(control: JobControl) -> Any:
+        try:
+            return work(control)
+        except (Cancelled, ExplanationCancelled) as error:
+            if control.cancelled():
+                raise JobCancelled from error
+            raise
+
+    return run
+
+
+class LatestJob:
+    """One kind of job a page runs (an explanation, a drift run, a policy check), of which only the
+    newest counts: starting another cancels the one still running and drops its answer, so a slow old
+    request never overwrites a newer one. Progress and failure are written to ``status``."""
+
+    def __init__(self, context: AppContext, status: QLabel, what: str) -> None:
+        self.context = context
+        self.status = status
+        self.what = what
+        self.job: Job | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def start(
+        self,
+        title: str,
+        work: Callable[[JobControl], Any],
+        on_success: Callable[[Any], None],
+        on_error: Callable[[str], None] | None = None,
+    ) -> Job:
+        """Run ``work``; ``on_success(result)`` or ``on_error(message)`` follow on the UI thread, only
+        for the newest job. (Callbacks are given here, not connected afterwards: a job that fails at
+        once would otherwise signal before anyone listens.)"""
+        if self.job is not None:
+            self.job.cancel()
+        self.status.setText(f"{title} …")
+        job = self.context.run_job(
+            title,
+            cancellable(work),
+            lambda result: self._succeeded(job, result, on_success),
+            on_error=lambda message, _detail: self._failed(job, message, on_error),
+        )
+        job.signals.cancelled.connect(lambda: self._cancelled(job))
+        self.job = job
+        return job
+
+    def _succeeded(self, job: Job, result: Any, on_success: Callable[[Any], None]) -> None:
+        if job is self.job:
+            self.job = None
+            on_success(result)
+
+    def _failed(self, job: Job, message: str, on_error: Callable[[str], None] | None) -> None:
+        if job is self.job:
+            self.job = None
+            self.status.setText(f"The {self.what} failed: {message}")
+            if on_error is not None:
+                on_error(message)
+
+    def _cancelled(self, job: Job) -> None:
+        if job is self.job:
+            self.job = None
+            self.status.setText(f"The {self.what} was cancelled.")
