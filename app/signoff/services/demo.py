@@ -41,6 +41,7 @@ DEMO_MODEL = "Adult income (demo)"
 DEMO_POLICY = "lending-four-fifths"
 REFERENCE_ROWS = 8000
 EXPLAIN_SAMPLE = 500
+EXPLAIN_ROWS = ("test-00001", "test-00002", "test-00003")  # local explanations a reviewer can open at once
 SEED = 20240101
 PREDICTION = "predicted_over_50k"
 SCORE = "score"
@@ -338,6 +339,7 @@ def build_demo_workspace(
                 log_id=production.id,
                 reference_log_id=reference.id,
                 sample_size=EXPLAIN_SAMPLE,
+                rows=EXPLAIN_ROWS,
                 seed=seed,
                 actor=actor,
             ).run
