@@ -22,6 +22,7 @@ from signoff.cli import (
     import_command,
     logs_command,
     models_command,
+    report_command,
     review_command,
     users_command,
     verify_command,
@@ -39,6 +40,7 @@ COMMAND_GROUPS = (
     check_command,
     users_command,
     review_command,
+    report_command,
     verify_command,
     audit_command,
 )

@@ -19,6 +19,8 @@ from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
+from signoff.domain.explanation import Explanation
+from signoff.domain.fairness import FairnessResult, SegmentResult
 from signoff.domain.observations import Observation
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.prediction_log import PredictionLog
@@ -26,6 +28,7 @@ from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import ModelVersionRecord
+from signoff.domain.review import FindingStatus, Review
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -102,8 +105,9 @@ class AuditReportInput:
     ``observations`` are the analysis results in the shape the policy judges them (``domain/observations``);
     sections 6, 7 and 9 print them, with the stored ``analysis_runs`` they came from. The policy
     evaluation and waivers (section 2, 10), column profiles (5) and the drift result (9) are printed in
-    full. Fairness counts, SHAP, registry history, findings and signatures join as their domain types
-    reach ``main``; until then those parts of the report say they are not available.
+    full. ``fairness_results`` (section 7's per-group counts) and ``explanations`` (section 8) are the
+    stored results with the id of the log they read (None when unknown); ``review`` gives sections 2,
+    10 and 11 their findings and signatures, judged current or stale against ``bundle_hash``.
     """
 
     model_version: ModelVersion
@@ -127,6 +131,9 @@ class AuditReportInput:
     registry_record: ModelVersionRecord | None = None  # the version as the latest registry import read it
     snapshots: tuple[SnapshotInfo, ...] = ()  # the registry imports that saw this model
     registry_history: tuple[RegistryChange, ...] = ()  # alias, stage and tag changes between imports
+    fairness_results: tuple[tuple[int | None, FairnessResult], ...] = ()  # (log id, result)
+    explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
+    review: Review | None = None  # the review the report is bound to (findings, signatures)
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -353,8 +360,31 @@ def _summary(evidence: AuditReportInput) -> Section:
                 note="Whether a group below the line fails depends on the policy's rules; see section 7.",
             )
         )
-    blocks += [Heading("Open findings"), _not_available("Findings")]
+    blocks += [Heading("Open findings"), *_open_findings(evidence)]
     return Section(2, "Summary", tuple(blocks), new_page=True)
+
+
+def _open_findings(evidence: AuditReportInput) -> list[Block]:
+    review = evidence.review
+    if review is None:
+        return [_not_run("Review (findings)")]
+    still_open = [f for f in review.findings if f.status is FindingStatus.OPEN]
+    if not still_open:
+        return [
+            Callout(Status.PASS, f"Review {review.id} has no open findings ({len(review.findings)} in all).")
+        ]
+    return [
+        Table(
+            columns=("#", "Severity", "Type", "Title", "Author"),
+            rows=tuple(
+                (str(f.number), f.severity.value, f.type.value.replace("_", " "), f.title, f.author)
+                for f in still_open
+            ),
+            align=("right", "left", "left", "left", "left"),
+            widths=(0.3, 0.8, 1.1, 3.2, 1.0),
+            caption=f"Open findings of review {review.id} (details and resolutions in section 10)",
+        )
+    ]
 
 
 _RULE_STATUS = {
@@ -825,10 +855,77 @@ def _fairness(evidence: AuditReportInput) -> Section:
             heat = _intersection_heat_map(attribute, [o for o in items if "=" in o.scope])
             if heat is not None:
                 blocks.append(heat)
-    blocks.append(
-        _not_available("Per-group counts, selection rates, Unknown counts and excluded small categories")
-    )
+        for log_id, result in evidence.fairness_results:
+            segment = next((seg for seg in result.segments if seg.name == attribute), None)
+            if segment is not None:
+                blocks += _group_counts(segment, log_id, result.positive_label)
+    if not evidence.fairness_results:
+        blocks.append(
+            _not_available("Per-group counts, selection rates, Unknown counts and excluded small categories")
+        )
     return Section(7, "Fairness", tuple(blocks), new_page=True)
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: str) -> list[Block]:
+    """Counts and selection rates of every group of one segment, Unknown and excluded ones included."""
+    ratios = {r.group: r for r in segment.impact_ratios}
+    rows = []
+    for group in segment.groups:
+        ratio = ratios.get(group.group)
+        rate = group.metrics.get("selection_rate")
+        wilson = group.wilson.get("selection_rate", (None, None))
+        if ratio is not None and ratio.excluded:
+            impact = "excluded"
+        elif ratio is not None:
+            impact = fmt_number(ratio.impact_ratio)
+        else:
+            impact = "–"
+        notes = []
+        if group.unknown:
+            notes.append("Unknown")
+        if ratio is not None and ratio.excluded and not group.unknown:
+            notes.append("excluded: under the exclusion share")
+        if group.insufficient:
+            notes.append("insufficient data")
+        if group.group == segment.reference:
+            notes.append("reference")
+        significance = group.significance
+        rows.append(
+            (
+                group.group.replace("&", " & "),
+                fmt_number(group.count),
+                fmt_number(rate),
+                fmt_interval(*wilson),
+                impact,
+                "–"
+                if significance is None or group.group == segment.reference
+                else f"{_p_value(significance.p_value)} ({significance.test.replace('_', ' ')})",
+                ", ".join(notes),
+            )
+        )
+    source = f"log {log_id}" if log_id is not None else "the analysed log"
+    summary = (
+        f"{fmt_number(sum(g.count for g in segment.groups))} rows of {source}; Unknown (missing value): "
+        f"{fmt_number(segment.unknown_count)} rows; excluded from the impact ratio as small categories: "
+        + (", ".join(segment.excluded) if segment.excluded else "none")
+        + f"; reference group: {segment.reference or 'none large enough'}."
+    )
+    return [
+        Table(
+            columns=("Group", "n", "Selection rate", "Wilson 95%", "Impact ratio", "p vs reference", "Notes"),
+            rows=tuple(rows),
+            align=("left", "right", "right", "right", "right", "right", "left"),
+            widths=(1.6, 0.7, 0.9, 1.2, 0.9, 1.3, 1.6),
+            caption=f"Counts and selection rates by {segment.name.replace('&', ' × ')} ({source})",
+            note=f"Selection rate: share of rows predicted {positive_label!r}. " + summary,
+        )
+    ]
 
 
 def _explainability(evidence: AuditReportInput) -> Section:
@@ -839,11 +936,161 @@ def _explainability(evidence: AuditReportInput) -> Section:
             "data, the sample size and the additivity error are stated with the results."
         ),
         *_provenance(evidence, "explain"),
-        _not_available("SHAP explanations")
-        if _ran(evidence, "explain")
-        else _not_run("Explainability (SHAP)"),
     ]
+    if evidence.explanations:
+        for log_id, explanation in evidence.explanations:
+            blocks += _explanation_blocks(log_id, explanation)
+    else:
+        blocks.append(
+            _not_available("SHAP explanations")
+            if _ran(evidence, "explain")
+            else _not_run("Explainability (SHAP)")
+        )
     return Section(8, "Explainability", tuple(blocks), new_page=True)
+
+
+LOCAL_ROWS = 3  # local explanations printed; report.json keeps every stored one
+LOCAL_FEATURES = 8  # largest contributions printed per local explanation
+GAP_ROWS = 12
+
+
+def _explanation_blocks(log_id: int | None, explanation: Explanation) -> list[Block]:
+    settings = explanation.settings
+    additivity = explanation.additivity
+    source = f"log {log_id}" if log_id is not None else "the analysed log"
+    ok = {True: "within tolerance", False: "EXCEEDS tolerance", None: "not checked"}[additivity.ok]
+    blocks: list[Block] = [
+        Heading(f"SHAP explanation of {source}"),
+        KeyValues(
+            (
+                ("Explainer", f"{settings.explainer.value}: {settings.method}"),
+                ("Model", settings.model_class),
+                (
+                    "Output space",
+                    settings.output_space
+                    + (f" (class {settings.target_class})" if settings.target_class else ""),
+                ),
+                (
+                    "Sample",
+                    f"{fmt_number(settings.sample_size)} of {fmt_number(settings.rows_available)} rows (seed {settings.seed})",
+                ),
+                (
+                    "Background",
+                    f"{fmt_number(settings.background_size)} rows from {settings.background_source}"
+                    if settings.background_size
+                    else f"none needed ({settings.background_source})",
+                ),
+                ("Base value", fmt_number(explanation.base_value)),
+                (
+                    "Additivity error",
+                    f"max {fmt_number(additivity.max_error, 6)} over {fmt_number(additivity.rows_checked)} rows; "
+                    f"tolerance {fmt_number(additivity.tolerance, 6)}: {ok}",
+                ),
+                (
+                    "Intervals",
+                    f"{settings.confidence:.0%} bootstrap over rows, {fmt_number(settings.bootstrap_resamples)} resamples",
+                ),
+                ("SHAP version", settings.shap_version),
+            ),
+            caption="Explainer and its settings",
+        ),
+    ]
+    directions = {d.feature: d.trend for d in explanation.directions}
+    importance = explanation.global_importance
+    blocks.append(
+        Table(
+            columns=("Feature", "Mean |SHAP|", "95% interval", "Direction"),
+            rows=tuple(
+                (
+                    i.feature,
+                    fmt_number(i.mean_abs_shap),
+                    fmt_interval(i.ci_low, i.ci_high),
+                    directions.get(i.feature, "–"),
+                )
+                for i in importance
+            ),
+            align=("left", "right", "right", "left"),
+            widths=(1.6, 1, 1.4, 2.4),
+            caption="Global importance (most important first)",
+        )
+    )
+    if importance:
+        blocks.append(
+            BarChart(
+                title=f"Global importance: mean |SHAP| ({settings.output_space})",
+                categories=tuple(i.feature for i in importance),
+                values=tuple(i.mean_abs_shap for i in importance),
+                error_low=tuple(i.ci_low for i in importance),
+                error_high=tuple(i.ci_high for i in importance),
+                axis_label=f"mean |SHAP| ({settings.output_space})",
+                note="Whiskers: bootstrap interval over rows.",
+            )
+        )
+    blocks.append(Heading("Per-segment differences"))
+    if explanation.gaps:
+        gaps = explanation.gaps[:GAP_ROWS]
+        blocks.append(
+            Table(
+                columns=(
+                    "Segment",
+                    "Feature",
+                    "Higher for",
+                    "Lower for",
+                    "Mean |SHAP|",
+                    "Difference [95%]",
+                    "Clear",
+                ),
+                rows=tuple(
+                    (
+                        g.attribute.replace("&", " × "),
+                        g.feature,
+                        f"{g.group_a} (n {fmt_number(g.n_a)})",
+                        f"{g.group_b} (n {fmt_number(g.n_b)})",
+                        f"{fmt_number(g.mean_abs_a)} vs {fmt_number(g.mean_abs_b)}",
+                        f"{fmt_number(g.difference)} {fmt_interval(g.ci_low, g.ci_high)}",
+                        "yes" if g.clear else "no",
+                    )
+                    for g in gaps
+                ),
+                align=("left", "left", "left", "left", "right", "right", "left"),
+                caption="Where the model relies on a feature more for one group than another (largest first)",
+                note="Clear: the interval of the difference excludes zero. "
+                + (
+                    f"{len(explanation.gaps) - GAP_ROWS} smaller differences are in report.json."
+                    if len(explanation.gaps) > GAP_ROWS
+                    else ""
+                ),
+            )
+        )
+        sentences = explanation.gap_sentences(limit=3)
+        if sentences:
+            blocks.append(Paragraph(" ".join(sentences)))
+    else:
+        blocks.append(
+            Paragraph(
+                "No per-segment differences were computed (no sensitive groups large enough).", style="note"
+            )
+        )
+    blocks.append(Heading("Local explanations"))
+    if not explanation.local:
+        blocks.append(Paragraph("No single rows were explained.", style="note"))
+    for row in explanation.local[:LOCAL_ROWS]:
+        top = sorted(row.contributions, key=lambda c: -abs(c.shap))[:LOCAL_FEATURES]
+        rest = sum(c.shap for c in row.contributions) - sum(c.shap for c in top)
+        rows = [(c.feature, _value_text(c.value), f"{c.shap:+.3f}") for c in top]
+        if len(row.contributions) > len(top):
+            rows.append((f"{len(row.contributions) - len(top)} other features", "", f"{rest:+.3f}"))
+        blocks.append(
+            Table(
+                columns=("Feature", "Value", "SHAP"),
+                rows=tuple(rows),
+                align=("left", "right", "right"),
+                widths=(2, 1.5, 1),
+                caption=f"Row {row.row_id}: base {fmt_number(row.base_value)} + contributions = output "
+                f"{fmt_number(row.model_output)} (additivity error {fmt_number(row.additivity_error, 6)})",
+            )
+        )
+    return blocks
 
 
 def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
@@ -980,11 +1227,39 @@ def _p_text(p_value: float | None) -> str:
 def _findings_and_waivers(evidence: AuditReportInput) -> Section:
     blocks: list[Block] = [
         Heading("Findings"),
-        _not_available("Findings with authors and resolutions"),
+        *_finding_blocks(evidence),
         Heading("Waivers"),
         *_waiver_blocks(evidence),
     ]
     return Section(10, "Findings and waivers", tuple(blocks), new_page=True)
+
+
+def _finding_blocks(evidence: AuditReportInput) -> list[Block]:
+    review = evidence.review
+    if review is None:
+        return [_not_run("Review (findings)")]
+    if not review.findings:
+        return [Paragraph(f"Review {review.id} recorded no findings.")]
+    return [
+        Table(
+            columns=("#", "Type, severity", "Finding", "Author", "Status", "Resolution"),
+            rows=tuple(
+                (
+                    str(f.number),
+                    f"{f.type.value.replace('_', ' ')}\n{f.severity.value}",
+                    f.title + (f"\n{f.description}" if f.description else ""),
+                    f.author,
+                    f.status.value,
+                    f.resolution or "–",
+                )
+                for f in review.findings
+            ),
+            align=("right", "left", "left", "left", "left", "left"),
+            widths=(0.3, 1.1, 2.8, 0.9, 0.8, 2.0),
+            caption=f"Findings of review {review.id}",
+            note="Author: the user who wrote the finding; a resolved or accepted finding states its resolution.",
+        )
+    ]
 
 
 def _waiver_blocks(evidence: AuditReportInput) -> list[Block]:
@@ -1020,9 +1295,71 @@ def _signature_manifest(evidence: AuditReportInput) -> Section:
             "(UTC) and the evidence bundle hash it binds; a signature over an older bundle is stale "
             "(21 CFR Part 11 §11.50)."
         ),
-        _not_available("Signatures"),
+        *_signature_blocks(evidence),
     ]
     return Section(11, "Signature manifest", tuple(blocks), new_page=True)
+
+
+def _signature_current(evidence: AuditReportInput, signature: Any) -> bool:
+    return evidence.bundle_hash is not None and signature.bundle_hash == evidence.bundle_hash
+
+
+def _signature_blocks(evidence: AuditReportInput) -> list[Block]:
+    review = evidence.review
+    if review is None:
+        return [_not_run("Review (signatures)")]
+    required = ", ".join(f"{r.count} {r.role.value}" for r in review.requirements) or "none"
+    outstanding = ", ".join(f"{r.count} {r.role.value}" for r in review.outstanding()) or "none"
+    blocks: list[Block] = [
+        KeyValues(
+            (
+                ("Review", f"{review.id}{f': {review.title}' if review.title else ''}"),
+                ("State", review.state.value.replace("_", " ")),
+                ("Opened", f"{fmt_time(review.opened_at)} by {review.opened_by}"),
+                ("Signatures required", required),
+                ("Still to sign", outstanding),
+                ("Bundle hash signed now", evidence.bundle_hash or "none"),
+            )
+        )
+    ]
+    if not review.signatures:
+        blocks.append(Callout(Status.INFO, f"Review {review.id} has no signatures yet."))
+        return blocks
+    stale = [s for s in review.signatures if not _signature_current(evidence, s)]
+    blocks.append(
+        Table(
+            columns=("Printed name (user)", "Role", "Meaning", "Signed (UTC)", "Bundle hash bound", "Status"),
+            rows=tuple(
+                (
+                    f"{s.printed_name}\n({s.signer})",
+                    s.role.value,
+                    s.meaning.label,
+                    fmt_time(s.signed_at),
+                    s.bundle_hash,
+                    "current" if _signature_current(evidence, s) else "STALE",
+                )
+                for s in review.signatures
+            ),
+            align=("left", "left", "left", "left", "left", "left"),
+            widths=(1.5, 0.8, 1.2, 1.3, 2.6, 0.7),
+            caption="Electronic signatures",
+            note="Each signature is Ed25519 over its manifest (the row above with the review ID), made with "
+            "the signer's key unlocked by their password at the time of signing; report.json carries the "
+            "signature bytes and the key fingerprint. Stale: signed over a bundle hash other than the current one.",
+        )
+    )
+    if stale:
+        blocks.append(
+            Callout(
+                Status.FAIL,
+                f"{len(stale)} signature(s) bind an older evidence bundle and no longer count: "
+                + ", ".join(s.printed_name for s in stale)
+                + ".",
+            )
+        )
+    else:
+        blocks.append(Callout(Status.PASS, "Every signature binds the current evidence bundle."))
+    return blocks
 
 
 def _audit_trail(evidence: AuditReportInput) -> Section:
@@ -1328,5 +1665,23 @@ def _payload(evidence: AuditReportInput) -> dict[str, Any]:
         else _json_safe(evidence.registry_record.to_dict()),
         "snapshots": [_json_safe(s.to_dict()) for s in evidence.snapshots],
         "registry_history": [_json_safe(c.to_dict()) for c in evidence.registry_history],
-        "signatures": [],
+        "fairness": [
+            {"log_id": log_id, **_json_safe(result.to_dict())} for log_id, result in evidence.fairness_results
+        ],
+        "explanations": [
+            {"log_id": log_id, **_json_safe(explanation.to_dict())}
+            for log_id, explanation in evidence.explanations
+        ],
+        "review": None
+        if evidence.review is None
+        else {
+            "id": evidence.review.id,
+            "state": evidence.review.state.value,
+            "findings": [_json_safe(f.to_dict()) for f in evidence.review.findings],
+        },
+        "signatures": []
+        if evidence.review is None
+        else [
+            {**s.to_dict(), "current": _signature_current(evidence, s)} for s in evidence.review.signatures
+        ],
     }
