@@ -12,6 +12,7 @@ import hashlib
 import shutil
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from review_world import PASSWORDS, World, build_world
@@ -26,6 +27,7 @@ from signoff.storage import open_database
 from signoff.ui.context import AppContext
 from signoff.ui.main_window import MainWindow
 from signoff.ui.pages.registry_page import BADGE_ROLE
+from signoff.ui.pages.review_dialogs import OpenReviewDialog
 from signoff.ui.pages.review_page import FindingsModel, ReviewsModel, SignaturesModel
 
 
@@ -84,12 +86,24 @@ def finish(qtbot, page, dialog):
     qtbot.waitUntil(lambda: page.dialog is None, timeout=30000)
 
 
-def test_open_review_write_and_resolve_a_finding_and_submit(qtbot, context, window, world, screenshots):
+def test_open_review_write_and_resolve_a_finding_and_submit(
+    qtbot, context, window, world, screenshots, tmp_path
+):
     page = window.pages["review"]
     assert page.reviews_model.rowCount() == 0 and "none yet" in page.heading.text()
     sign_in(context, "alice")
 
-    dialog = page.open_review()
+    window.activateWindow()
+    window.pages["report"].path_edit.setText(str(tmp_path / "not-exported.pdf"))
+    qtbot.keyClick(window.pages["report"], Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(300)  # a button's shortcut clicks after a short animation
+    assert window.pages["report"].result.text() == "No report exported in this session."  # page hidden
+    qtbot.keyClick(
+        page, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    qtbot.waitUntil(lambda: page.dialog is not None)
+    dialog = page.dialog
+    assert isinstance(dialog, OpenReviewDialog) and dialog.isVisible()
     assert dialog.logs.count() == 1 and dialog.chosen_logs() == [world.log_id]
     dialog.title_edit.setText("credit v4 release")
     dialog.reviewers.setValue(1)
@@ -216,7 +230,9 @@ def test_nobody_signed_in_types_a_username_and_cannot_change_reviews(qtbot, cont
     assert (signature.signer, signature.meaning) == ("carol", SignatureMeaning.APPROVED_WITH_CONDITIONS)
 
 
-def test_badges_follow_the_review_and_stale_evidence(qtbot, context, window, world, screenshots):
+def test_badges_follow_the_review_and_stale_evidence(
+    qtbot, qtmodeltester, context, window, world, screenshots
+):
     db = context.db
     registry = window.pages["registry"]
     page = window.pages["review"]
@@ -258,6 +274,7 @@ def test_badges_follow_the_review_and_stale_evidence(qtbot, context, window, wor
     assert registry.proxy.rowCount() == 0
     registry.status_filter.setCurrentIndex(registry.status_filter.findData("stale"))
     assert registry.proxy.rowCount() == 1
+    qtmodeltester.check(registry.proxy)
     window.show_page("Registry")
     assert window.grab().save(str(screenshots / "page-registry-badges.png"))
 
