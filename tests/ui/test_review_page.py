@@ -313,3 +313,31 @@ def test_item_models_pass_qtmodeltester(qtmodeltester, context, world):
         fill(model)
         assert model.rowCount() == 1
         qtmodeltester.check(model)
+
+
+def test_evidence_that_moved_while_the_dialog_was_open_is_not_signed(
+    qtbot, context, window, world, screenshots
+):
+    review_id = submitted_review(context.db, world)
+    page = window.pages["review"]
+    page.reload()
+    sign_in(context, "bob")
+    dialog = page.sign()
+    shown = dialog.bundle_label.text()
+    # Meanwhile alice adds a finding: the bundle the dialog shows is no longer the review's evidence.
+    reviews.add_finding(
+        context.db, "alice", review_id, type="observation", severity="info", title="late note"
+    )
+    assert reviews.show(context.db, review_id).bundle.hash != shown
+    dialog.password.setText(PASSWORDS["bob"])
+    dialog.ok_button.click()
+    qtbot.waitUntil(lambda: "reload and retry" in dialog.message.text(), timeout=30000)
+    assert reviews.show(context.db, review_id).review.signatures == ()
+    dialog.reject()
+    qtbot.waitUntil(lambda: page.dialog is None)
+
+    page.findings_table.setCurrentIndex(page.findings_model.index(0, 0))
+    edit = page.edit_finding()
+    assert edit.title_edit.text() == "late note" and not edit.type_box.isEnabled()
+    assert edit.grab().save(str(screenshots / "review-finding-dialog.png"))
+    edit.reject()

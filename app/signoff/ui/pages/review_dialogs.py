@@ -272,7 +272,7 @@ class FindingDialog(JobDialog):
         self.form.addRow("&Title:", self.title_edit)
         self.form.addRow("T&ype:", self.type_box)
         self.form.addRow("Se&verity:", self.severity_box)
-        self.form.addRow("&Text:", self.description)
+        self.form.addRow("Te&xt:", self.description)
         self.status_box = QComboBox()
         self.status_box.setAccessibleName("Finding status")
         self.resolution = QPlainTextEdit()
