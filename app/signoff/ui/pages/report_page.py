@@ -7,9 +7,10 @@ adds no rules. The preview is Qt's own PDF renderer (QtPdf), so what is shown is
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, QUrl
+from PySide6.QtCore import QStandardPaths, Qt, QUrl
 from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeySequence
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -87,6 +88,7 @@ class ReportPage(QWidget):
 
         self.heading = QLabel()
         self.heading.setAccessibleName("Report page heading")
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
         self.path_edit = QLineEdit()
         self.path_edit.setAccessibleName("Report file")
         self.path_edit.textEdited.connect(lambda _text: setattr(self, "_path_edited", True))
@@ -132,8 +134,10 @@ class ReportPage(QWidget):
         self.result = QLabel("No report exported in this session.")
         self.result.setWordWrap(True)
         self.result.setAccessibleName("Export result")
+        self.result.setTextFormat(Qt.TextFormat.RichText)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)
         self.verdict.setAccessibleName("Verification result")
         self.checks_model = ChecksModel(self)
         self.checks_table = QTableView()
@@ -182,7 +186,7 @@ class ReportPage(QWidget):
             self.heading.setText("Choose a model version in the Registry to export its audit report.")
             self.path_edit.setText("")
             return
-        self.heading.setText(f"<b>Audit report of {version.name} v{version.version}</b>")
+        self.heading.setText(f"<b>Audit report of {escape(version.name)} v{escape(version.version)}</b>")
         statuses = list_reviews(self.context.db, model_version_id=version.id)
         if statuses:
             newest = statuses[-1].review
@@ -271,7 +275,7 @@ class ReportPage(QWidget):
         self.exported = exported
         bound = f"evidence bundle {exported.bundle_hash[:16]}…" if exported.bundle_hash else "no review"
         self.result.setText(
-            f"Exported {exported.path} · {exported.pages} pages · {bound}<br>"
+            f"Exported {escape(str(exported.path))} · {exported.pages} pages · {bound}<br>"
             f"SHA-256 of the file: <tt>{exported.sha256}</tt><br>Report id: {exported.report_id}"
         )
         self.show_preview(exported.path)

@@ -75,6 +75,7 @@ class JobDialog(QDialog):
         self.result_value: Any = None
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # messages quote what users typed
         self.message.setAccessibleName("Message")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message.setVisible(False)
@@ -379,9 +380,9 @@ class SignDialog(JobDialog):
         self.form.addRow(intro)
         self.form.addRow("Model version:", QLabel(f"{version.name} v{version.version} (id {version.id})"))
         title = f" “{review.title}”" if review.title else ""
-        self.form.addRow(
-            "Review:", QLabel(f"#{review.id}{title}, {_words(review.state)}, opened by {review.opened_by}")
-        )
+        review_label = QLabel(f"#{review.id}{title}, {_words(review.state)}, opened by {review.opened_by}")
+        review_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.form.addRow("Review:", review_label)
         self.meaning = QComboBox()
         self.meaning.setAccessibleName("Meaning of the signature")
         for meaning in SignatureMeaning:
@@ -397,14 +398,17 @@ class SignDialog(JobDialog):
             self.username.textChanged.connect(self._username_changed)
         self.signer = QLabel()
         self.signer.setWordWrap(True)
+        self.signer.setTextFormat(Qt.TextFormat.PlainText)
         self.signer.setAccessibleName("Signer")
         self.form.addRow("Signer:", self.signer)
         self.rule = QLabel(four_eyes_text(status))
         self.rule.setWordWrap(True)
+        self.rule.setTextFormat(Qt.TextFormat.PlainText)
         self.rule.setAccessibleName("Four-eyes rule")
         self.form.addRow(self.rule)
         self.warning = QLabel()
         self.warning.setWordWrap(True)
+        self.warning.setTextFormat(Qt.TextFormat.PlainText)
         self.warning.setStyleSheet(WARNING_STYLE)
         self.warning.setAccessibleName("Warning")
         self.form.addRow(self.warning)

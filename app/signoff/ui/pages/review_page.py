@@ -8,6 +8,7 @@ review version that was shown, so a change made meanwhile by someone else is ref
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -174,9 +175,11 @@ class ReviewPage(QWidget):
 
         self.heading = QLabel()
         self.heading.setWordWrap(True)
+        self.heading.setTextFormat(Qt.TextFormat.RichText)  # user text in it is escaped
         self.heading.setAccessibleName("Review page heading")
         self.acting = QLabel()
         self.acting.setWordWrap(True)
+        self.acting.setTextFormat(Qt.TextFormat.PlainText)
         self.acting.setAccessibleName("Acting as")
 
         self.reviews_model = ReviewsModel(self)
@@ -199,6 +202,7 @@ class ReviewPage(QWidget):
 
         self.banner = QLabel()
         self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setAccessibleName("Stale warning")
         self.banner.setStyleSheet(
             f"background: {STALE_COLOUR}; color: white; font-weight: bold; padding: 8px; border-radius: 4px;"
@@ -207,11 +211,13 @@ class ReviewPage(QWidget):
 
         self.summary = QLabel()
         self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)  # user text in it is escaped
         self.summary.setAccessibleName("Review summary")
         self.bundle_hash = monospace_label("")
         self.bundle_hash.setAccessibleName("Evidence bundle SHA-256")
         self.evidence = QLabel()
         self.evidence.setWordWrap(True)
+        self.evidence.setTextFormat(Qt.TextFormat.RichText)  # user text in it is escaped
         self.evidence.setAccessibleName("Evidence in the bundle")
         evidence_box = QGroupBox("Evidence bundle")
         evidence_layout = QVBoxLayout(evidence_box)
@@ -240,9 +246,11 @@ class ReviewPage(QWidget):
 
         self.must_sign = QLabel()
         self.must_sign.setWordWrap(True)
+        self.must_sign.setTextFormat(Qt.TextFormat.RichText)  # user text in it is escaped
         self.must_sign.setAccessibleName("Who must still sign")
         self.rule = QLabel()
         self.rule.setWordWrap(True)
+        self.rule.setTextFormat(Qt.TextFormat.PlainText)
         self.rule.setAccessibleName("Four-eyes rule")
         self.signatures_model = SignaturesModel(self)
         self.signatures_table = _table("Signatures", self.signatures_model, 6)
@@ -296,7 +304,7 @@ class ReviewPage(QWidget):
         else:
             self.statuses = reviews.list_reviews(self.context.db, model_version_id=version.id)
             self.heading.setText(
-                f"<b>Reviews of {version.name} v{version.version}</b>"
+                f"<b>Reviews of {escape(version.name)} v{escape(version.version)}</b>"
                 + ("" if self.statuses else " — none yet: open one to start the sign-off.")
             )
         self.reviews_model.set_rows(self.statuses)
@@ -338,9 +346,11 @@ class ReviewPage(QWidget):
         self.summary.setText(self._summary(status))
         self.bundle_hash.setText(bundle.hash)
         logs = ", ".join(
-            f"#{log.log_id} {log.source_name} ({log.role}, {log.rows:,} rows)" for log in bundle.logs
+            f"#{log.log_id} {escape(log.source_name)} ({log.role}, {log.rows:,} rows)" for log in bundle.logs
         )
-        analyses = ", ".join(f"{a.kind} #{a.run_id} by {a.produced_by or '?'}" for a in bundle.analyses)
+        analyses = ", ".join(
+            f"{escape(a.kind)} #{a.run_id} by {escape(a.produced_by or '?')}" for a in bundle.analyses
+        )
         policy = bundle.policy_evaluation_sha256
         self.evidence.setText(
             f"Logs: {logs or 'none'}<br>Analyses: {analyses or 'none'}<br>"
@@ -359,23 +369,28 @@ class ReviewPage(QWidget):
             self.banner.setText(
                 f"⚠ STALE: the evidence changed after {len(stale)} signature(s) were given "
                 f"({', '.join(s.signer for s in stale)}): they signed bundle {', '.join(signed)}…, "
-                f"the evidence is now {bundle.hash[:12]}…. Those signatures no longer count; "
-                "they must sign the current evidence again (or open a new review that supersedes this one)."
+                f"the evidence is now {bundle.hash[:12]}…. Those signatures no longer count: "
+                + (
+                    "they must sign the current evidence again."
+                    if review.state is ReviewState.IN_REVIEW
+                    else "the decision does not rest on the current evidence; revoke it or open a new "
+                    "review that supersedes this one."
+                )
             )
             self.banner.setVisible(True)
 
     def _summary(self, status: ReviewStatus) -> str:
         review = status.review
         parts = [
-            f"Review #{review.id}" + (f" “{review.title}”" if review.title else ""),
+            f"Review #{review.id}" + (f" “{escape(review.title)}”" if review.title else ""),
             f"<b>{_status_text(status)}</b>",
-            f"opened by {review.opened_by} on {_time(review.opened_at)} UTC",
+            f"opened by {escape(review.opened_by)} on {_time(review.opened_at)} UTC",
             f"version {review.version}",
         ]
         if review.decided_at is not None:
             parts.append(f"decided {_time(review.decided_at)} UTC")
         if review.revocation is not None:
-            parts.append(f"revoked by {review.revocation.by}: {review.revocation.reason}")
+            parts.append(f"revoked by {escape(review.revocation.by)}: {escape(review.revocation.reason)}")
         if review.supersedes:
             parts.append(f"supersedes #{review.supersedes}")
         if review.superseded_by:
