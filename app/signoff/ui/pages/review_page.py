@@ -444,7 +444,7 @@ class ReviewPage(QWidget):
 
     def edit_finding(self, *, resolve: bool = False) -> JobDialog | None:
         status, finding = self.selected(), self.selected_finding()
-        if status is None:
+        if status is None or not self.edit_finding_button.isEnabled():  # e.g. a double-click once decided
             return None
         if finding is None:
             show_error(self, "Choose a finding", "Choose the finding to change in the table first.")
