@@ -1341,7 +1341,7 @@ def _signature_blocks(evidence: AuditReportInput) -> list[Block]:
                 for s in review.signatures
             ),
             align=("left", "left", "left", "left", "left", "left"),
-            widths=(1.5, 0.8, 1.2, 1.3, 2.6, 0.7),
+            widths=(1.4, 0.8, 1.1, 2.0, 2.3, 0.7),
             caption="Electronic signatures",
             note="Each signature is Ed25519 over its manifest (the row above with the review ID), made with "
             "the signer's key unlocked by their password at the time of signing; report.json carries the "
