@@ -231,3 +231,36 @@ def test_new_evidence_changes_the_report_and_leaves_signatures_stale(world, expo
     assert "some signatures are stale" in re.sub(r"\s+", " ", text)
     verify = run_cli("verify", str(later), db=url)
     assert verify.returncode == 1 and "FAIL  evidence bundle recorded in the database" in verify.stdout
+
+
+def test_service_reports_progress_pages_and_not_applicable_checks_without_a_review(world, tmp_path):
+    """A version with no review and no logs: the report says so, and verify marks bundle and signatures n/a."""
+    from signoff.services.models import add_model_version
+    from signoff.services.report import export_report, verify_report
+
+    with open_database(world.url) as db:
+        add_model_version(db, name="bare-model", version="1", actor="alice")
+        stages: list[tuple[float, str]] = []
+        out = tmp_path / "bare.pdf"
+        exported = export_report(
+            db,
+            name="bare-model",
+            version="1",
+            out=out,
+            actor="Zoë Ñúñez",
+            progress=lambda f, s: stages.append((f, s)),
+        )
+        verdict = verify_report(db, out)
+    fractions = [f for f, _ in stages]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert exported.pages == int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert exported.bundle_hash is None and exported.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    checks = {c.name: c.ok for c in verdict.checks}
+    assert checks["evidence bundle recorded in the database"] is None
+    assert checks["signatures"] is None
+    assert checks["export recorded in the audit log"] is True
+    assert verdict.ok
+    flat = re.sub(r"\s+", " ", pdf_text(out))
+    assert "none: this report is not bound to a review" in flat and "Review (signatures): not run" in flat
+    assert "Zoë Ñúñez" in flat  # exported by, in a Unicode name
