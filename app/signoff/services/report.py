@@ -183,7 +183,11 @@ def gather_report_input(
             bundle = status.bundle
             chosen_ids = {b.log_id for b in bundle.logs}
             logs: list[PredictionLog] = [log for log in version_logs if log.id in chosen_ids]
-            runs = [uow.analysis_runs.get(a.run_id) for a in bundle.analyses]
+            by_id = {r.id: r for r in version_runs}  # the bundle cites runs of this version only
+            runs = [
+                by_id[a.run_id] if a.run_id in by_id else uow.analysis_runs.get(a.run_id)
+                for a in bundle.analyses
+            ]
             policy_runs = [
                 r
                 for r in version_runs
