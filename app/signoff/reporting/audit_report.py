@@ -22,6 +22,7 @@ from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
 from signoff.domain.observations import Observation
+from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.profiles import ColumnKind, LogProfile
@@ -132,6 +133,7 @@ class AuditReportInput:
     snapshots: tuple[SnapshotInfo, ...] = ()  # the registry imports that saw this model
     registry_history: tuple[RegistryChange, ...] = ()  # alias, stage and tag changes between imports
     fairness_results: tuple[tuple[int | None, FairnessResult], ...] = ()  # (log id, result)
+    performance_results: tuple[tuple[int | None, PerformanceResult], ...] = ()  # (log id, result)
     explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
     review: Review | None = None  # the review the report is bound to (findings, signatures)
 
@@ -807,7 +809,94 @@ def _value_text(value: float | str | None) -> str:
     return fmt_number(value)
 
 
+# Per-group performance columns, in this order when the result has them (binary, then regression).
+GROUP_PERFORMANCE = (
+    ("accuracy", "Accuracy"),
+    ("tpr", "TPR"),
+    ("fpr", "FPR"),
+    ("ppv", "Precision"),
+    ("roc_auc", "ROC AUC"),
+    ("brier", "Brier"),
+    ("mae", "MAE"),
+    ("rmse", "RMSE"),
+    ("mean_residual", "Mean residual"),
+)
+
+
+def _metric_cell(group: Any, name: str, separator: str = "\n") -> str:
+    value = group.metrics.get(name)
+    ci = group.bootstrap.get(name) or group.wilson.get(name) or (None, None)
+    if value is None:
+        return "n/a"
+    return f"{fmt_number(value)}{separator}{fmt_interval(*ci)}" if ci[0] is not None else fmt_number(value)
+
+
+def _performance_from_results(evidence: AuditReportInput) -> Section:
+    results = evidence.performance_results
+    sources = [f"log {log_id}" if log_id is not None else "log" for log_id, _ in results]
+    blocks: list[Block] = [
+        Paragraph(INTERVAL_CONVENTION),
+        Paragraph(
+            "Rates are of the confusion table (TPR: true positive rate, FPR: false positive rate); ROC AUC and "
+            "the Brier score use the score column; intervals of proportions are Wilson intervals when no "
+            "bootstrap interval was recorded."
+        ),
+        *_provenance(evidence, "performance"),
+        Heading("Overall"),
+    ]
+    names = list(dict.fromkeys(name for _, result in results for name in result.overall.metrics))
+    blocks.append(
+        Table(
+            columns=(
+                "Metric",
+                *(
+                    f"{src} ({result.task}, n {fmt_number(result.n_rows)})"
+                    for src, (_, result) in zip(sources, results, strict=True)
+                ),
+            ),
+            rows=tuple(
+                (name, *(_metric_cell(result.overall, name, " ") for _, result in results)) for name in names
+            ),
+            align=("left", *(("right",) * len(results))),
+            caption="Overall performance, value and 95% interval",
+        )
+    )
+    for source, (_, result) in zip(sources, results, strict=True):
+        present = [(k, label) for k, label in GROUP_PERFORMANCE if k in result.overall.metrics][:6]
+        singles = [seg for seg in result.segments if len(seg.attributes) == 1]
+        for seg in sorted(singles, key=lambda seg: seg.name):
+            blocks.append(Heading(f"Per group of {seg.name} ({source})"))
+            blocks.append(
+                Table(
+                    columns=("Group", "n", *(label for _, label in present)),
+                    rows=tuple(
+                        (
+                            g.group + (" (insufficient)" if g.insufficient else ""),
+                            fmt_number(g.count),
+                            *(_metric_cell(g, k) for k, _ in present),
+                        )
+                        for g in seg.groups
+                    ),
+                    align=("left", "right", *(("right",) * len(present))),
+                    widths=(1.6, 0.7, *((1.1,) * len(present))),
+                    caption=f"Performance by {seg.name} ({source}), value and 95% interval",
+                )
+            )
+        deeper = [seg.name.replace("&", " × ") for seg in result.segments if len(seg.attributes) > 1]
+        if deeper:
+            blocks.append(
+                Paragraph(
+                    f"Performance per group of the intersections ({', '.join(deeper)}) on {source} is recorded "
+                    "in report.json with the analysis run; section 7 prints their fairness.",
+                    style="note",
+                )
+            )
+    return Section(6, "Performance", tuple(blocks), new_page=True)
+
+
 def _performance(evidence: AuditReportInput) -> Section:
+    if evidence.performance_results:
+        return _performance_from_results(evidence)
     observed = _observations(evidence, "performance")
     if not observed:
         return Section(6, "Performance", (_not_run("Performance analysis"),), new_page=True)
@@ -829,7 +918,7 @@ def _performance(evidence: AuditReportInput) -> Section:
 
 def _fairness(evidence: AuditReportInput) -> Section:
     observed = _observations(evidence, "fairness")
-    if not observed:
+    if not observed and not evidence.fairness_results:
         return Section(7, "Fairness", (_not_run("Fairness analysis"),), new_page=True)
     blocks: list[Block] = [
         Paragraph(IMPACT_RATIO_CONVENTION),
@@ -838,6 +927,10 @@ def _fairness(evidence: AuditReportInput) -> Section:
         Paragraph(INSUFFICIENT_CONVENTION),
         *_provenance(evidence, "fairness"),
     ]
+    if evidence.fairness_results:
+        for number, (log_id, result) in enumerate(evidence.fairness_results, start=1):
+            blocks += _fairness_result_blocks(number, log_id, result)
+        return Section(7, "Fairness", tuple(blocks), new_page=True)
     by_attribute: dict[str, list[Observation]] = {}
     for o in observed:
         by_attribute.setdefault(_attribute_of(o.scope), []).append(o)
@@ -855,15 +948,87 @@ def _fairness(evidence: AuditReportInput) -> Section:
             heat = _intersection_heat_map(attribute, [o for o in items if "=" in o.scope])
             if heat is not None:
                 blocks.append(heat)
-        for log_id, result in evidence.fairness_results:
-            segment = next((seg for seg in result.segments if seg.name == attribute), None)
-            if segment is not None:
-                blocks += _group_counts(segment, log_id, result.positive_label)
-    if not evidence.fairness_results:
-        blocks.append(
-            _not_available("Per-group counts, selection rates, Unknown counts and excluded small categories")
-        )
+    blocks.append(
+        _not_available("Per-group counts, selection rates, Unknown counts and excluded small categories")
+    )
     return Section(7, "Fairness", tuple(blocks), new_page=True)
+
+
+# Segment-wide comparisons printed per segment (every comparison, per group too, is in report.json).
+SEGMENT_COMPARISONS = (
+    ("demographic_parity_difference", "DP diff."),
+    ("demographic_parity_ratio", "DP ratio"),
+    ("equalized_odds_difference", "EO diff."),
+    ("equalized_odds_ratio", "EO ratio"),
+    ("statistical_parity_difference", "SPD (AIF360)"),
+    ("disparate_impact", "DI (AIF360)"),
+)
+
+
+def _comparison_cell(segment: SegmentResult, name: str) -> str:
+    found = [c for c in segment.comparisons if c.name == name and c.group is None]
+    if not found:
+        return "–"
+    c = found[0]
+    text = f"{fmt_number(c.value)}\n{fmt_interval(*c.ci)}"
+    return text + ("\ninsufficient" if c.insufficient else "")
+
+
+def _segment_order(segments: Iterable[SegmentResult]) -> list[SegmentResult]:
+    return sorted(segments, key=lambda seg: (len(seg.attributes), seg.name))
+
+
+def _fairness_result_blocks(number: int, log_id: int | None, result: FairnessResult) -> list[Block]:
+    source = f"log {log_id}" if log_id is not None else "the analysed log"
+    segments = _segment_order(result.segments)
+    blocks: list[Block] = [
+        Heading(
+            f"7.{number} Fairness on {source}: {fmt_number(result.n_rows)} rows, positive prediction "
+            f"{result.positive_label!r}"
+        ),
+        Table(
+            columns=("Segment", *(label for _, label in SEGMENT_COMPARISONS)),
+            rows=tuple(
+                (
+                    seg.name.replace("&", " × "),
+                    *(_comparison_cell(seg, name) for name, _ in SEGMENT_COMPARISONS),
+                )
+                for seg in segments
+            ),
+            align=("left", *(("right",) * len(SEGMENT_COMPARISONS))),
+            widths=(1.6, *((1.0,) * len(SEGMENT_COMPARISONS))),
+            caption=f"Comparisons between the groups of each segment ({source}), value and 95% interval",
+            note="DP: demographic parity (selection rate), EO: equalized odds (worse of TPR and FPR), Fairlearn "
+            "conventions (difference max - min, ratio min / max); SPD and DI: AIF360, unprivileged vs privileged "
+            "pooled. Per-group comparisons are in report.json.",
+        ),
+    ]
+    for seg in segments:
+        kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
+        blocks.append(Heading(f"{kind}: {seg.name.replace('&', ' × ')} ({source})"))
+        blocks += _group_counts(seg, log_id, result.positive_label)
+        ratios = [
+            Observation(
+                "fairness.impact_ratio",
+                f"{seg.name}={r.group}",
+                r.impact_ratio,
+                r.ci[0],
+                r.ci[1],
+                r.count,
+                r.insufficient,
+            )
+            for r in seg.impact_ratios
+            if not r.excluded
+        ]
+        if not ratios:
+            continue
+        if len(seg.attributes) == 1:
+            blocks.append(_impact_ratio_chart(seg.name, ratios))
+        elif len(seg.attributes) == 2:
+            heat = _intersection_heat_map(seg.name, ratios)
+            if heat is not None:
+                blocks.append(heat)
+    return blocks
 
 
 def _p_value(value: float | None) -> str:
@@ -873,7 +1038,7 @@ def _p_value(value: float | None) -> str:
 
 
 def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: str) -> list[Block]:
-    """Counts and selection rates of every group of one segment, Unknown and excluded ones included."""
+    """Counts, selection rates and impact ratios of every group of one segment, Unknown and excluded too."""
     ratios = {r.group: r for r in segment.impact_ratios}
     rows = []
     for group in segment.groups:
@@ -881,20 +1046,23 @@ def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: st
         rate = group.metrics.get("selection_rate")
         wilson = group.wilson.get("selection_rate", (None, None))
         if ratio is not None and ratio.excluded:
-            impact = "excluded"
+            impact, impact_ci = "excluded", ""
         elif ratio is not None:
-            impact = fmt_number(ratio.impact_ratio)
+            impact, impact_ci = fmt_number(ratio.impact_ratio), fmt_interval(*ratio.ci)
         else:
-            impact = "–"
+            impact, impact_ci = "–", ""
         notes = []
-        if group.unknown:
-            notes.append("Unknown")
-        if ratio is not None and ratio.excluded and not group.unknown:
-            notes.append("excluded: under the exclusion share")
-        if group.insufficient:
-            notes.append("insufficient data")
         if group.group == segment.reference:
             notes.append("reference")
+        if group.unknown:
+            notes.append("Unknown")
+        elif ratio is not None and ratio.excluded:
+            notes.append("small category")
+        if group.insufficient:
+            notes.append("insufficient data")
+        below = ratio is not None and ratio.impact_ratio is not None and ratio.impact_ratio < FOUR_FIFTHS
+        if below and not ratio.excluded and not group.insufficient:  # type: ignore[union-attr]
+            notes.append("below 0.8")
         significance = group.significance
         rows.append(
             (
@@ -903,9 +1071,10 @@ def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: st
                 fmt_number(rate),
                 fmt_interval(*wilson),
                 impact,
+                impact_ci,
                 "–"
                 if significance is None or group.group == segment.reference
-                else f"{_p_value(significance.p_value)} ({significance.test.replace('_', ' ')})",
+                else _p_value(significance.p_value) + (" F" if significance.test == "fisher_exact" else " z"),
                 ", ".join(notes),
             )
         )
@@ -918,12 +1087,24 @@ def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: st
     )
     return [
         Table(
-            columns=("Group", "n", "Selection rate", "Wilson 95%", "Impact ratio", "p vs reference", "Notes"),
+            columns=(
+                "Group",
+                "n",
+                "Selection rate",
+                "Wilson 95%",
+                "Impact ratio",
+                "95% interval",
+                "p vs ref.",
+                "Notes",
+            ),
             rows=tuple(rows),
-            align=("left", "right", "right", "right", "right", "right", "left"),
-            widths=(1.6, 0.7, 0.9, 1.2, 0.9, 1.3, 1.6),
+            align=("left", "right", "right", "right", "right", "right", "right", "left"),
+            widths=(1.9, 0.7, 0.95, 1.2, 0.8, 1.2, 0.8, 1.25),
             caption=f"Counts and selection rates by {segment.name.replace('&', ' × ')} ({source})",
-            note=f"Selection rate: share of rows predicted {positive_label!r}. " + summary,
+            note=f"Selection rate: share of rows predicted {positive_label!r}. p: two-sided test of the group's "
+            "selection rate against the reference group's (z: two-proportion z test, F: Fisher's exact test). "
+            "Unknown and small categories (under the exclusion share) take no part in the impact ratio. "
+            + summary,
         )
     ]
 
@@ -1341,7 +1522,7 @@ def _signature_blocks(evidence: AuditReportInput) -> list[Block]:
                 for s in review.signatures
             ),
             align=("left", "left", "left", "left", "left", "left"),
-            widths=(1.5, 0.8, 1.2, 1.3, 2.6, 0.7),
+            widths=(1.4, 0.8, 1.1, 2.0, 2.3, 0.7),
             caption="Electronic signatures",
             note="Each signature is Ed25519 over its manifest (the row above with the review ID), made with "
             "the signer's key unlocked by their password at the time of signing; report.json carries the "
@@ -1547,16 +1728,29 @@ def _mapping_text(log: PredictionLog) -> str:
     return "; ".join(parts)
 
 
+def _scope_parts(scope: str) -> list[tuple[str, str | None]]:
+    """(attribute, group) pairs of a scope, in either spelling of an intersection group:
+    ``sex=Female&race=Black`` (policy scopes) or ``sex&race=Female&Black`` (the fairness engine's)."""
+    if scope.count("=") == 1:
+        left, right = scope.split("=", 1)
+        names, values = left.split("&"), right.split("&")
+        if len(names) == len(values):
+            return list(zip(names, values, strict=True))
+    return [
+        (part.split("=", 1)[0], part.split("=", 1)[1] if "=" in part else None) for part in scope.split("&")
+    ]
+
+
 def _attribute_of(scope: str) -> str:
-    """``sex=Female`` -> ``sex``; ``sex=Female&race=Black`` -> ``sex&race``; ``sex`` -> ``sex``."""
-    return "&".join(part.split("=", 1)[0] for part in scope.split("&"))
+    """``sex=Female`` -> ``sex``; ``sex=Female&race=Black`` or ``sex&race=Female&Black`` -> ``sex&race``."""
+    return "&".join(name for name, _ in _scope_parts(scope))
 
 
 def _group_of(scope: str) -> str:
     """``sex=Female&race=Black`` -> ``Female & Black``; an attribute-wide comparison -> "between groups"."""
     if "=" not in scope:
         return "between groups"
-    return " & ".join(part.split("=", 1)[1] if "=" in part else part for part in scope.split("&"))
+    return " & ".join(group if group is not None else name for name, group in _scope_parts(scope))
 
 
 def _impact_ratio_chart(attribute: str, ratios: Sequence[Observation]) -> BarChart:
@@ -1597,7 +1791,7 @@ def _intersection_heat_map(attribute: str, observed: Sequence[Observation]) -> H
     for o in observed:
         if o.metric != metric:
             continue
-        parts = [part.split("=", 1)[1] for part in o.scope.split("&")]
+        parts = [group or "" for _, group in _scope_parts(o.scope)]
         cells[(parts[0], parts[1])] = o.value
     rows = sorted({r for r, _ in cells})
     columns = sorted({c for _, c in cells})
@@ -1641,7 +1835,16 @@ def _payload(evidence: AuditReportInput) -> dict[str, Any]:
             set(evidence.analyses_run) | {_analysis_of(r.kind) for r in evidence.analysis_runs}
         ),
         "analysis_runs": [_json_safe(run.to_dict()) for run in evidence.analysis_runs],
-        "observations": [_json_safe(o.to_dict()) for o in evidence.observations],
+        # Observations of an analysis whose full result is given are that result again (it is in
+        # analysis_runs): left out, they would double the attachment for a large fairness analysis.
+        "observations": [
+            _json_safe(o.to_dict())
+            for o in evidence.observations
+            if not (
+                (evidence.performance_results and o.metric.startswith("performance."))
+                or (evidence.fairness_results and o.metric.startswith("fairness."))
+            )
+        ],
         "audit_chain": None
         if verdict is None
         else {
@@ -1665,13 +1868,6 @@ def _payload(evidence: AuditReportInput) -> dict[str, Any]:
         else _json_safe(evidence.registry_record.to_dict()),
         "snapshots": [_json_safe(s.to_dict()) for s in evidence.snapshots],
         "registry_history": [_json_safe(c.to_dict()) for c in evidence.registry_history],
-        "fairness": [
-            {"log_id": log_id, **_json_safe(result.to_dict())} for log_id, result in evidence.fairness_results
-        ],
-        "explanations": [
-            {"log_id": log_id, **_json_safe(explanation.to_dict())}
-            for log_id, explanation in evidence.explanations
-        ],
         "review": None
         if evidence.review is None
         else {

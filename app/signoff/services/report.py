@@ -33,6 +33,7 @@ from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult
 from signoff.domain.observations import Observation
+from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.profiles import LogProfile
@@ -40,7 +41,7 @@ from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
-from signoff.reporting.pdf import render_pdf_bytes
+from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, read_report
 from signoff.services.policy import OBSERVERS
 from signoff.services.reviews import POLICY_RUN_KIND
@@ -182,7 +183,11 @@ def gather_report_input(
             bundle = status.bundle
             chosen_ids = {b.log_id for b in bundle.logs}
             logs: list[PredictionLog] = [log for log in version_logs if log.id in chosen_ids]
-            runs = [uow.analysis_runs.get(a.run_id) for a in bundle.analyses]
+            by_id = {r.id: r for r in version_runs}  # the bundle cites runs of this version only
+            runs = [
+                by_id[a.run_id] if a.run_id in by_id else uow.analysis_runs.get(a.run_id)
+                for a in bundle.analyses
+            ]
             policy_runs = [
                 r
                 for r in version_runs
@@ -210,6 +215,11 @@ def gather_report_input(
         (by_hash.get(r.inputs.get("log", "")), FairnessResult.from_dict(r.result))
         for r in runs
         if r.kind == "fairness"
+    )
+    performance = tuple(
+        (by_hash.get(r.inputs.get("log", "")), PerformanceResult.from_dict(r.result))
+        for r in runs
+        if r.kind == "performance"
     )
     explanations = tuple(
         (by_hash.get(r.inputs.get("log", "")), Explanation.from_dict(r.result))
@@ -263,20 +273,13 @@ def gather_report_input(
         snapshots=tuple(snapshots),
         registry_history=tuple(history),
         fairness_results=fairness,
+        performance_results=performance,
         explanations=explanations,
         review=review,
     )
 
 
 # ------------------------------------------------------------------------------------------- export
-
-
-def _page_count(pdf: bytes) -> int:
-    from io import BytesIO
-
-    from pypdf import PdfReader
-
-    return len(PdfReader(BytesIO(pdf)).pages)
 
 
 def export_report(
@@ -305,9 +308,8 @@ def export_report(
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
     report_progress(0.4, "rendering the PDF")
-    pdf = render_pdf_bytes(report)
+    pdf, pages = render_pdf_document(report)
     report_progress(0.9, "recording the export")
-    pages = _page_count(pdf)
     digest = sha256_hex(pdf)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
     try:
