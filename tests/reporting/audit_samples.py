@@ -362,3 +362,69 @@ def known_case(**overrides) -> AuditReportInput:
     )
     values.update(overrides)
     return AuditReportInput(**values)
+
+
+def explanation():
+    """A SHAP result written by hand: two features, one group gap, one local row that adds up."""
+    from signoff.domain.explanation import (
+        Additivity,
+        DirectionBin,
+        ExplainerKind,
+        Explanation,
+        ExplanationSettings,
+        FeatureContribution,
+        FeatureDirection,
+        FeatureImportance,
+        GroupImportance,
+        ImportanceGap,
+        LocalExplanation,
+    )
+
+    settings = ExplanationSettings(
+        explainer=ExplainerKind.TREE,
+        method="shap.TreeExplainer (interventional)",
+        output_space="log-odds",
+        model_class="sklearn.ensemble.GradientBoostingClassifier",
+        features=("income", "age"),
+        rows_available=5000,
+        sample_size=1000,
+        background_size=200,
+        background_source="reference log 13",
+        seed=7,
+        bootstrap_resamples=500,
+        confidence=0.95,
+        min_group_size=30,
+        shap_version="0.46.0",
+        estimate=None,
+    )
+    return Explanation(
+        settings=settings,
+        base_value=-1.25,
+        global_importance=(
+            FeatureImportance("income", 0.4321, 0.401, 0.466),
+            FeatureImportance("age", 0.1234, 0.110, 0.139),
+        ),
+        directions=(
+            FeatureDirection("income", (DirectionBin(0, 1, 10, -0.2), DirectionBin(1, 2, 10, 0.3)), -0.62),
+            FeatureDirection("age", (), 0.02),
+        ),
+        segments=(
+            GroupImportance("sex", "Female", 480, (FeatureImportance("income", 0.5102, 0.47, 0.55),)),
+            GroupImportance("sex", "Male", 520, (FeatureImportance("income", 0.3604, 0.33, 0.39),)),
+        ),
+        gaps=(
+            ImportanceGap(
+                "sex", "income", "Female", "Male", 0.5102, 0.3604, 0.1498, 0.0911, 0.2087, 480, 520
+            ),
+        ),
+        local=(
+            LocalExplanation(
+                "applicant-17",
+                -1.25,
+                (FeatureContribution("income", 18500.0, 0.8125), FeatureContribution("age", 23.0, -0.0625)),
+                -0.5,
+                0.0000012,
+            ),
+        ),
+        additivity=Additivity(max_error=0.0000012, tolerance=0.001, rows_checked=1000, basis="float64 sum"),
+    )

@@ -264,7 +264,8 @@ def test_sections_without_inputs_say_not_run_rather_than_disappear(tmp_path):
         "Explainability (SHAP): not run",
         "Drift analysis: not run",
         "Audit chain verification: not run",
-        "Signatures: not available in this report",
+        "Review (signatures): not run",
+        "Review (findings): not run",
         "Policy evaluation: not run",
         "No waivers are on record",
         "Registry import for this model version: not run",
@@ -353,3 +354,30 @@ def test_registry_record_card_lineage_snapshots_and_history(known_pdf):
     (change,) = registry_history()
     assert f"{change.model}: alias {change.subject} moved v{change.before} -> v{change.after}" in flat
     assert "2026-11-20 09:00:00 UTC and 2026-11-21 09:00:00 UTC" in flat
+
+
+def test_shap_section_prints_importance_gaps_local_rows_and_the_explainer(tmp_path):
+    from audit_samples import explanation
+
+    report = build_audit_report(known_case(explanations=((11, explanation()),)))
+    section = next(s for s in report.sections if s.title == "Explainability")
+    chart = next(b for b in section.blocks if isinstance(b, BarChart))
+    assert chart.categories == ("income", "age") and chart.values == (0.4321, 0.1234)
+    path = tmp_path / "shap.pdf"
+    render_pdf(report, path)
+    text = pdf_text(path)
+    flat = re.sub(r"\s+", " ", text)
+    assert lines_with(text, "income", "0.432", "[0.401, 0.466]", "higher values lower the output")
+    assert lines_with(text, "age", "0.123", "[0.110, 0.139]", "no clear direction")
+    assert lines_with(
+        text, "sex", "income", "Female (n 480)", "Male (n 520)", "0.510 vs 0.360", "0.150", "yes"
+    )
+    assert "The model relies on income more for sex=Female than for sex=Male" in flat
+    assert "tree: shap.TreeExplainer (interventional)" in flat
+    assert "1,000 of 5,000 rows (seed 7)" in flat
+    assert "200 rows from reference log 13" in flat
+    assert "max 0.000001 over 1,000 rows; tolerance 0.001000: within tolerance" in flat
+    # the local row: base -1.25 + 0.8125 - 0.0625 = -0.5, the model's output
+    assert "Row applicant-17: base -1.250 + contributions = output -0.500" in flat
+    assert lines_with(text, "income", "18500", "+0.812") or lines_with(text, "income", "18,500", "+0.812")
+    assert "SHAP explanations: not available" not in flat

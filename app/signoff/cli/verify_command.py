@@ -1,8 +1,9 @@
-"""``signoff verify``: check the audit chain and every electronic signature in the database."""
+"""``signoff verify [REPORT.pdf]``: check the database (audit chain, signatures) or an exported report."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from signoff.cli.common import add_json_flag, open_db, print_json
 from signoff.services.verify import verify_database
@@ -10,20 +11,27 @@ from signoff.services.verify import verify_database
 EXIT_VERIFIED = 0
 EXIT_PROBLEMS = 1
 
+_MARK = {True: "ok  ", False: "FAIL", None: "n/a "}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     verify = subparsers.add_parser(
         "verify",
-        help="check the audit log and every signature",
-        description="Recompute the audit log's hash chain and check every signature against its signer's "
-        "stored public key and the audit log's record of it. Exit 0 when all is intact; exit 1 naming "
-        "what does not match.",
+        help="check the audit log and every signature, or an exported report",
+        description="Without an argument: recompute the audit log's hash chain and check every signature "
+        "against its signer's stored public key and the audit log's record of it. With REPORT.pdf: check "
+        "that the report's attached content has the hash printed on its cover, and that its evidence "
+        "bundle, its signatures and its export exist in the database and are valid. Exit 0 when all "
+        "holds; exit 1 naming what does not.",
     )
+    verify.add_argument("report", nargs="?", type=Path, metavar="REPORT.pdf", help="an exported audit report")
     add_json_flag(verify)
     verify.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.report is not None:
+        return _run_report(args)
     with open_db(args) as db:
         verdict = verify_database(db)
     if args.json:
@@ -39,4 +47,23 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"  signature {problem.signature_id} (review {problem.review_id}, {problem.signer}): {problem.problem}"
             )
+    return EXIT_VERIFIED if verdict.ok else EXIT_PROBLEMS
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from signoff.services.report import verify_report  # pypdf loads only for a report
+
+    with open_db(args) as db:
+        verdict = verify_report(db, args.report)
+    if args.json:
+        print_json(verdict.to_dict())
+    else:
+        for check in verdict.checks:
+            print(f"{_MARK[check.ok]}  {check.name}: {check.detail}")
+        failed = [c.name for c in verdict.checks if c.ok is False]
+        print(
+            f"report {verdict.path}: every check holds"
+            if verdict.ok
+            else f"report {verdict.path}: {len(failed)} check(s) FAILED: {'; '.join(failed)}"
+        )
     return EXIT_VERIFIED if verdict.ok else EXIT_PROBLEMS

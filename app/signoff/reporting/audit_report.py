@@ -19,13 +19,17 @@ from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
+from signoff.domain.explanation import Explanation
+from signoff.domain.fairness import FairnessResult, SegmentResult
 from signoff.domain.observations import Observation
+from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import ModelVersionRecord
+from signoff.domain.review import FindingStatus, Review
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -102,8 +106,9 @@ class AuditReportInput:
     ``observations`` are the analysis results in the shape the policy judges them (``domain/observations``);
     sections 6, 7 and 9 print them, with the stored ``analysis_runs`` they came from. The policy
     evaluation and waivers (section 2, 10), column profiles (5) and the drift result (9) are printed in
-    full. Fairness counts, SHAP, registry history, findings and signatures join as their domain types
-    reach ``main``; until then those parts of the report say they are not available.
+    full. ``fairness_results`` (section 7's per-group counts) and ``explanations`` (section 8) are the
+    stored results with the id of the log they read (None when unknown); ``review`` gives sections 2,
+    10 and 11 their findings and signatures, judged current or stale against ``bundle_hash``.
     """
 
     model_version: ModelVersion
@@ -127,6 +132,10 @@ class AuditReportInput:
     registry_record: ModelVersionRecord | None = None  # the version as the latest registry import read it
     snapshots: tuple[SnapshotInfo, ...] = ()  # the registry imports that saw this model
     registry_history: tuple[RegistryChange, ...] = ()  # alias, stage and tag changes between imports
+    fairness_results: tuple[tuple[int | None, FairnessResult], ...] = ()  # (log id, result)
+    performance_results: tuple[tuple[int | None, PerformanceResult], ...] = ()  # (log id, result)
+    explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
+    review: Review | None = None  # the review the report is bound to (findings, signatures)
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -353,8 +362,31 @@ def _summary(evidence: AuditReportInput) -> Section:
                 note="Whether a group below the line fails depends on the policy's rules; see section 7.",
             )
         )
-    blocks += [Heading("Open findings"), _not_available("Findings")]
+    blocks += [Heading("Open findings"), *_open_findings(evidence)]
     return Section(2, "Summary", tuple(blocks), new_page=True)
+
+
+def _open_findings(evidence: AuditReportInput) -> list[Block]:
+    review = evidence.review
+    if review is None:
+        return [_not_run("Review (findings)")]
+    still_open = [f for f in review.findings if f.status is FindingStatus.OPEN]
+    if not still_open:
+        return [
+            Callout(Status.PASS, f"Review {review.id} has no open findings ({len(review.findings)} in all).")
+        ]
+    return [
+        Table(
+            columns=("#", "Severity", "Type", "Title", "Author"),
+            rows=tuple(
+                (str(f.number), f.severity.value, f.type.value.replace("_", " "), f.title, f.author)
+                for f in still_open
+            ),
+            align=("right", "left", "left", "left", "left"),
+            widths=(0.3, 0.8, 1.1, 3.2, 1.0),
+            caption=f"Open findings of review {review.id} (details and resolutions in section 10)",
+        )
+    ]
 
 
 _RULE_STATUS = {
@@ -777,7 +809,94 @@ def _value_text(value: float | str | None) -> str:
     return fmt_number(value)
 
 
+# Per-group performance columns, in this order when the result has them (binary, then regression).
+GROUP_PERFORMANCE = (
+    ("accuracy", "Accuracy"),
+    ("tpr", "TPR"),
+    ("fpr", "FPR"),
+    ("ppv", "Precision"),
+    ("roc_auc", "ROC AUC"),
+    ("brier", "Brier"),
+    ("mae", "MAE"),
+    ("rmse", "RMSE"),
+    ("mean_residual", "Mean residual"),
+)
+
+
+def _metric_cell(group: Any, name: str, separator: str = "\n") -> str:
+    value = group.metrics.get(name)
+    ci = group.bootstrap.get(name) or group.wilson.get(name) or (None, None)
+    if value is None:
+        return "n/a"
+    return f"{fmt_number(value)}{separator}{fmt_interval(*ci)}" if ci[0] is not None else fmt_number(value)
+
+
+def _performance_from_results(evidence: AuditReportInput) -> Section:
+    results = evidence.performance_results
+    sources = [f"log {log_id}" if log_id is not None else "log" for log_id, _ in results]
+    blocks: list[Block] = [
+        Paragraph(INTERVAL_CONVENTION),
+        Paragraph(
+            "Rates are of the confusion table (TPR: true positive rate, FPR: false positive rate); ROC AUC and "
+            "the Brier score use the score column; intervals of proportions are Wilson intervals when no "
+            "bootstrap interval was recorded."
+        ),
+        *_provenance(evidence, "performance"),
+        Heading("Overall"),
+    ]
+    names = list(dict.fromkeys(name for _, result in results for name in result.overall.metrics))
+    blocks.append(
+        Table(
+            columns=(
+                "Metric",
+                *(
+                    f"{src} ({result.task}, n {fmt_number(result.n_rows)})"
+                    for src, (_, result) in zip(sources, results, strict=True)
+                ),
+            ),
+            rows=tuple(
+                (name, *(_metric_cell(result.overall, name, " ") for _, result in results)) for name in names
+            ),
+            align=("left", *(("right",) * len(results))),
+            caption="Overall performance, value and 95% interval",
+        )
+    )
+    for source, (_, result) in zip(sources, results, strict=True):
+        present = [(k, label) for k, label in GROUP_PERFORMANCE if k in result.overall.metrics][:6]
+        singles = [seg for seg in result.segments if len(seg.attributes) == 1]
+        for seg in sorted(singles, key=lambda seg: seg.name):
+            blocks.append(Heading(f"Per group of {seg.name} ({source})"))
+            blocks.append(
+                Table(
+                    columns=("Group", "n", *(label for _, label in present)),
+                    rows=tuple(
+                        (
+                            g.group + (" (insufficient)" if g.insufficient else ""),
+                            fmt_number(g.count),
+                            *(_metric_cell(g, k) for k, _ in present),
+                        )
+                        for g in seg.groups
+                    ),
+                    align=("left", "right", *(("right",) * len(present))),
+                    widths=(1.6, 0.7, *((1.1,) * len(present))),
+                    caption=f"Performance by {seg.name} ({source}), value and 95% interval",
+                )
+            )
+        deeper = [seg.name.replace("&", " × ") for seg in result.segments if len(seg.attributes) > 1]
+        if deeper:
+            blocks.append(
+                Paragraph(
+                    f"Performance per group of the intersections ({', '.join(deeper)}) on {source} is recorded "
+                    "in report.json with the analysis run; section 7 prints their fairness.",
+                    style="note",
+                )
+            )
+    return Section(6, "Performance", tuple(blocks), new_page=True)
+
+
 def _performance(evidence: AuditReportInput) -> Section:
+    if evidence.performance_results:
+        return _performance_from_results(evidence)
     observed = _observations(evidence, "performance")
     if not observed:
         return Section(6, "Performance", (_not_run("Performance analysis"),), new_page=True)
@@ -799,7 +918,7 @@ def _performance(evidence: AuditReportInput) -> Section:
 
 def _fairness(evidence: AuditReportInput) -> Section:
     observed = _observations(evidence, "fairness")
-    if not observed:
+    if not observed and not evidence.fairness_results:
         return Section(7, "Fairness", (_not_run("Fairness analysis"),), new_page=True)
     blocks: list[Block] = [
         Paragraph(IMPACT_RATIO_CONVENTION),
@@ -808,6 +927,10 @@ def _fairness(evidence: AuditReportInput) -> Section:
         Paragraph(INSUFFICIENT_CONVENTION),
         *_provenance(evidence, "fairness"),
     ]
+    if evidence.fairness_results:
+        for number, (log_id, result) in enumerate(evidence.fairness_results, start=1):
+            blocks += _fairness_result_blocks(number, log_id, result)
+        return Section(7, "Fairness", tuple(blocks), new_page=True)
     by_attribute: dict[str, list[Observation]] = {}
     for o in observed:
         by_attribute.setdefault(_attribute_of(o.scope), []).append(o)
@@ -831,6 +954,161 @@ def _fairness(evidence: AuditReportInput) -> Section:
     return Section(7, "Fairness", tuple(blocks), new_page=True)
 
 
+# Segment-wide comparisons printed per segment (every comparison, per group too, is in report.json).
+SEGMENT_COMPARISONS = (
+    ("demographic_parity_difference", "DP diff."),
+    ("demographic_parity_ratio", "DP ratio"),
+    ("equalized_odds_difference", "EO diff."),
+    ("equalized_odds_ratio", "EO ratio"),
+    ("statistical_parity_difference", "SPD (AIF360)"),
+    ("disparate_impact", "DI (AIF360)"),
+)
+
+
+def _comparison_cell(segment: SegmentResult, name: str) -> str:
+    found = [c for c in segment.comparisons if c.name == name and c.group is None]
+    if not found:
+        return "–"
+    c = found[0]
+    text = f"{fmt_number(c.value)}\n{fmt_interval(*c.ci)}"
+    return text + ("\ninsufficient" if c.insufficient else "")
+
+
+def _segment_order(segments: Iterable[SegmentResult]) -> list[SegmentResult]:
+    return sorted(segments, key=lambda seg: (len(seg.attributes), seg.name))
+
+
+def _fairness_result_blocks(number: int, log_id: int | None, result: FairnessResult) -> list[Block]:
+    source = f"log {log_id}" if log_id is not None else "the analysed log"
+    segments = _segment_order(result.segments)
+    blocks: list[Block] = [
+        Heading(
+            f"7.{number} Fairness on {source}: {fmt_number(result.n_rows)} rows, positive prediction "
+            f"{result.positive_label!r}"
+        ),
+        Table(
+            columns=("Segment", *(label for _, label in SEGMENT_COMPARISONS)),
+            rows=tuple(
+                (
+                    seg.name.replace("&", " × "),
+                    *(_comparison_cell(seg, name) for name, _ in SEGMENT_COMPARISONS),
+                )
+                for seg in segments
+            ),
+            align=("left", *(("right",) * len(SEGMENT_COMPARISONS))),
+            widths=(1.6, *((1.0,) * len(SEGMENT_COMPARISONS))),
+            caption=f"Comparisons between the groups of each segment ({source}), value and 95% interval",
+            note="DP: demographic parity (selection rate), EO: equalized odds (worse of TPR and FPR), Fairlearn "
+            "conventions (difference max - min, ratio min / max); SPD and DI: AIF360, unprivileged vs privileged "
+            "pooled. Per-group comparisons are in report.json.",
+        ),
+    ]
+    for seg in segments:
+        kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
+        blocks.append(Heading(f"{kind}: {seg.name.replace('&', ' × ')} ({source})"))
+        blocks += _group_counts(seg, log_id, result.positive_label)
+        ratios = [
+            Observation(
+                "fairness.impact_ratio",
+                f"{seg.name}={r.group}",
+                r.impact_ratio,
+                r.ci[0],
+                r.ci[1],
+                r.count,
+                r.insufficient,
+            )
+            for r in seg.impact_ratios
+            if not r.excluded
+        ]
+        if not ratios:
+            continue
+        if len(seg.attributes) == 1:
+            blocks.append(_impact_ratio_chart(seg.name, ratios))
+        elif len(seg.attributes) == 2:
+            heat = _intersection_heat_map(seg.name, ratios)
+            if heat is not None:
+                blocks.append(heat)
+    return blocks
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: str) -> list[Block]:
+    """Counts, selection rates and impact ratios of every group of one segment, Unknown and excluded too."""
+    ratios = {r.group: r for r in segment.impact_ratios}
+    rows = []
+    for group in segment.groups:
+        ratio = ratios.get(group.group)
+        rate = group.metrics.get("selection_rate")
+        wilson = group.wilson.get("selection_rate", (None, None))
+        if ratio is not None and ratio.excluded:
+            impact, impact_ci = "excluded", ""
+        elif ratio is not None:
+            impact, impact_ci = fmt_number(ratio.impact_ratio), fmt_interval(*ratio.ci)
+        else:
+            impact, impact_ci = "–", ""
+        notes = []
+        if group.group == segment.reference:
+            notes.append("reference")
+        if group.unknown:
+            notes.append("Unknown")
+        elif ratio is not None and ratio.excluded:
+            notes.append("small category")
+        if group.insufficient:
+            notes.append("insufficient data")
+        below = ratio is not None and ratio.impact_ratio is not None and ratio.impact_ratio < FOUR_FIFTHS
+        if below and not ratio.excluded and not group.insufficient:  # type: ignore[union-attr]
+            notes.append("below 0.8")
+        significance = group.significance
+        rows.append(
+            (
+                group.group.replace("&", " & "),
+                fmt_number(group.count),
+                fmt_number(rate),
+                fmt_interval(*wilson),
+                impact,
+                impact_ci,
+                "–"
+                if significance is None or group.group == segment.reference
+                else _p_value(significance.p_value) + (" F" if significance.test == "fisher_exact" else " z"),
+                ", ".join(notes),
+            )
+        )
+    source = f"log {log_id}" if log_id is not None else "the analysed log"
+    summary = (
+        f"{fmt_number(sum(g.count for g in segment.groups))} rows of {source}; Unknown (missing value): "
+        f"{fmt_number(segment.unknown_count)} rows; excluded from the impact ratio as small categories: "
+        + (", ".join(segment.excluded) if segment.excluded else "none")
+        + f"; reference group: {segment.reference or 'none large enough'}."
+    )
+    return [
+        Table(
+            columns=(
+                "Group",
+                "n",
+                "Selection rate",
+                "Wilson 95%",
+                "Impact ratio",
+                "95% interval",
+                "p vs ref.",
+                "Notes",
+            ),
+            rows=tuple(rows),
+            align=("left", "right", "right", "right", "right", "right", "right", "left"),
+            widths=(1.9, 0.7, 0.95, 1.2, 0.8, 1.2, 0.8, 1.25),
+            caption=f"Counts and selection rates by {segment.name.replace('&', ' × ')} ({source})",
+            note=f"Selection rate: share of rows predicted {positive_label!r}. p: two-sided test of the group's "
+            "selection rate against the reference group's (z: two-proportion z test, F: Fisher's exact test). "
+            "Unknown and small categories (under the exclusion share) take no part in the impact ratio. "
+            + summary,
+        )
+    ]
+
+
 def _explainability(evidence: AuditReportInput) -> Section:
     blocks: list[Block] = [
         Paragraph(
@@ -839,11 +1117,161 @@ def _explainability(evidence: AuditReportInput) -> Section:
             "data, the sample size and the additivity error are stated with the results."
         ),
         *_provenance(evidence, "explain"),
-        _not_available("SHAP explanations")
-        if _ran(evidence, "explain")
-        else _not_run("Explainability (SHAP)"),
     ]
+    if evidence.explanations:
+        for log_id, explanation in evidence.explanations:
+            blocks += _explanation_blocks(log_id, explanation)
+    else:
+        blocks.append(
+            _not_available("SHAP explanations")
+            if _ran(evidence, "explain")
+            else _not_run("Explainability (SHAP)")
+        )
     return Section(8, "Explainability", tuple(blocks), new_page=True)
+
+
+LOCAL_ROWS = 3  # local explanations printed; report.json keeps every stored one
+LOCAL_FEATURES = 8  # largest contributions printed per local explanation
+GAP_ROWS = 12
+
+
+def _explanation_blocks(log_id: int | None, explanation: Explanation) -> list[Block]:
+    settings = explanation.settings
+    additivity = explanation.additivity
+    source = f"log {log_id}" if log_id is not None else "the analysed log"
+    ok = {True: "within tolerance", False: "EXCEEDS tolerance", None: "not checked"}[additivity.ok]
+    blocks: list[Block] = [
+        Heading(f"SHAP explanation of {source}"),
+        KeyValues(
+            (
+                ("Explainer", f"{settings.explainer.value}: {settings.method}"),
+                ("Model", settings.model_class),
+                (
+                    "Output space",
+                    settings.output_space
+                    + (f" (class {settings.target_class})" if settings.target_class else ""),
+                ),
+                (
+                    "Sample",
+                    f"{fmt_number(settings.sample_size)} of {fmt_number(settings.rows_available)} rows (seed {settings.seed})",
+                ),
+                (
+                    "Background",
+                    f"{fmt_number(settings.background_size)} rows from {settings.background_source}"
+                    if settings.background_size
+                    else f"none needed ({settings.background_source})",
+                ),
+                ("Base value", fmt_number(explanation.base_value)),
+                (
+                    "Additivity error",
+                    f"max {fmt_number(additivity.max_error, 6)} over {fmt_number(additivity.rows_checked)} rows; "
+                    f"tolerance {fmt_number(additivity.tolerance, 6)}: {ok}",
+                ),
+                (
+                    "Intervals",
+                    f"{settings.confidence:.0%} bootstrap over rows, {fmt_number(settings.bootstrap_resamples)} resamples",
+                ),
+                ("SHAP version", settings.shap_version),
+            ),
+            caption="Explainer and its settings",
+        ),
+    ]
+    directions = {d.feature: d.trend for d in explanation.directions}
+    importance = explanation.global_importance
+    blocks.append(
+        Table(
+            columns=("Feature", "Mean |SHAP|", "95% interval", "Direction"),
+            rows=tuple(
+                (
+                    i.feature,
+                    fmt_number(i.mean_abs_shap),
+                    fmt_interval(i.ci_low, i.ci_high),
+                    directions.get(i.feature, "–"),
+                )
+                for i in importance
+            ),
+            align=("left", "right", "right", "left"),
+            widths=(1.6, 1, 1.4, 2.4),
+            caption="Global importance (most important first)",
+        )
+    )
+    if importance:
+        blocks.append(
+            BarChart(
+                title=f"Global importance: mean |SHAP| ({settings.output_space})",
+                categories=tuple(i.feature for i in importance),
+                values=tuple(i.mean_abs_shap for i in importance),
+                error_low=tuple(i.ci_low for i in importance),
+                error_high=tuple(i.ci_high for i in importance),
+                axis_label=f"mean |SHAP| ({settings.output_space})",
+                note="Whiskers: bootstrap interval over rows.",
+            )
+        )
+    blocks.append(Heading("Per-segment differences"))
+    if explanation.gaps:
+        gaps = explanation.gaps[:GAP_ROWS]
+        blocks.append(
+            Table(
+                columns=(
+                    "Segment",
+                    "Feature",
+                    "Higher for",
+                    "Lower for",
+                    "Mean |SHAP|",
+                    "Difference [95%]",
+                    "Clear",
+                ),
+                rows=tuple(
+                    (
+                        g.attribute.replace("&", " × "),
+                        g.feature,
+                        f"{g.group_a} (n {fmt_number(g.n_a)})",
+                        f"{g.group_b} (n {fmt_number(g.n_b)})",
+                        f"{fmt_number(g.mean_abs_a)} vs {fmt_number(g.mean_abs_b)}",
+                        f"{fmt_number(g.difference)} {fmt_interval(g.ci_low, g.ci_high)}",
+                        "yes" if g.clear else "no",
+                    )
+                    for g in gaps
+                ),
+                align=("left", "left", "left", "left", "right", "right", "left"),
+                caption="Where the model relies on a feature more for one group than another (largest first)",
+                note="Clear: the interval of the difference excludes zero. "
+                + (
+                    f"{len(explanation.gaps) - GAP_ROWS} smaller differences are in report.json."
+                    if len(explanation.gaps) > GAP_ROWS
+                    else ""
+                ),
+            )
+        )
+        sentences = explanation.gap_sentences(limit=3)
+        if sentences:
+            blocks.append(Paragraph(" ".join(sentences)))
+    else:
+        blocks.append(
+            Paragraph(
+                "No per-segment differences were computed (no sensitive groups large enough).", style="note"
+            )
+        )
+    blocks.append(Heading("Local explanations"))
+    if not explanation.local:
+        blocks.append(Paragraph("No single rows were explained.", style="note"))
+    for row in explanation.local[:LOCAL_ROWS]:
+        top = sorted(row.contributions, key=lambda c: -abs(c.shap))[:LOCAL_FEATURES]
+        rest = sum(c.shap for c in row.contributions) - sum(c.shap for c in top)
+        rows = [(c.feature, _value_text(c.value), f"{c.shap:+.3f}") for c in top]
+        if len(row.contributions) > len(top):
+            rows.append((f"{len(row.contributions) - len(top)} other features", "", f"{rest:+.3f}"))
+        blocks.append(
+            Table(
+                columns=("Feature", "Value", "SHAP"),
+                rows=tuple(rows),
+                align=("left", "right", "right"),
+                widths=(2, 1.5, 1),
+                caption=f"Row {row.row_id}: base {fmt_number(row.base_value)} + contributions = output "
+                f"{fmt_number(row.model_output)} (additivity error {fmt_number(row.additivity_error, 6)})",
+            )
+        )
+    return blocks
 
 
 def _drift_and_monitoring(evidence: AuditReportInput) -> Section:
@@ -980,11 +1408,39 @@ def _p_text(p_value: float | None) -> str:
 def _findings_and_waivers(evidence: AuditReportInput) -> Section:
     blocks: list[Block] = [
         Heading("Findings"),
-        _not_available("Findings with authors and resolutions"),
+        *_finding_blocks(evidence),
         Heading("Waivers"),
         *_waiver_blocks(evidence),
     ]
     return Section(10, "Findings and waivers", tuple(blocks), new_page=True)
+
+
+def _finding_blocks(evidence: AuditReportInput) -> list[Block]:
+    review = evidence.review
+    if review is None:
+        return [_not_run("Review (findings)")]
+    if not review.findings:
+        return [Paragraph(f"Review {review.id} recorded no findings.")]
+    return [
+        Table(
+            columns=("#", "Type, severity", "Finding", "Author", "Status", "Resolution"),
+            rows=tuple(
+                (
+                    str(f.number),
+                    f"{f.type.value.replace('_', ' ')}\n{f.severity.value}",
+                    f.title + (f"\n{f.description}" if f.description else ""),
+                    f.author,
+                    f.status.value,
+                    f.resolution or "–",
+                )
+                for f in review.findings
+            ),
+            align=("right", "left", "left", "left", "left", "left"),
+            widths=(0.3, 1.1, 2.8, 0.9, 0.8, 2.0),
+            caption=f"Findings of review {review.id}",
+            note="Author: the user who wrote the finding; a resolved or accepted finding states its resolution.",
+        )
+    ]
 
 
 def _waiver_blocks(evidence: AuditReportInput) -> list[Block]:
@@ -1020,9 +1476,71 @@ def _signature_manifest(evidence: AuditReportInput) -> Section:
             "(UTC) and the evidence bundle hash it binds; a signature over an older bundle is stale "
             "(21 CFR Part 11 §11.50)."
         ),
-        _not_available("Signatures"),
+        *_signature_blocks(evidence),
     ]
     return Section(11, "Signature manifest", tuple(blocks), new_page=True)
+
+
+def _signature_current(evidence: AuditReportInput, signature: Any) -> bool:
+    return evidence.bundle_hash is not None and signature.bundle_hash == evidence.bundle_hash
+
+
+def _signature_blocks(evidence: AuditReportInput) -> list[Block]:
+    review = evidence.review
+    if review is None:
+        return [_not_run("Review (signatures)")]
+    required = ", ".join(f"{r.count} {r.role.value}" for r in review.requirements) or "none"
+    outstanding = ", ".join(f"{r.count} {r.role.value}" for r in review.outstanding()) or "none"
+    blocks: list[Block] = [
+        KeyValues(
+            (
+                ("Review", f"{review.id}{f': {review.title}' if review.title else ''}"),
+                ("State", review.state.value.replace("_", " ")),
+                ("Opened", f"{fmt_time(review.opened_at)} by {review.opened_by}"),
+                ("Signatures required", required),
+                ("Still to sign", outstanding),
+                ("Bundle hash signed now", evidence.bundle_hash or "none"),
+            )
+        )
+    ]
+    if not review.signatures:
+        blocks.append(Callout(Status.INFO, f"Review {review.id} has no signatures yet."))
+        return blocks
+    stale = [s for s in review.signatures if not _signature_current(evidence, s)]
+    blocks.append(
+        Table(
+            columns=("Printed name (user)", "Role", "Meaning", "Signed (UTC)", "Bundle hash bound", "Status"),
+            rows=tuple(
+                (
+                    f"{s.printed_name}\n({s.signer})",
+                    s.role.value,
+                    s.meaning.label,
+                    fmt_time(s.signed_at),
+                    s.bundle_hash,
+                    "current" if _signature_current(evidence, s) else "STALE",
+                )
+                for s in review.signatures
+            ),
+            align=("left", "left", "left", "left", "left", "left"),
+            widths=(1.4, 0.8, 1.1, 2.0, 2.3, 0.7),
+            caption="Electronic signatures",
+            note="Each signature is Ed25519 over its manifest (the row above with the review ID), made with "
+            "the signer's key unlocked by their password at the time of signing; report.json carries the "
+            "signature bytes and the key fingerprint. Stale: signed over a bundle hash other than the current one.",
+        )
+    )
+    if stale:
+        blocks.append(
+            Callout(
+                Status.FAIL,
+                f"{len(stale)} signature(s) bind an older evidence bundle and no longer count: "
+                + ", ".join(s.printed_name for s in stale)
+                + ".",
+            )
+        )
+    else:
+        blocks.append(Callout(Status.PASS, "Every signature binds the current evidence bundle."))
+    return blocks
 
 
 def _audit_trail(evidence: AuditReportInput) -> Section:
@@ -1210,16 +1728,29 @@ def _mapping_text(log: PredictionLog) -> str:
     return "; ".join(parts)
 
 
+def _scope_parts(scope: str) -> list[tuple[str, str | None]]:
+    """(attribute, group) pairs of a scope, in either spelling of an intersection group:
+    ``sex=Female&race=Black`` (policy scopes) or ``sex&race=Female&Black`` (the fairness engine's)."""
+    if scope.count("=") == 1:
+        left, right = scope.split("=", 1)
+        names, values = left.split("&"), right.split("&")
+        if len(names) == len(values):
+            return list(zip(names, values, strict=True))
+    return [
+        (part.split("=", 1)[0], part.split("=", 1)[1] if "=" in part else None) for part in scope.split("&")
+    ]
+
+
 def _attribute_of(scope: str) -> str:
-    """``sex=Female`` -> ``sex``; ``sex=Female&race=Black`` -> ``sex&race``; ``sex`` -> ``sex``."""
-    return "&".join(part.split("=", 1)[0] for part in scope.split("&"))
+    """``sex=Female`` -> ``sex``; ``sex=Female&race=Black`` or ``sex&race=Female&Black`` -> ``sex&race``."""
+    return "&".join(name for name, _ in _scope_parts(scope))
 
 
 def _group_of(scope: str) -> str:
     """``sex=Female&race=Black`` -> ``Female & Black``; an attribute-wide comparison -> "between groups"."""
     if "=" not in scope:
         return "between groups"
-    return " & ".join(part.split("=", 1)[1] if "=" in part else part for part in scope.split("&"))
+    return " & ".join(group if group is not None else name for name, group in _scope_parts(scope))
 
 
 def _impact_ratio_chart(attribute: str, ratios: Sequence[Observation]) -> BarChart:
@@ -1260,7 +1791,7 @@ def _intersection_heat_map(attribute: str, observed: Sequence[Observation]) -> H
     for o in observed:
         if o.metric != metric:
             continue
-        parts = [part.split("=", 1)[1] for part in o.scope.split("&")]
+        parts = [group or "" for _, group in _scope_parts(o.scope)]
         cells[(parts[0], parts[1])] = o.value
     rows = sorted({r for r, _ in cells})
     columns = sorted({c for _, c in cells})
@@ -1304,7 +1835,16 @@ def _payload(evidence: AuditReportInput) -> dict[str, Any]:
             set(evidence.analyses_run) | {_analysis_of(r.kind) for r in evidence.analysis_runs}
         ),
         "analysis_runs": [_json_safe(run.to_dict()) for run in evidence.analysis_runs],
-        "observations": [_json_safe(o.to_dict()) for o in evidence.observations],
+        # Observations of an analysis whose full result is given are that result again (it is in
+        # analysis_runs): left out, they would double the attachment for a large fairness analysis.
+        "observations": [
+            _json_safe(o.to_dict())
+            for o in evidence.observations
+            if not (
+                (evidence.performance_results and o.metric.startswith("performance."))
+                or (evidence.fairness_results and o.metric.startswith("fairness."))
+            )
+        ],
         "audit_chain": None
         if verdict is None
         else {
@@ -1328,5 +1868,16 @@ def _payload(evidence: AuditReportInput) -> dict[str, Any]:
         else _json_safe(evidence.registry_record.to_dict()),
         "snapshots": [_json_safe(s.to_dict()) for s in evidence.snapshots],
         "registry_history": [_json_safe(c.to_dict()) for c in evidence.registry_history],
-        "signatures": [],
+        "review": None
+        if evidence.review is None
+        else {
+            "id": evidence.review.id,
+            "state": evidence.review.state.value,
+            "findings": [_json_safe(f.to_dict()) for f in evidence.review.findings],
+        },
+        "signatures": []
+        if evidence.review is None
+        else [
+            {**s.to_dict(), "current": _signature_current(evidence, s)} for s in evidence.review.signatures
+        ],
     }

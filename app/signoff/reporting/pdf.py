@@ -175,6 +175,11 @@ def render_pdf(report: Report, out: Path | BinaryIO) -> str:
 
 
 def render_pdf_bytes(report: Report) -> bytes:
+    return render_pdf_document(report)[0]
+
+
+def render_pdf_document(report: Report) -> tuple[bytes, int]:
+    """The PDF bytes and the number of pages (known to the canvas, so nobody has to parse the PDF)."""
     register_fonts()
     attachment = payload_bytes(report)
     attachment_sha256 = sha256_hex(attachment)
@@ -203,14 +208,17 @@ def render_pdf_bytes(report: Report) -> bytes:
         story += _section(section, first=section is report.sections[0])
         if section is report.sections[0] and len(report.sections) > 2:
             story += _contents(report)  # on the cover, after the first section
-    document.build(story, canvasmaker=_canvas_class(report, attachment, attachment_sha256))
-    return buffer.getvalue()
+    pages: list[int] = []
+    document.build(story, canvasmaker=_canvas_class(report, attachment, attachment_sha256, pages))
+    return buffer.getvalue(), pages[-1]
 
 
 # ---------------------------------------------------------------------------------------------- canvas
 
 
-def _canvas_class(report: Report, attachment: bytes, attachment_sha256: str) -> type[Canvas]:
+def _canvas_class(
+    report: Report, attachment: bytes, attachment_sha256: str, pages: list[int]
+) -> type[Canvas]:
     """A canvas that holds pages back to number them "x of y" and attaches the content before saving."""
     stamp = report.generated_at.astimezone(UTC).strftime("D:%Y%m%d%H%M%SZ")
     footer_left = f"Report {report.report_id}"
@@ -242,6 +250,7 @@ def _canvas_class(report: Report, attachment: bytes, attachment_sha256: str) -> 
 
         def save(self) -> None:
             total = len(self._pages)
+            pages.append(total)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
                 self._draw_page_furniture(number, total)
@@ -589,7 +598,8 @@ def _table(block: Table) -> list[Flowable]:
     def cell(value: str, width: float, column: int) -> str | RLParagraph:
         # A plain string is drawn directly and costs a fraction of a paragraph (a 30-page report has
         # thousands of cells); only text that must wrap, or a digest set in the mono face, needs one.
-        if width <= room[column] and "\n" not in value and not _HEX_DIGEST.match(value):
+        # ``width`` is the widest line, so "value\n[interval]" cells whose lines fit stay plain strings.
+        if width <= room[column] and not _HEX_DIGEST.match(value):
             return value
         return _para(value, cell_style[block.alignment(column)])
 

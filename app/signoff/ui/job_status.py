@@ -29,6 +29,7 @@ class JobStatus(QWidget):
         self._job = job
         self.label.setText(title)
         self.bar.setValue(0)
+        self.bar.setFormat("%p%")  # not the last message of the previous job
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
         job.signals.progress.connect(self._progress)

@@ -31,6 +31,8 @@ from signoff.ui.pages.drift_page import DriftPage
 from signoff.ui.pages.explain_page import ExplainPage
 from signoff.ui.pages.policy_page import PolicyPage
 from signoff.ui.pages.registry_page import RegistryPage
+from signoff.ui.pages.report_page import ReportPage
+from signoff.ui.pages.review_page import ReviewPage
 from signoff.ui.pages.settings_page import SettingsPage
 from signoff.ui.wizards.log_wizard import LogImportWizard
 from signoff.ui.wizards.registry_wizards import (
@@ -39,7 +41,16 @@ from signoff.ui.wizards.registry_wizards import (
     SagemakerImportWizard,
 )
 
-PAGE_TYPES = (RegistryPage, ExplainPage, DriftPage, PolicyPage, AuditPage, SettingsPage)
+PAGE_TYPES = (
+    RegistryPage,
+    ExplainPage,
+    DriftPage,
+    PolicyPage,
+    ReviewPage,
+    ReportPage,
+    AuditPage,
+    SettingsPage,
+)
 
 
 class MainWindow(QMainWindow):

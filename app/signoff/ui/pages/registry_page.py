@@ -1,13 +1,18 @@
 """The registry browser: models and their versions in a searchable tree, and the chosen version's record.
 
+Each version wears its review badge (``ui/review_badge.py``), refreshed after every committed event that
+can change it; the tree can be filtered by name and by badge.
+
 The record (metadata, lineage, artifacts, aliases and history) is drawn by ``VersionDetails``.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSplitter,
@@ -20,14 +25,21 @@ from signoff.domain.errors import NotFoundError
 from signoff.domain.registry import ModelVersion
 from signoff.services.models import list_model_versions
 from signoff.services.registry_import import model_history, model_version_details
+from signoff.services.reviews import list_reviews
 from signoff.ui.context import AppContext
 from signoff.ui.pages.version_details import VersionDetails
+from signoff.ui.review_badge import BY_STATE, NO_REVIEW, STALE, Badge, version_badges
 
 VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
+BADGE_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge's key ("approved", "stale", ...)
+UPDATING_ACTIONS = ("model.", "registry.", "review.", "analysis.", "log.", "policy.")
 
 
-def build_registry_model(versions: list[ModelVersion]) -> QStandardItemModel:
-    """Models as top-level rows, their versions beneath (newest first), with source and status."""
+def build_registry_model(
+    versions: list[ModelVersion], badges: dict[int, Badge] | None = None
+) -> QStandardItemModel:
+    """Models as top-level rows, their versions beneath (newest first), with source and review badge."""
+    badges = badges or {}
     model = QStandardItemModel()
     model.setHorizontalHeaderLabels(["Model / version", "Source", "Status"])
     by_name: dict[str, QStandardItem] = {}
@@ -41,13 +53,17 @@ def build_registry_model(versions: list[ModelVersion]) -> QStandardItemModel:
         item = QStandardItem(f"v{version.version}")
         item.setEditable(False)
         item.setData(version, VERSION_ROLE)
-        parent.insertRow(0, [item, _cell(version.source), _cell(version_status(version))])
+        parent.insertRow(0, [item, _cell(version.source), _badge_cell(badges.get(version.id, NO_REVIEW))])
     return model
 
 
-def version_status(version: ModelVersion) -> str:
-    """The badge in the Status column; the review work replaces this one function."""
-    return str(version.attributes.get("review_status", "not reviewed"))
+def _badge_cell(badge: Badge) -> QStandardItem:
+    item = _cell(badge.text)
+    item.setIcon(badge.icon())
+    item.setForeground(QBrush(QColor(badge.colour)))
+    item.setData(badge.key, BADGE_ROLE)
+    item.setToolTip(f"Review status: {badge.text}")
+    return item
 
 
 def _cell(text: str) -> QStandardItem:
@@ -60,6 +76,40 @@ def _version_key(version: str) -> tuple:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in version.split("."))
 
 
+class RegistryFilter(QSortFilterProxyModel):
+    """Versions whose model or version name contains the search text and whose badge is the chosen one.
+
+    A model row is shown when one of its versions is (recursive filtering); searching for a model's name
+    shows all its versions.
+    """
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setRecursiveFilteringEnabled(True)
+        self.text = ""
+        self.badge_key: str | None = None
+
+    def set_text(self, text: str) -> None:
+        self.beginFilterChange()
+        self.text = text.strip().casefold()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_badge(self, key: str | None) -> None:
+        self.beginFilterChange()
+        self.badge_key = key or None
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
+        model = self.sourceModel()
+        index = model.index(source_row, 0, source_parent)
+        if index.data(VERSION_ROLE) is None:  # a model row: shown for its own name only when unfiltered
+            return self.badge_key is None and self.text in str(index.data()).casefold()
+        if self.badge_key is not None and index.siblingAtColumn(2).data(BADGE_ROLE) != self.badge_key:
+            return False
+        names = f"{source_parent.data()} {index.data()}".casefold()
+        return self.text in names
+
+
 class RegistryPage(QWidget):
     title = "Registry"
 
@@ -70,10 +120,17 @@ class RegistryPage(QWidget):
         self.search.setPlaceholderText("Search models and versions")
         self.search.setAccessibleName("Search the registry")
         self.search.setClearButtonEnabled(True)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setRecursiveFilteringEnabled(True)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.status_filter = QComboBox()
+        self.status_filter.setAccessibleName("Filter by review status")
+        self.status_filter.addItem("Any review status", None)
+        for badge in (NO_REVIEW, *BY_STATE.values(), STALE):
+            if badge.key != "superseded":  # never a version's badge: a newer review replaced it
+                self.status_filter.addItem(badge.icon(), badge.text, badge.key)
+        self.proxy = RegistryFilter(self)
+        self.search.textChanged.connect(lambda text: self._filtered(self.proxy.set_text, text))
+        self.status_filter.currentIndexChanged.connect(
+            lambda _row: self._filtered(self.proxy.set_badge, self.status_filter.currentData())
+        )
         self.tree = QTreeView()
         self.tree.setAccessibleName("Models and versions")
         self.tree.setModel(self.proxy)
@@ -87,7 +144,10 @@ class RegistryPage(QWidget):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.search)
+        filters = QHBoxLayout()
+        filters.addWidget(self.search, 1)
+        filters.addWidget(self.status_filter)
+        left_layout.addLayout(filters)
         left_layout.addWidget(self.tree)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -106,13 +166,18 @@ class RegistryPage(QWidget):
 
     def reload(self) -> None:
         current = self.context.version
-        self.model = build_registry_model(list_model_versions(self.context.db))
+        db = self.context.db
+        self.model = build_registry_model(list_model_versions(db), version_badges(list_reviews(db)))
         self.proxy.setSourceModel(self.model)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
         self._show(current)
         if current is not None:
             self.select(current)
+
+    def _filtered(self, setter, value) -> None:
+        setter(value)
+        self.tree.expandAll()  # what matches is a version: show it, not just its model
 
     def select(self, version: ModelVersion) -> None:
         for row in range(self.proxy.rowCount()):
@@ -125,7 +190,8 @@ class RegistryPage(QWidget):
                     return
 
     def _maybe_reload(self, event) -> None:
-        if event.action.startswith(("model.", "registry.", "review.")):
+        # Reviews change the badge directly; new analyses, logs and policy runs can make one stale.
+        if event.action.startswith(UPDATING_ACTIONS):
             self.reload()
 
     def _current_changed(self, current, _previous) -> None:

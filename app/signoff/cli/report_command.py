@@ -1,0 +1,59 @@
+"""``signoff report NAME VERSION --out FILE.pdf``: export the audit report of a model version."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from signoff.cli.common import add_json_flag, open_db, print_json
+from signoff.services.identity import actor_or_login
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    report = subparsers.add_parser(
+        "report",
+        help="export the PDF audit report of a model version",
+        description="Write the compliance audit report of a model version as a PDF: policy verdicts, data, "
+        "performance, fairness, explanations, drift, findings, the signature manifest and the audit trail, "
+        "with its content attached as report.json. Bound to the given review, else the version's latest "
+        "review. The same evidence always gives the same bytes; the export is recorded in the audit log. "
+        "Check a report later with `signoff verify FILE.pdf`.",
+    )
+    report.add_argument("name", metavar="NAME", help="registered model name")
+    report.add_argument("version", metavar="VERSION", help="model version")
+    report.add_argument("--review", type=int, metavar="ID", help="the review to report (default: the latest)")
+    report.add_argument("--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF")
+    add_json_flag(report)
+    report.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from signoff.services.report import export_report  # reportlab and pypdf load only for this command
+
+    def progress(fraction: float, stage: str) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r{stage:<24} {fraction:6.1%}")
+            sys.stderr.flush()
+
+    with open_db(args) as db:
+        exported = export_report(
+            db,
+            name=args.name,
+            version=args.version,
+            out=args.out,
+            actor=actor_or_login(None),
+            review_id=args.review,
+            progress=progress,
+        )
+    if sys.stderr.isatty():
+        sys.stderr.write("\n")
+    if args.json:
+        print_json(exported.to_dict())
+        return 0
+    print(f"report written: {exported.path}")
+    print(f"sha256:    {exported.sha256}")
+    print(f"report id: {exported.report_id}")
+    print(f"pages:     {exported.pages}")
+    print(f"bundle:    {exported.bundle_hash or 'none (no review)'}")
+    return 0

@@ -1,0 +1,82 @@
+"""The review badge a model version wears in the registry tree and on the Review page.
+
+One version may have had several reviews; its badge comes from the newest one that was not
+superseded. A review whose signatures no longer cover the evidence as it is now reads "stale", whatever
+its state said, because what was signed is no longer what would be shown. Text and colour always go
+together, so the badge never relies on colour alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+
+from signoff.domain.evidence_bundle import ReviewStatus
+from signoff.domain.review import ReviewState
+
+
+@dataclass(frozen=True)
+class Badge:
+    key: str  # stable name for tests and filters: "none", "draft", "in_review", "approved", ...
+    text: str
+    colour: str  # "#rrggbb", readable as text on light and dark backgrounds
+
+    def icon(self) -> QIcon:
+        return _dot(self.colour)
+
+
+NO_REVIEW = Badge("none", "not reviewed", "#7f8c8d")
+STALE = Badge("stale", "stale", "#d35400")
+BY_STATE = {
+    ReviewState.DRAFT: Badge("draft", "draft review", "#5d6d7e"),
+    ReviewState.IN_REVIEW: Badge("in_review", "in review", "#2471a3"),
+    ReviewState.APPROVED: Badge("approved", "approved", "#1e8449"),
+    ReviewState.APPROVED_WITH_CONDITIONS: Badge(
+        "approved_with_conditions", "approved with conditions", "#239b56"
+    ),
+    ReviewState.REJECTED: Badge("rejected", "rejected", "#c0392b"),
+    ReviewState.REVOKED: Badge("revoked", "approval revoked", "#922b21"),
+    ReviewState.SUPERSEDED: Badge("superseded", "superseded", "#7f8c8d"),
+}
+
+
+def review_badge(status: ReviewStatus) -> Badge:
+    """One review's badge: its state, or "stale" when a signature no longer covers the evidence."""
+    review = status.review
+    if review.is_stale and review.state not in (ReviewState.REVOKED, ReviewState.SUPERSEDED):
+        return STALE
+    return BY_STATE[review.state]
+
+
+def version_badges(statuses: Iterable[ReviewStatus]) -> dict[int, Badge]:
+    """Model version id -> the badge of its newest review that was not superseded."""
+    newest: dict[int, ReviewStatus] = {}
+    for status in statuses:
+        review = status.review
+        if review.state is ReviewState.SUPERSEDED:
+            continue
+        known = newest.get(review.model_version_id)
+        if known is None or review.id > known.review.id:
+            newest[review.model_version_id] = status
+    return {version_id: review_badge(status) for version_id, status in newest.items()}
+
+
+_icons: dict[str, QIcon] = {}
+
+
+def _dot(colour: str) -> QIcon:
+    """A filled circle of ``colour`` (cached; drawn at 2x so it stays sharp on high-DPI screens)."""
+    if colour not in _icons:
+        pixmap = QPixmap(32, 32)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colour))
+        painter.drawEllipse(4, 4, 24, 24)
+        painter.end()
+        _icons[colour] = QIcon(pixmap)
+    return _icons[colour]

@@ -1,0 +1,266 @@
+"""``signoff report`` and ``signoff verify FILE.pdf`` end to end on a real workspace built through the services.
+
+The PDF is read back with poppler's ``pdftotext`` and ``pdffonts``; the expected numbers are the hand-computed
+fairness table in ``report_world``, the signers and the finding are what the world's users typed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+from report_world import EXPECTED, FINDING, NAME, RESOLUTION, VERSION, build_report_world
+from scipy.stats import binomtest
+
+from signoff.services import reviews
+from signoff.services.audit import list_audit_events
+from signoff.services.fairness import analyze_fairness
+from signoff.storage import open_database
+
+APP = Path(__file__).resolve().parents[2] / "app"
+SECTION_TITLES = (
+    "Cover",
+    "Summary",
+    "Inventory record",
+    "Lineage",
+    "Data",
+    "Performance",
+    "Fairness",
+    "Explainability",
+    "Drift and monitoring",
+    "Findings and waivers",
+    "Signature manifest",
+    "Audit trail",
+    "Appendix: regulatory mapping",
+)
+
+
+def pdf_text(path: Path, layout: bool = True) -> str:
+    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def lines_with(text: str, *needles: str) -> list[str]:
+    return [line for line in text.splitlines() if all(n in line for n in needles)]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return build_report_world(tmp_path_factory.mktemp("report_world"))
+
+
+@pytest.fixture(scope="module")
+def exported(world, tmp_path_factory):
+    """The report exported once through the CLI: (path, stdout, text)."""
+    out = tmp_path_factory.mktemp("export") / "credit-risk-4.pdf"
+    done = subprocess.run(
+        [sys.executable, "-m", "signoff", "--db", world.url, "report", NAME, VERSION, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(APP), os.environ.get("PYTHONPATH", "")])},
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout, pdf_text(out)
+
+
+def test_export_prints_path_hash_id_and_pages(exported):
+    path, stdout, _ = exported
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert f"report written: {path}" in stdout
+    assert f"sha256:    {digest}" in stdout
+    pages = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    count = re.search(r"^Pages:\s+(\d+)", pages, re.M).group(1)
+    assert f"pages:     {count}" in stdout
+    assert re.search(r"report id: RPT-[0-9a-f]{16}", stdout)
+
+
+def test_every_section_heading_is_present_in_order(exported):
+    _, _, text = exported
+    body = text[text.index("\f") :]  # past the cover's contents list
+    positions = [
+        re.search(rf"^\s*{n}\s+{re.escape(title)}\s*$", body, re.M).start()
+        for n, title in enumerate(SECTION_TITLES[1:], start=2)
+    ]
+    assert positions == sorted(positions)
+    assert re.search(r"^\s*1\s+Cover\s*$", text, re.M)
+
+
+@pytest.mark.parametrize("group", list(EXPECTED))
+def test_hand_computed_counts_selection_rates_and_impact_ratios_are_printed(exported, group):
+    _, _, text = exported
+    n, rate, ratio = EXPECTED[group]
+    fairness = text[text.index("Counts and selection rates by sex") :]
+    row = [line for line in fairness.splitlines() if re.match(rf"\s*{group}\s+{n}\s", line)]
+    assert row, group
+    cells = re.split(r"\s{2,}", row[0].strip())
+    assert cells[2] == rate, row
+    assert cells[4] == (ratio if ratio is not None else "excluded"), row
+    positives = round(float(rate) * n)
+    wilson = binomtest(positives, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert cells[3] == f"[{wilson.low:.3f}, {wilson.high:.3f}]", row
+
+
+def test_unknown_count_and_excluded_small_category_are_stated(exported):
+    _, _, text = exported
+    flat = re.sub(r"\s+", " ", text)
+    assert "Unknown (missing value): 9 rows" in flat
+    assert "excluded from the impact ratio as small categories: Other" in flat
+    assert "reference group: Male" in flat
+
+
+def test_findings_with_author_and_resolution_and_signature_manifest(world, exported):
+    path, _, text = exported
+    flat = re.sub(r"\s+", " ", text)
+    cells = re.sub(r"\s+", " ", pdf_text(path, layout=False))  # each table cell's text in one piece
+    findings = cells[cells.index("Findings of review") :]
+    assert FINDING in findings and RESOLUTION in findings
+    assert lines_with(text, "1 limitation", "alice", "accepted")
+    manifest = text[text.index("Electronic signatures") :]
+    with open_database(world.url) as db:
+        status = reviews.show(db, world.review_id)
+    assert len(status.review.signatures) == 2
+    for signature, role, meaning in zip(
+        status.review.signatures, ("reviewer", "approver"), ("Reviewed", "Approved"), strict=True
+    ):
+        signed = signature.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        row = lines_with(manifest, signature.printed_name, role, meaning, signed, signature.bundle_hash[:24])
+        assert row and row[0].rstrip().endswith("current"), (signature, row)
+    assert "Every signature binds the current evidence bundle" in flat
+
+
+def test_every_font_is_embedded(exported):
+    path, _, _ = exported
+    listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    fonts = listing.splitlines()[2:]
+    assert fonts, listing
+    for line in fonts:
+        # columns: name type encoding emb sub uni object ID; "emb" is the 4th from the end of the flags
+        assert re.search(r"\s(yes)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+\s*$", line), line
+
+
+def test_a_second_export_is_byte_identical_and_the_export_is_an_audit_event(
+    world, exported, run_cli, tmp_path
+):
+    path, _, _ = exported
+    again = tmp_path / "again.pdf"
+    done = run_cli("report", NAME, VERSION, "--out", str(again), db=world.url)
+    assert done.returncode == 0, done.stderr
+    assert again.read_bytes() == path.read_bytes()
+    with open_database(world.url) as db:
+        events = list_audit_events(db, action="report.exported")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert len(events) >= 2
+    assert all(e.payload["file_sha256"] == digest for e in events)
+    assert events[0].entity == f"model_version:{world.model_version_id}"
+    assert events[0].payload["file_name"] == "again.pdf"
+    assert not list(tmp_path.glob(".*.part"))  # the temporary file was moved, not left behind
+
+
+def test_verify_passes_then_fails_naming_the_attachment_after_one_byte_changes(
+    world, exported, run_cli, tmp_path
+):
+    path, _, _ = exported
+    ok = run_cli("verify", str(path), db=world.url)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "every check holds" in ok.stdout
+    assert "signature 2 (Carol Çelik, approved) exists and is valid" in ok.stdout
+    raw = path.read_bytes()
+    marker = b'"title":"Cover"'  # inside the uncompressed report.json stream, once
+    assert raw.count(marker) == 1
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(raw.replace(marker, b'"title":"Covex"'))
+    bad = run_cli("verify", str(tampered), db=world.url)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "FAIL  content hash (document information)" in bad.stdout
+    assert "FAIL  content hash (printed on the cover)" in bad.stdout
+    assert "Traceback" not in bad.stderr
+
+
+def test_database_verify_without_argument_still_works(world, run_cli):
+    done = run_cli("verify", db=world.url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "audit log intact" in done.stdout
+
+
+def test_user_mistakes_get_a_clear_error_and_change_nothing(world, run_cli, tmp_path):
+    with open_database(world.url) as db:
+        before = len(list_audit_events(db))
+    missing = run_cli("report", NAME, "99", "--out", str(tmp_path / "x.pdf"), db=world.url)
+    assert (
+        missing.returncode == 2 and "not registered" in missing.stderr and "Traceback" not in missing.stderr
+    )
+    review = run_cli(
+        "report", NAME, VERSION, "--review", "42", "--out", str(tmp_path / "x.pdf"), db=world.url
+    )
+    assert review.returncode == 2 and "no review 42" in review.stderr
+    folder = run_cli("report", NAME, VERSION, "--out", str(tmp_path / "nope" / "x.pdf"), db=world.url)
+    assert folder.returncode == 2 and "does not exist" in folder.stderr
+    not_pdf = tmp_path / "notes.pdf"
+    not_pdf.write_text("hello")
+    verify = run_cli("verify", str(not_pdf), db=world.url)
+    assert verify.returncode == 2 and "Traceback" not in verify.stderr
+    assert not (tmp_path / "x.pdf").exists()
+    with open_database(world.url) as db:
+        assert len(list_audit_events(db)) == before
+
+
+def test_new_evidence_changes_the_report_and_leaves_signatures_stale(world, exported, run_cli, tmp_path):
+    """A re-run analysis changes the evidence: new bytes, and both signatures now bind an older bundle."""
+    path, _, _ = exported
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(world.url.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    with open_database(url) as db:
+        analyze_fairness(db, name=NAME, version=VERSION, log_id=world.log_id, n_resamples=100, actor="alice")
+    later = tmp_path / "later.pdf"
+    done = run_cli("report", NAME, VERSION, "--out", str(later), db=url)
+    assert done.returncode == 0, done.stderr
+    assert later.read_bytes() != path.read_bytes()
+    text = pdf_text(later)
+    manifest = text[text.index("Electronic signatures") :]
+    assert len(lines_with(manifest, "STALE")) == 2
+    assert "some signatures are stale" in re.sub(r"\s+", " ", text)
+    verify = run_cli("verify", str(later), db=url)
+    assert verify.returncode == 1 and "FAIL  evidence bundle recorded in the database" in verify.stdout
+
+
+def test_service_reports_progress_pages_and_not_applicable_checks_without_a_review(world, tmp_path):
+    """A version with no review and no logs: the report says so, and verify marks bundle and signatures n/a."""
+    from signoff.services.models import add_model_version
+    from signoff.services.report import export_report, verify_report
+
+    with open_database(world.url) as db:
+        add_model_version(db, name="bare-model", version="1", actor="alice")
+        stages: list[tuple[float, str]] = []
+        out = tmp_path / "bare.pdf"
+        exported = export_report(
+            db,
+            name="bare-model",
+            version="1",
+            out=out,
+            actor="Zoë Ñúñez",
+            progress=lambda f, s: stages.append((f, s)),
+        )
+        verdict = verify_report(db, out)
+    fractions = [f for f, _ in stages]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert exported.pages == int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert exported.bundle_hash is None and exported.sha256 == hashlib.sha256(out.read_bytes()).hexdigest()
+    checks = {c.name: c.ok for c in verdict.checks}
+    assert checks["evidence bundle recorded in the database"] is None
+    assert checks["signatures"] is None
+    assert checks["export recorded in the audit log"] is True
+    assert verdict.ok
+    flat = re.sub(r"\s+", " ", pdf_text(out))
+    assert "none: this report is not bound to a review" in flat and "Review (signatures): not run" in flat
+    assert "Zoë Ñúñez" in flat  # exported by, in a Unicode name
