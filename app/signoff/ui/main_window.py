@@ -24,6 +24,7 @@ from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
 from signoff.ui.job_status import JobStatus
 from signoff.ui.pages.audit_page import AuditPage
+from signoff.ui.pages.data_page import DataPage
 from signoff.ui.pages.registry_page import RegistryPage
 from signoff.ui.pages.settings_page import SettingsPage
 from signoff.ui.wizards.log_wizard import LogImportWizard
@@ -33,7 +34,7 @@ from signoff.ui.wizards.registry_wizards import (
     SagemakerImportWizard,
 )
 
-PAGE_TYPES = (RegistryPage, AuditPage, SettingsPage)
+PAGE_TYPES = (RegistryPage, DataPage, AuditPage, SettingsPage)
 
 
 class MainWindow(QMainWindow):
