@@ -25,6 +25,7 @@ from signoff.ui.dialogs import show_error
 from signoff.ui.job_status import JobStatus
 from signoff.ui.pages.audit_page import AuditPage
 from signoff.ui.pages.data_page import DataPage
+from signoff.ui.pages.fairness_page import FairnessPage
 from signoff.ui.pages.registry_page import RegistryPage
 from signoff.ui.pages.settings_page import SettingsPage
 from signoff.ui.wizards.log_wizard import LogImportWizard
@@ -34,7 +35,7 @@ from signoff.ui.wizards.registry_wizards import (
     SagemakerImportWizard,
 )
 
-PAGE_TYPES = (RegistryPage, DataPage, AuditPage, SettingsPage)
+PAGE_TYPES = (RegistryPage, DataPage, FairnessPage, AuditPage, SettingsPage)
 
 
 class MainWindow(QMainWindow):
