@@ -88,3 +88,17 @@ def import_multiclass(db, tmp_path: Path, *, name: str = "credit", version: str 
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     mapping = ColumnMapping(label="y_true", prediction="prediction", sensitive=("sex",), id="request_id")
     return import_log(db, path, model=name, version=version, mapping=mapping, actor="tester").log
+
+
+def import_million(db, tmp_path: Path, *, name: str = "credit", version: str = "1"):
+    """A 1,000,000-row log of the version: row i has y = i % 2, prediction = (i // 2) % 2, sex F unless i % 3 == 0."""
+    import numpy as np
+    import pandas as pd
+
+    i = np.arange(1_000_000)
+    path = tmp_path / "million.parquet"
+    pd.DataFrame({"y": i % 2, "prediction": (i // 2) % 2, "sex": np.where(i % 3, "F", "M")}).to_parquet(
+        path, index=False
+    )
+    mapping = ColumnMapping(label="y", prediction="prediction", sensitive=("sex",))
+    return import_log(db, path, model=name, version=version, mapping=mapping, actor="tester").log

@@ -6,11 +6,12 @@ import statistics
 
 import numpy as np
 import pandas as pd
-from group_log_world import MISSING_INCOME, build, incomes, rows
+from group_log_world import MISSING_INCOME, build, import_million, incomes, rows
 from PySide6.QtCore import QModelIndex, Qt
 
 from signoff.services.analysis_runs import list_analyses
 from signoff.services.audit import list_audit_events
+from signoff.services.models import add_model_version
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
 from signoff.ui.main_window import MainWindow
 from signoff.ui.pages.data_page import DataPage
@@ -150,3 +151,38 @@ def test_no_version_chosen_says_what_to_do(qtbot, context):
     assert "Registry page" in page.heading.text()
     assert page.logs_model.rowCount() == 0
     assert not page.validate_button.isEnabled()
+
+
+def test_a_million_row_log_on_the_page(qtbot, context, tmp_path):
+    version = add_model_version(context.db, name="credit", version="1", actor="tester")
+    log = import_million(context.db, tmp_path)
+    page = DataPage(context)
+    qtbot.addWidget(page)
+    page.resize(1000, 700)
+    page.show()
+    context.select_version(version)
+    assert page.rows_model.rowCount() == 0  # read by the job, not here
+    qtbot.waitUntil(lambda: len(page.rows_model.frame) == 1_000_000, timeout=30000)
+    assert page.rows_model.rowCount() == PAGE_ROWS
+    with qtbot.waitSignal(context.row_picked) as picked:
+        page.go_to_row(999_999)
+    assert picked.args == [log.id, 999_999]
+    assert page.rows_model.rowCount() == 1_000_000
+    model = page.rows_model
+    last = {
+        name: model.index(999_999, _column(model, name)).data()
+        for name in ("y", "prediction", "sex", "source_row")
+    }
+    assert last == {"y": "1", "prediction": "1", "sex": "M", "source_row": "1000000"}  # 999,999 = 3 x 333,333
+
+
+def test_a_new_log_appears_and_the_chosen_one_stays(qtbot, context, tmp_path):
+    _window, page, log = _open(qtbot, context, tmp_path)
+    started = []
+    context.job_started.connect(lambda _job, title: started.append(title))
+    big = import_million(context.db, tmp_path)
+    qtbot.waitUntil(lambda: page.logs_model.rowCount() == 2, timeout=5000)
+    assert page.log.id == log.id and started == []  # nothing reloaded
+    page.logs_view.setCurrentIndex(page.logs_model.index(1, 2))
+    assert page.log.id == big.id and started == [f"Loading log #{big.id}"]
+    qtbot.waitUntil(lambda: len(page.rows_model.frame) == 1_000_000, timeout=30000)

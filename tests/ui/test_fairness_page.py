@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from group_log_world import COUNTS, SELECTED, build, import_multiclass
+from group_log_world import COUNTS, SELECTED, build, import_million, import_multiclass
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from scipy import stats
@@ -214,3 +214,17 @@ def test_no_version_chosen(qtbot, context, qtmodeltester):
     assert "Registry page" in page.heading.text()
     assert not page.analyse_button.isEnabled()
     qtmodeltester.check(page.table_model)
+
+
+def test_cancelling_an_analysis_records_nothing(qtbot, window, context, tmp_path):
+    page: FairnessPage = window.pages["fairness"]
+    big = import_million(context.db, tmp_path)
+    qtbot.waitUntil(lambda: page.log_combo.findData(big.id) >= 0, timeout=5000)
+    page.log_combo.setCurrentIndex(page.log_combo.findData(big.id))
+    page.analyse_button.click()
+    assert not page.analyse_button.isEnabled()
+    with qtbot.waitSignal(page.job.signals.cancelled, timeout=30000):
+        window.job_status.cancel_button.click()  # reading a million rows leaves time to press Cancel
+    qtbot.waitUntil(page.analyse_button.isEnabled, timeout=5000)
+    assert list_analyses(context.db, kind="fairness") == []
+    assert page.run is None

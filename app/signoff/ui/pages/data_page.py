@@ -282,8 +282,10 @@ class DataPage(QWidget):
             self._choose(None)
 
     def _log_row_changed(self, current, _previous) -> None:
-        log = current.siblingAtColumn(0).data(RECORD_ROLE) if current.isValid() else None
-        if log is None or self.log is None or log.id != self.log.id:
+        if not current.isValid():
+            return  # a model reset on reload; reload() chooses again (or clears when no log is left)
+        log = current.siblingAtColumn(0).data(RECORD_ROLE)
+        if self.log is None or log.id != self.log.id:
             self._choose(log)
 
     def _choose(self, log: PredictionLog | None) -> None:
