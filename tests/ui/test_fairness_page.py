@@ -118,13 +118,13 @@ def test_the_table_equals_the_hand_computed_fairness_table(
     with qtbot.waitSignals([c.loadFinished for c in charts], timeout=60000):
         page.segment_combo.setCurrentIndex(page.segment_combo.findData("sex"))
     qtbot.wait(500)
-    window.grab().save(str(screenshots / "page-fairness.png"))
+    window.grab().save(str(screenshots / "page-fairness-analysed.png"))
     for chart in charts:
         drawn = []
         chart.page().runJavaScript("document.querySelectorAll('.main-svg').length", 0, drawn.append)
         qtbot.waitUntil(lambda d=drawn: bool(d), timeout=10000)
         assert drawn[0] > 0, "plotly did not draw offline"
-    assert window.grab().save(str(screenshots / "page-fairness.png"))
+    assert window.grab().save(str(screenshots / "page-fairness-analysed.png"))
 
 
 def test_charts_carry_the_numbers(qtbot, window):
@@ -180,6 +180,10 @@ def test_a_chosen_reference_group_and_metric(qtbot, window, context):
     qtbot.addWidget(again)
     assert again.run.id == page.run.id
     assert "Run #" in again.run_label.text()
+    # ... with its controls set to that run's request, so Analyse asks for the same run again.
+    assert again.reference() == {"sex": "M"}
+    assert not again.intersections.isChecked()
+    assert again.checked_attributes() == ["sex", "race"]
 
 
 def test_a_failing_analysis_shows_an_error_not_a_traceback(qtbot, window, context, tmp_path):

@@ -448,7 +448,24 @@ class FairnessPage(QWidget):
         else:
             self.run_label.setText(run_text(run, result))
         self._fill_choices()
+        if run is not None:
+            self._reflect(run.parameters)
         self._redraw()
+
+    def _reflect(self, parameters: dict) -> None:
+        """Set the controls to the shown run's request, so Analyse asks for it again unless changed."""
+        self.set_attributes(list(parameters.get("sensitive", [])))
+        self.intersections.setChecked(bool(parameters.get("intersections")))
+        reference = parameters.get("reference", "largest")
+        if isinstance(reference, dict) and len(reference) == 1:
+            ((segment, group),) = reference.items()
+            reference = f"{segment}{_GROUP_KEY}{group}"
+        index = self.reference_combo.findData(reference)
+        if index >= 0:
+            self.reference_combo.setCurrentIndex(index)
+        index = self.positive_combo.findData(parameters.get("positive_label"))
+        if index >= 0:
+            self.positive_combo.setCurrentIndex(index)
 
     def _fill_choices(self) -> None:
         metric, segment_name = self.metric(), self.segment_combo.currentData()
