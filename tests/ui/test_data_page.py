@@ -186,3 +186,18 @@ def test_a_new_log_appears_and_the_chosen_one_stays(qtbot, context, tmp_path):
     page.logs_view.setCurrentIndex(page.logs_model.index(1, 2))
     assert page.log.id == big.id and started == [f"Loading log #{big.id}"]
     qtbot.waitUntil(lambda: len(page.rows_model.frame) == 1_000_000, timeout=30000)
+
+
+def test_cancelling_the_load_says_so(qtbot, context, tmp_path):
+    version = add_model_version(context.db, name="credit", version="1", actor="tester")
+    import_million(context.db, tmp_path)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_page("Data")
+    page = window.pages["data"]
+    context.select_version(version)
+    with qtbot.waitSignal(page._load_job.signals.cancelled, timeout=30000):
+        window.job_status.cancel_button.click()
+    assert "loading was cancelled" in page.rows_status.text()
+    assert page.rows_model.rowCount() == 0

@@ -322,7 +322,15 @@ class DataPage(QWidget):
             f"Loading log #{log.id}",
             lambda _control: load_log_frame(db, log.id),
             lambda frame: self._rows_loaded(log.id, frame),
+            on_error=lambda message, _detail: self._rows_failed(log.id, message),
         )
+        self._load_job.signals.cancelled.connect(lambda: self._rows_failed(log.id, "loading was cancelled"))
+
+    def _rows_failed(self, log_id: int, message: str) -> None:
+        if self.log is not None and self.log.id == log_id:
+            self._load_job = None
+            self._pending_load = False
+            self.rows_status.setText(f"Log #{log_id} not shown: {message}")
 
     def _rows_loaded(self, log_id: int, frame) -> None:
         if self.log is None or self.log.id != log_id:

@@ -198,6 +198,7 @@ class FairnessPage(QWidget):
         self.run: AnalysisRun | None = None
         self.result: FairnessResult | None = None
         self._logs: list[PredictionLog] = []
+        self.job = None
 
         self.heading = QLabel()
         self.heading.setWordWrap(True)
@@ -440,11 +441,17 @@ class FairnessPage(QWidget):
             return  # already shown (the job's result and its audit event both arrive)
         self.run, self.result = run, result
         if run is None or result is None:
-            self.run_label.setText(
-                "No fairness analysis recorded for this log yet: choose attributes and press Analyse."
-                if self.log is not None
-                else ""
-            )
+            if self.log is None:
+                self.run_label.setText("")
+            elif not self.log.mapping.sensitive:
+                self.run_label.setText(
+                    "This log maps no sensitive attributes: import it again with its sensitive columns "
+                    "marked (File › Import prediction log)."
+                )
+            else:
+                self.run_label.setText(
+                    "No fairness analysis recorded for this log yet: choose attributes and press Analyse."
+                )
         else:
             self.run_label.setText(run_text(run, result))
         self._fill_choices()
