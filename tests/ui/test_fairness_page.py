@@ -232,3 +232,17 @@ def test_cancelling_an_analysis_records_nothing(qtbot, window, context, tmp_path
     qtbot.waitUntil(page.analyse_button.isEnabled, timeout=5000)
     assert list_analyses(context.db, kind="fairness") == []
     assert page.run is None
+
+
+def test_charts_are_drawn_only_when_the_page_is_shown(qtbot, context, tmp_path):
+    version, _log = build(context.db, tmp_path)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()  # the Registry page is showing
+    page: FairnessPage = window.pages["fairness"]
+    loads = []
+    page.rates_chart.loadStarted.connect(lambda: loads.append(1))
+    context.select_version(version)
+    assert page.log is not None and loads == []
+    with qtbot.waitSignal(page.rates_chart.loadFinished, timeout=30000):
+        window.show_page("Fairness")

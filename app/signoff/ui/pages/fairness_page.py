@@ -199,6 +199,7 @@ class FairnessPage(QWidget):
         self.result: FairnessResult | None = None
         self._logs: list[PredictionLog] = []
         self.job = None
+        self._charts_stale = False
 
         self.heading = QLabel()
         self.heading.setWordWrap(True)
@@ -506,11 +507,26 @@ class FairnessPage(QWidget):
         headers = table_headers(metric)
         if segment is None or self.result is None:
             self.table_model.set_records([], headers=headers)
+        else:
+            self.table_model.set_records(fairness_records(segment, metric), headers=headers)
+            self.table.resizeColumnsToContents()
+        # Each chart loads plotly.js afresh: only draw what is on screen; showEvent draws the rest.
+        self._charts_stale = True
+        if self.isVisible():
+            self._draw_charts()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._charts_stale:
+            self._draw_charts()
+
+    def _draw_charts(self) -> None:
+        self._charts_stale = False
+        segment, metric = self.segment(), self.metric()
+        if segment is None or self.result is None:
             for chart in (self.rates_chart, self.impact_chart, self.heatmap_chart):
                 chart.setHtml("")
             return
-        self.table_model.set_records(fairness_records(segment, metric), headers=headers)
-        self.table.resizeColumnsToContents()
         self.rates_chart.show_figure(
             rates_figure(segment, metric, self.result.overall), f"{metric_title(metric)} by {segment.name}"
         )
