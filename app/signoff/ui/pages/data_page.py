@@ -32,7 +32,7 @@ from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.prediction_log import PredictionLog, ValidationReport
 from signoff.domain.profiles import ColumnKind, ColumnProfile
 from signoff.domain.validation import ValidationAnalysis
-from signoff.services.analysis_runs import list_analyses
+from signoff.services.analysis_runs import latest_analysis_of_log
 from signoff.services.drift import ValidationRun, analyze_validation
 from signoff.services.logs import list_logs, load_log_frame
 from signoff.ui.context import AppContext
@@ -127,14 +127,8 @@ def _number(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:,.6g}"
     return str(value)
-
-
-def latest_run_for_log(runs: list[AnalysisRun], log: PredictionLog) -> AnalysisRun | None:
-    """The newest run whose input ``log`` is this log's evidence (runs come in recording order)."""
-    mine = [run for run in runs if run.inputs.get("log") == log.evidence_sha256]
-    return mine[-1] if mine else None
 
 
 def report_text(report: ValidationReport) -> str:
@@ -370,8 +364,7 @@ class DataPage(QWidget):
             self.profiles_model.set_records([])
             self.profiles_label.setText("")
             return
-        runs = list_analyses(self.context.db, kind="validation", model_version_id=log.model_version_id)
-        run = latest_run_for_log(runs, log)
+        run = latest_analysis_of_log(self.context.db, kind="validation", log=log)
         self.validation = ValidationAnalysis.from_dict(run.result) if run is not None else None
         self.run_label.setText(run_text(run))
         self.report_label.setText(report_text(log.validation))

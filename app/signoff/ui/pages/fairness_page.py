@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.fairness import FairnessResult, GroupMetrics, ImpactRatio, SegmentResult
 from signoff.domain.prediction_log import PredictionLog
-from signoff.services.analysis_runs import list_analyses
+from signoff.services.analysis_runs import latest_analysis_of_log
 from signoff.services.fairness import FairnessRun, analyze_fairness
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
@@ -167,11 +167,6 @@ def _test_text(group: GroupMetrics) -> str:
         return group.group
     name = "z" if sig.test == "two_proportion_z" else "odds ratio"
     return f"{group.group}: {sig.test} vs {sig.reference}, {name} = {sig.statistic:.3f}"
-
-
-def latest_fairness_run(runs: list[AnalysisRun], log: PredictionLog) -> AnalysisRun | None:
-    mine = [run for run in runs if run.inputs.get("log") == log.evidence_sha256]
-    return mine[-1] if mine else None
 
 
 def run_text(run: AnalysisRun, result: FairnessResult) -> str:
@@ -428,10 +423,7 @@ class FairnessPage(QWidget):
 
     def show_latest(self) -> None:
         log = self.log
-        run = None
-        if log is not None:
-            runs = list_analyses(self.context.db, kind="fairness", model_version_id=log.model_version_id)
-            run = latest_fairness_run(runs, log)
+        run = latest_analysis_of_log(self.context.db, kind="fairness", log=log) if log is not None else None
         if run is None:
             self.show_run(None, None)
         else:
