@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 from scipy import stats
 
+from signoff.domain.fairness import GroupMetrics, ImpactRatio, SegmentResult
 from signoff.services.analysis_runs import list_analyses
 from signoff.ui.main_window import MainWindow
 from signoff.ui.pages.fairness_charts import FOUR_FIFTHS, heatmap_figure, impact_figure, rates_figure
-from signoff.ui.pages.fairness_page import FairnessPage
+from signoff.ui.pages.fairness_page import FairnessPage, fairness_records
 from signoff.ui.records_model import VALUE_ROLE
 
 Z = stats.norm.ppf(0.975)
@@ -246,3 +247,29 @@ def test_charts_are_drawn_only_when_the_page_is_shown(qtbot, context, tmp_path):
     assert page.log is not None and loads == []
     with qtbot.waitSignal(page.rates_chart.loadFinished, timeout=30000):
         window.show_page("Fairness")
+
+
+def test_records_flag_small_unknown_and_empty_groups():
+    segment = SegmentResult(
+        name="sex",
+        attributes=("sex",),
+        reference="F",
+        groups=(
+            GroupMetrics("F", 100, {"selection_rate": 0.3}),
+            GroupMetrics("Z", 1, {"selection_rate": 1.0}, insufficient=True),
+            GroupMetrics("Unknown", 5, {"selection_rate": 0.2}, unknown=True),
+            GroupMetrics("unused", 0, {"selection_rate": None}),
+        ),
+        comparisons=(),
+        impact_ratios=(
+            ImpactRatio("F", 100, 0.3, 1.0),
+            ImpactRatio("Z", 1, 1.0, None, excluded=True, insufficient=True),
+            ImpactRatio("Unknown", 5, 0.2, None, excluded=True),
+        ),
+    )
+    records = {r.texts[0]: r.texts for r in fairness_records(segment, "selection_rate", 0.05)}
+    assert list(records) == ["F", "Z", "Unknown"]  # a group without rows has nothing to show
+    assert records["F"][6:] == ("reference", "1.000", "reference")
+    assert records["Z"][6:] == ("—", "excluded", "insufficient data, under 5% of rows")
+    assert records["Unknown"][6:] == ("—", "excluded", "unknown value")
+    assert records["Z"][3:6] == ("—", "—", "—")  # no interval, no test: shown as such, not as 0

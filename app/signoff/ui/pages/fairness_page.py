@@ -96,8 +96,11 @@ HEADER_TIPS = (
 )
 
 
-def fairness_records(segment: SegmentResult, metric: str) -> list[Record]:
-    """One row per group with rows: the metric and its interval, significance, impact ratio and flags."""
+def fairness_records(segment: SegmentResult, metric: str, excluded_share: float = 0.02) -> list[Record]:
+    """One row per group with rows: the metric and its interval, significance, impact ratio and flags.
+
+    ``excluded_share`` is the run's threshold below which a group takes no part in the impact ratio.
+    """
     ratios: dict[str, ImpactRatio] = {r.group: r for r in segment.impact_ratios}
     out = []
     for group in shown_groups(segment):
@@ -117,7 +120,7 @@ def fairness_records(segment: SegmentResult, metric: str) -> list[Record]:
                     _p(p_value),
                     _significant(group, segment.reference),
                     "excluded" if ratio is not None and ratio.excluded else _rate(impact),
-                    ", ".join(_flags(group, ratio, segment.reference)),
+                    ", ".join(_flags(group, ratio, segment.reference, excluded_share)),
                 ),
                 values=(group.group, group.count, value, low, high, p_value, None, impact, None),
                 item=group,
@@ -148,7 +151,9 @@ def _significant(group: GroupMetrics, reference: str | None) -> str:
     return "yes" if group.significance.p_value < SIGNIFICANCE_LEVEL else "no"
 
 
-def _flags(group: GroupMetrics, ratio: ImpactRatio | None, reference: str | None) -> list[str]:
+def _flags(
+    group: GroupMetrics, ratio: ImpactRatio | None, reference: str | None, excluded_share: float
+) -> list[str]:
     flags = []
     if group.group == reference:
         flags.append("reference")
@@ -157,7 +162,7 @@ def _flags(group: GroupMetrics, ratio: ImpactRatio | None, reference: str | None
     if group.unknown:
         flags.append("unknown value")
     if ratio is not None and ratio.excluded and not group.unknown:
-        flags.append("under 2% of rows")
+        flags.append(f"under {excluded_share:.0%} of rows")
     return flags
 
 
@@ -500,7 +505,8 @@ class FairnessPage(QWidget):
         if segment is None or self.result is None:
             self.table_model.set_records([], headers=headers)
         else:
-            self.table_model.set_records(fairness_records(segment, metric), headers=headers)
+            share = float(self.result.params.get("excluded_share", 0.02))
+            self.table_model.set_records(fairness_records(segment, metric, share), headers=headers)
             self.table.resizeColumnsToContents()
         # Each chart loads plotly.js afresh: only draw what is on screen; showEvent draws the rest.
         self._charts_stale = True
