@@ -9,8 +9,10 @@ import pandas as pd
 from group_log_world import MISSING_INCOME, build, import_million, incomes, rows
 from PySide6.QtCore import QModelIndex, Qt
 
+from signoff.domain.prediction_log import ColumnMapping
 from signoff.services.analysis_runs import list_analyses
 from signoff.services.audit import list_audit_events
+from signoff.services.logs import LogReadOptions, import_log
 from signoff.services.models import add_model_version
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
 from signoff.ui.main_window import MainWindow
@@ -201,3 +203,32 @@ def test_cancelling_the_load_says_so(qtbot, context, tmp_path):
         window.job_status.cancel_button.click()
     assert "loading was cancelled" in page.rows_status.text()
     assert page.rows_model.rowCount() == 0
+
+
+def test_quarantined_rows_show_their_failed_checks(qtbot, context, tmp_path):
+    version = add_model_version(context.db, name="credit", version="1", actor="tester")
+    path = tmp_path / "bad.csv"
+    lines = ["request_id,y_true,prediction,score,sex"] + [
+        f"r{i},{i % 2},{(i // 2) % 2},{'1.5' if i in (3, 7) else '0.5'},{'F' if i % 3 else 'M'}"
+        for i in range(40)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = ColumnMapping(label="y_true", prediction="prediction", scores=("score",), sensitive=("sex",))
+    import_log(
+        context.db,
+        path,
+        model="credit",
+        version="1",
+        mapping=mapping,
+        options=LogReadOptions(quarantine_invalid=True),
+        actor="tester",
+    )
+    page = DataPage(context)
+    qtbot.addWidget(page)
+    context.select_version(version)
+    assert "40 rows read, 38 kept, 2 quarantined (5.0%)" in page.report_label.text()
+    assert "Failed checks:" in page.report_label.text()
+    assert not page.issues_view.isHidden()
+    assert page.issues_model.rowCount() == 1
+    row = [page.issues_model.index(0, c).data() for c in range(page.issues_model.columnCount())]
+    assert row[:4] == ["score_range", "score", "2", "4, 8"]  # data rows are 1-based
