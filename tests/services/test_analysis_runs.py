@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from signoff.domain.canonical import canonical_hash
-from signoff.services.analysis_runs import find_analysis, list_analyses, record_analysis, run_analysis
+from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog, ValidationReport
+from signoff.services.analysis_runs import (
+    find_analysis,
+    latest_analysis_of_log,
+    list_analyses,
+    record_analysis,
+    run_analysis,
+)
 from signoff.services.audit import list_audit_events
 from signoff.services.models import add_model_version
 
@@ -43,3 +52,38 @@ def test_an_identical_request_returns_the_stored_run(db):
         first.id,
         newer.id,
     ]
+
+
+def test_the_latest_run_of_a_log(db):
+    model = add_model_version(db, name="m", version="1")
+    log = PredictionLog(
+        id=1,
+        model_version_id=model.id,
+        role=LogRole.VALIDATION,
+        source_name="log.csv",
+        source_sha256="cd" * 32,
+        evidence_sha256="ab" * 32,
+        quarantine_sha256=None,
+        rows=10,
+        mapping=ColumnMapping(label="y", prediction="p"),
+        validation=ValidationReport(rows_read=10, rows_kept=10),
+    )
+    assert latest_analysis_of_log(db, kind="fairness", log=log) is None
+
+    def record(kind, sha, seed):
+        return record_analysis(
+            db,
+            kind=kind,
+            model_version_id=model.id,
+            inputs={"log": sha},
+            parameters={"seed": seed},
+            engine_version="e",
+            result={"seed": seed},
+        )
+
+    record("fairness", log.evidence_sha256, 1)
+    second = record("fairness", log.evidence_sha256, 2)
+    record("fairness", "ef" * 32, 3)  # another log's
+    record("validation", log.evidence_sha256, 4)  # another kind
+    assert latest_analysis_of_log(db, kind="fairness", log=log) == second
+    assert latest_analysis_of_log(db, kind="fairness", log=replace(log, evidence_sha256="00" * 32)) is None

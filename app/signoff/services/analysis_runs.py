@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.prediction_log import PredictionLog
 from signoff.services.identity import actor_or_login
 from signoff.storage import Database
 
@@ -120,3 +121,10 @@ def list_analyses(
 ) -> list[AnalysisRun]:
     with db.transaction(write=False) as uow:
         return uow.analysis_runs.list(kind=kind, model_version_id=model_version_id)
+
+
+def latest_analysis_of_log(db: Database, *, kind: str, log: PredictionLog) -> AnalysisRun | None:
+    """The newest run of ``kind`` whose input ``log`` is this log's evidence (what a page shows for it)."""
+    runs = list_analyses(db, kind=kind, model_version_id=log.model_version_id)
+    mine = [run for run in runs if run.inputs.get("log") == log.evidence_sha256]
+    return mine[-1] if mine else None

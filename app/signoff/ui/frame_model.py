@@ -52,6 +52,15 @@ class FrameTableModel(QAbstractTableModel):
         self._loaded += extra
         self.endInsertRows()
 
+    def load_up_to(self, row: int) -> None:
+        """Page in every row up to ``row`` at once (a "go to row" jump), in one insertion."""
+        wanted = min(row + 1, len(self._frame))
+        if wanted <= self._loaded:
+            return
+        self.beginInsertRows(QModelIndex(), self._loaded, wanted - 1)
+        self._loaded = wanted
+        self.endInsertRows()
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= self._loaded:
             return None

@@ -27,8 +27,10 @@ from signoff.ui.dialogs import show_error
 from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
 from signoff.ui.pages.audit_page import AuditPage
+from signoff.ui.pages.data_page import DataPage
 from signoff.ui.pages.drift_page import DriftPage
 from signoff.ui.pages.explain_page import ExplainPage
+from signoff.ui.pages.fairness_page import FairnessPage
 from signoff.ui.pages.policy_page import PolicyPage
 from signoff.ui.pages.registry_page import RegistryPage
 from signoff.ui.pages.report_page import ReportPage
@@ -43,6 +45,8 @@ from signoff.ui.wizards.registry_wizards import (
 
 PAGE_TYPES = (
     RegistryPage,
+    DataPage,
+    FairnessPage,
     ExplainPage,
     DriftPage,
     PolicyPage,
