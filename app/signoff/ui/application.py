@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from signoff.domain.errors import SignoffError
 from signoff.resources import resource_path
 from signoff.services import Database, open_database
+from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
 from signoff.ui.first_start import FirstStart, first_start_skipped
 from signoff.ui.main_window import MainWindow
 from signoff.ui.pages.settings_page import saved_database_url
+from signoff.ui.workers import running_jobs
 
 
 def create_application() -> QApplication:
@@ -36,17 +38,39 @@ def run_app(*, db_url: str | None, screenshot: str | None = None, page: str | No
         return 2
     window, _first_start = open_main_window(db, page=page, interactive=not screenshot)
     if screenshot:
-
-        def save_and_quit() -> None:
-            window.grab().save(screenshot)
-            window.close()
-            app.quit()
-
-        # Give charts (QtWebEngine) time to draw before the picture is taken.
-        QTimer.singleShot(1500, save_and_quit)
+        _screenshot_when_settled(app, window, screenshot)
     code = app.exec()
     db.close()
     return code
+
+
+def _screenshot_when_settled(app: QApplication, window: MainWindow, path: str) -> None:
+    """Save the window once its jobs (rows, analyses) have finished and its charts have loaded.
+
+    At least 1.5 s after start, so plotly has drawn into loaded pages; at most 30 s, so a stuck job
+    cannot keep ``--screenshot`` from returning.
+    """
+    clock = QElapsedTimer()
+    clock.start()
+    timer = QTimer(window)
+
+    def settled() -> bool:
+        charts = [c for c in window.findChildren(ChartView) if c.isVisible()]
+        return running_jobs() == 0 and not any(c.drawing for c in charts)
+
+    def check() -> None:
+        if clock.elapsed() < 1500 or (not settled() and clock.elapsed() < 30_000):
+            return
+        timer.stop()
+        QTimer.singleShot(700, save_and_quit)  # plotly draws just after its page reports loaded
+
+    def save_and_quit() -> None:
+        window.grab().save(path)
+        window.close()
+        app.quit()
+
+    timer.timeout.connect(check)
+    timer.start(100)
 
 
 def open_main_window(

@@ -36,7 +36,13 @@ class ChartView(QWebEngineView):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(260)
+        self.drawing = False  # a figure was handed over and its page has not finished loading
+        self.loadFinished.connect(self._drawn)
+
+    def _drawn(self, _ok: bool) -> None:
+        self.drawing = False
 
     def show_figure(self, figure: dict, label: str = "chart") -> None:
         self.setAccessibleName(label)
+        self.drawing = True
         self.setHtml(chart_html(figure, label), QUrl.fromLocalFile(str(PLOTLY_DIR) + "/"))

@@ -320,8 +320,9 @@ class FairnessPage(QWidget):
         self.log_combo.clear()
         for log in self._logs:
             self.log_combo.addItem(f"#{log.id} · {log.role} · {log.rows:,} rows", log.id)
-        index = next((i for i, log in enumerate(self._logs) if log.id == keep), 0)
-        self.log_combo.setCurrentIndex(index if self._logs else -1)
+        # Keep the log shown; else open on the newest one, where a reviewer's latest analysis usually is.
+        index = next((i for i, log in enumerate(self._logs) if log.id == keep), len(self._logs) - 1)
+        self.log_combo.setCurrentIndex(index)
         self.log_combo.blockSignals(False)
         self._log_changed(self.log_combo.currentIndex())
 
@@ -429,10 +430,13 @@ class FairnessPage(QWidget):
     def show_latest(self) -> None:
         log = self.log
         run = latest_analysis_of_log(self.context.db, kind="fairness", log=log) if log is not None else None
-        if run is None:
-            self.show_run(None, None)
-        else:
-            self.show_run(run, FairnessResult.from_dict(run.result))
+        try:
+            result = FairnessResult.from_dict(run.result) if run is not None else None
+        except (KeyError, TypeError, ValueError):
+            # A run this version of Signoff cannot read (another engine's format): show none, never fail
+            # the window; the run itself stays in the evidence, and the CLI prints its raw JSON.
+            run, result = None, None
+        self.show_run(run, result)
 
     def show_run(self, run: AnalysisRun | None, result: FairnessResult | None) -> None:
         if run is not None and self.run is not None and run.id == self.run.id:

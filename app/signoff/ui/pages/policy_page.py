@@ -330,7 +330,11 @@ class PolicyPage(QWidget):
             runs = list_analyses(self.context.db, kind="policy", model_version_id=version.id)
             if runs:
                 latest = runs[-1]
-                self._show_evaluation(PolicyEvaluation.from_dict(latest.result))
+                evaluation = PolicyEvaluation.from_dict(latest.result)
+                shown = self.policy.findData(evaluation.policy_name)
+                if shown >= 0:  # a shipped policy: Check again evaluates the same one
+                    self.policy.setCurrentIndex(shown)
+                self._show_evaluation(evaluation)
                 self.status.setText(
                     f"The latest recorded evaluation (analysis run #{latest.id} by {latest.created_by}); "
                     "press Check to evaluate again."

@@ -163,6 +163,8 @@ class RegistryPage(QWidget):
 
         context.evidence_changed.connect(self._maybe_reload)
         self.reload()
+        if context.version is None:
+            self.select_first()
 
     def reload(self) -> None:
         current = self.context.version
@@ -188,6 +190,12 @@ class RegistryPage(QWidget):
                 if found is not None and found.id == version.id:
                     self.tree.setCurrentIndex(index)
                     return
+
+    def select_first(self) -> None:
+        """Open on the first model's newest version, so every page has something to show at start."""
+        first_model = self.proxy.index(0, 0)
+        if first_model.isValid() and self.proxy.rowCount(first_model):
+            self.tree.setCurrentIndex(self.proxy.index(0, 0, first_model))
 
     def _maybe_reload(self, event) -> None:
         # Reviews change the badge directly; new analyses, logs and policy runs can make one stale.
