@@ -156,3 +156,25 @@ def test_an_import_older_than_the_stored_one_is_refused(db, mlflow_registry, tmp
     with pytest.raises(ConflictError, match="later import"):
         store_snapshot(db, older)
     assert _counts(db) == before
+
+
+def test_cards_for_two_versions_record_no_deleted_version(db, tmp_path):
+    """A card describes one version: importing v2's card after v1's must not read as "v1 deleted"."""
+    from signoff.services.models import add_model_version
+    from signoff.services.registry_import import import_model_card
+
+    card = tmp_path / "README.md"
+    card.write_text("---\nlicense: mit\n---\n# m\n## Intended uses\nscreening\n", encoding="utf-8")
+    for version in ("1", "2"):
+        add_model_version(db, name="carded", version=version, actor="t")
+        import_model_card(db, card, model="carded", version=version, actor="t")
+    changes, snapshots = model_history(db, "carded")
+    assert len(snapshots) == 2
+    assert changes == []
+    # A later card for v1 is compared with v1's earlier card only: its licence tag changed, nothing else.
+    card.write_text("---\nlicense: apache-2.0\n---\n# m\n## Intended uses\nscreening\n", encoding="utf-8")
+    import_model_card(db, card, model="carded", version="1", actor="t")
+    changes, _ = model_history(db, "carded")
+    assert [(c.version, c.subject, c.before, c.after) for c in changes] == [
+        ("1", "card.license", "mit", "apache-2.0")
+    ]

@@ -141,7 +141,8 @@ def read_model_card(path: Path, *, model: str | None = None, version: str | None
     record = ModelVersionRecord(name=name, version=number, tags=tags, card=card)
     return RegistrySnapshot(
         source_kind="model-card",
-        source_uri=f"model-card:{name}",
+        # A card describes one version: its own source, so a card for v2 never reads as "v1 deleted".
+        source_uri=f"model-card:{name}@{number}",
         taken_at=datetime.now(UTC),
         models=(RegisteredModelRecord(name=name, versions=(record,)),),
         scope=(name,),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from signoff.domain.errors import ConflictError
 from signoff.domain.prediction_log import ColumnMapping, LogRole
+from signoff.resources import resource_path
 from signoff.services.models import add_model_version, list_model_versions
 from signoff.storage import Database
 
@@ -227,6 +228,7 @@ def build_demo_workspace(
     from signoff.services.logs import import_log
     from signoff.services.model_artifacts import attach_model_file
     from signoff.services.policy import check_policy
+    from signoff.services.registry_import import import_model_card
 
     policy, _ = load_policy(DEMO_POLICY)  # a broken shipped policy should stop us before anything is written
     fairness_settings = policy.settings.get("fairness", {})
@@ -256,6 +258,10 @@ def build_demo_workspace(
             model_path = work / f"adult-income-v{v}.skops"
             sio.dump(model, model_path)
             attached = attach_model_file(db, name=DEMO_MODEL, version=v, path=model_path, actor=actor)
+            # The model card fills the inventory record (intended and out-of-scope uses, training data).
+            import_model_card(
+                db, resource_path("demo", "model-card.md"), model=DEMO_MODEL, version=v, actor=actor
+            )
 
             logs: dict[LogRole, DemoLog] = {}
             for role, data, ids, period, weight in (
