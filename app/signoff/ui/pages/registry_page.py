@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 from signoff.domain.errors import NotFoundError
 from signoff.domain.registry import ModelVersion
 from signoff.services.models import list_model_versions
-from signoff.services.registry_import import model_history, model_version_details
 from signoff.ui.context import AppContext
 from signoff.ui.pages.version_details import VersionDetails
 
@@ -139,6 +138,10 @@ class RegistryPage(QWidget):
         self.empty.setVisible(version is None)
         if version is None:
             return
+        # Imported here, not at the top: the registry importers bring requests and YAML along, which the
+        # first window does not need (tests/ui/test_startup_imports.py).
+        from signoff.services.registry_import import model_history, model_version_details
+
         # Two small indexed reads on the local database: milliseconds, so no job is needed.
         details = model_version_details(self.context.db, version.name, version.version)
         try:
