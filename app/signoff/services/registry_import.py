@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import Cancelled, ConflictError, NotFoundError
@@ -27,12 +27,14 @@ from signoff.domain.registry_history import (
     diff_snapshots,
 )
 from signoff.domain.registry_snapshot import ModelVersionRecord, RegisteredModelRecord, RegistrySnapshot
-from signoff.importers.mlflow import read_mlflow_registry
-from signoff.importers.mlflow_rest import MlflowSettings
-from signoff.importers.model_card import read_model_card
-from signoff.importers.sagemaker import read_sagemaker_export
 from signoff.services.identity import actor_or_login
 from signoff.storage import Database
+
+if TYPE_CHECKING:
+    from signoff.importers.mlflow_rest import MlflowSettings
+
+# The importers (an HTTP client, YAML) are imported by the functions that read a registry: the desktop
+# app shows stored registry records at start-up and must not pay for them (tests/ui/test_startup_imports.py).
 
 SNAPSHOT_MEDIA_TYPE = "application/vnd.signoff.registry-snapshot+json"
 Progress = Callable[[int, int, str], None]
@@ -49,6 +51,8 @@ def import_mlflow(
     settings: MlflowSettings | None = None,
 ) -> RegistryImportResult:
     """Read the MLflow registry at ``tracking_uri`` (or only ``models``) and store it as one snapshot."""
+    from signoff.importers.mlflow import read_mlflow_registry
+
     work_dir = Path(tempfile.mkdtemp(prefix="signoff-mlflow-"))
     try:
         snapshot = read_mlflow_registry(
@@ -69,6 +73,8 @@ def import_mlflow(
 def import_sagemaker(
     db: Database, path: Path, *, model_card: Path | None = None, actor: str | None = None
 ) -> RegistryImportResult:
+    from signoff.importers.sagemaker import read_sagemaker_export
+
     return store_snapshot(db, read_sagemaker_export(Path(path), model_card=model_card), actor=actor)
 
 
@@ -80,6 +86,8 @@ def import_model_card(
     version: str | None = None,
     actor: str | None = None,
 ) -> RegistryImportResult:
+    from signoff.importers.model_card import read_model_card
+
     return store_snapshot(db, read_model_card(Path(path), model=model, version=version), actor=actor)
 
 

@@ -2,9 +2,19 @@
 
 Every page is built from the shared ``AppContext``; the window only arranges them, wires shortcuts
 (Ctrl+1 ... Ctrl+9 for the pages) and shows errors from background jobs in a dialog.
+
+Pages and import wizards are named here by module and class and imported the first time they are
+shown: several pull in pandas, scipy, SHAP or QtWebEngine, and loading all of them before the window
+appears would cost seconds at every start (docs/performance.md, "Desktop start"). A page reads the
+current state (``context.version``, ``context.user``) in its constructor, so building it late is the
+same as building it early. A page class may also be listed directly; it is then imported eagerly.
 """
 
 from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
@@ -26,35 +36,71 @@ from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
 from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
-from signoff.ui.pages.audit_page import AuditPage
-from signoff.ui.pages.data_page import DataPage
-from signoff.ui.pages.drift_page import DriftPage
-from signoff.ui.pages.explain_page import ExplainPage
-from signoff.ui.pages.fairness_page import FairnessPage
-from signoff.ui.pages.policy_page import PolicyPage
-from signoff.ui.pages.registry_page import RegistryPage
-from signoff.ui.pages.report_page import ReportPage
-from signoff.ui.pages.review_page import ReviewPage
-from signoff.ui.pages.settings_page import SettingsPage
-from signoff.ui.wizards.log_wizard import LogImportWizard
-from signoff.ui.wizards.registry_wizards import (
-    MlflowImportWizard,
-    ModelCardImportWizard,
-    SagemakerImportWizard,
+
+
+@dataclass(frozen=True)
+class LazyPage:
+    """A page known by its title until it is first shown; ``target`` is ``"module:ClassName"``."""
+
+    title: str
+    target: str
+
+    def load(self) -> type[QWidget]:
+        page_type = load_class(self.target)
+        if page_type.title != self.title:
+            raise RuntimeError(f"{self.target} is titled {page_type.title!r}, listed as {self.title!r}")
+        return page_type
+
+
+def load_class(target: str) -> type:
+    """The class named by ``"module:ClassName"``, imported now."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+PAGE_TYPES: tuple[LazyPage | type[QWidget], ...] = (
+    LazyPage("Registry", "signoff.ui.pages.registry_page:RegistryPage"),
+    LazyPage("Data", "signoff.ui.pages.data_page:DataPage"),
+    LazyPage("Fairness", "signoff.ui.pages.fairness_page:FairnessPage"),
+    LazyPage("Explain", "signoff.ui.pages.explain_page:ExplainPage"),
+    LazyPage("Drift", "signoff.ui.pages.drift_page:DriftPage"),
+    LazyPage("Policy", "signoff.ui.pages.policy_page:PolicyPage"),
+    LazyPage("Review", "signoff.ui.pages.review_page:ReviewPage"),
+    LazyPage("Report", "signoff.ui.pages.report_page:ReportPage"),
+    LazyPage("Audit trail", "signoff.ui.pages.audit_page:AuditPage"),
+    LazyPage("Settings", "signoff.ui.pages.settings_page:SettingsPage"),
 )
 
-PAGE_TYPES = (
-    RegistryPage,
-    DataPage,
-    FairnessPage,
-    ExplainPage,
-    DriftPage,
-    PolicyPage,
-    ReviewPage,
-    ReportPage,
-    AuditPage,
-    SettingsPage,
+# Menu text, shortcut, wizard class ("module:ClassName", imported when the menu item is used).
+IMPORT_WIZARDS = (
+    ("&Import prediction log…", "Ctrl+I", "signoff.ui.wizards.log_wizard:LogImportWizard"),
+    ("Import from &MLflow server…", "Ctrl+Shift+M", "signoff.ui.wizards.registry_wizards:MlflowImportWizard"),
+    (
+        "Import &SageMaker export…",
+        "Ctrl+Shift+S",
+        "signoff.ui.wizards.registry_wizards:SagemakerImportWizard",
+    ),
+    ("Import model &card…", "Ctrl+Shift+H", "signoff.ui.wizards.registry_wizards:ModelCardImportWizard"),
 )
+
+
+class _Pages(Mapping[str, QWidget]):
+    """``window.pages["registry"]``: the page with that (lower-case) title, built on first use."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+
+    def __getitem__(self, key: str) -> QWidget:
+        titles = [entry.title.lower() for entry in PAGE_TYPES]
+        if key not in titles:
+            raise KeyError(key)
+        return self._window.page_at(titles.index(key))
+
+    def __iter__(self) -> Iterator[str]:
+        return (entry.title.lower() for entry in PAGE_TYPES)
+
+    def __len__(self) -> int:
+        return len(PAGE_TYPES)
 
 
 class MainWindow(QMainWindow):
@@ -69,20 +115,19 @@ class MainWindow(QMainWindow):
         self.nav.setAccessibleName("Pages")
         self.nav.setMaximumWidth(200)
         self.stack = QStackedWidget()
-        self.pages: dict[str, QWidget] = {}
-        for number, page_type in enumerate(PAGE_TYPES, start=1):
-            page = page_type(context)
-            self.pages[page_type.title.lower()] = page
-            self.stack.addWidget(page)
-            item = QListWidgetItem(page_type.title)
-            item.setToolTip(f"{page_type.title} (Ctrl+{number})")
+        self.pages: Mapping[str, QWidget] = _Pages(self)
+        self._built: dict[int, QWidget] = {}
+        for number, entry in enumerate(PAGE_TYPES, start=1):
+            self.stack.addWidget(QWidget())  # a placeholder until the page is first shown
+            item = QListWidgetItem(entry.title)
+            item.setToolTip(f"{entry.title} (Ctrl+{number})")
             self.nav.addItem(item)
             if number <= 9:
-                action = QAction(page_type.title, self)
+                action = QAction(entry.title, self)
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
                 action.triggered.connect(lambda _checked=False, row=number - 1: self.nav.setCurrentRow(row))
                 self.addAction(action)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._show_row)
         self.nav.setCurrentRow(0)
 
         splitter = QSplitter()
@@ -112,15 +157,10 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        for text, shortcut, wizard_type in (
-            ("&Import prediction log…", "Ctrl+I", LogImportWizard),
-            ("Import from &MLflow server…", "Ctrl+Shift+M", MlflowImportWizard),
-            ("Import &SageMaker export…", "Ctrl+Shift+S", SagemakerImportWizard),
-            ("Import model &card…", "Ctrl+Shift+H", ModelCardImportWizard),
-        ):
+        for text, shortcut, target in IMPORT_WIZARDS:
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(lambda _checked=False, t=wizard_type: self.open_wizard(t))
+            action.triggered.connect(lambda _checked=False, t=target: self.open_wizard(load_class(t)))
             file_menu.addAction(action)
         file_menu.addSeparator()
         sign_in = QAction("Sign &in…", self)
@@ -133,6 +173,24 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
+
+    def page_at(self, row: int) -> QWidget:
+        """The page in ``row`` of the page list, built (and its module imported) on first use."""
+        page = self._built.get(row)
+        if page is None:
+            entry = PAGE_TYPES[row]
+            page_type = entry.load() if isinstance(entry, LazyPage) else entry
+            page = page_type(self.context)
+            placeholder = self.stack.widget(row)
+            self.stack.insertWidget(row, page)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self._built[row] = page
+        return page
+
+    def _show_row(self, row: int) -> None:
+        if row >= 0:
+            self.stack.setCurrentWidget(self.page_at(row))
 
     def open_wizard(self, wizard_type):
         """Open an import wizard (window-modal, no nested event loop) and return it."""
