@@ -28,3 +28,22 @@ def screenshots(request):
     folder = Path(request.config.rootpath) / "test-artifacts" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def _delete_closed_widgets(qapp):
+    """Really delete the widgets pytest-qt closed after each test.
+
+    pytest-qt closes a test's widgets with ``deleteLater()``, but ``processEvents()`` never delivers
+    deferred deletions outside an event loop, so windows with web views lived until interpreter exit,
+    where Qt WebEngine's profile was released before its pages and the process crashed (exit 139)
+    after every test had passed.
+    """
+    yield
+    import gc
+
+    from PySide6.QtCore import QEvent
+
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    gc.collect()
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)

@@ -4,11 +4,13 @@ import threading
 
 import numpy as np
 import pandas as pd
+from PySide6.QtCore import QThreadPool
 
 from signoff.domain.errors import InputError
 from signoff.ui.chart_view import ChartView
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
-from signoff.ui.workers import start_job
+from signoff.ui.job_status import JobStatus
+from signoff.ui.workers import Job, start_job
 
 
 def test_frame_model_passes_qtmodeltester(qtmodeltester):
@@ -70,6 +72,23 @@ def test_worker_can_be_cancelled(qtbot):
     job.cancel()
     qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
     assert outcome == ["cancelled"]
+
+
+def test_the_status_strip_hides_for_a_job_that_ended_before_it_was_tracked(qtbot):
+    job = Job(lambda control: 42)
+    job.run()  # here, at once: its finished signal is gone before anyone connects to it
+    strip = JobStatus()
+    qtbot.addWidget(strip)
+    strip.show()
+    strip.track(job, "Quick job")
+    assert not strip.isVisible()
+
+    slow = Job(lambda control: 43)
+    strip.track(slow, "Slower job")  # not run yet: it shows until its finished signal arrives
+    assert strip.isVisible() and strip.label.text() == "Slower job"
+    with qtbot.waitSignal(slow.signals.finished, timeout=5000):
+        QThreadPool.globalInstance().start(slow)
+    qtbot.waitUntil(lambda: not strip.isVisible(), timeout=5000)
 
 
 def test_chart_renders_offline_with_local_plotly(qtbot, tmp_path):

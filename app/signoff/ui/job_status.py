@@ -34,6 +34,8 @@ class JobStatus(QWidget):
         self.setVisible(True)
         job.signals.progress.connect(self._progress)
         job.signals.finished.connect(lambda: self._finished(job))
+        if job.done.is_set():  # it ended before we connected: its finished signal will not come again
+            self._finished(job)
 
     def _progress(self, fraction: float, message: str) -> None:
         self.bar.setValue(int(fraction * 1000))

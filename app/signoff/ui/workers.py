@@ -53,6 +53,9 @@ class Job(QRunnable):
         self.signals = JobSignals()
         self._function = function
         self.control = JobControl(self.signals.progress.emit)
+        # Set just before ``finished`` is emitted: whoever connects to ``finished`` after starting the
+        # job (a fast job may end first, and a queued signal is not replayed) checks this instead.
+        self.done = threading.Event()
 
     def cancel(self) -> None:
         self.control._cancel.set()
@@ -75,6 +78,7 @@ class Job(QRunnable):
             else:
                 self.signals.succeeded.emit(result)
         finally:
+            self.done.set()
             self.signals.finished.emit()
 
 
