@@ -315,3 +315,19 @@ def test_bad_front_matter(tmp_path, front, message):
     path.write_text(f"---\n{front}\n---\n# card\n", encoding="utf-8")
     with pytest.raises(InputError, match=message):
         read_model_card(path, model="m", version="1")
+
+
+def test_out_of_scope_uses_are_limitations_and_wrapped_lines_join(tmp_path):
+    """Hugging Face's template has "### Out-of-Scope Use" under "## Uses": it limits the model, so it
+    must not read as an intended use; a paragraph hard-wrapped in the Markdown reads as one paragraph."""
+    path = tmp_path / "README.md"
+    path.write_text(
+        "# m\n\n## Uses\n\n### Direct Use\n\nPre-screening of\ncredit applications.\n\n"
+        "### Out-of-Scope Use\n\nDecisions about\nemployment.\n\n- item one\n- item two\n",
+        encoding="utf-8",
+    )
+    card = read_model_card(path, model="m", version="1").model("m").version("1").card
+    assert "Pre-screening of credit applications." in card.intended_uses
+    assert "employment" not in card.intended_uses
+    assert "Decisions about employment." in card.limitations
+    assert "- item one\n- item two" in card.limitations

@@ -381,3 +381,20 @@ def test_shap_section_prints_importance_gaps_local_rows_and_the_explainer(tmp_pa
     assert "Row applicant-17: base -1.250 + contributions = output -0.500" in flat
     assert lines_with(text, "income", "18500", "+0.812") or lines_with(text, "income", "18,500", "+0.812")
     assert "SHAP explanations: not available" not in flat
+
+
+def test_inventory_takes_intended_use_and_risk_from_the_card_when_the_registry_has_none():
+    evidence = known_case()
+    bare = dataclasses.replace(
+        evidence.model_version, attributes={"registry": {"model-card": {"has_card": True}}}
+    )
+    report = build_audit_report(dataclasses.replace(evidence, model_version=bare))
+    inventory = next(s for s in report.sections if s.title == "Inventory record")
+    first = next(b for b in inventory.blocks if hasattr(b, "items"))
+    items = dict(first.items)
+    card = registry_record().card
+    assert items["Intended use"] == card.intended_uses
+    assert items["Risk rating"] == card.risk_rating
+    assert items["Owner"] == "not recorded"
+    # The raw per-source record is printed under "As the registry records it", not as an attribute.
+    assert all("registry" not in str(getattr(b, "rows", "")) for b in inventory.blocks)

@@ -29,6 +29,7 @@ HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 # Which card field a section feeds, by words in its heading (first match wins, checked in order).
 SECTION_FIELDS = (
+    ("limitations", ("out-of-scope", "out of scope")),  # before "uses": "Out-of-scope uses" is a limit
     ("intended_uses", ("intended use", "uses", "direct use", "downstream use")),
     ("limitations", ("limitation", "out-of-scope", "out of scope", "risks")),
     ("ethical_considerations", ("ethic", "bias", "fairness")),
@@ -58,8 +59,24 @@ def _sections(body: str) -> list[tuple[str, str]]:
     sections = []
     for index, heading in enumerate(headings):
         end = headings[index + 1].start() if index + 1 < len(headings) else len(body)
-        sections.append((heading.group(2).strip(), body[heading.end() : end].strip()))
+        sections.append((heading.group(2).strip(), _unwrapped(body[heading.end() : end].strip())))
     return sections
+
+
+LIST_OR_TABLE = re.compile(r"^\s*([-*+|>]|\d+[.)]|```)")
+
+
+def _unwrapped(text: str) -> str:
+    """Markdown's soft line breaks joined, so a paragraph reads as one in the app and the report;
+    paragraphs, lists, tables and code keep their lines."""
+    paragraphs = []
+    for paragraph in re.split(r"\n[ \t]*\n", text):
+        lines = paragraph.splitlines()
+        if any(LIST_OR_TABLE.match(line) for line in lines):
+            paragraphs.append(paragraph)
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return "\n\n".join(paragraphs)
 
 
 def _results(front: dict[str, Any], file: str) -> tuple[str, tuple[EvaluationResult, ...]]:

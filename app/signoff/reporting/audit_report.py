@@ -474,9 +474,19 @@ def _verdict_row(verdict: RuleVerdict) -> tuple[str, ...]:
 def _inventory(evidence: AuditReportInput) -> Section:
     model = evidence.model_version
     attributes = model.attributes
-    items = [(label, _attribute_text(attributes.get(key))) for key, label in INVENTORY_FIELDS]
+    card = evidence.registry_record.card if evidence.registry_record is not None else None
+    # A field the registry did not set is taken from the model card, when the card states it.
+    from_card = {
+        "intended_use": card.intended_uses if card is not None else "",
+        "risk_rating": card.risk_rating if card is not None else "",
+    }
+    items = [
+        (label, _attribute_text(attributes.get(key) or from_card.get(key) or None))
+        for key, label in INVENTORY_FIELDS
+    ]
     items.insert(0, ("Description", model.description or NOT_RECORDED))
-    shown = {key for key, _ in (*INVENTORY_FIELDS, *REGISTRY_IDENTIFIERS, *LINEAGE_FIELDS)}
+    # "registry" holds each source's raw record, printed as "As the registry records it" below.
+    shown = {"registry"} | {key for key, _ in (*INVENTORY_FIELDS, *REGISTRY_IDENTIFIERS, *LINEAGE_FIELDS)}
     others = sorted((k, _attribute_text(v)) for k, v in attributes.items() if k not in shown)
     blocks: list[Block] = [
         Paragraph(
