@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
 from review_world import PASSWORDS
 
@@ -85,3 +87,24 @@ def test_review_sign_off_with_four_eyes_wrong_password_and_verify(run_cli, world
     report = json.loads(tampered.stdout)
     assert report["audit_chain"]["ok"] and not report["ok"]
     assert {p["signer"] for p in report["signature_problems"]} == {"carol"}
+
+
+def test_a_review_takes_the_signatures_it_needs_from_a_policy(run_cli, world_db_url, tmp_path):
+    """The policy states how many signatures of which role an approval needs (issue 6)."""
+    policy = tmp_path / "two-approvers.yaml"
+    shipped = (Path(__file__).parents[2] / "resources" / "policies" / "default.yaml").read_text()
+    document = yaml.safe_load(shipped)
+    document["name"] = "two-approvers"
+    document["required_signatures"] = [{"role": "reviewer", "count": 1}, {"role": "approver", "count": 2}]
+    policy.write_text(yaml.safe_dump(document), encoding="utf-8")
+
+    opened = run_cli("review", "open", "credit", "4", "--policy", str(policy), "--json", "--user", "zoe", STDIN,
+                     db=world_db_url, input=f"{PASSWORDS['zoe']}\n")  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    review = json.loads(opened.stdout)
+    # Nobody has signed yet, so everything the policy requires is still outstanding.
+    assert review["who_must_still_sign"] == document["required_signatures"]
+
+    both = run_cli("review", "open", "credit", "4", "--policy", str(policy), "--require", "approver=1",
+                   "--user", "zoe", STDIN, db=world_db_url, input=f"{PASSWORDS['zoe']}\n")  # fmt: skip
+    assert both.returncode != 0 and "not both" in both.stderr and "Traceback" not in both.stderr

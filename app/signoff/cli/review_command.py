@@ -59,6 +59,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ROLE=COUNT",
         help="signatures needed, e.g. --require reviewer=1 --require approver=2 (default: one of each)",
     )
+    open_.add_argument(
+        "--policy",
+        metavar="NAME_OR_FILE",
+        help="take the signatures needed from this policy's required_signatures (a file or a shipped policy)",
+    )
     open_.add_argument("--supersedes", type=int, metavar="REVIEW", help="an earlier review this one replaces")
     changing(open_)
     open_.set_defaults(handler=run_open)
@@ -233,6 +238,7 @@ def run_open(args: argparse.Namespace) -> int:
             log_ids=args.log,
             title=args.title,
             required_signatures=_requirements(args.require),
+            policy_file=args.policy,
             supersedes=args.supersedes,
         )
     return _print(status, args.json)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
@@ -123,13 +124,23 @@ def open_review(
     log_ids: Iterable[int] | None = None,
     title: str = "",
     required_signatures: Iterable[Mapping[str, Any]] | None = None,
+    policy_file: str | Path | None = None,
     supersedes: int | None = None,
 ) -> ReviewStatus:
     """Open a draft review of a model version over the chosen logs (default: all its logs).
 
-    ``required_signatures`` comes from the policy (default: one reviewer, one approver). ``supersedes``
-    names an earlier review of the same version that this one replaces.
+    The signatures an approval needs are ``required_signatures`` as given, else the
+    ``required_signatures`` of ``policy_file`` (a policy file or a shipped policy's name), else one
+    reviewer and one approver. ``supersedes`` names an earlier review of the same version that this one
+    replaces.
     """
+    if required_signatures is not None and policy_file is not None:
+        raise InputError("give the signatures needed or a policy to take them from, not both")
+    if policy_file is not None:
+        from signoff.importers.policy_file import load_policy  # YAML: not needed to list reviews
+
+        policy, _ = load_policy(policy_file)
+        required_signatures = [s.to_dict() for s in policy.required_signatures]
     requirements = requirements_from_policy(required_signatures)
     with db.transaction() as uow:
         opener = _current_user(uow, actor)
