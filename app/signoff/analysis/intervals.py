@@ -10,7 +10,7 @@ statistic is defined.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from signoff.analysis.counts import Tally
 
@@ -82,4 +82,6 @@ def two_proportion_test(k1: int, n1: int, k0: int, n0: int) -> tuple[str, float 
     pooled = selected / total
     se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
     z = (k1 / n1 - k0 / n0) / se
-    return "two_proportion_z", float(z), float(2 * stats.norm.sf(abs(z)))
+    # 2 * Phi(-|z|), the standard normal's two-sided tail: scipy's ufunc, without the per-call
+    # argument handling of ``stats.norm.sf`` (hundreds of calls per analysis).
+    return "two_proportion_z", float(z), float(2 * special.ndtr(-abs(z)))
