@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from signoff.domain.observations import Observation
+from signoff.domain.review import DEFAULT_REQUIREMENTS, SignatureRequirement, requirements_from_policy
 
 # The analyses a policy can require and a rule's metric can come from (``<analysis>.<metric>``).
 ANALYSES = ("validation", "performance", "fairness", "drift", "monitoring", "explain")
@@ -127,18 +128,8 @@ class Rule:
         )
 
 
-@dataclass(frozen=True)
-class SignatureRequirement:
-    """``count`` distinct people with ``role`` must sign a review under this policy."""
-
-    role: str
-    count: int = 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "count": self.count}
-
-
-DEFAULT_SIGNATURES = (SignatureRequirement("reviewer", 1), SignatureRequirement("approver", 1))
+# The signatures an approval needs are the review's own type, checked the way a review checks them.
+DEFAULT_SIGNATURES = DEFAULT_REQUIREMENTS
 
 
 @dataclass(frozen=True)
@@ -198,11 +189,7 @@ class Policy:
             min_group_size=int(data.get("min_group_size", DEFAULT_MIN_GROUP_SIZE)),
             reference_groups={str(k): str(v) for k, v in (data.get("reference_groups") or {}).items()},
             required_analyses=tuple(data.get("required_analyses", ())),
-            required_signatures=(
-                DEFAULT_SIGNATURES
-                if signatures is None
-                else tuple(SignatureRequirement(s["role"], int(s.get("count", 1))) for s in signatures)
-            ),
+            required_signatures=requirements_from_policy(signatures),
             settings={k: dict(v) for k, v in (data.get("settings") or {}).items()},
             rules=tuple(Rule.from_dict(r) for r in data.get("rules", ())),
         )
