@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 from signoff.domain.users import MIN_PASSWORD_LENGTH, Role, User
 from signoff.services.demo import DEMO_MODEL, DemoSummary, build_demo_workspace
 from signoff.services.identity import os_login_name
-from signoff.services.models import list_model_versions
+from signoff.services.models import get_model_version, list_model_versions
 from signoff.services.users import add_user, authenticate, has_users
 from signoff.ui.context import AppContext
 from signoff.ui.workers import JobControl, start_job
@@ -303,13 +303,8 @@ class FirstStart(QObject):
 
     def _demo_ready(self, summary: DemoSummary) -> None:
         # The registry page already reloaded on the demo's model events; show the newest version.
-        newest = summary.versions[-1].model_version_id
-        version = next(v for v in list_model_versions(self.context.db, name=summary.model) if v.id == newest)
-        registry = self.window.pages.get("registry")
-        if registry is not None:
-            registry.reload()
-            registry.select(version)
-        self.context.select_version(version)
+        version = get_model_version(self.context.db, summary.model, summary.versions[-1].version)
+        self.window.pages["registry"].select(version)  # selecting it tells every page
         self.window.statusBar().showMessage(
             f"Demo workspace ready in {summary.seconds:.0f} s: {summary.model}, versions "
             f"{', '.join(v.version for v in summary.versions)}",

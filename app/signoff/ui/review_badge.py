@@ -28,6 +28,9 @@ class Badge:
         return _dot(self.colour)
 
 
+# Audit actions after which a review's badge may differ: the review itself, or evidence in its bundle.
+BADGE_ACTIONS = ("review.", "analysis.", "log.", "policy.", "model.", "registry.")
+
 NO_REVIEW = Badge("none", "not reviewed", "#7f8c8d")
 STALE = Badge("stale", "stale", "#d35400")
 BY_STATE = {

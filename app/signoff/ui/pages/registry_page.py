@@ -28,11 +28,10 @@ from signoff.services.registry_import import model_history, model_version_detail
 from signoff.services.reviews import list_reviews
 from signoff.ui.context import AppContext
 from signoff.ui.pages.version_details import VersionDetails
-from signoff.ui.review_badge import BY_STATE, NO_REVIEW, STALE, Badge, version_badges
+from signoff.ui.review_badge import BADGE_ACTIONS, BY_STATE, NO_REVIEW, STALE, Badge, version_badges
 
 VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
 BADGE_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge's key ("approved", "stale", ...)
-UPDATING_ACTIONS = ("model.", "registry.", "review.", "analysis.", "log.", "policy.")
 
 
 def build_registry_model(
@@ -199,7 +198,7 @@ class RegistryPage(QWidget):
 
     def _maybe_reload(self, event) -> None:
         # Reviews change the badge directly; new analyses, logs and policy runs can make one stale.
-        if event.action.startswith(UPDATING_ACTIONS):
+        if event.action.startswith(BADGE_ACTIONS):
             self.reload()
 
     def _current_changed(self, current, _previous) -> None:

@@ -40,7 +40,7 @@ from signoff.services.report import (
 )
 from signoff.services.reviews import list_reviews
 from signoff.ui.context import AppContext
-from signoff.ui.review_badge import review_badge
+from signoff.ui.review_badge import BADGE_ACTIONS, review_badge
 from signoff.ui.rows_model import RowsModel
 from signoff.ui.workers import JobControl
 
@@ -204,7 +204,7 @@ class ReportPage(QWidget):
             self.path_edit.setText(str(folder / report_file_name(version)))
 
     def _maybe_reload(self, event) -> None:
-        if event.action.startswith("review.") and self.context.version is not None:
+        if event.action.startswith(BADGE_ACTIONS) and self.context.version is not None:
             self.reload()
 
     def choose_path(self) -> None:

@@ -72,7 +72,6 @@ class JobDialog(QDialog):
         self.setAccessibleName(title)
         self.setMinimumWidth(560)
         self.busy = False
-        self.result_value: Any = None
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setTextFormat(Qt.TextFormat.PlainText)  # messages quote what users typed
@@ -123,7 +122,6 @@ class JobDialog(QDialog):
 
     def _succeeded(self, result: Any) -> None:
         self._set_busy(False)
-        self.result_value = result
         self.succeeded.emit(result)
         self.accept()
 
@@ -325,7 +323,7 @@ class FindingDialog(JobDialog):
                 description=description,
                 expected_version=review.version,
             )
-        number, status, resolution = self.finding.number, self.status_box.currentData(), None
+        number, status = self.finding.number, self.status_box.currentData()
         resolution = self.resolution.toPlainText()
         return "Saving a finding", lambda control: reviews.update_finding(
             db,

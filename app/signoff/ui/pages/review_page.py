@@ -38,24 +38,21 @@ from signoff.ui.pages.review_dialogs import (
     OpenReviewDialog,
     RevokeDialog,
     SignDialog,
+    _words,
     four_eyes_text,
     monospace_label,
 )
-from signoff.ui.review_badge import STALE, review_badge
+from signoff.ui.review_badge import BADGE_ACTIONS, STALE, review_badge
 from signoff.ui.rows_model import RowsModel
 
 Index = QModelIndex | QPersistentModelIndex
 # Events after which what this page shows may differ: the review itself, or the evidence under it.
-RELOADING_ACTIONS = ("review.", "analysis.", "log.", "policy.", "model.", "registry.", "user.")
+RELOADING_ACTIONS = (*BADGE_ACTIONS, "user.")
 STALE_COLOUR = STALE.colour
 
 
 def _time(value) -> str:
     return format_utc(value)[:19].replace("T", " ") if value is not None else ""
-
-
-def _words(value: str) -> str:
-    return value.replace("_", " ")
 
 
 class ReviewsModel(RowsModel):
@@ -188,7 +185,7 @@ class ReviewPage(QWidget):
         self.reviews_table.selectionModel().currentChanged.connect(lambda *_: self._show_selected())
         self.open_button = _button("&Open review…", "Open a review", "Ctrl+Shift+O", self.open_review)
         self.submit_button = _button(
-            "S&ubmit for sign-off", "Submit for sign-off", "Ctrl+Shift+U", self.submit
+            "S&ubmit for sign-off", "Submit for sign-off", "Ctrl+Shift+T", self.submit
         )
         self.sign_button = _button("Si&gn…", "Sign the review", "Ctrl+Shift+G", self.sign)
         self.revoke_button = _button("Re&voke…", "Revoke the approval", "Ctrl+Shift+V", self.revoke)
@@ -363,7 +360,7 @@ class ReviewPage(QWidget):
         self.signatures_table.resizeColumnsToContents()
         self.must_sign.setText(self._who_must_sign(review))
         self.rule.setText(four_eyes_text(status))
-        if review.is_stale and review.state not in (ReviewState.REVOKED, ReviewState.SUPERSEDED):
+        if review_badge(status) is STALE:
             stale = review.stale_signatures
             signed = sorted({s.bundle_hash[:12] for s in stale})
             self.banner.setText(
