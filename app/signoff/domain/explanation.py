@@ -17,6 +17,8 @@ from typing import Any
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import SignoffError
 
+SHAP_KIND = "shap"  # the analysis-run kind under which explanations are stored
+
 
 class ExplanationCancelled(SignoffError):
     """The user cancelled a running explanation; nothing was stored."""

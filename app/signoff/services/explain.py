@@ -26,7 +26,7 @@ from signoff.analysis.explain import (
 from signoff.analysis.model_loading import load_model, plan_model_load, sha256_file
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.errors import InputError
-from signoff.domain.explanation import Explanation
+from signoff.domain.explanation import SHAP_KIND, Explanation
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.services.analysis_runs import find_analysis, record_analysis
 from signoff.services.logs import get_log, load_log_frame
@@ -35,7 +35,7 @@ from signoff.services.models import get_model_version
 from signoff.services.trust import trusted_artifact_hashes
 from signoff.storage import Database
 
-KIND = "shap"
+KIND = SHAP_KIND
 ENGINE_VERSION = f"signoff.analysis.explain {__version__}; shap {importlib.metadata.version('shap')}"
 
 

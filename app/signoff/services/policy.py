@@ -50,7 +50,7 @@ OBSERVERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
 }
 
 
-def _observations(run: AnalysisRun) -> list[Observation]:
+def run_observations(run: AnalysisRun) -> list[Observation]:
     """The run's observations; each names the evidence it came from, because with several logs the
     same metric and scope is observed once per log."""
     observe = OBSERVERS.get(run.kind)
@@ -220,7 +220,7 @@ def check_policy(
     today = today or datetime.now(UTC).date()
 
     evidence = _gather_evidence(db, policy, model_version, logs, bool(log_ids), actor)
-    observations = [obs for run in evidence for obs in _observations(run)]
+    observations = [obs for run in evidence for obs in run_observations(run)]
     with db.transaction(write=False) as uow:
         waivers = uow.waivers.list(model_version_id=model_version.id)
     evaluation = evaluate_policy(policy, observations, waivers, today)

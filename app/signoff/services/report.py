@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,8 @@ from signoff.domain.audit import AuditEvent, ChainVerdict
 from signoff.domain.canonical import canonical_hash, sha256_hex
 from signoff.domain.drift import DriftResult
 from signoff.domain.errors import InputError, NotFoundError
-from signoff.domain.explanation import Explanation
+from signoff.domain.explanation import SHAP_KIND, Explanation
 from signoff.domain.fairness import FairnessResult
-from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation
 from signoff.domain.prediction_log import PredictionLog
@@ -43,7 +42,7 @@ from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, read_report
-from signoff.services.policy import OBSERVERS
+from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
 from signoff.services.security import fingerprint, signature_is_valid
@@ -52,7 +51,6 @@ from signoff.storage import Database, UnitOfWork
 __all__ = ["ExportedReport", "ReportCheck", "ReportVerification", "export_report", "verify_report"]
 
 EXPORTED = "report.exported"
-SHAP_KINDS = frozenset({"shap", "explain", "explanation"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Progress = Callable[[float, str], None]
@@ -117,15 +115,6 @@ def _latest_runs(runs: Iterable[AnalysisRun]) -> list[AnalysisRun]:
     return sorted(latest.values(), key=lambda r: r.id)
 
 
-def _observations(run: AnalysisRun) -> list[Observation]:
-    """As ``check_policy`` sees them: each names the evidence it came from (several logs, same metric)."""
-    observe = OBSERVERS.get(run.kind)
-    if observe is None:
-        return []
-    source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(run.inputs.items()))
-    return [replace(o, detail=f"{o.detail} ({source})" if o.detail else source) for o in observe(run.result)]
-
-
 def _concerns(event: AuditEvent, model: ModelVersion, entities: set[str]) -> bool:
     if event.action == EXPORTED:
         return False
@@ -184,10 +173,7 @@ def gather_report_input(
             chosen_ids = {b.log_id for b in bundle.logs}
             logs: list[PredictionLog] = [log for log in version_logs if log.id in chosen_ids]
             by_id = {r.id: r for r in version_runs}  # the bundle cites runs of this version only
-            runs = [
-                by_id[a.run_id] if a.run_id in by_id else uow.analysis_runs.get(a.run_id)
-                for a in bundle.analyses
-            ]
+            runs = [by_id[a.run_id] for a in bundle.analyses]
             policy_runs = [
                 r
                 for r in version_runs
@@ -224,7 +210,7 @@ def gather_report_input(
     explanations = tuple(
         (by_hash.get(r.inputs.get("log", "")), Explanation.from_dict(r.result))
         for r in runs
-        if r.kind in SHAP_KINDS
+        if r.kind == SHAP_KIND
     )
     profiles: dict[int, LogProfile] = {}
     for r in runs:
@@ -260,7 +246,7 @@ def gather_report_input(
         bundle_hash=status.bundle.hash if status is not None else None,
         review_status=review_status,
         prediction_logs=tuple(sorted(logs, key=lambda log: log.id)),
-        observations=tuple(o for r in runs for o in _observations(r)),
+        observations=tuple(o for r in runs for o in run_observations(r)),
         analysis_runs=tuple(cited),
         audit_events=tuple(events),
         chain_verdict=_chain_until(whole_chain, last_event),

@@ -140,8 +140,9 @@ def open_review(
         from signoff.importers.policy_file import load_policy  # YAML: not needed to list reviews
 
         policy, _ = load_policy(policy_file)
-        required_signatures = [s.to_dict() for s in policy.required_signatures]
-    requirements = requirements_from_policy(required_signatures)
+        requirements = policy.required_signatures  # checked when the policy was read
+    else:
+        requirements = requirements_from_policy(required_signatures)
     with db.transaction() as uow:
         opener = _current_user(uow, actor)
         check_has_role(opener, Role.REVIEWER, "open a review")

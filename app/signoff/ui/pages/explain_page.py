@@ -83,6 +83,7 @@ class ExplainPage(QWidget):
         super().__init__(parent)
         self.context = context
         self.run: ExplanationRun | RecordedExplanation | None = None
+        self._explain_when_shown = False  # a row was picked while this page was hidden
 
         self.log_choice = LogChooser("Log to explain")
         self.log_choice.currentIndexChanged.connect(self._log_changed)
@@ -264,7 +265,16 @@ class ExplainPage(QWidget):
             )
             return
         self.row.setValue(position + 1)
-        self.explain()
+        # Picked in the Data page (every arrow key there picks a row): explain once this page is shown.
+        self._explain_when_shown = not self.isVisible()
+        if not self._explain_when_shown:
+            self.explain()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._explain_when_shown:
+            self._explain_when_shown = False
+            self.explain()
 
     # --- running ----------------------------------------------------------------------------------
 
