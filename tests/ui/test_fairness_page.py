@@ -66,8 +66,14 @@ def window(qtbot, context, tmp_path):
 
 def _analyse(qtbot, page) -> None:
     before = page.run.id if page.run is not None else None
+    assert page.analyse_button.isEnabled(), "the previous analysis has not finished"
     page.analyse_button.click()
-    qtbot.waitUntil(lambda: page.run is not None and page.run.id != before, timeout=30000)
+    # The recorded run reaches the page twice: the audit event shows it, then the job's result, which
+    # re-enables Analyse. Done means both, or a second click falls on a disabled button.
+    qtbot.waitUntil(
+        lambda: page.run is not None and page.run.id != before and page.analyse_button.isEnabled(),
+        timeout=30000,
+    )
 
 
 def test_the_table_equals_the_hand_computed_fairness_table(

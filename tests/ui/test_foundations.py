@@ -1,10 +1,11 @@
 """The UI's generic parts: paging table model, workers with progress and cancel, offline charts."""
 
 import threading
+import time
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QThreadPool
+from PySide6.QtCore import QEvent, QThreadPool
 
 from signoff.domain.errors import InputError
 from signoff.ui.chart_view import ChartView
@@ -89,6 +90,40 @@ def test_the_status_strip_hides_for_a_job_that_ended_before_it_was_tracked(qtbot
     with qtbot.waitSignal(slow.signals.finished, timeout=5000):
         QThreadPool.globalInstance().start(slow)
     qtbot.waitUntil(lambda: not strip.isVisible(), timeout=5000)
+
+
+def test_a_job_that_ends_after_its_status_strip_was_deleted_touches_nothing(qtbot, qapp):
+    # The fault CI once caught at a test's teardown: a window closed while a cancelled job was still
+    # reading, and the job's late "finished" reached the deleted strip (a RuntimeError in Qt's loop).
+    release = threading.Event()
+    job = start_job(lambda control: release.wait(10), on_success=lambda _r: None, on_error=lambda m, d: None)
+    strip = JobStatus()
+    strip.track(job, "Outlives its strip")
+    strip.deleteLater()
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    with qtbot.waitSignal(job.signals.finished, timeout=5000):
+        release.set()
+    qapp.processEvents()  # pytest-qt fails the test on any exception raised in here
+
+
+def test_closing_the_window_cancels_and_waits_for_running_jobs(qtbot, context):
+    from signoff.ui.main_window import MainWindow
+
+    started, steps = threading.Event(), []
+
+    def endless(control):
+        started.set()
+        while True:
+            steps.append(1)
+            control.progress(0.5)
+            time.sleep(0.01)
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    job = start_job(endless, on_success=lambda _r: None, on_error=lambda m, d: None)
+    assert started.wait(5)
+    window.close()
+    assert job.done.is_set()  # close() returned after the job stopped, not before
 
 
 def test_chart_renders_offline_with_local_plotly(qtbot, tmp_path):

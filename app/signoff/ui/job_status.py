@@ -33,9 +33,11 @@ class JobStatus(QWidget):
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
         job.signals.progress.connect(self._progress)
-        job.signals.finished.connect(lambda: self._finished(job))
+        # A bound slot, not a lambda holding ``self``: Qt drops the connection when this strip is
+        # deleted, so a job that ends after its window closed touches nothing that is gone.
+        job.signals.finished.connect(self._finished)
         if job.done.is_set():  # it ended before we connected: its finished signal will not come again
-            self._finished(job)
+            self._finished()
 
     def _progress(self, fraction: float, message: str) -> None:
         self.bar.setValue(int(fraction * 1000))
@@ -48,7 +50,8 @@ class JobStatus(QWidget):
             self.cancel_button.setEnabled(False)
             self.label.setText(f"{self.label.text()} (cancelling)")
 
-    def _finished(self, job: Job) -> None:
-        if job is self._job:
+    def _finished(self) -> None:
+        # An earlier job's late signal leaves the strip to the job it now tracks.
+        if self._job is not None and self._job.done.is_set():
             self._job = None
             self.setVisible(False)

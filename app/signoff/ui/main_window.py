@@ -36,6 +36,7 @@ from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
 from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
+from signoff.ui.workers import cancel_all_jobs
 
 
 @dataclass(frozen=True)
@@ -222,5 +223,6 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(matches[0])
 
     def closeEvent(self, event) -> None:
+        cancel_all_jobs()  # no job outlives the window it reports to
         self.context.close()
         super().closeEvent(event)

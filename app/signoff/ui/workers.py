@@ -110,3 +110,14 @@ def start_job(
 
 def running_jobs() -> int:
     return len(_running)
+
+
+def cancel_all_jobs(*, wait_ms: int = 30000) -> bool:
+    """Ask every running job to stop and wait for them (closing the window); False if some did not end.
+
+    A job stops at its next progress report and records nothing; one that is committing finishes
+    its transaction first, so nothing is left half-written.
+    """
+    for job in list(_running):
+        job.cancel()
+    return QThreadPool.globalInstance().waitForDone(wait_ms)
