@@ -63,10 +63,14 @@ def test_significance_per_group_vs_reference_in_result(adult_log):
         assert g.significance.p_value == pytest.approx(expected_p, rel=1e-9), g.group
 
 
-def test_percentile_interval_equals_numpy_nanpercentile():
+@pytest.mark.parametrize(
+    "nan_share",
+    [0.1, 0.0, 0.002],  # columns with different counts of valid resamples, and with the same
+)
+def test_percentile_interval_equals_numpy_nanpercentile(nan_share):
     rng = np.random.default_rng(3)
     samples = rng.random((500, 7))
-    samples[rng.random((500, 7)) < 0.1] = np.nan
+    samples[rng.random((500, 7)) < nan_share] = np.nan
     samples[:, 6] = np.nan
     low, high = percentile_interval(samples)
     with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):

@@ -147,7 +147,7 @@ def test_impact_ratio_excludes_small_categories_and_unknown():
 def test_exact_auc_per_group_equals_sklearn_with_ties(rows):
     from sklearn.metrics import roc_auc_score
 
-    from signoff.analysis.metrics import ScoreOrder, argsort_scores
+    from signoff.analysis.metrics import AucAhead, ScoreOrder, argsort_scores
 
     score = np.array([r[0] for r in rows])
     label = np.array([r[1] for r in rows])
@@ -161,3 +161,13 @@ def test_exact_auc_per_group_equals_sklearn_with_ties(rows):
             assert abs(auc[g] - roc_auc_score(label[in_g], score[in_g])) < 1e-12
         else:
             assert np.isnan(auc[g])
+    # The whole log (one group, no sort by group), and both computed ahead on the second thread.
+    whole = ScoreOrder(score, label, group, 4).auc(np.zeros(4, dtype=np.int64), 1)
+    if len(set(label)) == 2:
+        assert abs(whole[0] - roc_auc_score(label, score)) < 1e-12
+    else:
+        assert np.isnan(whole[0])
+    maps = [(np.arange(4), 4), (np.zeros(4, dtype=np.int64), 1), (np.zeros(4, dtype=np.int64), 1)]
+    ahead = AucAhead(score, label, group, 4, maps)
+    np.testing.assert_array_equal(ahead.auc(np.arange(4), 4), auc)
+    np.testing.assert_array_equal(ahead.auc(np.zeros(4, dtype=np.int64), 1), whole)

@@ -36,12 +36,11 @@ from signoff.analysis.inputs import as_frame, binary_outcomes, display, probabil
 from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test, wilson
 from signoff.analysis.metrics import (
     ECE_BINS,
-    PROPORTIONS,
-    ScoreOrder,
+    AucAhead,
     binary_rates,
     calibration,
     divide,
-    proportion_parts,
+    proportions,
     score_bins,
 )
 from signoff.analysis.progress import Stages
@@ -130,7 +129,7 @@ class _Context:
     conf: Tally
     boot: Tally | None
     cal: Tally | None
-    order: ScoreOrder | None
+    order: AucAhead | None
     joint: JointGroups
     min_group_size: int
     excluded_share: float
@@ -174,7 +173,7 @@ def _group_metrics(
     significance: Sequence[Significance | None] | None = None,
 ) -> list[GroupMetrics]:
     counts = table.sum(axis=-1)
-    wilson_bounds = {name: wilson(*proportion_parts(table, name)) for name in PROPORTIONS}
+    wilson_bounds = {name: wilson(k, n) for name, (k, n) in proportions(table).items()}
     wilson_bounds["share"] = wilson(counts, np.full_like(counts, n_rows))
     boot_bounds = {}
     if rates.boot:
@@ -571,14 +570,19 @@ def run_fairness(
             {"score": s, "sq_error": (s - y) ** 2},
         )
         stages.reached(0.2)
-        order = ScoreOrder(s, y, joint.codes, joint.size)
+        maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
+        order = AucAhead(s, y, joint.codes, joint.size, maps)
     stages.reached(0.3)
     boot = resample(conf, n_resamples, seed) if n_resamples else None
     stages.reached(0.4)
     ctx = _Context(len(frame), conf, boot, cal, order, joint, min_group_size, excluded_share, reference)
     smap, _ = joint.segment_map(None)
     table, overall_rates, _ = _rates(ctx, smap, 1)
-    overall = _group_metrics(
+    results = []
+    for i, segment in enumerate(segments):
+        results.append(_segment_result(ctx, segment, overall_rates))
+        stages.reached(0.4 + 0.6 * (i + 1) / len(segments))
+    overall = _group_metrics(  # last: its AUC is the last one the second thread computes
         ["overall"],
         table,
         overall_rates,
@@ -587,10 +591,6 @@ def run_fairness(
         np.array([False]),
         len(frame),
     )[0]
-    results = []
-    for i, segment in enumerate(segments):
-        results.append(_segment_result(ctx, segment, overall_rates))
-        stages.reached(0.4 + 0.6 * (i + 1) / len(segments))
     params = _params_json(
         label=label,
         prediction=prediction,

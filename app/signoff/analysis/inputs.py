@@ -52,7 +52,7 @@ def outcome_domain(frame: pd.DataFrame, *columns: str) -> list[Any]:
     values: list[Any] = []
     for name in columns:
         _no_missing(frame[name], name)
-        for v in pd.unique(frame[name]):
+        for v in _distinct(frame[name]):
             v = v.item() if hasattr(v, "item") else v
             if v not in values:
                 values.append(v)
@@ -60,6 +60,17 @@ def outcome_domain(frame: pd.DataFrame, *columns: str) -> list[Any]:
         return sorted(values)
     except TypeError:
         return sorted(values, key=str)
+
+
+def _distinct(column: pd.Series) -> np.ndarray:
+    """The column's distinct values; small integers (0/1 outcomes) by counting, not hashing (~10x)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu" and len(column):
+        values = column.to_numpy()
+        low, high = int(values.min()), int(values.max())
+        if high - low < 1 << 16:
+            present = np.flatnonzero(np.bincount((values - low).astype(np.intp, copy=False)))
+            return (present + low).astype(values.dtype)
+    return pd.unique(column)
 
 
 def resolve_positive_label(domain: list[Any], positive_label: Any) -> Any:

@@ -16,7 +16,8 @@ Conventions (stated once, here):
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -54,13 +55,31 @@ def divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def proportion_parts(table: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """(successes, trials) of a proportion from a ``(..., 4)`` binary table."""
-    num_cells, den_cells = PROPORTIONS[name]
-    return table[..., list(num_cells)].sum(axis=-1), table[..., list(den_cells)].sum(axis=-1)
+    return proportions(table)[name]
+
+
+def proportions(table: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """(successes, trials) of every proportion; each sum of cells is added up once, by plain views.
+
+    A bootstrap table is ``(resamples, groups, 4)``: picking cells by fancy indexing copied it once
+    per numerator and denominator, 26 times per table.
+    """
+    sums: dict[tuple[int, ...], np.ndarray] = {}
+
+    def cell_sum(cells: tuple[int, ...]) -> np.ndarray:
+        if cells not in sums:
+            total = table[..., cells[0]]
+            for cell in cells[1:]:
+                total = total + table[..., cell]
+            sums[cells] = total
+        return sums[cells]
+
+    return {name: (cell_sum(num), cell_sum(den)) for name, (num, den) in PROPORTIONS.items()}
 
 
 def binary_rates(table: np.ndarray) -> dict[str, np.ndarray]:
     """All confusion-table rates of a ``(..., groups, 4)`` table."""
-    out = {name: divide(*proportion_parts(table, name)) for name in PROPORTIONS}
+    out = {name: divide(num, den) for name, (num, den) in proportions(table).items()}
     tpr, tnr = out["tpr"], out["tnr"]
     both = ~np.isnan(tpr) & ~np.isnan(tnr)
     out["balanced_accuracy"] = np.where(both, (tpr + tnr) / 2, np.where(np.isnan(tpr), tnr, tpr))
@@ -119,7 +138,6 @@ class ScoreOrder:
         self.tied = ~(new_value & next_new)
         self.rank = np.cumsum(new_value, dtype=np.int64) if self.tied.any() else None
         self.label = label[self.order]
-        self.positives = np.flatnonzero(self.label)  # score-order positions of the positives
         self.cells = cells[self.order].astype(_small_dtype(n_cells))
 
     def auc(self, segment_map: np.ndarray, n_groups: int) -> np.ndarray:
@@ -127,8 +145,12 @@ class ScoreOrder:
         n = len(self.order)
         if n == 0:
             return np.full(n_groups, np.nan)
-        by_score = segment_map.astype(_small_dtype(n_groups))[self.cells]
-        perm = np.argsort(by_score, kind="stable")  # radix sort on small codes: O(n)
+        if n_groups == 1:  # the whole log: already in score order, no sort by group
+            by_score = np.zeros(n, dtype=np.uint8)
+            perm = np.arange(n)
+        else:
+            by_score = segment_map.astype(_small_dtype(n_groups))[self.cells]
+            perm = np.argsort(by_score, kind="stable")  # radix sort on small codes: O(n)
         counts = np.bincount(by_score, minlength=n_groups)
         first = np.concatenate(([0], np.cumsum(counts)[:-1]))
         # Positions (in group order, hence 0-based rank + first[g]) of the positives, per group.
@@ -164,6 +186,37 @@ class ScoreOrder:
         yt = self.label[rows]
         correction = mid[block][yt] - at[yt]
         return np.bincount(g[yt], weights=correction, minlength=n_groups)
+
+
+class AucAhead:
+    """Every segment's exact AUC, computed on a second thread while the caller does the rest.
+
+    The score order and each segment's AUC are sorts and gathers that numpy runs with the GIL
+    released, so on a second core they overlap the count-table metrics (mostly Python) instead of
+    following them. ``auc`` waits for the answer it is asked for; the thread ends when all are done.
+    """
+
+    def __init__(
+        self,
+        score: np.ndarray,
+        label: np.ndarray,
+        cells: np.ndarray,
+        n_cells: int,
+        maps: Sequence[tuple[np.ndarray, int]],
+    ) -> None:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="signoff-auc")
+        order = pool.submit(ScoreOrder, score, label, cells, n_cells)
+        self._pending: dict[tuple[int, bytes], Future[np.ndarray]] = {
+            (n_groups, segment_map.tobytes()): pool.submit(
+                lambda m=segment_map, k=n_groups: order.result().auc(m, k)
+            )
+            for segment_map, n_groups in maps
+        }
+        pool.shutdown(wait=False)
+
+    def auc(self, segment_map: np.ndarray, n_groups: int) -> np.ndarray:
+        # Not popped: two segments can share a map (an attribute with one group is the whole log).
+        return self._pending[(n_groups, segment_map.tobytes())].result()
 
 
 def argsort_scores(score: np.ndarray) -> np.ndarray:

@@ -39,7 +39,7 @@ from signoff.analysis.intervals import percentile_interval, resample, wilson
 from signoff.analysis.metrics import (
     ECE_BINS,
     PROPORTIONS,
-    ScoreOrder,
+    AucAhead,
     binary_rates,
     divide,
     one_vs_rest,
@@ -194,7 +194,8 @@ def run_performance(
                 2 * ECE_BINS,
                 {"score": s, "sq_error": (s - y) ** 2},
             )
-            order = ScoreOrder(s, y, joint.codes, joint.size)
+            maps = [joint.segment_map(segment) for segment in segments]
+            order = AucAhead(s, y, joint.codes, joint.size, maps)
         boot = resample(conf, n_resamples, seed) if n_resamples else None
         ctx = _Context(n, conf, boot, cal, order, joint, min_group_size, 0.0, "largest")
         stages.reached(0.3)

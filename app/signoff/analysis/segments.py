@@ -116,44 +116,51 @@ def _encode_binned(column: pd.Series, name: str, edges: Sequence[float]) -> Attr
     edges_arr = np.asarray(edges, dtype=float)
     if edges_arr.ndim != 1 or len(edges_arr) < 2 or np.any(np.diff(edges_arr) <= 0):
         raise InputError(f"bin edges must be at least two increasing numbers, got {list(edges)}", column=name)
-    # Bin the distinct values, not the rows: a log's sensitive columns hold few of them (often as text,
-    # as the canonical log stores them), and converting a million strings one by one holds the GIL for
-    # seconds, freezing the app's window while the analysis runs in a worker.
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        # Numbers already: one searchsorted over the rows, no distinct values needed.
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-        row_codes = np.arange(len(values))
-        uniques = pd.Series(values)
-    elif isinstance(column.dtype, pd.CategoricalDtype):
-        row_codes, uniques = column.cat.codes.to_numpy(), pd.Series(column.cat.categories)
-    else:
-        row_codes, unique_values = pd.factorize(column, use_na_sentinel=True)
-        uniques = pd.Series(unique_values)
-    try:
-        unique_numbers = pd.to_numeric(uniques, errors="raise").to_numpy(dtype=float, na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"cannot bin a non-numeric attribute: {exc}", column=name) from exc
-    # One more "distinct value" for the rows pandas found missing, so every row indexes both arrays.
-    unique_numbers = np.append(unique_numbers, np.nan)
-    index = np.where(row_codes < 0, len(unique_numbers) - 1, row_codes)
-    unique_bins = np.searchsorted(edges_arr, unique_numbers, side="right") - 1
-    outside_values = ~np.isnan(unique_numbers) & ((unique_bins < 0) | (unique_bins >= len(edges_arr) - 1))
-    if outside_values.any():
-        first = int(np.flatnonzero(outside_values[index])[0])
-        raise InputError(
-            _BIN_OUTSIDE.format(value=float(unique_numbers[index[first]]), edges=list(edges)),
-            row=first + 1,
-            column=name,
-        )
+    numbers, index = _distinct_numbers(column, name)
+    bins = np.searchsorted(edges_arr, numbers, side="right") - 1
+    outside = ~np.isnan(numbers) & ((bins < 0) | (bins >= len(edges_arr) - 1))
+    if outside.any():
+        first = int(np.flatnonzero(outside if index is None else outside[index])[0])
+        value = float(numbers[first if index is None else index[first]])
+        raise InputError(_BIN_OUTSIDE.format(value=value, edges=list(edges)), row=first + 1, column=name)
     labels = [_bin_label(lo, hi) for lo, hi in itertools.pairwise(edges_arr)]
-    missing = np.isnan(unique_numbers)[index]
-    codes = unique_bins[index]
+    bins[np.isnan(numbers)] = len(labels)  # the Unknown group's code, if any row is missing
+    codes = bins if index is None else bins[index]
     unknown = None
-    if missing.any():
+    if (codes == len(labels)).any():
         unknown = len(labels)
         labels.append(_unknown_label(labels))
-        codes = np.where(missing, unknown, codes)
     return Attribute(name, _small_codes(codes, len(labels)), tuple(labels), unknown)
+
+
+def _distinct_numbers(column: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The column's numbers (NaN where missing), and for each row its position among them.
+
+    Binning works on distinct values, not rows, where that is cheaper: a log's sensitive columns hold
+    few of them (often as text, as the canonical log stores them), and converting a million strings
+    one by one holds the GIL for seconds, freezing the app's window while the analysis runs in a
+    worker. ``None`` as the positions means the numbers are the rows themselves.
+    """
+    if pd.api.types.is_integer_dtype(column.dtype) and isinstance(column.dtype, np.dtype):
+        values = column.to_numpy()  # a numpy integer column has no missing values
+        if len(values) and int(values.max()) - int(values.min()) < max(len(values), 1 << 16):
+            low = int(values.min())  # ages and other small ranges: every integer in range, once
+            return np.arange(low, int(values.max()) + 1, dtype=float), (values - low).astype(np.intp)
+        return values.astype(float), None
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy(dtype=float, na_value=np.nan), None
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        positions, uniques = column.cat.codes.to_numpy(), pd.Series(column.cat.categories)
+    else:
+        positions, unique_values = pd.factorize(column, use_na_sentinel=True)
+        uniques = pd.Series(unique_values)
+    try:
+        numbers = pd.to_numeric(uniques, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"cannot bin a non-numeric attribute: {exc}", column=name) from exc
+    # One more "distinct value" for the rows pandas found missing, so every row indexes the numbers.
+    numbers = np.append(numbers, np.nan)
+    return numbers, np.where(positions < 0, len(numbers) - 1, positions)
 
 
 def encode_attributes(
