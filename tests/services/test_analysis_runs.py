@@ -8,6 +8,7 @@ from signoff.domain.canonical import canonical_hash
 from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog, ValidationReport
 from signoff.services.analysis_runs import (
     find_analysis,
+    latest_analysis,
     latest_analysis_of_log,
     list_analyses,
     record_analysis,
@@ -87,3 +88,32 @@ def test_the_latest_run_of_a_log(db):
     record("validation", log.evidence_sha256, 4)  # another kind
     assert latest_analysis_of_log(db, kind="fairness", log=log) == second
     assert latest_analysis_of_log(db, kind="fairness", log=replace(log, evidence_sha256="00" * 32)) is None
+
+    # Without a log: the newest run of the kind for this version, never another version's.
+    other = add_model_version(db, name="m", version="2")
+    record_analysis(
+        db,
+        kind="fairness",
+        model_version_id=other.id,
+        inputs={"log": "ef" * 32},
+        parameters={},
+        engine_version="e",
+        result={},
+    )
+    newest = latest_analysis(db, kind="fairness", model_version_id=model.id)
+    assert newest is not None and newest.result == {"seed": 3}
+    # A run reading two logs (drift) is found by either of them.
+    drift = record_analysis(
+        db,
+        kind="drift",
+        model_version_id=model.id,
+        inputs={"reference_log": "01" * 32, "current_log": "02" * 32},
+        parameters={},
+        engine_version="e",
+        result={},
+    )
+    assert (
+        latest_analysis(db, kind="drift", model_version_id=model.id, reading={"02" * 32, "99" * 32}) == drift
+    )
+    assert latest_analysis(db, kind="drift", model_version_id=model.id, reading={"99" * 32}) is None
+    assert latest_analysis(db, kind="policy", model_version_id=model.id) is None

@@ -10,6 +10,7 @@ from signoff.domain.errors import ConflictError, InputError, PermissionDenied
 from signoff.domain.review import ReviewState, SignatureRequirement
 from signoff.domain.users import Role
 from signoff.services import reviews, users
+from signoff.services.models import add_model_version
 from signoff.services.verify import verify_database
 from signoff.storage import open_database
 
@@ -238,3 +239,24 @@ def test_the_database_refuses_to_change_or_delete_signatures_and_users(world_db,
     ):
         with pytest.raises(sqlalchemy.exc.DBAPIError, match=r"append-only|never deleted"):
             world_sql(statement)
+
+
+def test_current_reviews_are_the_newest_not_superseded_per_version(world_db, world):
+    """The registry's badges read these: one review per version, the replacement, not the replaced."""
+    first = reviews.open_review(world_db, "alice", model_version_id=world.model_version_id, title="first")
+    assert [s.review.id for s in reviews.current_reviews(world_db)] == [first.review.id]
+    second = reviews.open_review(
+        world_db, "alice", model_version_id=world.model_version_id, title="second", supersedes=first.review.id
+    )
+    current = reviews.current_reviews(world_db)
+    assert [s.review.id for s in current] == [second.review.id]
+    assert current[0] == reviews.show(world_db, second.review.id)  # as it stands, bundle included
+    states = {s.review.id: s.review.state for s in reviews.list_reviews(world_db)}
+    assert states == {first.review.id: ReviewState.SUPERSEDED, second.review.id: ReviewState.DRAFT}
+    other = add_model_version(world_db, name="credit", version="5")
+    add_log(world_db, other.id, b"y,p\n1,1\n0,1\n")
+    third = reviews.open_review(world_db, "alice", model_version_id=other.id, title="v5")
+    assert {(s.review.model_version_id, s.review.id) for s in reviews.current_reviews(world_db)} == {
+        (world.model_version_id, second.review.id),
+        (other.id, third.review.id),
+    }

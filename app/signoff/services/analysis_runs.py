@@ -7,7 +7,7 @@ outside any transaction and stores it with its audit event in one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
@@ -123,8 +123,17 @@ def list_analyses(
         return uow.analysis_runs.list(kind=kind, model_version_id=model_version_id)
 
 
+def latest_analysis(
+    db: Database, *, kind: str, model_version_id: int, reading: Collection[str] | None = None
+) -> AnalysisRun | None:
+    """The newest stored run of ``kind`` for a version (what a page shows before anything is run);
+    with ``reading``, the newest that read one of those evidence hashes."""
+    with db.transaction(write=False) as uow:
+        return uow.analysis_runs.latest(kind=kind, model_version_id=model_version_id, reading=reading)
+
+
 def latest_analysis_of_log(db: Database, *, kind: str, log: PredictionLog) -> AnalysisRun | None:
-    """The newest run of ``kind`` whose input ``log`` is this log's evidence (what a page shows for it)."""
-    runs = list_analyses(db, kind=kind, model_version_id=log.model_version_id)
-    mine = [run for run in runs if run.inputs.get("log") == log.evidence_sha256]
-    return mine[-1] if mine else None
+    """The newest run of ``kind`` that read this log."""
+    return latest_analysis(
+        db, kind=kind, model_version_id=log.model_version_id, reading={log.evidence_sha256}
+    )

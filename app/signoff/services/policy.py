@@ -30,7 +30,7 @@ from signoff.domain.registry import ModelVersion
 from signoff.domain.validation import ValidationAnalysis
 from signoff.importers.policy_file import load_policy
 from signoff.importers.resources import policy_templates
-from signoff.services.analysis_runs import list_analyses
+from signoff.services.analysis_runs import latest_analysis
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
 from signoff.storage import Database
@@ -113,16 +113,6 @@ def _latest(logs: Sequence[PredictionLog], *, reference: bool) -> PredictionLog 
     return max(chosen, key=lambda log: log.id, default=None)
 
 
-def _latest_recorded(
-    db: Database, kind: str, model_version_id: int, evidence: set[str] | None
-) -> AnalysisRun | None:
-    """The newest stored run of ``kind``; with ``evidence``, only runs that read one of those logs."""
-    runs = list_analyses(db, kind=kind, model_version_id=model_version_id)
-    if evidence is not None:
-        runs = [r for r in runs if evidence & set(r.inputs.values())]
-    return runs[-1] if runs else None
-
-
 def _drift_settings(policy: Policy) -> dict[str, Any]:
     settings = policy.settings.get("drift", {})
     options: dict[str, Any] = {}
@@ -166,13 +156,13 @@ def _gather_evidence(
             )
             runs.append(drift.run)
         else:
-            recorded = _latest_recorded(db, "drift", model_version.id, hashes)
+            recorded = latest_analysis(db, kind="drift", model_version_id=model_version.id, reading=hashes)
             if recorded is not None:
                 runs.append(recorded)
     for kind in needed:
         if kind in ("validation", "drift"):
             continue
-        recorded = _latest_recorded(db, kind, model_version.id, hashes)
+        recorded = latest_analysis(db, kind=kind, model_version_id=model_version.id, reading=hashes)
         if recorded is not None:
             runs.append(recorded)
     return runs

@@ -26,6 +26,7 @@ from signoff.domain.review import (
     Finding,
     Review,
     ReviewAction,
+    ReviewState,
     Signature,
     SignatureMeaning,
     check_allowed,
@@ -207,6 +208,20 @@ def show(db: Database, review_id: int) -> ReviewStatus:
 def list_reviews(db: Database, *, model_version_id: int | None = None) -> list[ReviewStatus]:
     with db.transaction(write=False) as uow:
         return [_status(uow, r.id) for r in uow.reviews.list(model_version_id=model_version_id)]
+
+
+def current_reviews(db: Database) -> list[ReviewStatus]:
+    """Each model version's newest review that was not superseded, as it stands now.
+
+    What the registry's badges show. Only these reviews' evidence bundles are assembled (the
+    expensive part), not every review ever opened.
+    """
+    with db.transaction(write=False) as uow:
+        newest: dict[int, int] = {}
+        for review in uow.reviews.list():  # in id order: a later review replaces an earlier one
+            if review.state is not ReviewState.SUPERSEDED:
+                newest[review.model_version_id] = review.id
+        return [_status(uow, review_id) for review_id in newest.values()]
 
 
 def _change_findings(

@@ -6,6 +6,7 @@ objects, never ORM rows, so nothing above ``storage/`` can lazily load or modify
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -272,6 +273,25 @@ class AnalysisRunRepository:
         if model_version_id is not None:
             statement = statement.where(AnalysisRunRow.model_version_id == model_version_id)
         return [_analysis_run(row) for row in self._session.scalars(statement)]
+
+    def latest(
+        self, *, kind: str, model_version_id: int, reading: Collection[str] | None = None
+    ) -> AnalysisRun | None:
+        """The newest run of ``kind``; with ``reading``, the newest whose inputs include one of those hashes.
+
+        Only ids and inputs are read, newest first, until one matches; results (the large column) only
+        for that one run.
+        """
+        statement = (
+            select(AnalysisRunRow.id, AnalysisRunRow.inputs)
+            .where(AnalysisRunRow.kind == kind, AnalysisRunRow.model_version_id == model_version_id)
+            .order_by(AnalysisRunRow.id.desc())
+        )
+        wanted = None if reading is None else set(reading)
+        for run_id, inputs in self._session.execute(statement):
+            if wanted is None or wanted & set(inputs.values()):
+                return self.get(run_id)
+        return None
 
 
 def _analysis_run(row: AnalysisRunRow) -> AnalysisRun:

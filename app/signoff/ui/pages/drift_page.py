@@ -28,7 +28,7 @@ from signoff.domain.drift import ColumnDrift, ColumnType, DriftResult, DriftVerd
 from signoff.domain.fairness import MonitoringResult
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
-from signoff.services.analysis_runs import get_analysis, list_analyses
+from signoff.services.analysis_runs import get_analysis, latest_analysis
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
@@ -250,9 +250,12 @@ class DriftPage(QWidget):
                 f"{version.name} v{version.version} has {len(logs)} prediction log(s); drift needs a reference "
                 "and a current log (File ▸ Import prediction log…)."
             )
-        drift_runs = list_analyses(self.context.db, kind="drift", model_version_id=version.id)
-        if self.drift is None and drift_runs:
-            latest = drift_runs[-1]
+        latest = (
+            latest_analysis(self.context.db, kind="drift", model_version_id=version.id)
+            if self.drift is None
+            else None
+        )
+        if latest is not None:
             self.reference.select_hash(latest.inputs.get("reference_log", ""))
             self.current.select_hash(latest.inputs.get("current_log", ""))
             self._show_drift(ShownRun(latest, DriftResult.from_dict(latest.result)))
@@ -260,9 +263,12 @@ class DriftPage(QWidget):
             self.drift_status.setText(
                 "No drift analysis recorded yet: choose the two logs and press Run drift."
             )
-        monitoring_runs = list_analyses(self.context.db, kind="monitoring", model_version_id=version.id)
-        if self.monitoring is None and monitoring_runs:
-            latest = monitoring_runs[-1]
+        latest = (
+            latest_analysis(self.context.db, kind="monitoring", model_version_id=version.id)
+            if self.monitoring is None
+            else None
+        )
+        if latest is not None:
             self.monitored.select_hash(latest.inputs.get("log", ""))
             self._show_monitoring(ShownRun(latest, MonitoringResult.from_dict(latest.result)))
 

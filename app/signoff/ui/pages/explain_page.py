@@ -31,7 +31,7 @@ from signoff.domain.explanation import Explanation, GroupImportance
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
 from signoff.services import Database
-from signoff.services.analysis_runs import list_analyses
+from signoff.services.analysis_runs import latest_analysis
 from signoff.services.logs import get_log, list_logs, load_log_frame
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
@@ -226,9 +226,8 @@ class ExplainPage(QWidget):
                 "prediction log…) with the model's input columns mapped as features."
             )
         elif self.run is None:
-            recorded = list_analyses(self.context.db, kind=EXPLAIN_KIND, model_version_id=version.id)
-            if recorded:
-                latest = recorded[-1]
+            latest = latest_analysis(self.context.db, kind=EXPLAIN_KIND, model_version_id=version.id)
+            if latest is not None:
                 self.log_choice.select_hash(latest.inputs.get("log", ""))
                 self.show_run(RecordedExplanation(latest, Explanation.from_dict(latest.result)))
                 self.status.setText(

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from signoff.domain.policy import OverallStatus, PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.registry import ModelVersion
-from signoff.services.analysis_runs import list_analyses
+from signoff.services.analysis_runs import latest_analysis
 from signoff.services.policy import (
     MIN_JUSTIFICATION,
     PolicyCheck,
@@ -327,9 +327,8 @@ class PolicyPage(QWidget):
             return
         self._show_waivers()
         if self.evaluation is None:
-            runs = list_analyses(self.context.db, kind="policy", model_version_id=version.id)
-            if runs:
-                latest = runs[-1]
+            latest = latest_analysis(self.context.db, kind="policy", model_version_id=version.id)
+            if latest is not None:
                 evaluation = PolicyEvaluation.from_dict(latest.result)
                 shown = self.policy.findData(evaluation.policy_name)
                 if shown >= 0:  # a shipped policy: Check again evaluates the same one

@@ -25,7 +25,7 @@ from signoff.domain.errors import NotFoundError
 from signoff.domain.registry import ModelVersion
 from signoff.services.models import list_model_versions
 from signoff.services.registry_import import model_history, model_version_details
-from signoff.services.reviews import list_reviews
+from signoff.services.reviews import current_reviews
 from signoff.ui.context import AppContext
 from signoff.ui.pages.version_details import VersionDetails
 from signoff.ui.review_badge import BADGE_ACTIONS, BY_STATE, NO_REVIEW, STALE, Badge, version_badges
@@ -168,7 +168,7 @@ class RegistryPage(QWidget):
     def reload(self) -> None:
         current = self.context.version
         db = self.context.db
-        self.model = build_registry_model(list_model_versions(db), version_badges(list_reviews(db)))
+        self.model = build_registry_model(list_model_versions(db), version_badges(current_reviews(db)))
         self.proxy.setSourceModel(self.model)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
