@@ -264,3 +264,29 @@ def test_service_reports_progress_pages_and_not_applicable_checks_without_a_revi
     flat = re.sub(r"\s+", " ", pdf_text(out))
     assert "none: this report is not bound to a review" in flat and "Review (signatures): not run" in flat
     assert "Zoë Ñúñez" in flat  # exported by, in a Unicode name
+
+
+def test_a_broken_chain_is_reported_and_the_excerpt_still_lists_later_events(tmp_path):
+    """The audit log is read once for both the check and the excerpt; a break must not cut the excerpt."""
+    import sqlalchemy
+
+    from signoff.services.models import add_model_version
+    from signoff.services.report import export_report
+
+    url = f"sqlite:///{tmp_path / 'tampered.db'}"
+    with open_database(url) as db:
+        add_model_version(db, name="other-model", version="1", actor="alice")  # event 1
+        add_model_version(db, name="scored-model", version="1", actor="alice")  # event 2
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:  # what someone with file access does
+        connection.exec_driver_sql("DROP TRIGGER audit_event_no_update")
+        connection.exec_driver_sql("UPDATE audit_event SET actor = 'mallory' WHERE sequence = 1")
+    engine.dispose()
+    out = tmp_path / "scored.pdf"
+    with open_database(url) as db:
+        export_report(db, name="scored-model", version="1", out=out, actor="alice")
+    flat = re.sub(r"\s+", " ", pdf_text(out))
+    assert "Audit chain broken at event 1" in flat
+    assert re.search(r"\b2 [\d-]+ [\d:]+ UTC alice model\.added model_version:2\b", flat), (
+        "event 2 missing from the excerpt"
+    )

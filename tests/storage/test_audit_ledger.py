@@ -28,6 +28,10 @@ def test_appended_events_form_a_chain_that_verifies(db):
     assert [e.sequence for e in events] == [1, 2, 3, 4, 5]
     assert verify_chain(events).ok  # the domain's own check agrees on what was read back
     assert verdict.ok and verdict.events_checked == 5 and verdict.head_hash == events[-1].hash
+    seen = []
+    with db.transaction(write=False) as uow:
+        assert uow.audit.verify(visit=seen.append) == verdict  # one read for the check and the events
+    assert seen == events
 
 
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET actor = 'mallory'", "DELETE FROM audit_event"])

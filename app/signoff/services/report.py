@@ -193,8 +193,15 @@ def gather_report_input(
         entities |= {f"prediction_log:{log.id}" for log in version_logs}
         entities |= {f"analysis_run:{run.id}" for run in version_runs}
         entities |= {f"review:{r.id}" for r in reviews}
-        events = [e for e in uow.audit.iter_events() if _concerns(e, model, entities)]
-        whole_chain = uow.audit.verify()
+        events: list[AuditEvent] = []
+
+        def collect(event: AuditEvent) -> None:
+            if _concerns(event, model, entities):
+                events.append(event)
+
+        whole_chain = uow.audit.verify(visit=collect)  # one pass over the log for both
+        if not whole_chain.ok:  # the check stopped at the break; the excerpt still lists every event
+            events = [e for e in uow.audit.iter_events() if _concerns(e, model, entities)]
 
     cited = [*runs, *([policy_run] if policy_run is not None else [])]
     fairness = tuple(

@@ -133,9 +133,16 @@ class AuditLedger:
             statement = statement.limit(limit)
         return [_to_event(StoredAuditEvent(*row)) for row in self._session.execute(statement)]
 
-    def verify(self) -> ChainVerdict:
-        """Recompute the chain, then check it ends where the recorded head says it does."""
-        verdict = verify_chain(self._iter_stored())
+    def verify(self, *, visit: Callable[[AuditEvent], None] | None = None) -> ChainVerdict:
+        """Recompute the chain, then check it ends where the recorded head says it does.
+
+        ``visit`` sees each event as the chain is read, so a caller that needs the events too (the
+        report's audit excerpt) reads the log once. It stops where a broken chain stops the check.
+        """
+        stored = self._iter_stored()
+        if visit is not None:
+            stored = _visiting(stored, visit)
+        verdict = verify_chain(stored)
         if not verdict.ok:
             return verdict
         head_sequence, head_hash = self._session.execute(
@@ -190,3 +197,11 @@ def _to_event(stored: StoredAuditEvent) -> AuditEvent:
         previous_hash=stored.previous_hash,
         hash=stored.hash,
     )
+
+
+def _visiting(
+    events: Iterator[StoredAuditEvent], visit: Callable[[AuditEvent], None]
+) -> Iterator[StoredAuditEvent]:
+    for stored in events:
+        visit(_to_event(stored))
+        yield stored
