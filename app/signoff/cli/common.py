@@ -35,6 +35,37 @@ def print_table(rows: list[list[str]], headers: list[str]) -> None:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
 
 
+class StatusLine:
+    """``line(fraction, message)``: one redrawn line on standard error when it is a terminal, else silent.
+
+    For work measured in stages (a report, an explanation, the demo, a registry import); byte counts
+    use ``ProgressBar``. Leaving its ``with`` block ends the line.
+    """
+
+    def __init__(self, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+        self.enabled = enabled and self._stream.isatty()
+        self._drawn = False
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        if self.enabled:
+            self._stream.write(f"\r[{fraction:6.1%}] {message}\033[K")
+            self._stream.flush()
+            self._drawn = True
+
+    def close(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._drawn = False
+
+    def __enter__(self) -> StatusLine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()  # also on an error, so its message starts on a line of its own
+
+
 class ProgressBar:
     """``bar(stage, done, total)``: one redrawn line on standard error when it is a terminal, else silent."""
 

@@ -4,9 +4,8 @@ verdict) into the selected database, the same workspace the desktop app offers o
 from __future__ import annotations
 
 import argparse
-import sys
 
-from signoff.cli.common import add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,22 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-class _StepPrinter:
-    """One line per step on standard error, only when it is a terminal."""
-
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-
-    def __call__(self, fraction: float, message: str) -> None:
-        if self.enabled:
-            print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
     from signoff.services.demo import build_demo_workspace
 
-    with open_db(args) as db:
-        summary = build_demo_workspace(db, progress=_StepPrinter())
+    with StatusLine() as progress, open_db(args) as db:
+        summary = build_demo_workspace(db, progress=progress)
     if args.json:
         print_json(summary.to_dict())
         return 0

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signoff.cli.common import add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
 from signoff.domain.explanation import Explanation, describe_group
 
 if TYPE_CHECKING:
@@ -152,14 +152,7 @@ def run_trust(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     from signoff.services.explain import explain_model_version
 
-    show = sys.stderr.isatty() and not args.json
-
-    def progress(fraction: float) -> None:
-        if show:
-            sys.stderr.write(f"\rexplaining {fraction:6.1%}")
-            sys.stderr.flush()
-
-    with open_db(args) as db:
+    with StatusLine(enabled=not args.json) as line, open_db(args) as db:
         result = explain_model_version(
             db,
             name=args.name,
@@ -171,10 +164,8 @@ def run_explain(args: argparse.Namespace) -> int:
             seed=args.seed,
             target_class=args.target_class,
             source=args.source,
-            progress=progress,
+            progress=lambda fraction: line(fraction, "explaining"),
         )
-    if show:
-        sys.stderr.write("\n")
     if args.json:
         print_json(result.to_dict())
     else:

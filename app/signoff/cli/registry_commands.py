@@ -8,10 +8,9 @@ group, ``register_model_commands`` adds ``history`` and ``show`` to the ``models
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from signoff.cli.common import add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
 from signoff.domain.audit import format_utc
 from signoff.domain.registry_history import RegistryImportResult
 
@@ -138,16 +137,7 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(done: int, total: int, what: str) -> None:
-    if sys.stderr.isatty():
-        counter = f" {done}/{total}" if total else ""
-        sys.stderr.write(f"\rreading {what}{counter}\033[K")
-        sys.stderr.flush()
-
-
 def _report(result: RegistryImportResult, as_json: bool) -> int:
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     if as_json:
         print_json(result.to_dict())
         return 0
@@ -169,8 +159,12 @@ def _report(result: RegistryImportResult, as_json: bool) -> int:
 def run_mlflow(args: argparse.Namespace) -> int:
     from signoff.services.registry_import import import_mlflow
 
-    with open_db(args) as db:
-        result = import_mlflow(db, args.tracking_uri, models=args.model, progress=_progress)
+    with StatusLine() as line, open_db(args) as db:
+
+        def progress(done: int, total: int, what: str) -> None:
+            line(done / total if total else 0.0, f"reading {what}" + (f" {done}/{total}" if total else ""))
+
+        result = import_mlflow(db, args.tracking_uri, models=args.model, progress=progress)
     return _report(result, args.json)
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from signoff.cli.common import add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
 from signoff.services.identity import actor_or_login
 
 
@@ -31,12 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from signoff.services.report import export_report  # reportlab and pypdf load only for this command
 
-    def progress(fraction: float, stage: str) -> None:
-        if sys.stderr.isatty():
-            sys.stderr.write(f"\r{stage:<24} {fraction:6.1%}")
-            sys.stderr.flush()
-
-    with open_db(args) as db:
+    with StatusLine() as progress, open_db(args) as db:
         exported = export_report(
             db,
             name=args.name,
@@ -46,8 +40,6 @@ def run(args: argparse.Namespace) -> int:
             review_id=args.review,
             progress=progress,
         )
-    if sys.stderr.isatty():
-        sys.stderr.write("\n")
     if args.json:
         print_json(exported.to_dict())
         return 0

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from signoff.domain.errors import InputError
+from signoff.importers.demo_columns import LABEL
 from signoff.resources import resource_path
 
 TRAIN, TEST = "adult.data", "adult.test"
@@ -36,9 +37,6 @@ RAW_COLUMNS = (
     "native_country",
     "income",
 )
-FEATURES = ("age", "education_num", "capital_gain", "capital_loss", "hours_per_week", "married")
-SENSITIVE = ("sex", "race", "age_group")
-LABEL = "income_over_50k"
 # Age groups: [lower, upper) in years, and their labels.
 AGE_GROUP_EDGES = (0, 25, 45, 65, 200)
 AGE_GROUP_LABELS = ("<25", "25-44", "45-64", "65+")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from signoff.domain.errors import ConflictError
 from signoff.domain.prediction_log import ColumnMapping, LogRole
+from signoff.importers.demo_columns import FEATURES, LABEL, SENSITIVE
 from signoff.resources import resource_path
 from signoff.services.models import add_model_version, list_model_versions
 from signoff.storage import Database
@@ -32,11 +33,6 @@ from signoff.storage import Database
 if TYPE_CHECKING:
     import pandas as pd
 
-# Kept in step with signoff.importers.demo_data (checked by the tests), so that a refusal or a
-# progress dialog does not wait seconds for pandas, scipy, scikit-learn and shap to import.
-FEATURES = ("age", "education_num", "capital_gain", "capital_loss", "hours_per_week", "married")
-SENSITIVE = ("sex", "race", "age_group")
-LABEL = "income_over_50k"
 
 DEMO_MODEL = "Adult income (demo)"
 DEMO_POLICY = "lending-four-fifths"
