@@ -290,3 +290,26 @@ def test_a_broken_chain_is_reported_and_the_excerpt_still_lists_later_events(tmp
     assert re.search(r"\b2 [\d-]+ [\d:]+ UTC alice model\.added model_version:2\b", flat), (
         "event 2 missing from the excerpt"
     )
+
+
+def test_verify_fails_when_the_signer_key_in_the_database_was_swapped(world, exported, run_cli, tmp_path):
+    """The report's signature still matches the stored row, but not the signer's key: named, exit 1."""
+    import shutil
+
+    import sqlalchemy
+
+    path, _, _ = exported
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(world.url.removeprefix("sqlite:///"), copy)
+    engine = sqlalchemy.create_engine(f"sqlite:///{copy}")
+    with engine.begin() as connection:  # someone with file access gives carol another user's key
+        connection.exec_driver_sql(
+            "UPDATE app_user SET public_key = (SELECT public_key FROM app_user WHERE username <> 'carol' LIMIT 1) "
+            "WHERE username = 'carol'"
+        )
+    engine.dispose()
+    bad = run_cli("verify", str(path), db=f"sqlite:///{copy}")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    line = next(x for x in bad.stdout.splitlines() if "signature 2 (Carol Çelik, approved)" in x)
+    assert line.startswith("FAIL") and "it names a key that is not its signer's public key" in bad.stdout
+    assert "does not verify over its record" in bad.stdout

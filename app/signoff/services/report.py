@@ -45,7 +45,7 @@ from signoff.reporting.verify import ReportCheck, read_report
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
-from signoff.services.security import fingerprint, signature_is_valid
+from signoff.services.verify import key_problems
 from signoff.storage import Database, UnitOfWork
 
 __all__ = ["ExportedReport", "ReportCheck", "ReportVerification", "export_report", "verify_report"]
@@ -350,14 +350,10 @@ def _signature_check(uow: UnitOfWork, printed: dict[str, Any]) -> ReportCheck:
         return ReportCheck(name, False, f"the database holds no signature {signature_id}")
     if stored.manifest() != manifest or stored.signature.hex() != printed.get("signature"):
         return ReportCheck(name, False, "the database's signature differs from the one in the report")
-    try:
-        signer = uow.users.get(stored.signer)
-    except NotFoundError:
-        return ReportCheck(name, False, f"its signer {stored.signer!r} is not a user of this database")
-    if fingerprint(signer.public_key) != stored.public_key_fingerprint:
-        return ReportCheck(name, False, "it names a key that is not its signer's public key")
-    if not signature_is_valid(signer.public_key, stored.manifest(), stored.signature):
-        return ReportCheck(name, False, "the Ed25519 signature does not verify over its manifest")
+    signer = uow.users.find(stored.signer)
+    problems = key_problems(signer.public_key if signer is not None else None, stored)
+    if problems:
+        return ReportCheck(name, False, "; ".join(problems))
     return ReportCheck(
         name, True, f"Ed25519 valid under {stored.signer}'s key {stored.public_key_fingerprint[:16]}"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from signoff.domain.review import Signature
 from signoff.domain.verification import DatabaseVerification, SignatureProblem
 from signoff.services.security import fingerprint, signature_is_valid
 from signoff.storage import Database
@@ -35,16 +36,10 @@ def verify_database(db: Database) -> DatabaseVerification:
                 problems.append(SignatureProblem(signature.id, signature.review_id, signature.signer, text))
 
             public_key = keys.get(signature.signer)
+            for text in key_problems(public_key, signature):
+                problem(text)
             if public_key is None:
-                problem("its signer is not a user of this database")
                 continue
-            if fingerprint(public_key) != signature.public_key_fingerprint:
-                problem("it names a key that is not its signer's public key")
-            if not signature_is_valid(public_key, signature.manifest(), signature.signature):
-                problem(
-                    "the Ed25519 signature does not verify over its record (signer, printed name, role, "
-                    "meaning, time, bundle hash or review were altered, or the signature itself)"
-                )
             record = recorded.get(signature.id)
             if record is None:
                 problem("the audit log has no record of this signature being made")
@@ -64,3 +59,22 @@ def verify_database(db: Database) -> DatabaseVerification:
                 )
             )
     return DatabaseVerification(chain, checked, tuple(problems))
+
+
+def key_problems(public_key: bytes | None, signature: Signature) -> list[str]:
+    """What is wrong with ``signature`` under its signer's stored public key; empty when it verifies.
+
+    ``public_key`` is None when the signer is not a user of the database. Shared by ``signoff verify``
+    and the check of a report's signatures (``services/report.py``).
+    """
+    if public_key is None:
+        return [f"its signer {signature.signer!r} is not a user of this database"]
+    problems = []
+    if fingerprint(public_key) != signature.public_key_fingerprint:
+        problems.append("it names a key that is not its signer's public key")
+    if not signature_is_valid(public_key, signature.manifest(), signature.signature):
+        problems.append(
+            "the Ed25519 signature does not verify over its record (signer, printed name, role, "
+            "meaning, time, bundle hash or review were altered, or the signature itself)"
+        )
+    return problems
