@@ -260,3 +260,13 @@ def test_current_reviews_are_the_newest_not_superseded_per_version(world_db, wor
         (world.model_version_id, second.review.id),
         (other.id, third.review.id),
     }
+
+
+def test_a_session_sign_in_is_audited_and_a_failed_one_records_no_success(world_db, world):
+    with pytest.raises(PermissionDenied):
+        users.sign_in(world_db, "bob", "not bob's password")
+    assert users.sign_in(world_db, "  Bob ", PASSWORDS["bob"]).username == "bob"
+    with world_db.transaction(write=False) as uow:
+        events = [(e.action, e.actor) for e in reversed(uow.audit.list(entity="user:bob"))]
+    assert events[-2:] == [("auth.failed", "bob"), ("auth.signed_in", "bob")]
+    assert verify_database(world_db).chain.ok

@@ -171,6 +171,20 @@ def authenticate(db: Database, username: str, password: str, *, purpose: str = "
     raise PermissionDenied(WRONG_CREDENTIALS)
 
 
+def sign_in(db: Database, username: str, password: str) -> User:
+    """Start a session as ``username`` (the desktop app's sign-in), recorded in the audit log.
+
+    Failures are recorded by ``authenticate``; a success is recorded here, so the audit trail shows
+    who worked in the app and from when. A CLI command authenticates for the one action it records.
+    """
+    user = authenticate(db, username, password, purpose="sign-in")
+    with db.transaction() as uow:
+        uow.audit.append(
+            actor=user.username, action="auth.signed_in", entity=f"user:{user.username}", payload={}
+        )
+    return user
+
+
 def _record_failure(
     db: Database, username: str, purpose: str, *, reason: str, count: bool = False
 ) -> str | None:
