@@ -155,7 +155,7 @@ def test_charts_carry_the_numbers(qtbot, window):
     assert (heat["y"], heat["x"]) == (["F", "M", "X"], ["A", "B"])
     assert heat["z"][:2] == [pytest.approx([0.2, 0.4]), pytest.approx([0.6, 0.4])]
     assert heat["z"][2] == [None, None]  # X & A has too few rows to colour; X & B none at all
-    assert heat["text"][2][0] == "0.300<br>n=10 (too few)"
+    assert heat["text"][2][0] == "0.300<br>n=10"  # blank (z None) says "too few", as the subtitle states
     assert heatmap_figure(None, "selection_rate")["data"] == []
 
 

@@ -186,8 +186,9 @@ def heatmap_figure(segment: SegmentResult | None, metric: str) -> dict[str, Any]
             z_row.append(None if g is not None and g.insufficient else value)
             count = g.count if g is not None else 0
             shown = "—" if value is None else f"{value:.3f}"
-            mark = " (too few)" if g is not None and g.insufficient and count > 0 else ""
-            text_row.append(f"{shown}<br>n={count}{mark}")
+            # A cell too small to judge is left blank, as the subtitle says; "(too few)" on top of it
+            # overflowed the narrow cells of a wide intersection.
+            text_row.append(f"{shown}<br>n={count}")
         z.append(z_row)
         text.append(text_row)
     trace = {
