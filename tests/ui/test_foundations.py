@@ -5,18 +5,61 @@ import time
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QEvent, QThreadPool
+from PySide6.QtCore import QEvent, Qt, QThreadPool
+from PySide6.QtGui import QColor, QPixmap
 
 from signoff.domain.errors import InputError
 from signoff.ui.chart_view import ChartView
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
 from signoff.ui.job_status import JobStatus
+from signoff.ui.records_model import RECORD_ROLE, TONES, VALUE_ROLE, Record, RecordsModel
 from signoff.ui.workers import Job, start_job
 
 
 def test_frame_model_passes_qtmodeltester(qtmodeltester):
     frame = pd.DataFrame({"a": [1, 2, None], "b": ["x", None, "Zoë"], "c": [0.5, np.nan, 2.0]})
     qtmodeltester.check(FrameTableModel(frame))
+
+
+def test_records_model_shows_each_records_texts_tips_tone_colours_and_icons(qtmodeltester):
+    icon = QPixmap(4, 4)
+    model = RecordsModel(("Name", "Score"), header_tips=("Who", ""), numeric=(1,))
+    qtmodeltester.check(model)
+    model.set_records(
+        [
+            Record(("a", "0.5"), values=("a", 0.5), item="A", tone="bad", tooltips=("", "0.5000001")),
+            Record(("b", "—"), item="B", muted=True, tooltip="too few rows"),
+            Record(("c", "1"), colours=(None, "#c0392b"), icons=(icon, None)),
+        ]
+    )
+    qtmodeltester.check(model)
+
+    def at(row, column, role=Qt.ItemDataRole.DisplayRole):
+        return model.index(row, column).data(role)
+
+    tip, fore, back = (
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+    )
+    assert [at(r, 0) for r in range(3)] == ["a", "b", "c"] and model.column_texts("Score") == [
+        "0.5",
+        "—",
+        "1",
+    ]
+    assert (at(0, 1, VALUE_ROLE), at(1, 1, VALUE_ROLE), at(0, 0, RECORD_ROLE)) == (0.5, "—", "A")
+    assert (at(0, 0, tip), at(0, 1, tip), at(1, 0, tip), at(2, 1, tip)) == (
+        "a",
+        "0.5000001",
+        "too few rows",
+        "1",
+    )
+    assert at(0, 0, back).color() == TONES["bad"] and at(2, 0, back) is None
+    assert at(1, 0, fore) == QColor(Qt.GlobalColor.gray) and at(2, 1, fore).color() == QColor("#c0392b")
+    assert at(2, 0, fore) is None and at(2, 0, Qt.ItemDataRole.DecorationRole).cacheKey() == icon.cacheKey()
+    assert at(0, 1, Qt.ItemDataRole.TextAlignmentRole) and at(0, 0, Qt.ItemDataRole.TextAlignmentRole) is None
+    assert model.headerData(0, Qt.Orientation.Horizontal, tip) == "Who"
+    assert model.headerData(1, Qt.Orientation.Horizontal, tip) is None
 
 
 def test_a_million_rows_open_a_page_at_a_time():

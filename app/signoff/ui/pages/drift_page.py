@@ -37,13 +37,12 @@ from signoff.ui.pages.analysis_widgets import (
     EMPTY,
     LatestJob,
     LogChooser,
-    Record,
-    RecordsModel,
     full,
     number,
     page_shortcut,
     records_table,
 )
+from signoff.ui.records_model import Record, RecordsModel
 from signoff.ui.workers import JobControl
 
 NO_VERSION = "Choose a model version on the Registry page to compare its logs."
@@ -351,9 +350,9 @@ class DriftPage(QWidget):
 
     def _show_bins(self) -> None:
         row = self.drift_table.currentIndex().row()
-        if self.drift_result is None or not 0 <= row < len(self.drift_model.records):
+        if self.drift_result is None or not 0 <= row < self.drift_model.rowCount():
             return
-        column: ColumnDrift = self.drift_model.records[row].item
+        column: ColumnDrift = self.drift_model.record(row).item
         if column.bins:
             self.bins_chart.show_figure(bins_figure(column), f"Distribution of {column.column}")
 

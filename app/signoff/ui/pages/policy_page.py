@@ -45,13 +45,12 @@ from signoff.ui.context import AppContext
 from signoff.ui.pages.analysis_widgets import (
     EMPTY,
     LatestJob,
-    Record,
-    RecordsModel,
     full,
     number,
     page_shortcut,
     records_table,
 )
+from signoff.ui.records_model import Record, RecordsModel
 from signoff.ui.workers import JobControl
 
 NO_VERSION = "Choose a model version on the Registry page to check it against a policy."
@@ -419,9 +418,9 @@ class PolicyPage(QWidget):
 
     def selected_verdict(self) -> RuleVerdict | None:
         row = self.verdict_table.currentIndex().row()
-        if not 0 <= row < len(self.verdict_model.records):
+        if not 0 <= row < self.verdict_model.rowCount():
             return None
-        return self.verdict_model.records[row].item
+        return self.verdict_model.record(row).item
 
     def _selection_changed(self) -> None:
         verdict = self.selected_verdict()
