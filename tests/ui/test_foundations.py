@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QPixmap
 
 from signoff.domain.errors import InputError
 from signoff.ui.chart_view import ChartView
+from signoff.ui.dialogs import JobDialog
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
 from signoff.ui.job_status import JobStatus
 from signoff.ui.records_model import RECORD_ROLE, TONES, VALUE_ROLE, Record, RecordsModel
@@ -116,6 +117,35 @@ def test_worker_can_be_cancelled(qtbot):
     job.cancel()
     qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
     assert outcome == ["cancelled"]
+
+
+def test_a_job_dialog_cancelled_from_the_status_bar_can_be_used_again(qtbot, context):
+    jobs = []
+    context.job_started.connect(lambda job, title: jobs.append((job, title)))
+
+    class SlowDialog(JobDialog):
+        def work(self):
+            def run(control):
+                while True:
+                    control.progress(0.1)
+                    time.sleep(0.01)
+
+            return "Slow work", run
+
+    dialog = SlowDialog(context, "Slow", "&Go")
+    qtbot.addWidget(dialog)
+    dialog.finish_layout()
+    dialog.open()
+    dialog.ok_button.click()
+    [(job, title)] = jobs
+    assert title == "Slow work" and not dialog.ok_button.isEnabled()
+    dialog.reject()  # Escape while the job runs: ignored
+    assert dialog.isVisible()
+    with qtbot.waitSignal(job.signals.cancelled, timeout=5000):
+        job.cancel()  # the status strip's Cancel
+    assert dialog.ok_button.isEnabled() and dialog.message.text() == "Cancelled." and dialog.isVisible()
+    dialog.reject()
+    assert not dialog.isVisible()
 
 
 def test_the_status_strip_hides_for_a_job_that_ended_before_it_was_tracked(qtbot):
