@@ -5,10 +5,12 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 from PySide6.QtCore import QEvent, Qt, QThreadPool
 from PySide6.QtGui import QColor, QPixmap
 
-from signoff.domain.errors import InputError
+from signoff.domain.errors import Cancelled, InputError
+from signoff.domain.explanation import ExplanationCancelled
 from signoff.ui.chart_view import ChartView
 from signoff.ui.dialogs import JobDialog
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
@@ -117,6 +119,41 @@ def test_worker_can_be_cancelled(qtbot):
     job.cancel()
     qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
     assert outcome == ["cancelled"]
+
+
+@pytest.mark.parametrize("error", [Cancelled, ExplanationCancelled])
+def test_a_jobs_own_cancelled_error_after_cancel_is_a_cancellation_not_a_failure(qtbot, error):
+    started, outcome = threading.Event(), []
+
+    def analysis(control):
+        started.set()
+        while not control.cancelled():  # the work checks for itself, without a progress report
+            time.sleep(0.005)
+        raise error("the analysis was cancelled; nothing was stored")
+
+    job = start_job(
+        analysis,
+        on_success=outcome.append,
+        on_error=lambda m, d: outcome.append(("failed", m)),
+        on_cancelled=lambda: outcome.append("cancelled"),
+    )
+    assert started.wait(5)
+    job.cancel()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+    assert outcome == ["cancelled"]
+
+    def stopped_elsewhere(control):
+        raise error("stopped elsewhere")
+
+    # Not cancelled here: a failure with its message, not swallowed.
+    start_job(
+        stopped_elsewhere,
+        on_success=outcome.append,
+        on_error=lambda m, d: outcome.append(("failed", m)),
+        on_cancelled=lambda: outcome.append("cancelled"),
+    )
+    qtbot.waitUntil(lambda: len(outcome) == 2, timeout=5000)
+    assert outcome[1] == ("failed", "stopped elsewhere")
 
 
 def test_a_job_dialog_cancelled_from_the_status_bar_can_be_used_again(qtbot, context):

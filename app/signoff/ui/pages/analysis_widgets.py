@@ -1,6 +1,6 @@
 """Pieces the analysis pages (Explain, Drift, Policy) share: a table view over ``RecordsModel``, a
-chooser of the model version's prediction logs, number formatting and turning an analysis's own
-cancellation into a job's.
+chooser of the model version's prediction logs, number formatting and ``LatestJob`` (the newest
+request wins).
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QTableView, QWidget
 
-from signoff.domain.errors import Cancelled
-from signoff.domain.explanation import ExplanationCancelled
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.ui.context import AppContext
 from signoff.ui.records_model import RecordsModel
-from signoff.ui.workers import Job, JobCancelled, JobControl
+from signoff.ui.workers import Job, JobControl
 
 EMPTY = "—"
 
@@ -104,21 +102,6 @@ def page_shortcut(page: QWidget, keys: str, action: Callable[[], None]) -> QShor
     return shortcut
 
 
-def cancellable(work: Callable[[JobControl], Any]) -> Callable[[JobControl], Any]:
-    """An analysis stops with its own "cancelled" error when the user cancels; for the job runner that
-    is a cancellation, not a failure to show in a dialog."""
-
-    def run(control: JobControl) -> Any:
-        try:
-            return work(control)
-        except (Cancelled, ExplanationCancelled) as error:
-            if control.cancelled():
-                raise JobCancelled from error
-            raise
-
-    return run
-
-
 class LatestJob:
     """One kind of job a page runs (an explanation, a drift run, a policy check), of which only the
     newest counts: starting another cancels the one still running and drops its answer, so a slow old
@@ -149,7 +132,7 @@ class LatestJob:
         self.status.setText(f"{title} …")
         job = self.context.run_job(
             title,
-            cancellable(work),
+            work,
             lambda result: self._succeeded(job, result, on_success),
             on_error=lambda message, _detail: self._failed(job, message, on_error),
         )
