@@ -13,6 +13,7 @@ from signoff.domain.errors import Cancelled, InputError
 from signoff.domain.explanation import ExplanationCancelled
 from signoff.ui.chart_view import ChartView
 from signoff.ui.dialogs import JobDialog
+from signoff.ui.formatting import EMPTY, cell, fixed, full, number, p_value
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
 from signoff.ui.job_status import JobStatus
 from signoff.ui.records_model import RECORD_ROLE, TONES, VALUE_ROLE, Record, RecordsModel
@@ -63,6 +64,32 @@ def test_records_model_shows_each_records_texts_tips_tone_colours_and_icons(qtmo
     assert at(0, 1, Qt.ItemDataRole.TextAlignmentRole) and at(0, 0, Qt.ItemDataRole.TextAlignmentRole) is None
     assert model.headerData(0, Qt.Orientation.Horizontal, tip) == "Who"
     assert model.headerData(1, Qt.Orientation.Horizontal, tip) is None
+
+
+def test_numbers_are_written_one_way_everywhere():
+    nan = float("nan")
+    assert [number(0.123456), number(123456.0), number(0.5, 6), number(None), number(nan)] == [
+        "0.1235",
+        "1.235e+05",
+        "0.5",
+        "—",
+        "—",
+    ]
+    assert [fixed(0.8125), fixed(1.0, 1), fixed(None)] == ["0.812", "1.0", EMPTY]
+    assert [p_value(0.0004), p_value(0.001), p_value(0.04567), p_value(None)] == [
+        "< 0.001",
+        "0.001",
+        "0.046",
+        "—",
+    ]
+    assert full(0.1 + 0.2) == "0.30000000000000004" and full(None) == "—"
+    assert [cell(12345.5), cell(12345.5, grouped=True), cell(7), cell("Zoë"), cell(nan)] == [
+        "12345.5",
+        "12,345.5",
+        "7",
+        "Zoë",
+        "—",
+    ]
 
 
 def test_a_million_rows_open_a_page_at_a_time():

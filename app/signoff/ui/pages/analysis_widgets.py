@@ -1,11 +1,10 @@
 """Pieces the analysis pages (Explain, Drift, Policy) share: a table view over ``RecordsModel``, a
-chooser of the model version's prediction logs, number formatting and ``LatestJob`` (the newest
+chooser of the model version's prediction logs and ``LatestJob`` (the newest
 request wins).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,8 +17,6 @@ from signoff.ui.context import AppContext
 from signoff.ui.records_model import RecordsModel
 from signoff.ui.workers import Job, JobControl
 
-EMPTY = "—"
-
 
 def records_table(model: RecordsModel, name: str) -> QTableView:
     table = QTableView()
@@ -30,18 +27,6 @@ def records_table(model: RecordsModel, name: str) -> QTableView:
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setStretchLastSection(True)
     return table
-
-
-def number(value: float | None, digits: int = 4) -> str:
-    """``digits`` significant digits; "—" for a number that could not be computed."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return EMPTY
-    return f"{value:.{digits}g}"
-
-
-def full(value: float | None) -> str:
-    """A number at full precision, for tooltips."""
-    return EMPTY if value is None else repr(value)
 
 
 def log_label(log: PredictionLog) -> str:

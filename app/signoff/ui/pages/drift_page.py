@@ -32,13 +32,11 @@ from signoff.services.analysis_runs import get_analysis, list_analyses
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import full, number
 from signoff.ui.pages.analysis_charts import bins_figure, drift_figure, monitoring_figure
 from signoff.ui.pages.analysis_widgets import (
-    EMPTY,
     LatestJob,
     LogChooser,
-    full,
-    number,
     page_shortcut,
     records_table,
 )
@@ -410,7 +408,7 @@ class DriftPage(QWidget):
         )
         self.window_table.resizeColumnsToContents()
         flagged = [w.start for w in result.windows if w.flagged]
-        overall = EMPTY if result.overall_rate is None else f"{result.overall_rate:.4g}"
+        overall = number(result.overall_rate)
         self.monitoring_status.setText(
             f"Analysis run #{monitoring.run.id}: positive rate per {result.frequency} against the overall rate "
             f"{overall} ± {result.sigmas:g} sigma (p-chart); "

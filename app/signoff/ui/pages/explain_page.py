@@ -35,12 +35,11 @@ from signoff.services.analysis_runs import list_analyses
 from signoff.services.logs import get_log, list_logs, load_log_frame
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import full, number
 from signoff.ui.pages.analysis_charts import importance_figure, segment_figure, waterfall_figure
 from signoff.ui.pages.analysis_widgets import (
     LatestJob,
     LogChooser,
-    full,
-    number,
     page_shortcut,
     records_table,
 )

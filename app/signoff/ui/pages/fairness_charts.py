@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from signoff.domain.fairness import GroupMetrics, Interval, SegmentResult
+from signoff.ui.formatting import fixed
 
 FOUR_FIFTHS = 0.8
 INTERSECTION_SEPARATOR = " & "  # how the analysis names an intersection's groups: "Female & Black"
@@ -185,7 +186,7 @@ def heatmap_figure(segment: SegmentResult | None, metric: str) -> dict[str, Any]
             value = g.metrics.get(metric) if g is not None and g.count > 0 else None
             z_row.append(None if g is not None and g.insufficient else value)
             count = g.count if g is not None else 0
-            shown = "—" if value is None else f"{value:.3f}"
+            shown = fixed(value)
             mark = " (too few)" if g is not None and g.insufficient and count > 0 else ""
             text_row.append(f"{shown}<br>n={count}{mark}")
         z.append(z_row)

@@ -42,11 +42,9 @@ from signoff.services.policy import (
     shipped_policies,
 )
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import EMPTY, full, number
 from signoff.ui.pages.analysis_widgets import (
-    EMPTY,
     LatestJob,
-    full,
-    number,
     page_shortcut,
     records_table,
 )
