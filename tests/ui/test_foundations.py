@@ -5,18 +5,91 @@ import time
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QEvent, QThreadPool
+import pytest
+from PySide6.QtCore import QEvent, Qt, QThreadPool
+from PySide6.QtGui import QColor, QPixmap
 
-from signoff.domain.errors import InputError
+from signoff.domain.errors import Cancelled, InputError
+from signoff.domain.explanation import ExplanationCancelled
 from signoff.ui.chart_view import ChartView
+from signoff.ui.dialogs import JobDialog
+from signoff.ui.formatting import EMPTY, cell, fixed, full, number, p_value
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
 from signoff.ui.job_status import JobStatus
+from signoff.ui.records_model import RECORD_ROLE, TONES, VALUE_ROLE, Record, RecordsModel
 from signoff.ui.workers import Job, start_job
 
 
 def test_frame_model_passes_qtmodeltester(qtmodeltester):
     frame = pd.DataFrame({"a": [1, 2, None], "b": ["x", None, "Zoë"], "c": [0.5, np.nan, 2.0]})
     qtmodeltester.check(FrameTableModel(frame))
+
+
+def test_records_model_shows_each_records_texts_tips_tone_colours_and_icons(qtmodeltester):
+    icon = QPixmap(4, 4)
+    model = RecordsModel(("Name", "Score"), header_tips=("Who", ""), numeric=(1,))
+    qtmodeltester.check(model)
+    model.set_records(
+        [
+            Record(("a", "0.5"), values=("a", 0.5), item="A", tone="bad", tooltips=("", "0.5000001")),
+            Record(("b", "—"), item="B", muted=True, tooltip="too few rows"),
+            Record(("c", "1"), colours=(None, "#c0392b"), icons=(icon, None)),
+        ]
+    )
+    qtmodeltester.check(model)
+
+    def at(row, column, role=Qt.ItemDataRole.DisplayRole):
+        return model.index(row, column).data(role)
+
+    tip, fore, back = (
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.BackgroundRole,
+    )
+    assert [at(r, 0) for r in range(3)] == ["a", "b", "c"] and model.column_texts("Score") == [
+        "0.5",
+        "—",
+        "1",
+    ]
+    assert (at(0, 1, VALUE_ROLE), at(1, 1, VALUE_ROLE), at(0, 0, RECORD_ROLE)) == (0.5, "—", "A")
+    assert (at(0, 0, tip), at(0, 1, tip), at(1, 0, tip), at(2, 1, tip)) == (
+        "a",
+        "0.5000001",
+        "too few rows",
+        "1",
+    )
+    assert at(0, 0, back).color() == TONES["bad"] and at(2, 0, back) is None
+    assert at(1, 0, fore) == QColor(Qt.GlobalColor.gray) and at(2, 1, fore).color() == QColor("#c0392b")
+    assert at(2, 0, fore) is None and at(2, 0, Qt.ItemDataRole.DecorationRole).cacheKey() == icon.cacheKey()
+    assert at(0, 1, Qt.ItemDataRole.TextAlignmentRole) and at(0, 0, Qt.ItemDataRole.TextAlignmentRole) is None
+    assert model.headerData(0, Qt.Orientation.Horizontal, tip) == "Who"
+    assert model.headerData(1, Qt.Orientation.Horizontal, tip) is None
+
+
+def test_numbers_are_written_one_way_everywhere():
+    nan = float("nan")
+    assert [number(0.123456), number(123456.0), number(0.5, 6), number(None), number(nan)] == [
+        "0.1235",
+        "1.235e+05",
+        "0.5",
+        "—",
+        "—",
+    ]
+    assert [fixed(0.8125), fixed(1.0, 1), fixed(None)] == ["0.812", "1.0", EMPTY]
+    assert [p_value(0.0004), p_value(0.001), p_value(0.04567), p_value(None)] == [
+        "< 0.001",
+        "0.001",
+        "0.046",
+        "—",
+    ]
+    assert full(0.1 + 0.2) == "0.30000000000000004" and full(None) == "—"
+    assert [cell(12345.5), cell(12345.5, grouped=True), cell(7), cell("Zoë"), cell(nan)] == [
+        "12345.5",
+        "12,345.5",
+        "7",
+        "Zoë",
+        "—",
+    ]
 
 
 def test_a_million_rows_open_a_page_at_a_time():
@@ -73,6 +146,70 @@ def test_worker_can_be_cancelled(qtbot):
     job.cancel()
     qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
     assert outcome == ["cancelled"]
+
+
+@pytest.mark.parametrize("error", [Cancelled, ExplanationCancelled])
+def test_a_jobs_own_cancelled_error_after_cancel_is_a_cancellation_not_a_failure(qtbot, error):
+    started, outcome = threading.Event(), []
+
+    def analysis(control):
+        started.set()
+        while not control.cancelled():  # the work checks for itself, without a progress report
+            time.sleep(0.005)
+        raise error("the analysis was cancelled; nothing was stored")
+
+    job = start_job(
+        analysis,
+        on_success=outcome.append,
+        on_error=lambda m, d: outcome.append(("failed", m)),
+        on_cancelled=lambda: outcome.append("cancelled"),
+    )
+    assert started.wait(5)
+    job.cancel()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+    assert outcome == ["cancelled"]
+
+    def stopped_elsewhere(control):
+        raise error("stopped elsewhere")
+
+    # Not cancelled here: a failure with its message, not swallowed.
+    start_job(
+        stopped_elsewhere,
+        on_success=outcome.append,
+        on_error=lambda m, d: outcome.append(("failed", m)),
+        on_cancelled=lambda: outcome.append("cancelled"),
+    )
+    qtbot.waitUntil(lambda: len(outcome) == 2, timeout=5000)
+    assert outcome[1] == ("failed", "stopped elsewhere")
+
+
+def test_a_job_dialog_cancelled_from_the_status_bar_can_be_used_again(qtbot, context):
+    jobs = []
+    context.job_started.connect(lambda job, title: jobs.append((job, title)))
+
+    class SlowDialog(JobDialog):
+        def work(self):
+            def run(control):
+                while True:
+                    control.progress(0.1)
+                    time.sleep(0.01)
+
+            return "Slow work", run
+
+    dialog = SlowDialog(context, "Slow", "&Go")
+    qtbot.addWidget(dialog)
+    dialog.finish_layout()
+    dialog.open()
+    dialog.ok_button.click()
+    [(job, title)] = jobs
+    assert title == "Slow work" and not dialog.ok_button.isEnabled()
+    dialog.reject()  # Escape while the job runs: ignored
+    assert dialog.isVisible()
+    with qtbot.waitSignal(job.signals.cancelled, timeout=5000):
+        job.cancel()  # the status strip's Cancel
+    assert dialog.ok_button.isEnabled() and dialog.message.text() == "Cancelled." and dialog.isVisible()
+    dialog.reject()
+    assert not dialog.isVisible()
 
 
 def test_the_status_strip_hides_for_a_job_that_ended_before_it_was_tracked(qtbot):

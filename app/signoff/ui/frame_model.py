@@ -6,11 +6,12 @@ and only formats the cells that are shown. The frame itself is never copied or m
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from signoff.ui.formatting import EMPTY, cell
 
 PAGE_ROWS = 500
 
@@ -85,10 +86,4 @@ class FrameTableModel(QAbstractTableModel):
 
 
 def _format(value: Any) -> str:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return "—"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        return f"{value:.6g}"
-    return str(value)
+    return EMPTY if value is pd.NA or value is pd.NaT else cell(value)

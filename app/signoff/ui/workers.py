@@ -2,7 +2,9 @@
 
 ``start_job`` runs a plain function in Qt's thread pool. The function receives a ``JobControl`` to
 report progress and check for cancellation; its result (or a ``SignoffError``) is delivered to the UI
-thread through Qt signals. Nothing shared is mutated, so no locks are needed (napari's slicer pattern).
+thread through Qt signals. A job stops on cancel either at ``control.progress`` (``JobCancelled``) or
+with the work's own "cancelled" error (``Cancelled``, ``ExplanationCancelled``, raised where the work
+checks ``control.cancelled``); after ``cancel()`` both are a cancellation, never a failure to show. Nothing shared is mutated, so no locks are needed (napari's slicer pattern).
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from signoff.domain.errors import SignoffError
+from signoff.domain.errors import Cancelled, SignoffError
+from signoff.domain.explanation import ExplanationCancelled
+
+# The errors a service or analysis raises when it noticed ``control.cancelled()`` itself.
+CANCELLED_ERRORS = (Cancelled, ExplanationCancelled)
 
 
 class JobCancelled(Exception):
@@ -66,7 +72,10 @@ class Job(QRunnable):
         except JobCancelled:
             self.signals.cancelled.emit()
         except SignoffError as error:
-            self.signals.failed.emit(str(error), "")
+            if isinstance(error, CANCELLED_ERRORS) and self.control.cancelled():
+                self.signals.cancelled.emit()
+            else:  # a user error, or a "cancelled" that nobody asked for here: say it
+                self.signals.failed.emit(str(error), "")
         except Exception as error:  # a bug: shown with its details, never swallowed
             self.signals.failed.emit(
                 f"Signoff hit an internal error ({type(error).__name__}). Nothing was stored.",

@@ -13,6 +13,7 @@ from typing import Any
 from signoff.domain.drift import ColumnDrift, DriftBin, DriftResult, DriftVerdict
 from signoff.domain.explanation import FeatureImportance, GroupImportance, LocalExplanation
 from signoff.domain.fairness import MonitoringResult
+from signoff.ui.pages.chart_lines import hline, line_label
 
 VERDICT_COLOURS = {
     DriftVerdict.STABLE: "#2e7d32",
@@ -147,31 +148,8 @@ def drift_figure(result: DriftResult) -> dict[str, Any]:
         "layout": _layout(
             "Population stability index per column",
             yaxis={"title": {"text": "PSI"}, "rangemode": "tozero"},
-            shapes=[
-                {
-                    "type": "line",
-                    "xref": "paper",
-                    "x0": 0,
-                    "x1": 1,
-                    "y0": value,
-                    "y1": value,
-                    "line": {"dash": "dash", "color": colour},
-                }
-                for value, _name, colour in lines
-            ],
-            annotations=[
-                {
-                    "xref": "paper",
-                    "x": 1,
-                    "y": value,
-                    "text": f"{name} {value:g}",
-                    "showarrow": False,
-                    "xanchor": "right",
-                    "yanchor": "bottom",
-                    "font": {"size": 10},
-                }
-                for value, name, _colour in lines
-            ],
+            shapes=[hline(value, colour, "dash") for value, _name, colour in lines],
+            annotations=[line_label(value, f"{name} {value:g}") for value, name, _colour in lines],
         ),
     }
 

@@ -1,110 +1,21 @@
-"""Pieces the analysis pages (Explain, Drift, Policy) share: a table model over computed records, a
-chooser of the model version's prediction logs, number formatting and turning an analysis's own
-cancellation into a job's.
-
-A verdict is never shown by colour alone: each ``Record`` carries the text ("✘ fail") and a tone that
-only adds a background.
+"""Pieces the analysis pages (Explain, Drift, Policy) share: a table view over ``RecordsModel``, a
+chooser of the model version's prediction logs and ``LatestJob`` (the newest
+request wins).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QTableView, QWidget
 
-from signoff.domain.errors import Cancelled
-from signoff.domain.explanation import ExplanationCancelled
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.ui.context import AppContext
-from signoff.ui.workers import Job, JobCancelled, JobControl
-
-Index = QModelIndex | QPersistentModelIndex
-
-# Light backgrounds with dark text, so the text stays readable whatever the system theme.
-TONES = {
-    "good": QColor("#d9f2de"),
-    "bad": QColor("#f9d5d5"),
-    "warn": QColor("#fcecc8"),
-    "neutral": QColor("#e8e8e8"),
-}
-TONE_TEXT = QColor("#1a1a1a")
-EMPTY = "—"
-
-
-@dataclass(frozen=True)
-class Record:
-    """One table row: the texts shown, an optional tone for the whole row, tooltips per cell (full
-    precision numbers, long reasons) and the domain object behind the row."""
-
-    cells: tuple[str, ...]
-    tone: str | None = None
-    tooltips: tuple[str, ...] = ()
-    item: Any = None
-
-
-class RecordsModel(QAbstractTableModel):
-    """A read-only table of ``Record``s under fixed column titles; ``numeric`` columns align right."""
-
-    def __init__(
-        self, columns: Sequence[str], *, numeric: Sequence[int] = (), parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.columns = tuple(columns)
-        self.numeric = frozenset(numeric)
-        self.records: list[Record] = []
-
-    def set_records(self, records: Sequence[Record], columns: Sequence[str] | None = None) -> None:
-        self.beginResetModel()
-        if columns is not None:
-            self.columns = tuple(columns)
-        self.records = list(records)
-        self.endResetModel()
-
-    def text(self, row: int, column: int) -> str:
-        return self.records[row].cells[column]
-
-    def column_texts(self, title: str) -> list[str]:
-        column = self.columns.index(title)
-        return [record.cells[column] for record in self.records]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self.records) or index.column() >= len(self.columns):
-            return None
-        record = self.records[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return record.cells[column] if column < len(record.cells) else ""
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if column < len(record.tooltips) and record.tooltips[column]:
-                return record.tooltips[column]
-            return record.cells[column] if column < len(record.cells) else None
-        if role == Qt.ItemDataRole.BackgroundRole and record.tone in TONES:
-            return QBrush(TONES[record.tone])
-        if role == Qt.ItemDataRole.ForegroundRole and record.tone in TONES:
-            return QBrush(TONE_TEXT)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in self.numeric:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole:
-            return None
-        if orientation == Qt.Orientation.Horizontal:
-            return self.columns[section] if 0 <= section < len(self.columns) else None
-        return str(section + 1)
+from signoff.ui.records_model import RecordsModel
+from signoff.ui.workers import Job, JobControl
 
 
 def records_table(model: RecordsModel, name: str) -> QTableView:
@@ -116,18 +27,6 @@ def records_table(model: RecordsModel, name: str) -> QTableView:
     table.verticalHeader().setVisible(False)
     table.horizontalHeader().setStretchLastSection(True)
     return table
-
-
-def number(value: float | None, digits: int = 4) -> str:
-    """``digits`` significant digits; "—" for a number that could not be computed."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return EMPTY
-    return f"{value:.{digits}g}"
-
-
-def full(value: float | None) -> str:
-    """A number at full precision, for tooltips."""
-    return EMPTY if value is None else repr(value)
 
 
 def log_label(log: PredictionLog) -> str:
@@ -188,21 +87,6 @@ def page_shortcut(page: QWidget, keys: str, action: Callable[[], None]) -> QShor
     return shortcut
 
 
-def cancellable(work: Callable[[JobControl], Any]) -> Callable[[JobControl], Any]:
-    """An analysis stops with its own "cancelled" error when the user cancels; for the job runner that
-    is a cancellation, not a failure to show in a dialog."""
-
-    def run(control: JobControl) -> Any:
-        try:
-            return work(control)
-        except (Cancelled, ExplanationCancelled) as error:
-            if control.cancelled():
-                raise JobCancelled from error
-            raise
-
-    return run
-
-
 class LatestJob:
     """One kind of job a page runs (an explanation, a drift run, a policy check), of which only the
     newest counts: starting another cancels the one still running and drops its answer, so a slow old
@@ -233,7 +117,7 @@ class LatestJob:
         self.status.setText(f"{title} …")
         job = self.context.run_job(
             title,
-            cancellable(work),
+            work,
             lambda result: self._succeeded(job, result, on_success),
             on_error=lambda message, _detail: self._failed(job, message, on_error),
         )

@@ -9,7 +9,6 @@ pages (``AppContext.pick_row``), e.g. for a local explanation.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 from PySide6.QtCore import QItemSelectionModel, Qt
@@ -36,6 +35,7 @@ from signoff.services.analysis_runs import latest_analysis_of_log
 from signoff.services.drift import ValidationRun, analyze_validation
 from signoff.services.logs import list_logs, load_log_frame
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import EMPTY, cell
 from signoff.ui.frame_model import FrameTableModel
 from signoff.ui.records_model import RECORD_ROLE, Record, RecordsModel
 from signoff.ui.wizards.log_wizard import IssuesModel
@@ -78,7 +78,7 @@ def log_record(log: PredictionLog) -> Record:
 
 def period_text(log: PredictionLog) -> str:
     if log.period_start is None and log.period_end is None:
-        return "—"
+        return EMPTY
     start = log.period_start.date().isoformat() if log.period_start else "…"
     end = log.period_end.date().isoformat() if log.period_end else "…"
     return start if start == end else f"{start} – {end}"
@@ -87,7 +87,9 @@ def period_text(log: PredictionLog) -> str:
 def profile_record(profile: ColumnProfile) -> Record:
     if profile.kind == ColumnKind.NUMERIC:
         values = " · ".join(
-            f"p{round(p * 100)} {_number(v)}" for p, v in profile.quantiles if p in (0.25, 0.5, 0.75)
+            f"p{round(p * 100)} {cell(v, grouped=True)}"
+            for p, v in profile.quantiles
+            if p in (0.25, 0.5, 0.75)
         )
     else:
         values = " · ".join(f"{c.value} {c.share:.1%}" for c in profile.top_categories)
@@ -101,10 +103,10 @@ def profile_record(profile: ColumnProfile) -> Record:
             profile.dtype,
             missing,
             f"{profile.distinct:,}",
-            _number(profile.minimum),
-            _number(profile.maximum),
-            _number(profile.mean),
-            _number(profile.std),
+            cell(profile.minimum, grouped=True),
+            cell(profile.maximum, grouped=True),
+            cell(profile.mean, grouped=True),
+            cell(profile.std, grouped=True),
             values,
         ),
         values=(
@@ -121,14 +123,6 @@ def profile_record(profile: ColumnProfile) -> Record:
         ),
         item=profile,
     )
-
-
-def _number(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return str(value)
 
 
 def report_text(report: ValidationReport) -> str:

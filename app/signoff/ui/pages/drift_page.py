@@ -32,18 +32,15 @@ from signoff.services.analysis_runs import get_analysis, latest_analysis
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import full, number
 from signoff.ui.pages.analysis_charts import bins_figure, drift_figure, monitoring_figure
 from signoff.ui.pages.analysis_widgets import (
-    EMPTY,
     LatestJob,
     LogChooser,
-    Record,
-    RecordsModel,
-    full,
-    number,
     page_shortcut,
     records_table,
 )
+from signoff.ui.records_model import Record, RecordsModel
 from signoff.ui.workers import JobControl
 
 NO_VERSION = "Choose a model version on the Registry page to compare its logs."
@@ -357,9 +354,9 @@ class DriftPage(QWidget):
 
     def _show_bins(self) -> None:
         row = self.drift_table.currentIndex().row()
-        if self.drift_result is None or not 0 <= row < len(self.drift_model.records):
+        if self.drift_result is None or not 0 <= row < self.drift_model.rowCount():
             return
-        column: ColumnDrift = self.drift_model.records[row].item
+        column: ColumnDrift = self.drift_model.record(row).item
         if column.bins:
             self.bins_chart.show_figure(bins_figure(column), f"Distribution of {column.column}")
 
@@ -417,7 +414,7 @@ class DriftPage(QWidget):
         )
         self.window_table.resizeColumnsToContents()
         flagged = [w.start for w in result.windows if w.flagged]
-        overall = EMPTY if result.overall_rate is None else f"{result.overall_rate:.4g}"
+        overall = number(result.overall_rate)
         self.monitoring_status.setText(
             f"Analysis run #{monitoring.run.id}: positive rate per {result.frequency} against the overall rate "
             f"{overall} ± {result.sigmas:g} sigma (p-chart); "

@@ -35,17 +35,15 @@ from signoff.services.analysis_runs import latest_analysis
 from signoff.services.logs import get_log, list_logs, load_log_frame
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import full, number
 from signoff.ui.pages.analysis_charts import importance_figure, segment_figure, waterfall_figure
 from signoff.ui.pages.analysis_widgets import (
     LatestJob,
     LogChooser,
-    Record,
-    RecordsModel,
-    full,
-    number,
     page_shortcut,
     records_table,
 )
+from signoff.ui.records_model import Record, RecordsModel
 from signoff.ui.workers import JobControl
 
 if TYPE_CHECKING:
@@ -388,8 +386,7 @@ class ExplainPage(QWidget):
                     else f"{full(found.mean_abs_shap)} (95% {number(found.ci_low)} to {number(found.ci_high)})"
                 )
             records.append(Record(tuple(cells), tooltips=tuple(tips), item=feature))
-        self.segment_model.numeric = frozenset(range(1, len(columns)))
-        self.segment_model.set_records(records, columns)
+        self.segment_model.set_records(records, headers=columns, numeric=range(1, len(columns)))
         self.segment_table.resizeColumnsToContents()
         if not groups:
             self.gaps.setText("The log maps no sensitive attributes, so there are no groups to compare.")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from signoff.domain.fairness import GroupMetrics, Interval, SegmentResult
+from signoff.ui.formatting import fixed
+from signoff.ui.pages.chart_lines import hline, line_label
 
 FOUR_FIFTHS = 0.8
 INTERSECTION_SEPARATOR = " & "  # how the analysis names an intersection's groups: "Female & Black"
@@ -93,8 +95,8 @@ def rates_figure(segment: SegmentResult, metric: str, overall: GroupMetrics | No
     layout["xaxis"] = {"automargin": True}
     overall_value = overall.metrics.get(metric) if overall is not None else None
     if overall_value is not None:
-        layout["shapes"] = [_hline(overall_value, "#555", "dot")]
-        layout["annotations"] = [_line_label(overall_value, f"overall {overall_value:.3f}")]
+        layout["shapes"] = [hline(overall_value, "#555", "dot", 1.5)]
+        layout["annotations"] = [line_label(overall_value, f"overall {overall_value:.3f}")]
     return {"data": [trace], "layout": layout}
 
 
@@ -132,8 +134,8 @@ def impact_figure(segment: SegmentResult) -> dict[str, Any]:
     )
     layout["yaxis"] = {"range": [0, 1.1], "gridcolor": "#e5e5e5"}
     layout["xaxis"] = {"automargin": True}
-    layout["shapes"] = [_hline(FOUR_FIFTHS, BELOW, "dash")]
-    layout["annotations"] = [_line_label(FOUR_FIFTHS, "0.8 four-fifths")]
+    layout["shapes"] = [hline(FOUR_FIFTHS, BELOW, "dash", 1.5)]
+    layout["annotations"] = [line_label(FOUR_FIFTHS, "0.8 four-fifths")]
     if segment.excluded:
         layout["annotations"].append(
             {
@@ -185,7 +187,7 @@ def heatmap_figure(segment: SegmentResult | None, metric: str) -> dict[str, Any]
             value = g.metrics.get(metric) if g is not None and g.count > 0 else None
             z_row.append(None if g is not None and g.insufficient else value)
             count = g.count if g is not None else 0
-            shown = "—" if value is None else f"{value:.3f}"
+            shown = fixed(value)
             # A cell too small to judge is left blank, as the subtitle says; "(too few)" on top of it
             # overflowed the narrow cells of a wide intersection.
             text_row.append(f"{shown}<br>n={count}")
@@ -214,28 +216,3 @@ def heatmap_figure(segment: SegmentResult | None, metric: str) -> dict[str, Any]
 def _title(text: str, note: str) -> dict[str, Any]:
     subtitle = f"<br><span style='font-size:10px;color:#666'>{note}</span>" if note else ""
     return {"text": f"{text}{subtitle}", "x": 0.02, "xanchor": "left", "font": {"size": 13}}
-
-
-def _hline(y: float, colour: str, dash: str) -> dict[str, Any]:
-    return {
-        "type": "line",
-        "xref": "paper",
-        "x0": 0,
-        "x1": 1,
-        "y0": y,
-        "y1": y,
-        "line": {"color": colour, "width": 1.5, "dash": dash},
-    }
-
-
-def _line_label(y: float, text: str) -> dict[str, Any]:
-    return {
-        "xref": "paper",
-        "x": 1,
-        "y": y,
-        "xanchor": "right",
-        "yanchor": "bottom",
-        "showarrow": False,
-        "text": text,
-        "font": {"size": 10},
-    }

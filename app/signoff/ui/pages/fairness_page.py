@@ -35,6 +35,7 @@ from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
+from signoff.ui.formatting import EMPTY, fixed, p_value
 from signoff.ui.pages.fairness_charts import (
     heatmap_figure,
     impact_figure,
@@ -106,7 +107,7 @@ def fairness_records(segment: SegmentResult, metric: str, excluded_share: float 
     for group in shown_groups(segment):
         value = group.metrics.get(metric)
         (low, high), _how = metric_interval(group, metric)
-        p_value = group.significance.p_value if group.significance is not None else None
+        p = group.significance.p_value if group.significance is not None else None
         ratio = ratios.get(group.group)
         impact = ratio.impact_ratio if ratio is not None else None
         out.append(
@@ -114,15 +115,15 @@ def fairness_records(segment: SegmentResult, metric: str, excluded_share: float 
                 texts=(
                     group.group,
                     f"{group.count:,}",
-                    _rate(value),
-                    _rate(low),
-                    _rate(high),
-                    _p(p_value),
+                    fixed(value),
+                    fixed(low),
+                    fixed(high),
+                    p_value(p),
                     _significant(group, segment.reference),
-                    "excluded" if ratio is not None and ratio.excluded else _rate(impact),
+                    "excluded" if ratio is not None and ratio.excluded else fixed(impact),
                     ", ".join(_flags(group, ratio, segment.reference, excluded_share)),
                 ),
-                values=(group.group, group.count, value, low, high, p_value, None, impact, None),
+                values=(group.group, group.count, value, low, high, p, None, impact, None),
                 item=group,
                 muted=group.insufficient,
                 tooltip=_test_text(group),
@@ -131,21 +132,11 @@ def fairness_records(segment: SegmentResult, metric: str, excluded_share: float 
     return out
 
 
-def _rate(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
 def _significant(group: GroupMetrics, reference: str | None) -> str:
     if group.group == reference:
         return "reference"
     if group.significance is None or group.significance.p_value is None:
-        return "—"
+        return EMPTY
     if group.insufficient:
         return "not judged"
     return "yes" if group.significance.p_value < SIGNIFICANCE_LEVEL else "no"

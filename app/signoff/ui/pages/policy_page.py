@@ -42,16 +42,13 @@ from signoff.services.policy import (
     shipped_policies,
 )
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import EMPTY, full, number
 from signoff.ui.pages.analysis_widgets import (
-    EMPTY,
     LatestJob,
-    Record,
-    RecordsModel,
-    full,
-    number,
     page_shortcut,
     records_table,
 )
+from signoff.ui.records_model import Record, RecordsModel
 from signoff.ui.workers import JobControl
 
 NO_VERSION = "Choose a model version on the Registry page to check it against a policy."
@@ -418,9 +415,9 @@ class PolicyPage(QWidget):
 
     def selected_verdict(self) -> RuleVerdict | None:
         row = self.verdict_table.currentIndex().row()
-        if not 0 <= row < len(self.verdict_model.records):
+        if not 0 <= row < self.verdict_model.rowCount():
             return None
-        return self.verdict_model.records[row].item
+        return self.verdict_model.record(row).item
 
     def _selection_changed(self) -> None:
         verdict = self.selected_verdict()

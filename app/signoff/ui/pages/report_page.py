@@ -7,11 +7,12 @@ adds no rules. The preview is Qt's own PDF renderer (QtPdf), so what is shown is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, Qt, QUrl
-from PySide6.QtGui import QBrush, QColor, QDesktopServices, QKeySequence
+from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
@@ -40,8 +41,8 @@ from signoff.services.report import (
 )
 from signoff.services.reviews import list_reviews
 from signoff.ui.context import AppContext
+from signoff.ui.records_model import Record, RecordsModel
 from signoff.ui.review_badge import BADGE_ACTIONS, review_badge
-from signoff.ui.rows_model import RowsModel
 from signoff.ui.workers import JobControl
 
 PASSED, FAILED, UNDECIDED = "✔ holds", "✘ FAILS", "– not applicable"
@@ -59,21 +60,20 @@ def report_file_name(version: ModelVersion) -> str:
     return f"{stem or 'model'}-audit-report.pdf"
 
 
-class ChecksModel(RowsModel):
-    def __init__(self, parent=None) -> None:
-        super().__init__(
-            (
-                ("Check", lambda c: c.name),
-                ("Result", lambda c: PASSED if c.ok else FAILED if c.ok is False else UNDECIDED),
-                ("Detail", lambda c: c.detail),
-            ),
-            parent,
-        )
+class ChecksModel(RecordsModel):
+    """The checks of a report's verification; the result is in words, its colour only repeats them."""
 
-    def foreground(self, row: ReportCheck, column: int):
-        if column != 1 or row.ok is None:
-            return None
-        return QBrush(QColor("#1e8449" if row.ok else "#c0392b"))
+    def __init__(self, parent=None) -> None:
+        super().__init__(("Check", "Result", "Detail"), parent=parent)
+
+    def set_rows(self, checks: Sequence[ReportCheck]) -> None:
+        self.set_records([_check_record(c) for c in checks])
+
+
+def _check_record(check: ReportCheck) -> Record:
+    result = PASSED if check.ok else FAILED if check.ok is False else UNDECIDED
+    colour = None if check.ok is None else "#1e8449" if check.ok else "#c0392b"
+    return Record((check.name, result, check.detail), item=check, colours=(None, colour))
 
 
 class ReportPage(QWidget):

@@ -7,23 +7,16 @@ there, and nothing is stored. The sign dialog shows exactly what the signature b
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -43,9 +36,8 @@ from signoff.domain.users import Role, User
 from signoff.services import reviews
 from signoff.services.users import list_users
 from signoff.ui.context import AppContext
-from signoff.ui.workers import JobControl, start_job
+from signoff.ui.dialogs import JobDialog
 
-ERROR_STYLE = "color: #c0392b; font-weight: bold;"
 WARNING_STYLE = "color: #b9770e;"
 
 
@@ -58,85 +50,6 @@ def monospace_label(text: str) -> QLabel:
 
 def _words(value: str) -> str:
     return value.replace("_", " ")
-
-
-class JobDialog(QDialog):
-    """A dialog whose OK button runs a job; it closes only when the job succeeded."""
-
-    succeeded = Signal(object)  # the job's result
-
-    def __init__(self, context: AppContext, title: str, ok_text: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.context = context
-        self.setWindowTitle(title)
-        self.setAccessibleName(title)
-        self.setMinimumWidth(560)
-        self.busy = False
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        self.message.setTextFormat(Qt.TextFormat.PlainText)  # messages quote what users typed
-        self.message.setAccessibleName("Message")
-        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setVisible(False)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText(ok_text)
-        self.ok_button.setAccessibleName(ok_text.replace("&", "").rstrip("…"))
-        self.buttons.accepted.connect(self.start)
-        self.buttons.rejected.connect(self.reject)
-        self.form = QFormLayout()
-        self.layout_ = QVBoxLayout(self)
-        self.layout_.addLayout(self.form)
-
-    def finish_layout(self) -> None:
-        self.layout_.addWidget(self.message)
-        self.layout_.addWidget(self.buttons)
-
-    def work(self) -> tuple[str, Callable[[JobControl], Any]] | None:
-        """The job's title and function, or None after showing why the input cannot be used."""
-        raise NotImplementedError
-
-    def start(self) -> None:
-        if self.busy:
-            return
-        planned = self.work()
-        if planned is None:
-            return
-        title, function = planned
-        self._set_busy(True)
-        self.show_message("Working …", "")
-        job = start_job(function, on_success=self._succeeded, on_error=self._failed)
-        self.context.job_started.emit(job, title)
-
-    def show_message(self, text: str, style: str = ERROR_STYLE) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(style)
-        self.message.setVisible(bool(text))
-        self.adjustSize()  # wrapped labels need the room the message takes
-
-    def _set_busy(self, busy: bool) -> None:
-        self.busy = busy
-        self.buttons.setEnabled(not busy)
-
-    def _succeeded(self, result: Any) -> None:
-        self._set_busy(False)
-        self.succeeded.emit(result)
-        self.accept()
-
-    def _failed(self, message: str, detail: str) -> None:
-        self._set_busy(False)
-        self.show_message(message)
-        self.message.setToolTip(detail)
-        self.failed(message)
-
-    def failed(self, message: str) -> None:
-        """Hook: what to clear after a failure (the sign dialog forgets the password)."""
-
-    def reject(self) -> None:
-        if not self.busy:  # a running job finishes first; its result must reach the page
-            super().reject()
 
 
 class OpenReviewDialog(JobDialog):

@@ -8,11 +8,11 @@ review version that was shown, so a change made meanwhile by someone else is ref
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QKeySequence
+from PySide6.QtCore import QAbstractTableModel, Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
@@ -42,10 +42,9 @@ from signoff.ui.pages.review_dialogs import (
     four_eyes_text,
     monospace_label,
 )
+from signoff.ui.records_model import Column, Record, RecordsModel, headers_of, record_of
 from signoff.ui.review_badge import BADGE_ACTIONS, STALE, review_badge
-from signoff.ui.rows_model import RowsModel
 
-Index = QModelIndex | QPersistentModelIndex
 # Events after which what this page shows may differ: the review itself, or the evidence under it.
 RELOADING_ACTIONS = (*BADGE_ACTIONS, "user.")
 STALE_COLOUR = STALE.colour
@@ -55,27 +54,29 @@ def _time(value) -> str:
     return format_utc(value)[:19].replace("T", " ") if value is not None else ""
 
 
-class ReviewsModel(RowsModel):
+class ReviewsModel(RecordsModel):
     """Reviews of one model version (``ReviewStatus`` rows), oldest first; column 2 is the badge."""
 
+    COLUMNS: tuple[Column, ...] = (
+        ("#", lambda s: str(s.review.id)),
+        ("Title", lambda s: s.review.title),
+        ("Status", lambda s: _status_text(s)),
+        ("Opened by", lambda s: s.review.opened_by),
+        ("Opened (UTC)", lambda s: _time(s.review.opened_at)),
+        ("Signatures", lambda s: _signature_count(s.review)),
+    )
+
     def __init__(self, parent=None) -> None:
-        super().__init__(
-            (
-                ("#", lambda s: str(s.review.id)),
-                ("Title", lambda s: s.review.title),
-                ("Status", _status_text),
-                ("Opened by", lambda s: s.review.opened_by),
-                ("Opened (UTC)", lambda s: _time(s.review.opened_at)),
-                ("Signatures", lambda s: _signature_count(s.review)),
-            ),
-            parent,
+        super().__init__(headers_of(self.COLUMNS), parent=parent)
+
+    def set_rows(self, statuses: Sequence[ReviewStatus]) -> None:
+        self.set_records([self._record(s) for s in statuses])
+
+    def _record(self, status: ReviewStatus) -> Record:
+        badge = review_badge(status)
+        return record_of(
+            status, self.COLUMNS, colours=(None, None, badge.colour), icons=(None, None, badge.icon())
         )
-
-    def foreground(self, row: ReviewStatus, column: int) -> Any:
-        return QBrush(QColor(review_badge(row).colour)) if column == 2 else None
-
-    def decoration(self, row: ReviewStatus, column: int) -> Any:
-        return review_badge(row).icon() if column == 2 else None
 
 
 def _status_text(status: ReviewStatus) -> str:
@@ -90,54 +91,54 @@ def _signature_count(review: Review) -> str:
     return f"{current} of {needed}" + (f" (+{stale} stale)" if stale else "")
 
 
-class FindingsModel(RowsModel):
+class FindingsModel(RecordsModel):
+    COLUMNS: tuple[Column, ...] = (
+        ("#", lambda f: str(f.number)),
+        ("Severity", lambda f: f.severity.value),
+        ("Type", lambda f: _words(f.type.value)),
+        ("Title", lambda f: f.title),
+        ("Status", lambda f: f.status.value),
+        ("Resolution", lambda f: f.resolution),
+        ("Text", lambda f: f.description),
+        ("Author", lambda f: f.author),
+    )
+
     def __init__(self, parent=None) -> None:
-        super().__init__(
-            (
-                ("#", lambda f: str(f.number)),
-                ("Severity", lambda f: f.severity.value),
-                ("Type", lambda f: _words(f.type.value)),
-                ("Title", lambda f: f.title),
-                ("Status", lambda f: f.status.value),
-                ("Resolution", lambda f: f.resolution),
-                ("Text", lambda f: f.description),
-                ("Author", lambda f: f.author),
-            ),
-            parent,
-        )
+        super().__init__(headers_of(self.COLUMNS), parent=parent)
+
+    def set_rows(self, findings: Sequence[Finding]) -> None:
+        self.set_records([record_of(f, self.COLUMNS) for f in findings])
 
 
-class SignaturesModel(RowsModel):
+class SignaturesModel(RecordsModel):
     """Signatures of one review; whether each covers the evidence as it is now needs the review."""
 
+    COLUMNS: tuple[Column, ...] = (
+        ("Signer", lambda s: s.signer),
+        ("Printed name", lambda s: s.printed_name),
+        ("Role", lambda s: s.role.value),
+        ("Meaning", lambda s: s.meaning.label),
+        ("Signed (UTC)", lambda s: _time(s.signed_at)),
+    )
+    HEADERS = (*headers_of(COLUMNS), "Evidence", "Bundle SHA-256")
+
     def __init__(self, parent=None) -> None:
-        super().__init__(
-            (
-                ("Signer", lambda s: s.signer),
-                ("Printed name", lambda s: s.printed_name),
-                ("Role", lambda s: s.role.value),
-                ("Meaning", lambda s: s.meaning.label),
-                ("Signed (UTC)", lambda s: _time(s.signed_at)),
-                ("Evidence", self._coverage),
-                ("Bundle SHA-256", lambda s: s.bundle_hash),
-            ),
-            parent,
-        )
+        super().__init__(self.HEADERS, parent=parent)
         self.review: Review | None = None
 
     def set_review(self, review: Review | None) -> None:
         self.review = review
-        self.set_rows(review.signatures if review is not None else ())
+        signatures = review.signatures if review is not None else ()
+        self.set_records([self._record(review, s) for s in signatures])
 
-    def _coverage(self, signature: Signature) -> str:
-        if self.review is not None and self.review.covers_current_evidence(signature):
-            return "current"
-        return "STALE: evidence changed since"
-
-    def foreground(self, row: Signature, column: int) -> Any:
-        if column == 5 and self.review is not None and not self.review.covers_current_evidence(row):
-            return QBrush(QColor(STALE_COLOUR))
-        return None
+    def _record(self, review: Review, signature: Signature) -> Record:
+        current = review.covers_current_evidence(signature)
+        texts = tuple(text(signature) for _header, text in self.COLUMNS)
+        return Record(
+            (*texts, "current" if current else "STALE: evidence changed since", signature.bundle_hash),
+            item=signature,
+            colours=(*(None,) * len(texts), None if current else STALE_COLOUR),
+        )
 
 
 def _table(name: str, model: QAbstractTableModel, stretch: int) -> QTableView:
@@ -288,7 +289,7 @@ class ReviewPage(QWidget):
         index = self.findings_table.currentIndex()
         if status is None or not index.isValid():
             return None
-        return self.findings_model.rows[index.row()]
+        return self.findings_model.record(index.row()).item
 
     def reload(self, select_id: int | None = None) -> None:
         """Read the version's reviews again (a few indexed reads: no job needed) and keep the selection."""

@@ -125,6 +125,9 @@ class RegistryWizard(QWizard):
                 self.result_page.show_result,
                 on_error=lambda message, _detail: self.result_page.show_error(message),
             )
+            self.job.signals.cancelled.connect(
+                lambda: self.result_page.show_error("the import was cancelled; nothing was stored")
+            )
 
     def work(self):
         raise NotImplementedError  # each wizard builds its own job function

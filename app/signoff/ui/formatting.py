@@ -1,0 +1,49 @@
+"""How the UI writes numbers: one set of formatters for every page, table and chart label.
+
+Plain Python (no Qt, no pandas), so the Qt-free chart builders use it too. A number that could not be
+computed (None, NaN) is written ``EMPTY`` ("—"), never "nan" or 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+EMPTY = "—"
+
+
+def missing(value: Any) -> bool:
+    """None or a float NaN: nothing to show."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    """``digits`` significant digits (0.1235, 1.235e+05): analysis results in tables."""
+    return EMPTY if missing(value) else f"{value:.{digits}g}"
+
+
+def fixed(value: float | None, places: int = 3) -> str:
+    """``places`` decimals (0.812): rates, ratios and intervals a reader compares across groups."""
+    return EMPTY if missing(value) else f"{value:.{places}f}"
+
+
+def p_value(value: float | None) -> str:
+    """Three decimals; "< 0.001" below that, where more digits would only suggest false precision."""
+    if missing(value):
+        return EMPTY
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def full(value: float | None) -> str:
+    """A number at full precision, for tooltips."""
+    return EMPTY if value is None else repr(value)
+
+
+def cell(value: Any, *, grouped: bool = False) -> str:
+    """Any value of a data cell: a float with 6 significant digits (``grouped``: with thousands
+    separators), anything else as its text."""
+    if missing(value):
+        return EMPTY
+    if isinstance(value, float):
+        return f"{value:,.6g}" if grouped else f"{value:.6g}"
+    return str(value)
