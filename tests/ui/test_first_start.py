@@ -136,6 +136,8 @@ def test_sign_in_failure_then_success(qtbot, context, window, screenshots):
         dialog.sign_in_button.click()
     assert context.user is not None and context.user.username == "grace" and context.actor == "grace"
     assert "Grace Hopper (grace)" in window.who_label.text()
+    signed_in = [(e.actor, e.entity) for e in list_audit_events(context.db) if e.action == "auth.signed_in"]
+    assert signed_in == [("grace", "user:grace")]  # the session's start is in the audit trail
     assert flow.dialog is None  # the database has a model version: no demo offer
     again = window.open_sign_in()  # File > Sign in…: the last username is remembered
     assert again.username.text() == "grace" and again.password.text() == ""

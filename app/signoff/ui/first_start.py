@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFormLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -31,9 +30,10 @@ from signoff.domain.users import MIN_PASSWORD_LENGTH, Role, User
 from signoff.services.demo import DEMO_MODEL, DemoSummary, build_demo_workspace
 from signoff.services.identity import os_login_name
 from signoff.services.models import get_model_version, list_model_versions
-from signoff.services.users import add_user, authenticate, has_users
+from signoff.services.users import add_user, has_users, sign_in
 from signoff.ui.context import AppContext
-from signoff.ui.workers import JobControl, start_job
+from signoff.ui.dialogs import ERROR_STYLE, JobDialog
+from signoff.ui.workers import JobControl
 
 if TYPE_CHECKING:
     from signoff.ui.main_window import MainWindow
@@ -47,15 +47,6 @@ def first_start_skipped() -> bool:
     return os.environ.get(SKIP_VARIABLE, "").strip().lower() in ("1", "true", "yes")
 
 
-def _error_label() -> QLabel:
-    label = QLabel("")
-    label.setWordWrap(True)
-    label.setStyleSheet("color: #b00020;")  # readable on light and dark themes
-    label.setAccessibleName("Error")
-    label.setVisible(False)
-    return label
-
-
 def _password_field(accessible_name: str) -> QLineEdit:
     field = QLineEdit()
     field.setEchoMode(QLineEdit.EchoMode.Password)
@@ -63,92 +54,71 @@ def _password_field(accessible_name: str) -> QLineEdit:
     return field
 
 
-class _CredentialsDialog(QDialog):
-    """A form whose OK button runs a check off the UI thread and shows a refusal in the dialog itself."""
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if not message or message.endswith(".") else ".")
+
+
+class _CredentialsDialog(JobDialog):
+    """A form whose OK button checks the credentials off the UI thread (password hashing takes a
+    noticeable moment) and shows a refusal in the dialog itself, not as a second error window; on
+    success the user is signed in."""
 
     signed_in = Signal(object)  # User
+    working_text = ""  # the disabled buttons say it is busy; the error line stays free for refusals
+    in_status_bar = False  # a sign-in is not work to cancel
 
-    def __init__(self, context: AppContext, parent: QWidget | None) -> None:
-        super().__init__(parent)
-        self.context = context
+    def __init__(
+        self, context: AppContext, title: str, ok_text: str, intro: str, width: int, parent: QWidget | None
+    ) -> None:
+        super().__init__(context, title, ok_text, parent, min_width=width)
         self.setWindowModality(Qt.WindowModality.WindowModal)
-        self.error = _error_label()
-        self._pending = False
-        self.buttons = QDialogButtonBox()
-        self.buttons.rejected.connect(self.reject)
+        self.error = self.message
+        self.ok_button.setDefault(True)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel and continue read-only")
+        label = QLabel(intro)
+        label.setWordWrap(True)
+        self.layout_.insertWidget(0, label)
+        self.succeeded.connect(self._signed_in)
 
-    def show_error(self, message: str) -> None:
-        self.error.setText(message[:1].upper() + message[1:] + ("" if message.endswith(".") else "."))
-        self.error.setVisible(True)
-        self._busy(False)
+    def show_message(self, text: str, style: str = ERROR_STYLE) -> None:
+        super().show_message(_sentence(text), style)
 
-    def _busy(self, busy: bool) -> None:
-        self._pending = busy
-        for button in self.buttons.buttons():
-            button.setEnabled(not busy)
-
-    def reject(self) -> None:
-        # Escape while the password is being checked would otherwise sign the user in after "Cancel".
-        if not self._pending:
-            super().reject()
-
-    def _run(self, work: Callable[[JobControl], User]) -> None:
-        # Password hashing takes a noticeable moment: never on the UI thread. A refusal is shown here,
-        # in the dialog, not as a second error window, so this does not go through context.run_job.
-        self.error.setVisible(False)
-        self._busy(True)
-        start_job(
-            work, on_success=self._succeeded, on_error=lambda message, _detail: self.show_error(message)
-        )
-
-    def _succeeded(self, user: User) -> None:
+    def _signed_in(self, user: User) -> None:
         QSettings().setValue(LAST_USER_KEY, user.username)
         self.context.sign_in(user)
         self.signed_in.emit(user)
-        self.accept()
 
 
 class SignInDialog(_CredentialsDialog):
     """Username and password; Cancel carries on read-only under the operating-system login."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(context, parent)
-        self.setWindowTitle("Sign in to Signoff")
+        super().__init__(
+            context,
+            "Sign in to Signoff",
+            "Sign in",
+            f"Sign in with your Signoff account. Cancel continues read-only as {os_login_name()!r}: "
+            "you can look at everything, but reviews and signatures need a signed-in user.",
+            460,
+            parent,
+        )
         self.setAccessibleName("Sign in")
         self.username = QLineEdit(str(QSettings().value(LAST_USER_KEY, "") or ""))
         self.username.setAccessibleName("Username")
         self.password = _password_field("Password")
-        self.sign_in_button = QPushButton("Sign in")
-        self.sign_in_button.setAccessibleName("Sign in")
-        self.sign_in_button.setDefault(True)
-        self.sign_in_button.clicked.connect(self.submit)
-        self.buttons.addButton(self.sign_in_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel and continue read-only")
-
-        intro = QLabel(
-            f"Sign in with your Signoff account. Cancel continues read-only as {os_login_name()!r}: "
-            "you can look at everything, but reviews and signatures need a signed-in user."
-        )
-        intro.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("&Username:", self.username)
-        form.addRow("&Password:", self.password)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
+        self.sign_in_button = self.ok_button
+        self.form.addRow("&Username:", self.username)
+        self.form.addRow("&Password:", self.password)
+        self.finish_layout()
         (self.password if self.username.text() else self.username).setFocus()
-        self.resize(460, self.sizeHint().height())
 
-    def submit(self) -> None:
+    def work(self) -> tuple[str, Callable[[JobControl], User]]:
         username, password = self.username.text(), self.password.text()
         db = self.context.db
-        self._run(lambda _control: authenticate(db, username, password, purpose="sign-in"))
+        return "Signing in", lambda _control: sign_in(db, username, password)
 
-    def show_error(self, message: str) -> None:
-        super().show_error(message)
+    def failed(self, message: str) -> None:
         self.password.clear()
         self.password.setFocus()
 
@@ -157,9 +127,15 @@ class FirstAdminDialog(_CredentialsDialog):
     """Create the first administrator of a database that has no users yet, and sign in as them."""
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(context, parent)
-        self.setWindowTitle("Create the first administrator")
-        self.setAccessibleName("Create the first administrator")
+        super().__init__(
+            context,
+            "Create the first administrator",
+            "Create and sign in",
+            "This database has no users yet. The first account administers the others. Each account "
+            "gets its own signing key, sealed with its password; usernames are never reused.",
+            520,
+            parent,
+        )
         self.username = QLineEdit(os_login_name().lower())
         self.username.setAccessibleName("Username")
         self.full_name = QLineEdit()
@@ -173,46 +149,29 @@ class FirstAdminDialog(_CredentialsDialog):
         self.reviewer = QCheckBox("Also a reviewer (may open reviews and sign as reviewer)")
         self.reviewer.setChecked(True)
         self.approver = QCheckBox("Also an approver (may approve; never their own submission)")
-        self.create_button = QPushButton("Create and sign in")
+        self.create_button = self.ok_button
         self.create_button.setAccessibleName("Create the administrator and sign in")
-        self.create_button.setDefault(True)
-        self.create_button.clicked.connect(self.submit)
-        self.buttons.addButton(self.create_button, QDialogButtonBox.ButtonRole.AcceptRole)
-        cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName("Cancel and continue read-only")
-
-        intro = QLabel(
-            "This database has no users yet. The first account administers the others. Each account "
-            "gets its own signing key, sealed with its password; usernames are never reused."
-        )
-        intro.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("&Username:", self.username)
-        form.addRow("&Full name:", self.full_name)
-        form.addRow("&E-mail:", self.email)
-        form.addRow("&Password:", self.password)
-        form.addRow("Password &again:", self.repeat)
-        form.addRow("", self.reviewer)
-        form.addRow("", self.approver)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
+        self.form.addRow("&Username:", self.username)
+        self.form.addRow("&Full name:", self.full_name)
+        self.form.addRow("&E-mail:", self.email)
+        self.form.addRow("&Password:", self.password)
+        self.form.addRow("Password &again:", self.repeat)
+        self.form.addRow("", self.reviewer)
+        self.form.addRow("", self.approver)
+        self.finish_layout()
         self.full_name.setFocus()
-        self.resize(520, self.sizeHint().height())
 
     def roles(self) -> frozenset[Role]:
         extra = {Role.REVIEWER} if self.reviewer.isChecked() else set()
         extra |= {Role.APPROVER} if self.approver.isChecked() else set()
         return frozenset({Role.ADMIN, *extra})
 
-    def submit(self) -> None:
+    def work(self) -> tuple[str, Callable[[JobControl], User]] | None:
         if self.password.text() != self.repeat.text():
-            self.show_error(PASSWORDS_DIFFER)
+            self.show_message(PASSWORDS_DIFFER)
             self.repeat.clear()
             self.repeat.setFocus()
-            return
+            return None
         db, roles = self.context.db, self.roles()
         request = {
             "username": self.username.text(),
@@ -220,7 +179,7 @@ class FirstAdminDialog(_CredentialsDialog):
             "email": self.email.text(),
             "password": self.password.text(),
         }
-        self._run(lambda _control: add_user(db, None, roles=roles, **request))
+        return "Creating the first administrator", lambda _control: add_user(db, None, roles=roles, **request)
 
 
 class DemoOfferDialog(QDialog):
