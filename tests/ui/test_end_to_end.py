@@ -334,10 +334,11 @@ def test_a_model_version_is_signed_off_through_the_desktop_app(qtbot, context, t
     audit = window.pages["audit trail"]
     audit.verify_button.click()
     qtbot.waitUntil(lambda: audit.verdict.text().startswith(("✔", "✘")), timeout=WAIT)
-    # What happened, in order, as reasoned from the steps above (sign-ins are not audit events):
+    # What happened, in order, as reasoned from the steps above:
     assert audit_actions(db) == [
         "user.created",
         "user.created",
+        "auth.signed_in",  # the author
         "model.added",
         "log.imported",
         "analysis.recorded",
@@ -345,6 +346,7 @@ def test_a_model_version_is_signed_off_through_the_desktop_app(qtbot, context, t
         "review.finding_added",
         "review.submitted",
         "review.signed",
+        "auth.signed_in",  # the approver
         "review.signed",
         "report.exported",
     ]
