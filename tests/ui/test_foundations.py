@@ -183,26 +183,6 @@ def test_a_jobs_own_cancelled_error_after_cancel_is_a_cancellation_not_a_failure
     assert outcome[1] == ("failed", "stopped elsewhere")
 
 
-def test_a_cancel_that_comes_after_the_work_finished_does_not_hide_its_result(qtbot):
-    finished, outcome = threading.Event(), []
-
-    def stores_then_returns(control):
-        finished.set()  # say, the signature is committed now
-        time.sleep(0.2)  # ... and Cancel is pressed before the function has returned
-        return "stored"
-
-    job = start_job(
-        stores_then_returns,
-        on_success=outcome.append,
-        on_error=lambda m, d: outcome.append(m),
-        on_cancelled=lambda: outcome.append("cancelled"),
-    )
-    assert finished.wait(5)
-    job.cancel()
-    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
-    assert outcome == ["stored"]
-
-
 def test_a_job_dialog_cancelled_from_the_status_bar_can_be_used_again(qtbot, context):
     jobs = []
     context.job_started.connect(lambda job, title: jobs.append((job, title)))

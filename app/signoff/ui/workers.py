@@ -82,9 +82,10 @@ class Job(QRunnable):
                 traceback.format_exc(),
             )
         else:
-            # The work finished: what it stored is stored, even if Cancel came too late to stop it
-            # (a signature must never be shown as cancelled once it is in the database).
-            self.signals.succeeded.emit(result)
+            if self.control.cancelled():
+                self.signals.cancelled.emit()
+            else:
+                self.signals.succeeded.emit(result)
         finally:
             self.done.set()
             self.signals.finished.emit()
