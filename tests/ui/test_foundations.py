@@ -183,6 +183,45 @@ def test_a_jobs_own_cancelled_error_after_cancel_is_a_cancellation_not_a_failure
     assert outcome[1] == ("failed", "stopped elsewhere")
 
 
+def test_a_dialog_whose_work_committed_before_a_late_cancel_shows_it_done(qtbot, context):
+    jobs, results = [], []
+    context.job_started.connect(lambda job, title: jobs.append(job))
+    committed, release = threading.Event(), threading.Event()
+
+    class CommitDialog(JobDialog):
+        def work(self):
+            def run(control):
+                committed.set()  # say, the signature is in the database now
+                release.wait(5)  # ... and Cancel is pressed before the function has returned
+                return "signature 7"
+
+            return "Signing", run
+
+    dialog = CommitDialog(context, "Sign", "&Sign")
+    qtbot.addWidget(dialog)
+    dialog.finish_layout()
+    dialog.succeeded.connect(results.append)
+    dialog.open()
+    dialog.ok_button.click()
+    assert committed.wait(5)
+    jobs[0].cancel()
+    release.set()
+    qtbot.waitUntil(lambda: bool(results), timeout=5000)
+    assert results == ["signature 7"] and not dialog.isVisible()
+
+    # A read keeps its old meaning: a Cancel after the work returned drops the answer.
+    outcome = []
+    read = start_job(
+        lambda control: release.wait(5) and "rows",
+        on_success=outcome.append,
+        on_error=lambda m, d: outcome.append(m),
+        on_cancelled=lambda: outcome.append("cancelled"),
+    )
+    read.cancel()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+    assert outcome == ["cancelled"]
+
+
 def test_a_job_dialog_cancelled_from_the_status_bar_can_be_used_again(qtbot, context):
     jobs = []
     context.job_started.connect(lambda job, title: jobs.append((job, title)))

@@ -94,7 +94,11 @@ class JobDialog(QDialog):
         self._set_busy(True)
         self.show_message(self.working_text, "")
         job = start_job(
-            function, on_success=self._succeeded, on_error=self._failed, on_cancelled=self._cancelled
+            function,
+            on_success=self._succeeded,
+            on_error=self._failed,
+            on_cancelled=self._cancelled,
+            keep_late_result=True,  # a dialog's work commits (a signature, a finding): done is done
         )
         if self.in_status_bar:
             self.context.job_started.emit(job, title)

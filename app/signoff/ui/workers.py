@@ -53,8 +53,13 @@ class JobSignals(QObject):
 
 
 class Job(QRunnable):
-    def __init__(self, function: Callable[[JobControl], Any]) -> None:
+    """``keep_late_result``: a Cancel that comes after the function returned does not discard its
+    result. Reads leave it off (Cancel drops a log that finished loading); work that commits turns it
+    on, so a signature already stored is never shown as cancelled."""
+
+    def __init__(self, function: Callable[[JobControl], Any], *, keep_late_result: bool = False) -> None:
         super().__init__()
+        self.keep_late_result = keep_late_result
         self.setAutoDelete(False)
         self.signals = JobSignals()
         self._function = function
@@ -82,7 +87,7 @@ class Job(QRunnable):
                 traceback.format_exc(),
             )
         else:
-            if self.control.cancelled():
+            if self.control.cancelled() and not self.keep_late_result:
                 self.signals.cancelled.emit()
             else:
                 self.signals.succeeded.emit(result)
@@ -102,9 +107,10 @@ def start_job(
     on_progress: Callable[[float, str], None] | None = None,
     on_cancelled: Callable[[], None] | None = None,
     pool: QThreadPool | None = None,
+    keep_late_result: bool = False,
 ) -> Job:
     """Run ``function(control)`` in the thread pool; the callbacks run on the UI thread."""
-    job = Job(function)
+    job = Job(function, keep_late_result=keep_late_result)
     job.signals.succeeded.connect(on_success)
     job.signals.failed.connect(on_error)
     if on_progress is not None:
