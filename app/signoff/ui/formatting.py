@@ -7,6 +7,7 @@ computed (None, NaN) is written ``EMPTY`` ("—"), never "nan" or 0.
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 EMPTY = "—"
@@ -47,3 +48,13 @@ def cell(value: Any, *, grouped: bool = False) -> str:
     if isinstance(value, float):
         return f"{value:,.6g}" if grouped else f"{value:.6g}"
     return str(value)
+
+
+def when(moment: datetime | None) -> str:
+    """A time as a reader wants it, in UTC to the minute ("2026-12-03 12:49 UTC"); the exact hashed
+    form (microseconds, "Z") stays in tooltips, exports and the audit chain."""
+    if moment is None:
+        return EMPTY
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"

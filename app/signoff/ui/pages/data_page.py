@@ -8,8 +8,6 @@ pages (``AppContext.pick_row``), e.g. for a local explanation.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QKeySequence
@@ -35,7 +33,7 @@ from signoff.services.analysis_runs import latest_analysis_of_log
 from signoff.services.drift import ValidationRun, analyze_validation
 from signoff.services.logs import list_logs, load_log_frame
 from signoff.ui.context import AppContext
-from signoff.ui.formatting import EMPTY, cell
+from signoff.ui.formatting import EMPTY, cell, when
 from signoff.ui.frame_model import FrameTableModel
 from signoff.ui.records_model import RECORD_ROLE, Record, RecordsModel
 from signoff.ui.wizards.log_wizard import IssuesModel
@@ -142,11 +140,7 @@ def report_text(report: ValidationReport) -> str:
 def run_text(run: AnalysisRun | None) -> str:
     if run is None:
         return "No validation recorded for this log yet: Run validation (Ctrl+Shift+V) profiles its columns."
-    return f"Validation run #{run.id}, recorded {_when(run.created_at)} by {run.created_by}."
-
-
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"Validation run #{run.id}, recorded {when(run.created_at)} by {run.created_by}."
 
 
 class DataPage(QWidget):

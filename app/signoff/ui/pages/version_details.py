@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.audit import format_utc
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
+from signoff.ui.formatting import when
 
 ELIDE_AT = 80
 
@@ -36,10 +36,6 @@ def _value_label(value: object) -> QLabel:
     label.setToolTip(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
-
-
-def _when(moment) -> str:
-    return format_utc(moment) if moment is not None else "—"
 
 
 class VersionDetails(QTabWidget):
@@ -113,7 +109,7 @@ class VersionDetails(QTabWidget):
             ("Version", version.version),
             ("Source", version.source),
             ("Description", version.description),
-            ("Registered", _when(version.created_at)),
+            ("Registered", when(version.created_at)),
             ("Stage", registry.get("stage")),
             ("Registry status", registry.get("status")),
             ("Approval status", registry.get("approval_status")),
@@ -156,14 +152,14 @@ class VersionDetails(QTabWidget):
         self._fill(
             self.history,
             [
-                [f"{_when(c.seen_after)} – {_when(c.seen_by)}", c.summary]
+                [f"{when(c.seen_after)} – {when(c.seen_by)}", c.summary]
                 for c in reversed(changes)  # newest first
             ],
         )
         self._fill(
             self.snapshots,
             [
-                [_when(s.imported_at), s.source_uri, _when(s.taken_at), s.imported_by, str(s.changes)]
+                [when(s.imported_at), s.source_uri, when(s.taken_at), s.imported_by, str(s.changes)]
                 for s in snapshots
             ],
         )
