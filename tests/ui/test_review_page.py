@@ -191,6 +191,13 @@ def test_sign_dialog_shows_what_is_signed_and_a_wrong_password_stores_nothing(
     qtbot.waitUntil(lambda: page.signatures_model.rowCount() == 1)
     assert page.signatures_model.index(0, 5).data() == "current"
     assert "Still to sign: <b>1 more approver" in page.must_sign.text()
+    # Asking again: the dialog warns with the domain's own refusal before any password is typed.
+    qtbot.waitUntil(page.sign_button.isEnabled, timeout=10000)
+    again = page.sign()
+    assert (
+        again.warning.isVisible() and "'bob' has already signed the current evidence" in again.warning.text()
+    )
+    again.reject()
 
 
 def test_four_eyes_refusal_is_shown_in_the_dialog(qtbot, context, window, world):
@@ -200,11 +207,14 @@ def test_four_eyes_refusal_is_shown_in_the_dialog(qtbot, context, window, world)
     sign_in(context, "dave")  # approver, but produced the fairness run in the evidence
     dialog = page.sign()
     dialog.meaning.setCurrentIndex(dialog.meaning.findData("approved"))
-    assert dialog.warning.isVisible() and "dave produced analyses in its evidence" in dialog.warning.text()
+    warned = dialog.warning.text()
+    assert dialog.warning.isVisible() and "'dave' cannot sign" in warned and "produced analyses" in warned
     dialog.password.setText(PASSWORDS["dave"])
     dialog.ok_button.click()
     qtbot.waitUntil(lambda: "four-eyes rule" in dialog.message.text(), timeout=30000)
     assert "produced analyses in its evidence" in dialog.message.text()
+    # The warning said beforehand exactly what the service then refused with.
+    assert dialog.message.text().rstrip(".") in warned
     assert reviews.show(context.db, review_id).review.signatures == ()
     dialog.reject()
 

@@ -20,10 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.errors import SignoffError
 from signoff.domain.evidence_bundle import ReviewStatus
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.review import (
+    ACTION_FOR_MEANING,
     MEANING_ROLE,
     Finding,
     FindingStatus,
@@ -31,6 +33,7 @@ from signoff.domain.review import (
     ReviewState,
     Severity,
     SignatureMeaning,
+    check_allowed,
 )
 from signoff.domain.users import Role, User
 from signoff.services import reviews
@@ -368,18 +371,16 @@ class SignDialog(JobDialog):
             self.warning.setVisible(False)
             return
         self.signer.setText(f"{user.full_name} ({user.username}) · signs as {role.value}")
-        review = self.status.review
-        problems = []
-        if role not in user.roles:
-            problems.append(f"{user.username} does not hold the {role.value} role")
-        if role is Role.APPROVER and user.username == review.opened_by:
-            problems.append(f"{user.username} opened this review")
-        if role is Role.APPROVER and user.username in review.analysts:
-            problems.append(f"{user.username} produced analyses in its evidence")
-        self.warning.setText(
-            f"Signoff will refuse this signature: {'; '.join(problems)}." if problems else ""
-        )
-        self.warning.setVisible(bool(problems))
+        # The domain's own rule, asked before the password is typed: the warning is the refusal the
+        # service would give (roles, four eyes, two roles, already signed), never a paraphrase of it.
+        try:
+            check_allowed(self.status.review, ACTION_FOR_MEANING[self.chosen_meaning()], user)
+        except SignoffError as refusal:
+            self.warning.setText(f"Signoff will refuse this signature: {refusal}.")
+            self.warning.setVisible(True)
+        else:
+            self.warning.setText("")
+            self.warning.setVisible(False)
 
     def work(self):
         username = self.user.username if self.user is not None else self.username.text().strip()
