@@ -151,6 +151,7 @@ class DataPage(QWidget):
         self.context = context
         self.log: PredictionLog | None = None
         self.validation: ValidationAnalysis | None = None
+        self.shown_run_id: int | None = None  # the validation run on screen
         self._load_job = None
         self._pending_load = False
 
@@ -353,7 +354,13 @@ class DataPage(QWidget):
             self.profiles_label.setText("")
             return
         run = latest_analysis_of_log(self.context.db, kind="validation", log=log)
-        self.validation = ValidationAnalysis.from_dict(run.result) if run is not None else None
+        self._show_run(log, run, ValidationAnalysis.from_dict(run.result) if run is not None else None)
+
+    def _show_run(
+        self, log: PredictionLog, run: AnalysisRun | None, validation: ValidationAnalysis | None
+    ) -> None:
+        self.shown_run_id = run.id if run is not None else None
+        self.validation = validation
         self.run_label.setText(run_text(run))
         self.report_label.setText(report_text(log.validation))
         self.issues_model = _replace_model(self.issues_view, IssuesModel(log.validation, parent=self))
@@ -378,10 +385,12 @@ class DataPage(QWidget):
         db, actor = self.context.db, self.context.actor
         self.validate_button.setEnabled(False)
 
-        def done(result: ValidationRun) -> None:
+        def done(outcome: ValidationRun) -> None:
             self.validate_button.setEnabled(self.log is not None)
-            if self.log is not None and self.log.id == log.id:
-                self.show_validation()
+            # The audit event of a new run may have shown it already; otherwise the job's answer
+            # (a stored run reused, or the event still on its way) is shown without reading it again.
+            if self.log is not None and self.log.id == log.id and self.shown_run_id != outcome.run.id:
+                self._show_run(self.log, outcome.run, outcome.result)
 
         self.context.run_job(
             f"Validating log #{log.id}",
@@ -395,7 +404,11 @@ class DataPage(QWidget):
     def _evidence_changed(self, event) -> None:
         if event.action == "log.imported":
             self.reload()
-        elif event.action == "analysis.recorded" and event.payload.get("kind") == "validation":
+        elif (
+            event.action == "analysis.recorded"
+            and event.payload.get("kind") == "validation"
+            and event.entity != f"analysis_run:{self.shown_run_id}"  # not the run this page just showed
+        ):
             self.show_validation()
 
 

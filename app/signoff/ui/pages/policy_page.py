@@ -463,8 +463,7 @@ class PolicyPage(QWidget):
             )
 
         def stored(_waiver: Waiver) -> None:
-            on_done(None)
-            self._show_waivers()
+            on_done(None)  # the table follows the waiver's audit event (_maybe_reload): no second read
             if self.evaluation is not None:
                 self.run_check()
 
