@@ -36,6 +36,7 @@ from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
 from signoff.ui.formatting import EMPTY, fixed, p_value
+from signoff.ui.pages.analysis_widgets import LogChooser
 from signoff.ui.pages.fairness_charts import (
     heatmap_figure,
     impact_figure,
@@ -188,14 +189,12 @@ class FairnessPage(QWidget):
         self.log: PredictionLog | None = None
         self.run: AnalysisRun | None = None
         self.result: FairnessResult | None = None
-        self._logs: list[PredictionLog] = []
         self.job = None
         self._charts_stale = False
 
         self.heading = QLabel()
         self.heading.setWordWrap(True)
-        self.log_combo = QComboBox()
-        self.log_combo.setAccessibleName("Prediction log to analyse")
+        self.log_combo = LogChooser("Prediction log to analyse")
         self.log_combo.currentIndexChanged.connect(self._log_changed)
         self.attributes_model = QStandardItemModel(self)
         self.attributes_view = QListView()
@@ -297,28 +296,24 @@ class FairnessPage(QWidget):
 
     def reload(self) -> None:
         version = self.context.version
-        keep = self.log.id if self.log is not None else None
+        logs = (
+            [] if version is None else list_logs(self.context.db, model=version.name, version=version.version)
+        )
         if version is None:
-            self._logs = []
             self.heading.setText("Choose a model version on the Registry page.")
         else:
-            self._logs = list_logs(self.context.db, model=version.name, version=version.version)
             self.heading.setText(
                 f"{version.name} v{version.version}"
-                + ("" if self._logs else ": no prediction logs yet (File › Import prediction log, Ctrl+I).")
+                + ("" if logs else ": no prediction logs yet (File › Import prediction log, Ctrl+I).")
             )
+        # Keeps the log shown; else opens on the newest one, where a reviewer's latest analysis usually is.
         self.log_combo.blockSignals(True)
-        self.log_combo.clear()
-        for log in self._logs:
-            self.log_combo.addItem(f"#{log.id} · {log.role} · {log.rows:,} rows", log.id)
-        # Keep the log shown; else open on the newest one, where a reviewer's latest analysis usually is.
-        index = next((i for i, log in enumerate(self._logs) if log.id == keep), len(self._logs) - 1)
-        self.log_combo.setCurrentIndex(index)
+        self.log_combo.set_logs(logs)
         self.log_combo.blockSignals(False)
         self._log_changed(self.log_combo.currentIndex())
 
-    def _log_changed(self, index: int) -> None:
-        log = self._logs[index] if 0 <= index < len(self._logs) else None
+    def _log_changed(self, _index: int) -> None:
+        log = self.log_combo.log()
         same = log is not None and self.log is not None and log.id == self.log.id
         self.log = log
         if not same:
