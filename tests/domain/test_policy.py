@@ -10,7 +10,6 @@ import pytest
 from signoff.domain.canonical import canonical_json
 from signoff.domain.observations import Observation
 from signoff.domain.policy import (
-    DEFAULT_SIGNATURES,
     JudgedOn,
     Operator,
     OverallStatus,
@@ -22,6 +21,7 @@ from signoff.domain.policy import (
     Waiver,
     evaluate_policy,
 )
+from signoff.domain.review import DEFAULT_REQUIREMENTS
 
 TODAY = date(2026, 11, 22)
 CREATED = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -365,7 +365,7 @@ def test_policy_defaults_and_round_trip():
     assert loaded.min_group_size == 30
     assert (
         loaded.required_signatures
-        == DEFAULT_SIGNATURES
+        == DEFAULT_REQUIREMENTS
         == (
             SignatureRequirement("reviewer", 1),
             SignatureRequirement("approver", 1),

@@ -128,10 +128,6 @@ class Rule:
         )
 
 
-# The signatures an approval needs are the review's own type, checked the way a review checks them.
-DEFAULT_SIGNATURES = DEFAULT_REQUIREMENTS
-
-
 @dataclass(frozen=True)
 class Policy:
     """A policy as read from its file. ``version`` is the SHA-256 (hex) of the file's bytes.
@@ -149,7 +145,7 @@ class Policy:
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     reference_groups: dict[str, str] = field(default_factory=dict)
     required_analyses: tuple[str, ...] = ()
-    required_signatures: tuple[SignatureRequirement, ...] = DEFAULT_SIGNATURES
+    required_signatures: tuple[SignatureRequirement, ...] = DEFAULT_REQUIREMENTS  # a review's own type
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def rule(self, rule_id: str) -> Rule:

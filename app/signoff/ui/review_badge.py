@@ -55,16 +55,9 @@ def review_badge(status: ReviewStatus) -> Badge:
 
 
 def version_badges(statuses: Iterable[ReviewStatus]) -> dict[int, Badge]:
-    """Model version id -> the badge of its newest review that was not superseded."""
-    newest: dict[int, ReviewStatus] = {}
-    for status in statuses:
-        review = status.review
-        if review.state is ReviewState.SUPERSEDED:
-            continue
-        known = newest.get(review.model_version_id)
-        if known is None or review.id > known.review.id:
-            newest[review.model_version_id] = status
-    return {version_id: review_badge(status) for version_id, status in newest.items()}
+    """Model version id -> its badge, from each version's current review (``reviews.current_reviews``
+    picks the newest that was not superseded)."""
+    return {status.review.model_version_id: review_badge(status) for status in statuses}
 
 
 _icons: dict[str, QIcon] = {}
