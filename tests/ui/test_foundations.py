@@ -13,7 +13,7 @@ from signoff.domain.errors import Cancelled, InputError
 from signoff.domain.explanation import ExplanationCancelled
 from signoff.ui.chart_view import ChartView
 from signoff.ui.dialogs import JobDialog
-from signoff.ui.formatting import EMPTY, cell, fixed, full, number, p_value, when
+from signoff.ui.formatting import EMPTY, cell, fixed, full, number, p_value, timestamp, when, words
 from signoff.ui.frame_model import PAGE_ROWS, FrameTableModel
 from signoff.ui.job_status import JobStatus
 from signoff.ui.records_model import RECORD_ROLE, TONES, VALUE_ROLE, Record, RecordsModel
@@ -110,6 +110,8 @@ def test_times_are_shown_in_utc_to_the_minute():
     assert when(datetime(2026, 12, 3, 13, 49, 10, 281155, tzinfo=berlin)) == "2026-12-03 12:49 UTC"
     assert when(datetime(2026, 12, 3, 12, 49, tzinfo=UTC)) == "2026-12-03 12:49 UTC"
     assert when(None) == EMPTY
+    assert timestamp(datetime(2026, 12, 3, 13, 49, 10, 281155, tzinfo=berlin)) == "2026-12-03 12:49:10"
+    assert words("approved_with_conditions") == "approved with conditions"
 
 
 def test_worker_delivers_result_progress_and_user_errors(qtbot):

@@ -53,8 +53,18 @@ def cell(value: Any, *, grouped: bool = False) -> str:
 def when(moment: datetime | None) -> str:
     """A time as a reader wants it, in UTC to the minute ("2026-12-03 12:49 UTC"); the exact hashed
     form (microseconds, "Z") stays in tooltips, exports and the audit chain."""
-    if moment is None:
-        return EMPTY
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return EMPTY if moment is None else f"{_utc(moment):%Y-%m-%d %H:%M} UTC"
+
+
+def timestamp(moment: datetime | None) -> str:
+    """To the second, without the zone, for columns headed "(UTC)" and signature times."""
+    return EMPTY if moment is None else f"{_utc(moment):%Y-%m-%d %H:%M:%S}"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment
+
+
+def words(value: str) -> str:
+    """An identifier as words: "approved_with_conditions" -> "approved with conditions"."""
+    return value.replace("_", " ")

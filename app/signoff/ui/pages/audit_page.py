@@ -16,10 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
+from signoff.domain.audit import AuditEvent, ChainVerdict
 from signoff.domain.canonical import canonical_json
 from signoff.services.audit import list_audit_events, verify_audit_log
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import timestamp
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Seq", "Time (UTC)", "Actor", "Action", "Entity", "Details", "Hash")
@@ -50,7 +51,7 @@ class AuditEventsModel(QAbstractTableModel):
         if column == 0:
             return str(event.sequence)
         if column == 1:
-            return format_utc(event.occurred_at)[:19].replace("T", " ")
+            return timestamp(event.occurred_at)
         if column == 2:
             return event.actor
         if column == 3:

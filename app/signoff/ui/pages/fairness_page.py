@@ -35,7 +35,7 @@ from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
-from signoff.ui.formatting import EMPTY, fixed, p_value
+from signoff.ui.formatting import EMPTY, fixed, p_value, when
 from signoff.ui.pages.analysis_widgets import LogChooser
 from signoff.ui.pages.fairness_charts import (
     heatmap_figure,
@@ -172,7 +172,7 @@ def run_text(run: AnalysisRun, result: FairnessResult) -> str:
     if isinstance(reference, dict):
         reference = ", ".join(f"{k} = {v}" for k, v in reference.items())
     return (
-        f"Run #{run.id}, recorded {run.created_at:%Y-%m-%d %H:%M} UTC by {run.created_by}: "
+        f"Run #{run.id}, recorded {when(run.created_at)} by {run.created_by}: "
         f"{result.n_rows:,} rows, attributes {', '.join(params.get('sensitive', []))}, "
         f"intersections {'on' if params.get('intersections') else 'off'}, reference {reference}, "
         f"positive label {result.positive_label}, {params.get('n_resamples')} bootstrap resamples, "

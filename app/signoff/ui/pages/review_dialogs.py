@@ -40,6 +40,7 @@ from signoff.services import reviews
 from signoff.services.users import list_users
 from signoff.ui.context import AppContext
 from signoff.ui.dialogs import JobDialog
+from signoff.ui.formatting import words
 
 WARNING_STYLE = "color: #b9770e;"
 
@@ -49,10 +50,6 @@ def monospace_label(text: str) -> QLabel:
     label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label  # a hash has no spaces to wrap at: the label asks for its full width
-
-
-def _words(value: str) -> str:
-    return value.replace("_", " ")
 
 
 class OpenReviewDialog(JobDialog):
@@ -100,7 +97,7 @@ class OpenReviewDialog(JobDialog):
         for status in earlier:
             review = status.review
             if review.state not in (ReviewState.REVOKED, ReviewState.SUPERSEDED):
-                self.supersedes.addItem(f"#{review.id} {review.title} ({_words(review.state)})", review.id)
+                self.supersedes.addItem(f"#{review.id} {review.title} ({words(review.state)})", review.id)
         self.form.addRow("&Title:", self.title_edit)
         self.form.addRow("&Logs:", self.logs)
         self.form.addRow("&Reviewer signatures:", self.reviewers)
@@ -174,7 +171,7 @@ class FindingDialog(JobDialog):
         self.type_box = QComboBox()
         self.type_box.setAccessibleName("Finding type")
         for kind in FindingType:
-            self.type_box.addItem(_words(kind.value), kind.value)
+            self.type_box.addItem(words(kind.value), kind.value)
         self.severity_box = QComboBox()
         self.severity_box.setAccessibleName("Severity")
         for severity in Severity:
@@ -294,7 +291,7 @@ class SignDialog(JobDialog):
         self.form.addRow(intro)
         self.form.addRow("Model version:", QLabel(f"{version.name} v{version.version} (id {version.id})"))
         title = f" “{review.title}”" if review.title else ""
-        review_label = QLabel(f"#{review.id}{title}, {_words(review.state)}, opened by {review.opened_by}")
+        review_label = QLabel(f"#{review.id}{title}, {words(review.state)}, opened by {review.opened_by}")
         review_label.setTextFormat(Qt.TextFormat.PlainText)
         self.form.addRow("Review:", review_label)
         self.meaning = QComboBox()
@@ -416,7 +413,7 @@ class RevokeDialog(JobDialog):
         self.user = user
         self.status = status
         explanation = QLabel(
-            f"Review #{review.id} is {_words(review.state)}. Revoking withdraws the approval for good; the "
+            f"Review #{review.id} is {words(review.state)}. Revoking withdraws the approval for good; the "
             "signatures stay on record. The reason is kept in the audit trail."
         )
         explanation.setWordWrap(True)

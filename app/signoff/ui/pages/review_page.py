@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.audit import format_utc
 from signoff.domain.evidence_bundle import ReviewStatus
 from signoff.domain.review import Finding, Review, ReviewState, Signature
 from signoff.domain.users import User
@@ -32,13 +31,13 @@ from signoff.services import reviews
 from signoff.services.logs import list_logs
 from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
+from signoff.ui.formatting import timestamp, words
 from signoff.ui.pages.review_dialogs import (
     FindingDialog,
     JobDialog,
     OpenReviewDialog,
     RevokeDialog,
     SignDialog,
-    _words,
     four_eyes_text,
     monospace_label,
 )
@@ -50,10 +49,6 @@ RELOADING_ACTIONS = (*BADGE_ACTIONS, "user.")
 STALE_COLOUR = STALE.colour
 
 
-def _time(value) -> str:
-    return format_utc(value)[:19].replace("T", " ") if value is not None else ""
-
-
 class ReviewsModel(RecordsModel):
     """Reviews of one model version (``ReviewStatus`` rows), oldest first; column 2 is the badge."""
 
@@ -62,7 +57,7 @@ class ReviewsModel(RecordsModel):
         ("Title", lambda s: s.review.title),
         ("Status", lambda s: _status_text(s)),
         ("Opened by", lambda s: s.review.opened_by),
-        ("Opened (UTC)", lambda s: _time(s.review.opened_at)),
+        ("Opened (UTC)", lambda s: timestamp(s.review.opened_at)),
         ("Signatures", lambda s: _signature_count(s.review)),
     )
 
@@ -82,7 +77,7 @@ class ReviewsModel(RecordsModel):
 def _status_text(status: ReviewStatus) -> str:
     """The badge, and the state under it when the badge is "stale" (a stale approval is still one)."""
     badge = review_badge(status)
-    return f"{badge.text} ({_words(status.review.state)})" if badge is STALE else badge.text
+    return f"{badge.text} ({words(status.review.state)})" if badge is STALE else badge.text
 
 
 def _signature_count(review: Review) -> str:
@@ -95,7 +90,7 @@ class FindingsModel(RecordsModel):
     COLUMNS: tuple[Column, ...] = (
         ("#", lambda f: str(f.number)),
         ("Severity", lambda f: f.severity.value),
-        ("Type", lambda f: _words(f.type.value)),
+        ("Type", lambda f: words(f.type.value)),
         ("Title", lambda f: f.title),
         ("Status", lambda f: f.status.value),
         ("Resolution", lambda f: f.resolution),
@@ -118,7 +113,7 @@ class SignaturesModel(RecordsModel):
         ("Printed name", lambda s: s.printed_name),
         ("Role", lambda s: s.role.value),
         ("Meaning", lambda s: s.meaning.label),
-        ("Signed (UTC)", lambda s: _time(s.signed_at)),
+        ("Signed (UTC)", lambda s: timestamp(s.signed_at)),
     )
     HEADERS = (*headers_of(COLUMNS), "Evidence", "Bundle SHA-256")
 
@@ -382,11 +377,11 @@ class ReviewPage(QWidget):
         parts = [
             f"Review #{review.id}" + (f" “{escape(review.title)}”" if review.title else ""),
             f"<b>{_status_text(status)}</b>",
-            f"opened by {escape(review.opened_by)} on {_time(review.opened_at)} UTC",
+            f"opened by {escape(review.opened_by)} on {timestamp(review.opened_at)} UTC",
             f"version {review.version}",
         ]
         if review.decided_at is not None:
-            parts.append(f"decided {_time(review.decided_at)} UTC")
+            parts.append(f"decided {timestamp(review.decided_at)} UTC")
         if review.revocation is not None:
             parts.append(f"revoked by {escape(review.revocation.by)}: {escape(review.revocation.reason)}")
         if review.supersedes:
@@ -405,7 +400,7 @@ class ReviewPage(QWidget):
         if review.state is ReviewState.IN_REVIEW:
             missing = ", ".join(f"{r.count} more {r.role.value}" for r in review.outstanding())
             return f"Required: {required}. Still to sign: <b>{missing or 'nobody'}</b>."
-        return f"Required: {required}. Decided: {_words(review.state)}; nobody else signs."
+        return f"Required: {required}. Decided: {words(review.state)}; nobody else signs."
 
     # --- changing ---------------------------------------------------------------------------------
 
