@@ -152,7 +152,7 @@ def mcnemar(b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     n = b + c
     exact = n < EXACT_MCNEMAR_BELOW
     small = np.minimum(b, c)
-    p_exact = np.minimum(1.0, 2 * special.bdtr(small, n, 0.5))
+    p_exact = np.minimum(1.0, 2 * special.bdtr(small.astype(np.int64), n.astype(np.int64), 0.5))
     with np.errstate(divide="ignore", invalid="ignore"):
         chi2 = (np.abs(b - c) - 1) ** 2 / n
     p_chi2 = special.chdtrc(1, chi2)
