@@ -186,76 +186,138 @@ def holm(p_values: Sequence[float]) -> list[float]:
 
 
 @dataclass(frozen=True)
+class _Placements:
+    """One model's DeLong placement values for one segment, with its rows in (group, score) order.
+
+    A positive's placement is the share of its group's negatives scored below it, a negative's the
+    share of the group's positives scored above it (ties count a half); a group's AUC is the mean
+    placement of its positives, and the placements' variances give the AUC's variance.
+    """
+
+    rows: np.ndarray  # original row of each position
+    group: np.ndarray  # group of each position (non-decreasing)
+    label: np.ndarray  # bool, per position
+    value: np.ndarray  # placement, per position
+    auc: np.ndarray  # per group
+
+
+@dataclass(frozen=True)
 class _ScoreRanks:
-    """One model's rows sorted by score once, with the joint group of each row in that order."""
+    """One model's rows sorted by score once; each segment then costs one radix sort of small codes."""
 
     order: np.ndarray
-    score: np.ndarray  # in score order
     label: np.ndarray  # in score order
     joint: np.ndarray  # joint group codes in score order
+    tied: np.ndarray  # the row's score is shared with another row
+    rank: np.ndarray | None  # distinct-score rank in score order, when there are ties
 
     @classmethod
     def build(cls, score: np.ndarray, label: np.ndarray, joint: np.ndarray) -> _ScoreRanks:
         order = argsort_scores(score)
-        return cls(order, score[order], label[order], joint[order])
-
-    def placements(self, segment_map: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-        """DeLong's placement value of every row within its group (in original row order) and AUCs.
-
-        A positive's placement is the share of its group's negatives scored below it (ties count a
-        half), a negative's the share of the group's positives scored above it; the AUC is the mean
-        placement of the positives. Mid-ranks come from blocks of equal (group, score).
-        """
-        n = len(self.order)
-        dtype = np.uint8 if n_groups <= 256 else np.uint16 if n_groups <= 65536 else np.int64
-        group = segment_map.astype(dtype)[self.joint]
-        perm = np.argsort(group, kind="stable")  # radix sort of small codes
-        g = group[perm]
-        s = self.score[perm]
-        y = self.label[perm]
-        new = np.ones(n, dtype=bool)
+        ordered = score[order]
+        n = len(order)
+        new_value = np.ones(n, dtype=bool)
         if n:
-            new[1:] = (g[1:] != g[:-1]) | (s[1:] != s[:-1])
-        block = np.cumsum(new) - 1
-        size = np.bincount(block)
-        pos = np.bincount(block, weights=y)
-        neg = size - pos
-        block_group = g[new].astype(np.int64)
-        positives = np.bincount(g, weights=y, minlength=n_groups)
-        negatives = np.bincount(g, minlength=n_groups) - positives
-        pos_before = np.cumsum(pos) - pos - (np.cumsum(positives) - positives)[block_group]
-        neg_before = np.cumsum(neg) - neg - (np.cumsum(negatives) - negatives)[block_group]
-        v10 = divide(neg_before + neg / 2, negatives[block_group])
-        v01 = 1 - divide(pos_before + pos / 2, positives[block_group])
-        value = np.where(y, v10[block], v01[block])
-        placement = np.empty(n)
-        placement[self.order[perm]] = value
-        auc = divide(np.bincount(g, weights=np.where(y, value, 0.0), minlength=n_groups), positives)
-        return placement, auc
+            np.not_equal(ordered[1:], ordered[:-1], out=new_value[1:])
+        next_new = np.ones(n, dtype=bool)
+        next_new[:-1] = new_value[1:]
+        tied = ~(new_value & next_new)
+        rank = np.cumsum(new_value, dtype=np.int64) if tied.any() else None
+        small = (
+            np.uint8 if int(joint.max(initial=0)) < 256 else np.uint16 if joint.max() < 65536 else np.int64
+        )
+        return cls(order, label[order], joint[order].astype(small), tied, rank)
+
+    def placements(self, segment_map: np.ndarray, n_groups: int) -> _Placements:
+        n = len(self.order)
+        if n_groups == 1:
+            perm = None
+            group = np.zeros(n, dtype=np.uint8)
+        else:
+            dtype = np.uint8 if n_groups <= 256 else np.uint16 if n_groups <= 65536 else np.int64
+            by_score = segment_map.astype(dtype)[self.joint]
+            perm = np.argsort(by_score, kind="stable")  # radix sort of small codes: O(n)
+            group = by_score[perm]
+        y = self.label if perm is None else self.label[perm]
+        counts = np.bincount(group, minlength=n_groups)
+        starts = np.cumsum(counts) - counts
+        positives_so_far = np.cumsum(y, dtype=np.int64)
+        positives = np.bincount(group, weights=y, minlength=n_groups).astype(np.int64)
+        negatives = counts - positives
+        first_positive = (np.cumsum(positives) - positives)[group]
+        pos_before = positives_so_far - y - first_positive
+        neg_before = np.arange(n) - starts[group] - pos_before
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(y, neg_before / negatives[group], 1.0 - pos_before / positives[group])
+            if self.rank is not None:
+                self._tie_correction(value, perm, group, y, pos_before, neg_before, positives, negatives)
+            auc = np.bincount(group, weights=np.where(y, value, 0.0), minlength=n_groups) / positives
+        rows = self.order if perm is None else self.order[perm]
+        return _Placements(rows, group, y, value, auc)
+
+    def _tie_correction(
+        self,
+        value: np.ndarray,
+        perm: np.ndarray | None,
+        group: np.ndarray,
+        y: np.ndarray,
+        pos_before: np.ndarray,
+        neg_before: np.ndarray,
+        positives: np.ndarray,
+        negatives: np.ndarray,
+    ) -> None:
+        """Rows sharing a score within a group: counts before the whole block plus half the block."""
+        assert self.rank is not None
+        tied = self.tied if perm is None else self.tied[perm]
+        at = np.flatnonzero(tied)
+        if not len(at):
+            return
+        g = group[at]
+        r = self.rank[at] if perm is None else self.rank[perm[at]]
+        start = np.ones(len(at), dtype=bool)
+        start[1:] = (g[1:] != g[:-1]) | (r[1:] != r[:-1]) | (at[1:] != at[:-1] + 1)
+        block = np.cumsum(start) - 1
+        yt = y[at]
+        pos_in = np.bincount(block, weights=yt)
+        neg_in = np.bincount(block) - pos_in
+        first = at[start]
+        pos_block = (pos_before[first])[block]
+        neg_block = (neg_before[first])[block]
+        value[at] = np.where(
+            yt,
+            (neg_block + neg_in[block] / 2) / negatives[g],
+            1.0 - (pos_block + pos_in[block] / 2) / positives[g],
+        )
 
 
 def _delong_variance(
-    group: np.ndarray, label: np.ndarray, placements: Sequence[np.ndarray], n_groups: int
+    group: np.ndarray, label: np.ndarray, a: np.ndarray, b: np.ndarray, n_groups: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per group: (variance of each model's AUC..., covariance of the two) from placement values."""
-    out = []
-    for positive in (True, False):
-        rows = label == positive
-        g = group[rows]
-        n = np.bincount(g, minlength=n_groups).astype(float)
-        centred = []
-        for v in placements:
-            values = v[rows]
-            mean = divide(np.bincount(g, weights=values, minlength=n_groups), n)
-            centred.append(values - mean[g])
-        a = centred[0]
-        b = centred[-1]
-        s_aa = divide(np.bincount(g, weights=a * a, minlength=n_groups), n - 1)
-        s_bb = divide(np.bincount(g, weights=b * b, minlength=n_groups), n - 1)
-        s_ab = divide(np.bincount(g, weights=a * b, minlength=n_groups), n - 1)
-        out.append((divide(s_aa, n), divide(s_bb, n), divide(s_ab, n)))
-    (aa1, bb1, ab1), (aa0, bb0, ab0) = out
-    return aa1 + aa0, bb1 + bb0, ab1 + ab0
+    """Per group: variance of AUC a, of AUC b and their covariance, from the placement values.
+
+    ``group`` is non-decreasing, so each group is a slice; its sums over positives are one
+    matrix-vector product with the labels, and over negatives the rest.
+    """
+    counts = np.bincount(group, minlength=n_groups)
+    starts = np.cumsum(counts) - counts
+    sums = np.zeros((2, 5, n_groups))  # [negatives, positives] x [a, b, aa, bb, ab]
+    n = np.zeros((2, n_groups))
+    for g in np.flatnonzero(counts):
+        part = slice(starts[g], starts[g] + counts[g])
+        x, w = a[part], b[part]
+        m = np.stack([x, w, x * x, w * w, x * w])
+        y = label[part].astype(float)
+        sums[1, :, g] = m @ y
+        sums[0, :, g] = m.sum(axis=1) - sums[1, :, g]
+        n[1, g] = y.sum()
+        n[0, g] = counts[g] - n[1, g]
+    sa, sb, saa, sbb, sab = (sums[:, i] for i in range(5))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # (sum of products - n * mean * mean) / (n - 1), divided by n: the variance of a mean
+        def component(sxy: np.ndarray, sx: np.ndarray, sy: np.ndarray) -> np.ndarray:
+            return ((sxy - sx * sy / n) / (n - 1) / n).sum(axis=0)
+
+        return component(saa, sa, sa), component(sbb, sb, sb), component(sab, sa, sb)
 
 
 def _normal_test(diff: np.ndarray, variance: np.ndarray, z: float) -> tuple[np.ndarray, ...]:
@@ -341,28 +403,35 @@ class _Group:
 
 def _auc_changes(data: _Data, smap: np.ndarray, n_groups: int) -> dict[str, np.ndarray] | None:
     if data.ranks is not None:
-        group = smap[data.joint.codes]
         with ThreadPoolExecutor(2) as pool:  # sorts and gathers release the GIL
-            parts = list(pool.map(lambda r: r.placements(smap, n_groups), data.ranks))
-        (pa, auc_a), (pb, auc_b) = parts
-        var_a, var_b, cov = _delong_variance(group, data.label, (pa, pb), n_groups)
+            pa, pb = pool.map(lambda r: r.placements(smap, n_groups), data.ranks)
+        # The champion's placements in the challenger's (group, score) order: the same rows, paired.
+        by_row = np.empty(len(pa.rows))
+        by_row[pa.rows] = pa.value
+        var_a, var_b, cov = _delong_variance(pb.group, pb.label, by_row[pb.rows], pb.value, n_groups)
+        auc_a, auc_b = pa.auc, pb.auc
         variance = var_a + var_b - 2 * cov
-    elif data.unpaired_ranks is not None and data.unpaired_rows is not None:
+    elif data.unpaired_ranks is not None:
         aucs, variances = [], []
-        for ranks, rows in zip(data.unpaired_ranks, data.unpaired_rows, strict=True):
-            placement, auc = ranks.placements(smap, n_groups)
-            var, _, _ = _delong_variance(
-                smap[data.joint.codes[rows]], data.label[rows], (placement,), n_groups
-            )
-            aucs.append(auc)
+        for ranks in data.unpaired_ranks:
+            p = ranks.placements(smap, n_groups)
+            var, _, _ = _delong_variance(p.group, p.label, p.value, p.value, n_groups)
+            aucs.append(p.auc)
             variances.append(var)
         auc_a, auc_b = aucs
         variance = variances[0] + variances[1]
     else:
         return None
     diff = auc_b - auc_a
-    statistic, p, low, high = _normal_test(diff, variance, data.z)
-    return {"champion": auc_a, "challenger": auc_b, "statistic": statistic, "p": p, "low": low, "high": high}
+    statistic, p_value, low, high = _normal_test(diff, variance, data.z)
+    return {
+        "champion": auc_a,
+        "challenger": auc_b,
+        "statistic": statistic,
+        "p": p_value,
+        "low": low,
+        "high": high,
+    }
 
 
 def _segment_groups(
