@@ -16,9 +16,10 @@ from signoff import __version__
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.comparison import ComparisonResult
 from signoff.domain.errors import InputError
+from signoff.domain.policy import Policy
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion
-from signoff.services.analysis_runs import latest_analysis, run_analysis
+from signoff.services.analysis_runs import latest_analysis, list_analyses, run_analysis
 from signoff.services.models import get_model_version
 from signoff.storage import Database
 
@@ -223,3 +224,18 @@ def latest_comparison(
         challenger = uow.models.get(run.model_version_id or model_version_id)
         champion = uow.models.get(run.parameters["champion"]["model_version_id"])
     return ComparisonRun(run, ComparisonResult.from_dict(run.result), champion, challenger)
+
+
+def comparison_evidence(
+    db: Database, policy: Policy, model_version_id: int, reading: set[str] | None
+) -> AnalysisRun | None:
+    """The newest comparison a policy judges: this version as the challenger, reading one of ``reading``
+    (when given), at the confidence level the policy states (``settings.compare.confidence_level``)."""
+    level = policy.settings.get("compare", {}).get("confidence_level")
+    runs = [
+        run
+        for run in list_analyses(db, kind=KIND, model_version_id=model_version_id)
+        if (reading is None or reading & set(run.inputs.values()))
+        and (level is None or run.parameters.get("confidence_level") == level)
+    ]
+    return max(runs, key=lambda run: run.id, default=None)
