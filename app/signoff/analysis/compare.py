@@ -241,17 +241,32 @@ class _ScoreRanks:
         y = self.label if perm is None else self.label[perm]
         counts = np.bincount(group, minlength=n_groups)
         starts = np.cumsum(counts) - counts
-        positives_so_far = np.cumsum(y, dtype=np.int64)
-        positives = np.bincount(group, weights=y, minlength=n_groups).astype(np.int64)
-        negatives = counts - positives
-        first_positive = (np.cumsum(positives) - positives)[group]
-        pos_before = positives_so_far - y - first_positive
-        neg_before = np.arange(n) - starts[group] - pos_before
+        positives = np.zeros(n_groups, dtype=np.int64)
+        value = np.empty(n)
+        ties = self.rank is not None
+        # Counts before each row are kept only for the tie correction, which reads them at block starts.
+        pos_before = np.empty(n if ties else 0, dtype=np.int64)
+        neg_before = np.empty(n if ties else 0, dtype=np.int64)
+        # Group by group over contiguous slices: sequential passes, no gathers by group code.
         with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.where(y, neg_before / negatives[group], 1.0 - pos_before / positives[group])
-            if self.rank is not None:
+            for g in np.flatnonzero(counts):
+                part = slice(starts[g], starts[g] + counts[g])
+                yg = y[part]
+                before = np.cumsum(yg, dtype=np.int64)
+                positives[g] = before[-1]
+                before -= yg
+                neg = np.arange(counts[g]) - before  # negatives before the row
+                if ties:
+                    pos_before[part] = before
+                    neg_before[part] = neg
+                value[part] = np.where(yg, neg / (counts[g] - positives[g]), 1.0 - before / positives[g])
+            negatives = counts - positives
+            if ties:
                 self._tie_correction(value, perm, group, y, pos_before, neg_before, positives, negatives)
-            auc = np.bincount(group, weights=np.where(y, value, 0.0), minlength=n_groups) / positives
+            auc = np.full(n_groups, np.nan)
+            for g in np.flatnonzero(counts):
+                part = slice(starts[g], starts[g] + counts[g])
+                auc[g] = np.sum(value[part], where=y[part]) / positives[g]
         rows = self.order if perm is None else self.order[perm]
         return _Placements(rows, group, y, value, auc)
 
@@ -305,10 +320,16 @@ def _delong_variance(
     for g in np.flatnonzero(counts):
         part = slice(starts[g], starts[g] + counts[g])
         x, w = a[part], b[part]
-        m = np.stack([x, w, x * x, w * w, x * w])
         y = label[part].astype(float)
-        sums[1, :, g] = m @ y
-        sums[0, :, g] = m.sum(axis=1) - sums[1, :, g]
+        xy, wy = x * y, w * y
+
+        def dot(u: np.ndarray, v: np.ndarray) -> float:
+            # einsum's own loop, not BLAS: a threaded BLAS spins and stalls on a busy machine
+            return float(np.einsum("i,i->", u, v))
+
+        every = np.array([x.sum(), w.sum(), dot(x, x), dot(w, w), dot(x, w)])
+        sums[1, :, g] = [xy.sum(), wy.sum(), dot(xy, x), dot(wy, w), dot(xy, w)]
+        sums[0, :, g] = every - sums[1, :, g]
         n[1, g] = y.sum()
         n[0, g] = counts[g] - n[1, g]
     sa, sb, saa, sbb, sab = (sums[:, i] for i in range(5))
