@@ -106,3 +106,67 @@ def test_policy_gates_the_challenger_on_the_comparison(db, tmp_path) -> None:
     assert check.exit_code == 1
     assert [r.kind for r in check.evidence] == ["compare"]
     assert check.evidence[0].parameters["confidence_level"] == 0.9
+
+
+def _explanation(income: float, age: float, female_income: float):
+    from signoff.domain.explanation import (
+        Additivity,
+        ExplainerKind,
+        Explanation,
+        ExplanationSettings,
+        FeatureImportance,
+        GroupImportance,
+    )
+
+    settings = ExplanationSettings(
+        explainer=ExplainerKind.TREE, method="shap.TreeExplainer", output_space="log-odds",
+        model_class="GradientBoostingClassifier", features=("income", "age"), rows_available=100,
+        sample_size=100, background_size=0, background_source="", seed=0, bootstrap_resamples=0,
+        confidence=0.95, min_group_size=30, shap_version="0.51", estimate=None,
+    )  # fmt: skip
+    return Explanation(
+        settings=settings,
+        base_value=0.0,
+        global_importance=(
+            FeatureImportance("income", income, None, None),
+            FeatureImportance("age", age, None, None),
+        ),
+        directions=(),
+        segments=(
+            GroupImportance("sex", "Female", 60, (FeatureImportance("income", female_income, None, None),)),
+        ),
+        gaps=(),
+        local=(),
+        additivity=Additivity(max_error=0.0, tolerance=0.001, rows_checked=100, basis="float64 sum"),
+    )
+
+
+def test_shap_reliance_change_when_both_versions_are_explained(db, tmp_path) -> None:
+    from signoff.services.analysis_runs import record_analysis
+
+    rows = _rows(400)
+    champion, challenger = (
+        add_model_version(db, name="m", version="1"),
+        add_model_version(db, name="m", version="2"),
+    )
+    rows.to_csv(tmp_path / "shadow.csv", index=False)
+    mapping = ColumnMapping(label="label", prediction="p2", features=("p1",), sensitive=("sex",), id="id")
+    log = import_log(db, tmp_path / "shadow.csv", model="m", version="2", mapping=mapping).log
+    common = {"name": "m", "champion": "1", "challenger": "2", "log_ids": [log.id], "n_resamples": 0}
+    without = compare_versions(db, **common, prediction_columns=("p1", "p2"))
+    assert without.result.reliance == ()
+    for version, explanation in (
+        (champion, _explanation(0.40, 0.10, 0.50)),
+        (challenger, _explanation(0.25, 0.30, 0.20)),
+    ):
+        record_analysis(
+            db, kind="shap", model_version_id=version.id, inputs={"log": log.evidence_sha256},
+            parameters={}, engine_version="test", result=explanation.to_dict(),
+        )  # fmt: skip
+    done = compare_versions(db, **common, prediction_columns=("p1", "p2"))
+    assert done.run.id != without.run.id and "challenger_explanation" in done.run.inputs
+    changes = {(c.scope, c.feature): c for c in done.result.reliance}
+    assert changes[("overall", "income")].difference == pytest.approx(0.25 - 0.40)
+    assert changes[("overall", "age")].difference == pytest.approx(0.30 - 0.10)
+    assert changes[("sex=Female", "income")].champion == 0.50
+    assert changes[("sex=Female", "income")].difference == pytest.approx(0.20 - 0.50)

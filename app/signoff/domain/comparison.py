@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from signoff.domain.explanation import Explanation
 from signoff.domain.observations import Observation
 
 Interval = tuple[float | None, float | None]
@@ -383,3 +384,31 @@ class ComparisonResult:
                     )
                 )
         return out
+
+
+def reliance_changes(champion: Explanation, challenger: Explanation) -> tuple[RelianceChange, ...]:
+    """Mean |SHAP| per feature under each version, overall and per group both explanations measured.
+
+    Features only one version uses keep ``None`` on the other side. Values are in each model's own
+    output space (say log-odds), so a change reads as "relies more / less on", not as an effect size.
+    """
+
+    def table(importances: Any) -> dict[str, float]:
+        return {i.feature: i.mean_abs_shap for i in importances}
+
+    def changes(scope: str, a: dict[str, float], b: dict[str, float]) -> list[RelianceChange]:
+        out = []
+        for feature in list(a) + [f for f in b if f not in a]:
+            x, y = a.get(feature), b.get(feature)
+            difference = None if x is None or y is None else y - x
+            out.append(RelianceChange(feature, scope, x, y, difference))
+        return out
+
+    result = changes("overall", table(champion.global_importance), table(challenger.global_importance))
+    theirs = {(g.attribute, g.group): g for g in challenger.segments}
+    for group in champion.segments:
+        other = theirs.get((group.attribute, group.group))
+        if other is not None and not group.insufficient and not other.insufficient:
+            scope = f"{group.attribute}={group.group}"
+            result += changes(scope, table(group.importances), table(other.importances))
+    return tuple(result)

@@ -14,8 +14,9 @@ from typing import Any
 
 from signoff import __version__
 from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.comparison import ComparisonResult
+from signoff.domain.comparison import ComparisonResult, reliance_changes
 from signoff.domain.errors import InputError
+from signoff.domain.explanation import SHAP_KIND, Explanation
 from signoff.domain.policy import Policy
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion
@@ -200,6 +201,20 @@ def compare_versions(
     if not chosen:
         raise InputError("the champion's log maps no sensitive attributes; name the attributes to compare by")
     parameters["sensitive"] = chosen
+    # SHAP reliance: where both versions have an explanation, the newest of each is an input too.
+    explanations = [latest_analysis(db, kind=SHAP_KIND, model_version_id=v.id) for v in versions]
+    compare_rows = compute
+    if explanations[0] is not None and explanations[1] is not None:
+        shap_a, shap_b = explanations
+        inputs.update(champion_explanation=shap_a.result_sha256, challenger_explanation=shap_b.result_sha256)
+
+        def compute() -> dict[str, Any]:
+            result = ComparisonResult.from_dict(compare_rows())
+            changes = reliance_changes(
+                Explanation.from_dict(shap_a.result), Explanation.from_dict(shap_b.result)
+            )
+            return result.with_reliance(changes).to_dict()
+
     run = run_analysis(
         db,
         kind=KIND,
