@@ -155,3 +155,18 @@ def test_mistakes_are_one_message_and_store_nothing(workspace, capsys, args, mes
         assert list_audit_events(db) == before
     finally:
         db.close()
+
+
+def test_unpaired_ab_test_of_two_logs(workspace, capsys) -> None:
+    url, rows = workspace
+    code = main(
+        ["--db", url, "compare", "credit", "1", "2", "--log", "1", "--log", "2", "--unpaired", "--json"]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)["result"]
+    assert result["design"] == "unpaired"
+    assert (result["coverage"]["compared_rows"], result["coverage"]["only_champion"]) == (2800, 0)
+    sr = next(m for m in result["overall"]["metrics"] if m["metric"] == "selection_rate")
+    a, b = rows.iloc[:1400].pred_v1, rows.iloc[100:].pred_v2
+    assert sr["difference"] == pytest.approx(b.mean() - a.mean())
+    assert sr["interval_method"].startswith("Newcombe") and sr["test"] == "two_proportion_z"

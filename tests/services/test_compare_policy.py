@@ -170,3 +170,23 @@ def test_shap_reliance_change_when_both_versions_are_explained(db, tmp_path) -> 
     assert changes[("overall", "age")].difference == pytest.approx(0.30 - 0.10)
     assert changes[("sex=Female", "income")].champion == 0.50
     assert changes[("sex=Female", "income")].difference == pytest.approx(0.20 - 0.50)
+
+
+def test_the_comparison_enters_the_challengers_evidence_bundle(db, tmp_path) -> None:
+    from review_world import add_people
+    from signoff.services.reviews import open_review
+
+    rows = _rows(300)
+    add_model_version(db, name="credit", version="1")
+    challenger = add_model_version(db, name="credit", version="2")
+    rows.to_csv(tmp_path / "shadow.csv", index=False)
+    mapping = ColumnMapping(label="label", prediction="p2", features=("p1",), sensitive=("sex",), id="id")
+    log = import_log(db, tmp_path / "shadow.csv", model="credit", version="2", mapping=mapping).log
+    done = compare_versions(
+        db, name="credit", champion="1", challenger="2", log_ids=[log.id], prediction_columns=("p1", "p2"),
+        n_resamples=0,
+    )  # fmt: skip
+    add_people(db, ("root", "alice"))
+    status = open_review(db, "alice", model_version_id=challenger.id, log_ids=[log.id])
+    cited = {(a.kind, a.run_id, a.result_sha256) for a in status.bundle.analyses}
+    assert ("compare", done.run.id, done.run.result_sha256) in cited
