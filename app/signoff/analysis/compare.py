@@ -232,14 +232,15 @@ class _ScoreRanks:
         n = len(self.order)
         if n_groups == 1:
             perm = None
-            group = np.zeros(n, dtype=np.uint8)
+            counts = np.array([n])
         else:
             dtype = np.uint8 if n_groups <= 256 else np.uint16 if n_groups <= 65536 else np.int64
             by_score = segment_map.astype(dtype)[self.joint]
             perm = np.argsort(by_score, kind="stable")  # radix sort of small codes: O(n)
-            group = by_score[perm]
+            counts = np.bincount(by_score, minlength=n_groups)
+        # In (group, score) order the groups are consecutive runs: no gather needed for the codes.
+        group = np.repeat(np.arange(n_groups, dtype=np.int64 if n_groups > 256 else np.uint8), counts)
         y = self.label if perm is None else self.label[perm]
-        counts = np.bincount(group, minlength=n_groups)
         starts = np.cumsum(counts) - counts
         positives = np.zeros(n_groups, dtype=np.int64)
         value = np.empty(n)
@@ -313,7 +314,7 @@ def _delong_variance(
     ``group`` is non-decreasing, so each group is a slice; its sums over positives are one
     matrix-vector product with the labels, and over negatives the rest.
     """
-    counts = np.bincount(group, minlength=n_groups)
+    counts = np.bincount(group, minlength=n_groups) if len(group) else np.zeros(n_groups, dtype=np.int64)
     starts = np.cumsum(counts) - counts
     sums = np.zeros((2, 5, n_groups))  # [negatives, positives] x [a, b, aa, bb, ab]
     n = np.zeros((2, n_groups))
