@@ -94,3 +94,22 @@ def test_compare_page_shows_differences_changes_and_rule_verdicts(
 
 
 OVERALL_DIFFERENCE = 3
+
+
+def test_one_log_holding_both_versions_decisions(qtbot, context, rows, tmp_path) -> None:
+    path = tmp_path / "shadow.csv"
+    rows[["id", "label", "p1", "p2", "sex"]].to_csv(path, index=False)
+    mapping = ColumnMapping(label="label", prediction="p2", features=("p1",), sensitive=("sex",), id="id")
+    shadow = import_log(context.db, path, model="credit", version="2", mapping=mapping, actor="tester").log
+    page = ComparePage(context)
+    qtbot.addWidget(page)
+    context.select_version(get_model_version(context.db, "credit", "2"))
+    assert page.challenger_log.select(shadow.id)
+    page.champion_column.setCurrentIndex(page.champion_column.findData("p1"))
+    assert not page.champion_log.isEnabled() and page.run_button.isEnabled()
+    page.run_comparison()
+    qtbot.waitUntil(lambda: page.result is not None, timeout=60000)
+    assert page.result.params["champion"]["prediction"] == "p1"
+    assert page.status.text().startswith(f"Analysis run #{page.run_id}: paired comparison of 600 rows.")
+    row = page.overall_model.column_texts("Metric").index("selection_rate")
+    assert page.overall_model.text(row, OVERALL_DIFFERENCE) == f"{rows.p2.mean() - rows.p1.mean():+.3f}"

@@ -133,6 +133,16 @@ class ComparePage(QWidget):
         self.champion.currentIndexChanged.connect(lambda _i: self._fill_champion_logs())
         self.champion_log = LogChooser("Champion's log")
         self.challenger_log = LogChooser("Challenger's log")
+        # Shadow mode in one log: the challenger's log also holds the champion's decisions (and score).
+        self.champion_column = QComboBox()
+        self.champion_column.setAccessibleName("Champion's prediction column in the challenger's log")
+        self.champion_column.setToolTip(
+            "Choose a column when the challenger's log also holds the champion's decisions"
+        )
+        self.champion_score = QComboBox()
+        self.champion_score.setAccessibleName("Champion's score column in the challenger's log")
+        self.challenger_log.currentIndexChanged.connect(lambda _i: self._fill_columns())
+        self.champion_column.currentIndexChanged.connect(lambda _i: self._update_mode())
         self.unpaired = QCheckBox("&Unpaired (A/B test)")
         self.unpaired.setToolTip("Each version served its own traffic: unpaired tests, no join by row id")
         self.run_button = QPushButton("&Compare")
@@ -176,6 +186,8 @@ class ComparePage(QWidget):
             ("C&hampion", self.champion),
             ("Champion's &log", self.champion_log),
             ("Challenger's l&og", self.challenger_log),
+            ("or champion's col&umn", self.champion_column),
+            ("score", self.champion_score),
         ):
             label = QLabel(text)
             label.setBuddy(widget)
@@ -265,7 +277,32 @@ class ComparePage(QWidget):
             else list_logs(self.context.db, model=champion.name, version=champion.version)
         )
         self.champion_log.set_logs(logs)
-        self.run_button.setEnabled(bool(logs) and self.challenger_log.log() is not None)
+        self._fill_columns()
+
+    def _fill_columns(self) -> None:
+        log = self.challenger_log.log()
+        own = (
+            set()
+            if log is None
+            else {log.mapping.label, log.mapping.prediction, log.mapping.id, log.mapping.timestamp}
+        )
+        columns = [] if log is None else [c for c in log.mapping.mapped_columns() if c not in own]
+        for box, empty in ((self.champion_column, "(its own log)"), (self.champion_score, "(no score)")):
+            box.blockSignals(True)
+            box.clear()
+            box.addItem(empty, None)
+            for column in columns:
+                box.addItem(column, column)
+            box.blockSignals(False)
+        self._update_mode()
+
+    def _update_mode(self) -> None:
+        one_log = self.champion_column.currentData() is not None
+        self.champion_log.setEnabled(not one_log)
+        self.champion_score.setEnabled(one_log)
+        self.unpaired.setEnabled(not one_log)
+        ready = self.challenger_log.log() is not None and (one_log or self.champion_log.log() is not None)
+        self.run_button.setEnabled(ready and bool(self.champion.count()))
 
     def _maybe_reload(self, event) -> None:
         relevant = event.action.startswith(("log.", "model.")) or event.action in (
@@ -279,9 +316,18 @@ class ComparePage(QWidget):
         version = self.version
         champion = self._others.get(self.champion.currentData()) if version is not None else None
         a, b = self.champion_log.log(), self.challenger_log.log()
-        if version is None or champion is None or a is None or b is None:
+        column, score = self.champion_column.currentData(), self.champion_score.currentData()
+        if version is None or champion is None or b is None or (a is None and column is None):
             return
         db, actor, unpaired = self.context.db, self.context.actor, self.unpaired.isChecked()
+        inputs: dict = {"log_ids": [a.id, b.id] if a is not None else [], "unpaired": unpaired}
+        if column is not None:
+            scores = b.mapping.scores
+            inputs = {
+                "log_ids": [b.id],
+                "prediction_columns": (column, b.mapping.prediction),
+                "score_columns": (score, scores[0]) if score is not None and len(scores) == 1 else None,
+            }
 
         def work(control: JobControl) -> tuple[ComparisonResult, int]:
             from signoff.services.compare import compare_versions
@@ -291,8 +337,7 @@ class ComparePage(QWidget):
                 name=version.name,
                 champion=champion.version,
                 challenger=version.version,
-                log_ids=[a.id, b.id],
-                unpaired=unpaired,
+                **inputs,
                 actor=actor,
                 progress=lambda fraction: control.progress(fraction, "comparing"),
                 cancelled=control.cancelled,
