@@ -246,23 +246,32 @@ def test_decision_changes_counted_and_tested(paired: ComparisonResult, log: pd.D
 
 
 def _gaps(
-    codes: np.ndarray, y: np.ndarray, pred: np.ndarray, unknown: int, min_size: int = 30
+    codes: np.ndarray, y: np.ndarray, pred: np.ndarray, judged: np.ndarray, included: np.ndarray
 ) -> dict[str, float]:
-    """The three gaps of one version's rows, straight from the rows (group codes, labels, decisions)."""
-    k = unknown + 1
-    sizes = np.bincount(codes, minlength=k)
-    judged = sizes >= min_size
+    """The three gaps of one version's rows, straight from the rows (group codes, labels, decisions).
+
+    Which groups are judged (minimum size) and included (known, over 2% of rows) is decided once on the
+    observed data and kept for every resample, as the analysis does."""
+    k = len(judged)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sr = np.bincount(codes, pred, k) / sizes
+        sr = np.bincount(codes, pred, k) / np.bincount(codes, minlength=k)
         tpr = np.bincount(codes[y == 1], pred[y == 1], k) / np.bincount(codes[y == 1], minlength=k)
         fpr = np.bincount(codes[y == 0], pred[y == 0], k) / np.bincount(codes[y == 0], minlength=k)
-    included = judged & (sizes / len(codes) >= 0.02)
-    included[unknown] = False
     return {
-        "impact_ratio": sr[included].min() / sr[included].max(),
-        "demographic_parity_difference": sr[judged].max() - sr[judged].min(),
-        "equalized_odds_difference": max(np.ptp(tpr[judged]), np.ptp(fpr[judged])),
+        "impact_ratio": np.nanmin(sr[included]) / np.nanmax(sr[included]),
+        "demographic_parity_difference": np.nanmax(sr[judged]) - np.nanmin(sr[judged]),
+        "equalized_odds_difference": max(
+            np.nanmax(tpr[judged]) - np.nanmin(tpr[judged]), np.nanmax(fpr[judged]) - np.nanmin(fpr[judged])
+        ),
     }
+
+
+def _masks(*code_arrays: np.ndarray, unknown: int = 3, min_size: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    sizes = [np.bincount(c, minlength=unknown + 1) for c in code_arrays]
+    judged = np.minimum.reduce(sizes) >= min_size
+    included = sum(sizes) / sum(len(c) for c in code_arrays) >= 0.02
+    included[unknown] = False
+    return judged, included
 
 
 def test_gap_changes_and_their_bootstrap_agree_with_a_row_bootstrap(
@@ -271,12 +280,13 @@ def test_gap_changes_and_their_bootstrap_agree_with_a_row_bootstrap(
     seg = next(s for s in paired.segments if s.name == "race")
     codes = log["race"].map({"A": 0, "B": 1, "C": 2}).fillna(3).to_numpy(dtype=np.int64)
     y, a, b = (log[c].to_numpy() for c in ("label", "pred_a", "pred_b"))
-    before, after = _gaps(codes, y, a, 3), _gaps(codes, y, b, 3)
+    masks = _masks(codes)
+    before, after = _gaps(codes, y, a, *masks), _gaps(codes, y, b, *masks)
     rng = np.random.default_rng(99)
     draws: dict[str, list[float]] = {k: [] for k in before}
     for _ in range(2000):
         rows = rng.integers(0, len(log), len(log))
-        ga, gb = _gaps(codes[rows], y[rows], a[rows], 3), _gaps(codes[rows], y[rows], b[rows], 3)
+        ga, gb = _gaps(codes[rows], y[rows], a[rows], *masks), _gaps(codes[rows], y[rows], b[rows], *masks)
         for k in draws:
             draws[k].append(gb[k] - ga[k])
     for gap in seg.gaps:
@@ -344,3 +354,29 @@ def test_result_round_trips_and_observes(paired: ComparisonResult) -> None:
     )
     assert ("compare.selection_rate_difference", "sex=Female") in observed
     assert ("compare.impact_ratio_change", "race") in observed
+
+
+def test_unpaired_gap_bootstrap_agrees_with_a_two_sample_row_bootstrap(log: pd.DataFrame) -> None:
+    a, b = log.iloc[:1500], log.iloc[1500:]
+    result = run_unpaired_comparison(
+        a, b, champion=CHAMPION, challenger=CHALLENGER, sensitive=["race"], n_resamples=2000, seed=5
+    )
+    codes = {
+        name: part["race"].map({"A": 0, "B": 1, "C": 2}).fillna(3).to_numpy(dtype=np.int64)
+        for name, part in (("a", a), ("b", b))
+    }
+    ya, pa = a["label"].to_numpy(), a["pred_a"].to_numpy()
+    yb, pb = b["label"].to_numpy(), b["pred_b"].to_numpy()
+    masks = _masks(codes["a"], codes["b"])
+    rng = np.random.default_rng(17)
+    draws: dict[str, list[float]] = {}
+    for _ in range(2000):
+        ra, rb = rng.integers(0, len(a), len(a)), rng.integers(0, len(b), len(b))
+        ga = _gaps(codes["a"][ra], ya[ra], pa[ra], *masks)
+        gb = _gaps(codes["b"][rb], yb[rb], pb[rb], *masks)
+        for k in ga:
+            draws.setdefault(k, []).append(gb[k] - ga[k])
+    for gap in result.segments[0].gaps:
+        low, high = np.percentile(draws[gap.name], [2.5, 97.5])
+        assert abs(gap.ci[0] - low) < 0.08 * (high - low), gap.name
+        assert abs(gap.ci[1] - high) < 0.08 * (high - low), gap.name

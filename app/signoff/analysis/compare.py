@@ -361,10 +361,8 @@ class _Data:
     conf: Tally
     boot: Tally | None
     label: np.ndarray
-    version: np.ndarray | None  # unpaired: True where the challenger served the row
     ranks: tuple[_ScoreRanks, _ScoreRanks] | None  # paired: (champion, challenger)
     unpaired_ranks: tuple[_ScoreRanks, _ScoreRanks] | None
-    unpaired_rows: tuple[np.ndarray, np.ndarray] | None
     z: float
     level: float
     min_group_size: int
@@ -749,15 +747,16 @@ def _run(
             else _resample_by_version(conf, n_resamples, seed)
         )
     stages.reached(0.2)
-    ranks = unpaired_ranks = unpaired_rows = None
+    ranks: tuple[_ScoreRanks, _ScoreRanks] | None = None
+    unpaired_ranks: tuple[_ScoreRanks, _ScoreRanks] | None = None
     if scores is not None and design == PAIRED:
-        with ThreadPoolExecutor(2) as pool:
-            ranks = tuple(pool.map(lambda s: _ScoreRanks.build(s, label, joint.codes), scores))
+        with ThreadPoolExecutor(2) as pool:  # numpy's sorts release the GIL
+            a, b = pool.map(lambda s: _ScoreRanks.build(s, label, joint.codes), scores)
+        ranks = (a, b)
     elif scores is not None and version is not None:
-        unpaired_rows = (np.flatnonzero(~version), np.flatnonzero(version))
-        unpaired_ranks = tuple(
-            _ScoreRanks.build(s, label[rows], joint.codes[rows])
-            for s, rows in zip(scores, unpaired_rows, strict=True)
+        unpaired_ranks = (
+            _ScoreRanks.build(scores[0], label[~version], joint.codes[~version]),
+            _ScoreRanks.build(scores[1], label[version], joint.codes[version]),
         )
     stages.reached(0.5)
     data = _Data(
@@ -767,10 +766,8 @@ def _run(
         conf=conf,
         boot=boot,
         label=label,
-        version=version,
-        ranks=ranks,  # type: ignore[arg-type]
-        unpaired_ranks=unpaired_ranks,  # type: ignore[arg-type]
-        unpaired_rows=unpaired_rows,
+        ranks=ranks,
+        unpaired_ranks=unpaired_ranks,
         z=float(special.ndtri(0.5 + confidence_level / 2)),
         level=confidence_level,
         min_group_size=min_group_size,
