@@ -65,11 +65,13 @@ PAGE_TYPES: tuple[LazyPage | type[QWidget], ...] = (
     LazyPage("Fairness", "signoff.ui.pages.fairness_page:FairnessPage"),
     LazyPage("Explain", "signoff.ui.pages.explain_page:ExplainPage"),
     LazyPage("Drift", "signoff.ui.pages.drift_page:DriftPage"),
-    LazyPage("Compare", "signoff.ui.pages.compare_page:ComparePage"),
     LazyPage("Policy", "signoff.ui.pages.policy_page:PolicyPage"),
     LazyPage("Review", "signoff.ui.pages.review_page:ReviewPage"),
     LazyPage("Report", "signoff.ui.pages.report_page:ReportPage"),
     LazyPage("Audit trail", "signoff.ui.pages.audit_page:AuditPage"),
+    LazyPage(
+        "Compare", "signoff.ui.pages.compare_page:ComparePage"
+    ),  # last but one: Ctrl+1..9 keep their pages
     LazyPage("Settings", "signoff.ui.pages.settings_page:SettingsPage"),
 )
 
