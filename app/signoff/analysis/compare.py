@@ -53,8 +53,14 @@ from signoff.domain.errors import InputError
 DEFAULT_MIN_GROUP_SIZE = 30
 DEFAULT_EXCLUDED_SHARE = 0.02
 EXACT_MCNEMAR_BELOW = 25  # discordant pairs; below this the chi-square approximation is poor
-RATE_METRICS = {"accuracy": "accuracy", "tpr": "tpr", "fpr": "fpr", "selection_rate": "selection_rate"}
-RATE_METRICS["precision"] = "ppv"
+# A compared metric's name -> its name among the count-table rates of analysis.metrics.
+RATE_METRICS = {
+    "accuracy": "accuracy",
+    "tpr": "tpr",
+    "fpr": "fpr",
+    "selection_rate": "selection_rate",
+    "precision": "ppv",
+}
 # McNemar's discordant cells (champion right/yes & challenger not, and the reverse) per paired metric.
 MCNEMAR_CELLS = {
     "accuracy": ((1, 6), (2, 5)),
