@@ -18,6 +18,7 @@ from typing import Any
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
@@ -30,6 +31,7 @@ from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.review import FindingStatus, Review
+from signoff.reporting.comparison_section import comparison_section
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -136,6 +138,7 @@ class AuditReportInput:
     performance_results: tuple[tuple[int | None, PerformanceResult], ...] = ()  # (log id, result)
     explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
     review: Review | None = None  # the review the report is bound to (findings, signatures)
+    comparisons: tuple[tuple[str, ComparisonResult], ...] = ()  # ("v1 (champion) vs v2", result)
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -156,6 +159,8 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
         _audit_trail(evidence),
         _appendix(),
     )
+    if evidence.comparisons:  # after the appendix, so that the numbers of the usual sections never move
+        sections += (comparison_section(len(sections) + 1, evidence.comparisons),)
     return Report(
         report_id=report_id,
         title="Model audit report",

@@ -19,6 +19,7 @@ from typing import Any
 from signoff import __version__
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult, DriftThresholds
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import FairnessResult, MonitoringResult
@@ -47,6 +48,7 @@ OBSERVERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
     "fairness": lambda result: FairnessResult.from_dict(result).observations(),
     "performance": lambda result: PerformanceResult.from_dict(result).observations(),
     "monitoring": lambda result: MonitoringResult.from_dict(result).observations(),
+    "compare": lambda result: ComparisonResult.from_dict(result).observations(),
 }
 
 
@@ -162,7 +164,12 @@ def _gather_evidence(
     for kind in needed:
         if kind in ("validation", "drift"):
             continue
-        recorded = latest_analysis(db, kind=kind, model_version_id=model_version.id, reading=hashes)
+        if kind == "compare":  # the comparison whose challenger this version is, at the policy's confidence
+            from signoff.services.compare import comparison_evidence
+
+            recorded = comparison_evidence(db, policy, model_version.id, hashes)
+        else:
+            recorded = latest_analysis(db, kind=kind, model_version_id=model_version.id, reading=hashes)
         if recorded is not None:
             runs.append(recorded)
     return runs

@@ -28,6 +28,7 @@ from signoff import __version__
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict
 from signoff.domain.canonical import canonical_hash, sha256_hex
+from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult
 from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.explanation import SHAP_KIND, Explanation
@@ -219,6 +220,14 @@ def gather_report_input(
         for r in runs
         if r.kind == SHAP_KIND
     )
+    comparisons = tuple(
+        (
+            f"{model.name} v{r.parameters['champion']['version']} (champion) vs v{model.version} (challenger)",
+            ComparisonResult.from_dict(r.result),
+        )
+        for r in runs
+        if r.kind == "compare"
+    )
     profiles: dict[int, LogProfile] = {}
     for r in runs:
         log_id = by_hash.get(r.inputs.get("log", ""))
@@ -269,6 +278,7 @@ def gather_report_input(
         performance_results=performance,
         explanations=explanations,
         review=review,
+        comparisons=comparisons,
     )
 
 

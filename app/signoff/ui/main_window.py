@@ -69,6 +69,9 @@ PAGE_TYPES: tuple[LazyPage | type[QWidget], ...] = (
     LazyPage("Review", "signoff.ui.pages.review_page:ReviewPage"),
     LazyPage("Report", "signoff.ui.pages.report_page:ReportPage"),
     LazyPage("Audit trail", "signoff.ui.pages.audit_page:AuditPage"),
+    LazyPage(
+        "Compare", "signoff.ui.pages.compare_page:ComparePage"
+    ),  # last but one: Ctrl+1..9 keep their pages
     LazyPage("Settings", "signoff.ui.pages.settings_page:SettingsPage"),
 )
 
