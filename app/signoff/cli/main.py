@@ -21,6 +21,7 @@ from signoff.cli import (
     demo_command,
     explain_command,
     import_command,
+    inventory_command,
     logs_command,
     models_command,
     report_command,
@@ -33,6 +34,7 @@ from signoff.domain.errors import SignoffError
 COMMAND_GROUPS = (
     app_command,
     models_command,
+    inventory_command,
     import_command,
     logs_command,
     analyze_command,
