@@ -117,10 +117,33 @@ def test_proposals_come_from_the_newest_record_and_skip_agreeing_fields():
     newer = {"card": {"intended_uses": "Rank applicants", "limitations": "US data only"}, "description": ""}
     older = {"card": {"summary": "Old summary", "intended_uses": "Old use"}, "description": "desc"}
     found = proposals_from_registry(
-        [("model-card snapshot 2 (v2)", newer), ("mlflow snapshot 1 (v1)", older)],
+        [
+            ("sagemaker snapshot 2 (v2)", "sagemaker", newer),
+            ("sagemaker snapshot 1 (v1)", "sagemaker", older),
+        ],
         {"limitations": "US data only"},
     )
     assert [(p.field, p.value, p.source) for p in found] == [
-        ("purpose", "Old summary", "mlflow snapshot 1 (v1): card.summary"),
-        ("intended_use", "Rank applicants", "model-card snapshot 2 (v2): card.intended_uses"),
+        ("purpose", "Old summary", "sagemaker snapshot 1 (v1): card.summary"),
+        ("intended_use", "Rank applicants", "sagemaker snapshot 2 (v2): card.intended_uses"),
     ]
+
+
+def test_a_markdown_cards_sections_go_to_the_fields_their_headings_name():
+    # As the model-card importer stores the demo card: out-of-scope text sits in "limitations".
+    record = {
+        "card": {
+            "summary": "Model description\nA binary classifier.",
+            "intended_uses": "Intended uses\nA teaching example.\n\nIt stands in for credit pre-screening.",
+            "limitations": "Out-of-scope uses\nAny real decision about a person.\n\nKnown limitations\n1994 data.",
+            "training_details": "Training data\nadult.data, 32,561 rows.",
+        }
+    }
+    found = {p.field: p.value for p in proposals_from_registry([("card", "model-card", record)], {})}
+    assert found == {
+        "purpose": "A binary classifier.",
+        "intended_use": "A teaching example.\n\nIt stands in for credit pre-screening.",
+        "out_of_scope": "Any real decision about a person.",
+        "limitations": "1994 data.",
+        "training_data": "adult.data, 32,561 rows.",
+    }

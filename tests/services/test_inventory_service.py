@@ -132,3 +132,25 @@ def test_export_writes_csv_and_xlsx_with_no_formulas(world_db, world, tmp_path):
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     with pytest.raises(InputError, match="choose one of csv, xlsx"):
         inventory.export_inventory(world_db, format="ods", out=tmp_path / "i.ods")
+
+
+def test_a_model_card_prefills_only_what_the_owner_accepts(db):
+    from signoff.resources import resource_path
+    from signoff.services.registry_import import import_model_card
+
+    import_model_card(db, resource_path("demo", "model-card.md"), model="adult", version="1")
+    offered = {p.field: p for p in inventory.proposals(db, "adult")}
+    assert set(offered) == {"purpose", "intended_use", "out_of_scope", "training_data"}
+    assert offered["out_of_scope"].value.startswith("Any real decision about a person.")
+    assert offered["out_of_scope"].source == "model-card snapshot 1 (v1): card section 'Out-of-scope uses'"
+    assert inventory.show_inventory(db, "adult").record is None  # nothing is filled in silently
+    view = inventory.accept_proposals(db, "adult", ["intended_use", "out_of_scope"], actor="ann")
+    assert view.entry.values == {
+        "intended_use": offered["intended_use"].value,
+        "out_of_scope": offered["out_of_scope"].value,
+    }
+    (event,) = _events(db, "inventory.updated")
+    assert event.actor == "ann" and set(event.payload["accepted_from"]) == {"intended_use", "out_of_scope"}
+    assert {p.field for p in inventory.proposals(db, "adult")} == {"purpose", "training_data"}
+    with pytest.raises(InputError, match="no proposal for limitations"):
+        inventory.accept_proposals(db, "adult", ["limitations"])

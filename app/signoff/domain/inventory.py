@@ -417,13 +417,64 @@ class Proposal:
         return {"field": self.field, "value": self.value, "current": self.current, "source": self.source}
 
 
-# Which part of a stored registry record may prefill which field, in order of preference.
-PROPOSAL_SOURCES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("purpose", ("card.summary", "description", "registered_model.description")),
-    ("intended_use", ("card.intended_uses",)),
-    ("limitations", ("card.limitations",)),
-    ("training_data", ("card.training_details",)),
+# What a model card's section heading says it is about (first match wins: "Out-of-scope uses" is not
+# an intended use), and the field it prefills.
+CARD_HEADINGS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("out_of_scope", ("out-of-scope", "out of scope", "misuse")),
+    ("intended_use", ("intended use", "uses")),
+    ("limitations", ("limitation", "risks", "caveat")),
+    ("training_data", ("training data", "training")),
+    ("purpose", ("model description", "model details", "summary", "overview")),
 )
+# Card fields of registries that fill them themselves (SageMaker model cards), field by field.
+CARD_FIELDS = (
+    ("purpose", "summary"),
+    ("intended_use", "intended_uses"),
+    ("limitations", "limitations"),
+    ("training_data", "training_details"),
+)
+
+
+def _route(heading: str) -> str | None:
+    lowered = heading.lower()
+    for name, words in CARD_HEADINGS:
+        if any(word in lowered for word in words):
+            return name
+    return None
+
+
+def _card_sections(text: str) -> list[tuple[str, str]]:
+    """A Markdown card's field text, which the importer keeps as "Heading\ncontent" blocks, split back."""
+    sections: list[tuple[str, str]] = []
+    for block in text.split("\n\n"):
+        heading, newline, content = block.partition("\n")
+        if newline and len(heading) <= 80 and _route(heading):
+            sections.append((heading, content.strip()))
+        elif sections:
+            sections[-1] = (sections[-1][0], f"{sections[-1][1]}\n\n{block}".strip())
+    return sections
+
+
+def registry_offers(source_kind: str, record: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """What one stored registry record offers: ``{field: (value, where in the record)}``."""
+    offers: dict[str, tuple[str, str]] = {}
+    card = record.get("card") if isinstance(record.get("card"), Mapping) else {}
+    for name, key in CARD_FIELDS:
+        text = card.get(key) if isinstance(card.get(key), str) else ""
+        if not text.strip():
+            continue
+        if source_kind == "model-card":
+            for heading, content in _card_sections(text):
+                target = _route(heading)
+                if target and content and target not in offers:
+                    offers[target] = (content, f"card section {heading!r}")
+        elif name not in offers:
+            offers[name] = (text.strip(), f"card.{key}")
+    for path in ("description", "registered_model.description"):
+        value = _lookup(record, path)
+        if value and "purpose" not in offers:
+            offers["purpose"] = (value, path)
+    return offers
 
 
 def _lookup(record: Mapping[str, Any], path: str) -> str:
@@ -434,16 +485,17 @@ def _lookup(record: Mapping[str, Any], path: str) -> str:
 
 
 def proposals_from_registry(
-    records: list[tuple[str, Mapping[str, Any]]], current: Mapping[str, Any]
+    records: list[tuple[str, str, Mapping[str, Any]]], current: Mapping[str, Any]
 ) -> list[Proposal]:
-    """Proposals from registry records (``(source label, record)``, newest first) for what differs now."""
-    found = []
-    for name, paths in PROPOSAL_SOURCES:
-        for path in paths:
-            offered = next(((label, v) for label, r in records if (v := _lookup(r, path))), None)
-            if offered is not None:
-                label, value = offered
-                if current.get(name) != value:
-                    found.append(Proposal(name, value, current.get(name), f"{label}: {path}"))
-                break
-    return found
+    """Proposals from registry records (``(label, source kind, record)``, newest first) where they differ.
+
+    Each field takes the newest record that offers it; a field that already reads the same is left out.
+    """
+    chosen: dict[str, Proposal] = {}
+    for label, kind, record in records:
+        for name, (value, where) in registry_offers(kind, record).items():
+            if name not in chosen:
+                chosen[name] = Proposal(name, value, current.get(name), f"{label}: {where}")
+    return [
+        chosen[f.name] for f in FIELDS if f.name in chosen and current.get(f.name) != chosen[f.name].value
+    ]

@@ -332,11 +332,11 @@ def list_inventory(
 
 def _registry_records(
     uow: UnitOfWork, versions: Iterable[tuple[int, str]]
-) -> list[tuple[str, Mapping[str, Any]]]:
+) -> list[tuple[str, str, Mapping[str, Any]]]:
     found = []
     for version_id, version in versions:
-        for info, record in uow.registry.records(version_id):
-            found.append((f"{info.source_kind} snapshot {info.id} (v{version})", record))
+        for info, record in uow.registry.records(version_id):  # newest first
+            found.append((f"{info.source_kind} snapshot {info.id} (v{version})", info.source_kind, record))
     return found
 
 
