@@ -244,7 +244,7 @@ def override_tier(
     return show_inventory(db, name)
 
 
-def _datasets(uow: UnitOfWork, model_version_id: int) -> tuple[dict[str, Any], ...]:
+def training_datasets(uow: UnitOfWork, model_version_id: int) -> tuple[dict[str, Any], ...]:
     for info, record in uow.registry.records(model_version_id):  # newest first
         run = record.get("run") or {}
         if run.get("datasets"):
@@ -269,7 +269,7 @@ def show_inventory(db: Database, name: str, *, today: date | None = None) -> Inv
                 model_version_id=vid,
                 record=records.get(v),
                 values=effective_values(model_record, records.get(v)),
-                datasets=_datasets(uow, vid),
+                datasets=training_datasets(uow, vid),
             )
             for vid, v in versions
         )

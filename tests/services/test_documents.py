@@ -1,0 +1,157 @@
+"""Regulators' documents from real evidence: the LL144 numbers against a hand-computed table, Annex IV
+statements with their evidence, the "what is missing" list, and the PDF / Markdown read back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+from datetime import date
+from fractions import Fraction
+
+import pytest
+
+from signoff.domain.errors import InputError
+from signoff.domain.prediction_log import ColumnMapping
+from signoff.services import documents, inventory
+from signoff.services.logs import import_log
+from signoff.services.models import add_model_version
+
+# (sex, race) -> (individuals, selected), written by hand; "" is a missing sex.
+CELLS = {
+    ("Male", "White"): (60, 30),
+    ("Male", "Black"): (30, 12),
+    ("Female", "White"): (50, 20),
+    ("Female", "Black"): (40, 10),
+    ("Female", "Asian"): (15, 9),
+    ("Male", "Other"): (3, 2),  # 1.5% of 200: excluded from the ratios, count shown
+    ("", "White"): (2, 1),  # unknown sex
+}
+# Worked out by hand from CELLS (rates as fractions, impact ratio = rate / highest included rate).
+SEX = {"Male": (93, Fraction(44, 93)), "Female": (105, Fraction(39, 105))}
+SEX_RATIOS = {"Male": Fraction(1), "Female": Fraction(39, 105) / Fraction(44, 93)}  # 0.78506
+RACE = {"White": (112, Fraction(51, 112)), "Black": (70, Fraction(22, 70)), "Asian": (15, Fraction(9, 15))}
+RACE_RATIOS = {
+    "White": Fraction(51, 112) / Fraction(3, 5),
+    "Black": Fraction(22, 70) / Fraction(3, 5),
+    "Asian": 1,
+}
+
+
+@pytest.fixture
+def hiring(db, tmp_path):
+    add_model_version(db, name="hiring", version="1")
+    path = tmp_path / "decisions.csv"
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["id", "sex", "race", "hired", "selected"])
+        row = 0
+        for (sex, race), (n, selected) in CELLS.items():
+            for i in range(n):
+                row += 1
+                writer.writerow([row, sex, race, int(i < selected), int(i < selected)])
+    mapping = ColumnMapping(label="hired", prediction="selected", sensitive=("sex", "race"), id="id")
+    return import_log(db, path, model="hiring", version="1", mapping=mapping).log
+
+
+def _close(value, expected):
+    return value == pytest.approx(float(expected), abs=1e-12)
+
+
+def test_ll144_rates_and_ratios_match_the_hand_computed_table(db, hiring, tmp_path):
+    summary = documents.ll144_summary(
+        db, "hiring", "1", log_id=hiring.id, distribution_date=date(2026, 12, 7), actor="hr-analyst"
+    )
+    by_sex, by_race, crossed = summary.tables
+    assert by_sex.unknown_count == 2 and by_race.unknown_count == 0 and crossed.unknown_count == 2
+    sex_rows = {r.group: r for r in by_sex.rows}
+    assert set(sex_rows) == {"Male", "Female"}
+    for group, (count, rate) in SEX.items():
+        row = sex_rows[group]
+        assert (
+            row.count == count
+            and _close(row.selection_rate, rate)
+            and _close(row.impact_ratio, SEX_RATIOS[group])
+        )
+    race_rows = {r.group: r for r in by_race.rows}
+    for group, (count, rate) in RACE.items():
+        row = race_rows[group]
+        assert (
+            row.count == count
+            and _close(row.selection_rate, rate)
+            and _close(row.impact_ratio, RACE_RATIOS[group])
+        )
+    other = race_rows["Other"]
+    assert (other.count, other.excluded, other.impact_ratio) == (3, True, None)
+    cross = {r.group: r for r in crossed.rows}
+    highest = Fraction(9, 15)  # Female & Asian; "Male & Other" (1.5%) is excluded
+    for (sex, race), (n, selected) in CELLS.items():
+        if not sex:
+            continue
+        row = cross[f"{sex} & {race}"]
+        assert row.count == n and _close(row.selection_rate, Fraction(selected, n))
+        if (sex, race) == ("Male", "Other"):
+            assert row.excluded and row.impact_ratio is None
+        else:
+            assert _close(row.impact_ratio, Fraction(selected, n) / highest)
+    assert summary.audit_date == date.today() and summary.valid_until.year == summary.audit_date.year + 1
+    assert summary.distribution_date == date(2026, 12, 7)
+    # The same summary again reuses the stored analysis run instead of computing a new one.
+    again = documents.ll144_summary(db, "hiring", "1", log_id=hiring.id)
+    assert again.run_id == summary.run_id
+
+    out = documents.export_ll144(summary, tmp_path / "ll144.pdf")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Impact ratio" in text and "0.785" in text and "excluded (under 2%)" in text
+    assert f"fairness analysis run {summary.run_id}" in " ".join(text.split())
+    assert "Individuals with an unknown sex: 2" in text
+
+
+def test_ll144_refuses_a_log_whose_attributes_it_cannot_tell(db, hiring):
+    with pytest.raises(InputError, match="no sensitive attribute 'gender'; its attributes: sex, race"):
+        documents.ll144_summary(db, "hiring", "1", log_id=hiring.id, sex="gender")
+
+
+def test_annex_iv_states_what_is_recorded_with_its_evidence_and_lists_the_rest(db, hiring, tmp_path):
+    inventory.set_fields(
+        db,
+        "hiring",
+        {"purpose": "Shortlist applicants <b>fast</b>", "intended_use": "HR screening"},
+        actor="ann",
+    )
+    documents.ll144_summary(db, "hiring", "1", log_id=hiring.id)
+    answers = {
+        a.clause.id: a for a in documents.clause_answers(db, "hiring", "1", framework="eu-ai-act-annex-iv")
+    }
+    purpose = answers["annex-iv-1a"]
+    assert [s.artefact for s in purpose.statements] == [
+        "model.identity",
+        "inventory.purpose",
+        "inventory.intended_use",
+    ]
+    assert purpose.missing == ("inventory.vendor", "inventory.owner")
+    assert purpose.statements[1].evidence == (purpose.statements[1].evidence[0],)
+    assert purpose.statements[1].evidence[0].startswith("inventory record of hiring, revision 1 (ann,")
+    fairness = next(s for s in answers["annex-iv-2g"].statements if s.artefact == "analysis.fairness")
+    assert fairness.evidence[0].startswith("analysis run 1, result sha256 ")
+    assert not answers["annex-iv-9"].recorded and not answers["annex-iv-7"].recorded
+    gaps = {g.clause.id: g.missing for g in documents.missing(db, "hiring", "1")}
+    assert "ll144-audit" not in gaps  # the summary just produced answers it
+    assert gaps["sr11-7-tiering"] == ("risk.tier", "calendar.next_due")
+
+    md = documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.md").read_text(encoding="utf-8")
+    assert "Shortlist applicants &lt;b&gt;fast&lt;/b&gt;" in md  # plain text, never markup
+    assert "not recorded: inventory" in md.replace("\\", "")
+    pdf = documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.pdf")
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "Shortlist applicants <b>fast</b>" in text and "1(a) Intended purpose" in text
+    with pytest.raises(InputError, match=r"as \.pdf or \.md"):
+        documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.docx")
+    payload = json.loads(json.dumps([a.to_dict() for a in answers.values()]))
+    assert payload[0]["clause"] == "annex-iv-1a"
