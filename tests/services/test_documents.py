@@ -96,6 +96,12 @@ def test_ll144_rates_and_ratios_match_the_hand_computed_table(db, hiring, tmp_pa
             assert _close(row.impact_ratio, Fraction(selected, n) / highest)
     assert summary.audit_date == date.today() and summary.valid_until.year == summary.audit_date.year + 1
     assert summary.distribution_date == date(2026, 12, 7)
+    (shown,) = inventory.show_inventory(db, "hiring").ll144_audits
+    assert (shown["run_id"], shown["valid_until"], shown["valid"]) == (
+        summary.run_id,
+        summary.valid_until.isoformat(),
+        True,
+    )
     # The same summary again reuses the stored analysis run instead of computing a new one.
     again = documents.ll144_summary(db, "hiring", "1", log_id=hiring.id)
     assert again.run_id == summary.run_id

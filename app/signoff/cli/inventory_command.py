@@ -158,6 +158,12 @@ def _print_view(view: inventory.InventoryView, as_json: bool) -> int:
     approval = format_utc(entry.last_approval) if entry.last_approval else "none"
     due = entry.next_due.isoformat() if entry.next_due else "not scheduled"
     print(f"  last approval: {approval}; next review due: {due} ({entry.due.value})")
+    for audit in view.ll144_audits:
+        state = "valid" if audit["valid"] else "EXPIRED"
+        print(
+            f"  NYC LL144 bias audit of v{audit['version']}: {audit['audit_date']}, {state} until "
+            f"{audit['valid_until']} (distributed {audit['distribution_date']}, analysis run {audit['run_id']})"
+        )
     for version in view.versions:
         own = version.to_dict()["own_values"]
         if own or version.datasets:

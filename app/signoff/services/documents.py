@@ -30,12 +30,11 @@ from signoff.domain.inventory import FIELDS_BY_NAME, effective_values, inventory
 from signoff.domain.registry import ModelVersion
 from signoff.services import reviews
 from signoff.services.identity import actor_or_login
-from signoff.services.inventory import training_datasets
+from signoff.services.inventory import LL144_ACTION, training_datasets
 from signoff.services.models import get_model_version
 from signoff.storage import Database, UnitOfWork
 
 ANNEX_IV = "eu-ai-act-annex-iv"
-LL144_ACTION = "document.ll144"
 ANALYSIS_KINDS = ("fairness", "performance", "monitoring", "drift", "validation", SHAP_KIND)
 _SEX_WORDS = ("sex", "gender")
 _RACE_WORDS = ("race", "ethnic")

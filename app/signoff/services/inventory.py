@@ -38,6 +38,7 @@ from signoff.services.identity import actor_or_login
 from signoff.storage import Database, UnitOfWork
 
 ASSESSMENT_MEDIA_TYPE = "application/vnd.signoff.risk-assessment+json"
+LL144_ACTION = "document.ll144"  # a bias-audit summary produced (services/documents.py)
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
@@ -77,12 +78,15 @@ class InventoryView:
     record: InventoryRecord | None
     entry: InventoryEntry
     versions: tuple[VersionInventory, ...]
+    # The newest NYC LL144 bias audit of each version that has one: dates, validity, the run it cites.
+    ll144_audits: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.entry.to_dict(),
             "record": None if self.record is None else self.record.to_dict(),
             "version_records": [v.to_dict() for v in self.versions],
+            "ll144_audits": [dict(a) for a in self.ll144_audits],
         }
 
 
@@ -273,7 +277,18 @@ def show_inventory(db: Database, name: str, *, today: date | None = None) -> Inv
             )
             for vid, v in versions
         )
-    return InventoryView(name, model_record, entry, per_version)
+        audits: dict[str, dict[str, Any]] = {}
+        for event in uow.audit.list(action=LL144_ACTION, entity=_entity(name)):  # newest first
+            payload = event.payload
+            audits.setdefault(
+                payload["version"],
+                {
+                    **{k: payload[k] for k in ("version", "log_id", "run_id", "audit_date", "valid_until")},
+                    "distribution_date": payload["distribution_date"],
+                    "valid": date.fromisoformat(payload["valid_until"]) >= (today or _now().date()),
+                },
+            )
+    return InventoryView(name, model_record, entry, per_version, tuple(audits[v] for v in sorted(audits)))
 
 
 def version_inventory(uow: UnitOfWork, name: str, version: str) -> dict[str, Any] | None:
