@@ -7,6 +7,7 @@ Every statement is a table row that names the evidence it came from; a clause wi
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from signoff.domain.canonical import canonical_hash
@@ -25,6 +26,7 @@ from signoff.reporting.content import (
 )
 
 STATEMENT_COLUMNS = ("Statement", "Recorded", "Evidence")
+_NUMBERED = re.compile(r"^\s*(\d+)\.\s*(.+)$")
 
 
 def _number(value: float | None) -> str:
@@ -39,30 +41,28 @@ def annex_iv_report(
     generated_at: datetime,
     signoff_version: str,
 ) -> Report:
-    sections: list[Section] = [
-        Section(
-            1,
-            "About this document",
+    about = (
+        Paragraph(
+            f"Technical documentation of {version.name} version {version.version} in the structure of "
+            "Annex IV of the EU AI Act, generated from the evidence Signoff holds. Each statement names "
+            f"the evidence it came from; '{NOT_RECORDED}' marks what the evidence does not contain."
+        ),
+        KeyValues(
             (
-                Paragraph(
-                    f"Technical documentation of {version.name} version {version.version} in the structure of "
-                    "Annex IV of the EU AI Act, generated from the evidence Signoff holds. Each statement names "
-                    f"the evidence it came from; '{NOT_RECORDED}' marks what the evidence does not contain."
-                ),
-                KeyValues(
-                    (
-                        ("Control map", f"{controls.name} (sha256 {controls.version})"),
-                        ("Clauses recorded", f"{sum(a.recorded for a in answers)} of {len(answers)}"),
-                    )
-                ),
-            ),
-        )
-    ]
+                ("Control map", f"{controls.name} (sha256 {controls.version})"),
+                ("Clauses recorded", f"{sum(a.recorded for a in answers)} of {len(answers)}"),
+            )
+        ),
+    )
     by_section: dict[str, list[ClauseAnswer]] = {}
     for answer in answers:
         by_section.setdefault(answer.clause.section, []).append(answer)
-    for number, (title, group) in enumerate(by_section.items(), start=2):
-        blocks: list = []
+    sections: list[Section] = []
+    for index, (heading, group) in enumerate(by_section.items(), start=1):
+        # The control map writes Annex IV's own numbers ("2. Elements ..."); the sections keep them.
+        numbered = _NUMBERED.match(heading)
+        number, title = (int(numbered.group(1)), numbered.group(2)) if numbered else (index, heading)
+        blocks: list = list(about) if not sections else []
         for answer in group:
             blocks.append(Heading(answer.clause.title))
             if answer.statements:
