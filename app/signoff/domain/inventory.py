@@ -499,3 +499,41 @@ def proposals_from_registry(
     return [
         chosen[f.name] for f in FIELDS if f.name in chosen and current.get(f.name) != chosen[f.name].value
     ]
+
+
+@dataclass(frozen=True)
+class PortfolioRow:
+    """One model on the portfolio page: its record, its current (newest) version and where that stands."""
+
+    entry: InventoryEntry
+    current_version_id: int | None
+    verdict: str | None  # the newest policy evaluation of the current version: pass / fail / insufficient
+    review_state: str | None  # the current version's newest review that was not superseded
+    open_findings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.entry.to_dict(),
+            "current_version_id": self.current_version_id,
+            "verdict": self.verdict,
+            "review_state": self.review_state,
+            "open_findings": self.open_findings,
+        }
+
+
+@dataclass(frozen=True)
+class PortfolioCounts:
+    models: int
+    overdue: int
+    failing: int
+    awaiting_sign_off: int
+
+    @classmethod
+    def of(cls, rows: Iterable[PortfolioRow]) -> PortfolioCounts:
+        rows = list(rows)
+        return cls(
+            models=len(rows),
+            overdue=sum(r.entry.due is DueState.OVERDUE for r in rows),
+            failing=sum(r.verdict == "fail" for r in rows),
+            awaiting_sign_off=sum(r.review_state == "in_review" for r in rows),
+        )

@@ -24,6 +24,7 @@ from signoff.domain.inventory import (
     InventoryEntry,
     InventoryField,
     InventoryRecord,
+    PortfolioRow,
     Proposal,
     apply_changes,
     check_value,
@@ -465,3 +466,32 @@ def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
         # Strings are written as text cells (never formulas); numbers stay numbers.
         sheet.append([v if isinstance(v, int) and not isinstance(v, bool) else _cell_text(v) for v in row])
     book.save(path)
+
+
+def portfolio(db: Database, *, today: date | None = None) -> list[PortfolioRow]:
+    """Every model with its record, tier, review dates and its current version's verdict and review.
+
+    A fixed number of queries however many models there are (benchmarks/portfolio.py).
+    """
+    today = today or _now().date()
+    with db.transaction(write=False) as uow:
+        models = uow.inventory.model_names()
+        records = {r.model: r for r in uow.inventory.all_records() if r.version is None}
+        approvals = uow.inventory.last_approvals()
+        current = {name: versions[-1][0] for name, versions in models.items()}
+        states = uow.inventory.current_version_states()
+    rows = []
+    for name, versions in sorted(models.items()):
+        state = states.get(current[name], {})
+        rows.append(
+            PortfolioRow(
+                entry=inventory_entry(
+                    name, [v for _, v in versions], records.get(name), approvals.get(name), today=today
+                ),
+                current_version_id=current[name],
+                verdict=state.get("verdict"),
+                review_state=state.get("review_state"),
+                open_findings=state.get("open_findings", 0),
+            )
+        )
+    return rows

@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from signoff.domain.errors import ConflictError
 from signoff.domain.inventory import InventoryRecord, StageChange
-from signoff.storage.schema import InventoryRecordRow, ModelVersionRow, ReviewRow
+from signoff.storage.schema import AnalysisRunRow, FindingRow, InventoryRecordRow, ModelVersionRow, ReviewRow
 
 _records = InventoryRecordRow.__table__
 _versions = ModelVersionRow.__table__
 _reviews = ReviewRow.__table__
+_runs = AnalysisRunRow.__table__
+_findings = FindingRow.__table__
 APPROVED_STATES = ("approved", "approved_with_conditions")
 
 
@@ -95,6 +97,50 @@ class InventoryRepository:
             statement = statement.where(_versions.c.name == model)
         # MAX() keeps the column's type, so times come back timezone-aware on both engines.
         return {name: decided for name, decided in self._session.execute(statement)}
+
+    def current_version_states(self) -> dict[int, dict[str, Any]]:
+        """For each model's current (newest) version: its newest policy verdict, its newest review that
+        was not superseded (state) and that review's open findings, by model version id.
+
+        Three set-based queries, whatever the number of models (the portfolio of 5,000 models); only the
+        current versions' policy results are read.
+        """
+        current = select(func.max(_versions.c.id)).group_by(_versions.c.name).scalar_subquery()
+        found: dict[int, dict[str, Any]] = {}
+        newest_policy = (
+            select(func.max(_runs.c.id))
+            .where(_runs.c.kind == "policy")
+            .group_by(_runs.c.model_version_id)
+            .scalar_subquery()
+        )
+        for version_id, result in self._session.execute(
+            select(_runs.c.model_version_id, _runs.c.result).where(
+                _runs.c.id.in_(newest_policy), _runs.c.model_version_id.in_(current)
+            )
+        ):
+            found.setdefault(version_id, {})["verdict"] = result.get("status")
+        newest_review = (
+            select(func.max(_reviews.c.id))
+            .where(_reviews.c.state != "superseded")
+            .group_by(_reviews.c.model_version_id)
+            .scalar_subquery()
+        )
+        review_ids: dict[int, int] = {}
+        for review_id, version_id, state in self._session.execute(
+            select(_reviews.c.id, _reviews.c.model_version_id, _reviews.c.state).where(
+                _reviews.c.id.in_(newest_review), _reviews.c.model_version_id.in_(current)
+            )
+        ):
+            found.setdefault(version_id, {})["review_state"] = state
+            review_ids[review_id] = version_id
+        for review_id, count in self._session.execute(
+            select(_findings.c.review_id, func.count())
+            .where(_findings.c.status == "open", _findings.c.review_id.in_(newest_review))
+            .group_by(_findings.c.review_id)
+        ):
+            if review_id in review_ids:
+                found[review_ids[review_id]]["open_findings"] = int(count)
+        return found
 
 
 def _label(record: InventoryRecord) -> str:

@@ -1,0 +1,237 @@
+"""The portfolio: every model with its tier, stage, owner, current version, verdict, review and due date.
+
+The first page a risk officer opens. Counts at the top (models overdue, failing, awaiting sign-off); the
+table sorts by any column and filters by text and by a quick choice; activating a row selects that
+model's current version and opens it on the Registry page. Rows are read in a job, in a fixed number of
+queries (``services.inventory.portfolio``), so thousands of models do not stall the window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from signoff.domain.audit import AuditEvent
+from signoff.domain.inventory import DueState, PortfolioCounts, PortfolioRow
+from signoff.services.inventory import portfolio
+from signoff.services.models import get_model_version
+from signoff.ui.context import AppContext
+
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = (
+    "Model",
+    "Current version",
+    "Tier",
+    "Stage",
+    "Owner",
+    "Verdict",
+    "Review",
+    "Open findings",
+    "Next review due",
+    "Due",
+)
+SORT_ROLE = Qt.ItemDataRole.UserRole
+QUICK_FILTERS = ("All models", "Overdue", "Due within 30 days", "Failing", "Awaiting sign-off")
+# Audit actions after which the portfolio may read differently.
+RELOAD_PREFIXES = ("inventory.", "review.", "policy.", "model.", "registry.")
+
+
+def _cells(row: PortfolioRow) -> tuple[tuple[str, Any], ...]:
+    """(shown text, sort value) per column; an empty sort value sorts first."""
+    entry = row.entry
+    due = entry.next_due.isoformat() if entry.next_due else ""
+    return (
+        (entry.model, entry.model.lower()),
+        (entry.current_version or "", entry.current_version or ""),
+        (
+            "" if entry.tier is None else f"{entry.tier}{' *' if entry.tier_overridden else ''}",
+            entry.tier or 0,
+        ),
+        (str(entry.values.get("stage") or ""), str(entry.values.get("stage") or "")),
+        (str(entry.values.get("owner") or ""), str(entry.values.get("owner") or "")),
+        (row.verdict or "", row.verdict or ""),
+        ((row.review_state or "").replace("_", " "), row.review_state or ""),
+        (str(row.open_findings) if row.open_findings else "", row.open_findings),
+        (due, due),
+        (entry.due.value.replace("-", " "), entry.due.value),
+    )
+
+
+class PortfolioModel(QAbstractTableModel):
+    def __init__(self, rows: list[PortfolioRow] | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[PortfolioRow] = []
+        self._cells: list[tuple[tuple[str, Any], ...]] = []
+        self.set_rows(rows or [])
+
+    def set_rows(self, rows: list[PortfolioRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self._cells = [_cells(r) for r in rows]  # computed once: sorting 5,000 rows asks often
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        text, sort_value = self._cells[index.row()][index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return text
+        if role == SORT_ROLE:
+            return sort_value
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(COLUMNS)
+        ):
+            return COLUMNS[section]
+        return None
+
+
+class PortfolioFilter(QSortFilterProxyModel):
+    """Text in any column (case-insensitive) and one quick choice (overdue, failing, ...)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.quick = QUICK_FILTERS[0]
+        self.text = ""
+        self.setSortRole(SORT_ROLE)
+
+    def set_filters(self, *, text: str, quick: str) -> None:
+        self.beginFilterChange()
+        self.text, self.quick = text.strip().casefold(), quick
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, PortfolioModel)
+        row = model.rows[source_row]
+        quick = {
+            "Overdue": row.entry.due is DueState.OVERDUE,
+            "Due within 30 days": row.entry.due in (DueState.OVERDUE, DueState.DUE_SOON),
+            "Failing": row.verdict == "fail",
+            "Awaiting sign-off": row.review_state == "in_review",
+        }.get(self.quick, True)
+        if not quick:
+            return False
+        if not self.text:
+            return True
+        return any(self.text in text.casefold() for text, _ in model._cells[source_row])
+
+
+class PortfolioPage(QWidget):
+    title = "Portfolio"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.counts = QLabel("Reading the portfolio …")
+        self.counts.setTextFormat(Qt.TextFormat.PlainText)
+        self.counts.setAccessibleName("Portfolio counts")
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by model, owner, stage, …")
+        self.search.setAccessibleName("Filter the portfolio")
+        self.search.setClearButtonEnabled(True)
+        self.quick = QComboBox()
+        self.quick.addItems(QUICK_FILTERS)
+        self.quick.setAccessibleName("Show")
+        self.model = PortfolioModel(parent=self)
+        self.proxy = PortfolioFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setAccessibleName("Models")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("Double-click or press Enter to open the model's current version")
+        self.table.activated.connect(self.open_row)
+        self.search.textChanged.connect(self._filter)
+        self.quick.currentTextChanged.connect(self._filter)
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.quick)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.counts)
+        layout.addLayout(bar)
+        layout.addWidget(self.table)
+        self._loading = self._stale = False
+        context.evidence_changed.connect(self._on_event)
+        self.reload()
+
+    def reload(self) -> None:
+        if self._loading:
+            self._stale = True  # read again when this read is done, so the last change is shown
+            return
+        self._loading, self._stale = True, False
+        db = self.context.db
+
+        def failed(_message: str, _detail: str) -> None:
+            self._loading = False
+            self.counts.setText("The portfolio could not be read (see the error).")
+
+        self.context.run_job(
+            "Reading the portfolio", lambda control: portfolio(db), self._show, on_error=failed
+        )
+
+    def _on_event(self, event: AuditEvent) -> None:
+        if event.action.startswith(RELOAD_PREFIXES):
+            self.reload()
+
+    def _show(self, rows: list[PortfolioRow]) -> None:
+        self._loading = False
+        if self._stale:
+            self.reload()
+        self.model.set_rows(rows)
+        counts = PortfolioCounts.of(rows)
+        self.counts.setText(
+            f"{counts.models} models · {counts.overdue} overdue · {counts.failing} failing · "
+            f"{counts.awaiting_sign_off} awaiting sign-off"
+        )
+        self.table.resizeColumnsToContents()
+
+    def _filter(self) -> None:
+        self.proxy.set_filters(text=self.search.text(), quick=self.quick.currentText())
+
+    def open_row(self, index: QModelIndex) -> None:
+        """Select the row's current version and show it on the Registry page."""
+        row = self.model.rows[self.proxy.mapToSource(index).row()]
+        if row.entry.current_version is None:
+            return
+        self.context.select_version(
+            get_model_version(self.context.db, row.entry.model, row.entry.current_version)
+        )
+        window = self.window()
+        if hasattr(window, "show_page"):
+            window.show_page("Registry")
