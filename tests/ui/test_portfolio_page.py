@@ -46,7 +46,7 @@ def test_the_portfolio_counts_sorts_filters_and_opens_a_version(qtbot, context, 
 
     def column(name):
         c = COLUMNS.index(name)
-        return [page.proxy.index(r, c).data() for r in range(page.proxy.rowCount())]
+        return [page.model.index(r, c).data() for r in range(page.model.rowCount())]
 
     assert column("Model") == ["churn", "fraud", "Zoë pricing"]
     assert column("Current version") == ["2", "7", "1"] and column("Verdict") == ["fail", "pass", ""]
@@ -59,7 +59,7 @@ def test_the_portfolio_counts_sorts_filters_and_opens_a_version(qtbot, context, 
     page.quick.setCurrentText("All models")
     page.search.setText("PRODUCTION")  # the text of any column, whatever the case
     assert column("Model") == ["fraud"]
-    page.open_row(page.proxy.index(0, 0))
+    page.open_row(page.model.index(0, 0))
     assert context.version == fraud
     assert window.stack.currentWidget() is window.pages["registry"]
 
