@@ -79,6 +79,26 @@ FIELDS: tuple[InventoryField, ...] = (
     InventoryField("fair_lending", FieldKind.YES_NO, "under fair-lending law (ECOA / Regulation B)"),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+# How documents and reports name each field.
+LABELS = {
+    "owner": "Owner",
+    "backup_owner": "Backup owner",
+    "business_unit": "Business unit",
+    "purpose": "Business purpose",
+    "intended_use": "Intended use",
+    "intended_users": "Intended users",
+    "out_of_scope": "Out-of-scope uses",
+    "limitations": "Limitations",
+    "training_data": "Training data",
+    "stage": "Lifecycle stage",
+    "stage_date": "Stage since",
+    "vendor": "Vendor",
+    "eu_ai_act_risk": "EU AI Act risk category",
+    "eu_ai_act_annex_iii": "EU AI Act Annex III area",
+    "nyc_ll144_aedt": "NYC LL144 automated employment decision tool",
+    "us_model_risk": "US model-risk guidance applies",
+    "fair_lending": "Fair-lending law applies",
+}
 
 UNKNOWN_FIELD = "unknown inventory field {name!r}; known fields: {known}"
 BAD_CHOICE = "{name} cannot be {value!r}; choose one of {choices}"

@@ -26,7 +26,7 @@ from signoff.domain.documents import (
 from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.explanation import SHAP_KIND
 from signoff.domain.fairness import FairnessResult
-from signoff.domain.inventory import FIELDS_BY_NAME, effective_values, inventory_entry
+from signoff.domain.inventory import FIELDS_BY_NAME, LABELS, effective_values, inventory_entry
 from signoff.domain.registry import ModelVersion
 from signoff.services import reviews
 from signoff.services.identity import actor_or_login
@@ -67,7 +67,7 @@ def _inventory_statements(uow: UnitOfWork, version: ModelVersion) -> dict[str, S
             f"({record.updated_by}, {format_utc(record.updated_at) if record.updated_at else ''})",
         )
         found[f"inventory.{name}"] = Statement(
-            f"inventory.{name}", name.replace("_", " "), _text(values[name]), evidence
+            f"inventory.{name}", LABELS[name], _text(values[name]), evidence
         )
     history = model_record.stage_history if model_record else ()
     found["inventory.stage_history"] = (
