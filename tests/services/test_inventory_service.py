@@ -154,3 +154,36 @@ def test_a_model_card_prefills_only_what_the_owner_accepts(db):
     assert {p.field for p in inventory.proposals(db, "adult")} == {"purpose", "training_data"}
     with pytest.raises(InputError, match="no proposal for limitations"):
         inventory.accept_proposals(db, "adult", ["limitations"])
+
+
+def test_the_portfolio_reads_the_current_versions_verdict_review_and_open_findings(world_db, world):
+    opened = reviews.open_review(world_db, "alice", model_version_id=world.model_version_id)
+    reviews.add_finding(world_db, "alice", opened.review.id, type="limitation", severity="low", title="a")
+    reviews.add_finding(world_db, "alice", opened.review.id, type="observation", severity="info", title="b")
+    reviews.update_finding(world_db, "alice", opened.review.id, 2, status="resolved", resolution="fixed")
+    reviews.submit(world_db, "alice", opened.review.id)
+    with world_db.transaction() as uow:
+        uow.analysis_runs.add(
+            kind="policy",
+            model_version_id=world.model_version_id,
+            inputs={"policy": "1" * 64},
+            parameters={},
+            engine_version="test",
+            result={"status": "fail"},
+            created_by="dave",
+        )
+    (row,) = inventory.portfolio(world_db)
+    assert (row.entry.current_version, row.review_state, row.open_findings, row.verdict) == (
+        "4",
+        "in_review",
+        1,
+        "fail",
+    )
+    with world_db.transaction() as uow:
+        uow.models.add(name="credit", version="5")  # newer and not reviewed: the current version now
+        uow.models.add(name="aaa", version="1")
+    rows = inventory.portfolio(world_db)
+    assert [(r.entry.model, r.entry.current_version, r.review_state, r.verdict) for r in rows] == [
+        ("aaa", "1", None, None),
+        ("credit", "5", None, None),
+    ]
