@@ -71,3 +71,30 @@ def test_the_portfolio_counts_sorts_filters_and_opens_a_version(qtbot, context, 
 
 def test_the_portfolio_model_alone(qtmodeltester):
     qtmodeltester.check(PortfolioModel())
+
+
+def test_documents_are_exported_from_the_portfolio_in_a_job(qtbot, context, tmp_path):
+    from signoff.domain.prediction_log import ColumnMapping
+    from signoff.services.logs import import_log
+
+    add_model_version(context.db, name="screening", version="2", actor="tester")
+    csv = tmp_path / "log.csv"
+    csv.write_text(
+        "sex,race,y,p\n"
+        + "".join(f"{'F' if i % 2 else 'M'},{'A' if i % 3 else 'B'},1,{i % 2}\n" for i in range(60))
+    )
+    mapping = ColumnMapping(label="y", prediction="p", sensitive=("sex", "race"))
+    log = import_log(context.db, csv, model="screening", version="2", mapping=mapping).log
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    page = window.pages["portfolio"]
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10000)
+    row = page.model.rows[0]
+    page.export_annex_iv(row, str(tmp_path / "annex.docx"))
+    qtbot.waitUntil(lambda: "Markdown" in page.document_status.text(), timeout=10000)  # refused, said why
+    page.export_annex_iv(row, str(tmp_path / "annex.md"))
+    qtbot.waitUntil(lambda: page.document_status.text().startswith("Wrote"), timeout=10000)
+    assert "1\\(a\\) Intended purpose" in (tmp_path / "annex.md").read_text(encoding="utf-8")
+    page.export_ll144(row, log.id, str(tmp_path / "ll144.pdf"))
+    qtbot.waitUntil(lambda: page.document_status.text().endswith("ll144.pdf"), timeout=20000)
+    assert (tmp_path / "ll144.pdf").read_bytes().startswith(b"%PDF")

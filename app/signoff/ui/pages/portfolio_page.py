@@ -18,10 +18,13 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -30,6 +33,7 @@ from PySide6.QtWidgets import (
 from signoff.domain.audit import AuditEvent
 from signoff.domain.inventory import DueState, PortfolioCounts, PortfolioRow
 from signoff.services.inventory import portfolio
+from signoff.services.logs import list_logs
 from signoff.services.models import get_model_version
 from signoff.ui.context import AppContext
 
@@ -193,13 +197,25 @@ class PortfolioPage(QWidget):
         self.table.activated.connect(self.open_row)
         self.search.textChanged.connect(self._filter)
         self.quick.currentTextChanged.connect(self._filter)
+        self.annex_button = QPushButton("Annex IV…")
+        self.annex_button.setToolTip("EU AI Act Annex IV documentation of the chosen model's current version")
+        self.annex_button.clicked.connect(self._ask_annex_iv)
+        self.ll144_button = QPushButton("LL144 summary…")
+        self.ll144_button.setToolTip("NYC LL144 bias-audit summary of one of its current version's logs")
+        self.ll144_button.clicked.connect(self._ask_ll144)
+        self.document_status = QLabel("")
+        self.document_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.document_status.setAccessibleName("Document export")
         bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
         bar.addWidget(self.quick)
+        bar.addWidget(self.annex_button)
+        bar.addWidget(self.ll144_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
         layout.addLayout(bar)
         layout.addWidget(self.table)
+        layout.addWidget(self.document_status)
         self._loading = self._stale = False
         context.evidence_changed.connect(self._on_event)
         self.reload()
@@ -249,3 +265,68 @@ class PortfolioPage(QWidget):
         window = self.window()
         if hasattr(window, "show_page"):
             window.show_page("Registry")
+
+    # --- Documents for the chosen model's current version (services/documents.py) --------------------
+
+    def chosen(self) -> PortfolioRow | None:
+        index = self.table.currentIndex()
+        if not index.isValid():
+            self.document_status.setText("Choose a model in the table first.")
+            return None
+        return self.model.rows[index.row()]
+
+    def _ask_annex_iv(self) -> None:
+        row = self.chosen()
+        if row is None or row.entry.current_version is None:
+            return
+        path, _filter = QFileDialog.getSaveFileName(
+            self,
+            "Save the Annex IV documentation",
+            f"{row.entry.model}-v{row.entry.current_version}-annex-iv.pdf",
+            "PDF (*.pdf);;Markdown, editable (*.md)",
+        )
+        if path:
+            self.export_annex_iv(row, path)
+
+    def export_annex_iv(self, row: PortfolioRow, path: str) -> None:
+        from signoff.services.documents import export_annex_iv
+
+        db, name, version = self.context.db, row.entry.model, row.entry.current_version
+        self.document_status.setText(f"Writing the Annex IV documentation of {name} v{version} …")
+        self.context.run_job(
+            "Writing the Annex IV documentation",
+            lambda control: export_annex_iv(db, name, str(version), out=path),
+            lambda written: self.document_status.setText(f"Wrote {written}"),
+            on_error=lambda message, _detail: self.document_status.setText(message),
+        )
+
+    def _ask_ll144(self) -> None:
+        row = self.chosen()
+        if row is None or row.entry.current_version is None:
+            return
+        logs = list_logs(self.context.db, model=row.entry.model, version=row.entry.current_version)
+        if not logs:
+            self.document_status.setText("That version has no prediction log to audit: import one first.")
+            return
+        labels = [f"#{log.id} {log.source_name} ({log.rows} rows)" for log in logs]
+        label, ok = QInputDialog.getItem(self, "LL144 bias audit", "Prediction log:", labels, 0, False)
+        if not ok:
+            return
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Save the LL144 summary", f"{row.entry.model}-ll144.pdf", "PDF (*.pdf);;Markdown (*.md)"
+        )
+        if path:
+            self.export_ll144(row, logs[labels.index(label)].id, path)
+
+    def export_ll144(self, row: PortfolioRow, log_id: int, path: str) -> None:
+        from signoff.services.documents import export_ll144, ll144_summary
+
+        db, name, version = self.context.db, row.entry.model, str(row.entry.current_version)
+        actor = self.context.actor
+        self.document_status.setText(f"Writing the LL144 summary of {name} v{version} …")
+        self.context.run_job(
+            "Writing the LL144 summary",
+            lambda control: export_ll144(ll144_summary(db, name, version, log_id=log_id, actor=actor), path),
+            lambda written: self.document_status.setText(f"Wrote {written}"),
+            on_error=lambda message, _detail: self.document_status.setText(message),
+        )
