@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from signoff.domain.audit import AuditEvent
+from signoff.domain.errors import SignoffError
 from signoff.domain.inventory import DueState, PortfolioCounts, PortfolioRow
 from signoff.services.inventory import portfolio
 from signoff.services.logs import list_logs
@@ -259,9 +260,13 @@ class PortfolioPage(QWidget):
         row = self.model.rows[index.row()]
         if row.entry.current_version is None:
             return
-        self.context.select_version(
-            get_model_version(self.context.db, row.entry.model, row.entry.current_version)
-        )
+        try:
+            version = get_model_version(self.context.db, row.entry.model, row.entry.current_version)
+        except SignoffError as error:  # gone since the portfolio was read
+            self.document_status.setText(str(error))
+            self.reload()
+            return
+        self.context.select_version(version)
         window = self.window()
         if hasattr(window, "show_page"):
             window.show_page("Registry")
