@@ -266,13 +266,6 @@ class RiskRubric:
     tiers: tuple[RiskTier, ...]
     combine: str = "product"  # or "sum"
 
-    def tier(self, number: int) -> RiskTier:
-        for tier in self.tiers:
-            if tier.tier == number:
-                return tier
-        known = ", ".join(str(t.tier) for t in self.tiers)
-        raise InputError(f"the risk rubric {self.name!r} has no tier {number}; its tiers are {known}")
-
     def assess(self, answers: Mapping[str, str]) -> RiskAssessment:
         asked = {q.id: q for q in self.questions}
         unknown = sorted(set(answers) - set(asked))

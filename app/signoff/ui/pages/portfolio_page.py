@@ -34,7 +34,6 @@ from signoff.domain.audit import AuditEvent
 from signoff.domain.errors import SignoffError
 from signoff.domain.inventory import DueState, PortfolioCounts, PortfolioRow
 from signoff.services.inventory import portfolio
-from signoff.services.logs import list_logs
 from signoff.services.models import get_model_version
 from signoff.ui.context import AppContext
 
@@ -309,6 +308,8 @@ class PortfolioPage(QWidget):
         row = self.chosen()
         if row is None or row.entry.current_version is None:
             return
+        from signoff.services.logs import list_logs  # pandas: not before the first window is up
+
         logs = list_logs(self.context.db, model=row.entry.model, version=row.entry.current_version)
         if not logs:
             self.document_status.setText("That version has no prediction log to audit: import one first.")
