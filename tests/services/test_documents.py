@@ -115,9 +115,13 @@ def test_ll144_rates_and_ratios_match_the_hand_computed_table(db, hiring, tmp_pa
     assert "Individuals with an unknown sex: 2" in text
 
 
-def test_ll144_refuses_a_log_whose_attributes_it_cannot_tell(db, hiring):
+def test_ll144_refuses_a_log_whose_attributes_or_scores_it_cannot_use(db, hiring):
     with pytest.raises(InputError, match="no sensitive attribute 'gender'; its attributes: sex, race"):
         documents.ll144_summary(db, "hiring", "1", log_id=hiring.id, sex="gender")
+    with pytest.raises(
+        InputError, match="a scoring audit needs exactly one score column in log 1; it maps 0"
+    ):
+        documents.ll144_summary(db, "hiring", "1", log_id=hiring.id, scoring=True)
 
 
 def test_annex_iv_states_what_is_recorded_with_its_evidence_and_lists_the_rest(db, hiring, tmp_path):
@@ -161,3 +165,34 @@ def test_annex_iv_states_what_is_recorded_with_its_evidence_and_lists_the_rest(d
         documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.docx")
     payload = json.loads(json.dumps([a.to_dict() for a in answers.values()]))
     assert payload[0]["clause"] == "annex-iv-1a"
+
+
+def test_a_scoring_audit_matches_the_hand_computed_scoring_rates(db, tmp_path):
+    # Median of the ten scores: (0.5 + 0.6) / 2 = 0.55; five score above it.
+    rows = [
+        ("M", "A", 0.9), ("M", "A", 0.8), ("M", "B", 0.3), ("M", "B", 0.7), ("F", "A", 0.6),
+        ("F", "A", 0.2), ("F", "B", 0.1), ("F", "B", 0.4), ("", "A", 0.95), ("F", "C", 0.5),
+    ]  # fmt: skip
+    path = tmp_path / "scores.csv"
+    path.write_text("sex,race,y,p,score\n" + "".join(f"{s},{r},1,1,{v}\n" for s, r, v in rows))
+    add_model_version(db, name="ranker", version="1")
+    mapping = ColumnMapping(label="y", prediction="p", scores=("score",), sensitive=("sex", "race"))
+    log = import_log(db, path, model="ranker", version="1", mapping=mapping).log
+    summary = documents.ll144_summary(db, "ranker", "1", log_id=log.id, scoring=True)
+    by_sex, by_race, crossed = (
+        {r.group: (r.count, r.selection_rate, r.impact_ratio) for r in t.rows} for t in summary.tables
+    )
+    assert by_sex == {"M": (4, 0.75, 1.0), "F": (5, 0.2, pytest.approx(0.2 / 0.75))}
+    assert by_race == {"A": (5, 0.8, 1.0), "B": (4, 0.25, pytest.approx(0.3125)), "C": (1, 0.0, 0.0)}
+    assert crossed == {
+        "M & A": (2, 1.0, 1.0),
+        "M & B": (2, 0.5, 0.5),
+        "F & A": (2, 0.5, 0.5),
+        "F & B": (2, 0.0, 0.0),
+        "F & C": (1, 0.0, 0.0),
+    }
+    assert [t.unknown_count for t in summary.tables] == [1, 0, 1]
+    data = summary.to_dict()
+    assert data["basis"] == "scoring" and data["tables"][0]["rows"][0]["scoring_rate"] is not None
+    with db.transaction(write=False) as uow:
+        assert uow.analysis_runs.get(summary.run_id).kind == "ll144_scoring"

@@ -46,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ll144.add_argument("--sex", metavar="ATTRIBUTE", help="the log's sensitive attribute holding sex")
     ll144.add_argument("--race", metavar="ATTRIBUTE", help="the log's attribute holding race/ethnicity")
     ll144.add_argument("--distribution-date", metavar="YYYY-MM-DD", help="publication date (default: today)")
+    ll144.add_argument(
+        "--scoring",
+        action="store_true",
+        help="the tool scores rather than selects: scoring rates (share above the median score) of the "
+        "log's score column",
+    )
     add_json_flag(ll144)
     ll144.set_defaults(handler=run_ll144)
 
@@ -85,6 +91,7 @@ def run_ll144(args: argparse.Namespace) -> int:
             sex=args.sex,
             race=args.race,
             distribution_date=distribution,
+            scoring=args.scoring,
         )
     if args.out:
         documents.export_ll144(summary, args.out)
@@ -109,7 +116,7 @@ def run_ll144(args: argparse.Namespace) -> int:
                 ]
                 for r in table.rows
             ],
-            ["CATEGORY", "INDIVIDUALS", "SELECTION RATE", "IMPACT RATIO"],
+            ["CATEGORY", "INDIVIDUALS", f"{summary.basis.upper()} RATE", "IMPACT RATIO"],
         )
     if args.out:
         print(f"\nwrote {args.out}")

@@ -99,15 +99,15 @@ def answer_clauses(
 class LL144Row:
     group: str
     count: int
-    selection_rate: float | None
+    selection_rate: float | None  # or the scoring rate, when the audit is of scores (``basis``)
     impact_ratio: float | None
     excluded: bool  # under 2% of the data (or the Unknown group): shown with its count, not rated
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, basis: str = "selection") -> dict[str, Any]:
         return {
             "group": self.group,
             "count": self.count,
-            "selection_rate": self.selection_rate,
+            f"{basis}_rate": self.selection_rate,
             "impact_ratio": self.impact_ratio,
             "excluded": self.excluded,
         }
@@ -120,12 +120,12 @@ class LL144Table:
     rows: tuple[LL144Row, ...]
     unknown_count: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, basis: str = "selection") -> dict[str, Any]:
         return {
             "category": self.category,
             "attributes": list(self.attributes),
             "unknown_count": self.unknown_count,
-            "rows": [r.to_dict() for r in self.rows],
+            "rows": [r.to_dict(basis) for r in self.rows],
         }
 
 
@@ -140,13 +140,33 @@ def ll144_table(category: str, segment: SegmentResult) -> LL144Table:
     return LL144Table(category, segment.attributes, rows, segment.unknown_count)
 
 
+CATEGORIES = ("sex", "race/ethnicity", "intersection of sex and race/ethnicity")
+
+
+def ll144_scoring_tables(result: dict[str, Any]) -> tuple[LL144Table, ...]:
+    """The three tables from ``analysis.ll144.scoring_rates``'s result (the Unknown category apart)."""
+    return tuple(
+        LL144Table(
+            category,
+            tuple(table["attributes"]),
+            tuple(
+                LL144Row(r["group"], r["count"], r["rate"], r["impact_ratio"], r["excluded"])
+                for r in table["rows"]
+                if not r["unknown"]
+            ),
+            table["unknown_count"],
+        )
+        for category, table in zip(CATEGORIES, result["tables"], strict=True)
+    )
+
+
 def ll144_tables(result: FairnessResult, sex: str, race: str) -> tuple[LL144Table, ...]:
     """The three tables the law asks for, read from a fairness result that has both attributes."""
     by_attributes = {frozenset(s.attributes): s for s in result.segments}
     return (
-        ll144_table("sex", by_attributes[frozenset({sex})]),
-        ll144_table("race/ethnicity", by_attributes[frozenset({race})]),
-        ll144_table("intersection of sex and race/ethnicity", by_attributes[frozenset({sex, race})]),
+        ll144_table(CATEGORIES[0], by_attributes[frozenset({sex})]),
+        ll144_table(CATEGORIES[1], by_attributes[frozenset({race})]),
+        ll144_table(CATEGORIES[2], by_attributes[frozenset({sex, race})]),
     )
 
 
@@ -163,6 +183,8 @@ class LL144Summary:
     audit_date: date  # when the analysis the numbers come from was run
     distribution_date: date  # when this summary is published
     tables: tuple[LL144Table, ...]
+    basis: str = "selection"  # or "scoring": share scoring above the sample's median score
+    score: str | None = None  # the score column, for a scoring audit
 
     @property
     def valid_until(self) -> date:
@@ -182,5 +204,7 @@ class LL144Summary:
             "distribution_date": self.distribution_date.isoformat(),
             "valid_until": self.valid_until.isoformat(),
             "excluded_share": LL144_EXCLUDED_SHARE,
-            "tables": [t.to_dict() for t in self.tables],
+            "basis": self.basis,
+            "score": self.score,
+            "tables": [t.to_dict(self.basis) for t in self.tables],
         }

@@ -114,14 +114,26 @@ def ll144_report(summary: LL144Summary, *, generated_at: datetime, signoff_versi
                         ("Distribution date", summary.distribution_date.isoformat()),
                         ("Valid until", f"{summary.valid_until.isoformat()} (12 months after the audit)"),
                         ("Individuals in the data", str(summary.rows_analysed)),
-                        ("Selected means", f"the tool's outcome {summary.positive_label!r}"),
+                        (
+                            "Selected means"
+                            if summary.basis == "selection"
+                            else "Scored above the median means",
+                            f"the tool's outcome {summary.positive_label!r}"
+                            if summary.basis == "selection"
+                            else f"{summary.score}: {summary.positive_label}",
+                        ),
                         ("Evidence", evidence),
                     )
                 ),
                 Paragraph(
-                    "Selection rate: the share of a category's individuals the tool selected. Impact ratio: a "
-                    "category's selection rate divided by the highest category's rate. Categories under 2% of "
-                    "the data are excluded from the impact ratios; their counts are shown."
+                    (
+                        "Selection rate: the share of a category's individuals the tool selected."
+                        if summary.basis == "selection"
+                        else "Scoring rate: the share of a category's individuals whose score is above the "
+                        "median score of the whole sample."
+                    )
+                    + " Impact ratio: a category's rate divided by the highest category's rate. Categories "
+                    "under 2% of the data are excluded from the impact ratios; their counts are shown."
                 ),
             ),
         )
@@ -142,7 +154,7 @@ def ll144_report(summary: LL144Summary, *, generated_at: datetime, signoff_versi
                 f"By {table.category}",
                 (
                     Table(
-                        ("Category", "Individuals", "Selection rate", "Impact ratio"),
+                        ("Category", "Individuals", f"{summary.basis.capitalize()} rate", "Impact ratio"),
                         rows,
                         align=("left", "right", "right", "right"),
                         note=f"Evidence: {evidence}",

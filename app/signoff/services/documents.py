@@ -21,6 +21,7 @@ from signoff.domain.documents import (
     LL144Summary,
     Statement,
     answer_clauses,
+    ll144_scoring_tables,
     ll144_tables,
 )
 from signoff.domain.errors import InputError, NotFoundError
@@ -350,11 +351,14 @@ def ll144_summary(
     sex: str | None = None,
     race: str | None = None,
     distribution_date: date | None = None,
+    scoring: bool = False,
     actor: str | None = None,
 ) -> LL144Summary:
-    """The bias-audit summary of one log; recorded as an audited event so the inventory shows its validity."""
-    from signoff.services.fairness import analyze_fairness
+    """The bias-audit summary of one log; recorded as an audited event so the inventory shows its validity.
 
+    ``scoring`` audits a tool that scores instead of selecting: scoring rates (share above the
+    sample's median score) of the log's score column instead of selection rates.
+    """
     model_version = get_model_version(db, name, version)
     with db.transaction(write=False) as uow:
         logs = {log.id: log for log in uow.logs.list(model_version_id=model_version.id)}
@@ -364,19 +368,8 @@ def ll144_summary(
     attributes = list(log.mapping.sensitive)
     sex = _attribute(attributes, sex, _SEX_WORDS, "sex", "sex attribute")
     race = _attribute(attributes, race, _RACE_WORDS, "race/ethnicity", "race/ethnicity attribute")
-    run, result = _stored_fairness(db, model_version, log.evidence_sha256, {sex, race})
-    if run is None:
-        computed = analyze_fairness(
-            db,
-            name=name,
-            version=version,
-            log_id=log_id,
-            sensitive=[sex, race],
-            intersections=True,
-            excluded_share=LL144_EXCLUDED_SHARE,
-            actor=actor,
-        )
-        run, result = computed.run, computed.result
+    compute = _scoring_summary if scoring else _selection_summary
+    run, tables, rows, positive = compute(db, model_version, log, sex, race, actor)
     summary = LL144Summary(
         model=name,
         version=version,
@@ -384,11 +377,13 @@ def ll144_summary(
         log_sha256=log.evidence_sha256,
         run_id=run.id,
         result_sha256=run.result_sha256,
-        rows_analysed=result.n_rows,
-        positive_label=result.positive_label,
+        rows_analysed=rows,
+        positive_label=positive,
         audit_date=run.created_at.date(),
         distribution_date=distribution_date or datetime.now(UTC).date(),
-        tables=ll144_tables(result, sex, race),
+        tables=tables,
+        basis="scoring" if scoring else "selection",
+        score=log.mapping.scores[0] if scoring else None,
     )
     with db.transaction() as uow:
         uow.audit.append(
@@ -400,12 +395,64 @@ def ll144_summary(
                 "log_id": log_id,
                 "run_id": run.id,
                 "result_sha256": run.result_sha256,
+                "basis": summary.basis,
                 "audit_date": summary.audit_date.isoformat(),
                 "distribution_date": summary.distribution_date.isoformat(),
                 "valid_until": summary.valid_until.isoformat(),
             },
         )
     return summary
+
+
+def _scoring_summary(db: Database, version: ModelVersion, log, sex: str, race: str, actor: str | None):
+    from signoff.analysis.ll144 import ENGINE, scoring_rates
+    from signoff.services.analysis_runs import run_analysis
+    from signoff.services.logs import load_log_frame
+
+    if len(log.mapping.scores) != 1:
+        raise InputError(
+            f"a scoring audit needs exactly one score column in log {log.id}; it maps "
+            f"{len(log.mapping.scores)}"
+        )
+    score = log.mapping.scores[0]
+    parameters = {"score": score, "sex": sex, "race": race, "excluded_share": LL144_EXCLUDED_SHARE}
+    run = run_analysis(
+        db,
+        kind="ll144_scoring",
+        model_version_id=version.id,
+        inputs={"log": log.evidence_sha256},
+        parameters=parameters,
+        engine_version=ENGINE,
+        compute=lambda: scoring_rates(
+            load_log_frame(db, log.id), score=score, sex=sex, race=race, excluded_share=LL144_EXCLUDED_SHARE
+        ),
+        actor=actor,
+    )
+    return (
+        run,
+        ll144_scoring_tables(run.result),
+        run.result["rows"],
+        f"a score above the median {run.result['median']}",
+    )
+
+
+def _selection_summary(db: Database, version: ModelVersion, log, sex: str, race: str, actor: str | None):
+    from signoff.services.fairness import analyze_fairness
+
+    run, result = _stored_fairness(db, version, log.evidence_sha256, {sex, race})
+    if run is None:
+        computed = analyze_fairness(
+            db,
+            name=version.name,
+            version=version.version,
+            log_id=log.id,
+            sensitive=[sex, race],
+            intersections=True,
+            excluded_share=LL144_EXCLUDED_SHARE,
+            actor=actor,
+        )
+        run, result = computed.run, computed.result
+    return run, ll144_tables(result, sex, race), result.n_rows, result.positive_label
 
 
 def _stored_fairness(db: Database, version: ModelVersion, log_sha: str, wanted: set[str]):
