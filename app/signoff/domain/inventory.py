@@ -72,6 +72,9 @@ FIELDS: tuple[InventoryField, ...] = (
     InventoryField("stage", FieldKind.CHOICE, "lifecycle stage (its date is kept)", STAGES),
     InventoryField("stage_date", FieldKind.DATE, "date the stage began (default: today), YYYY-MM-DD"),
     InventoryField("vendor", FieldKind.TEXT, "vendor that supplies the model, or in-house"),
+    InventoryField(
+        "monitoring_plan", FieldKind.TEXT, "post-market monitoring plan: what is watched, how often, who acts"
+    ),
     InventoryField("eu_ai_act_risk", FieldKind.CHOICE, "EU AI Act risk category", EU_AI_ACT_RISK),
     InventoryField("eu_ai_act_annex_iii", FieldKind.CHOICE, "EU AI Act Annex III area", ANNEX_III_AREAS),
     InventoryField("nyc_ll144_aedt", FieldKind.YES_NO, "an automated employment decision tool (NYC LL144)"),
@@ -93,6 +96,7 @@ LABELS = {
     "stage": "Lifecycle stage",
     "stage_date": "Stage since",
     "vendor": "Vendor",
+    "monitoring_plan": "Monitoring plan",
     "eu_ai_act_risk": "EU AI Act risk category",
     "eu_ai_act_annex_iii": "EU AI Act Annex III area",
     "nyc_ll144_aedt": "NYC LL144 automated employment decision tool",
