@@ -246,7 +246,7 @@ class PortfolioPage(QWidget):
         self.model.set_rows(rows)
         counts = PortfolioCounts.of(rows)
         self.counts.setText(
-            f"{counts.models} models · {counts.overdue} overdue · {counts.failing} failing · "
+            f"{counts.models} model{'' if counts.models == 1 else 's'} · {counts.overdue} overdue · {counts.failing} failing · "
             f"{counts.awaiting_sign_off} awaiting sign-off"
         )
         self.table.resizeColumnsToContents()
