@@ -22,6 +22,7 @@ from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
+from signoff.domain.inventory import LABELS
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
@@ -139,6 +140,8 @@ class AuditReportInput:
     explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
     review: Review | None = None  # the review the report is bound to (findings, signatures)
     comparisons: tuple[tuple[str, ComparisonResult], ...] = ()  # ("v1 (champion) vs v2", result)
+    # The inventory record as the bound review's evidence bundle holds it (values, stage history, tier).
+    inventory: Mapping[str, Any] | None = None
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -490,10 +493,12 @@ def _inventory(evidence: AuditReportInput) -> Section:
         for key, label in INVENTORY_FIELDS
     ]
     items.insert(0, ("Description", model.description or NOT_RECORDED))
+    recorded = _inventory_of_record(evidence.inventory)
     # "registry" holds each source's raw record, printed as "As the registry records it" below.
     shown = {"registry"} | {key for key, _ in (*INVENTORY_FIELDS, *REGISTRY_IDENTIFIERS, *LINEAGE_FIELDS)}
     others = sorted((k, _attribute_text(v)) for k, v in attributes.items() if k not in shown)
     blocks: list[Block] = [
+        *recorded,
         Paragraph(
             "From the registry import and the model card as recorded in Signoff; a field the source did not "
             f'provide reads "{NOT_RECORDED}".'
@@ -511,6 +516,29 @@ def _inventory(evidence: AuditReportInput) -> Section:
         )
     blocks += _registry_record_blocks(evidence.registry_record)
     return Section(3, "Inventory record", tuple(blocks), new_page=True)
+
+
+def _inventory_of_record(inventory: Mapping[str, Any] | None) -> list[Block]:
+    """The owner-maintained inventory record (``signoff inventory``), when there is one."""
+    if not inventory:
+        return []
+    values = inventory.get("values", {})
+    items = [
+        (
+            LABELS.get(name, name),
+            "yes" if value is True else "no" if value is False else str(value),
+        )
+        for name, value in values.items()
+    ]
+    history = inventory.get("stage_history") or []
+    if history:
+        items.append(("Lifecycle", "; ".join(f"{s['stage']} since {s['since']}" for s in history)))
+    if inventory.get("risk_tier") is not None:
+        items.append(("Risk tier", str(inventory["risk_tier"])))
+    return [
+        Paragraph("The inventory of record, as the evidence bundle holds it:"),
+        KeyValues(tuple(items) or (("Inventory", NOT_RECORDED),)),
+    ]
 
 
 def _registry_record_blocks(record: ModelVersionRecord | None) -> list[Block]:

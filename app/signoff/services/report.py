@@ -43,6 +43,7 @@ from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, read_report
+from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
@@ -185,6 +186,11 @@ def gather_report_input(
             runs = [r for r in _latest_runs(version_runs) if r.kind != POLICY_RUN_KIND]
             policy_runs = [r for r in version_runs if r.kind == POLICY_RUN_KIND]
         policy_run = max(policy_runs, key=lambda r: r.id, default=None)
+        inventory = (
+            status.bundle.inventory
+            if status is not None
+            else version_inventory(uow, model.name, model.version)
+        )
         waivers = uow.waivers.list(model_version_id=model.id)
         records = uow.registry.records(model.id)  # newest first
         snapshots = uow.registry.snapshots_of(model.name)
@@ -279,6 +285,7 @@ def gather_report_input(
         explanations=explanations,
         review=review,
         comparisons=comparisons,
+        inventory=inventory,
     )
 
 

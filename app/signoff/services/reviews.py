@@ -36,6 +36,7 @@ from signoff.domain.review import (
     transition,
 )
 from signoff.domain.users import Role, User, check_has_role
+from signoff.services.inventory import version_inventory
 from signoff.services.security import fingerprint, signer_for
 from signoff.services.users import authenticate, signing_key
 from signoff.storage import Database, UnitOfWork
@@ -92,6 +93,7 @@ def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], fi
         analyses,
         policy_runs[-1].result_sha256 if policy_runs else None,
         findings,
+        version_inventory(uow, version.name, version.version),
     )
 
 

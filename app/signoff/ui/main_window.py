@@ -60,6 +60,7 @@ def load_class(target: str) -> type:
 
 
 PAGE_TYPES: tuple[LazyPage | type[QWidget], ...] = (
+    LazyPage("Portfolio", "signoff.ui.pages.portfolio_page:PortfolioPage"),
     LazyPage("Registry", "signoff.ui.pages.registry_page:RegistryPage"),
     LazyPage("Data", "signoff.ui.pages.data_page:DataPage"),
     LazyPage("Fairness", "signoff.ui.pages.fairness_page:FairnessPage"),
