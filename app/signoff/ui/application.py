@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -39,6 +39,9 @@ class _FirstPaintProbe(QObject):
 
 
 def create_application() -> QApplication:
+    # QtWebEngine (loaded later, by the first chart) shares OpenGL contexts with the window; Qt wants this
+    # said before the application object exists.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Signoff")
     app.setOrganizationName("Signoff")
