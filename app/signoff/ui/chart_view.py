@@ -97,6 +97,17 @@ class ChartView(QWidget):
         self.drawing = True
         self._web.show_figure(figure, label)
 
+    def clear(self) -> None:
+        """Show nothing (no result to draw)."""
+        self._figure = None
+        if self._static is not None:
+            self._static.show_figure({"data": [], "layout": {}}, "no chart")
+        if self.interactive:
+            self.drawing = True
+            self._web.setHtml("")  # reports loadFinished like any chart
+        else:
+            self.loadFinished.emit(True)
+
     def _loaded(self, ok: bool) -> None:
         self.drawing = False
         self.loadFinished.emit(ok)
