@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from signoff.domain.errors import NotFoundError
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import ModelWithoutVersions
+from signoff.services.model_artifacts import attached_model_files
 from signoff.services.models import list_model_versions
 from signoff.services.registry_import import model_history, model_version_details, models_without_versions
 from signoff.services.reviews import current_reviews
@@ -262,4 +263,5 @@ class RegistryPage(QWidget):
             changes, snapshots = model_history(self.context.db, version.name)
         except NotFoundError:  # added by hand, never seen by a registry import
             changes, snapshots = [], []
-        self.details.show_version(version, details, changes, snapshots)
+        attached = attached_model_files(self.context.db, version)
+        self.details.show_version(version, details, changes, snapshots, attached)
