@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QWidget,
@@ -144,6 +145,9 @@ class MainWindow(QMainWindow):
         self.version_label = QLabel()
         self.who_label = QLabel()
         self.who_label.setAccessibleName("Signed-in user and database")
+        # The running job's stage needs the room more; this line yields it (whole in its tooltip and
+        # in Help > About).
+        self.who_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._show_who()
         self.statusBar().addWidget(self.who_label)
         self.statusBar().addWidget(self.version_label)
@@ -212,6 +216,7 @@ class MainWindow(QMainWindow):
         user = self.context.user
         who = f"{user.full_name} ({user.username})" if user else f"{self.context.actor} (not signed in)"
         self.who_label.setText(f"Signoff {__version__} · {who} · {self.context.db.url}")
+        self.who_label.setToolTip(self.who_label.text())
 
     def show_page(self, name: str) -> None:
         """Show the page titled ``name`` (case-insensitive), as ``signoff app --page`` asks."""
