@@ -1,5 +1,6 @@
 """The main window on a real database: pages, navigation, registry browser and audit trail."""
 
+from signoff import __version__
 from signoff.services.audit import list_audit_events
 from signoff.services.models import add_model_version
 from signoff.ui.main_window import PAGE_TYPES, MainWindow
@@ -20,6 +21,38 @@ def test_every_page_renders_and_is_saved_for_a_look(qtbot, context, screenshots)
         assert window.stack.currentWidget() is window.pages[page_type.title.lower()]
         path = screenshots / f"page-{page_type.title.lower().replace(' ', '-')}.png"
         assert window.grab().save(str(path))
+
+    # Help > Keyboard shortcuts lists exactly the shortcuts each built page really has.
+    from PySide6.QtGui import QKeySequence, QShortcut
+    from PySide6.QtWidgets import QAbstractButton
+
+    from signoff.ui.main_window import PAGE_SHORTCUTS
+
+    def keys(text):
+        return QKeySequence(text).toString()
+
+    for page_type in PAGE_TYPES:
+        page = window.pages[page_type.title.lower()]
+        real = {s.key().toString() for s in page.findChildren(QShortcut)}
+        real |= {
+            b.shortcut().toString()
+            for b in page.findChildren(QAbstractButton)
+            # an underlined letter (Alt+key) is shown on the button itself
+            if not b.shortcut().isEmpty() and b.shortcut() != QKeySequence.mnemonic(b.text())
+        }
+        listed = {keys(k) for k, _what in PAGE_SHORTCUTS.get(page_type.title, ())}
+        assert real == listed, page_type.title
+    dialog = window.show_shortcuts()
+    qtbot.waitExposed(dialog)
+    rows = {tuple(dialog.table.item(r, c).text() for c in range(3)) for r in range(dialog.table.rowCount())}
+    assert (keys("Ctrl+1"), "Show the Registry page", "anywhere") in rows
+    assert (keys("F1"), "Keyboard shortcuts", "anywhere") in rows
+    assert (keys("Ctrl+W"), "Waive the selected failed rule", "Policy page") in rows
+    assert dialog.grab().save(str(screenshots / "help-shortcuts.png"))
+    dialog.close()
+    about = window.show_about()
+    assert __version__ in about.text() and f"Database in use: {context.db.url}" in about.text()
+    about.close()
 
 
 def test_registry_tree_groups_versions_and_selection_sets_the_context(qtbot, context, qtmodeltester):

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDate, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -40,6 +39,7 @@ from signoff.services.audit import (
 from signoff.services.models import list_model_versions
 from signoff.ui.context import AppContext
 from signoff.ui.formatting import timestamp
+from signoff.ui.pages.analysis_widgets import page_shortcut
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Seq", "Time (UTC)", "Actor", "Kind", "Action", "Details", "Hash")
@@ -147,9 +147,7 @@ class AuditPage(QWidget):
         self.export_button = QPushButton("&Export…")
         self.export_button.setToolTip("Save the events shown as CSV or PDF (Ctrl+E)")
         self.export_button.clicked.connect(self.choose_export)
-        shortcut = QShortcut(QKeySequence("Ctrl+E"), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # only while this page is shown
-        shortcut.activated.connect(self.choose_export)
+        page_shortcut(self, "Ctrl+E", self.choose_export)
         self.verify_button = QPushButton("&Verify chain")
         self.verify_button.setAccessibleName("Verify the audit chain")
         self.verify_button.clicked.connect(self.verify)
