@@ -39,13 +39,16 @@ def value_text(value: Any) -> str:
         return "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
     if isinstance(value, Mapping):
         return "; ".join(f"{words(str(k))} = {value_text(v)}" for k, v in value.items()) or "none"
     if isinstance(value, list | tuple):
         return ", ".join(value_text(v) for v in value) or "none"
     return str(value)
+
+
+def count(value: Any) -> str:
+    """A number of rows, models, files: with thousands separators."""
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value_text(value)
 
 
 def _fields(payload: Mapping[str, Any], skip: tuple[str, ...] = ()) -> str:
@@ -92,16 +95,19 @@ def _finding(p: Mapping[str, Any]) -> str:
 
 _SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "model.added": lambda p: f"Model version {_model(p)} added (source: {p.get('source', 'by hand')})",
+    "model.artifact_attached": lambda p: (
+        f"Model file {p.get('path')} attached ({count(p.get('size'))} bytes, SHA-256 {p.get('sha256')})"
+    ),
     "registry.imported": lambda p: (
-        f"Imported {value_text(p.get('models'))} models and {value_text(p.get('versions'))} versions from "
-        f"{p.get('source_kind')} {p.get('source_uri')}; {value_text(p.get('changes'))} changes since the "
-        f"previous import; {value_text(p.get('artifacts_stored'))} model files stored"
+        f"Imported {count(p.get('models'))} models and {count(p.get('versions'))} versions from "
+        f"{p.get('source_kind')} {p.get('source_uri')}; {count(p.get('changes'))} changes since the "
+        f"previous import; {count(p.get('artifacts_stored'))} model files stored"
     ),
     "registry.changed": _registry_changed,
     "log.imported": lambda p: (
         f"Prediction log {p.get('source_name')} imported for {_model(p)} as the {p.get('role')} log: "
-        f"{value_text(p.get('rows'))} rows kept of {value_text(p.get('rows_read'))} read, "
-        f"{value_text(p.get('rows_quarantined', 0))} quarantined"
+        f"{count(p.get('rows'))} rows kept of {count(p.get('rows_read'))} read, "
+        f"{count(p.get('rows_quarantined', 0))} quarantined"
     ),
     "analysis.recorded": lambda p: (
         f"{str(p.get('kind', 'analysis')).capitalize()} analysis recorded"

@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
         # in Help > About).
         self.who_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._show_who()
-        self.statusBar().addWidget(self.who_label)
+        self.statusBar().addWidget(self.who_label, 1)
         self.statusBar().addWidget(self.version_label)
         context.user_changed.connect(lambda _user: self._show_who())
         context.job_started.connect(self.job_status.track)
