@@ -29,7 +29,9 @@ def _distinct_colours(image: QImage) -> int:
     )
 
 
-def test_the_tour_under_xvfb_as_root_screenshots_every_page(demo_workspace, tmp_path, subprocess_env):
+def test_the_tour_under_xvfb_as_root_screenshots_every_page(
+    demo_workspace, tmp_path, subprocess_env, screenshots
+):
     assert os.geteuid() == 0, "CI runs the app as root; this is the case that must not crash"
     assert shutil.which("xvfb-run"), "./dev test installs xvfb (ensure_system_packages)"
     source, _summary = demo_workspace
@@ -71,5 +73,6 @@ def test_the_tour_under_xvfb_as_root_screenshots_every_page(demo_workspace, tmp_
         assert _distinct_colours(image) >= 12, f"{name} looks blank"
         digests.add(hashlib.sha256((folder / name).read_bytes()).hexdigest())
     assert len(digests) == len(expected)  # every stop shows something of its own
-    for name in ("1280x800-05-fairness.png", "1920x1080-05-fairness.png"):
-        shutil.copy(folder / name, tmp_path / name)  # kept with the test's files for a look
+    for name in expected:  # kept for a person to look at (test-artifacts/screenshots/tour)
+        (screenshots / "tour").mkdir(exist_ok=True)
+        shutil.copy(folder / name, screenshots / "tour" / name)

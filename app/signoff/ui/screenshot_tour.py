@@ -37,7 +37,7 @@ class Stop:
 
 STOPS = (
     Stop("first-start", None),
-    Stop("registry", "Registry"),
+    Stop("registry", "Registry", tab="Metadata"),
     Stop("version", "Registry", tab="Lineage"),
     Stop("data", "Data"),
     Stop("fairness", "Fairness"),
