@@ -21,6 +21,7 @@ from signoff.ui.formatting import missing, number
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 _DASHES = {"dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine, "dashdot": Qt.PenStyle.DashDotLine}
 _TAG = re.compile(r"<[^>]+>")
+STATIC_NOTE = "static picture"
 _CENTRE = int(Qt.AlignmentFlag.AlignCenter)
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 _LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -44,6 +45,24 @@ def _colour(spec: Any, index: int, fallback: str) -> QColor:
     if isinstance(spec, list):
         spec = spec[index] if index < len(spec) else None
     return QColor(spec if isinstance(spec, str) else fallback)
+
+
+def _fitting_font(font: QFont, lines: list[str], width: float) -> QFont:
+    """``font`` made smaller (down to 7 points) until every line fits ``width``."""
+    fitted = QFont(font)
+    size = fitted.pointSizeF()
+    while size > 7 and any(QFontMetrics(fitted).horizontalAdvance(t) > width for t in lines):
+        size -= 0.5
+        fitted.setPointSizeF(size)
+    return fitted
+
+
+def _nice_step(rough: float) -> float:
+    """1, 2, 2.5 or 5 times a power of ten: ticks a reader can add up."""
+    if rough <= 0 or not math.isfinite(rough):
+        return 1.0
+    power = 10 ** math.floor(math.log10(rough))
+    return next(f * power for f in (1, 2, 2.5, 5, 10) if f * power >= rough)
 
 
 class StaticChart(QWidget):
@@ -76,7 +95,11 @@ class StaticChart(QWidget):
 
         title = _title_text(layout)
         title_lines = title.count("\n") + 1 if title else 0
-        painter.drawText(QRectF(8, 4, self.width() - 16, line * title_lines + 2), 0, title)
+        shown_title = "\n".join(
+            metrics.elidedText(part, Qt.TextElideMode.ElideRight, self.width() - 16)
+            for part in title.splitlines()
+        )
+        painter.drawText(QRectF(8, 4, self.width() - 16, line * title_lines + 2), 0, shown_title)
         names = [plain(t.get("name")) for t in traces if t.get("name")]
         legend_rows = 1 if len(names) > 1 else 0
         foot = line + 4  # the "static picture" note
@@ -113,7 +136,7 @@ class StaticChart(QWidget):
         painter.drawText(
             QRectF(8, self.height() - foot, self.width() - 16, foot),
             _RIGHT,
-            "static picture: interactive charts are not available",
+            metrics.elidedText(STATIC_NOTE, Qt.TextElideMode.ElideRight, self.width() - 16),
         )
         painter.end()
 
@@ -159,7 +182,12 @@ class StaticChart(QWidget):
         low_value, high_value = (axis.get("range") or [min(values), max(values)])[:2]
         if high_value <= low_value:
             high_value = low_value + 1.0
+        step = _nice_step((high_value - low_value) / 5)
+        if not axis.get("range"):  # widen to whole steps, as plotly's autorange does
+            low_value = math.floor(low_value / step + 1e-9) * step
+            high_value = math.ceil(high_value / step - 1e-9) * step
         span = high_value - low_value
+        ticks = [low_value + k * step for k in range(round(span / step) + 1)]
 
         def position(v: float) -> float:
             share = (v - low_value) / span
@@ -179,18 +207,16 @@ class StaticChart(QWidget):
 
         # grid and value labels
         painter.setPen(QPen(QColor("#e5e5e5"), 1))
-        for k in range(6):
-            v = low_value + span * k / 5
+        for v in ticks:
             p = position(v)
             if horizontal:
                 painter.drawLine(QPointF(p, plot.top()), QPointF(p, plot.bottom()))
             else:
                 painter.drawLine(QPointF(plot.left(), p), QPointF(plot.right(), p))
         painter.setPen(QColor("#444"))
-        for k in range(6):
-            v = low_value + span * k / 5
+        for v in ticks:
             p = position(v)
-            text = number(v, 3)
+            text = number(round(v, 10), 3)
             if horizontal:
                 painter.drawText(QRectF(p - 40, plot.bottom() + 2, 80, metrics.height()), _CENTRE, text)
             else:
@@ -283,12 +309,13 @@ class StaticChart(QWidget):
         for note in layout.get("annotations", []) or []:
             y = _value(note.get("y")) if note.get("yref") != "paper" else None
             if y is not None and not horizontal:
-                p = position(y)
-                painter.drawText(
-                    QRectF(plot.left(), p - metrics.height() - 1, plot.width() - 2, metrics.height()),
-                    _RIGHT,
-                    plain(note.get("text")),
+                text = plain(note.get("text"))
+                wide = metrics.horizontalAdvance(text) + 4
+                box = QRectF(
+                    plot.right() - wide - 2, position(y) - metrics.height() - 1, wide, metrics.height()
                 )
+                painter.fillRect(box, QColor(255, 255, 255, 210))  # readable over a bar
+                painter.drawText(box, _RIGHT, text)
 
     @staticmethod
     def _waterfall_steps(trace: dict) -> list[tuple[float, float | None]]:
@@ -375,7 +402,15 @@ class StaticChart(QWidget):
                     else QColor("#222")
                 )
                 text = plain(texts[r][c]) if r < len(texts) and c < len(texts[r]) else number(value, 3)
-                painter.drawText(cell, _CENTRE, text)
+                painter.save()
+                painter.setFont(_fitting_font(painter.font(), text.splitlines(), width - 4))
+                small = QFontMetrics(painter.font())
+                fitted = "\n".join(
+                    small.elidedText(part, Qt.TextElideMode.ElideRight, int(width) - 4)
+                    for part in text.splitlines()
+                )
+                painter.drawText(cell, _CENTRE, fitted)
+                painter.restore()
         painter.setPen(QColor("#444"))
         for c, name in enumerate(columns):
             box = QRectF(plot.left() + c * width, plot.bottom() + 2, width, metrics.height())
