@@ -59,16 +59,13 @@ def settled(window: QWidget) -> bool:
 
 
 def grab_with_dialogs(window: QWidget) -> QPixmap:
-    """The window with its open dialogs drawn where they stand (a dialog is a window of its own)."""
+    """The window with its open dialogs drawn over it, centred as a window manager places them (a dialog
+    is a window of its own, which ``grab`` leaves out; with no window manager it stands anywhere)."""
     picture = window.grab()
     painter = QPainter(picture)
     for dialog in window.findChildren(QDialog):
         if dialog.isVisible():
-            offset = dialog.geometry().topLeft() - window.geometry().topLeft()
-            if offset.x() < 0 or offset.y() < 0:  # not yet placed by a window manager: centre it
-                offset = QPoint(
-                    (window.width() - dialog.width()) // 2, (window.height() - dialog.height()) // 3
-                )
+            offset = QPoint((window.width() - dialog.width()) // 2, (window.height() - dialog.height()) // 3)
             painter.drawPixmap(offset, dialog.grab())
     painter.end()
     return picture
