@@ -41,6 +41,11 @@ def _title_text(layout: dict) -> str:
     return plain(title.get("text") if isinstance(title, dict) else title)
 
 
+def _axis_title(layout: dict, axis: str) -> str:
+    title = (layout.get(axis) or {}).get("title")
+    return plain(title.get("text") if isinstance(title, dict) else title)
+
+
 def _colour(spec: Any, index: int, fallback: str) -> QColor:
     if isinstance(spec, list):
         spec = spec[index] if index < len(spec) else None
@@ -103,8 +108,9 @@ class StaticChart(QWidget):
         names = [plain(t.get("name")) for t in traces if t.get("name")]
         legend_rows = 1 if len(names) > 1 else 0
         foot = line + 4  # the "static picture" note
+        y_title = _axis_title(layout, "yaxis")
         plot = QRectF(
-            self._left_margin(traces, metrics),
+            self._left_margin(traces, metrics) + (line + 4 if y_title else 0),
             8 + line * title_lines + 8,
             0,
             0,
@@ -239,6 +245,21 @@ class StaticChart(QWidget):
         painter.setPen(QPen(QColor("#888"), 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.drawLine(plot.bottomLeft(), plot.topLeft())
+        painter.setPen(QColor("#444"))
+        x_title, y_title = _axis_title(layout, "xaxis"), _axis_title(layout, "yaxis")
+        if x_title:
+            painter.drawText(
+                QRectF(plot.left(), plot.bottom() + metrics.height() + 2, plot.width(), metrics.height()),
+                _CENTRE,
+                metrics.elidedText(x_title, Qt.TextElideMode.ElideRight, int(plot.width())),
+            )
+        if y_title:  # written upwards along the left edge
+            painter.save()
+            painter.translate(4, plot.center().y())
+            painter.rotate(-90)
+            text = metrics.elidedText(y_title, Qt.TextElideMode.ElideRight, int(plot.height()))
+            painter.drawText(QRectF(-plot.height() / 2, 0, plot.height(), metrics.height()), _CENTRE, text)
+            painter.restore()
 
         for n, t in enumerate(bars):
             width = slot * 0.8 / len(bars)
