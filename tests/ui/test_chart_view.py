@@ -138,3 +138,72 @@ def test_a_crashed_chart_process_leaves_a_static_picture_and_the_app_running(qtb
     qtbot.addWidget(later)
     later.show_figure(_figure("A", "B"))
     assert later.page() is None and _notices() == []
+
+
+def test_static_pictures_of_heat_maps_waterfalls_and_lines(qtbot):
+    """Each trace kind the pages draw: a higher heat-map value is darker, a cell too small to judge
+    (None) stays white; waterfalls and lines over dates draw without a web engine."""
+    from signoff.ui.static_chart import StaticChart
+
+    chart = StaticChart()
+    qtbot.addWidget(chart)
+    chart.resize(500, 360)
+    chart.show()
+    chart.show_figure(
+        {
+            "data": [
+                {
+                    "type": "heatmap",
+                    "x": ["a", "b", "c"],
+                    "y": ["r"],
+                    "z": [[0.1, 0.9, None]],
+                    "text": [["", "", ""]],
+                }
+            ],
+            "layout": {"title": {"text": "grid"}},
+        }
+    )
+    image = chart.grab().toImage()
+    middle_y = image.height() // 2
+    row = [QColor(image.pixel(x, middle_y)) for x in range(image.width())]
+    cells = [c for c in row if c.name() != "#ffffff"]
+    low, high = cells[len(cells) // 6], cells[len(cells) // 2]  # inside the first and second cells
+    assert high.lightness() < low.lightness()
+    assert QColor(image.pixel(image.width() - 40, middle_y)).name() == "#ffffff"  # the None cell
+
+    for figure in (
+        {
+            "data": [
+                {
+                    "type": "waterfall",
+                    "orientation": "h",
+                    "y": ["base value", "f0 = 1", "output"],
+                    "x": [0.2, 0.5, 0.7],
+                    "measure": ["absolute", "relative", "total"],
+                    "increasing": {"marker": {"color": "#c62828"}},
+                    "totals": {"marker": {"color": "#555555"}},
+                }
+            ],
+            "layout": {"yaxis": {"autorange": "reversed"}},
+        },
+        {
+            "data": [
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": "rate",
+                    "x": ["2026-01-05", "2026-01-12"],
+                    "y": [0.2, None],
+                },
+                {"type": "scatter", "mode": "markers", "name": "flagged", "x": ["2026-01-05"], "y": [0.2]},
+            ],
+            "layout": {"yaxis": {"tickformat": ".0%"}},
+        },
+    ):
+        chart.show_figure(figure)
+        colours = {QColor(p).name() for p in _pixels(chart.grab().toImage())}
+        assert len(colours) > 4  # drew something besides background and text
+
+
+def _pixels(image):
+    return [image.pixel(x, y) for x in range(0, image.width(), 4) for y in range(0, image.height(), 4)]
