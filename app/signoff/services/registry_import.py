@@ -237,14 +237,31 @@ def models_without_versions(db: Database, *, name: str | None = None) -> list[Mo
     with db.transaction(write=False) as uow:
         known = {v.name for v in uow.models.list()}
         for info in uow.registry.latest_snapshots():
-            snapshot = _load(uow, info)
-            for model in snapshot.models if snapshot else ():
-                if model.versions or model.name in known or (name is not None and model.name != name):
+            for model_name, description, tags in _versionless_in(uow, info):
+                if model_name in known or (name is not None and model_name != name):
                     continue
-                found[model.name] = ModelWithoutVersions(
-                    name=model.name, description=model.description, tags=dict(model.tags), snapshot=info
+                found[model_name] = ModelWithoutVersions(
+                    name=model_name, description=description, tags=dict(tags), snapshot=info
                 )
     return sorted(found.values(), key=lambda m: m.name.casefold())
+
+
+# Snapshot content is addressed by its hash, so what it says never changes: the registry page asks at
+# every refresh, and a large registry's snapshot is read once per process instead.
+_VERSIONLESS: dict[str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = {}
+
+
+def _versionless_in(uow: Any, info: SnapshotInfo) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    if info.content_sha256 not in _VERSIONLESS:
+        snapshot = _load(uow, info)
+        if len(_VERSIONLESS) >= 64:
+            _VERSIONLESS.pop(next(iter(_VERSIONLESS)))
+        _VERSIONLESS[info.content_sha256] = tuple(
+            (m.name, m.description, tuple(sorted(m.tags.items())))
+            for m in (snapshot.models if snapshot else ())
+            if not m.versions
+        )
+    return _VERSIONLESS[info.content_sha256]
 
 
 def model_history(db: Database, name: str) -> tuple[list[RegistryChange], list[SnapshotInfo]]:
