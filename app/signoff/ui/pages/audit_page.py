@@ -37,6 +37,7 @@ from signoff.services.audit import (
     verify_audit_log,
 )
 from signoff.services.models import list_model_versions
+from signoff.services.registry_import import models_without_versions
 from signoff.ui.context import AppContext
 from signoff.ui.formatting import timestamp
 from signoff.ui.pages.analysis_widgets import page_shortcut
@@ -121,6 +122,12 @@ def _moment(edit: QDateEdit, *, next_day: bool = False) -> datetime | None:
     return datetime.combine(day, time(), tzinfo=UTC) + (timedelta(days=1) if next_day else timedelta())
 
 
+def _model_names(db) -> list[str]:
+    """Every registered model, with versions or (known only from a registry import) without."""
+    names = {v.name for v in list_model_versions(db)} | {m.name for m in models_without_versions(db)}
+    return sorted(names, key=str.casefold)
+
+
 class AuditPage(QWidget):
     title = "Audit trail"
 
@@ -194,11 +201,7 @@ class AuditPage(QWidget):
         db = self.context.db
         for combo, everyone, values in (
             (self.actor, "Anyone", audit_actors(db)),
-            (
-                self.model_name,
-                "Every model",
-                sorted({v.name for v in list_model_versions(db)}, key=str.casefold),
-            ),
+            (self.model_name, "Every model", _model_names(db)),
         ):
             chosen = combo.currentData()
             combo.blockSignals(True)
