@@ -105,3 +105,22 @@ def test_registry_model_holds_versions(context):
     version = add_model_version(context.db, name="m", version="1.2", actor="tester")
     model = build_registry_model([version])
     assert model.item(0).child(0).data(VERSION_ROLE) == version
+
+
+def test_a_page_that_cannot_be_built_leaves_the_app_working(qtbot, context, monkeypatch):
+    import signoff.ui.main_window as main_window
+    from signoff.ui.main_window import LazyPage
+
+    # A real import failure, as when a page's library (QtPdf, QtWebEngine) is missing on a machine.
+    broken = LazyPage("Report", "signoff.ui.pages.report_page_that_is_not_installed:ReportPage")
+    types = tuple(broken if t.title == "Report" else t for t in main_window.PAGE_TYPES)
+    monkeypatch.setattr(main_window, "PAGE_TYPES", types)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    window.show_page("Report")
+    shown = window.stack.currentWidget()
+    assert shown.objectName() == "unavailable-page"
+    assert "ModuleNotFoundError" in shown.text() and "other pages work" in shown.text()
+    window.show_page("Settings")  # everything else still opens
+    assert window.stack.currentWidget() is window.pages["settings"]

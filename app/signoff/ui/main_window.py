@@ -285,14 +285,31 @@ class MainWindow(QMainWindow):
         page = self._built.get(row)
         if page is None:
             entry = PAGE_TYPES[row]
-            page_type = entry.load() if isinstance(entry, LazyPage) else entry
-            page = page_type(self.context)
+            try:
+                page_type = entry.load() if isinstance(entry, LazyPage) else entry
+                page = page_type(self.context)
+            except Exception as error:
+                page = self._unavailable_page(entry.title, error)
             placeholder = self.stack.widget(row)
             self.stack.insertWidget(row, page)
             self.stack.removeWidget(placeholder)
             placeholder.deleteLater()
             self._built[row] = page
         return page
+
+    def _unavailable_page(self, title: str, error: Exception) -> QWidget:
+        """What stands in for a page that could not be built (a library missing from this machine): the
+        reason, once in a dialog and on the page; every other page keeps working."""
+        reason = f"{type(error).__name__}: {error}"
+        show_error(self, f"The {title} page cannot open", f"The {title} page cannot open here.", reason)
+        label = QLabel(
+            f"The {title} page cannot open on this machine; the other pages work as usual.\n\n{reason}"
+        )
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        label.setObjectName("unavailable-page")
+        return label
 
     def _show_row(self, row: int) -> None:
         if row >= 0:
