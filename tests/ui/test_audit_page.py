@@ -77,6 +77,9 @@ def test_events_in_words_with_printed_names_and_filters(qtbot, context, qtmodelt
         "Model version fraud v3 added"
     )
     assert rows[0][2] == "tester"  # no account: the recorded name alone
+    page.table.selectRow(1)  # the chosen event, written out whole below the table
+    assert changed[DETAILS_COLUMN] in page.details.toPlainText()
+    assert '"before":"low"' in page.details.toPlainText()  # and as recorded
 
     page.model_name.setCurrentIndex(page.model_name.findData("fraud"))
     assert [r[4] for r in _rows(page)] == ["model.added"]

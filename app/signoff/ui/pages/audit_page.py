@@ -1,8 +1,8 @@
 """The audit trail: events in words, filtered by date range, actor, event kind and model, exported as CSV
 or PDF exactly as filtered, and a Verify button that recomputes the hash chain.
 
-Details are ``domain.audit_wording.describe`` (before and after, in words); the canonical payload stays in
-the tooltip and the CSV. Actors are shown with their printed name when they have an account.
+Details are ``domain.audit_wording.describe`` (before and after, in words), one line a row and the chosen
+event in full below the table; the canonical payload is there, in the tooltip and in the CSV. Actors are shown with their printed name when they have an account.
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPlainTextEdit,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -45,7 +47,7 @@ from signoff.ui.pages.analysis_widgets import page_shortcut
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Seq", "Time (UTC)", "Actor", "Kind", "Action", "Details", "Hash")
 DETAILS_COLUMN = 5
-SHOWN_EVENTS = 2000  # rows are as tall as their details; more would slow every refresh
+SHOWN_EVENTS = 5000
 ANY_DATE = QDate(2000, 1, 1)  # the date edits' minimum, shown as "any"
 
 
@@ -183,16 +185,29 @@ class AuditPage(QWidget):
         self.table.setAccessibleName("Audit events")
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(True)
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(DETAILS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setResizeContentsPrecision(200)  # columns fit the first rows; measuring thousands is slow
         self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # One line a row keeps thousands of events quick; the chosen event is written out whole below.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setAccessibleName("The chosen event in full")
+        self.details.setPlaceholderText("Choose an event to read it in full.")
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _old: self._show_details(current.row())
+        )
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.details)
+        split.setSizes([560, 160])
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.verdict)
         layout.addWidget(self.count)
-        layout.addWidget(self.table)
+        layout.addWidget(split, 1)
         context.evidence_changed.connect(lambda _event: self.reload())
         self.reload()
 
@@ -229,10 +244,23 @@ class AuditPage(QWidget):
     def show_events(self) -> None:
         lines = find_audit_events(self.context.db, self.query(), limit=SHOWN_EVENTS)
         self.model.set_lines(lines)
+        self.details.clear()
         shown = f"the newest {SHOWN_EVENTS:,}" if len(lines) == SHOWN_EVENTS else f"{len(lines):,}"
         self.count.setText(f"Showing {shown} events, newest first.")
         for column in range(DETAILS_COLUMN):
             self.table.resizeColumnToContents(column)
+
+    def _show_details(self, row: int) -> None:
+        if not 0 <= row < len(self.model.lines):
+            self.details.clear()
+            return
+        line = self.model.lines[row]
+        event = line.event
+        self.details.setPlainText(
+            f"#{event.sequence} · {timestamp(event.occurred_at)} UTC · {actor_text(line)} · {line.kind}\n"
+            f"{event.action} on {event.entity}\n\n{line.details}\n\n"
+            f"Recorded payload: {canonical_json(event.payload).decode('utf-8')}\nHash: {event.hash}"
+        )
 
     def choose_export(self) -> None:
         path, _chosen = QFileDialog.getSaveFileName(
