@@ -51,6 +51,11 @@ def count(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else value_text(value)
 
 
+def many(value: Any, noun: str) -> str:
+    """``count`` and the noun, singular for one: "1 model", "2,000 rows"."""
+    return f"{count(value)} {noun}" + ("" if value == 1 else "s")
+
+
 def _fields(payload: Mapping[str, Any], skip: tuple[str, ...] = ()) -> str:
     return "; ".join(f"{words(k)}: {value_text(v)}" for k, v in payload.items() if k not in skip)
 
@@ -99,9 +104,9 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f"Model file {p.get('path')} attached ({count(p.get('size'))} bytes, SHA-256 {p.get('sha256')})"
     ),
     "registry.imported": lambda p: (
-        f"Imported {count(p.get('models'))} models and {count(p.get('versions'))} versions from "
-        f"{p.get('source_kind')} {p.get('source_uri')}; {count(p.get('changes'))} changes since the "
-        f"previous import; {count(p.get('artifacts_stored'))} model files stored"
+        f"Imported {many(p.get('models'), 'model')} and {many(p.get('versions'), 'version')} from "
+        f"{p.get('source_kind')} {p.get('source_uri')}; {many(p.get('changes'), 'change')} since the "
+        f"previous import; {many(p.get('artifacts_stored'), 'model file')} stored"
     ),
     "registry.changed": _registry_changed,
     "log.imported": lambda p: (

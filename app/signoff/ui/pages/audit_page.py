@@ -245,6 +245,8 @@ class AuditPage(QWidget):
         lines = find_audit_events(self.context.db, self.query(), limit=SHOWN_EVENTS)
         self.model.set_lines(lines)
         self.details.clear()
+        if lines:
+            self.table.selectRow(0)  # the newest event, written out in full below
         shown = f"the newest {SHOWN_EVENTS:,}" if len(lines) == SHOWN_EVENTS else f"{len(lines):,}"
         self.count.setText(f"Showing {shown} events, newest first.")
         for column in range(DETAILS_COLUMN):
