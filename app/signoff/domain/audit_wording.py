@@ -168,4 +168,4 @@ def describe(event: AuditEvent) -> str:
 def event_kind(action: str) -> str:
     """The kind an action belongs to, in words ("Reviews and signatures")."""
     group = action.partition(".")[0]
-    return EVENT_KINDS.get(group, group.capitalize())
+    return EVENT_KINDS.get(group, words(group).capitalize())
