@@ -103,7 +103,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fairness",
         help="fairness per sensitive attribute and intersection",
         description="Per-group rates and comparisons under Fairlearn's, AIF360's and NYC Local Law 144's "
-        "conventions, with 95%% bootstrap and Wilson intervals and a test of each group against the reference.",
+        "conventions, with 95% bootstrap and Wilson intervals and a test of each group against the reference.",
     )
     _common(fairness)
     _segments(fairness)

@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("name", metavar="NAME", help="registered model name")
     report.add_argument("version", metavar="VERSION", help="model version")
     report.add_argument("--review", type=int, metavar="ID", help="the review to report (default: the latest)")
-    report.add_argument("--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF")
+    report.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF"
+    )
     add_json_flag(report)
     report.set_defaults(handler=run)
 

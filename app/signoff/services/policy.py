@@ -21,7 +21,7 @@ from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult, DriftThresholds
-from signoff.domain.errors import InputError
+from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.fairness import FairnessResult, MonitoringResult
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
@@ -178,6 +178,18 @@ def _gather_evidence(
 def shipped_policies() -> dict[str, Path]:
     """The policy templates shipped with Signoff, by name: each name is accepted as ``policy_file``."""
     return policy_templates()
+
+
+def recorded_policy_file(db: Database, policy_version: str, folder: Path) -> Path:
+    """Write the policy file an evaluation was judged against (kept as evidence under its version, the
+    SHA-256 of its bytes) into ``folder`` and return its path, so the same policy can be checked again."""
+    with db.transaction(write=False) as uow:
+        if not uow.evidence.exists(policy_version):
+            raise NotFoundError(f"the policy file with SHA-256 {policy_version} is not in the evidence store")
+        data = uow.evidence.read_bytes(policy_version)
+    path = Path(folder) / f"policy-{policy_version[:12]}.yaml"
+    path.write_bytes(data)
+    return path
 
 
 def check_policy(

@@ -513,7 +513,7 @@ class FairnessPage(QWidget):
         segment, metric = self.segment(), self.metric()
         if segment is None or self.result is None:
             for chart in (self.rates_chart, self.impact_chart, self.heatmap_chart):
-                chart.setHtml("")
+                chart.clear()
             return
         self.rates_chart.show_figure(
             rates_figure(segment, metric, self.result.overall), f"{metric_title(metric)} by {segment.name}"
