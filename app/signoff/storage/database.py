@@ -29,6 +29,7 @@ from signoff.storage.evidence import EvidenceStore
 from signoff.storage.registry import RegistryRepository
 from signoff.storage.repositories import (
     AnalysisRunRepository,
+    LogSourceRepository,
     ModelVersionRepository,
     PredictionLogRepository,
     WaiverRepository,
@@ -206,6 +207,7 @@ class UnitOfWork:
         self.reviews = ReviewRepository(session)
         self.waivers = WaiverRepository(session)
         self.registry = RegistryRepository(session)
+        self.sources = LogSourceRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:
