@@ -15,11 +15,7 @@ import numpy as np
 import pandas as pd
 
 from signoff.analysis.metrics import ECE_BINS, divide, score_bins
-
-ROWS = "__rows"  # how many log rows a fetched row stands for
-SCORE_SUM = "__score_sum"  # sum of the scores in the fetched row's cell
-SCORE_SQUARES = "__score_squares"  # sum of the squared scores
-ECE_BIN = "__ece_bin"  # the calibration bin the engine put the scores in
+from signoff.domain.log_source import ECE_BIN, ROWS, SCORE_SQUARES, SCORE_SUM
 
 
 @dataclass(frozen=True)

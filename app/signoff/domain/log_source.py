@@ -13,6 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from signoff.domain.errors import InputError
 
+# Columns of a count table fetched from a source, beside the grouped columns themselves.
+ROWS = "__rows"  # how many log rows a fetched row stands for
+SCORE_SUM = "__score_sum"  # sum of the scores in the fetched row's cell
+SCORE_SQUARES = "__score_squares"  # sum of the squared scores
+ECE_BIN = "__ece_bin"  # the calibration bin the engine put the scores in
+
 SOURCE_MEDIA_TYPE = "application/vnd.signoff.log-source+json"
 ENGINES = {"duckdb": "duckdb", "postgresql": "postgres", "postgresql+psycopg": "postgres", "sc": "spark"}
 UNKNOWN_SCHEME = (
