@@ -36,25 +36,32 @@ def engine_of(url: str) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with user name and password removed: what may be stored and shown."""
+    """The URL with its password (and any token or password parameter) removed: what may be stored
+    and shown. The user name stays: it says whose rights the engine applied, and is no secret."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<an unreadable URL>"
-    if parts.username is None and parts.password is None:
+    path = _without_secrets(parts.path, ";")  # Spark Connect: sc://host:15002/;token=...
+    if parts.password is None and _without_secrets(parts.query) == parts.query and path == parts.path:
         return url
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
     netloc = host if parts.port is None else f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, _without_secrets(parts.query), parts.fragment))
+    if parts.username is not None:
+        netloc = f"{parts.username}@{netloc}"
+    return urlunsplit((parts.scheme, netloc, path, _without_secrets(parts.query), parts.fragment))
 
 
-def _without_secrets(query: str) -> str:
-    kept = [
-        p for p in query.split("&") if p and p.split("=", 1)[0].lower() not in {"password", "user", "token"}
-    ]
-    return "&".join(kept)
+def _without_secrets(text: str, separator: str = "&") -> str:
+    parts = text.split(separator)
+    kept = [p for p in parts[1:] if p and p.split("=", 1)[0].lower() not in {"password", "token"}]
+    first = parts[0] if separator == ";" else None  # before the first ";" is the path itself
+    if first is None:
+        kept = [p for p in parts if p and p.split("=", 1)[0].lower() not in {"password", "token"}]
+        return separator.join(kept)
+    return separator.join([first, *kept])
 
 
 @dataclass(frozen=True)

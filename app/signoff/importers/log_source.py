@@ -193,6 +193,9 @@ def _open_spark(url: str, shown: str, table: str | None, query: str | None) -> O
     import ibis
     from pyspark.sql import SparkSession
 
+    token = os.environ.get("SIGNOFF_SPARK_TOKEN")  # the stored URL never holds one
+    if token and "token=" not in url:
+        url = f"{url.rstrip('/')}/;token={token}"
     session = SparkSession.builder.remote(url).getOrCreate()
     session.conf.set("spark.sql.session.timeZone", "UTC")  # days are UTC days, as for imported logs
     session.sql("SELECT 1").collect()  # fails here, clearly, when nothing answers
@@ -251,14 +254,16 @@ def fingerprint(
     A table format with versions (Delta, Iceberg) would give a cheaper one; through SQL alone these
     aggregates notice appended, deleted and rewritten rows in all but contrived cases.
     """
+    import ibis
+
     t = source.table
     types = dict(t.schema().items())
     aggregates: dict[str, Any] = {"rows": t.count()}
     for i, column in enumerate(mapping.mapped_columns()):
         value = t[column]
         kind = types[column]
-        if kind.is_boolean():
-            value = value.cast("int64")
+        if kind.is_boolean():  # PostgreSQL has no min/max of booleans nor a cast to integers
+            value = ibis.cases((value, 1), (~value, 0))
         aggregates[f"c{i}_present"] = value.count()
         aggregates[f"c{i}_min"] = value.min()
         aggregates[f"c{i}_max"] = value.max()
@@ -266,7 +271,7 @@ def fingerprint(
             aggregates[f"c{i}_sum"] = value.cast("float64").sum()
     for i, column in enumerate(mapping.scores):
         aggregates[f"s{i}_distinct"] = t[column].nunique()
-        aggregates[f"s{i}_outside"] = ((t[column] < 0) | (t[column] > 1)).cast("int64").sum()
+        aggregates[f"s{i}_outside"] = ((t[column] < 0) | (t[column] > 1)).ifelse(1, 0).sum()
     row = source.fetch(t.aggregate(**aggregates), cancelled).iloc[0]
     out: dict[str, Any] = {"rows": int(row["rows"]), "columns": {}}
     for i, column in enumerate(mapping.mapped_columns()):
