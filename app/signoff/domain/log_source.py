@@ -74,8 +74,9 @@ class LogSource:
     table: str | None
     query: str | None
     engine_version: str
-    fingerprint: dict[str, Any] = field(default_factory=dict)
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # compared at every analysis
     schema: dict[str, str] = field(default_factory=dict)
+    profile: dict[str, Any] = field(default_factory=dict)  # per-column facts read at registration
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +88,7 @@ class LogSource:
             "engine_version": self.engine_version,
             "fingerprint": self.fingerprint,
             "schema": self.schema,
+            "profile": self.profile,
         }
 
     @property

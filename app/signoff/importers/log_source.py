@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
+from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.log_source import ECE_BIN, ROWS, SCORE_SQUARES, SCORE_SUM, engine_of, redact_url
 from signoff.domain.prediction_log import ColumnMapping
@@ -46,6 +47,7 @@ class OpenSource:
     backend: Any
     table: Any  # ibis Table
     _interrupt: Callable[[], None]
+    parquet_glob: str | None = None  # Parquet files named by the URL: their footers fingerprint them
 
     @property
     def described(self) -> str:
@@ -167,8 +169,17 @@ def _open_duckdb(url: str, shown: str, table: str | None, query: str | None) -> 
             )
         backend = ibis.duckdb.connect(path, read_only=True)
         expr = _pick(backend, shown, table, query)
+    parquet = path if names_files and not path.lower().endswith(FILE_SUFFIXES[1:]) else None
     return OpenSource(
-        "duckdb", shown, table, query, f"DuckDB {duckdb.__version__}", backend, expr, backend.con.interrupt
+        "duckdb",
+        shown,
+        table,
+        query,
+        f"DuckDB {duckdb.__version__}",
+        backend,
+        expr,
+        backend.con.interrupt,
+        parquet,
     )
 
 
@@ -246,14 +257,11 @@ def check_columns(source: OpenSource, mapping: ColumnMapping) -> dict[str, str]:
     return schema
 
 
-def fingerprint(
+def profile(
     source: OpenSource, mapping: ColumnMapping, cancelled: IsCancelled | None = None
 ) -> dict[str, Any]:
-    """Row count and per-column aggregates of the mapped columns, in one query.
-
-    A table format with versions (Delta, Iceberg) would give a cheaper one; through SQL alone these
-    aggregates notice appended, deleted and rewritten rows in all but contrived cases.
-    """
+    """Row count and per-column aggregates of the mapped columns, and the scores' distinct values and
+    values outside [0, 1], in one query: what registering checks and keeps."""
     import ibis
 
     t = source.table
@@ -285,6 +293,46 @@ def fingerprint(
         out["columns"][column]["distinct"] = int(row[f"s{i}_distinct"])
         out["columns"][column]["outside_0_1"] = int(row[f"s{i}_outside"] or 0)
     return out
+
+
+def fingerprint(
+    source: OpenSource,
+    mapping: ColumnMapping,
+    cancelled: IsCancelled | None = None,
+    *,
+    known: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What says whether the source changed. Parquet files: their footers (row groups' row counts,
+    column statistics and sizes), read without a scan. Otherwise: row count and per-column
+    aggregates (a scan of the mapped columns), taken from ``known`` (a profile) when given.
+
+    A table format with versions (Delta, Iceberg) would give a cheaper one; through SQL alone the
+    aggregates notice appended, deleted and rewritten rows in all but contrived cases.
+    """
+    if source.parquet_glob is not None:
+        return _parquet_fingerprint(source, mapping)
+    facts = known or profile(source, mapping, cancelled)
+    kept = ("present", "min", "max", "sum")
+    return {
+        "rows": facts["rows"],
+        "columns": {c: {k: v for k, v in f.items() if k in kept} for c, f in facts["columns"].items()},
+    }
+
+
+def _parquet_fingerprint(source: OpenSource, mapping: ColumnMapping) -> dict[str, Any]:
+    pattern = str(source.parquet_glob).replace("'", "''")
+    wanted = ", ".join("'" + c.replace("'", "''") + "'" for c in mapping.mapped_columns())
+    rows = source.backend.con.sql(
+        "SELECT file_name, row_group_id, row_group_num_rows, path_in_schema, stats_min, stats_max, "
+        f"total_compressed_size FROM parquet_metadata('{pattern}') WHERE path_in_schema IN ({wanted}) "
+        "ORDER BY ALL"
+    ).fetchall()
+    groups = {(r[0], r[1]): r[2] for r in rows}
+    return {
+        "rows": int(sum(groups.values())),
+        "files": len({r[0] for r in rows}),
+        "parquet_footers_sha256": sha256_hex(canonical_json([[str(v) for v in r] for r in rows])),
+    }
 
 
 def _plain(value: Any) -> Any:

@@ -40,6 +40,7 @@ from signoff.importers.log_source import (
     fingerprint,
     open_source,
     outcome_pairs,
+    profile,
 )
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
@@ -88,8 +89,9 @@ def register_source(
     with open_source(url, table=table, query=query) as source:
         schema = check_columns(source, mapping)
         pairs = outcome_pairs(source, mapping, cancelled)
-        state = fingerprint(source, mapping, cancelled)
-        validation = _validation(source, mapping, pairs, state)
+        facts = profile(source, mapping, cancelled)
+        state = fingerprint(source, mapping, cancelled, known=facts)
+        validation = _validation(source, mapping, pairs, facts)
         engine, engine_version, shown = source.engine, source.engine_version, source.url
     identity = {"url": shown, "table": table, "query": query}
     description = {
@@ -98,6 +100,7 @@ def register_source(
         "engine_version": engine_version,
         "schema": schema,
         "fingerprint": state,
+        "profile": facts,
         "mapping": mapping.to_dict(),
         "registered_at": datetime.now(UTC).isoformat(),
     }
@@ -114,7 +117,7 @@ def register_source(
             return LogImport(existing, created=False)
         evidence_sha256 = uow.evidence.put_bytes(canonical_json(description), media_type=SOURCE_MEDIA_TYPE)
         imported_by = actor_or_login(actor)
-        times = state["columns"].get(mapping.timestamp, {}) if mapping.timestamp else {}
+        times = facts["columns"].get(mapping.timestamp, {}) if mapping.timestamp else {}
         log = uow.logs.add(
             model_version_id=model_version.id,
             role=role,
@@ -141,6 +144,7 @@ def register_source(
                 engine_version=engine_version,
                 fingerprint=state,
                 schema=schema,
+                profile=facts,
             )
         )
         uow.audit.append(
@@ -182,13 +186,13 @@ def _utc(text: Any) -> datetime | None:
 
 
 def _validation(
-    source: OpenSource, mapping: ColumnMapping, pairs: Any, state: dict[str, Any]
+    source: OpenSource, mapping: ColumnMapping, pairs: Any, facts: dict[str, Any]
 ) -> ValidationReport:
     """The registration's checks: complete outcomes and probabilities; a source's rows cannot be
     quarantined, so a failing check refuses the source (a query can filter the rows)."""
-    rows = state["rows"]
+    rows = facts["rows"]
     for role, column in (("label", mapping.label), ("prediction", mapping.prediction)):
-        missing = rows - state["columns"][column]["present"]
+        missing = rows - facts["columns"][column]["present"]
         if missing:
             raise InputError(
                 f"the source {source.described} has {missing:,} rows without a {role}; outcomes must be "
@@ -196,11 +200,11 @@ def _validation(
                 column=column,
             )
     for column in mapping.scores:
-        facts = state["columns"][column]
-        if facts["present"] < rows or facts["outside_0_1"]:
+        score = facts["columns"][column]
+        if score["present"] < rows or score["outside_0_1"]:
             raise InputError(
-                f"the source {source.described} has {rows - facts['present']:,} rows without a score and "
-                f"{facts['outside_0_1']:,} scores outside [0, 1]; scores must be probabilities of the "
+                f"the source {source.described} has {rows - score['present']:,} rows without a score and "
+                f"{score['outside_0_1']:,} scores outside [0, 1]; scores must be probabilities of the "
                 "positive outcome",
                 column=column,
             )
@@ -248,8 +252,9 @@ def group_counts(
 ) -> Callable[[OpenSource, dict[str, Any], IsCancelled | None], CountQuery]:
     """The GROUP BY of fairness and performance: sensitive x label x prediction (x score)."""
 
-    def fetch(source: OpenSource, state: dict[str, Any], cancelled: IsCancelled | None) -> CountQuery:
-        distinct = state["columns"].get(scores, {}).get("distinct", 0) if scores else 0
+    def fetch(source: OpenSource, facts: dict[str, Any], cancelled: IsCancelled | None) -> CountQuery:
+        # the number of distinct scores seen at registration decides exact AUC or a histogram
+        distinct = facts.get("columns", {}).get(scores, {}).get("distinct", 0) if scores else 0
         return count_table(
             source,
             keys=list(sensitive),
@@ -267,7 +272,7 @@ def window_counts(
 ) -> Callable[[OpenSource, dict[str, Any], IsCancelled | None], CountQuery]:
     """The GROUP BY of monitoring: UTC day x prediction."""
 
-    def fetch(source: OpenSource, state: dict[str, Any], cancelled: IsCancelled | None) -> CountQuery:
+    def fetch(source: OpenSource, facts: dict[str, Any], cancelled: IsCancelled | None) -> CountQuery:
         return count_table(
             source, keys=[], outcomes=[log.mapping.prediction], day=log.mapping.timestamp, cancelled=cancelled
         )
@@ -304,7 +309,7 @@ def run_on_source(
             )
         if found is not None:
             return found
-        fetched = counts(live, state, cancelled)
+        fetched = counts(live, source.profile, cancelled)
         live_version = live.engine_version
     result = compute(CountedRows(fetched.frame, fetched.score_resolution))
     table = _parquet(fetched)

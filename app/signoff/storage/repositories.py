@@ -371,6 +371,7 @@ class LogSourceRepository:
                 engine_version=source.engine_version,
                 fingerprint=source.fingerprint,
                 columns=source.schema,
+                profile=source.profile,
             )
         )
         self._session.flush()
@@ -389,4 +390,5 @@ class LogSourceRepository:
             engine_version=row.engine_version,
             fingerprint=dict(row.fingerprint),
             schema=dict(row.columns),
+            profile=dict(row.profile),
         )

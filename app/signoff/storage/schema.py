@@ -201,6 +201,7 @@ class LogSourceRow(Base):
     engine_version: Mapped[str] = mapped_column(String(200))
     fingerprint: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
     columns: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    profile: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
 
 
 class AnalysisRunRow(Base):

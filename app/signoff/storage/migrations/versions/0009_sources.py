@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("engine_version", sa.String(length=200), nullable=False),
         sa.Column("fingerprint", sa.Text(), nullable=False),
         sa.Column("columns", sa.Text(), nullable=False),
+        sa.Column("profile", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(
             ["log_id"], ["prediction_log.id"], name=op.f("fk_log_source_log_id_prediction_log")
         ),
