@@ -173,6 +173,12 @@ def register_source(
     return LogImport(log, created=True)
 
 
+def source_columns(url: str, *, table: str | None = None, query: str | None = None) -> dict[str, str]:
+    """The columns (name -> type) of a source, read from its schema only: what a form offers to map."""
+    with open_source(url, table=table, query=query) as source:
+        return {name: str(dtype) for name, dtype in source.table.schema().items()}
+
+
 def _source_name(url: str, table: str | None, query: str | None) -> str:
     name = f"{url} table {table}" if table else f"{url} query" if query else url
     return name[:500]
