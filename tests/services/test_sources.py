@@ -16,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 import signoff.services.sources as sources_service
 from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.prediction_log import ColumnMapping
+from signoff.services.drift import analyze_validation
 from signoff.services.fairness import analyze_fairness, analyze_monitoring, analyze_performance
 from signoff.services.logs import import_log, load_log_frame
 from signoff.services.models import add_model_version
@@ -130,6 +131,18 @@ def test_pushed_down_analyses_equal_the_imported_log(engine, log_rows, signoff_d
             signoff_db, name="credit", version="1", log_id=registered.log.id, frequency=frequency
         )
         _assert_same(mon_rows.run.result, mon_source.run.result)
+
+    valid_rows = analyze_validation(signoff_db, name="credit", version="1", log_id=imported.id)
+    valid_source = analyze_validation(signoff_db, name="credit", version="1", log_id=registered.log.id)
+    profiles = [
+        {k: v for k, v in column.items() if k != "dtype"}
+        for column in valid_source.run.result["profile"]["columns"]
+    ]
+    _assert_same(
+        [{k: v for k, v in c.items() if k != "dtype"} for c in valid_rows.run.result["profile"]["columns"]],
+        profiles,
+    )
+    assert valid_source.run.result["profile"]["rows"] == len(frame)
 
     source = fair_source.run.result["source"]
     assert source["engine"] == engine and not source["changed_since_registration"]

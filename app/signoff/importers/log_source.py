@@ -24,6 +24,7 @@ from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.log_source import ECE_BIN, ROWS, SCORE_SQUARES, SCORE_SUM, engine_of, redact_url
 from signoff.domain.prediction_log import ColumnMapping
+from signoff.domain.profiles import PROFILE_QUANTILES, CategoryCount, ColumnKind, ColumnProfile, LogProfile
 
 FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".ndjson")
 # Up to this many distinct scores, AUC is exact (GROUP BY the score itself); beyond, a histogram.
@@ -412,3 +413,105 @@ def count_table(
         frame[score] = frame[score].astype(float).clip(upper=HISTOGRAM_BINS - 1) / HISTOGRAM_BINS
     frame = frame.sort_values(list(frame.columns[: len(groups)]), kind="stable", na_position="last")
     return CountQuery(frame.reset_index(drop=True), resolution, source.sql(expr))
+
+
+# -- validation profiles ---------------------------------------------------------------------------
+
+
+def column_profiles(
+    source: OpenSource, mapping: ColumnMapping, *, top: int, cancelled: IsCancelled | None = None
+) -> LogProfile:
+    """Profiles of the mapped columns as ``signoff.analysis.profiles`` writes them for an imported log,
+    computed by the engine: aggregates for numbers (quantiles interpolated linearly, as numpy does) and
+    times, value counts for text and booleans (few values: sensitive attributes and outcomes)."""
+    t = source.table
+    types = dict(t.schema().items())
+    columns = mapping.mapped_columns()
+    aggregates: dict[str, Any] = {"rows": t.count()}
+    for i, column in enumerate(columns):
+        value, kind = t[column], types[column]
+        if kind.is_boolean() or kind.is_string():
+            continue
+        aggregates[f"c{i}_present"] = value.count()
+        aggregates[f"c{i}_distinct"] = value.nunique()
+        aggregates[f"c{i}_min"] = value.min()
+        aggregates[f"c{i}_max"] = value.max()
+        if kind.is_numeric():
+            number = value.cast("float64")
+            aggregates[f"c{i}_mean"] = number.mean()
+            aggregates[f"c{i}_std"] = number.std()
+            for j, p in enumerate(PROFILE_QUANTILES):
+                aggregates[f"c{i}_q{j}"] = number.quantile(p)
+    row = source.fetch(t.aggregate(**aggregates), cancelled).iloc[0]
+    rows = int(row["rows"])
+    profiles = []
+    for i, column in enumerate(columns):
+        kind = types[column]
+        if kind.is_boolean() or kind.is_string():
+            counts = source.fetch(t.group_by(column).aggregate(**{ROWS: t.count()}), cancelled)
+            profiles.append(_category_profile(column, str(kind), rows, counts, top))
+            continue
+        present = int(row[f"c{i}_present"])
+        common = {
+            "name": column,
+            "dtype": str(kind),
+            "rows": rows,
+            "missing": rows - present,
+            "distinct": int(row[f"c{i}_distinct"]),
+        }
+        if kind.is_temporal():
+            low, high = row[f"c{i}_min"], row[f"c{i}_max"]
+            profiles.append(
+                ColumnProfile(
+                    **common, kind=ColumnKind.DATETIME, minimum=_utc_text(low), maximum=_utc_text(high)
+                )
+                if present
+                else ColumnProfile(**common, kind=ColumnKind.DATETIME)
+            )
+            continue
+        if not present:
+            profiles.append(ColumnProfile(**common, kind=ColumnKind.NUMERIC))
+            continue
+        std = row[f"c{i}_std"]
+        profiles.append(
+            ColumnProfile(
+                **common,
+                kind=ColumnKind.NUMERIC,
+                minimum=float(row[f"c{i}_min"]),
+                maximum=float(row[f"c{i}_max"]),
+                mean=float(row[f"c{i}_mean"]),
+                std=float(std) if present > 1 and std is not None and not pd.isna(std) else None,
+                quantiles=tuple((p, float(row[f"c{i}_q{j}"])) for j, p in enumerate(PROFILE_QUANTILES)),
+            )
+        )
+    return LogProfile(rows=rows, columns=tuple(profiles))
+
+
+def _category_profile(column: str, dtype: str, rows: int, counts: pd.DataFrame, top: int) -> ColumnProfile:
+    present = counts[counts[column].notna()]
+    # text as an imported log writes it (a boolean True as "True"); most frequent first, ties by text
+    ranked = sorted(
+        (
+            (str(v.item() if hasattr(v, "item") else v), int(n))
+            for v, n in zip(present[column], present[ROWS], strict=True)
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return ColumnProfile(
+        name=column,
+        kind=ColumnKind.CATEGORICAL,
+        dtype=dtype,
+        rows=rows,
+        missing=rows - sum(n for _, n in ranked),
+        distinct=len(ranked),
+        top_categories=tuple(
+            CategoryCount(value=value, count=n, share=n / rows if rows else 0.0) for value, n in ranked[:top]
+        ),
+        other_categories=sum(n for _, n in ranked[top:]),
+    )
+
+
+def _utc_text(value: Any) -> str:
+    moment = pd.Timestamp(value)
+    moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+    return moment.isoformat()

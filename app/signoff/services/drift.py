@@ -24,6 +24,7 @@ from signoff.importers.prediction_log import SOURCE_ROW
 from signoff.services.analysis_runs import run_analysis
 from signoff.services.logs import get_log, load_log_frame
 from signoff.services.models import get_model_version
+from signoff.services.sources import find_source, validate_source
 from signoff.storage import Database
 
 DRIFT_ENGINE = f"signoff.analysis.drift {__version__}; scipy {importlib.metadata.version('scipy')}"
@@ -61,6 +62,18 @@ def analyze_validation(
     """The import report of log ``log_id`` with the profile of every column, recorded as ``validation``."""
     model_version = get_model_version(db, name, version)
     log = _log_of(db, log_id, model_version.id, "to validate")
+    source = find_source(db, log)
+    if source is not None:  # a log that stays where it lives: the engine profiles it
+        run = validate_source(
+            db,
+            model_version_id=model_version.id,
+            log=log,
+            source=source,
+            top=top_categories,
+            engine_version=VALIDATION_ENGINE,
+            actor=actor,
+        )
+        return ValidationRun(run=run, result=ValidationAnalysis.from_dict(run.result))
 
     def compute() -> dict:
         # The source row number is bookkeeping of the import, not data of the log.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,11 +32,13 @@ from signoff.domain.prediction_log import (
     PredictionLog,
     ValidationReport,
 )
+from signoff.domain.validation import ValidationAnalysis
 from signoff.importers.log_source import (
     EXACT_SCORE_LIMIT,
     CountQuery,
     OpenSource,
     check_columns,
+    column_profiles,
     count_table,
     fingerprint,
     open_source,
@@ -286,6 +289,17 @@ def window_counts(
     return fetch
 
 
+@dataclass(frozen=True)
+class _Measured:
+    """What an analysis of a source produced: its result, and the count table it came from (if any)."""
+
+    result: dict[str, Any]
+    sql: str | None = None
+    count_table: bytes | None = None
+    count_table_rows: int | None = None
+    score_resolution: float | None = None
+
+
 def run_on_source(
     db: Database,
     *,
@@ -306,6 +320,74 @@ def run_on_source(
     result carries a ``source`` section (engine, SQL, fingerprint, whether the source changed since it
     was registered, the count table's hash) and the count table is stored as evidence with it.
     """
+
+    def measure(live: OpenSource) -> _Measured:
+        fetched = counts(live, source.profile, cancelled)
+        return _Measured(
+            compute(CountedRows(fetched.frame, fetched.score_resolution)),
+            fetched.sql,
+            _parquet(fetched),
+            len(fetched.frame),
+            fetched.score_resolution,
+        )
+
+    return _run_measured(
+        db,
+        kind=kind,
+        model_version_id=model_version_id,
+        log=log,
+        source=source,
+        parameters=parameters,
+        engine_version=engine_version,
+        measure=measure,
+        actor=actor,
+        cancelled=cancelled,
+    )
+
+
+def validate_source(
+    db: Database,
+    *,
+    model_version_id: int,
+    log: PredictionLog,
+    source: LogSource,
+    top: int,
+    engine_version: str,
+    actor: str | None = None,
+) -> AnalysisRun:
+    """The ``validation`` run of a source: its registration checks and every mapped column's profile,
+    computed by the engine."""
+
+    def measure(live: OpenSource) -> _Measured:
+        profile = column_profiles(live, log.mapping, top=top)
+        return _Measured(ValidationAnalysis(report=log.validation, profile=profile).to_dict())
+
+    return _run_measured(
+        db,
+        kind="validation",
+        model_version_id=model_version_id,
+        log=log,
+        source=source,
+        parameters={"top_categories": top},
+        engine_version=engine_version,
+        measure=measure,
+        actor=actor,
+    )
+
+
+def _run_measured(
+    db: Database,
+    *,
+    kind: str,
+    model_version_id: int,
+    log: PredictionLog,
+    source: LogSource,
+    parameters: dict[str, Any],
+    engine_version: str,
+    measure: Callable[[OpenSource], _Measured],
+    actor: str | None = None,
+    cancelled: IsCancelled | None = None,
+) -> AnalysisRun:
     with open_source(source.url, table=source.table, query=source.query) as live:
         state = fingerprint(live, log.mapping, cancelled)
         inputs = {"log": log.evidence_sha256, "source_state": canonical_hash(state)}
@@ -315,24 +397,23 @@ def run_on_source(
             )
         if found is not None:
             return found
-        fetched = counts(live, source.profile, cancelled)
+        measured = measure(live)
         live_version = live.engine_version
-    result = compute(CountedRows(fetched.frame, fetched.score_resolution))
-    table = _parquet(fetched)
     changed = state != source.fingerprint
+    result = measured.result
     result["source"] = {
         "url": source.url,
         "table": source.table,
         "query": source.query,
         "engine": source.engine,
         "engine_version": live_version,
-        "sql": fetched.sql,
+        "sql": measured.sql,
         "fingerprint": state,
         "changed_since_registration": changed,
         "change_note": SOURCE_CHANGED.format(source=source.described) if changed else None,
-        "count_table_sha256": sha256_hex(table),
-        "count_table_rows": len(fetched.frame),
-        "score_resolution": fetched.score_resolution,
+        "count_table_sha256": None if measured.count_table is None else sha256_hex(measured.count_table),
+        "count_table_rows": measured.count_table_rows,
+        "score_resolution": measured.score_resolution,
     }
     with db.transaction() as uow:
         existing = uow.analysis_runs.find(
@@ -340,7 +421,8 @@ def run_on_source(
         )
         if existing is not None:
             return existing
-        uow.evidence.put_bytes(table, media_type=PARQUET_MEDIA_TYPE)
+        if measured.count_table is not None:
+            uow.evidence.put_bytes(measured.count_table, media_type=PARQUET_MEDIA_TYPE)
         run = uow.analysis_runs.add(
             kind=kind,
             model_version_id=model_version_id,
