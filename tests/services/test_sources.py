@@ -188,7 +188,10 @@ def _members(frame: pd.DataFrame, attributes, label: str) -> pd.Series:
     return mask
 
 
-def test_a_changed_source_is_analysed_afresh_and_says_so(signoff_db, tmp_path):
+def test_a_changed_source_is_analysed_afresh_and_says_so(db, tmp_path):
+    """On both Signoff databases (SQLite and PostgreSQL): the source row, the runs and their evidence."""
+    signoff_db = db
+    add_model_version(signoff_db, name="credit", version="1")
     frame = _log_frame(n=600)
     path = tmp_path / "log.parquet"
     frame.to_parquet(path, index=False)

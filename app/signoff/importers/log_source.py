@@ -149,7 +149,7 @@ def _open_duckdb(url: str, shown: str, table: str | None, query: str | None) -> 
     if names_files:
         backend = ibis.duckdb.connect()
         if table is not None or query is not None:
-            backend.close() if hasattr(backend, "close") else None
+            backend.disconnect()
             raise InputError(f"the source {shown} names its files itself; give neither a table nor a query")
         if not any(c in path for c in "*?[") and not Path(path).exists():
             raise InputError(f"the source {shown} names a file that does not exist: {path}")
