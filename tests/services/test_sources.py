@@ -238,6 +238,8 @@ def test_bad_sources_are_refused_by_name_and_nothing_is_recorded(signoff_db, tmp
         match=r"cannot reach the postgres source postgresql\+psycopg://someone@127.0.0.1:9/",
     ):
         register("postgresql+psycopg://someone:s3cret@127.0.0.1:9/warehouse", table="predictions")
+    with pytest.raises(ExternalServiceError, match=r"cannot reach the spark source sc://127.0.0.1:9"):
+        register("sc://127.0.0.1:9", table="predictions")
     with pytest.raises(InputError, match="names no engine"):
         register("mysql://127.0.0.1/x", table="t")
     assert dump_tables(signoff_db.url) == before

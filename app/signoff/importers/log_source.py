@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -127,6 +128,15 @@ def open_source(url: str, *, table: str | None = None, query: str | None = None)
 
 
 def _pick(backend: Any, shown: str, table: str | None, query: str | None) -> Any:
+    try:
+        return _table_or_query(backend, shown, table, query)
+    except InputError:
+        with contextlib.suppress(Exception):  # the refusal is the news, not the closing
+            backend.disconnect()
+        raise
+
+
+def _table_or_query(backend: Any, shown: str, table: str | None, query: str | None) -> Any:
     if query is not None:
         try:
             return backend.sql(query)
@@ -205,6 +215,10 @@ def _open_spark(url: str, shown: str, table: str | None, query: str | None) -> O
     import ibis
     from pyspark.sql import SparkSession
 
+    # The Spark Connect client retries an unreachable server for minutes; ask the socket first.
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname or "localhost", parts.port or 15002), timeout=10):
+        pass
     token = os.environ.get("SIGNOFF_SPARK_TOKEN")  # the stored URL never holds one
     if token and "token=" not in url:
         url = f"{url.rstrip('/')}/;token={token}"
