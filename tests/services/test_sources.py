@@ -16,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 import signoff.services.sources as sources_service
 from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.prediction_log import ColumnMapping
-from signoff.services.drift import analyze_validation
+from signoff.services.drift import analyze_drift, analyze_validation
 from signoff.services.fairness import analyze_fairness, analyze_monitoring, analyze_performance
 from signoff.services.logs import import_log, load_log_frame
 from signoff.services.models import add_model_version
@@ -143,6 +143,23 @@ def test_pushed_down_analyses_equal_the_imported_log(engine, log_rows, signoff_d
         profiles,
     )
     assert valid_source.run.result["profile"]["rows"] == len(frame)
+
+    reference_path = path.parent / f"reference-{engine}.parquet"
+    _log_frame(n=1800, seed=21).to_parquet(reference_path, index=False)
+    reference = import_log(signoff_db, reference_path, model="credit", version="1", mapping=MAPPING).log
+    drift_rows = analyze_drift(
+        signoff_db, name="credit", version="1", reference_log_id=reference.id, current_log_id=imported.id
+    )
+    drift_source = analyze_drift(
+        signoff_db,
+        name="credit",
+        version="1",
+        reference_log_id=reference.id,
+        current_log_id=registered.log.id,
+    )
+    assert [c["column"] for c in drift_source.run.result["columns"]] == ["p1", "yhat"]
+    _assert_same(drift_rows.run.result, drift_source.run.result)
+    assert "current_state" in drift_source.run.inputs
 
     source = fair_source.run.result["source"]
     assert source["engine"] == engine and not source["changed_since_registration"]
@@ -294,3 +311,20 @@ def test_credentials_never_reach_the_database(postgres_server, signoff_db, tmp_p
         assert b"s3cret" not in uow.evidence.read_bytes(registered.log.evidence_sha256)
     with pytest.raises(InputError, match="rows stay where they live"):
         load_log_frame(signoff_db, registered.log.id)
+
+
+def test_drift_from_value_counts_equals_drift_from_rows_beyond_the_exact_ks_size():
+    """Above 10,000 rows a side ks_2samp is asymptotic and the counts are not expanded: weighted
+    quantiles, bins, KS and Wasserstein must still equal the rows' (scipy on the rows is the oracle)."""
+    from signoff.analysis.counted import ValueCounts
+    from signoff.analysis.drift import run_drift
+
+    rng = np.random.default_rng(8)
+    reference = pd.DataFrame({"p1": np.round(rng.random(12_000), 3), "yhat": rng.integers(0, 2, 12_000)})
+    current = pd.DataFrame(
+        {"p1": np.round(np.clip(rng.random(15_000) + 0.03, 0, 1), 3), "yhat": rng.integers(0, 2, 15_000)}
+    )
+    rows = run_drift(reference, current, columns=["p1", "yhat"], categorical=["yhat"]).to_dict()
+    counted = {c: ValueCounts.of(current[c]) for c in current}
+    assert len(counted["p1"].counts) < 1100
+    _assert_same(rows, run_drift(reference, counted, columns=["p1", "yhat"], categorical=["yhat"]).to_dict())

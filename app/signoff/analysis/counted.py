@@ -127,3 +127,42 @@ class WeightedAuc:
         p = np.bincount(block_group, weights=positives, minlength=n_groups)
         n = np.bincount(block_group, weights=negatives, minlength=n_groups)
         return divide(same_bin / 2, p * n)
+
+
+@dataclass(frozen=True)
+class ValueCounts:
+    """One column of a log as its distinct values and how many rows hold each (missing: a None value)."""
+
+    values: pd.Series
+    counts: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(self.counts.sum())
+
+    @classmethod
+    def of(cls, column: pd.Series) -> ValueCounts:
+        counted = column.value_counts(dropna=False, sort=False)
+        counted = counted[counted > 0]
+        return cls(pd.Series(counted.index, name=column.name), counted.to_numpy(dtype=np.int64))
+
+    def rows_again(self) -> pd.Series:
+        """The rows these counts stand for (only ever for a few thousand rows)."""
+        return pd.Series(
+            np.repeat(self.values.to_numpy(dtype=object), self.counts), name=self.values.name
+        ).infer_objects()
+
+
+def weighted_quantiles(values: np.ndarray, counts: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """``np.quantile`` (linear) of the rows that sorted ``values`` with ``counts`` stand for."""
+    n = int(counts.sum())
+    cumulative = np.cumsum(counts)
+    h = (n - 1) * np.asarray(probabilities, dtype=float)
+    low = np.floor(h).astype(np.int64)
+    high = np.minimum(low + 1, n - 1)
+    a = values[np.searchsorted(cumulative, low, side="right")]
+    b = values[np.searchsorted(cumulative, high, side="right")]
+    t = h - low
+    # numpy's own interpolation, so edges equal to the rows' quantiles bit for bit
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)

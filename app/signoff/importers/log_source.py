@@ -529,3 +529,23 @@ def _utc_text(value: Any) -> str:
     moment = pd.Timestamp(value)
     moment = moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
     return moment.isoformat()
+
+
+def value_counts(
+    source: OpenSource,
+    columns: Sequence[str],
+    *,
+    histogram: Sequence[str] = (),
+    cancelled: IsCancelled | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Rows per distinct value of each column (``column``, ``ROWS``); columns in ``histogram`` (numbers
+    with too many distinct values) per bin of width 1/HISTOGRAM_BINS, named by its lower edge."""
+    t = source.table
+    out = {}
+    for column in columns:
+        key = t[column]
+        if column in histogram:
+            key = (key.cast("float64") * HISTOGRAM_BINS).floor() / HISTOGRAM_BINS
+        frame = source.fetch(t.group_by(**{column: key}).aggregate(**{ROWS: t.count()}), cancelled)
+        out[column] = frame
+    return out

@@ -19,12 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from signoff import __version__
-from signoff.analysis.counted import CountedRows
+from signoff.analysis.counted import CountedRows, ValueCounts
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash, canonical_json, sha256_hex
 from signoff.domain.errors import InputError
 from signoff.domain.evidence import PARQUET_MEDIA_TYPE
-from signoff.domain.log_source import SOURCE_MEDIA_TYPE, LogSource
+from signoff.domain.log_source import ROWS, SOURCE_MEDIA_TYPE, LogSource
 from signoff.domain.prediction_log import (
     ColumnMapping,
     LogImport,
@@ -44,6 +44,7 @@ from signoff.importers.log_source import (
     open_source,
     outcome_pairs,
     profile,
+    value_counts,
 )
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
@@ -453,3 +454,28 @@ def _parquet(fetched: CountQuery) -> bytes:
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(fetched.frame, preserve_index=False), sink, compression="zstd")
     return sink.getvalue()
+
+
+# -- drift -----------------------------------------------------------------------------------------
+
+
+def source_state(source: LogSource, log: PredictionLog, cancelled: IsCancelled | None = None) -> str:
+    """The hash of the source's fingerprint now: what keys a run that read it."""
+    with open_source(source.url, table=source.table, query=source.query) as live:
+        return canonical_hash(fingerprint(live, log.mapping, cancelled))
+
+
+def counted_columns(
+    source: LogSource, log: PredictionLog, columns: Sequence[str], cancelled: IsCancelled | None = None
+) -> dict[str, ValueCounts]:
+    """Each column of the source as value counts (a GROUP BY per column), for drift. Scores with more
+    distinct values than ``EXACT_SCORE_LIMIT`` come in 0.001-wide bins, which drift's quantile bins and
+    statistics then see at that resolution."""
+    facts = source.profile.get("columns", {})
+    binned = [c for c in columns if facts.get(c, {}).get("distinct", 0) > EXACT_SCORE_LIMIT]
+    with open_source(source.url, table=source.table, query=source.query) as live:
+        frames = value_counts(live, columns, histogram=binned, cancelled=cancelled)
+    return {
+        column: ValueCounts(frame[column].rename(column), frame[ROWS].to_numpy(dtype="int64"))
+        for column, frame in frames.items()
+    }
