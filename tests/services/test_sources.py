@@ -328,3 +328,32 @@ def test_drift_from_value_counts_equals_drift_from_rows_beyond_the_exact_ks_size
     counted = {c: ValueCounts.of(current[c]) for c in current}
     assert len(counted["p1"].counts) < 1100
     _assert_same(rows, run_drift(reference, counted, columns=["p1", "yhat"], categorical=["yhat"]).to_dict())
+
+
+def test_multiclass_performance_on_a_source_equals_the_imported_log(signoff_db, tmp_path):
+    rng = np.random.default_rng(12)
+    n = 900
+    frame = pd.DataFrame(
+        {
+            "y": rng.choice(["low", "mid", "high"], n),
+            "yhat": rng.choice(["low", "mid", "high"], n),
+            "sex": rng.choice(["F", "M"], n),
+        }
+    )
+    path = tmp_path / "multiclass.parquet"
+    frame.to_parquet(path, index=False)
+    mapping = ColumnMapping(label="y", prediction="yhat", sensitive=("sex",))
+    registered = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{path}", mapping=mapping
+    )
+    assert registered.log.validation.task == "multiclass"
+    imported = import_log(signoff_db, path, model="credit", version="1", mapping=mapping).log
+    ask = {"name": "credit", "version": "1", "n_resamples": 100}
+    rows = analyze_performance(signoff_db, log_id=imported.id, **ask)
+    pushed = analyze_performance(signoff_db, log_id=registered.log.id, **ask)
+    assert pushed.result.task == "multiclass"
+    _assert_same(rows.run.result, pushed.run.result)
+    # oracle: accuracy counted on the rows themselves
+    assert pushed.result.overall.metrics["accuracy"] == pytest.approx(
+        (frame["y"] == frame["yhat"]).mean(), rel=1e-12
+    )
