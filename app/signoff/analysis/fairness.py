@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 import signoff
+from signoff.analysis.counted import WeightedAuc, calibration_cells, calibration_sums, split, weighted_auc
 from signoff.analysis.counts import JointGroups, Tally, binary_cells, tally
 from signoff.analysis.inputs import as_frame, binary_outcomes, display, probability_scores
 from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test, wilson
@@ -41,7 +42,6 @@ from signoff.analysis.metrics import (
     calibration,
     divide,
     proportions,
-    score_bins,
 )
 from signoff.analysis.progress import Stages
 from signoff.analysis.segments import Segment, encode_attributes, plan_segments
@@ -129,7 +129,7 @@ class _Context:
     conf: Tally
     boot: Tally | None
     cal: Tally | None
-    order: AucAhead | None
+    order: AucAhead | WeightedAuc | None
     joint: JointGroups
     min_group_size: int
     excluded_share: float
@@ -159,6 +159,8 @@ def _score_metrics(
     sq = ctx.cal.marginal(smap, n_groups, ctx.cal.sums["sq_error"])
     out = calibration(counts, scores, sq)
     out["roc_auc"] = ctx.order.auc(smap, n_groups)
+    if isinstance(ctx.order, WeightedAuc) and ctx.order.histogram:
+        out["roc_auc_error_bound"] = ctx.order.bound(smap, n_groups)
     return out
 
 
@@ -549,7 +551,10 @@ def run_fairness(
     use the largest group). ``n_resamples=0`` skips the bootstrap.
     """
     stages = Stages(progress, cancelled)
+    frame, counted = split(frame)
     frame = as_frame(frame)
+    rows = None if counted is None else counted.rows
+    n_rows = len(frame) if counted is None else counted.n_rows
     if not sensitive:
         raise InputError("name at least one sensitive attribute (--sensitive)")
     if n_resamples < 0 or min_group_size < 0:
@@ -560,22 +565,22 @@ def run_fairness(
     segments = plan_segments(attributes, intersections)
     stages.reached(0.1)
     joint = JointGroups.from_attributes(attributes, len(frame))
-    conf = tally(joint, binary_cells(y, p), 4)
+    conf = tally(joint, binary_cells(y, p), 4, rows=rows)
     cal = order = None
     if s is not None:
         cal = tally(
-            joint,
-            y.astype(np.int64) * ECE_BINS + score_bins(s),
-            2 * ECE_BINS,
-            {"score": s, "sq_error": (s - y) ** 2},
+            joint, calibration_cells(counted, y, s), 2 * ECE_BINS, calibration_sums(counted, y, s), rows
         )
         stages.reached(0.2)
-        maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
-        order = AucAhead(s, y, joint.codes, joint.size, maps)
+        if counted is None:
+            maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
+            order = AucAhead(s, y, joint.codes, joint.size, maps)
+        else:
+            order = weighted_auc(counted, s, y, joint.codes)
     stages.reached(0.3)
     boot = resample(conf, n_resamples, seed) if n_resamples else None
     stages.reached(0.4)
-    ctx = _Context(len(frame), conf, boot, cal, order, joint, min_group_size, excluded_share, reference)
+    ctx = _Context(n_rows, conf, boot, cal, order, joint, min_group_size, excluded_share, reference)
     smap, _ = joint.segment_map(None)
     table, overall_rates, _ = _rates(ctx, smap, 1)
     results = []
@@ -589,7 +594,7 @@ def run_fairness(
         _score_metrics(ctx, None, smap, 1),
         np.array([table.sum() < min_group_size]),
         np.array([False]),
-        len(frame),
+        n_rows,
     )[0]
     params = _params_json(
         label=label,
@@ -607,9 +612,11 @@ def run_fairness(
         confidence_level=0.95,
         ece_bins=ECE_BINS,
     )
+    if counted is not None:
+        params["score_resolution"] = counted.score_resolution
     return FairnessResult(
         params=params,
-        n_rows=len(frame),
+        n_rows=n_rows,
         positive_label=display(positive),
         overall=overall,
         segments=tuple(results),

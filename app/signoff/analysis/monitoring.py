@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 import signoff
+from signoff.analysis.counted import split
 from signoff.analysis.inputs import as_frame, display, outcome_domain, require_columns, resolve_positive_label
 from signoff.analysis.progress import Stages
 from signoff.domain.errors import InputError
@@ -53,7 +54,9 @@ def run_monitoring(
     cancelled: Callable[[], bool] | None = None,
 ) -> MonitoringResult:
     stages = Stages(progress, cancelled)
+    frame, counted = split(frame)
     frame = as_frame(frame)
+    rows = None if counted is None else counted.rows
     if frequency not in FREQUENCIES:
         raise InputError(f"frequency must be one of {list(FREQUENCIES)}, got {frequency!r}")
     if sigmas <= 0:
@@ -64,8 +67,13 @@ def run_monitoring(
     starts = _window_starts(frame[timestamp], frequency, timestamp)
     stages.reached(0.5)
     windows, inverse = np.unique(starts, return_inverse=True)
-    counts = np.bincount(inverse, minlength=len(windows))
-    positives = np.bincount(inverse, weights=selected, minlength=len(windows)).astype(np.int64)
+    if rows is None:
+        counts = np.bincount(inverse, minlength=len(windows))
+        positives = np.bincount(inverse, weights=selected, minlength=len(windows)).astype(np.int64)
+    else:
+        counts = np.rint(np.bincount(inverse, weights=rows, minlength=len(windows))).astype(np.int64)
+        positives = np.rint(np.bincount(inverse, weights=selected * rows, minlength=len(windows)))
+        positives = positives.astype(np.int64)
     total = int(counts.sum())
     overall = positives.sum() / total if total else float("nan")
     out = []

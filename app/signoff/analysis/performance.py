@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 import signoff
+from signoff.analysis.counted import calibration_cells, calibration_sums, split, weighted_auc
 from signoff.analysis.counts import JointGroups, Tally, binary_cells, tally
 from signoff.analysis.fairness import (
     DEFAULT_MIN_GROUP_SIZE,
@@ -44,7 +45,6 @@ from signoff.analysis.metrics import (
     divide,
     one_vs_rest,
     proportion_parts,
-    score_bins,
 )
 from signoff.analysis.progress import Stages
 from signoff.analysis.segments import Segment, encode_attributes, plan_segments
@@ -163,16 +163,20 @@ def run_performance(
 ) -> PerformanceResult:
     """Performance overall and for every group of every segment. ``task`` None: detected."""
     stages = Stages(progress, cancelled)
+    frame, counted = split(frame)
     frame = as_frame(frame)
+    rows = None if counted is None else counted.rows
     require_columns(frame, label, prediction)
     task = task or detect_task(frame, label, prediction)
     if task not in TASKS:
         raise InputError(f"task must be one of {list(TASKS)}, got {task!r}")
+    if counted is not None and task == "regression":
+        raise InputError("a regression log's performance needs its rows; import the log to analyse it")
     attributes = encode_attributes(frame, sensitive, bins)
     segments: list[Segment | None] = [None, *plan_segments(attributes, intersections)]
     joint = JointGroups.from_attributes(attributes, len(frame))
     stages.reached(0.1)
-    n = len(frame)
+    n = len(frame) if counted is None else counted.n_rows
     classes: tuple[str, ...] = ()
     positive_shown = None
     built: list[tuple[Segment | None, list[GroupMetrics]]] = []
@@ -184,18 +188,18 @@ def run_performance(
     if task == "binary":
         y, p, positive = binary_outcomes(frame, label, prediction, positive_label)
         positive_shown = display(positive)
-        conf = tally(joint, binary_cells(y, p), 4)
+        conf = tally(joint, binary_cells(y, p), 4, rows=rows)
         cal = order = None
         if scores is not None:
             s = probability_scores(frame, scores)
             cal = tally(
-                joint,
-                y.astype(np.int64) * ECE_BINS + score_bins(s),
-                2 * ECE_BINS,
-                {"score": s, "sq_error": (s - y) ** 2},
+                joint, calibration_cells(counted, y, s), 2 * ECE_BINS, calibration_sums(counted, y, s), rows
             )
-            maps = [joint.segment_map(segment) for segment in segments]
-            order = AucAhead(s, y, joint.codes, joint.size, maps)
+            if counted is None:
+                maps = [joint.segment_map(segment) for segment in segments]
+                order = AucAhead(s, y, joint.codes, joint.size, maps)
+            else:
+                order = weighted_auc(counted, s, y, joint.codes)
         boot = resample(conf, n_resamples, seed) if n_resamples else None
         ctx = _Context(n, conf, boot, cal, order, joint, min_group_size, 0.0, "largest")
         stages.reached(0.3)
@@ -215,7 +219,7 @@ def run_performance(
         y_codes = np.searchsorted(np.array(domain, dtype=object), frame[label].to_numpy(dtype=object))
         p_codes = np.searchsorted(np.array(domain, dtype=object), frame[prediction].to_numpy(dtype=object))
         k = len(domain)
-        conf = tally(joint, y_codes.astype(np.int64) * k + p_codes, k * k)
+        conf = tally(joint, y_codes.astype(np.int64) * k + p_codes, k * k, rows=rows)
         boot = resample(conf, n_resamples, seed) if n_resamples else None
         stages.reached(0.3)
         for i, segment in enumerate(segments):

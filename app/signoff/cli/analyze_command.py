@@ -151,6 +151,13 @@ def _run_header(run: Any) -> None:
     print(
         f"analysis run {run.id} ({run.kind}), log sha256 {run.inputs['log'][:16]}..., result sha256 {run.result_sha256[:16]}..."
     )
+    source = run.result.get("source") or {}  # a log that stays where it lives (services/sources.py)
+    if source:
+        print(
+            f"counted in {source['engine_version']} at {source['url']}; {source['count_table_rows']} cells fetched"
+        )
+    if source.get("change_note"):
+        print(f"note: {source['change_note']}")
 
 
 def run_fairness_command(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from signoff import __version__
 from signoff.analysis.drift import run_drift
@@ -24,6 +25,7 @@ from signoff.importers.prediction_log import SOURCE_ROW
 from signoff.services.analysis_runs import run_analysis
 from signoff.services.logs import get_log, load_log_frame
 from signoff.services.models import get_model_version
+from signoff.services.sources import counted_columns, find_source, source_state, validate_source
 from signoff.storage import Database
 
 DRIFT_ENGINE = f"signoff.analysis.drift {__version__}; scipy {importlib.metadata.version('scipy')}"
@@ -61,6 +63,18 @@ def analyze_validation(
     """The import report of log ``log_id`` with the profile of every column, recorded as ``validation``."""
     model_version = get_model_version(db, name, version)
     log = _log_of(db, log_id, model_version.id, "to validate")
+    source = find_source(db, log)
+    if source is not None:  # a log that stays where it lives: the engine profiles it
+        run = validate_source(
+            db,
+            model_version_id=model_version.id,
+            log=log,
+            source=source,
+            top=top_categories,
+            engine_version=VALIDATION_ENGINE,
+            actor=actor,
+        )
+        return ValidationRun(run=run, result=ValidationAnalysis.from_dict(run.result))
 
     def compute() -> dict:
         # The source row number is bookkeeping of the import, not data of the log.
@@ -118,10 +132,24 @@ def analyze_drift(
     as_categories = sorted(set(categorical if categorical is not None else default_categorical) & set(chosen))
     thresholds = thresholds or DriftThresholds()
 
+    # A log that stays where it lives is read as value counts, and its state now keys the run.
+    where = {"reference": find_source(db, reference), "current": find_source(db, current)}
+    states = {
+        f"{side}_state": source_state(source, log, cancelled)
+        for (side, source), log in zip(where.items(), (reference, current), strict=True)
+        if source is not None
+    }
+
+    def read(side: str, log: PredictionLog) -> Any:
+        source = where[side]
+        if source is None:
+            return load_log_frame(db, log.id)
+        return counted_columns(source, log, chosen, cancelled)
+
     def compute() -> dict:
         result = run_drift(
-            load_log_frame(db, reference_log_id),
-            load_log_frame(db, current_log_id),
+            read("reference", reference),
+            read("current", current),
             columns=chosen,
             categorical=as_categories,
             bins=bins,
@@ -135,7 +163,11 @@ def analyze_drift(
         db,
         kind="drift",
         model_version_id=model_version.id,
-        inputs={"reference_log": reference.evidence_sha256, "current_log": current.evidence_sha256},
+        inputs={
+            "reference_log": reference.evidence_sha256,
+            "current_log": current.evidence_sha256,
+            **states,
+        },
         parameters={
             "columns": chosen,
             "categorical": as_categories,

@@ -23,6 +23,7 @@ from signoff.domain.fairness import FairnessResult, MonitoringResult
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.prediction_log import PredictionLog
 from signoff.importers.prediction_log import read_canonical_log
+from signoff.services import sources
 from signoff.services.analysis_runs import run_analysis
 from signoff.services.models import get_model_version
 from signoff.storage import Database
@@ -51,17 +52,61 @@ class MonitoringRun:
     result: MonitoringResult
 
 
-def _load(db: Database, name: str, version: str, log_id: int) -> tuple[int, PredictionLog, pd.DataFrame]:
+def _log(db: Database, name: str, version: str, log_id: int) -> tuple[int, PredictionLog]:
     model = get_model_version(db, name, version)
     with db.transaction(write=False) as uow:
         log = uow.logs.get(log_id)
-        if log.model_version_id != model.id:
-            raise InputError(
-                f"log {log_id} belongs to another model version, not {name} version {version}; "
-                "list this version's logs and pick one of them"
-            )
-        data = uow.evidence.read_bytes(log.evidence_sha256)
-    return model.id, log, read_canonical_log(data)
+    if log.model_version_id != model.id:
+        raise InputError(
+            f"log {log_id} belongs to another model version, not {name} version {version}; "
+            "list this version's logs and pick one of them"
+        )
+    return model.id, log
+
+
+def _frame(db: Database, log: PredictionLog) -> pd.DataFrame:
+    with db.transaction(write=False) as uow:
+        return read_canonical_log(uow.evidence.read_bytes(log.evidence_sha256))
+
+
+def _run(
+    db: Database,
+    *,
+    kind: str,
+    model_id: int,
+    log: PredictionLog,
+    parameters: dict[str, Any],
+    compute: Callable[[Any], dict[str, Any]],
+    counts: Callable[..., Any],
+    actor: str | None,
+    cancelled: Cancelled | None,
+) -> AnalysisRun:
+    """Run on the log's rows, or, for a log that stays where it lives, on counts fetched from there."""
+    source = sources.find_source(db, log)
+    if source is not None:
+        return sources.run_on_source(
+            db,
+            kind=kind,
+            model_version_id=model_id,
+            log=log,
+            source=source,
+            parameters=parameters,
+            engine_version=ENGINE,
+            counts=counts,
+            compute=compute,
+            actor=actor,
+            cancelled=cancelled,
+        )
+    return run_analysis(
+        db,
+        kind=kind,
+        model_version_id=model_id,
+        inputs={"log": log.evidence_sha256},
+        parameters=parameters,
+        engine_version=ENGINE,
+        compute=lambda: compute(_frame(db, log)),
+        actor=actor,
+    )
 
 
 def _sensitive(log: PredictionLog, sensitive: Sequence[str] | None) -> list[str]:
@@ -102,7 +147,7 @@ def analyze_fairness(
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> FairnessRun:
-    model_id, log, frame = _load(db, name, version, log_id)
+    model_id, log = _log(db, name, version, log_id)
     chosen = _sensitive(log, sensitive)
     scores = _scores(log)
     parameters = {
@@ -122,7 +167,7 @@ def analyze_fairness(
         "seed": seed,
     }
 
-    def compute() -> dict[str, Any]:
+    def compute(frame: Any) -> dict[str, Any]:
         return run_fairness(
             frame,
             label=log.mapping.label,
@@ -141,15 +186,16 @@ def analyze_fairness(
             cancelled=cancelled,
         ).to_dict()
 
-    run = run_analysis(
+    run = _run(
         db,
         kind="fairness",
-        model_version_id=model_id,
-        inputs={"log": log.evidence_sha256},
+        model_id=model_id,
+        log=log,
         parameters=parameters,
-        engine_version=ENGINE,
         compute=compute,
+        counts=sources.group_counts(log, chosen, scores),
         actor=actor,
+        cancelled=cancelled,
     )
     return FairnessRun(run, FairnessResult.from_dict(run.result))
 
@@ -171,7 +217,7 @@ def analyze_performance(
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> PerformanceRun:
-    model_id, log, frame = _load(db, name, version, log_id)
+    model_id, log = _log(db, name, version, log_id)
     chosen = list(sensitive) if sensitive else list(log.mapping.sensitive)
     task = log.validation.task if log.validation.task in ("binary", "multiclass", "regression") else None
     scores = _scores(log) if task in (None, "binary") else None
@@ -191,7 +237,7 @@ def analyze_performance(
         "seed": seed,
     }
 
-    def compute() -> dict[str, Any]:
+    def compute(frame: Any) -> dict[str, Any]:
         return run_performance(
             frame,
             label=log.mapping.label,
@@ -209,15 +255,16 @@ def analyze_performance(
             cancelled=cancelled,
         ).to_dict()
 
-    run = run_analysis(
+    run = _run(
         db,
         kind="performance",
-        model_version_id=model_id,
-        inputs={"log": log.evidence_sha256},
+        model_id=model_id,
+        log=log,
         parameters=parameters,
-        engine_version=ENGINE,
         compute=compute,
+        counts=sources.group_counts(log, chosen, scores),
         actor=actor,
+        cancelled=cancelled,
     )
     return PerformanceRun(run, PerformanceResult.from_dict(run.result))
 
@@ -235,7 +282,7 @@ def analyze_monitoring(
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> MonitoringRun:
-    model_id, log, frame = _load(db, name, version, log_id)
+    model_id, log = _log(db, name, version, log_id)
     if log.mapping.timestamp is None:
         raise InputError(f"log {log_id} has no timestamp column mapped; monitoring needs one")
     parameters = {
@@ -246,7 +293,7 @@ def analyze_monitoring(
         "positive_label": positive_label,
     }
 
-    def compute() -> dict[str, Any]:
+    def compute(frame: Any) -> dict[str, Any]:
         return run_monitoring(
             frame,
             timestamp=log.mapping.timestamp or "",
@@ -258,14 +305,15 @@ def analyze_monitoring(
             cancelled=cancelled,
         ).to_dict()
 
-    run = run_analysis(
+    run = _run(
         db,
         kind="monitoring",
-        model_version_id=model_id,
-        inputs={"log": log.evidence_sha256},
+        model_id=model_id,
+        log=log,
         parameters=parameters,
-        engine_version=ENGINE,
         compute=compute,
+        counts=sources.window_counts(log),
         actor=actor,
+        cancelled=cancelled,
     )
     return MonitoringRun(run, MonitoringResult.from_dict(run.result))

@@ -28,6 +28,7 @@ from signoff.importers.prediction_log import (
 )
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
+from signoff.services.sources import find_source, refuse_rows
 from signoff.storage import Database
 
 IMPORTER = f"signoff.importers.prediction_log {__version__}"
@@ -176,6 +177,9 @@ def get_log_with_model(db: Database, log_id: int) -> tuple[PredictionLog, ModelV
 def load_log_frame(db: Database, log_id: int) -> pandas.DataFrame:
     """The log's canonical rows as a DataFrame, read from the evidence store (hash verified)."""
     log = get_log(db, log_id)
+    source = find_source(db, log)
+    if source is not None:  # an external source keeps its rows where they live
+        raise refuse_rows(log, source)
     with tempfile.TemporaryDirectory(prefix="signoff-log-") as folder:
         target = Path(folder) / "log.parquet"
         with db.transaction(write=False) as uow:

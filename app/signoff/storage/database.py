@@ -30,6 +30,7 @@ from signoff.storage.inventory import InventoryRepository
 from signoff.storage.registry import RegistryRepository
 from signoff.storage.repositories import (
     AnalysisRunRepository,
+    LogSourceRepository,
     ModelVersionRepository,
     PredictionLogRepository,
     WaiverRepository,
@@ -208,6 +209,7 @@ class UnitOfWork:
         self.waivers = WaiverRepository(session)
         self.registry = RegistryRepository(session)
         self.inventory = InventoryRepository(session)
+        self.sources = LogSourceRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:

@@ -188,6 +188,22 @@ class PredictionLogRow(Base):
     model_version: Mapped[ModelVersionRow] = relationship(back_populates="logs", lazy="raise")
 
 
+class LogSourceRow(Base):
+    """An external log source: where the log that ``log_id`` stands for lives (never credentials)."""
+
+    __tablename__ = "log_source"
+
+    log_id: Mapped[int] = mapped_column(ForeignKey("prediction_log.id"), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(50))
+    url: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str | None] = mapped_column(String(500))
+    query: Mapped[str | None] = mapped_column(Text)
+    engine_version: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    columns: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    profile: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+
+
 class AnalysisRunRow(Base):
     """One computed analysis: what went in (hashes, parameters, engine version) and what came out."""
 
