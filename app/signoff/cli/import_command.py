@@ -15,7 +15,6 @@ from signoff.cli.registry_commands import register_import_sources
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "import",
-        help="import prediction logs and model registries as evidence",
         description="Import outside data into Signoff as immutable, hashed evidence.",
     )
     sources = group.add_subparsers(dest="import_source", metavar="SOURCE", required=True)

@@ -13,13 +13,11 @@ from signoff.cli.common import ProgressBar, add_json_flag, open_db, print_json, 
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
-from signoff.services.models import list_model_versions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "logs",
-        help="list and show imported prediction logs",
         description="Imported prediction logs: evidence hashes, row counts and validation reports.",
     )
     commands = group.add_subparsers(dest="logs_command", metavar="COMMAND", required=True)
@@ -46,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from signoff.services.logs import list_logs  # pandas and pyarrow: only when needed
+    from signoff.services.models import list_model_versions
 
     with open_db(args) as db:
         logs = list_logs(db, model=args.model, version=args.version)
