@@ -8,13 +8,14 @@ conventions (bins, epsilon, normalisation, log base, missing values, unseen cate
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
 
+from signoff.domain.analysis_requests import DriftRequest
 from signoff.domain.drift import (
     DEFAULT_BINS,
     MISSING_BIN,
@@ -266,8 +267,8 @@ def run_drift(
     """
     if bins < 2:
         raise InputError(f"drift needs at least 2 bins, got {bins}")
-    if reference.empty or current.empty:
-        which = "reference" if reference.empty else "current"
+    if len(reference) == 0 or len(current) == 0:  # rows, not columns (``.empty`` is either)
+        which = "reference" if len(reference) == 0 else "current"
         raise InputError(f"the {which} log has no rows; drift needs rows in both logs")
     thresholds = thresholds or DriftThresholds()
     categorical = set(categorical or ())
@@ -294,4 +295,24 @@ def run_drift(
         thresholds=thresholds,
         reference_rows=len(reference),
         current_rows=len(current),
+    )
+
+
+def analyze(
+    request: DriftRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DriftResult:
+    """``run_drift`` of the request's current log against its reference log."""
+    return run_drift(
+        frames["reference_log"],
+        frames["current_log"],
+        columns=request.compared,
+        categorical=request.as_categories,
+        bins=request.bins,
+        thresholds=request.thresholds,
+        progress=progress,
+        cancelled=cancelled,
     )

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
 from signoff.domain.errors import InputError
+
+if TYPE_CHECKING:
+    from signoff.domain.analysis_requests import AnalysisRequest
+    from signoff.domain.analysis_run import AnalysisRun
 
 SUMMARY_COMPARISONS = (
     "demographic_parity_difference",
@@ -201,17 +206,23 @@ def _run_header(run: Any) -> None:
     )
 
 
-def run_fairness_command(args: argparse.Namespace) -> int:
-    # pandas/scipy load only when an analysis runs, so other commands start quickly
-    from signoff.services.fairness import analyze_fairness
+def _recorded(args: argparse.Namespace, request_for: Callable[[Any], AnalysisRequest]) -> AnalysisRun:
+    """The run of the request built for the named log: stored, else computed and recorded now."""
+    # The services (SQLAlchemy; pandas and scipy when computing) load only when an analysis runs.
+    from signoff.services.analyses import run, version_log
 
     with open_db(args) as db:
-        done = analyze_fairness(
-            db,
-            name=args.name,
-            version=args.version,
-            log_id=args.log,
-            sensitive=args.sensitive,
+        return run(db, request_for(version_log(db, args.name, args.version, args.log)))
+
+
+def run_fairness_command(args: argparse.Namespace) -> int:
+    from signoff.domain.analysis_requests import FairnessRequest
+    from signoff.domain.fairness import FairnessResult
+
+    def request_for(log: Any) -> FairnessRequest:
+        return FairnessRequest(
+            log=log,
+            sensitive=tuple(args.sensitive or ()),
             intersections=args.intersections,
             bins=dict(args.bins or []),
             reference=_reference(args.reference),
@@ -220,16 +231,19 @@ def run_fairness_command(args: argparse.Namespace) -> int:
             n_resamples=args.resamples,
             seed=args.seed,
         )
+
+    done = _recorded(args, request_for)
     if args.json:
-        print_json({"analysis_run": _run_dict(done.run), "result": done.run.result})
+        print_json({"analysis_run": _run_dict(done), "result": done.result})
         return 0
-    _run_header(done.run)
-    result = done.result
+    _run_header(done)
+    result = done.result_as(FairnessResult)
+    share = float(result.params.get("excluded_share", 0.0))
     for segment in result.segments:
         print(
             f"\n{segment.name}: reference {segment.reference or 'none'}, unknown {segment.unknown_count}"
             + (
-                f", excluded from impact ratio (<2%): {', '.join(segment.excluded)}"
+                f", excluded from impact ratio (<{share:.0%}): {', '.join(segment.excluded)}"
                 if segment.excluded
                 else ""
             )
@@ -260,15 +274,13 @@ def run_fairness_command(args: argparse.Namespace) -> int:
 
 
 def run_performance_command(args: argparse.Namespace) -> int:
-    from signoff.services.fairness import analyze_performance
+    from signoff.domain.analysis_requests import PerformanceRequest
+    from signoff.domain.performance import PerformanceResult
 
-    with open_db(args) as db:
-        done = analyze_performance(
-            db,
-            name=args.name,
-            version=args.version,
-            log_id=args.log,
-            sensitive=args.sensitive,
+    def request_for(log: Any) -> PerformanceRequest:
+        return PerformanceRequest(
+            log=log,
+            sensitive=tuple(args.sensitive or ()),
             intersections=args.intersections,
             bins=dict(args.bins or []),
             positive_label=args.positive_label,
@@ -276,11 +288,13 @@ def run_performance_command(args: argparse.Namespace) -> int:
             n_resamples=args.resamples,
             seed=args.seed,
         )
+
+    done = _recorded(args, request_for)
     if args.json:
-        print_json({"analysis_run": _run_dict(done.run), "result": done.run.result})
+        print_json({"analysis_run": _run_dict(done), "result": done.result})
         return 0
-    _run_header(done.run)
-    result = done.result
+    _run_header(done)
+    result = done.result_as(PerformanceResult)
     shown = {
         "binary": ("accuracy", "tpr", "fpr", "ppv", "roc_auc", "brier"),
         "multiclass": ("accuracy",),
@@ -296,23 +310,20 @@ def run_performance_command(args: argparse.Namespace) -> int:
 
 
 def run_monitoring_command(args: argparse.Namespace) -> int:
-    from signoff.services.fairness import analyze_monitoring
+    from signoff.domain.analysis_requests import MonitoringRequest
+    from signoff.domain.fairness import MonitoringResult
 
-    with open_db(args) as db:
-        done = analyze_monitoring(
-            db,
-            name=args.name,
-            version=args.version,
-            log_id=args.log,
-            frequency=args.frequency,
-            sigmas=args.sigmas,
-            positive_label=args.positive_label,
+    def request_for(log: Any) -> MonitoringRequest:
+        return MonitoringRequest(
+            log=log, frequency=args.frequency, sigmas=args.sigmas, positive_label=args.positive_label
         )
+
+    done = _recorded(args, request_for)
     if args.json:
-        print_json({"analysis_run": _run_dict(done.run), "result": done.run.result})
+        print_json({"analysis_run": _run_dict(done), "result": done.result})
         return 0
-    _run_header(done.run)
-    result = done.result
+    _run_header(done)
+    result = done.result_as(MonitoringResult)
     print(f"overall positive rate {_fmt(result.overall_rate)}; band ± {result.sigmas:g} sigma")
     print_table(
         [
@@ -342,26 +353,28 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 
 def run_drift_command(args: argparse.Namespace) -> int:
-    from signoff.services.drift import analyze_drift
+    from signoff.domain.analysis_requests import DriftRequest
+    from signoff.domain.drift import DriftResult
+    from signoff.services.analyses import run, version_log
+    from signoff.services.logs import get_log
 
     with open_db(args) as db:
-        drift = analyze_drift(
-            db,
-            name=args.name,
-            version=args.version,
-            reference_log_id=args.reference,
-            current_log_id=args.current,
-            columns=args.column,
-            categorical=args.categorical,
+        current = version_log(db, args.name, args.version, args.current, "current")
+        request = DriftRequest(
+            reference=get_log(db, args.reference),
+            current=current,
+            drift_columns=tuple(args.column or ()),
+            categorical=None if args.categorical is None else tuple(args.categorical),
             bins=args.bins,
         )
+        done = run(db, request)
     if args.json:
-        print_json({"analysis_run": _run_dict(drift.run), "result": drift.result.to_dict()})
+        print_json({"analysis_run": _run_dict(done), "result": done.result})
         return 0
-    result = drift.result
+    result = done.result_as(DriftResult)
     print(
         f"drift of log {args.current} against reference log {args.reference} "
-        f"({result.current_rows:,} vs {result.reference_rows:,} rows), analysis run {drift.run.id}"
+        f"({result.current_rows:,} vs {result.reference_rows:,} rows), analysis run {done.id}"
     )
     print_table(
         [
@@ -389,19 +402,18 @@ def run_drift_command(args: argparse.Namespace) -> int:
 
 
 def run_validation_command(args: argparse.Namespace) -> int:
-    from signoff.services.drift import analyze_validation
+    from signoff.domain.analysis_requests import ValidationRequest
+    from signoff.domain.validation import ValidationAnalysis
 
-    with open_db(args) as db:
-        validation = analyze_validation(
-            db, name=args.name, version=args.version, log_id=args.log, top_categories=args.top
-        )
+    done = _recorded(args, lambda log: ValidationRequest(log=log, top_categories=args.top))
     if args.json:
-        print_json({"analysis_run": _run_dict(validation.run), "result": validation.result.to_dict()})
+        print_json({"analysis_run": _run_dict(done), "result": done.result})
         return 0
-    report, profile = validation.result.report, validation.result.profile
+    validation = done.result_as(ValidationAnalysis)
+    report, profile = validation.report, validation.profile
     print(
         f"log {args.log}: {report.rows_read:,} rows read, {report.rows_kept:,} kept, "
-        f"{report.rows_quarantined:,} quarantined; task {report.task}; analysis run {validation.run.id}"
+        f"{report.rows_quarantined:,} quarantined; task {report.task}; analysis run {done.id}"
     )
     for issue in report.issues:
         where = f" in {issue.column}" if issue.column else ""

@@ -35,7 +35,6 @@ from signoff.services.models import get_model_version
 from signoff.services.trust import trusted_artifact_hashes
 from signoff.storage import Database
 
-KIND = SHAP_KIND
 ENGINE_VERSION = f"signoff.analysis.explain {__version__}; shap {importlib.metadata.version('shap')}"
 
 
@@ -112,7 +111,7 @@ def explain_model_version(
         )
     if not mapping.features:
         raise InputError(
-            f"log {log_id} maps no feature columns; re-import it with --feature for each model input"
+            f"log {log_id} maps no feature columns; re-import it with each model input mapped as a feature"
         )
     reference = _reference_log(db, log, reference_log_id)
     parameters = {
@@ -132,7 +131,7 @@ def explain_model_version(
         if reference is not None:
             inputs["reference"] = reference.evidence_sha256
         request = dict(
-            kind=KIND,
+            kind=SHAP_KIND,
             model_version_id=model_version.id,
             inputs=inputs,
             parameters=parameters,
@@ -178,8 +177,8 @@ def _explain_from_log(
     mapping = log.mapping
     if not mapping.shap:
         raise InputError(
-            f"log {log.id} holds no SHAP values; re-import it with --shap FEATURE=COLUMN for each feature "
-            "and --shap-base COLUMN, or explain from the model file"
+            f"log {log.id} holds no SHAP values; re-import it with the SHAP value column of each feature "
+            "and the base-value column mapped, or explain from the model file"
         )
     parameters = {
         "source": "log",
@@ -193,7 +192,7 @@ def _explain_from_log(
         "bootstrap_resamples": DEFAULT_BOOTSTRAP_RESAMPLES,
     }
     request = dict(
-        kind=KIND,
+        kind=SHAP_KIND,
         model_version_id=model_version_id,
         inputs={"log": log.evidence_sha256},
         parameters=parameters,
