@@ -156,7 +156,7 @@ def list_logs(db: Database, *, model: str | None = None, version: str | None = N
     model_version_id = None
     if model is not None or version is not None:
         if model is None or version is None:
-            raise InputError("give both --model and --version, or neither")
+            raise InputError("name both the model and its version, or neither")
         model_version_id = get_model_version(db, model, version).id
     with db.transaction(write=False) as uow:
         return uow.logs.list(model_version_id=model_version_id)

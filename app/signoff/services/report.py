@@ -281,7 +281,9 @@ def export_report(
     report_progress = progress or (lambda _fraction, _stage: None)
     out = Path(out)
     if not out.parent.is_dir():
-        raise InputError(f"the folder {str(out.parent)!r} does not exist; create it or choose another --out")
+        raise InputError(
+            f"the folder {str(out.parent)!r} does not exist; create it or choose another place for the report"
+        )
     if out.is_dir():
         raise InputError(f"{str(out)!r} is a folder; give the report's file name, e.g. report.pdf")
     report_progress(0.0, "gathering evidence")

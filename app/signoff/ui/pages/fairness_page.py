@@ -179,17 +179,16 @@ def _test_text(group: GroupMetrics) -> str:
     return f"{group.group}: {sig.test} vs {sig.reference}, {name} = {sig.statistic:.3f}"
 
 
-def run_text(run: AnalysisRun, result: FairnessResult) -> str:
-    params = run.parameters
-    reference = params.get("reference")
-    if isinstance(reference, dict):
+def run_text(run: AnalysisRun, result: FairnessResult, request: FairnessRequest) -> str:
+    reference = request.reference
+    if isinstance(reference, Mapping):
         reference = ", ".join(f"{k} = {v}" for k, v in reference.items())
     return (
         f"Run #{run.id}, recorded {when(run.created_at)} by {run.created_by}: "
-        f"{result.n_rows:,} rows, attributes {', '.join(params.get('sensitive', []))}, "
-        f"intersections {'on' if params.get('intersections') else 'off'}, reference {reference}, "
-        f"positive label {result.positive_label}, {params.get('n_resamples')} bootstrap resamples, "
-        f"groups under {params.get('min_group_size')} rows not judged."
+        f"{result.n_rows:,} rows, attributes {', '.join(request.attributes)}, "
+        f"intersections {'on' if request.intersections else 'off'}, reference {reference}, "
+        f"positive label {result.positive_label}, {request.n_resamples} bootstrap resamples, "
+        f"groups under {request.min_group_size} rows not judged."
     )
 
 
@@ -430,7 +429,7 @@ class FairnessPage(QWidget):
         log = self.log
         run = latest_analysis_of_log(self.context.db, kind="fairness", log=log) if log is not None else None
         try:
-            result = FairnessResult.from_dict(run.result) if run is not None else None
+            result = run.result_as(FairnessResult) if run is not None else None
         except (KeyError, TypeError, ValueError):
             # A run this version of Signoff cannot read (another engine's format): show none, never fail
             # the window; the run itself stays in the evidence, and the CLI prints its raw JSON.
@@ -445,7 +444,9 @@ class FairnessPage(QWidget):
         self.request = None
         if run is not None and self.log is not None:
             try:
-                self.request = FairnessRequest.from_parameters(self.log, run.parameters)
+                request = FairnessRequest.from_parameters(self.log, run.parameters)
+                request.parameters()  # resolves everything the page shows from it
+                self.request = request
             except SignoffError:  # a run recorded with settings this version refuses: default flags
                 self.request = None
         if run is None or result is None:
@@ -460,8 +461,10 @@ class FairnessPage(QWidget):
                 self.run_label.setText(
                     "No fairness analysis recorded for this log yet: choose attributes and press Analyse."
                 )
+        elif self.request is not None:
+            self.run_label.setText(run_text(run, result, self.request))
         else:
-            self.run_label.setText(run_text(run, result))
+            self.run_label.setText(f"Run #{run.id}, recorded {when(run.created_at)} by {run.created_by}.")
         self._fill_choices()
         if self.request is not None:
             self._reflect(self.request)
