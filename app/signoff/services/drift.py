@@ -11,12 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from signoff.domain.analysis_requests import (
-    DEFAULT_TOP_CATEGORIES,
-    DriftRequest,
-    ValidationRequest,
-    default_drift_columns,
-)
+from signoff.domain.analysis_requests import DEFAULT_TOP_CATEGORIES, DriftRequest, ValidationRequest
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.drift import DEFAULT_BINS, DriftResult, DriftThresholds
 from signoff.domain.errors import InputError
@@ -24,8 +19,6 @@ from signoff.domain.validation import ValidationAnalysis
 from signoff.services.analyses import run, version_log
 from signoff.services.logs import get_log
 from signoff.storage import Database
-
-__all__ = ["DriftRun", "ValidationRun", "analyze_drift", "analyze_validation", "default_drift_columns"]
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,10 @@ anything.
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from signoff import __version__
 from signoff.analysis.explain import (
     DEFAULT_BACKGROUND_SIZE,
     DEFAULT_BOOTSTRAP_RESAMPLES,
@@ -24,10 +22,12 @@ from signoff.analysis.explain import (
     run_explanation,
 )
 from signoff.analysis.model_loading import load_model, plan_model_load, sha256_file
+from signoff.domain.analysis_kinds import ANALYSIS_KINDS
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.errors import InputError
 from signoff.domain.explanation import SHAP_KIND, Explanation
 from signoff.domain.prediction_log import LogRole, PredictionLog
+from signoff.services.analyses import engine_version
 from signoff.services.analysis_runs import find_analysis, record_analysis
 from signoff.services.logs import get_log, load_log_frame
 from signoff.services.model_artifacts import materialised_artifacts, model_artifacts
@@ -35,7 +35,7 @@ from signoff.services.models import get_model_version
 from signoff.services.trust import trusted_artifact_hashes
 from signoff.storage import Database
 
-ENGINE_VERSION = f"signoff.analysis.explain {__version__}; shap {importlib.metadata.version('shap')}"
+ENGINE_VERSION = engine_version(ANALYSIS_KINDS[SHAP_KIND])  # "signoff.analysis.explain <v>; shap <v>"
 
 
 @dataclass(frozen=True)
