@@ -185,6 +185,11 @@ def run_import(args: argparse.Namespace) -> int:
     from signoff.importers.prediction_log import LogReadOptions
     from signoff.services.logs import import_log
 
+    # The domain says this in its own words; here the words are the flags the user typed.
+    if args.shap and not args.shap_base:
+        raise InputError("--shap needs --shap-base COLUMN too: the column of each row's SHAP base value")
+    if args.shap_base and not args.shap:
+        raise InputError("--shap-base was given without --shap FEATURE=COLUMN for the features")
     mapping = ColumnMapping(
         label=args.label,
         prediction=args.prediction,
