@@ -402,7 +402,26 @@ class ExplainRequest(AnalysisRequest):
         object.__setattr__(self, "rows", tuple(self.rows))
         if self.source not in EXPLANATION_SOURCES:
             raise InputError(f"explain from 'model', 'log' or 'auto', not {self.source!r}")
+        if (
+            self.reference_log is not None
+            and self.reference_log.model_version_id != self.log.model_version_id
+        ):
+            raise InputError(f"reference log {self.reference_log.id} belongs to another model version")
 
     @property
     def subject(self) -> PredictionLog:
         return self.log
+
+    def logs(self) -> dict[str, PredictionLog]:
+        return {"log": self.log} | ({} if self.reference_log is None else {"reference": self.reference_log})
+
+    def columns(self) -> dict[str, list[str] | None]:
+        """The model's inputs, the pipeline's SHAP columns, the groups and the row ids; the reference
+        log is the background of model inputs only."""
+        mapping = self.log.mapping
+        wanted = [*mapping.features, *(c for _f, c in mapping.shap), *(f for f, _c in mapping.shap)]
+        wanted += [mapping.shap_base, *mapping.sensitive, mapping.id]
+        return {
+            "log": list(dict.fromkeys(c for c in wanted if c)),
+            "reference": list(mapping.features),
+        }

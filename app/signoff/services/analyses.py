@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 from signoff import __version__
@@ -58,17 +58,19 @@ def version_log(db: Database, name: str, version: str, log_id: int, what: str = 
     return log_of_version(db, log_id, get_model_version(db, name, version).id, what)
 
 
-def load_frames(db: Database, request: AnalysisRequest) -> dict[str, pandas.DataFrame]:
-    """The rows each log role of ``request`` reads, only the columns it needs (hash verified)."""
+def load_frame(db: Database, log: PredictionLog, columns: Sequence[str] | None = None) -> pandas.DataFrame:
+    """A stored log's rows (hash verified), only ``columns`` when given (Parquet column projection)."""
     from signoff.importers.prediction_log import read_canonical_log  # pyarrow and pandas: only now
 
-    frames = {}
+    with db.transaction(write=False) as uow:
+        data = uow.evidence.read_bytes(log.evidence_sha256)
+    return read_canonical_log(data, columns=columns)
+
+
+def load_frames(db: Database, request: AnalysisRequest) -> dict[str, pandas.DataFrame]:
+    """The rows each log role of ``request`` reads, only the columns it needs."""
     needed = request.columns()
-    for role, log in request.logs().items():
-        with db.transaction(write=False) as uow:
-            data = uow.evidence.read_bytes(log.evidence_sha256)
-        frames[role] = read_canonical_log(data, columns=needed.get(role))
-    return frames
+    return {role: load_frame(db, log, needed.get(role)) for role, log in request.logs().items()}
 
 
 def _computation(kind: AnalysisKind) -> Callable[..., Any]:
