@@ -16,6 +16,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, kstwo, wasserstein_distance
 
 from signoff.analysis.counted import ValueCounts, weighted_quantiles
+from signoff.domain.analysis_requests import DriftRequest
 from signoff.domain.drift import (
     DEFAULT_BINS,
     MISSING_BIN,
@@ -387,3 +388,23 @@ def _rows(log: pd.DataFrame | Counted) -> int:
     if isinstance(log, pd.DataFrame):
         return len(log)
     return next(iter(log.values())).rows if log else 0
+
+
+def analyze(
+    request: DriftRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DriftResult:
+    """``run_drift`` of the request's current log against its reference log."""
+    return run_drift(
+        frames["reference_log"],
+        frames["current_log"],
+        columns=request.compared,
+        categorical=request.as_categories,
+        bins=request.bins,
+        thresholds=request.thresholds,
+        progress=progress,
+        cancelled=cancelled,
+    )

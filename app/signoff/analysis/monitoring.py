@@ -7,7 +7,7 @@ timestamps are taken in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import signoff
 from signoff.analysis.counted import split
 from signoff.analysis.inputs import as_frame, display, outcome_domain, require_columns, resolve_positive_label
 from signoff.analysis.progress import Stages
+from signoff.domain.analysis_requests import MonitoringRequest
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import MonitoringResult, MonitoringWindow
 
@@ -106,4 +107,24 @@ def run_monitoring(
         sigmas=float(sigmas),
         windows=tuple(out),
         engine_version=signoff.__version__,
+    )
+
+
+def analyze(
+    request: MonitoringRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> MonitoringResult:
+    """``run_monitoring`` on the request's log (``frames["log"]``), with the request's parameters."""
+    return run_monitoring(
+        frames["log"],
+        timestamp=request.timestamp,
+        prediction=request.log.mapping.prediction,
+        positive_label=request.positive_label,
+        frequency=request.frequency,
+        sigmas=request.sigmas,
+        progress=progress,
+        cancelled=cancelled,
     )

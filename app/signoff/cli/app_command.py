@@ -10,7 +10,6 @@ from signoff.domain.errors import SignoffError
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "app",
-        help="start the desktop application",
         description="Start the desktop application on the selected database.",
     )
     parser.add_argument("--screenshot", metavar="FILE", help="render the main window to a PNG and exit")

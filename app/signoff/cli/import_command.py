@@ -16,7 +16,6 @@ from signoff.cli.source_command import register_import_source
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "import",
-        help="import prediction logs and model registries as evidence",
         description="Import outside data into Signoff as immutable, hashed evidence.",
     )
     sources = group.add_subparsers(dest="import_source", metavar="SOURCE", required=True)

@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write every model's inventory record and review dates to a file.",
     )
     export.add_argument("--format", required=True, choices=inventory.EXPORT_FORMATS)
-    export.add_argument("--out", required=True, metavar="F", help="file to write")
+    export.add_argument("-o", "--out", required=True, metavar="F", help="file to write")
     export.set_defaults(handler=run_export)
 
     assess = commands.add_parser(

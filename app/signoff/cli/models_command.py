@@ -8,13 +8,11 @@ from signoff.cli import explain_command
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
 from signoff.cli.registry_commands import register_model_commands
 from signoff.domain.audit import format_utc
-from signoff.services.models import add_model_version, list_model_versions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "models",
-        help="register and list model versions",
         description="Model versions: the unit that prediction logs, analyses and reviews belong to.",
     )
     commands = group.add_subparsers(dest="models_command", metavar="COMMAND", required=True)
@@ -45,6 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from signoff.services.models import add_model_version
+
     with open_db(args) as db:
         model_version = add_model_version(
             db, name=args.name, version=args.version, description=args.description
@@ -57,6 +57,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from signoff.services.models import list_model_versions
     from signoff.services.registry_import import models_without_versions
 
     with open_db(args) as db:

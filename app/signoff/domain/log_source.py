@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from signoff.domain.errors import InputError
+from signoff.domain.prediction_log import PredictionLog
 
 # Columns of a count table fetched from a source, beside the grouped columns themselves.
 ROWS = "__rows"  # how many log rows a fetched row stands for
@@ -96,3 +97,14 @@ class LogSource:
         """How a person recognises it: the URL and the table or query."""
         what = self.table or (self.query and f"query {self.query[:80]!r}")
         return f"{self.url} ({what})" if what else self.url
+
+
+ROWS_STAY = (
+    "log {log_id} is an external source ({source}); its rows stay where they live and are not read "
+    "into Signoff; analyses run on it by counting there"
+)
+
+
+def refuse_rows(log: PredictionLog, source: LogSource) -> InputError:
+    """The error for a use that needs the rows themselves (features, SHAP, the data table)."""
+    return InputError(ROWS_STAY.format(log_id=log.id, source=source.described))

@@ -10,28 +10,25 @@ transaction. ``signoff check`` and the review workflow both call it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from signoff import __version__
+from signoff.domain.analysis_kinds import ANALYSIS_KINDS
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash
-from signoff.domain.comparison import ComparisonResult
-from signoff.domain.drift import DriftResult, DriftThresholds
+from signoff.domain.drift import DriftThresholds
 from signoff.domain.errors import InputError, NotFoundError
-from signoff.domain.fairness import FairnessResult, MonitoringResult
 from signoff.domain.observations import Observation
-from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
-from signoff.domain.validation import ValidationAnalysis
 from signoff.importers.policy_file import load_policy
 from signoff.importers.resources import policy_templates
-from signoff.services.analysis_runs import latest_analysis
+from signoff.services.analyses import latest_runs
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
 from signoff.storage import Database
@@ -40,28 +37,17 @@ POLICY_ENGINE = f"signoff.domain.policy {__version__}"
 POLICY_MEDIA_TYPE = "application/yaml"
 MIN_JUSTIFICATION = 10  # characters: a waiver must say why, not just "ok"
 
-# How a stored run of each kind becomes observations. Kinds without an entry (explain, ...) give
-# none, so a rule on them is "missing" until their analysis can be judged.
-OBSERVERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
-    "validation": lambda result: ValidationAnalysis.from_dict(result).observations(),
-    "drift": lambda result: DriftResult.from_dict(result).observations(),
-    "fairness": lambda result: FairnessResult.from_dict(result).observations(),
-    "performance": lambda result: PerformanceResult.from_dict(result).observations(),
-    "monitoring": lambda result: MonitoringResult.from_dict(result).observations(),
-    "compare": lambda result: ComparisonResult.from_dict(result).observations(),
-}
-
 
 def run_observations(run: AnalysisRun) -> list[Observation]:
     """The run's observations; each names the evidence it came from, because with several logs the
     same metric and scope is observed once per log."""
-    observe = OBSERVERS.get(run.kind)
-    if observe is None:
+    kind = ANALYSIS_KINDS.get(run.kind)
+    if kind is None or kind.observe is None:  # a rule on it stays "missing" until it can be judged
         return []
     source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(run.inputs.items()))
     return [
         dataclasses.replace(o, detail=f"{o.detail} ({source})" if o.detail else source)
-        for o in observe(run.result)
+        for o in kind.observe(kind.decode(run.result))
     ]
 
 
@@ -140,6 +126,7 @@ def _gather_evidence(
     name, version = model_version.name, model_version.version
     hashes = {log.evidence_sha256 for log in logs} if chosen_logs else None
     runs: list[AnalysisRun] = []
+    recorded: list[str] = []  # kinds judged from their latest recorded run
     needed = policy.analyses_needed()
     if "validation" in needed:
         for log in logs:
@@ -158,20 +145,20 @@ def _gather_evidence(
             )
             runs.append(drift.run)
         else:
-            recorded = latest_analysis(db, kind="drift", model_version_id=model_version.id, reading=hashes)
-            if recorded is not None:
-                runs.append(recorded)
-    for kind in needed:
-        if kind in ("validation", "drift"):
-            continue
-        if kind == "compare":  # the comparison whose challenger this version is, at the policy's confidence
-            from signoff.services.compare import comparison_evidence
+            recorded.append("drift")
+    recorded += [kind for kind in needed if kind not in ("validation", "drift", "compare")]
+    if recorded:
+        latest = latest_runs(db, model_version_id=model_version.id, kinds=recorded, reading=hashes)
+        for kind in recorded:  # the newest run of each kind the policy judges
+            newest = max((r for r in latest if r.kind == kind), key=lambda r: r.id, default=None)
+            if newest is not None:
+                runs.append(newest)
+    if "compare" in needed:  # the comparison whose challenger this version is, at the policy's confidence
+        from signoff.services.compare import comparison_evidence
 
-            recorded = comparison_evidence(db, policy, model_version.id, hashes)
-        else:
-            recorded = latest_analysis(db, kind=kind, model_version_id=model_version.id, reading=hashes)
-        if recorded is not None:
-            runs.append(recorded)
+        comparison = comparison_evidence(db, policy, model_version.id, hashes)
+        if comparison is not None:
+            runs.append(comparison)
     return runs
 
 

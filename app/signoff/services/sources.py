@@ -10,7 +10,7 @@ fingerprint at the time, so a changed source is analysed afresh and the result s
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,11 +20,20 @@ import pyarrow.parquet as pq
 
 from signoff import __version__
 from signoff.analysis.counted import CountedRows, ValueCounts
+from signoff.domain.analysis_kinds import analysis_kind
+from signoff.domain.analysis_requests import (
+    AnalysisRequest,
+    DriftRequest,
+    FairnessRequest,
+    MonitoringRequest,
+    PerformanceRequest,
+    ValidationRequest,
+)
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash, canonical_json, sha256_hex
 from signoff.domain.errors import InputError
 from signoff.domain.evidence import PARQUET_MEDIA_TYPE
-from signoff.domain.log_source import ROWS, SOURCE_MEDIA_TYPE, LogSource
+from signoff.domain.log_source import ROWS, SOURCE_MEDIA_TYPE, LogSource, refuse_rows
 from signoff.domain.prediction_log import (
     ColumnMapping,
     LogImport,
@@ -46,6 +55,8 @@ from signoff.importers.log_source import (
     profile,
     value_counts,
 )
+from signoff.services.analyses import computation_of, load_frame
+from signoff.services.analysis_runs import find_analysis, record_analysis
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
 from signoff.storage import Database
@@ -54,10 +65,6 @@ IMPORTER = f"signoff.importers.log_source {__version__}"
 SOURCE_CHANGED = (
     "the source {source} has changed since it was registered (its row count or column aggregates "
     "differ); this result describes the source as it is now"
-)
-ROWS_STAY = (
-    "log {log_id} is an external source ({source}); its rows stay where they live and are not read "
-    "into Signoff; analyses run on it by counting there"
 )
 
 IsCancelled = Callable[[], bool]
@@ -250,11 +257,6 @@ def get_source(db: Database, log_id: int) -> LogSource:
     if source is None:
         raise InputError(f"log {log_id} is an imported log, not an external source")
     return source
-
-
-def refuse_rows(log: PredictionLog, source: LogSource) -> InputError:
-    """The error for a use that needs the rows themselves (features, SHAP, the data table)."""
-    return InputError(ROWS_STAY.format(log_id=log.id, source=source.described))
 
 
 def group_counts(
@@ -479,3 +481,113 @@ def counted_columns(
         column: ValueCounts(frame[column].rename(column), frame[ROWS].to_numpy(dtype="int64"))
         for column, frame in frames.items()
     }
+
+
+# -- the analysis spine's entry for a request that reads a source ----------------------------------
+
+
+def run_request(
+    db: Database,
+    request: AnalysisRequest,
+    placed: Mapping[str, LogSource | None],
+    *,
+    engine: str,
+    actor: str | None = None,
+    progress: Callable[[float], None] | None = None,
+    cancelled: IsCancelled | None = None,
+) -> AnalysisRun:
+    """``services.analyses.run`` for a request one of whose logs stays where it lives.
+
+    Fairness, performance and monitoring read one GROUP BY; validation profiles in the engine; drift
+    reads each column's value counts from whichever side is a source (an imported side is read as
+    rows) and is keyed by each source's state. Row-level kinds (SHAP) are refused with the reason."""
+    kind = analysis_kind(request.kind)
+    log = request.subject
+    if kind.computation is None:
+        source = next(s for s in placed.values() if s is not None)
+        raise refuse_rows(log, source)
+    compute = computation_of(kind)
+    if isinstance(request, DriftRequest):
+        return _run_drift(db, request, placed, kind.computation, engine, actor, progress, cancelled)
+    source = placed["log"]
+    assert source is not None
+    if isinstance(request, ValidationRequest):
+        return validate_source(
+            db,
+            model_version_id=request.model_version_id,
+            log=log,
+            source=source,
+            top=request.top_categories,
+            engine_version=engine,
+            actor=actor,
+        )
+    if isinstance(request, MonitoringRequest):
+        counts = window_counts(log)
+    elif isinstance(request, (FairnessRequest, PerformanceRequest)):
+        counts = group_counts(log, request.attributes, request.scores)
+    else:
+        raise refuse_rows(log, source)
+    return run_on_source(
+        db,
+        kind=kind.name,
+        model_version_id=request.model_version_id,
+        log=log,
+        source=source,
+        parameters=request.parameters(),
+        engine_version=engine,
+        counts=counts,
+        compute=lambda counted: compute(
+            request, {"log": counted}, progress=progress, cancelled=cancelled
+        ).to_dict(),
+        actor=actor,
+        cancelled=cancelled,
+    )
+
+
+def _run_drift(
+    db: Database,
+    request: DriftRequest,
+    placed: Mapping[str, LogSource | None],
+    computation: str,
+    engine: str,
+    actor: str | None,
+    progress: Callable[[float], None] | None,
+    cancelled: IsCancelled | None,
+) -> AnalysisRun:
+    logs = request.logs()
+    states = {
+        f"{role.removesuffix('_log')}_state": source_state(source, logs[role], cancelled)
+        for role, source in placed.items()
+        if source is not None
+    }
+    inputs = {**request.inputs(), **states}
+    parameters = request.parameters()
+    found = find_analysis(
+        db,
+        kind=request.kind,
+        model_version_id=request.model_version_id,
+        inputs=inputs,
+        parameters=parameters,
+        engine_version=engine,
+    )
+    if found is not None:
+        return found
+    frames: dict[str, Any] = {}
+    for role, log in logs.items():
+        source = placed.get(role)
+        if source is None:
+            frames[role] = load_frame(db, log)
+        else:
+            frames[role] = counted_columns(source, log, request.compared, cancelled)
+    compute = computation_of(analysis_kind(request.kind))
+    result = compute(request, frames, progress=progress, cancelled=cancelled)
+    return record_analysis(
+        db,
+        kind=request.kind,
+        model_version_id=request.model_version_id,
+        inputs=inputs,
+        parameters=parameters,
+        engine_version=engine,
+        result=result.to_dict(),
+        actor=actor,
+    )

@@ -105,6 +105,7 @@ PAGE_SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
     "Fairness": (("Ctrl+Return", "Analyse fairness of the chosen log"),),
     "Explain": (("Ctrl+R", "Explain the model version (SHAP)"),),
     "Drift": (("Ctrl+R", "Run drift against the reference log"), ("Ctrl+M", "Run monitoring")),
+    "Compare": (("Ctrl+R", "Compare the challenger with the champion"),),
     "Policy": (("Ctrl+R", "Check against the chosen policy"), ("Ctrl+W", "Waive the selected failed rule")),
     "Review": (
         ("Ctrl+Shift+O", "Open a review"),
