@@ -1,7 +1,8 @@
 """Shared test setup: Qt runs offscreen; nothing reads the developer's own settings or database.
 
 ``run_cli`` runs the real ``signoff`` executable in a subprocess against a database URL, the way a
-user or a CI pipeline would. ``db_url`` / ``db`` give each test a fresh database on SQLite and on a
+user or a CI pipeline would; ``signed_in_cli`` does the same signed in as the test's own account
+(``ANALYST``, made an administrator and reviewer if the database has none), through ``$SIGNOFF_TOKEN``. ``db_url`` / ``db`` give each test a fresh database on SQLite and on a
 real PostgreSQL server (``postgres_server``: the machine's initdb/pg_ctl, started once per session).
 """
 
@@ -79,6 +80,50 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
             check=False,
             stdin=None if input is not None else subprocess.DEVNULL,
         )
+
+    return run
+
+
+ANALYST = "analyst"
+ANALYST_PASSWORD = "analyst password 7"
+
+
+def analyst_token(
+    url: str, *, username: str = ANALYST, roles: tuple[str, ...] = ("admin", "reviewer")
+) -> str:
+    """A sign-in token for ``username`` in the database at ``url``, creating the account if needed
+    (the first administrator of a new database, else added by an existing administrator)."""
+    from signoff.domain.users import Role
+    from signoff.services import open_database
+    from signoff.services import users as accounts
+
+    with open_database(url) as db:
+        people = {u.username: u for u in accounts.list_users(db)}
+        if username not in people:
+            admin = next((u for u in people.values() if Role.ADMIN in u.roles and not u.disabled), None)
+            accounts.add_user(
+                db,
+                admin,
+                username=username,
+                full_name="Ann Analyst",
+                email=f"{username}@example.org",
+                roles=frozenset(Role(r) for r in (roles if admin else ("admin", *roles))),
+                password=ANALYST_PASSWORD,
+            )
+        return accounts.issue_token(db, username, ANALYST_PASSWORD).token
+
+
+@pytest.fixture
+def signed_in_cli(run_cli) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_cli`` signed in as ``ANALYST`` through ``$SIGNOFF_TOKEN`` (one token per database)."""
+    tokens: dict[str, str] = {}
+
+    def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, **kwargs):
+        url = db or os.environ.get("SIGNOFF_DB") or (env or {}).get("SIGNOFF_DB")
+        assert url, "signed_in_cli needs the database URL (db=...)"
+        if url not in tokens:
+            tokens[url] = analyst_token(url)
+        return run_cli(*args, db=db, env={**(env or {}), "SIGNOFF_TOKEN": tokens[url]}, **kwargs)
 
     return run
 

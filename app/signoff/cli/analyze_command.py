@@ -10,7 +10,8 @@ import argparse
 import math
 from typing import Any
 
-from signoff.cli.common import add_json_flag, analyze_commands, open_db, print_json, print_table
+from signoff.cli.common import actor, add_json_flag, analyze_commands, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN
 from signoff.domain.errors import InputError
 
 SUMMARY_COMPARISONS = (
@@ -101,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     fairness = commands.add_parser(
         "fairness",
+        parents=[SIGNED_IN],
         help="fairness per sensitive attribute and intersection",
         description="Per-group rates and comparisons under Fairlearn's, AIF360's and NYC Local Law 144's "
         "conventions, with 95%% bootstrap and Wilson intervals and a test of each group against the reference.",
@@ -117,6 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     performance = commands.add_parser(
         "performance",
+        parents=[SIGNED_IN],
         help="performance overall and per group",
         description="Performance overall and for every group: confusion-table rates, ROC AUC, Brier score "
         "and calibration error (binary), one-vs-rest rates (multiclass), MAE/RMSE (regression).",
@@ -127,6 +130,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     monitoring = commands.add_parser(
         "monitoring",
+        parents=[SIGNED_IN],
         help="positive rate per time window against a control band",
         description="The selection rate per day, week or month of the timestamp, flagged when outside "
         "the overall rate ± 3 sigma for the window's size (a p-chart).",
@@ -160,6 +164,7 @@ def run_fairness_command(args: argparse.Namespace) -> int:
     with open_db(args) as db:
         done = analyze_fairness(
             db,
+            actor=actor(args),
             name=args.name,
             version=args.version,
             log_id=args.log,
@@ -217,6 +222,7 @@ def run_performance_command(args: argparse.Namespace) -> int:
     with open_db(args) as db:
         done = analyze_performance(
             db,
+            actor=actor(args),
             name=args.name,
             version=args.version,
             log_id=args.log,
@@ -253,6 +259,7 @@ def run_monitoring_command(args: argparse.Namespace) -> int:
     with open_db(args) as db:
         done = analyze_monitoring(
             db,
+            actor=actor(args),
             name=args.name,
             version=args.version,
             log_id=args.log,

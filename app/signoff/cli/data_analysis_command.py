@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from signoff.cli.common import add_json_flag, analyze_commands, open_db, print_json, print_table
+from signoff.cli.common import actor, add_json_flag, analyze_commands, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN
 from signoff.domain.analysis_run import AnalysisRun
 
 
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     drift = commands.add_parser(
         "drift",
+        parents=[SIGNED_IN],
         help="drift between a reference log and a current log",
         description="Compare a current log of the model version with a reference log, column by "
         "column: PSI and Jensen-Shannon on reference-quantile bins, Kolmogorov-Smirnov and normalised "
@@ -45,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     validation = commands.add_parser(
         "validation",
+        parents=[SIGNED_IN],
         help="import report and column profiles of a log",
         description="What was checked and quarantined when the log was imported, and a profile of "
         "every column: missing share, distinct values, range and quantiles, most frequent values.",
@@ -75,6 +78,7 @@ def run_drift_command(args: argparse.Namespace) -> int:
     with open_db(args) as db:
         drift = analyze_drift(
             db,
+            actor=actor(args),
             name=args.name,
             version=args.version,
             reference_log_id=args.reference,
@@ -121,7 +125,12 @@ def run_validation_command(args: argparse.Namespace) -> int:
 
     with open_db(args) as db:
         validation = analyze_validation(
-            db, name=args.name, version=args.version, log_id=args.log, top_categories=args.top
+            db,
+            actor=actor(args),
+            name=args.name,
+            version=args.version,
+            log_id=args.log,
+            top_categories=args.top,
         )
     if args.json:
         print_json({"analysis_run": _run_dict(validation.run), "result": validation.result.to_dict()})

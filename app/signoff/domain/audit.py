@@ -22,6 +22,7 @@ GENESIS_HASH = "0" * 64
 # password, token or desktop session) and the facts around it (OS login, host). Events recorded before
 # accounts were required have no such key: their actor is only an OS login.
 SESSION_KEY = "session"
+NOT_AUTHENTICATED = "none"  # a failed sign-in: the actor is only the name that was tried
 
 
 def format_utc(moment: datetime) -> str:
@@ -192,6 +193,9 @@ def verify_chain(
 def actor_label(event: AuditEvent) -> str:
     """Who acted, in words: the account, or for an event recorded before sign-in was required
     "unauthenticated (OS login root)"."""
-    if isinstance(event.payload.get(SESSION_KEY), dict):
+    session = event.payload.get(SESSION_KEY)
+    if isinstance(session, dict):
+        if session.get("authenticated_by") == NOT_AUTHENTICATED:
+            return f"{event.actor} (sign-in failed)"
         return event.actor
     return f"unauthenticated (OS login {event.actor})"

@@ -152,6 +152,8 @@ EVIDENCE_MOVED = (
     "changed by someone else; reload and retry"
 )
 REASON_NEEDED = "a revocation needs a reason"
+JUSTIFICATION_NEEDED = "an approval with conditions needs a justification: say why the model may be used"
+CONDITIONS_NEEDED = "an approval with conditions needs at least one condition (what, owner, due date)"
 
 
 class FindingType(enum.StrEnum):
@@ -334,12 +336,21 @@ def signature_manifest(
     meaning: SignatureMeaning,
     signed_at: datetime,
     bundle_hash: str,
+    justification: str | None = None,
+    conditions: tuple[dict[str, Any], ...] | None = None,
 ) -> dict[str, Any]:
     """Exactly what an electronic signature signs (§11.50, §11.70), as canonical JSON content.
 
     The format tag keeps a signature over this manifest from being valid for any other kind of message.
+    An approval with conditions also signs its justification and conditions (text, owner, due date).
     """
+    extra: dict[str, Any] = {}
+    if justification is not None:
+        extra["justification"] = justification
+    if conditions is not None:
+        extra["conditions"] = [dict(c) for c in conditions]
     return {
+        **extra,
         "format": SIGNATURE_MANIFEST_FORMAT,
         "review_id": review_id,
         "username": username,
@@ -363,9 +374,13 @@ class Signature:
     signature: bytes = b""  # Ed25519 over the canonical JSON of ``manifest()``
     public_key_fingerprint: str = ""  # SHA-256 (hex) of the signer's raw public key
     id: int | None = None
+    justification: str | None = None  # an approval with conditions: why the model may be used
+    conditions: tuple[dict[str, Any], ...] | None = None  # and its conditions' text, owner, due date
 
     def manifest(self) -> dict[str, Any]:
         return signature_manifest(
+            justification=self.justification,
+            conditions=self.conditions,
             review_id=self.review_id,
             username=self.signer,
             printed_name=self.printed_name,
@@ -610,6 +625,13 @@ def _check_signature_fits(
         raise InputError(f"the signature is for review {signature.review_id}, not review {review.id}")
     if signature.printed_name != actor.full_name:
         raise InputError("the signature's printed name must be the signer's full name")
+    if meaning is SignatureMeaning.APPROVED_WITH_CONDITIONS:
+        if not (signature.justification or "").strip():
+            raise InputError(JUSTIFICATION_NEEDED)
+        if not signature.conditions:
+            raise InputError(CONDITIONS_NEEDED)
+    elif signature.justification is not None or signature.conditions is not None:
+        raise InputError("only an approval with conditions carries a justification and conditions")
     if signature.bundle_hash != review.bundle_hash:
         raise ConflictError(
             EVIDENCE_MOVED.format(review_id=review.id, seen=signature.bundle_hash, current=review.bundle_hash)

@@ -28,7 +28,7 @@ USERNAME_TAKEN = (
     "username {name!r} is already taken (usernames are never reused, even after an account is disabled)"
 )
 PASSWORD_TOO_SHORT = f"the password must be at least {MIN_PASSWORD_LENGTH} characters long"
-PASSWORD_IS_USERNAME = "the password must not be the username (or contain it)"
+PASSWORD_IS_USERNAME = "the password must not be the username"
 PASSWORD_TOO_COMMON = "that password is on the list of commonly used passwords; choose another"
 PASSWORD_CHANGE_NEEDED = (
     "the password of {name!r} was reset by an administrator: change it first (`signoff users passwd`, or "
@@ -94,7 +94,7 @@ def check_password_strength(password: str, username: str, common: frozenset[str]
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(PASSWORD_TOO_SHORT)
-    if username and username.strip().lower() in password.lower():
+    if username and username.strip().lower() == password.strip().lower():
         raise InputError(PASSWORD_IS_USERNAME)
     if password.lower() in common:
         raise InputError(PASSWORD_TOO_COMMON)

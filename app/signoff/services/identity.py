@@ -33,10 +33,13 @@ def actor_or_login(actor: str | None) -> str:
     return actor if actor else os_login_name()
 
 
-def session_facts(user: User, method: str) -> dict[str, Any]:
-    """What is recorded beside the actor: how they were identified and from which login and host."""
+def session_facts(user: User | None, method: str) -> dict[str, Any]:
+    """What is recorded beside the actor: how they were identified and from which login and host.
+
+    ``user`` None with ``method`` ``NOT_AUTHENTICATED``: a failed sign-in, whose actor is only a name tried.
+    """
     return {
-        "account": user.username,
+        "account": None if user is None else user.username,
         "authenticated_by": method,  # "password", "token" or "desktop"
         "os_login": os_login_name(),
         "host": socket.gethostname(),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from signoff.domain.audit import NOT_AUTHENTICATED, SESSION_KEY
 from signoff.domain.errors import ConflictError, InputError, PermissionDenied
 from signoff.domain.users import (
     DEFAULT_TOKEN_LIFETIME,
@@ -30,6 +31,7 @@ from signoff.domain.users import (
     check_username,
 )
 from signoff.resources import resource_path
+from signoff.services.identity import bind_session, session_facts
 from signoff.services.security import (
     SigningKey,
     fingerprint,
@@ -133,6 +135,8 @@ def add_user(
                 "roles": sorted(r.value for r in roles),
                 "public_key_fingerprint": fingerprint(user.public_key),
                 "first_administrator": first,
+                # The first administrator creates itself: its password was just set, not checked.
+                **({SESSION_KEY: session_facts(user, "first-start")} if first else {}),
             },
         )
     return user
@@ -209,6 +213,7 @@ def sign_in(db: Database, username: str, password: str) -> User:
     """
     user = authenticate(db, username, password, purpose="sign-in")
     check_password_current(user)
+    bind_session(db, user, "desktop")
     with db.transaction() as uow:
         uow.audit.append(
             actor=user.username, action="auth.signed_in", entity=f"user:{user.username}", payload={}
@@ -222,7 +227,11 @@ def _record_failure(
     """Audit one failed attempt (and count it against an existing account); returns a lock message."""
     now = _now()
     with db.transaction() as uow:
-        payload: dict[str, object] = {"purpose": purpose, "reason": reason}
+        payload: dict[str, object] = {
+            "purpose": purpose,
+            "reason": reason,
+            SESSION_KEY: session_facts(None, NOT_AUTHENTICATED),
+        }
         message = None
         user = uow.users.find(username, for_update=True) if count else None
         if user is not None:
@@ -346,6 +355,7 @@ def issue_token(
     """``signoff login``: authenticate once, get a token that stands for the account until it expires."""
     user = authenticate(db, username, password, purpose="login")
     check_password_current(user)
+    bind_session(db, user, "password")
     now = _now()
     expires_at = now + (lifetime or DEFAULT_TOKEN_LIFETIME)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -382,6 +392,7 @@ def user_for_token(db: Database, token: str) -> User:
 def revoke_token(db: Database, token: str) -> User:
     """``signoff logout``: end the token at once (recorded)."""
     user = user_for_token(db, token)
+    bind_session(db, user, "token")
     with db.transaction() as uow:
         found = uow.users.find_token(_token_hash(token))
         assert found is not None

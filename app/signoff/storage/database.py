@@ -34,7 +34,7 @@ from signoff.storage.repositories import (
     PredictionLogRepository,
     WaiverRepository,
 )
-from signoff.storage.reviews import ReviewRepository
+from signoff.storage.reviews import ConditionRepository, ReviewRepository
 from signoff.storage.users import UserRepository
 
 ENV_VAR = "SIGNOFF_DB"
@@ -213,6 +213,7 @@ class UnitOfWork:
         self.analysis_runs = AnalysisRunRepository(session)
         self.users = UserRepository(session)
         self.reviews = ReviewRepository(session)
+        self.conditions = ConditionRepository(session)
         self.waivers = WaiverRepository(session)
         self.registry = RegistryRepository(session)
 
