@@ -221,6 +221,18 @@ def sign_in(db: Database, username: str, password: str) -> User:
     return user
 
 
+def sign_out(db: Database, user: User, *, reason: str = "signed out") -> None:
+    """End a desktop session (recorded); what is done through ``db`` afterwards has no account."""
+    with db.transaction() as uow:
+        uow.audit.append(
+            actor=user.username,
+            action="auth.signed_out",
+            entity=f"user:{user.username}",
+            payload={"reason": reason},
+        )
+    bind_session(db, None)
+
+
 def _record_failure(
     db: Database, username: str, purpose: str, *, reason: str, count: bool = False
 ) -> str | None:

@@ -36,6 +36,7 @@ from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
 from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
+from signoff.ui.session_lock import IdleLock, sign_out_of
 from signoff.ui.workers import cancel_all_jobs
 
 
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self._build_menus()
+        self.idle_lock = IdleLock(context, self, lambda: sign_out_of(self.context))
         self.job_status = JobStatus()
         self.statusBar().addPermanentWidget(self.job_status)
         self.version_label = QLabel()
@@ -168,6 +170,10 @@ class MainWindow(QMainWindow):
         sign_in.setShortcut(QKeySequence("Ctrl+Shift+U"))
         sign_in.triggered.connect(self.open_sign_in)
         file_menu.addAction(sign_in)
+        sign_out = QAction("Sign &out", self)
+        sign_out.triggered.connect(lambda: sign_out_of(self.context))
+        file_menu.addAction(sign_out)
+        self.sign_out_action = sign_out
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
