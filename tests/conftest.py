@@ -84,38 +84,11 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
-ANALYST = "analyst"
-ANALYST_PASSWORD = "analyst password 7"
-
-
-def analyst_token(
-    url: str, *, username: str = ANALYST, roles: tuple[str, ...] = ("admin", "reviewer")
-) -> str:
-    """A sign-in token for ``username`` in the database at ``url``, creating the account if needed
-    (the first administrator of a new database, else added by an existing administrator)."""
-    from signoff.domain.users import Role
-    from signoff.services import open_database
-    from signoff.services import users as accounts
-
-    with open_database(url) as db:
-        people = {u.username: u for u in accounts.list_users(db)}
-        if username not in people:
-            admin = next((u for u in people.values() if Role.ADMIN in u.roles and not u.disabled), None)
-            accounts.add_user(
-                db,
-                admin,
-                username=username,
-                full_name="Ann Analyst",
-                email=f"{username}@example.org",
-                roles=frozenset(Role(r) for r in (roles if admin else ("admin", *roles))),
-                password=ANALYST_PASSWORD,
-            )
-        return accounts.issue_token(db, username, ANALYST_PASSWORD).token
-
-
 @pytest.fixture
 def signed_in_cli(run_cli) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``run_cli`` signed in as ``ANALYST`` through ``$SIGNOFF_TOKEN`` (one token per database)."""
+    from review_world import analyst_token
+
     tokens: dict[str, str] = {}
 
     def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, **kwargs):

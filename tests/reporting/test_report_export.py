@@ -19,6 +19,7 @@ import pytest
 from report_world import EXPECTED, FINDING, NAME, RESOLUTION, VERSION, build_report_world
 from scipy.stats import binomtest
 
+from review_world import analyst_token
 from signoff.services import reviews
 from signoff.services.audit import list_audit_events
 from signoff.services.fairness import analyze_fairness
@@ -64,7 +65,11 @@ def exported(world, tmp_path_factory):
         [sys.executable, "-m", "signoff", "--db", world.url, "report", NAME, VERSION, "--out", str(out)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(APP), os.environ.get("PYTHONPATH", "")])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(APP), os.environ.get("PYTHONPATH", "")]),
+            "SIGNOFF_TOKEN": analyst_token(world.url),  # an export is a change: it is signed in
+        },
         stdin=subprocess.DEVNULL,
         check=False,
     )
@@ -134,7 +139,9 @@ def test_findings_with_author_and_resolution_and_signature_manifest(world, expor
         signed = signature.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         row = lines_with(manifest, signature.printed_name, role, meaning, signed, signature.bundle_hash[:24])
         assert row and row[0].rstrip().endswith("current"), (signature, row)
-    assert "Every signature binds the current evidence bundle" in flat
+    assert "Signatures intact: every signature binds the current evidence bundle" in flat
+    assert f"Model approved: yes, approved (review {world.review_id})" in flat
+    assert "DRAFT" not in text  # an approved version's report carries no draft watermark
 
 
 def test_every_font_is_embedded(exported):
@@ -231,6 +238,12 @@ def test_new_evidence_changes_the_report_and_leaves_signatures_stale(
     manifest = text[text.index("Electronic signatures") :]
     assert len(lines_with(manifest, "STALE")) == 2
     assert "some signatures are stale" in re.sub(r"\s+", " ", text)
+    # Not approved on this evidence: every page says so, and the decision is not confused with the
+    # signatures being intact.
+    pages = [page for page in text.split("\f") if page.strip()]
+    assert len(pages) > 5 and all("DRAFT — NOT APPROVED" in page for page in pages)
+    flat = re.sub(r"\s+", " ", text)
+    assert "Signatures intact: no." in flat and "Model approved: no." in flat
     verify = signed_in_cli("verify", str(later), db=url)
     assert verify.returncode == 1 and "FAIL  evidence bundle recorded in the database" in verify.stdout
 

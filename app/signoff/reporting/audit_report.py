@@ -18,6 +18,7 @@ from typing import Any
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.decision import Condition
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
@@ -29,7 +30,7 @@ from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import ModelVersionRecord
-from signoff.domain.review import FindingStatus, Review
+from signoff.domain.review import FindingStatus, Review, ReviewState
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -136,6 +137,7 @@ class AuditReportInput:
     performance_results: tuple[tuple[int | None, PerformanceResult], ...] = ()  # (log id, result)
     explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
     review: Review | None = None  # the review the report is bound to (findings, signatures)
+    conditions: tuple[Condition, ...] = ()  # obligations set by its approval with conditions
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -171,6 +173,21 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
         bundle_hash=evidence.bundle_hash,
         sections=sections,
         payload=_payload(evidence),
+        watermark="" if is_approved(evidence) else DRAFT_NOTICE,
+    )
+
+
+DRAFT_NOTICE = "DRAFT — NOT APPROVED"
+APPROVED_STATES = frozenset({ReviewState.APPROVED, ReviewState.APPROVED_WITH_CONDITIONS})
+
+
+def is_approved(evidence: AuditReportInput) -> bool:
+    """The version is approved on this evidence: its review is decided approved and no signature is stale."""
+    review = evidence.review
+    return (
+        review is not None
+        and review.state in APPROVED_STATES
+        and all(_signature_current(evidence, s) for s in review.signatures)
     )
 
 
@@ -1539,17 +1556,56 @@ def _signature_blocks(evidence: AuditReportInput) -> list[Block]:
             "signature bytes and the key fingerprint. Stale: signed over a bundle hash other than the current one.",
         )
     )
+    # Two separate questions: are the signatures intact (they bind this evidence), and is the model
+    # approved (the review's decision). Intact signatures never read as an approval by themselves.
     if stale:
         blocks.append(
             Callout(
                 Status.FAIL,
-                f"{len(stale)} signature(s) bind an older evidence bundle and no longer count: "
-                + ", ".join(s.printed_name for s in stale)
-                + ".",
+                f"Signatures intact: no. {len(stale)} signature(s) bind an older evidence bundle and no "
+                "longer count: " + ", ".join(s.printed_name for s in stale) + ".",
             )
         )
     else:
-        blocks.append(Callout(Status.PASS, "Every signature binds the current evidence bundle."))
+        blocks.append(
+            Callout(Status.INFO, "Signatures intact: every signature binds the current evidence bundle.")
+        )
+    if is_approved(evidence):
+        decision = (
+            "approved with conditions" if review.state is ReviewState.APPROVED_WITH_CONDITIONS else "approved"
+        )
+        blocks.append(Callout(Status.PASS, f"Model approved: yes, {decision} (review {review.id})."))
+    else:
+        blocks.append(
+            Callout(
+                Status.FAIL,
+                f"Model approved: no. Review {review.id} is {review.state.value.replace('_', ' ')}"
+                + ("; some signatures are stale" if stale else "")
+                + ". This report is a draft.",
+            )
+        )
+    if evidence.conditions:
+        today = evidence.generated_at.date()
+        blocks.append(
+            Table(
+                columns=("#", "Condition", "Owner", "Due", "Status"),
+                rows=tuple(
+                    (
+                        str(c.id),
+                        c.terms.text,
+                        c.terms.owner,
+                        c.terms.due.isoformat(),
+                        c.status.value.replace("_", " ") + (" (OVERDUE)" if c.is_overdue(today) else ""),
+                    )
+                    for c in evidence.conditions
+                ),
+                align=("right", "left", "left", "left", "left"),
+                widths=(0.4, 3.4, 1.1, 1.0, 1.4),
+                caption="Conditions of the approval (obligations)",
+                note="Each condition was signed with the approval; overdue ones are past their due date "
+                "and not closed.",
+            )
+        )
     return blocks
 
 

@@ -269,6 +269,7 @@ def gather_report_input(
         performance_results=performance,
         explanations=explanations,
         review=review,
+        conditions=status.conditions if status is not None else (),
     )
 
 
