@@ -174,6 +174,9 @@ class MainWindow(QMainWindow):
         sign_out.triggered.connect(lambda: sign_out_of(self.context))
         file_menu.addAction(sign_out)
         self.sign_out_action = sign_out
+        accounts = QAction("&Users…", self)
+        accounts.triggered.connect(self.open_users)
+        file_menu.addAction(accounts)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -210,6 +213,15 @@ class MainWindow(QMainWindow):
         """Sign in (or, on a database without users, create the first administrator)."""
         dialog_type = SignInDialog if has_users(self.context.db) else FirstAdminDialog
         dialog = dialog_type(self.context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_users(self) -> QDialog:
+        """User administration: create accounts, change roles, disable, reset (administrators)."""
+        from signoff.ui.user_admin import UsersDialog
+
+        dialog = UsersDialog(self.context, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
