@@ -93,7 +93,8 @@ def signed_in_cli(run_cli) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, **kwargs):
         url = db or os.environ.get("SIGNOFF_DB") or (env or {}).get("SIGNOFF_DB")
-        assert url, "signed_in_cli needs the database URL (db=...)"
+        if not url:  # no database (``--help``): nothing to sign in to
+            return run_cli(*args, db=db, env=env, **kwargs)
         if url not in tokens:
             tokens[url] = analyst_token(url)
         return run_cli(*args, db=db, env={**(env or {}), "SIGNOFF_TOKEN": tokens[url]}, **kwargs)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from review_world import ANALYST_PASSWORD
 from signoff.domain.prediction_log import ColumnMapping, LogRole
 from signoff.services.logs import import_log
 from signoff.services.models import add_model_version
@@ -88,8 +89,8 @@ def test_check_exits_1_on_a_failure_and_0_once_it_is_waived(signed_in_cli, datab
     granted = signed_in_cli(
         "waivers", "add", "churn", "1", "--rule", "stable", "--until", "2026-12-31",
         "--justification", "Seasonal shift expected in winter; re-baseline in January.",
-        "--granted-by", "Ana Risk", "--json",
-        db=url,
+        "--password-stdin", "--json",  # a signed act: the signed-in administrator types their password
+        db=url, input=f"{ANALYST_PASSWORD}\n",
     )  # fmt: skip
     assert granted.returncode == 0, granted.stderr
     assert json.loads(granted.stdout)["scope"] == "*"
@@ -100,7 +101,11 @@ def test_check_exits_1_on_a_failure_and_0_once_it_is_waived(signed_in_cli, datab
     assert waived.returncode == 0, waived.stderr
     verdicts = json.loads(waived.stdout)["verdicts"]
     assert {v["status"] for v in verdicts} >= {"waived"}
-    assert all(v["waiver"]["granted_by"] == "Ana Risk" for v in verdicts if v["status"] == "waived")
+    assert all(
+        (v["waiver"]["granted_by"], v["waiver"]["printed_name"]) == ("analyst", "Ann Analyst")
+        for v in verdicts
+        if v["status"] == "waived"
+    )
 
     expired = signed_in_cli("check", "--policy", str(policy), "churn", "1", "--date", "2027-01-01", db=url)
     assert expired.returncode == 1

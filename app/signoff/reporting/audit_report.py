@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
+from signoff.domain.audit import AuditEvent, ChainVerdict, actor_label, format_utc
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.decision import Condition
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
@@ -1643,7 +1643,14 @@ def _audit_trail(evidence: AuditReportInput) -> Section:
             Table(
                 columns=("#", "Time (UTC)", "Actor", "Action", "Entity", "Hash"),
                 rows=tuple(
-                    (str(e.sequence), fmt_time(e.occurred_at), e.actor, e.action, e.entity, e.hash[:16])
+                    (
+                        str(e.sequence),
+                        fmt_time(e.occurred_at),
+                        actor_label(e),
+                        e.action,
+                        e.entity,
+                        e.hash[:16],
+                    )
                     for e in events
                 ),
                 align=("right", "left", "left", "left", "left", "left"),

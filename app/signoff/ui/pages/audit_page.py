@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.audit import AuditEvent, ChainVerdict
+from signoff.domain.audit import AuditEvent, ChainVerdict, actor_label
 from signoff.domain.canonical import canonical_json
 from signoff.services.audit import list_audit_events, verify_audit_log
 from signoff.ui.context import AppContext
@@ -53,7 +53,7 @@ class AuditEventsModel(QAbstractTableModel):
         if column == 1:
             return timestamp(event.occurred_at)
         if column == 2:
-            return event.actor
+            return actor_label(event)  # "unauthenticated (OS login X)" for events without an account
         if column == 3:
             return event.action
         if column == 4:
