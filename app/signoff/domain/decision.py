@@ -85,7 +85,7 @@ class PolicyVerdict:
     def lines(self) -> list[str]:
         """The verdict in words: the headline, then each failing rule and each waiver that applies."""
         if self.verdict is Verdict.NOT_EVALUATED:
-            return ["NOT EVALUATED: the evidence holds no policy evaluation (run `check` first)"]
+            return ["NOT EVALUATED: the evidence holds no policy evaluation (no policy check was run on it)"]
         head = f"{self.verdict.value} (policy {self.policy_name}"
         head += f", evaluated {self.evaluated_on.isoformat()})" if self.evaluated_on else ")"
         lines = [head]
