@@ -53,7 +53,19 @@ def test_a_review_from_open_to_approved(world_db, world):
     reviewed = _sign(world_db, review_id, "bob", "reviewed", bundle_hash=submitted.bundle.hash)
     assert reviewed.review.outstanding() == (SignatureRequirement(Role.APPROVER, 1),)
     approved = _sign(
-        world_db, review_id, "carol", "approved_with_conditions", expected_version=reviewed.review.version
+        world_db,
+        review_id,
+        "carol",
+        "approved_with_conditions",
+        expected_version=reviewed.review.version,
+        justification="usable for the pilot while the gap is closed",
+        conditions=["re-check after one quarter|owner=bob|due=2099-03-31"],
+    )
+    [condition] = approved.conditions
+    assert (condition.terms.owner, condition.terms.due.isoformat(), condition.status.value) == (
+        "bob",
+        "2099-03-31",
+        "open",
     )
     assert approved.review.state is ReviewState.APPROVED_WITH_CONDITIONS and not approved.review.is_stale
     signature = approved.review.signatures[-1]

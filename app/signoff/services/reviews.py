@@ -30,7 +30,9 @@ from signoff.domain.evidence_bundle import BundleAnalysis, EvidenceBundle, Revie
 from signoff.domain.policy import PolicyEvaluation
 from signoff.domain.review import (
     ACTION_FOR_MEANING,
+    CONDITIONS_NEEDED,
     EVIDENCE_MOVED,
+    JUSTIFICATION_NEEDED,
     MEANING_ROLE,
     Finding,
     Review,
@@ -450,6 +452,10 @@ def sign(
     with_conditions = meaning is SignatureMeaning.APPROVED_WITH_CONDITIONS
     if not with_conditions and (terms or (justification or "").strip()):
         raise InputError("only an approval with conditions takes a justification and conditions")
+    if with_conditions and not (justification or "").strip():
+        raise InputError(JUSTIFICATION_NEEDED)
+    if with_conditions and not terms:
+        raise InputError(CONDITIONS_NEEDED)
     today = _now().date()
     for term in terms:
         if term.due < today:
