@@ -282,3 +282,41 @@ def test_a_session_sign_in_is_audited_and_a_failed_one_records_no_success(world_
         events = [(e.action, e.actor) for e in reversed(uow.audit.list(entity="user:bob"))]
     assert events[-2:] == [("auth.failed", "bob"), ("auth.signed_in", "bob")]
     assert verify_database(world_db).chain.ok
+
+
+def test_accepting_the_risk_of_an_unmet_condition_is_an_approvers_signed_act(world_db, world):
+    status = _submitted(world_db, world)
+    review_id = status.review.id
+    _sign(world_db, review_id, "bob", "reviewed")
+    approved = _sign(
+        world_db,
+        review_id,
+        "carol",
+        "approved_with_conditions",
+        justification="usable for the pilot while the gap is closed",
+        conditions=["retrain on 2027 data|owner=bob|due=2099-03-31"],
+    )
+    [condition] = approved.conditions
+    with pytest.raises(PermissionDenied, match="approver role needed to accept the risk"):
+        reviews.close_condition(
+            world_db, "bob", condition.id, evidence="cannot", accept_risk=True, password=PASSWORDS["bob"]
+        )
+    with pytest.raises(PermissionDenied, match="wrong username or password"):
+        reviews.close_condition(
+            world_db, "olga", condition.id, evidence="x", accept_risk=True, password="nope"
+        )
+    accepted = reviews.close_condition(
+        world_db,
+        "olga",
+        condition.id,
+        evidence="the 2027 data will not exist before the model retires",
+        accept_risk=True,
+        password=PASSWORDS["olga"],
+    )
+    assert (accepted.status.value, accepted.closed_by) == ("risk_accepted", "olga")
+    with world_db.transaction(write=False) as uow:
+        [event] = uow.audit.list(action="condition.closed")
+    assert event.payload["manifest"]["accepted_by"] == "olga" and len(event.payload["signature"]) == 128
+    assert verify_database(world_db).ok
+    with pytest.raises(ConflictError, match="already risk accepted"):
+        reviews.close_condition(world_db, "bob", condition.id, evidence="done after all")

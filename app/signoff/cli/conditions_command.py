@@ -2,7 +2,7 @@
 
 ``list`` shows every condition with its owner, due date and status (``--overdue``: only those past due
 and not closed); ``close ID --evidence TEXT`` records that a condition was met (its owner, an approver
-or an administrator), or with ``--accept-risk`` that an approver accepts it unmet.
+or an administrator), or with ``--accept-risk`` that an approver accepts it unmet, signing that decision.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from signoff.cli.common import actor, add_json_flag, open_db, print_json, print_table
 from signoff.cli.identity import SIGNED_IN
+from signoff.cli.passwords import PasswordReader
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     close.add_argument("condition_id", type=int, metavar="ID")
     close.add_argument("--evidence", required=True, metavar="TEXT", help="what shows the condition is met")
     close.add_argument(
-        "--accept-risk", action="store_true", help="close it unmet, accepting the risk (approver)"
+        "--accept-risk",
+        action="store_true",
+        help="close it unmet, accepting the risk: an approver's signed act (asks for the password again)",
     )
     add_json_flag(close)
     close.set_defaults(handler=run_close)
@@ -83,8 +86,18 @@ def run_close(args: argparse.Namespace) -> int:
 
     today = datetime.now(UTC).date()
     with open_db(args) as db:
+        password = None
+        if args.accept_risk:  # a signed act: the approver types their password again to sign it
+            password = PasswordReader(args.password_stdin).read(
+                f"password for {actor(args)} (accepting the risk of condition {args.condition_id}): "
+            )
         condition = close_condition(
-            db, actor(args), args.condition_id, evidence=args.evidence, accept_risk=args.accept_risk
+            db,
+            actor(args),
+            args.condition_id,
+            evidence=args.evidence,
+            accept_risk=args.accept_risk,
+            password=password,
         )
     if args.json:
         print_json(condition.to_dict(today))

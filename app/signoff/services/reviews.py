@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.audit import format_utc
 from signoff.domain.canonical import canonical_hash, canonical_json
 from signoff.domain.decision import (
     Condition,
@@ -570,16 +571,39 @@ def list_conditions(db: Database, *, overdue_on: date | None = None) -> list[Con
         return found
 
 
+RISK_ACCEPTANCE_FORMAT = "signoff.condition-risk-accepted/1"
+
+
 def close_condition(
-    db: Database, actor: User | str, condition_id: int, *, evidence: str, accept_risk: bool = False
+    db: Database,
+    actor: User | str,
+    condition_id: int,
+    *,
+    evidence: str,
+    accept_risk: bool = False,
+    password: str | None = None,
 ) -> Condition:
     """Close a condition with the evidence that it was met (its owner, an approver or an administrator).
 
-    ``accept_risk`` closes it as a risk accepted instead, which only an approver may do.
+    ``accept_risk`` closes it unmet, as a risk accepted: an approver's signed act, re-authenticated with
+    ``password`` and signed like a signature (``signoff verify`` checks it).
     """
     if not evidence.strip():
         raise InputError(
             "closing a condition needs the evidence that it was met (or why the risk is accepted)"
+        )
+    signed = None
+    if accept_risk:
+        from signoff.services.signed_acts import sign_act
+
+        name = actor if isinstance(actor, str) else actor.username
+        _, signed = sign_act(
+            db,
+            name,
+            password or "",
+            roles={Role.APPROVER},
+            what="accept the risk of an unmet condition",
+            purpose=f"accept the risk of condition {condition_id}",
         )
     with db.transaction() as uow:
         closer = _current_user(uow, actor)
@@ -600,16 +624,33 @@ def close_condition(
         uow.conditions.close(
             condition_id, status=status, evidence=evidence.strip(), by=closer.username, at=now
         )
+        payload: dict[str, Any] = {
+            "review_id": condition.review_id,
+            "terms": condition.terms.content(),
+            "status": status.value,
+            "evidence": evidence.strip(),
+            "overdue": condition.is_overdue(now.date()),
+        }
+        if signed is not None:
+            manifest = {
+                "format": RISK_ACCEPTANCE_FORMAT,
+                "condition_id": condition_id,
+                "review_id": condition.review_id,
+                "terms": condition.terms.content(),
+                "evidence": evidence.strip(),
+                "accepted_by": closer.username,
+                "printed_name": closer.full_name,
+                "accepted_at": format_utc(now),
+            }
+            payload.update(
+                manifest=manifest,
+                signature=signed(manifest).hex(),
+                public_key_fingerprint=fingerprint(closer.public_key),
+            )
         uow.audit.append(
             actor=closer.username,
             action="condition.closed",
             entity=f"condition:{condition_id}",
-            payload={
-                "review_id": condition.review_id,
-                "terms": condition.terms.content(),
-                "status": status.value,
-                "evidence": evidence.strip(),
-                "overdue": condition.is_overdue(now.date()),
-            },
+            payload=payload,
         )
         return uow.conditions.get(condition_id)

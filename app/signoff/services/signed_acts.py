@@ -20,6 +20,9 @@ from signoff.storage import Database
 
 TRUSTED = "model.artifact_trusted"
 WAIVED = "waiver.granted"
+RISK_ACCEPTED = "condition.closed"  # signed when an approver accepts an unmet condition's risk
+# Signed acts recorded only in the audit log: the event carries the manifest, signature and key.
+SIGNED_EVENTS = {TRUSTED: "trust decision", RISK_ACCEPTED: "risk acceptance"}
 
 
 def sign_act(
@@ -80,23 +83,27 @@ def verify_signed_acts(db: Database) -> list[SignatureProblem]:
                 or record.get("signature") != waiver.signature.hex()
             ):
                 problem("it differs from the audit log's record of the grant")
-        for event in uow.audit.list(action=TRUSTED):
-            payload = event.payload
-            if "signature" not in payload:
-                continue  # a trust decision from before they were signed: its audit event is its record
-            manifest = payload.get("manifest", {})
-            key = _key_for(users.get(event.actor), str(payload.get("public_key_fingerprint", "")))
-            valid = key is not None and signature_is_valid(
-                key, manifest, bytes.fromhex(str(payload["signature"]))
-            )
-            if not valid or manifest.get("artifact_sha256") != payload.get("artifact_sha256"):
-                problems.append(
-                    SignatureProblem(
-                        event.sequence,
-                        None,
-                        event.actor,
-                        f"trust decision (audit event {event.sequence}) for "
-                        f"{str(payload.get('artifact_sha256', ''))[:12]}: its signature does not verify",
+        for action, what in SIGNED_EVENTS.items():
+            for event in uow.audit.list(action=action):
+                payload = event.payload
+                if "signature" not in payload:
+                    continue  # unsigned by design (a closing with evidence) or from before acts were signed
+                manifest = payload.get("manifest", {})
+                key = _key_for(users.get(event.actor), str(payload.get("public_key_fingerprint", "")))
+                try:
+                    signature = bytes.fromhex(str(payload["signature"]))
+                except ValueError:
+                    signature = b""
+                valid = key is not None and signature_is_valid(key, manifest, signature)
+                if action == TRUSTED and manifest.get("artifact_sha256") != payload.get("artifact_sha256"):
+                    valid = False
+                if not valid:
+                    problems.append(
+                        SignatureProblem(
+                            event.sequence,
+                            None,
+                            event.actor,
+                            f"{what} (audit event {event.sequence}, {event.entity}): its signature does not verify",
+                        )
                     )
-                )
     return problems
