@@ -84,16 +84,29 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
+def _changes(args: tuple[str, ...]) -> bool:
+    """Whether ``signoff ARGS`` is a changing command (built with an identity parent), by the real parser."""
+    from signoff.cli.main import build_parser
+
+    try:
+        with contextlib.redirect_stdout(None), contextlib.redirect_stderr(None):
+            parsed = build_parser().parse_args(list(args))
+    except SystemExit:  # --help, or an argument error the test is about
+        return False
+    return getattr(parsed, "identity", None) is not None
+
+
 @pytest.fixture
 def signed_in_cli(run_cli) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """``run_cli`` signed in as ``ANALYST`` through ``$SIGNOFF_TOKEN`` (one token per database)."""
+    """``run_cli`` signed in as ``ANALYST`` through ``$SIGNOFF_TOKEN`` (one token per database) for a
+    changing command; a read-only one runs as it is, so the account is added only when a change needs it."""
     from review_world import analyst_token
 
     tokens: dict[str, str] = {}
 
     def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, **kwargs):
         url = db or os.environ.get("SIGNOFF_DB") or (env or {}).get("SIGNOFF_DB")
-        if not url:  # no database (``--help``): nothing to sign in to
+        if not url or not _changes(args):  # read-only commands need no account: do not add one
             return run_cli(*args, db=db, env=env, **kwargs)
         if url not in tokens:
             tokens[url] = analyst_token(url)
