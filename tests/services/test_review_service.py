@@ -320,3 +320,25 @@ def test_accepting_the_risk_of_an_unmet_condition_is_an_approvers_signed_act(wor
     assert verify_database(world_db).ok
     with pytest.raises(ConflictError, match="already risk accepted"):
         reviews.close_condition(world_db, "bob", condition.id, evidence="done after all")
+
+
+def test_a_finding_can_be_an_obligation_with_an_owner_and_a_due_date(world_db, world):
+    from datetime import date
+
+    status = reviews.open_review(world_db, "alice", model_version_id=world.model_version_id)
+    review_id = status.review.id
+    plain = reviews.add_finding(
+        world_db, "alice", review_id, type="observation", severity="low", title="noted"
+    )
+    assert "owner" not in plain.review.findings[0].content()  # old findings hash exactly as before
+    with pytest.raises(InputError, match="'nobody' is not an enabled Signoff account"):
+        reviews.add_finding(world_db, "alice", review_id, type="limitation", severity="high",
+                            title="young applicants", owner="nobody", due=date(2027, 1, 31))  # fmt: skip
+    owned = reviews.add_finding(world_db, "alice", review_id, type="limitation", severity="high",
+                                title="young applicants", owner="Bob", due=date(2027, 1, 31))  # fmt: skip
+    finding = owned.review.findings[-1]
+    assert (finding.owner, finding.due) == ("bob", date(2027, 1, 31))
+    assert finding.content()["owner"] == "bob" and finding.content()["due"] == "2027-01-31"
+    assert finding.is_overdue(date(2027, 2, 1)) and not finding.is_overdue(date(2027, 1, 31))
+    stored = reviews.show(world_db, review_id).review.findings[-1]
+    assert stored == finding and owned.bundle.hash == reviews.show(world_db, review_id).bundle.hash

@@ -8,7 +8,7 @@ by ``review show``) make a change apply only to the review exactly as it was sho
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
 from signoff.cli.identity import SIGNED_IN, SIGNING
@@ -21,6 +21,13 @@ from signoff.services import reviews
 from signoff.services.models import get_model_version
 
 EXIT_OK = 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -100,6 +107,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     finding.add_argument("--description")
     finding.add_argument("--status", help="open, resolved or accepted (accepting a risk needs an approver)")
     finding.add_argument("--resolution", help="how it was resolved or why the risk is accepted")
+    finding.add_argument("--owner", metavar="NAME", help="the account that must remedy it (an obligation)")
+    finding.add_argument("--due", type=_day, metavar="YYYY-MM-DD", help="by when it must be remedied")
     changing(finding)
     finding.set_defaults(handler=run_finding)
 
@@ -211,10 +220,19 @@ def _print(status: ReviewStatus, as_json: bool) -> int:
         print("findings:")
         print_table(
             [
-                [str(f.number), f.type.value, f.severity.value, f.status.value, f.title, f.author]
+                [
+                    str(f.number),
+                    f.type.value,
+                    f.severity.value,
+                    f.status.value + (" (OVERDUE)" if f.is_overdue(datetime.now(UTC).date()) else ""),
+                    f.title,
+                    f.author,
+                    f.owner or "-",
+                    f.due.isoformat() if f.due else "-",
+                ]
                 for f in review.findings
             ],
-            ["#", "type", "severity", "status", "title", "author"],
+            ["#", "type", "severity", "status", "title", "author", "owner", "due"],
         )
     if status.conditions:
         today = datetime.now(UTC).date()
@@ -321,6 +339,8 @@ def run_finding(args: argparse.Namespace) -> int:
                 title=args.title,
                 description=args.description or "",
                 expected_version=args.expect_version,
+                owner=args.owner or "",
+                due=args.due,
             )
         else:
             if args.type is not None:
@@ -336,6 +356,8 @@ def run_finding(args: argparse.Namespace) -> int:
                 title=args.title,
                 description=args.description,
                 expected_version=args.expect_version,
+                owner=args.owner,
+                due=args.due,
             )
     return _print(status, args.json)
 

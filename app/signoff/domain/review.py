@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from signoff.domain.audit import format_utc
@@ -198,10 +198,24 @@ class Finding:
     status: FindingStatus = FindingStatus.OPEN
     resolution: str = ""
     created_at: datetime | None = None
+    owner: str = ""  # an account that must remedy it: a finding is an obligation like a condition
+    due: date | None = None
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status is FindingStatus.OPEN and self.due is not None and self.due < today
 
     def content(self) -> dict[str, Any]:
-        """What the evidence bundle hashes: everything a signer reads, not when it was typed."""
+        """What the evidence bundle hashes: everything a signer reads, not when it was typed.
+
+        Owner and due date appear only when set, so findings written before they existed hash as before.
+        """
+        obligation: dict[str, Any] = {}
+        if self.owner:
+            obligation["owner"] = self.owner
+        if self.due is not None:
+            obligation["due"] = self.due.isoformat()
         return {
+            **obligation,
             "number": self.number,
             "type": self.type.value,
             "severity": self.severity.value,
@@ -228,6 +242,8 @@ class Finding:
             status=FindingStatus(data.get("status", "open")),
             resolution=data.get("resolution", ""),
             created_at=datetime.fromisoformat(created) if created else None,
+            owner=data.get("owner", ""),
+            due=date.fromisoformat(data["due"]) if data.get("due") else None,
         )
 
 
@@ -240,6 +256,8 @@ def new_finding(
     author: str,
     description: str = "",
     created_at: datetime | None = None,
+    owner: str = "",
+    due: date | None = None,
 ) -> Finding:
     """The next finding (numbered after ``existing``), with type and severity checked."""
     if not title.strip():
@@ -253,6 +271,8 @@ def new_finding(
         author=author,
         description=description.strip(),
         created_at=created_at,
+        owner=owner.strip().lower(),
+        due=due,
     )
 
 
@@ -265,10 +285,14 @@ def edit_finding(
     severity: str | None = None,
     title: str | None = None,
     description: str | None = None,
+    owner: str | None = None,
+    due: date | None = None,
 ) -> Finding:
     """The finding after an edit. Closing it needs a resolution; accepting a risk needs an approver."""
     changed = replace(
         finding,
+        owner=owner.strip().lower() if owner is not None else finding.owner,
+        due=due if due is not None else finding.due,
         status=_enum(FindingStatus, status, "finding status") if status is not None else finding.status,
         resolution=resolution.strip() if resolution is not None else finding.resolution,
         severity=_enum(Severity, severity, "severity") if severity is not None else finding.severity,

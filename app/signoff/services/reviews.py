@@ -262,6 +262,13 @@ def _change_findings(
         check_allowed(status.review, ReviewAction.EDIT_FINDINGS, editor)
         now = _now()
         before, after_finding, findings = change(status.review, editor, now)
+        if after_finding.owner and (before is None or after_finding.owner != before.owner):
+            owner = uow.users.find(after_finding.owner)
+            if owner is None or owner.disabled:
+                raise InputError(
+                    f"finding {after_finding.number}: its owner {after_finding.owner!r} is not an enabled "
+                    "Signoff account"
+                )
         bundle = replace(status.bundle, findings=tuple(sorted(findings, key=lambda f: f.number)))
         after = transition(
             status.review,
@@ -301,7 +308,11 @@ def add_finding(
     title: str,
     description: str = "",
     expected_version: int | None = None,
+    owner: str = "",
+    due: date | None = None,
 ) -> ReviewStatus:
+    """Add a finding; with ``owner`` (an account) and ``due`` it is an obligation to remedy by then."""
+
     def change(review: Review, editor: User, now: datetime):
         finding = new_finding(
             review.findings,
@@ -311,6 +322,8 @@ def add_finding(
             author=editor.username,
             description=description,
             created_at=now,
+            owner=owner,
+            due=due,
         )
         return None, finding, (*review.findings, finding)
 
@@ -329,6 +342,8 @@ def update_finding(
     title: str | None = None,
     description: str | None = None,
     expected_version: int | None = None,
+    owner: str | None = None,
+    due: date | None = None,
 ) -> ReviewStatus:
     def change(review: Review, editor: User, now: datetime):
         matching = [f for f in review.findings if f.number == number]
@@ -343,6 +358,8 @@ def update_finding(
             severity=severity,
             title=title,
             description=description,
+            owner=owner,
+            due=due,
         )
         if edited == before:
             raise InputError(f"finding {number} already reads like that: nothing to change")

@@ -305,6 +305,8 @@ def _finding_values(finding: Finding) -> dict:
         "author": finding.author,
         "status": finding.status.value,
         "resolution": finding.resolution,
+        "owner": finding.owner or None,
+        "due": finding.due,
     }
 
 
@@ -319,6 +321,8 @@ def _finding(row) -> Finding:
         status=FindingStatus(row["status"]),
         resolution=row["resolution"],
         created_at=row["created_at"],
+        owner=row["owner"] or "",
+        due=row["due"],
     )
 
 

@@ -399,6 +399,8 @@ class FindingRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    owner: Mapped[str | None] = mapped_column(String(64))  # who must remedy it (0007)
+    due: Mapped[date | None] = mapped_column(Date)
 
 
 class SignatureRow(Base):

@@ -1,6 +1,6 @@
 """Identity: sign-in tokens, password resets, signed waivers, approvals with conditions as obligations.
 
-``auth_token`` keeps only the SHA-256 of each CLI token; ``app_user`` gains the forced password change
+``auth_token`` keeps only the SHA-256 of each CLI token; ``finding`` gains an owner and a due date; ``app_user`` gains the forced password change
 and the public keys retired by a reset; ``waiver`` gains its signature; ``signature`` gains the
 justification and conditions an approval with conditions signs; ``review_condition`` holds each
 condition as an obligation (owner, due date, status).
@@ -35,6 +35,8 @@ def upgrade() -> None:
         ("public_key_fingerprint", sa.String(length=64)),
     ):
         op.add_column("waiver", sa.Column(name, column_type, nullable=True))
+    op.add_column("finding", sa.Column("owner", sa.String(length=64), nullable=True))
+    op.add_column("finding", sa.Column("due", sa.Date(), nullable=True))
     op.add_column("signature", sa.Column("justification", sa.Text(), nullable=True))
     op.add_column("signature", sa.Column("conditions", sa.Text(), nullable=True))
     op.create_table(
@@ -94,6 +96,8 @@ def downgrade() -> None:
     # DROP COLUMN (SQLite >= 3.35) keeps the tables and their triggers.
     for name in ("conditions", "justification"):
         op.drop_column("signature", name)
+    op.drop_column("finding", "due")
+    op.drop_column("finding", "owner")
     for name in ("public_key_fingerprint", "signature", "printed_name", "role"):
         op.drop_column("waiver", name)
     op.drop_column("app_user", "retired_public_keys")
