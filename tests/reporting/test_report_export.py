@@ -199,6 +199,7 @@ def test_database_verify_without_argument_still_works(world, signed_in_cli):
 
 
 def test_user_mistakes_get_a_clear_error_and_change_nothing(world, signed_in_cli, tmp_path):
+    signed_in_cli("report", NAME, "99", "--out", str(tmp_path / "x.pdf"), db=world.url)  # signs in first
     with open_database(world.url) as db:
         before = len(list_audit_events(db))
     missing = signed_in_cli("report", NAME, "99", "--out", str(tmp_path / "x.pdf"), db=world.url)
@@ -302,9 +303,10 @@ def test_a_broken_chain_is_reported_and_the_excerpt_still_lists_later_events(tmp
         export_report(db, name="scored-model", version="1", out=out, actor="alice")
     flat = re.sub(r"\s+", " ", pdf_text(out))
     assert "Audit chain broken at event 1" in flat
-    assert re.search(r"\b2 [\d-]+ [\d:]+ UTC alice model\.added model_version:2\b", flat), (
-        "event 2 missing from the excerpt"
-    )
+    # Written by the service with no signed-in session: the trail says so rather than naming an account.
+    assert re.search(
+        r"\b2 [\d-]+ [\d:]+ UTC unauthenticated \(OS login alice\) model\.added model_version:2\b", flat
+    ), "event 2 missing from the excerpt"
 
 
 def test_verify_fails_when_the_signer_key_in_the_database_was_swapped(

@@ -290,7 +290,11 @@ def _canvas_class(
                 self.setFont(FONT, 54)
                 self.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
                 self.rotate(45)
+                # Marked as replacement text "" so that text extraction (and a screen reader) reads the
+                # page's content, not the diagonal letters across it; the header above says it in words.
+                self._code.append("/Span <</ActualText ()>> BDC")
                 self.drawCentredString(0, -18, watermark)
+                self._code.append("EMC")
             self.restoreState()
 
     return ReportCanvas
