@@ -1456,8 +1456,10 @@ def _finding_blocks(evidence: AuditReportInput) -> list[Block]:
                     str(f.number),
                     f"{f.type.value.replace('_', ' ')}\n{f.severity.value}",
                     f.title + (f"\n{f.description}" if f.description else ""),
-                    f.author,
-                    f.status.value,
+                    f.author + (f"\nowner {f.owner}" if f.owner else ""),
+                    f.status.value
+                    + (f"\ndue {f.due.isoformat()}" if f.due else "")
+                    + (" OVERDUE" if f.is_overdue(evidence.generated_at.date()) else ""),
                     f.resolution or "–",
                 )
                 for f in review.findings
