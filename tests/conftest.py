@@ -104,14 +104,20 @@ def signed_in_cli(run_cli) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     tokens: dict[str, str] = {}
 
+    def sign_in(url: str) -> str:
+        """The token for ``url`` (account and token made now): call it before a "changes nothing"
+        snapshot, so that signing in is not counted as the change."""
+        if url not in tokens:
+            tokens[url] = analyst_token(url)
+        return tokens[url]
+
     def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, **kwargs):
         url = db or os.environ.get("SIGNOFF_DB") or (env or {}).get("SIGNOFF_DB")
         if not url or not _changes(args):  # read-only commands need no account: do not add one
             return run_cli(*args, db=db, env=env, **kwargs)
-        if url not in tokens:
-            tokens[url] = analyst_token(url)
-        return run_cli(*args, db=db, env={**(env or {}), "SIGNOFF_TOKEN": tokens[url]}, **kwargs)
+        return run_cli(*args, db=db, env={**(env or {}), "SIGNOFF_TOKEN": sign_in(url)}, **kwargs)
 
+    run.sign_in = sign_in  # type: ignore[attr-defined]
     return run
 
 

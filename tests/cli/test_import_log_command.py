@@ -39,7 +39,8 @@ def test_import_list_show_and_verify(signed_in_cli, db_url, db, log_csv, log_map
     assert shown.returncode == 0 and imported["evidence_sha256"] in shown.stdout and "500" in shown.stdout
 
     verdict = verify_audit_log(db)
-    assert verdict.ok and verdict.events_checked == 2
+    # the model, the import, and the test account's creation and sign-in token
+    assert verdict.ok and verdict.events_checked == 4
 
 
 def test_a_rejected_import_is_one_paragraph_exit_2_and_changes_nothing(
@@ -48,6 +49,7 @@ def test_a_rejected_import_is_one_paragraph_exit_2_and_changes_nothing(
     add_model_version(db, name="m", version="1")
     bad = tmp_path / "ragged.csv"
     bad.write_text("label,prediction\n0,1\n1,0,1,1\n0,0\n")
+    signed_in_cli.sign_in(db_url)
     before = dump_tables(db_url)
     for path in (bad, tmp_path / "missing.csv"):
         result = signed_in_cli("import", "log", str(path), "--model", "m", "--version", "1", "--label", "label",
@@ -68,12 +70,14 @@ def test_sigkill_in_the_middle_of_an_import_leaves_no_trace(
     db_url, db, big_log_csv, dump_tables, signed_in_cli, log_mapping_args, subprocess_env
 ):
     add_model_version(db, name="m", version="1")
+    token = signed_in_cli.sign_in(db_url)
     before = dump_tables(db_url)
     controller, terminal = pty.openpty()  # a real terminal on standard error, so the progress bar shows
     process = subprocess.Popen(
         [sys.executable, "-m", "signoff", "--db", db_url, "import", "log", str(big_log_csv), "--model", "m",
          "--version", "1", *log_mapping_args],
-        stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL, env=subprocess_env,
+        stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL,
+        env={**subprocess_env, "SIGNOFF_TOKEN": token},
     )  # fmt: skip
     os.close(terminal)
     seen = b""

@@ -21,7 +21,7 @@ def test_models_add_then_list_as_json(signed_in_cli, db_url, db):
         ("churn", "1", ""),
         ("credit risk", "3", "Zoë's GBM"),
     ]
-    assert list_audit_events(db)[-1].payload["name"] == "credit risk"
+    assert list_audit_events(db, action="model.added")[-1].payload["name"] == "credit risk"
 
 
 def test_adding_the_same_version_twice_is_a_one_paragraph_error(signed_in_cli, db_url, db):

@@ -136,6 +136,7 @@ def test_the_audit_log_verifies(signed_in_cli, demo_workspace):
 def test_a_second_demo_is_refused_and_changes_nothing(signed_in_cli, demo_workspace, dump_tables):
     path, _ = demo_workspace
     url = f"sqlite:///{path}"
+    signed_in_cli.sign_in(url)
     before = dump_tables(url)
     result = signed_in_cli("demo", "--json", db=url)
     assert result.returncode == 3
