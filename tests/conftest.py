@@ -341,13 +341,22 @@ def demo_workspace(tmp_path_factory) -> tuple[Path, dict]:
     file: (path of the file, the printed summary). Only read it; copy it (``sqlite3`` backup) to change it."""
     import json
 
+    from review_world import analyst_token
+
     folder = tmp_path_factory.mktemp("demo-workspace")
     path = folder / "demo.db"
+    token = analyst_token(f"sqlite:///{path}")  # building the demo is a change: a signed-in account
     result = subprocess.run(
         [sys.executable, "-m", "signoff", "--db", f"sqlite:///{path}", "demo", "--json"],
         capture_output=True,
         text=True,
-        env=cli_env({"XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}),
+        env=cli_env(
+            {
+                "XDG_DATA_HOME": str(folder / "data"),
+                "XDG_CONFIG_HOME": str(folder / "config"),
+                "SIGNOFF_TOKEN": token,
+            }
+        ),
         stdin=subprocess.DEVNULL,
         timeout=600,
         check=False,
