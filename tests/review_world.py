@@ -119,6 +119,32 @@ def build_world(db: Database) -> World:
     return World(version.id, log_id, run_id)
 
 
+ANALYST = "analyst"
+ANALYST_PASSWORD = "analyst password 7"
+
+
+def analyst_token(
+    url: str, *, username: str = ANALYST, roles: tuple[str, ...] = ("admin", "reviewer")
+) -> str:
+    """A sign-in token for ``username`` in the database at ``url``, creating the account if needed
+    (the first administrator of a new database, else added by an existing administrator)."""
+
+    with open_database(url) as db:
+        people = {u.username: u for u in users.list_users(db)}
+        if username not in people:
+            admin = next((u for u in people.values() if Role.ADMIN in u.roles and not u.disabled), None)
+            users.add_user(
+                db,
+                admin,
+                username=username,
+                full_name="Ann Analyst",
+                email=f"{username}@example.org",
+                roles=frozenset(Role(r) for r in (roles if admin else ("admin", *roles))),
+                password=ANALYST_PASSWORD,
+            )
+        return users.issue_token(db, username, ANALYST_PASSWORD).token
+
+
 # --- Fixtures (imported by the conftest of each test folder that uses them) ----------------------------
 # Creating users is slow on purpose (argon2id and scrypt), so the world is built once per engine and
 # each test gets a fresh copy: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.contingency_tables import mcnemar
 
+from review_world import analyst_token
+
 from signoff.cli.main import main
 from signoff.domain.prediction_log import ColumnMapping
 from signoff.services.audit import list_audit_events
@@ -77,9 +79,9 @@ def _mcnemar_accuracy(rows: pd.DataFrame) -> float:
     return mcnemar(table, exact=table[0][1] + table[1][0] < 25, correction=True).pvalue
 
 
-def test_two_logs_joined_by_row_id(run_cli, workspace) -> None:
+def test_two_logs_joined_by_row_id(signed_in_cli, workspace) -> None:
     url, rows = workspace
-    done = run_cli(
+    done = signed_in_cli(
         "compare", "credit", "1", "2", "--log", "1", "--log", "2", "--resamples", "200", "--json", db=url
     )
     assert done.returncode == 0, done.stderr
@@ -102,14 +104,15 @@ def test_two_logs_joined_by_row_id(run_cli, workspace) -> None:
     assert accuracy["difference"] == pytest.approx(
         (shared.pred_v2 == shared.label).mean() - (shared.pred_v1 == shared.label).mean()
     )
-    again = run_cli(
+    again = signed_in_cli(
         "compare", "credit", "1", "2", "--log", "1", "--log", "2", "--resamples", "200", "--json", db=url
     )
     assert json.loads(again.stdout)["analysis_run"]["id"] == out["analysis_run"]["id"]
 
 
-def test_one_log_with_both_versions_columns_and_a_readable_summary(workspace, capsys) -> None:
+def test_one_log_with_both_versions_columns_and_a_readable_summary(workspace, capsys, monkeypatch) -> None:
     url, rows = workspace
+    monkeypatch.setenv("SIGNOFF_TOKEN", analyst_token(url))
     code = main(
         [
             "--db", url, "compare", "credit", "1", "2", "--log", "3",
@@ -144,8 +147,9 @@ def test_one_log_with_both_versions_columns_and_a_readable_summary(workspace, ca
         (["--log", "1", "--log", "2", "--sensitive", "age"], "no such column"),
     ],
 )
-def test_mistakes_are_one_message_and_store_nothing(workspace, capsys, args, message) -> None:
+def test_mistakes_are_one_message_and_store_nothing(workspace, capsys, monkeypatch, args, message) -> None:
     url, _ = workspace
+    monkeypatch.setenv("SIGNOFF_TOKEN", analyst_token(url))  # signed in before the "nothing changed" snapshot
     db = open_database(url)
     try:
         before = list_audit_events(db)
@@ -157,8 +161,9 @@ def test_mistakes_are_one_message_and_store_nothing(workspace, capsys, args, mes
         db.close()
 
 
-def test_unpaired_ab_test_of_two_logs(workspace, capsys) -> None:
+def test_unpaired_ab_test_of_two_logs(workspace, capsys, monkeypatch) -> None:
     url, rows = workspace
+    monkeypatch.setenv("SIGNOFF_TOKEN", analyst_token(url))
     code = main(
         ["--db", url, "compare", "credit", "1", "2", "--log", "1", "--log", "2", "--unpaired", "--json"]
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from review_world import analyst_token
+
 from signoff.cli.main import main
 from signoff.domain.prediction_log import ColumnMapping
 from signoff.services.logs import import_log
@@ -17,7 +19,7 @@ def _cli(capsys, db, *args):
     return code, out, err
 
 
-def test_ll144_missing_and_annex_iv_from_the_command_line(capsys, tmp_path):
+def test_ll144_missing_and_annex_iv_from_the_command_line(capsys, monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'signoff.db'}"
     log = tmp_path / "log.csv"
     # s: 40 F (10 selected), 60 M (30 selected); r: 50 A (20), 50 B (20)
@@ -29,6 +31,7 @@ def test_ll144_missing_and_annex_iv_from_the_command_line(capsys, tmp_path):
         add_model_version(db, name="screen", version="3")
         mapping = ColumnMapping(label="y", prediction="p", sensitive=("s", "r"))
         log_id = import_log(db, log, model="screen", version="3", mapping=mapping).log.id
+    monkeypatch.setenv("SIGNOFF_TOKEN", analyst_token(url))  # the audit summary is recorded: signed in
 
     code, _, err = _cli(capsys, url, "ll144", "screen", "3", "--log", str(log_id), "--json")
     assert code == 2 and "cannot tell which sensitive attribute is sex" in err

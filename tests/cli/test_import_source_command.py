@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 
-def test_import_source_then_analyze_it_by_its_log_id(run_cli, tmp_path):
+def test_import_source_then_analyze_it_by_its_log_id(signed_in_cli, tmp_path):
     rng = np.random.default_rng(2)
     n = 400
     frame = pd.DataFrame(
@@ -21,9 +21,9 @@ def test_import_source_then_analyze_it_by_its_log_id(run_cli, tmp_path):
     path = tmp_path / "log.parquet"
     frame.to_parquet(path, index=False)
     db = f"sqlite:///{tmp_path / 'signoff.db'}"
-    assert run_cli("models", "add", "credit", "2", db=db).returncode == 0
+    assert signed_in_cli("models", "add", "credit", "2", db=db).returncode == 0
 
-    registered = run_cli(
+    registered = signed_in_cli(
         "import", "source", "credit", "2", "--url", f"duckdb://{path}", "--label", "outcome",
         "--prediction", "decision", "--sensitive", "gender", "--role", "production", "--json", db=db,
     )  # fmt: skip
@@ -31,7 +31,7 @@ def test_import_source_then_analyze_it_by_its_log_id(run_cli, tmp_path):
     log = json.loads(registered.stdout)
     assert log["created"] and log["rows"] == n and log["source"]["engine"] == "duckdb"
 
-    fairness = run_cli("analyze", "fairness", "credit", "2", "--log", str(log["id"]), "--json", db=db)
+    fairness = signed_in_cli("analyze", "fairness", "credit", "2", "--log", str(log["id"]), "--json", db=db)
     assert fairness.returncode == 0, fairness.stderr
     result = json.loads(fairness.stdout)["result"]
     women = frame[frame["gender"] == "F"]
@@ -39,10 +39,10 @@ def test_import_source_then_analyze_it_by_its_log_id(run_cli, tmp_path):
     assert rate == women["decision"].mean()
     assert "GROUP BY" in result["source"]["sql"].upper()
 
-    listed = json.loads(run_cli("logs", "list", "--json", db=db).stdout)
+    listed = json.loads(signed_in_cli("logs", "list", "--json", db=db).stdout)
     assert [entry["id"] for entry in listed] == [log["id"]]
 
-    refused = run_cli(
+    refused = signed_in_cli(
         "import", "source", "credit", "2", "--url", f"duckdb://{path}", "--label", "verdict",
         "--prediction", "decision", db=db,
     )  # fmt: skip

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from review_world import analyst_token
+
 from signoff.cli.main import main
 from signoff.domain.users import Role
 from signoff.services import users
@@ -24,7 +26,7 @@ def _cli(capsys, db: str, *args: str, stdin: str | None = None, monkeypatch=None
 
 
 @pytest.fixture
-def inventory_db(tmp_path):
+def inventory_db(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'signoff.db'}"
     with open_database(url) as db:
         add_model_version(db, name="hiring", version="1")
@@ -48,11 +50,12 @@ def inventory_db(tmp_path):
             roles=frozenset({Role.APPROVER}),
             password="olga password 55",
         )
+    monkeypatch.setenv("SIGNOFF_TOKEN", analyst_token(url))  # changes are made by a signed-in account
     return url
 
 
-def test_set_show_list_and_export(run_cli, capsys, inventory_db, tmp_path):
-    done = run_cli(  # the installed executable, once
+def test_set_show_list_and_export(signed_in_cli, capsys, inventory_db, tmp_path):
+    done = signed_in_cli(  # the installed executable, once
         "inventory", "set", "hiring", "owner=olga", "stage=production", "nyc_ll144_aedt=yes",
         "eu_ai_act_risk=high", "eu_ai_act_annex_iii=employment", db=inventory_db,
     )  # fmt: skip

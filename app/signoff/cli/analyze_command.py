@@ -13,7 +13,8 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from signoff.cli.common import add_json_flag, open_db, print_json, print_table
+from signoff.cli.common import actor, add_json_flag, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN
 from signoff.domain.errors import InputError
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     fairness = commands.add_parser(
         "fairness",
+        parents=[SIGNED_IN],
         help="fairness per sensitive attribute and intersection",
         description="Per-group rates and comparisons under Fairlearn's, AIF360's and NYC Local Law 144's "
         "conventions, with 95% bootstrap and Wilson intervals and a test of each group against the reference.",
@@ -129,6 +131,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     performance = commands.add_parser(
         "performance",
+        parents=[SIGNED_IN],
         help="performance overall and per group",
         description="Performance overall and for every group: confusion-table rates, ROC AUC, Brier score "
         "and calibration error (binary), one-vs-rest rates (multiclass), MAE/RMSE (regression).",
@@ -139,6 +142,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     monitoring = commands.add_parser(
         "monitoring",
+        parents=[SIGNED_IN],
         help="positive rate per time window against a control band",
         description="The selection rate per day, week or month of the timestamp, flagged when outside "
         "the overall rate ± 3 sigma for the window's size (a p-chart).",
@@ -152,6 +156,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     drift = commands.add_parser(
         "drift",
+        parents=[SIGNED_IN],
         help="drift between a reference log and a current log",
         description="Compare a current log of the model version with a reference log, column by "
         "column: PSI and Jensen-Shannon on reference-quantile bins, Kolmogorov-Smirnov and normalised "
@@ -178,6 +183,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     validation = commands.add_parser(
         "validation",
+        parents=[SIGNED_IN],
         help="import report and column profiles of a log",
         description="What was checked and quarantined when the log was imported, and a profile of "
         "every column: missing share, distinct values, range and quantiles, most frequent values.",
@@ -219,7 +225,7 @@ def _recorded(args: argparse.Namespace, request_for: Callable[[Any], AnalysisReq
     from signoff.services.analyses import run, version_log
 
     with open_db(args) as db:
-        return run(db, request_for(version_log(db, args.name, args.version, args.log)))
+        return run(db, request_for(version_log(db, args.name, args.version, args.log)), actor=actor(args))
 
 
 def run_fairness_command(args: argparse.Namespace) -> int:
@@ -374,7 +380,7 @@ def run_drift_command(args: argparse.Namespace) -> int:
             categorical=None if args.categorical is None else tuple(args.categorical),
             bins=args.bins,
         )
-        done = run(db, request)
+        done = run(db, request, actor=actor(args))
     if args.json:
         print_json({"analysis_run": _run_dict(done), "result": done.result})
         return 0

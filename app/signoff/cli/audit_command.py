@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from signoff.cli.common import add_json_flag, open_db, print_json
-from signoff.domain.audit import format_utc
+from signoff.domain.audit import actor_label, format_utc
 from signoff.domain.canonical import canonical_json
 
 EXIT_INTACT = 0
@@ -80,7 +80,7 @@ def run_log(args: argparse.Namespace) -> int:
         if len(payload) > 100:
             payload = payload[:97] + "..."
         print(
-            f"{event.sequence:>6}  {format_utc(event.occurred_at)}  {event.actor}  {event.action}  "
+            f"{event.sequence:>6}  {format_utc(event.occurred_at)}  {actor_label(event)}  {event.action}  "
             f"{event.entity}  {payload}"
         )
     return 0

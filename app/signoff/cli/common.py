@@ -17,11 +17,28 @@ if TYPE_CHECKING:
 
 
 def open_db(args: argparse.Namespace) -> Database:
-    """The database from ``--db``, else ``$SIGNOFF_DB``, else the default file (migrated on open)."""
+    """The database from ``--db``, else ``$SIGNOFF_DB``, else the default file (migrated on open).
+
+    For a changing command (built with ``parents=[identity.SIGNED_IN]``) it first refuses when nobody
+    is named, then authenticates and sets ``args.account`` (``cli/identity.py``).
+    """
     # SQLAlchemy loads only when a command reaches its database, never for help or a usage error.
+    from signoff.cli import identity
     from signoff.services import open_database
 
-    return open_database(getattr(args, "db", None))
+    identity.check_identity_given(args)
+    db = open_database(getattr(args, "db", None))
+    try:
+        identity.resolve(args, db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def actor(args: argparse.Namespace) -> str:
+    """The signed-in account's username, as resolved by ``open_db``: the actor passed to services."""
+    return args.account.username
 
 
 def print_json(value: Any, stream: TextIO | None = None) -> None:

@@ -11,7 +11,8 @@ import argparse
 import math
 from typing import Any
 
-from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json, print_table
+from signoff.cli.common import StatusLine, actor, add_json_flag, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN
 
 
 def _bins(text: str) -> tuple[str, list[float]]:
@@ -30,6 +31,7 @@ def _bins(text: str) -> tuple[str, list[float]]:
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
+        parents=[SIGNED_IN],
         help="compare a challenger version with its champion",
         description="Champion vs challenger on the same rows (paired: one log with both versions' columns, "
         "or two logs joined by row id) or on their own traffic (--unpaired, an A/B test): differences of "
@@ -109,6 +111,7 @@ def run_compare_command(args: argparse.Namespace) -> int:
     with open_db(args) as db, StatusLine(enabled=not args.json) as status:
         done = compare_versions(
             db,
+            actor=actor(args),
             name=args.name,
             champion=args.champion,
             challenger=args.challenger,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 
-from signoff.cli.common import add_json_flag, open_db, print_json, print_table
-from signoff.cli.passwords import PasswordReader, add_password_flags, required_user
+from signoff.cli.common import actor, add_json_flag, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN, SIGNING
+from signoff.cli.passwords import PasswordReader
 from signoff.domain.audit import format_utc
 from signoff.domain.inventory import FIELDS_BY_NAME, parse_assignments
 from signoff.services import inventory
@@ -27,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     set_ = commands.add_parser(
         "set",
+        parents=[SIGNED_IN],
         help="set inventory fields of a model or of one version",
         description="Set FIELD=VALUE pairs on model NAME's record (or, with --version, where that version "
         "differs). An empty value clears a field. `signoff inventory fields` lists the fields.",
@@ -76,6 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     assess = commands.add_parser(
         "assess",
+        parents=[SIGNED_IN],
         help="score the risk rubric's questions into a risk tier",
         description="Answer the risk rubric (default: the shipped one) for model NAME; the answers and the "
         "rubric's SHA-256 are stored as evidence, and the tier sets the review interval.",
@@ -90,13 +93,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     override = commands.add_parser(
         "override",
+        parents=[SIGNING],
         help="set another risk tier than the rubric's (approvers, with a justification)",
         description="Override model NAME's risk tier. Needs the approver role and a justification.",
     )
     override.add_argument("name", metavar="NAME")
     override.add_argument("--tier", required=True, help="the tier to set, e.g. 1")
     override.add_argument("--justification", required=True, help="why the rubric's tier is wrong here")
-    add_password_flags(override, user_help="the approver overriding the tier (asked for their password)")
     add_json_flag(override)
     override.set_defaults(handler=run_override)
 
@@ -113,6 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     accept = commands.add_parser(
         "accept",
+        parents=[SIGNED_IN],
         help="accept proposals into the record",
         description="Accept the proposals shown by `signoff inventory proposals` (all, or the --field ones).",
     )
@@ -180,7 +184,9 @@ def _print_view(view: inventory.InventoryView, as_json: bool) -> int:
 
 def run_set(args: argparse.Namespace) -> int:
     with open_db(args) as db:
-        view = inventory.set_fields(db, args.name, parse_assignments(args.assignments), version=args.version)
+        view = inventory.set_fields(
+            db, args.name, parse_assignments(args.assignments), version=args.version, actor=actor(args)
+        )
     return _print_view(view, args.json)
 
 
@@ -236,14 +242,18 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_assess(args: argparse.Namespace) -> int:
     with open_db(args) as db:
-        view = inventory.assess_risk(db, args.name, parse_assignments(args.answers), rubric=args.rubric)
+        view = inventory.assess_risk(
+            db, args.name, parse_assignments(args.answers), rubric=args.rubric, actor=actor(args)
+        )
     return _print_view(view, args.json)
 
 
 def run_override(args: argparse.Namespace) -> int:
     with open_db(args) as db:
-        name = required_user(args)
-        user = authenticate(db, name, PasswordReader(args.password_stdin).read(f"password for {name}: "))
+        name = args.signer
+        user = authenticate(
+            db, name, PasswordReader(args.password_stdin).read(f"password for {name} (overriding the tier): ")
+        )
         view = inventory.override_tier(db, user, args.name, args.tier, justification=args.justification)
     return _print_view(view, args.json)
 
@@ -266,5 +276,5 @@ def run_proposals(args: argparse.Namespace) -> int:
 
 def run_accept(args: argparse.Namespace) -> int:
     with open_db(args) as db:
-        view = inventory.accept_proposals(db, args.name, args.field, version=args.version)
+        view = inventory.accept_proposals(db, args.name, args.field, version=args.version, actor=actor(args))
     return _print_view(view, args.json)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from signoff.cli.common import ProgressBar, add_json_flag, open_db, print_json, print_table
+from signoff.cli.common import ProgressBar, actor, add_json_flag, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
@@ -120,6 +121,7 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
     """``signoff import log``: registered under the ``import`` group by ``import_command``."""
     log = sources.add_parser(
         "log",
+        parents=[SIGNED_IN],
         help="import a prediction log (CSV, Parquet, JSON Lines) for a model version",
         description="Validate a prediction log, canonicalise it to Parquet, and store it with its column "
         "mapping and validation report as evidence of a registered model version, in one transaction. "
@@ -219,6 +221,7 @@ def run_import(args: argparse.Namespace) -> int:
                 role=LogRole(args.role),
                 options=options,
                 progress=bar,
+                actor=actor(args),
             )
     finally:
         bar.close()

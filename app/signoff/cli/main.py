@@ -45,7 +45,10 @@ COMMANDS = (
     Command("check", "signoff.cli.check_command", "judge a model version against a policy (CI gate)"),
     Command("waivers", "signoff.cli.check_command", "accepted exceptions to policy rules"),
     Command("users", "signoff.cli.users_command", "manage the people who review and sign"),
+    Command("login", "signoff.cli.login_command", "sign in once and get a token for the following commands"),
+    Command("logout", "signoff.cli.login_command", "end the sign-in token in $SIGNOFF_TOKEN"),
     Command("review", "signoff.cli.review_command", "review and sign off a model version"),
+    Command("conditions", "signoff.cli.conditions_command", "obligations set by approvals with conditions"),
     Command("report", "signoff.cli.report_command", "export the PDF audit report of a model version"),
     Command(
         "document",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from signoff.cli import explain_command
-from signoff.cli.common import add_json_flag, open_db, print_json, print_table
+from signoff.cli.common import actor, add_json_flag, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN
 from signoff.cli.registry_commands import register_model_commands
 from signoff.domain.audit import format_utc
 
@@ -19,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     add = commands.add_parser(
         "add",
+        parents=[SIGNED_IN],
         help="register a model version by hand",
         description="Register a model version that is not imported from a registry. Recorded in the "
         "audit log. Fails if the same name and version exist.",
@@ -47,7 +49,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     with open_db(args) as db:
         model_version = add_model_version(
-            db, name=args.name, version=args.version, description=args.description
+            db, name=args.name, version=args.version, description=args.description, actor=actor(args)
         )
     if args.json:
         print_json(model_version.to_dict())

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, actor, add_json_flag, open_db, print_json
+from signoff.cli.identity import SIGNED_IN
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
         "report",
+        parents=[SIGNED_IN],
         description="Write the compliance audit report of a model version as a PDF: policy verdicts, data, "
         "performance, fairness, explanations, drift, findings, the signature manifest and the audit trail, "
         "with its content attached as report.json. Bound to the given review, else the version's latest "
@@ -28,7 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from signoff.services.identity import actor_or_login
     from signoff.services.report import export_report  # reportlab and pypdf load only for this command
 
     with StatusLine() as progress, open_db(args) as db:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             version=args.version,
             out=args.out,
-            actor=actor_or_login(None),
+            actor=actor(args),
             review_id=args.review,
             progress=progress,
         )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from signoff.cli.common import add_json_flag, open_db, print_json
+from signoff.cli.common import actor, add_json_flag, open_db, print_json
+from signoff.cli.identity import SIGNED_IN
 from signoff.domain.prediction_log import ColumnMapping, LogRole
 
 
@@ -17,6 +18,7 @@ def register_import_source(sources: argparse._SubParsersAction) -> None:
     """Registered under the ``import`` group by ``import_command``."""
     source = sources.add_parser(
         "source",
+        parents=[SIGNED_IN],
         help="register a prediction log that stays in DuckDB/Parquet, PostgreSQL or Spark",
         description="Register an external prediction log for a model version without copying its rows: "
         "Signoff reads the schema, the outcomes, the row count and a fingerprint, and stores those with "
@@ -69,6 +71,7 @@ def run_import_source(args: argparse.Namespace) -> int:
     with open_db(args) as db:
         outcome = register_source(
             db,
+            actor=actor(args),
             model=args.name,
             version=args.version,
             url=args.url,

@@ -13,6 +13,7 @@ from typing import Any
 
 from signoff.domain.audit import format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.decision import NOT_EVALUATED, Condition, PolicyVerdict
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.review import Finding, Review
@@ -135,6 +136,8 @@ class ReviewStatus:
     review: Review
     bundle: EvidenceBundle
     recorded_bundle_hash: str
+    verdict: PolicyVerdict = NOT_EVALUATED  # of the bundle's policy evaluation
+    conditions: tuple[Condition, ...] = ()  # set by an approval with conditions
 
     @property
     def evidence_changed(self) -> bool:
@@ -146,4 +149,6 @@ class ReviewStatus:
             "recorded_bundle_hash": self.recorded_bundle_hash,
             "evidence_changed": self.evidence_changed,
             "bundle": self.bundle.content(),
+            "policy_verdict": self.verdict.to_dict(),
+            "conditions": [c.to_dict() for c in self.conditions],
         }

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
+from signoff.domain.audit import AuditEvent, ChainVerdict, actor_label, format_utc
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.comparison import ComparisonResult
+from signoff.domain.decision import Condition
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
@@ -31,7 +32,7 @@ from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import ModelVersionRecord
-from signoff.domain.review import FindingStatus, Review
+from signoff.domain.review import FindingStatus, Review, ReviewState
 from signoff.reporting.comparison_section import comparison_section
 from signoff.reporting.content import (
     BarChart,
@@ -142,6 +143,7 @@ class AuditReportInput:
     comparisons: tuple[tuple[str, ComparisonResult], ...] = ()  # ("v1 (champion) vs v2", result)
     # The inventory record as the bound review's evidence bundle holds it (values, stage history, tier).
     inventory: Mapping[str, Any] | None = None
+    conditions: tuple[Condition, ...] = ()  # obligations set by its approval with conditions
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -179,6 +181,21 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
         bundle_hash=evidence.bundle_hash,
         sections=sections,
         payload=_payload(evidence),
+        watermark="" if is_approved(evidence) else DRAFT_NOTICE,
+    )
+
+
+DRAFT_NOTICE = "DRAFT — NOT APPROVED"
+APPROVED_STATES = frozenset({ReviewState.APPROVED, ReviewState.APPROVED_WITH_CONDITIONS})
+
+
+def is_approved(evidence: AuditReportInput) -> bool:
+    """The version is approved on this evidence: its review is decided approved and no signature is stale."""
+    review = evidence.review
+    return (
+        review is not None
+        and review.state in APPROVED_STATES
+        and all(_signature_current(evidence, s) for s in review.signatures)
     )
 
 
@@ -1472,8 +1489,10 @@ def _finding_blocks(evidence: AuditReportInput) -> list[Block]:
                     str(f.number),
                     f"{f.type.value.replace('_', ' ')}\n{f.severity.value}",
                     f.title + (f"\n{f.description}" if f.description else ""),
-                    f.author,
-                    f.status.value,
+                    f.author + (f"\nowner {f.owner}" if f.owner else ""),
+                    f.status.value
+                    + (f"\ndue {f.due.isoformat()}" if f.due else "")
+                    + (" OVERDUE" if f.is_overdue(evidence.generated_at.date()) else ""),
                     f.resolution or "–",
                 )
                 for f in review.findings
@@ -1572,17 +1591,56 @@ def _signature_blocks(evidence: AuditReportInput) -> list[Block]:
             "signature bytes and the key fingerprint. Stale: signed over a bundle hash other than the current one.",
         )
     )
+    # Two separate questions: are the signatures intact (they bind this evidence), and is the model
+    # approved (the review's decision). Intact signatures never read as an approval by themselves.
     if stale:
         blocks.append(
             Callout(
                 Status.FAIL,
-                f"{len(stale)} signature(s) bind an older evidence bundle and no longer count: "
-                + ", ".join(s.printed_name for s in stale)
-                + ".",
+                f"Signatures intact: no. {len(stale)} signature(s) bind an older evidence bundle and no "
+                "longer count: " + ", ".join(s.printed_name for s in stale) + ".",
             )
         )
     else:
-        blocks.append(Callout(Status.PASS, "Every signature binds the current evidence bundle."))
+        blocks.append(
+            Callout(Status.INFO, "Signatures intact: every signature binds the current evidence bundle.")
+        )
+    if is_approved(evidence):
+        decision = (
+            "approved with conditions" if review.state is ReviewState.APPROVED_WITH_CONDITIONS else "approved"
+        )
+        blocks.append(Callout(Status.PASS, f"Model approved: yes, {decision} (review {review.id})."))
+    else:
+        blocks.append(
+            Callout(
+                Status.FAIL,
+                f"Model approved: no. Review {review.id} is {review.state.value.replace('_', ' ')}"
+                + ("; some signatures are stale" if stale else "")
+                + ". This report is a draft.",
+            )
+        )
+    if evidence.conditions:
+        today = evidence.generated_at.date()
+        blocks.append(
+            Table(
+                columns=("#", "Condition", "Owner", "Due", "Status"),
+                rows=tuple(
+                    (
+                        str(c.id),
+                        c.terms.text,
+                        c.terms.owner,
+                        c.terms.due.isoformat(),
+                        c.status.value.replace("_", " ") + (" (OVERDUE)" if c.is_overdue(today) else ""),
+                    )
+                    for c in evidence.conditions
+                ),
+                align=("right", "left", "left", "left", "left"),
+                widths=(0.4, 3.4, 1.1, 1.0, 1.4),
+                caption="Conditions of the approval (obligations)",
+                note="Each condition was signed with the approval; overdue ones are past their due date "
+                "and not closed.",
+            )
+        )
     return blocks
 
 
@@ -1620,7 +1678,14 @@ def _audit_trail(evidence: AuditReportInput) -> Section:
             Table(
                 columns=("#", "Time (UTC)", "Actor", "Action", "Entity", "Hash"),
                 rows=tuple(
-                    (str(e.sequence), fmt_time(e.occurred_at), e.actor, e.action, e.entity, e.hash[:16])
+                    (
+                        str(e.sequence),
+                        fmt_time(e.occurred_at),
+                        actor_label(e),
+                        e.action,
+                        e.entity,
+                        e.hash[:16],
+                    )
                     for e in events
                 ),
                 align=("right", "left", "left", "left", "left", "left"),

@@ -26,11 +26,14 @@ from signoff.domain.observations import Observation
 from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
+from signoff.domain.users import Role
 from signoff.importers.policy_file import load_policy
 from signoff.importers.resources import policy_templates
 from signoff.services.analyses import latest_runs
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
+from signoff.services.security import fingerprint
+from signoff.services.signed_acts import sign_act
 from signoff.storage import Database
 
 POLICY_ENGINE = f"signoff.domain.policy {__version__}"
@@ -264,6 +267,9 @@ def check_policy(
     )
 
 
+WAIVER_ROLES = frozenset({Role.APPROVER, Role.ADMIN})
+
+
 def add_waiver(
     db: Database,
     *,
@@ -272,13 +278,16 @@ def add_waiver(
     rule_id: str,
     justification: str,
     until: date,
+    username: str,
+    password: str,
     scope: str = "*",
-    granted_by: str | None = None,
     today: date | None = None,
-    actor: str | None = None,
 ) -> Waiver:
-    """Record an accepted exception to rule ``rule_id`` at ``scope`` for a model version, through
-    ``until`` (inclusive). ``granted_by`` defaults to the acting user."""
+    """Grant a waiver of rule ``rule_id`` at ``scope`` for a model version through ``until`` (inclusive).
+
+    A signed act: ``username`` (an approver or administrator) re-authenticates with ``password`` and
+    signs the waiver's manifest with their Ed25519 key; the waiver names that account as granted by.
+    """
     model_version = get_model_version(db, name, version)
     today = today or datetime.now(UTC).date()
     rule_id, scope, justification = rule_id.strip(), scope.strip(), justification.strip()
@@ -295,22 +304,35 @@ def add_waiver(
         raise InputError(
             f"the waiver would already have ended ({until.isoformat()} is before {today.isoformat()})"
         )
-    actor = actor_or_login(actor)
-    waiver = Waiver(
+    granter, signed = sign_act(
+        db, username, password, roles=WAIVER_ROLES, what="grant a waiver", purpose=f"waive {rule_id}"
+    )
+    role = Role.APPROVER if Role.APPROVER in granter.roles else Role.ADMIN
+    draft = Waiver(
         rule_id=rule_id,
         scope=scope,
         justification=justification,
-        granted_by=(granted_by or actor).strip(),
+        granted_by=granter.username,
         until=until,
         created_at=datetime.now(UTC),
+        model_version_id=model_version.id,
+        role=role.value,
+        printed_name=granter.full_name,
+        public_key_fingerprint=fingerprint(granter.public_key),
     )
+    waiver = dataclasses.replace(draft, signature=signed(draft.manifest()))
     with db.transaction() as uow:
-        stored = uow.waivers.add(model_version_id=model_version.id, waiver=waiver, created_by=actor)
+        stored = uow.waivers.add(
+            model_version_id=model_version.id, waiver=waiver, created_by=granter.username
+        )
         uow.audit.append(
-            actor=actor,
+            actor=granter.username,
             action="waiver.granted",
             entity=f"waiver:{stored.id}",
-            payload={"model_version_id": model_version.id, **stored.to_dict()},
+            payload={
+                **stored.to_dict(),
+                "manifest": stored.manifest(),
+            },
         )
     return stored
 

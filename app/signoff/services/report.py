@@ -274,6 +274,7 @@ def gather_report_input(
         review=review,
         comparisons=comparisons,
         inventory=inventory,
+        conditions=status.conditions if status is not None else (),
     )
 
 

@@ -12,13 +12,15 @@ from typing import Any
 from signoff.domain.review import Signature
 from signoff.domain.verification import DatabaseVerification, SignatureProblem
 from signoff.services.security import fingerprint, signature_is_valid
+from signoff.services.signed_acts import verify_signed_acts
 from signoff.storage import Database
 
 
 def verify_database(db: Database) -> DatabaseVerification:
     with db.transaction(write=False) as uow:
         chain = uow.audit.verify()
-        keys = {user.username: user.public_key for user in uow.users.list()}
+        # Every key a user signed with: the current one, and those retired by a password reset.
+        keys = {user.username: user.public_keys() for user in uow.users.list()}
         recorded: dict[int, dict[str, Any]] = {}
         for event in uow.audit.list(action="review.signed"):
             signature_id = event.payload.get("signature_id")
@@ -35,7 +37,7 @@ def verify_database(db: Database) -> DatabaseVerification:
             def problem(text: str, signature=signature) -> None:
                 problems.append(SignatureProblem(signature.id, signature.review_id, signature.signer, text))
 
-            public_key = keys.get(signature.signer)
+            public_key = _signing_key(keys.get(signature.signer), signature.public_key_fingerprint)
             for text in key_problems(public_key, signature):
                 problem(text)
             if public_key is None:
@@ -58,7 +60,15 @@ def verify_database(db: Database) -> DatabaseVerification:
                     "the audit log records this signature but the database no longer holds it",
                 )
             )
+    problems.extend(verify_signed_acts(db))  # waivers and trust decisions (services/signed_acts.py)
     return DatabaseVerification(chain, checked, tuple(problems))
+
+
+def _signing_key(user_keys: tuple[bytes, ...] | None, key_fingerprint: str) -> bytes | None:
+    """The user's key that the signature names, else their current key (so a mismatch is reported)."""
+    if not user_keys:
+        return None
+    return next((k for k in user_keys if fingerprint(k) == key_fingerprint), user_keys[0])
 
 
 def key_problems(public_key: bytes | None, signature: Signature) -> list[str]:

@@ -330,10 +330,18 @@ class WaiverRepository:
             until=waiver.until,
             created_at=waiver.created_at,
             created_by=created_by,
+            role=waiver.role or None,
+            printed_name=waiver.printed_name or None,
+            signature=waiver.signature or None,
+            public_key_fingerprint=waiver.public_key_fingerprint or None,
         )
         self._session.add(row)
         self._session.flush()
         return _waiver(row)
+
+    def all(self) -> list[Waiver]:
+        """Every waiver of every model version, oldest first (``signoff verify`` checks each)."""
+        return [_waiver(row) for row in self._session.scalars(select(WaiverRow).order_by(WaiverRow.id))]
 
     def list(self, *, model_version_id: int) -> list[Waiver]:
         statement = (
@@ -351,6 +359,11 @@ def _waiver(row: WaiverRow) -> Waiver:
         granted_by=row.granted_by,
         until=row.until,
         created_at=row.created_at,
+        model_version_id=row.model_version_id,
+        role=row.role or "",
+        printed_name=row.printed_name or "",
+        signature=bytes(row.signature or b""),
+        public_key_fingerprint=row.public_key_fingerprint or "",
     )
 
 

@@ -44,6 +44,7 @@ from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
 from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
+from signoff.ui.session_lock import IdleLock, sign_out_of
 from signoff.ui.workers import cancel_all_jobs
 
 
@@ -199,6 +200,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self._build_menus()
+        self.idle_lock = IdleLock(context, self, lambda: sign_out_of(self.context))
         self.job_status = JobStatus()
         self.statusBar().addPermanentWidget(self.job_status)
         self.version_label = QLabel()
@@ -231,6 +233,13 @@ class MainWindow(QMainWindow):
         sign_in.setShortcut(QKeySequence("Ctrl+Shift+U"))
         sign_in.triggered.connect(self.open_sign_in)
         file_menu.addAction(sign_in)
+        sign_out = QAction("Sign &out", self)
+        sign_out.triggered.connect(lambda: sign_out_of(self.context))
+        file_menu.addAction(sign_out)
+        self.sign_out_action = sign_out
+        accounts = QAction("&Users…", self)
+        accounts.triggered.connect(self.open_users)
+        file_menu.addAction(accounts)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -331,6 +340,15 @@ class MainWindow(QMainWindow):
         """Sign in (or, on a database without users, create the first administrator)."""
         dialog_type = SignInDialog if has_users(self.context.db) else FirstAdminDialog
         dialog = dialog_type(self.context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def open_users(self) -> QDialog:
+        """User administration: create accounts, change roles, disable, reset (administrators)."""
+        from signoff.ui.user_admin import UsersDialog
+
+        dialog = UsersDialog(self.context, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.audit import ChainVerdict
+from signoff.domain.audit import ChainVerdict, actor_label
 from signoff.domain.audit_wording import EVENT_KINDS
 from signoff.domain.canonical import canonical_json
 from signoff.services.audit import (
@@ -52,7 +52,9 @@ ANY_DATE = QDate(2000, 1, 1)  # the date edits' minimum, shown as "any"
 
 
 def actor_text(line: AuditLine) -> str:
-    return f"{line.printed_name} ({line.event.actor})" if line.printed_name else line.event.actor
+    # "unauthenticated (OS login X)" for events recorded before every change needed an account
+    label = actor_label(line.event)
+    return f"{line.printed_name} ({label})" if line.printed_name else label
 
 
 class AuditEventsModel(QAbstractTableModel):

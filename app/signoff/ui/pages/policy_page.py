@@ -174,8 +174,14 @@ class WaiverDialog(QDialog):
         self.until.setDisplayFormat("yyyy-MM-dd")
         today = datetime.now(UTC).date()
         self.until.setDate(QDate(today + timedelta(days=DEFAULT_WAIVER_DAYS)))
-        self.granted_by = QLineEdit(page.context.actor)
+        # A waiver is a signed act of the signed-in approver or administrator: no free-text "granted by".
+        user = page.context.user
+        self.granted_by = QLabel(f"{user.full_name} ({user.username})" if user else "nobody is signed in")
+        self.granted_by.setTextFormat(Qt.TextFormat.PlainText)
         self.granted_by.setAccessibleName("Granted by")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Your password, to sign the waiver")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Why the waiver was not added")
@@ -192,7 +198,8 @@ class WaiverDialog(QDialog):
         form.addRow("&Scope", self.scope)
         form.addRow("&Justification", self.justification)
         form.addRow("&Until", self.until)
-        form.addRow("&Granted by", self.granted_by)
+        form.addRow("Granted by", self.granted_by)
+        form.addRow("&Password", self.password)
         form.addRow(self.error)
         form.addRow(self.buttons)
         self.resize(560, 360)
@@ -206,7 +213,7 @@ class WaiverDialog(QDialog):
             scope=self.scope.text(),
             justification=self.justification.toPlainText(),
             until=self.until.date().toPython(),
-            granted_by=self.granted_by.text().strip() or None,
+            password=self.password.text(),
             on_done=self._done,
         )
 
@@ -469,7 +476,7 @@ class PolicyPage(QWidget):
         scope: str,
         justification: str,
         until: date,
-        granted_by: str | None,
+        password: str,
         on_done,
     ) -> None:
         """Store a waiver in a job, then check again so the rule shows as waived. ``on_done(None)`` on
@@ -477,7 +484,10 @@ class PolicyPage(QWidget):
         version = self.version
         if version is None:
             return
-        db, actor = self.context.db, self.context.actor
+        db, user = self.context.db, self.context.user
+        if user is None:
+            on_done("sign in first (File › Sign in…): a waiver is signed by an approver or administrator")
+            return
 
         def work(_control: JobControl) -> Waiver:
             return add_waiver(
@@ -488,8 +498,8 @@ class PolicyPage(QWidget):
                 scope=scope,
                 justification=justification,
                 until=until,
-                granted_by=granted_by,
-                actor=actor,
+                username=user.username,
+                password=password,
             )
 
         shown = self.evaluation

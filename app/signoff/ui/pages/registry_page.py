@@ -31,7 +31,7 @@ from signoff.services.reviews import current_reviews
 from signoff.ui.context import AppContext
 from signoff.ui.formatting import when
 from signoff.ui.pages.version_details import VersionDetails
-from signoff.ui.review_badge import BADGE_ACTIONS, BY_STATE, NO_REVIEW, STALE, Badge, version_badges
+from signoff.ui.review_badge import BADGE_ACTIONS, BY_STATE, FAILING, NO_REVIEW, STALE, Badge, version_badges
 
 VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
 BADGE_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge's key ("approved", "stale", ...)
@@ -155,7 +155,7 @@ class RegistryPage(QWidget):
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Filter by review status")
         self.status_filter.addItem("Any review status", None)
-        for badge in (NO_REVIEW, *BY_STATE.values(), STALE):
+        for badge in (NO_REVIEW, *BY_STATE.values(), FAILING, STALE):
             if badge.key != "superseded":  # never a version's badge: a newer review replaced it
                 self.status_filter.addItem(badge.icon(), badge.text, badge.key)
         self.status_filter.addItem("Registered, no versions yet", NO_VERSIONS_KEY)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_sources"
-down_revision = "0006_reviews"
+down_revision = "0007_identity"
 branch_labels = None
 depends_on = None
 
