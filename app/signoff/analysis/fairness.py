@@ -32,7 +32,7 @@ import pandas as pd
 
 import signoff
 from signoff.analysis.counts import JointGroups, Tally, binary_cells, tally
-from signoff.analysis.inputs import as_frame, binary_outcomes, display, probability_scores
+from signoff.analysis.inputs import as_frame, binary_outcomes, display, labelled_rows, probability_scores
 from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test, wilson
 from signoff.analysis.metrics import (
     ECE_BINS,
@@ -462,7 +462,7 @@ def _significance(table: np.ndarray, ref: int | None, labels: Sequence[str]) -> 
     if ref is None:
         return [None] * len(labels)
     counts = table.sum(axis=-1)
-    selected = table[:, 1] + table[:, 3]
+    selected = table[:, 1] + table[:, 3] + (table[:, 5] if table.shape[-1] > 4 else 0)
     out: list[Significance | None] = []
     for i in range(len(labels)):
         if i == ref or counts[i] == 0:
@@ -554,24 +554,29 @@ def run_fairness(
         raise InputError("name at least one sensitive attribute (--sensitive)")
     if n_resamples < 0 or min_group_size < 0:
         raise InputError("n_resamples and min_group_size must not be negative")
-    y, p, positive = binary_outcomes(frame, label, prediction, positive_label)
+    y, p, positive = binary_outcomes(frame, label, prediction, positive_label, allow_unlabelled=True)
+    labelled = labelled_rows(frame, label)
+    everyone = bool(labelled.all())
     s = probability_scores(frame, scores) if scores is not None else None
     attributes = encode_attributes(frame, sensitive, bins)
     segments = plan_segments(attributes, intersections)
     stages.reached(0.1)
     joint = JointGroups.from_attributes(attributes, len(frame))
-    conf = tally(joint, binary_cells(y, p), 4)
+    # Unlabelled rows (outcome not known yet) count for selection rates only: cells 4 and 5.
+    conf = tally(joint, binary_cells(y, p, None if everyone else labelled), 4 if everyone else 6)
     cal = order = None
     if s is not None:
+        known = joint if everyone else JointGroups(joint.attributes, joint.codes[labelled])
+        ys, ss = (y, s) if everyone else (y[labelled], s[labelled])
         cal = tally(
-            joint,
-            y.astype(np.int64) * ECE_BINS + score_bins(s),
+            known,
+            ys.astype(np.int64) * ECE_BINS + score_bins(ss),
             2 * ECE_BINS,
-            {"score": s, "sq_error": (s - y) ** 2},
+            {"score": ss, "sq_error": (ss - ys) ** 2},
         )
         stages.reached(0.2)
         maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
-        order = AucAhead(s, y, joint.codes, joint.size, maps)
+        order = AucAhead(ss, ys, known.codes, joint.size, maps)
     stages.reached(0.3)
     boot = resample(conf, n_resamples, seed) if n_resamples else None
     stages.reached(0.4)

@@ -31,6 +31,7 @@ from signoff.analysis.inputs import (
     as_frame,
     binary_outcomes,
     display,
+    labelled_rows,
     outcome_domain,
     probability_scores,
     require_columns,
@@ -165,6 +166,12 @@ def run_performance(
     stages = Stages(progress, cancelled)
     frame = as_frame(frame)
     require_columns(frame, label, prediction)
+    labelled = labelled_rows(frame, label)
+    if not labelled.all():
+        # Error rates and AUC need the outcome: rows not labelled yet are left out here (only here).
+        if not labelled.any():
+            raise InputError("no row has a label yet, so performance cannot be measured", column=label)
+        frame = frame[labelled].reset_index(drop=True)
     task = task or detect_task(frame, label, prediction)
     if task not in TASKS:
         raise InputError(f"task must be one of {list(TASKS)}, got {task!r}")

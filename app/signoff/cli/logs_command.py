@@ -95,7 +95,9 @@ def run_show(args: argparse.Namespace) -> int:
         ("quarantine", f"sha256 {log.quarantine_sha256}" if log.quarantine_sha256 else "none"),
         ("task", f"{validation.task}; labels {', '.join(validation.label_domain) or '-'}"),
         ("period", f"{_time(log.period_start)} .. {_time(log.period_end)}"),
-        ("mapping", ", ".join(f"{k}={v}" for k, v in log.mapping.to_dict().items() if v)),
+        ("mapping", ", ".join(f"{k}={v}" for k, v in _plain_mapping(log.mapping).items() if v)),
+        *(("read as", line) for line in log.mapping.interpretations()),
+        ("unlabelled", f"{validation.rows_unlabelled:,} rows without a label yet"),
         ("imported", f"{_time(log.imported_at)} by {log.imported_by} with {log.importer}"),
     ]
     width = max(len(name) for name, _ in lines)
@@ -110,7 +112,19 @@ def run_show(args: argparse.Namespace) -> int:
             )
     else:
         print("issues:  none")
+    for warning in validation.warnings:
+        print(f"warning: {warning.message}")
+    for note in validation.notes:
+        print(f"note:    {note}")
     return 0
+
+
+def _plain_mapping(mapping: ColumnMapping) -> dict:
+    """The column roles only; the interpretations are shown as sentences of their own."""
+    data = mapping.to_dict()
+    for key in ("timestamp_format", "prediction_map", "positive_label", "category_map"):
+        data.pop(key, None)
+    return data
 
 
 def _time(moment) -> str:
@@ -128,10 +142,17 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
         "Importing the same file the same way again returns the stored log.",
     )
     log.add_argument("path", metavar="PATH", help="the log file: .csv (any delimiter), .parquet, .jsonl")
-    log.add_argument("--model", required=True, help="registered model name")
-    log.add_argument("--version", required=True, help="model version")
-    log.add_argument("--label", required=True, metavar="COL", help="column with the true outcome")
-    log.add_argument("--prediction", required=True, metavar="COL", help="column with the predicted outcome")
+    log.add_argument(
+        "--guess",
+        action="store_true",
+        help="only print the mapping proposed from the column names and the first rows; import nothing",
+    )
+    log.add_argument("--model", help="registered model name (required unless --guess)")
+    log.add_argument("--version", help="model version (required unless --guess)")
+    log.add_argument("--label", metavar="COL", help="column with the true outcome (required unless --guess)")
+    log.add_argument(
+        "--prediction", metavar="COL", help="column with the predicted outcome (required unless --guess)"
+    )
     log.add_argument("--score", action="extend", nargs="+", default=[], metavar="COL", help="score column(s)")
     log.add_argument(
         "--sensitive",
@@ -148,6 +169,29 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
         "--id", metavar="COL", help="column identifying each prediction (checked for duplicates)"
     )
     log.add_argument("--timestamp", metavar="COL", help="column with the time of each prediction")
+    log.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="how the timestamps are written, as strftime (e.g. %%d/%%m/%%Y %%H:%%M) or 'ISO 8601', "
+        "'epoch seconds', 'epoch milliseconds' (default: decided from the values)",
+    )
+    log.add_argument(
+        "--prediction-map",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PREDICTION=LABEL",
+        help="what a prediction value means in the label's words, e.g. Approved=Repaid Declined=Defaulted",
+    )
+    log.add_argument("--positive-label", metavar="VALUE", help="the favourable label value, e.g. Repaid")
+    log.add_argument(
+        "--category-map",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="COL:VALUE=AS",
+        help='count VALUE of column COL as AS, e.g. "Gender:female=Female" (recorded with the log)',
+    )
     log.add_argument(
         "--shap",
         action="extend",
@@ -182,6 +226,13 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.guess:
+        return _run_guess(args)
+    missing = [flag for flag in ("model", "version", "label", "prediction") if not getattr(args, flag)]
+    if missing:
+        raise InputError(
+            f"give {', '.join('--' + flag for flag in missing)} (or --guess to see a proposed mapping)"
+        )
     # Imported here: pandas and pyarrow cost every other command a second of start-up.
     from signoff.importers.prediction_log import LogReadOptions
     from signoff.services.logs import import_log
@@ -196,6 +247,10 @@ def run_import(args: argparse.Namespace) -> int:
         timestamp=args.timestamp,
         shap=_shap_pairs(args.shap),
         shap_base=args.shap_base,
+        timestamp_format=args.date_format,
+        prediction_map=_pairs("--prediction-map", args.prediction_map, "Approved=Repaid"),
+        positive_label=args.positive_label,
+        category_map=_category_map(args.category_map),
     )
     options = LogReadOptions(
         encoding=args.encoding,
@@ -225,6 +280,67 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_guess(args: argparse.Namespace) -> int:
+    from signoff.importers.column_guess import propose_mapping
+
+    proposal = propose_mapping(args.path, encoding=args.encoding, delimiter=args.delimiter)
+    if args.json:
+        print_json(proposal.to_dict())
+        return 0
+    guess = proposal.guess
+    flags = [("--label", guess.label), ("--prediction", guess.prediction), ("--id", guess.id)]
+    flags += [("--timestamp", guess.timestamp), ("--date-format", proposal.timestamp_format)]
+    flags += [("--score", " ".join(map(_quoted, guess.scores)) or None)]
+    flags += [("--sensitive", " ".join(map(_quoted, guess.sensitive)) or None)]
+    flags += [("--feature", " ".join(map(_quoted, guess.features)) or None)]
+    print(
+        f"proposed mapping for {args.path} (from the column names and the first {len(proposal.preview)} rows):"
+    )
+    for flag, value in flags:
+        if value is not None:
+            print(f"  {flag} {value if flag in ('--score', '--sensitive', '--feature') else _quoted(value)}")
+    if proposal.timestamp_note:
+        print(f"timestamps: {proposal.timestamp_note}")
+    if proposal.prediction_map_needed:
+        labels = ", ".join(proposal.label_values)
+        pairs = " ".join(f"{value}=LABEL" for value in proposal.prediction_values)
+        print(
+            f"predictions ({', '.join(proposal.prediction_values)}) use other words than the labels ({labels}): "
+            f"add --prediction-map {pairs} and --positive-label with the favourable label"
+        )
+    print("check every role, then import with --model and --version")
+    return 0
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"' if any(c.isspace() for c in value) or "%" in value else value
+
+
+def _pairs(flag: str, given: list[str], example: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in given:
+        left, sep, right = item.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise InputError(f"{flag} takes VALUE=MEANING pairs, e.g. {flag} {example}; got {item!r}")
+        pairs.append((left.strip(), right.strip()))
+    if len({left for left, _right in pairs}) != len(pairs):
+        raise InputError(f"{flag} names a value twice")
+    return tuple(pairs)
+
+
+def _category_map(given: list[str]) -> tuple[tuple[str, str, str], ...]:
+    entries = []
+    for item in given:
+        column, sep, rest = item.partition(":")
+        written, sep2, becomes = rest.partition("=")
+        if not sep or not sep2 or not column or not becomes:
+            raise InputError(
+                f'--category-map takes COLUMN:VALUE=AS, e.g. --category-map "Gender:female=Female"; got {item!r}'
+            )
+        entries.append((column, written, becomes))  # values exactly as written: spaces may be the point
+    return tuple(entries)
+
+
 def _shap_pairs(given: list[str]) -> tuple[tuple[str, str], ...]:
     pairs = []
     for item in given:
@@ -250,3 +366,9 @@ def _describe_import(outcome: LogImport) -> None:
         )
     for issue in log.validation.issues:
         print(f"  {issue.check} in {issue.column or 'the file'}: {issue.count:,} rows ({issue.message})")
+    for line in log.mapping.interpretations():
+        print(f"  read as: {line}")
+    for warning in log.validation.warnings:
+        print(f"  warning: {warning.message}")
+    if log.validation.rows_unlabelled:
+        print(f"  {log.validation.rows_unlabelled:,} rows have no label yet (kept, unlabelled)")

@@ -103,6 +103,7 @@ def analyze_fairness(
     cancelled: Cancelled | None = None,
 ) -> FairnessRun:
     model_id, log, frame = _load(db, name, version, log_id)
+    positive_label = positive_label if positive_label is not None else log.mapping.positive_label
     chosen = _sensitive(log, sensitive)
     scores = _scores(log)
     parameters = {
@@ -172,6 +173,7 @@ def analyze_performance(
     cancelled: Cancelled | None = None,
 ) -> PerformanceRun:
     model_id, log, frame = _load(db, name, version, log_id)
+    positive_label = positive_label if positive_label is not None else log.mapping.positive_label
     chosen = list(sensitive) if sensitive else list(log.mapping.sensitive)
     task = log.validation.task if log.validation.task in ("binary", "multiclass", "regression") else None
     scores = _scores(log) if task in (None, "binary") else None
@@ -236,6 +238,7 @@ def analyze_monitoring(
     cancelled: Cancelled | None = None,
 ) -> MonitoringRun:
     model_id, log, frame = _load(db, name, version, log_id)
+    positive_label = positive_label if positive_label is not None else log.mapping.positive_label
     if log.mapping.timestamp is None:
         raise InputError(f"log {log_id} has no timestamp column mapped; monitoring needs one")
     parameters = {

@@ -67,6 +67,8 @@ def import_log(
             options=options,
             progress=None if progress is None else lambda done, total: progress(READING, done, total),
         )
+        # The mapping as applied, with what the importer decided (the timestamp format): on record.
+        mapping = canonical.mapping or mapping
         with db.transaction() as uow:
             existing = uow.logs.find_same_import(
                 model_version_id=model_version.id,

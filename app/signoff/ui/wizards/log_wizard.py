@@ -44,7 +44,7 @@ from signoff.services.logs import import_log
 from signoff.services.models import list_model_versions
 from signoff.ui.context import AppContext
 from signoff.ui.frame_model import FrameTableModel
-from signoff.ui.wizards.column_guess import guess_mapping
+from signoff.importers.column_guess import guess_mapping
 
 PREVIEW_ROWS = 200
 NONE = "(none)"
