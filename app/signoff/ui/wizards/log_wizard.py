@@ -39,12 +39,12 @@ from signoff.domain.prediction_log import (
     LogRole,
     ValidationReport,
 )
+from signoff.importers.column_guess import guess_mapping
 from signoff.importers.prediction_log import LogReadOptions
 from signoff.services.logs import import_log
 from signoff.services.models import list_model_versions
 from signoff.ui.context import AppContext
 from signoff.ui.frame_model import FrameTableModel
-from signoff.importers.column_guess import guess_mapping
 
 PREVIEW_ROWS = 200
 NONE = "(none)"
