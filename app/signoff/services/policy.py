@@ -10,7 +10,7 @@ transaction. ``signoff check`` and the review workflow both call it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from signoff.domain.fairness import FairnessResult, MonitoringResult
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
+from signoff.domain.policy_binding import bind_policy, resolve_binding
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.validation import ValidationAnalysis
@@ -73,6 +74,8 @@ class PolicyCheck:
     evaluation: PolicyEvaluation
     run: AnalysisRun  # the stored evaluation (kind "policy")
     evidence: tuple[AnalysisRun, ...]  # the analysis runs judged
+    # policy attribute -> the log column it was read from ({"sex": "Gender"}); recorded with the run
+    attribute_binding: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -95,6 +98,7 @@ class PolicyCheck:
                 "min_group_size": self.policy.min_group_size,
                 "required_signatures": [s.to_dict() for s in self.policy.required_signatures],
             },
+            "attribute_binding": dict(self.attribute_binding),
             "run_id": self.run.id,
             "result_sha256": self.run.result_sha256,
             "analysis_runs": [
@@ -125,6 +129,43 @@ def _drift_settings(policy: Policy) -> dict[str, Any]:
     return options
 
 
+def _fairness_request(policy: Policy, binding: dict[str, str]) -> dict[str, Any] | None:
+    """The fairness analysis the (bound) policy asks for, or None when an attribute it needs has no
+    column in the log: its rules are then missing evidence, never judged on another run's settings."""
+    from signoff.analysis.fairness import DEFAULT_EXCLUDED_SHARE  # scipy: only when checking
+
+    settings = policy.settings.get("fairness", {})
+    attributes = list(settings.get("attributes", ()))
+    columns = set(binding.values())
+    if not attributes or not set(attributes) <= columns:
+        return None
+    intersections = [list(c) for c in settings.get("intersections", ()) if set(c) <= columns]
+    how = settings.get("reference", "largest")
+    reference: str | dict[str, str] = how
+    if how == "explicit":
+        reference = {column: group for column, group in policy.reference_groups.items() if column in columns}
+    return {
+        "sensitive": attributes,
+        "intersections": intersections or False,
+        "reference": reference,
+        "min_group_size": policy.min_group_size,
+        "excluded_share": float(settings.get("exclude_below_share", DEFAULT_EXCLUDED_SHARE)),
+        "n_resamples": int(settings.get("bootstrap_resamples", 1000)),
+        "seed": int(settings.get("seed", 0)),
+    }
+
+
+def _performance_request(policy: Policy, fairness: dict[str, Any] | None) -> dict[str, Any]:
+    settings = policy.settings.get("performance", {})
+    return {
+        "sensitive": fairness["sensitive"] if fairness else None,
+        "intersections": fairness["intersections"] if fairness else False,
+        "min_group_size": policy.min_group_size,
+        "n_resamples": int(settings.get("bootstrap_resamples", 1000)),
+        "seed": int(settings.get("seed", 0)),
+    }
+
+
 def _gather_evidence(
     db: Database,
     policy: Policy,
@@ -132,8 +173,12 @@ def _gather_evidence(
     logs: list[PredictionLog],
     chosen_logs: bool,
     actor: str | None,
+    binding: dict[str, str] | None = None,
 ) -> list[AnalysisRun]:
+    """The runs the policy judges. Fairness and performance are run on the current log with the
+    policy's own settings (reused when an identical run exists), never taken from an ad-hoc run."""
     from signoff.services.drift import analyze_drift, analyze_validation
+    from signoff.services.fairness import analyze_fairness, analyze_performance
 
     name, version = model_version.name, model_version.version
     hashes = {log.evidence_sha256 for log in logs} if chosen_logs else None
@@ -159,8 +204,21 @@ def _gather_evidence(
             recorded = latest_analysis(db, kind="drift", model_version_id=model_version.id, reading=hashes)
             if recorded is not None:
                 runs.append(recorded)
+    current = _latest(logs, reference=False)
+    fairness = _fairness_request(policy, binding or {})
+    if current is not None and "fairness" in needed and fairness is not None:
+        runs.append(
+            analyze_fairness(db, name=name, version=version, log_id=current.id, actor=actor, **fairness).run
+        )
+    if current is not None and "performance" in needed and current.validation.task == "binary":
+        performance = _performance_request(policy, fairness)
+        runs.append(
+            analyze_performance(
+                db, name=name, version=version, log_id=current.id, actor=actor, **performance
+            ).run
+        )
     for kind in needed:
-        if kind in ("validation", "drift"):
+        if kind in ("validation", "drift", "fairness", "performance"):
             continue
         recorded = latest_analysis(db, kind=kind, model_version_id=model_version.id, reading=hashes)
         if recorded is not None:
@@ -182,12 +240,15 @@ def check_policy(
     log_ids: Sequence[int] | None = None,
     today: date | None = None,
     actor: str | None = None,
+    attributes: Mapping[str, str] | None = None,
 ) -> PolicyCheck:
     """Evaluate ``policy_file`` (a path, or the name of a shipped policy) for a model version.
 
     Without ``log_ids`` every log of the model version is used: each is validated; drift compares the
     newest reference log with the newest production (else validation) log. With ``log_ids`` only
-    those logs are used, and recorded analyses count only if they read one of them.
+    those logs are used, and recorded analyses count only if they read one of them. ``attributes``
+    binds the policy's attribute names to the log's columns (``{"sex": "Gender"}``); an attribute
+    not bound is read from the column of its own name. The binding is recorded with the evaluation.
     """
     # Loaded here, not at the top: pandas and scipy take seconds to import, and a pipeline with a
     # broken policy file or a mistyped model name should hear about it at once.
@@ -208,17 +269,27 @@ def check_policy(
     else:
         logs = list_logs(db, model=name, version=version)
     today = today or datetime.now(UTC).date()
+    current = _latest(logs, reference=False)
+    columns = current.mapping.mapped_columns() if current is not None else ()
+    if attributes and current is None:
+        raise InputError("attributes can be bound only to the columns of a log; import a log first")
+    binding = resolve_binding(policy, dict(attributes or {}), columns)
+    bound = bind_policy(policy, binding)
 
-    evidence = _gather_evidence(db, policy, model_version, logs, bool(log_ids), actor)
+    evidence = _gather_evidence(db, bound, model_version, logs, bool(log_ids), actor, binding)
     observations = [obs for run in evidence for obs in run_observations(run)]
     with db.transaction(write=False) as uow:
         waivers = uow.waivers.list(model_version_id=model_version.id)
-    evaluation = evaluate_policy(policy, observations, waivers, today)
+    evaluation = evaluate_policy(bound, observations, waivers, today)
 
     inputs = {"policy": policy.version, "waivers": canonical_hash([w.to_dict() for w in waivers])}
     inputs.update({f"{run.kind}:{run.id}": run.result_sha256 for run in evidence})
-    parameters = {"policy_name": policy.name, "evaluated_on": today.isoformat()}
+    parameters: dict[str, Any] = {"policy_name": policy.name, "evaluated_on": today.isoformat()}
+    if binding:
+        parameters["attribute_binding"] = dict(binding)
     result = evaluation.to_dict()
+    if binding:
+        result["attribute_binding"] = dict(binding)  # how the policy's attributes were read
     with db.transaction() as uow:
         # The file judged against, kept by its hash (= the policy's version), so it can be shown later.
         uow.evidence.put_bytes(policy_bytes, media_type=POLICY_MEDIA_TYPE)
@@ -255,6 +326,7 @@ def check_policy(
         evaluation=evaluation,
         run=run,
         evidence=tuple(evidence),
+        attribute_binding=binding,
     )
 
 
