@@ -12,7 +12,13 @@ import sys
 from signoff.cli.common import ProgressBar, add_json_flag, open_db, print_json, print_table
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import InputError
-from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
+from signoff.domain.prediction_log import (
+    ColumnMapping,
+    LogImport,
+    LogRole,
+    parse_category_map,
+    parse_prediction_map,
+)
 from signoff.services.models import list_model_versions
 
 
@@ -248,9 +254,9 @@ def run_import(args: argparse.Namespace) -> int:
         shap=_shap_pairs(args.shap),
         shap_base=args.shap_base,
         timestamp_format=args.date_format,
-        prediction_map=_pairs("--prediction-map", args.prediction_map, "Approved=Repaid"),
+        prediction_map=parse_prediction_map(args.prediction_map),
         positive_label=args.positive_label,
-        category_map=_category_map(args.category_map),
+        category_map=parse_category_map(args.category_map),
     )
     options = LogReadOptions(
         encoding=args.encoding,
@@ -314,31 +320,6 @@ def _run_guess(args: argparse.Namespace) -> int:
 
 def _quoted(value: str) -> str:
     return f'"{value}"' if any(c.isspace() for c in value) or "%" in value else value
-
-
-def _pairs(flag: str, given: list[str], example: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for item in given:
-        left, sep, right = item.partition("=")
-        if not sep or not left.strip() or not right.strip():
-            raise InputError(f"{flag} takes VALUE=MEANING pairs, e.g. {flag} {example}; got {item!r}")
-        pairs.append((left.strip(), right.strip()))
-    if len({left for left, _right in pairs}) != len(pairs):
-        raise InputError(f"{flag} names a value twice")
-    return tuple(pairs)
-
-
-def _category_map(given: list[str]) -> tuple[tuple[str, str, str], ...]:
-    entries = []
-    for item in given:
-        column, sep, rest = item.partition(":")
-        written, sep2, becomes = rest.partition("=")
-        if not sep or not sep2 or not column or not becomes:
-            raise InputError(
-                f'--category-map takes COLUMN:VALUE=AS, e.g. --category-map "Gender:female=Female"; got {item!r}'
-            )
-        entries.append((column, written, becomes))  # values exactly as written: spaces may be the point
-    return tuple(entries)
 
 
 def _shap_pairs(given: list[str]) -> tuple[tuple[str, str], ...]:

@@ -133,6 +133,34 @@ class ColumnMapping:
         )
 
 
+def parse_prediction_map(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``["Approved=Repaid", "Declined=Defaulted"]`` -> pairs (prediction value, label value it means)."""
+    pairs = []
+    for item in items:
+        given, sep, meant = item.partition("=")
+        if not sep or not given.strip() or not meant.strip():
+            raise InputError(
+                f"a prediction map entry is PREDICTION=LABEL, e.g. Approved=Repaid; got {item!r}"
+            )
+        pairs.append((given.strip(), meant.strip()))
+    if len({given for given, _meant in pairs}) != len(pairs):
+        raise InputError("the prediction map names a prediction value twice")
+    return tuple(pairs)
+
+
+def parse_category_map(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """``["Gender:female=Female"]`` -> (column, value as written, value it becomes). Values are kept
+    exactly as written, since surrounding spaces may be the very difference being merged."""
+    entries = []
+    for item in items:
+        column, sep, rest = item.partition(":")
+        written, sep2, becomes = rest.partition("=")
+        if not sep or not sep2 or not column or not becomes:
+            raise InputError(f"a category merge is COLUMN:VALUE=AS, e.g. Gender:female=Female; got {item!r}")
+        entries.append((column, written, becomes))
+    return tuple(entries)
+
+
 @dataclass(frozen=True)
 class ValidationIssue:
     """One problem found in a log: which check, which column, how many rows, the first few rows."""
