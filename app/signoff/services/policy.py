@@ -25,7 +25,7 @@ from signoff.domain.fairness import FairnessResult, MonitoringResult
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
-from signoff.domain.policy_binding import bind_policy, resolve_binding
+from signoff.domain.policy_binding import bind_policy, policy_attributes, resolve_binding
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.validation import ValidationAnalysis
@@ -224,6 +224,41 @@ def _gather_evidence(
         if recorded is not None:
             runs.append(recorded)
     return runs
+
+
+@dataclass(frozen=True)
+class BindingChoices:
+    """What the Policy page's attribute table offers: the policy's attributes and the log's columns."""
+
+    attributes: tuple[str, ...]
+    columns: tuple[str, ...]  # of the log the check would read; sensitive attributes first
+    proposed: dict[str, str]  # attribute -> column, where the names agree or are common synonyms
+
+
+_SYNONYMS = {
+    "sex": ("gender",),
+    "race": ("ethnicity", "ethnic_group", "ethnic"),
+    "age": ("age_group", "age_band"),
+}
+
+
+def binding_choices(db: Database, *, name: str, version: str, policy_file: str | Path) -> BindingChoices:
+    from signoff.services.logs import list_logs
+
+    policy, _bytes = load_policy(policy_file)
+    current = _latest(list_logs(db, model=name, version=version), reference=False)
+    columns: tuple[str, ...] = ()
+    if current is not None:
+        mapping = current.mapping
+        columns = tuple(dict.fromkeys((*mapping.sensitive, *mapping.features)))
+    proposed = {}
+    folded = {column.casefold().replace(" ", "_"): column for column in columns}
+    for attribute in policy_attributes(policy):
+        for candidate in (attribute, *_SYNONYMS.get(attribute.casefold(), ())):
+            if candidate.casefold() in folded:
+                proposed[attribute] = folded[candidate.casefold()]
+                break
+    return BindingChoices(policy_attributes(policy), columns, proposed)
 
 
 def shipped_policies() -> dict[str, Path]:
