@@ -12,6 +12,7 @@ from typing import Any
 
 from signoff.cli.common import add_json_flag, analyze_commands, open_db, print_json, print_table
 from signoff.domain.errors import InputError
+from signoff.domain.fairness_flags import DEFAULT_EXCLUDED_SHARE, group_flags, reference_note
 
 SUMMARY_COMPARISONS = (
     "demographic_parity_difference",
@@ -172,8 +173,17 @@ def run_fairness_command(args: argparse.Namespace) -> int:
             n_resamples=args.resamples,
             seed=args.seed,
         )
+    share = float(done.result.params.get("excluded_share", DEFAULT_EXCLUDED_SHARE))
+    flags = {segment.name: group_flags(segment, share) for segment in done.result.segments}
     if args.json:
-        print_json({"analysis_run": _run_dict(done.run), "result": done.run.result})
+        print_json(
+            {
+                "analysis_run": _run_dict(done.run),
+                "result": done.run.result,
+                "flags": {name: {g: list(f) for g, f in groups.items()} for name, groups in flags.items()},
+                "reference_notes": {s.name: reference_note(s) for s in done.result.segments},
+            }
+        )
         return 0
     _run_header(done.run)
     result = done.result
@@ -194,12 +204,13 @@ def run_fairness_command(args: argparse.Namespace) -> int:
                     _fmt(r.selection_rate),
                     "excluded" if r.excluded else _fmt(r.impact_ratio),
                     _interval(r.ci),
-                    "insufficient data" if r.insufficient else "",
+                    ", ".join(flags[segment.name].get(r.group, ())),
                 ]
                 for r in segment.impact_ratios
             ],
-            ["GROUP", "N", "SELECTION RATE", "IMPACT RATIO", "95% CI", ""],
+            ["GROUP", "N", "SELECTION RATE", "IMPACT RATIO", "95% CI", "FLAGS"],
         )
+        print(reference_note(segment))
         print_table(
             [
                 [c.name, _fmt(c.value), _interval(c.ci), "insufficient data" if c.insufficient else ""]

@@ -21,6 +21,7 @@ from signoff.domain.canonical import canonical_hash
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
+from signoff.domain.fairness_flags import DEFAULT_EXCLUDED_SHARE, group_flags, reference_note
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
@@ -1016,7 +1017,8 @@ def _fairness_result_blocks(number: int, log_id: int | None, result: FairnessRes
     for seg in segments:
         kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
         blocks.append(Heading(f"{kind}: {seg.name.replace('&', ' × ')} ({source})"))
-        blocks += _group_counts(seg, log_id, result.positive_label)
+        share = float(result.params.get("excluded_share", DEFAULT_EXCLUDED_SHARE))
+        blocks += _group_counts(seg, log_id, result.positive_label, share)
         ratios = [
             Observation(
                 "fairness.impact_ratio",
@@ -1047,9 +1049,15 @@ def _p_value(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: str) -> list[Block]:
+def _group_counts(
+    segment: SegmentResult,
+    log_id: int | None,
+    positive_label: str,
+    excluded_share: float = DEFAULT_EXCLUDED_SHARE,
+) -> list[Block]:
     """Counts, selection rates and impact ratios of every group of one segment, Unknown and excluded too."""
     ratios = {r.group: r for r in segment.impact_ratios}
+    flags = group_flags(segment, excluded_share)
     rows = []
     for group in segment.groups:
         ratio = ratios.get(group.group)
@@ -1061,18 +1069,7 @@ def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: st
             impact, impact_ci = fmt_number(ratio.impact_ratio), fmt_interval(*ratio.ci)
         else:
             impact, impact_ci = "–", ""
-        notes = []
-        if group.group == segment.reference:
-            notes.append("reference")
-        if group.unknown:
-            notes.append("Unknown")
-        elif ratio is not None and ratio.excluded:
-            notes.append("small category")
-        if group.insufficient:
-            notes.append("insufficient data")
-        below = ratio is not None and ratio.impact_ratio is not None and ratio.impact_ratio < FOUR_FIFTHS
-        if below and not ratio.excluded and not group.insufficient:  # type: ignore[union-attr]
-            notes.append("below 0.8")
+        notes = flags.get(group.group, ())
         significance = group.significance
         rows.append(
             (
@@ -1093,7 +1090,7 @@ def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: st
         f"{fmt_number(sum(g.count for g in segment.groups))} rows of {source}; Unknown (missing value): "
         f"{fmt_number(segment.unknown_count)} rows; excluded from the impact ratio as small categories: "
         + (", ".join(segment.excluded) if segment.excluded else "none")
-        + f"; reference group: {segment.reference or 'none large enough'}."
+        + f"; reference group: {segment.reference or 'none large enough'}. {reference_note(segment)}"
     )
     return [
         Table(

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from signoff.domain import fairness_flags
 from signoff.domain.fairness import GroupMetrics, Interval, SegmentResult
+from signoff.domain.fairness_flags import group_flags
 from signoff.ui.formatting import fixed
 from signoff.ui.pages.chart_lines import hline, line_label
 
-FOUR_FIFTHS = 0.8
+FOUR_FIFTHS = fairness_flags.FOUR_FIFTHS
 INTERSECTION_SEPARATOR = " & "  # how the analysis names an intersection's groups: "Female & Black"
 
 METRIC_TITLES = {
@@ -104,9 +106,14 @@ def impact_figure(segment: SegmentResult) -> dict[str, Any]:
     """Impact ratios (selection rate over the highest group's) against the four-fifths line."""
     ratios = [r for r in segment.impact_ratios if not r.excluded]
     values = [r.impact_ratio for r in ratios]
+    flags = group_flags(segment)  # the colours are the Flags column's answer, never a second rule
     colours = [
-        INSUFFICIENT if r.insufficient else BELOW if v is not None and v < FOUR_FIFTHS else JUDGED
-        for r, v in zip(ratios, values, strict=True)
+        INSUFFICIENT
+        if fairness_flags.INSUFFICIENT in flags.get(r.group, ())
+        else BELOW
+        if fairness_flags.BELOW_FOUR_FIFTHS in flags.get(r.group, ())
+        else JUDGED
+        for r in ratios
     ]
     trace: dict[str, Any] = {
         "type": "bar",

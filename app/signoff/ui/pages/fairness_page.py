@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.fairness import FairnessResult, GroupMetrics, ImpactRatio, SegmentResult
+from signoff.domain.fairness_flags import group_flags, reference_note
 from signoff.domain.prediction_log import PredictionLog
 from signoff.services.analysis_runs import latest_analysis_of_log
 from signoff.services.fairness import FairnessRun, analyze_fairness
@@ -104,6 +105,7 @@ def fairness_records(segment: SegmentResult, metric: str, excluded_share: float 
     ``excluded_share`` is the run's threshold below which a group takes no part in the impact ratio.
     """
     ratios: dict[str, ImpactRatio] = {r.group: r for r in segment.impact_ratios}
+    flags = group_flags(segment, excluded_share)
     out = []
     for group in shown_groups(segment):
         value = group.metrics.get(metric)
@@ -122,7 +124,7 @@ def fairness_records(segment: SegmentResult, metric: str, excluded_share: float 
                     p_value(p),
                     _significant(group, segment.reference),
                     "excluded" if ratio is not None and ratio.excluded else fixed(impact),
-                    ", ".join(_flags(group, ratio, segment.reference, excluded_share)),
+                    ", ".join(flags.get(group.group, ())),
                 ),
                 values=(group.group, group.count, value, low, high, p, None, impact, None),
                 item=group,
@@ -141,21 +143,6 @@ def _significant(group: GroupMetrics, reference: str | None) -> str:
     if group.insufficient:
         return "not judged"
     return "yes" if group.significance.p_value < SIGNIFICANCE_LEVEL else "no"
-
-
-def _flags(
-    group: GroupMetrics, ratio: ImpactRatio | None, reference: str | None, excluded_share: float
-) -> list[str]:
-    flags = []
-    if group.group == reference:
-        flags.append("reference")
-    if group.insufficient:
-        flags.append("insufficient data")
-    if group.unknown:
-        flags.append("unknown value")
-    if ratio is not None and ratio.excluded and not group.unknown:
-        flags.append(f"under {excluded_share:.0%} of rows")
-    return flags
 
 
 def _test_text(group: GroupMetrics) -> str:
@@ -276,6 +263,12 @@ class FairnessPage(QWidget):
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addLayout(segment_bar)
         body = QSplitter(Qt.Orientation.Vertical)
+        # What "reference" means for this segment, next to the table that flags it.
+        self.reference_note = QLabel()
+        self.reference_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.reference_note.setWordWrap(True)
+        self.reference_note.setAccessibleName("Reference groups explained")
+        body.addWidget(self.reference_note)
         body.addWidget(self.table)
         body.addWidget(charts)
         body.setSizes([170, 520])
@@ -494,9 +487,11 @@ class FairnessPage(QWidget):
         headers = table_headers(metric)
         if segment is None or self.result is None:
             self.table_model.set_records([], headers=headers)
+            self.reference_note.setText("")
         else:
             share = float(self.result.params.get("excluded_share", 0.02))
             self.table_model.set_records(fairness_records(segment, metric, share), headers=headers)
+            self.reference_note.setText(reference_note(segment))
             self.table.resizeColumnsToContents()
         # Each chart loads plotly.js afresh: only draw what is on screen; showEvent draws the rest.
         self._charts_stale = True
