@@ -163,3 +163,14 @@ def test_the_guess_proposes_what_a_person_would_map(tmp_path: Path):
     parquet = tmp_path / "credit.pq"
     pd.read_csv(export.path, dtype=str, keep_default_na=False).to_parquet(parquet)
     assert propose_mapping(parquet).preview["Decision Date"].iloc[0] == "03/04/2026 07:45"
+
+
+def test_every_role_clash_is_named_at_once(tmp_path: Path):
+    export = write_team_export(tmp_path / "credit.csv")
+    mapping = dataclasses.replace(MAPPING, id="Age", timestamp="CreditScore")
+    with pytest.raises(InputError) as caught:
+        canonicalise_log(export.path, mapping, work_dir=tmp_path / "work")
+    message = str(caught.value)
+    assert (
+        "columns are mapped to two roles: 'Age' as id and as feature; 'CreditScore' as timestamp" in message
+    )

@@ -228,6 +228,7 @@ def _roles(mapping: ColumnMapping, where: str) -> dict[str, str]:
     if not mapping.label or not mapping.prediction:
         raise InputError("a log needs both a label column and a prediction column.", file=where)
     roles: dict[str, str] = {}
+    clashes: list[tuple[str, str]] = []
     assigned = [
         (mapping.id, "id"),
         (mapping.timestamp, "timestamp"),
@@ -254,12 +255,15 @@ def _roles(mapping: ColumnMapping, where: str) -> dict[str, str]:
         elif {previous, role} == {"sensitive", "feature"}:
             roles[column] = "feature"  # keeps the feature's type; analysis groups by its values
         elif previous != role:
-            raise InputError(
-                f"column {column!r} is mapped both as {previous} and as {role}; a column plays one role "
-                "(only a sensitive attribute may also be a feature).",
-                file=where,
-                column=column,
-            )
+            clashes.append((column, f"{column!r} as {previous} and as {role}"))
+    if clashes:  # all of them at once, so one correction fixes the mapping
+        raise InputError(
+            f"{'a column is' if len(clashes) == 1 else 'columns are'} mapped to two roles: "
+            f"{'; '.join(text for _column, text in clashes)}. A column plays one role (only a sensitive "
+            "attribute may also be a feature).",
+            file=where,
+            column=clashes[0][0],
+        )
     return {column: roles[column] for column in mapping.mapped_columns()}
 
 
