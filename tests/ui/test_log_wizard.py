@@ -183,3 +183,23 @@ def test_issues_model_lists_failed_checks(qtmodeltester):
         "label missing",
     ]
     qtmodeltester.check(IssuesModel())
+
+
+def test_the_wizard_registers_the_model_version_it_imports_for(qtbot, context, tmp_path):
+    path = _write_log(tmp_path, rows=20)
+    wizard = LogImportWizard(context)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.file_page.path.setText(str(path))
+    wizard.file_page.load_preview()
+    qtbot.waitUntil(wizard.file_page.isComplete, timeout=10000)
+    wizard.next()
+    page = wizard.mapping_page
+    assert page.model_version.count() == 0 and not page.isComplete()  # nothing registered yet
+    page.create_version("churn", "4")
+    qtbot.waitUntil(lambda: page.model_version.count() == 1, timeout=10000)
+    assert page.model_version.currentData() == ("churn", "4") and page.isComplete()
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.import_page.outcome is not None, timeout=30000)
+    [log] = list_logs(context.db, model="churn", version="4")
+    assert log.rows == 20

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -47,7 +48,7 @@ from signoff.importers.column_guess import MappingProposal, propose_mapping
 from signoff.importers.log_formats import PREVIEW_ROWS, preview_log
 from signoff.importers.prediction_log import LogReadOptions
 from signoff.services.logs import import_log
-from signoff.services.models import list_model_versions
+from signoff.services.models import add_model_version, list_model_versions
 from signoff.ui.context import AppContext
 from signoff.ui.frame_model import FrameTableModel
 
@@ -181,6 +182,11 @@ class MappingPage(QWizardPage):
         self.setSubTitle("Signoff guessed the roles from the column names; correct any of them.")
         self.model_version = QComboBox()
         self.model_version.setAccessibleName("Model version")
+        self.new_version = QPushButton("&New model version…")
+        self.new_version.setAccessibleName("Register a new model version for this log")
+        self.new_version.clicked.connect(self._ask_new_version)
+        self.version_note = QLabel()
+        self.version_note.setTextFormat(Qt.TextFormat.PlainText)
         self.role = QComboBox()
         self.role.addItems([role.value for role in LogRole])
         self.role.setCurrentText(LogRole.VALIDATION.value)  # the command line's default too
@@ -205,7 +211,11 @@ class MappingPage(QWizardPage):
         self.combos = {name: QComboBox() for name in self.SINGLE}
         self.lists = {name: QListWidget() for name in self.MULTI}
         form = QFormLayout()
-        form.addRow("&Model version:", self.model_version)
+        version_row = QHBoxLayout()
+        version_row.addWidget(self.model_version, 1)
+        version_row.addWidget(self.new_version)
+        form.addRow("&Model version:", version_row)
+        form.addRow("", self.version_note)
         form.addRow("&Role:", self.role)
         for name, combo in self.combos.items():
             combo.setAccessibleName(f"{name.capitalize()} column")
@@ -228,6 +238,32 @@ class MappingPage(QWizardPage):
         layout.addLayout(form)
         layout.addLayout(lists)
         layout.addWidget(self.quarantine)
+
+    def _ask_new_version(self) -> None:
+        name, ok = QInputDialog.getText(self, "New model version", "Model name:")
+        if not ok or not name.strip():
+            return
+        version, ok = QInputDialog.getText(self, "New model version", f"Version of {name.strip()}:")
+        if ok and version.strip():
+            self.create_version(name, version)
+
+    def create_version(self, name: str, version: str) -> None:
+        """Register the model version (audited, as the signed-in user) and choose it for this log."""
+        db, actor = self.context.db, self.context.actor
+
+        def created(model_version) -> None:
+            label = f"{model_version.name} v{model_version.version}"
+            self.model_version.addItem(label, (model_version.name, model_version.version))
+            self.model_version.setCurrentText(label)
+            self.version_note.setText(f"Registered {label}.")
+            self.completeChanged.emit()
+
+        self.context.run_job(
+            "Register a model version",
+            lambda _control: add_model_version(db, name=name, version=version, actor=actor),
+            created,
+            on_error=lambda message, _detail: self.version_note.setText(message),
+        )
 
     def _leave_features(self, column: str) -> None:
         """A column given a single role (label, prediction, id, timestamp) is no longer a feature."""
