@@ -17,7 +17,7 @@ import pytest
 from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import ColumnMapping, LogRejectedError
 from signoff.importers.column_guess import propose_mapping
-from signoff.importers.prediction_log import canonicalise_log, read_canonical_log
+from signoff.importers.prediction_log import LogReadOptions, canonicalise_log, read_canonical_log
 from signoff.importers.timestamp_formats import EPOCH_MILLISECONDS
 from team_export import FIRST_TIME, SECOND_TIME, write_team_export
 
@@ -174,3 +174,18 @@ def test_every_role_clash_is_named_at_once(tmp_path: Path):
     assert (
         "columns are mapped to two roles: 'Age' as id and as feature; 'CreditScore' as timestamp" in message
     )
+
+
+def test_merging_spellings_writes_the_merges_into_the_mapping(tmp_path: Path):
+    export = write_team_export(tmp_path / "credit.csv")
+    mapping = dataclasses.replace(MAPPING, prediction_map=MEANING, positive_label="Repaid")
+    result = canonicalise_log(
+        export.path, mapping, work_dir=tmp_path / "work", options=LogReadOptions(merge_spellings=True)
+    )
+    assert result.mapping.category_map == (("Gender", "female", "Female"),)
+    assert result.validation.warnings == ()
+    frame = read_canonical_log(result.parquet_path)
+    assert int((frame["Gender"] == "Female").sum()) == int(
+        export.frame["Gender"].str.lower().eq("female").sum()
+    )
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [result.parquet_path.name]  # no leftovers

@@ -164,6 +164,15 @@ def test_the_team_export_through_the_wizard(qtbot, context, tmp_path):
     [log] = list_logs(context.db, model="credit", version="2")
     assert log.mapping.timestamp_format == "%d/%m/%Y %H:%M" and log.period_start.day == 3
 
+    # Back, choose to merge the spellings: the merge is written into the stored mapping.
+    wizard.back()
+    page.merge_spellings.setChecked(True)
+    wizard.next()
+    qtbot.waitUntil(lambda: len(list_logs(context.db, model="credit", version="2")) == 2, timeout=30000)
+    merged = list_logs(context.db, model="credit", version="2")[-1]
+    assert merged.mapping.category_map == (("Gender", "female", "Female"),)
+    assert merged.validation.warnings == ()
+
 
 def test_issues_model_lists_failed_checks(qtmodeltester):
     report = ValidationReport(

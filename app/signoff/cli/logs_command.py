@@ -218,6 +218,12 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
     )
     log.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     log.add_argument(
+        "--merge-spellings",
+        action="store_true",
+        help="count category values that differ only in case, spaces or Unicode form as their most frequent "
+        "spelling; the merges are recorded in the log's category map",
+    )
+    log.add_argument(
         "--quarantine-invalid",
         action="store_true",
         help="keep the valid rows and store the rejected ones, with reasons, next to the log",
@@ -263,6 +269,7 @@ def run_import(args: argparse.Namespace) -> int:
         delimiter=args.delimiter,
         quarantine_invalid=args.quarantine_invalid,
         task=args.task,
+        merge_spellings=args.merge_spellings,
     )
     bar = ProgressBar()
     try:

@@ -170,6 +170,8 @@ class ValidationIssue:
     count: int
     rows: tuple[int, ...]  # 1-based data row numbers (header excluded), at most the first 20
     message: str
+    # For a category_spelling warning: the category-map entries that would merge the spellings.
+    merges: tuple[tuple[str, str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,11 +180,13 @@ class ValidationIssue:
             "count": self.count,
             "rows": list(self.rows),
             "message": self.message,
+            **({"merges": [list(m) for m in self.merges]} if self.merges else {}),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValidationIssue:
-        return cls(data["check"], data["column"], data["count"], tuple(data["rows"]), data["message"])
+        merges = tuple(tuple(m) for m in data.get("merges", ()))
+        return cls(data["check"], data["column"], data["count"], tuple(data["rows"]), data["message"], merges)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

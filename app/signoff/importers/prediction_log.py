@@ -86,6 +86,9 @@ class LogReadOptions:
     delimiter: str | None = None
     quarantine_invalid: bool = False
     task: str | None = None
+    # Merge category values that differ only in case, surrounding space or Unicode form into their most
+    # frequent spelling; the merges are written into the mapping's category map, as if stated.
+    merge_spellings: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,13 @@ def canonicalise_log(
             jobs[0].cleanup()
             jobs.append(_Import(Path(path), mapping, work_dir, options, reporter, single_pass=False))
             result = jobs[1].run()
+        merges = _spelling_merges(result.validation) if options.merge_spellings else ()
+        if merges:  # read again with the merges stated, so the evidence and the mapping both hold them
+            for job in jobs:
+                job.discard()
+            mapping = dataclasses.replace(mapping, category_map=(*mapping.category_map, *merges))
+            jobs.append(_Import(Path(path), mapping, work_dir, options, reporter, single_pass=False))
+            result = jobs[-1].run()
         if timestamp_note:
             notes = (timestamp_note, *result.validation.notes)
             result = dataclasses.replace(
@@ -664,6 +674,7 @@ class _Import:
                         sum(seen[v][0] for v in minor),
                         tuple(sorted(seen[v][1] for v in minor)),
                         message,
+                        merges=tuple((column, v, major) for v in minor),
                     )
                 )
         return warnings
@@ -987,6 +998,14 @@ class _Import:
             period_start=_utc(start),
             period_end=_utc(end),
         )
+
+
+def _spelling_merges(report: ValidationReport) -> tuple[tuple[str, str, str], ...]:
+    merges = []
+    for warning in report.warnings:
+        if warning.check == "category_spelling":
+            merges.extend(warning.merges)
+    return tuple(merges)
 
 
 def _rewrite(values: pa.Array, replacements: dict[str, str]) -> pa.Array:

@@ -59,6 +59,8 @@ def import_log(
     options = options or LogReadOptions()
     model_version = get_model_version(db, model, version)
     read_options = dataclasses.asdict(options)
+    if not options.merge_spellings:
+        del read_options["merge_spellings"]  # as before the option existed: same settings, same log
     with tempfile.TemporaryDirectory(prefix="signoff-import-") as work_dir:
         canonical = canonicalise_log(
             path,

@@ -192,6 +192,9 @@ class MappingPage(QWizardPage):
         self.role.setCurrentText(LogRole.VALIDATION.value)  # the command line's default too
         self.role.setAccessibleName("Log role")
         self.quarantine = QCheckBox("&Quarantine invalid rows instead of refusing the log")
+        self.merge_spellings = QCheckBox(
+            "Merge category &spellings that differ only in case, spaces or Unicode form (recorded in the mapping)"
+        )
         self.date_format = QLineEdit()
         self.date_format.setAccessibleName("Date format")
         self.date_format.setPlaceholderText("decided from the values, e.g. %d/%m/%Y %H:%M")
@@ -238,6 +241,7 @@ class MappingPage(QWizardPage):
         layout.addLayout(form)
         layout.addLayout(lists)
         layout.addWidget(self.quarantine)
+        layout.addWidget(self.merge_spellings)
 
     def _ask_new_version(self) -> None:
         name, ok = QInputDialog.getText(self, "New model version", "Model name:")
@@ -451,7 +455,9 @@ class LogImportWizard(QWizard):
             return
         role = LogRole(page.role.currentText())
         options = LogReadOptions(
-            encoding=self.file_page.encoding.currentText(), quarantine_invalid=quarantine
+            encoding=self.file_page.encoding.currentText(),
+            quarantine_invalid=quarantine,
+            merge_spellings=page.merge_spellings.isChecked(),
         )
         db, actor = self.context.db, self.context.actor
 
