@@ -46,3 +46,15 @@ def test_hist_gradient_boosting_is_explained_with_nans(credit):
     assert shap_sum == pytest.approx(expected, abs=1e-6)
     importance = {f.feature: f.mean_abs_shap for f in result.global_importance}
     assert importance["income"] > importance["age"] and importance["debt"] > importance["age"]
+
+
+def test_the_favourable_class_of_the_log_is_the_class_explained(credit):
+    from sklearn.ensemble import RandomForestClassifier
+
+    frame, _model = credit
+    known = frame.dropna()
+    forest = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0)
+    forest.fit(known[FEATURES], known["label"])
+    result = run_explanation(forest, known, features=FEATURES, sample_size=300, favourable_class="Defaulted")
+    assert result.settings.output_space == "probability of Defaulted"
+    assert result.additivity.ok  # against predict_proba[:, 0], the Defaulted column

@@ -562,6 +562,7 @@ def run_explanation(
     min_group_size: int = 30,
     direction_bins: int = 5,
     target_class: Any = None,
+    favourable_class: Any = None,
     time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
@@ -571,6 +572,14 @@ def run_explanation(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     view = view_model(model, features, target_class=target_class)
+    if target_class is None and favourable_class is not None:
+        # The log's favourable label, when it is one of the model's classes (a model trained on 0/1
+        # codes keeps its own class 1). A binary margin (log-odds) is only ever of the second class.
+        classes = [str(c) for c in getattr(getattr(model, "model", model), "classes_", ())]
+        if str(favourable_class) in classes and str(favourable_class) != view.target_class:
+            favoured = view_model(model, features, target_class=favourable_class)
+            if favoured.class_index is not None or len(classes) > 2:
+                view = favoured
     x_all = _feature_matrix(data, view.features, nan_allowed=view.nan_allowed)
     if len(x_all) == 0:
         raise InputError("the log has no rows to explain")

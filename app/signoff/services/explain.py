@@ -126,6 +126,9 @@ def explain_model_version(
         "bootstrap_resamples": DEFAULT_BOOTSTRAP_RESAMPLES,
         "target_class": target_class,
     }
+    if target_class is None and mapping.positive_label is not None:
+        # The log says which outcome is favourable; explain that class when the model has it.
+        parameters["favourable_class"] = mapping.positive_label
     with materialised_artifacts(db, model_version) as files:
         plan = plan_model_load(files)
         inputs = {"model": sha256_file(plan.path), "log": log.evidence_sha256}
@@ -156,6 +159,7 @@ def explain_model_version(
             sample_size=sample_size,
             seed=seed,
             target_class=target_class,
+            favourable_class=parameters.get("favourable_class"),
             progress=progress,
             cancelled=cancelled,
         )
