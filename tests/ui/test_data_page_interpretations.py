@@ -30,6 +30,7 @@ def test_the_validation_tab_says_how_the_log_was_read(qtbot, context, tmp_path):
     page.show()
     context.select_version(version)
     qtbot.waitUntil(lambda: "Read as" in page.report_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: page.rows_model.rowCount() == 3, timeout=15000)  # the rows' job is done
     text = page.report_label.text()
     assert "Read as: prediction 'Approved' means label 'Repaid'." in text
     assert "1 row has no label yet" in text
