@@ -394,6 +394,7 @@ class _Import:
         self.value_maps = mapping.value_maps()
         # Per categorical column: value as written -> [rows, first row], for the spelling warnings.
         self.categories: dict[str, dict[str, list[int]]] = {}
+        self.free_text: set[str] = set()
 
     # -- the whole run ---------------------------------------------------------------------------
 
@@ -630,24 +631,36 @@ class _Import:
 
     def _count_categories(self, column: str, values: pa.Array, rows: np.ndarray) -> None:
         seen = self.categories.setdefault(column, {})
-        if len(seen) > DISTINCT_CATEGORIES:
-            return  # free text, not categories: spellings are not compared
+        if column in self.free_text:
+            return
         text = as_text(values)
         counts = pc.value_counts(pc.drop_null(text))
-        for value, count in zip(
-            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-        ):
+        found = counts.field("values")
+        new = pc.invert(pc.is_in(found, value_set=pa.array(list(seen), pa.string())))
+        if len(seen) + int(pc.sum(new).as_py() or 0) > DISTINCT_CATEGORIES:
+            self.free_text.add(column)  # free text or numbers, not categories: spellings are not compared
+            return
+        # The first row of each value not seen before: one vectorised pass over the batch.
+        first_rows: dict[str, int] = {}
+        fresh = found.filter(new)
+        if len(fresh):
+            codes = pc.fill_null(pc.index_in(text, value_set=fresh), -1).to_numpy(zero_copy_only=False)
+            found_codes, first = np.unique(codes, return_index=True)
+            names = fresh.to_pylist()
+            for code, at in zip(found_codes, first, strict=True):
+                if code >= 0:
+                    first_rows[names[code]] = int(rows[at])
+        for value, count in zip(found.to_pylist(), counts.field("counts").to_pylist(), strict=True):
             if value in seen:
                 seen[value][0] += count
             else:
-                first = int(rows[pc.index(text, value).as_py()])
-                seen[value] = [count, first]
+                seen[value] = [count, first_rows[value]]
 
     def _spelling_warnings(self) -> list[ValidationIssue]:
         """Values of one column that differ only in case, surrounding space or Unicode form."""
         warnings = []
         for column, seen in self.categories.items():
-            if len(seen) > DISTINCT_CATEGORIES:
+            if column in self.free_text:
                 continue
             if self.roles[column] == "feature" and self.kinds.get(column) not in (None, "text"):
                 continue
