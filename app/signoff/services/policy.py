@@ -206,11 +206,12 @@ def _gather_evidence(
                 runs.append(recorded)
     current = _latest(logs, reference=False)
     fairness = _fairness_request(policy, binding or {})
-    if current is not None and "fairness" in needed and fairness is not None:
+    binary = current is not None and current.validation.task == "binary"  # fairness rates need two classes
+    if current is not None and "fairness" in needed and fairness is not None and binary:
         runs.append(
             analyze_fairness(db, name=name, version=version, log_id=current.id, actor=actor, **fairness).run
         )
-    if current is not None and "performance" in needed and current.validation.task == "binary":
+    if current is not None and "performance" in needed and binary:
         performance = _performance_request(policy, fairness)
         runs.append(
             analyze_performance(
