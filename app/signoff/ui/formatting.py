@@ -68,3 +68,14 @@ def _utc(moment: datetime) -> datetime:
 def words(value: str) -> str:
     """An identifier as words: "approved_with_conditions" -> "approved with conditions"."""
     return value.replace("_", " ")
+
+
+def time_left(elapsed_seconds: float, fraction: float) -> str:
+    """An honest "about N s left", extrapolated from the time the work has taken so far; "" while too
+    little of it is done (under 5%, or under a second) to say anything true."""
+    if fraction < 0.05 or elapsed_seconds < 1.0 or fraction >= 1.0:
+        return ""
+    seconds = elapsed_seconds * (1.0 - fraction) / fraction
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {round(seconds / 60)} min left"
