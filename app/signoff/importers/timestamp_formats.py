@@ -136,7 +136,8 @@ def parse_with_format(array: pa.Array, fmt: str) -> tuple[pa.Array, np.ndarray, 
             parsed = pd.to_datetime(series, format=fmt, errors="coerce")
         naive = parsed.dt.tz is None
         parsed = parsed.dt.tz_localize("UTC") if naive else parsed.dt.tz_convert("UTC")
-    values = pa.array(parsed.astype("datetime64[us, UTC]"), type=TIMESTAMP_TYPE, from_pandas=True)
+    utc = parsed.dt.tz_convert(None).astype("datetime64[us]").to_numpy()  # UTC wall time, NaT missing
+    values = pa.array(utc, type=pa.timestamp("us"), from_pandas=True).cast(TIMESTAMP_TYPE)
     unparsed = present & ~np.asarray(parsed.notna().to_numpy(), dtype=bool)
     return values, unparsed, naive and bool(present.any())
 
