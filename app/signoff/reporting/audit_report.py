@@ -741,6 +741,23 @@ def _data(evidence: AuditReportInput) -> Section:
                     ("Task", validation.task),
                     ("Label domain", ", ".join(validation.label_domain) or NOT_RECORDED),
                     ("Columns", _mapping_text(log)),
+                    # How the file's values were read (absent for logs read as they were written).
+                    *(
+                        (("Read as", "; ".join(log.mapping.interpretations())),)
+                        if log.mapping.interpretations()
+                        else ()
+                    ),
+                    *(
+                        (
+                            (
+                                "Unlabelled rows",
+                                f"{fmt_number(validation.rows_unlabelled)} (outcome not known yet)",
+                            ),
+                        )
+                        if validation.rows_unlabelled
+                        else ()
+                    ),
+                    *(("Warning", warning.message) for warning in validation.warnings),
                     ("Quarantine SHA-256", log.quarantine_sha256 or "no rows quarantined"),
                     ("Imported", f"{fmt_time(log.imported_at)} by {log.imported_by or NOT_RECORDED}"),
                 )
