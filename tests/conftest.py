@@ -398,3 +398,15 @@ def log_mapping_args() -> tuple[str, ...]:
         "--label", "label", "--prediction", "prediction", "--score", "score",
         "--sensitive", "sex", "race", "--feature", "f0", "f1", "--id", "id", "--timestamp", "ts",
     )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def spark_connect_server(tmp_path_factory) -> Iterator[str]:
+    """A real Spark Connect server (local[2]) on a loopback port for the whole session; yields its URL."""
+    from spark_connect import start_spark_connect
+
+    server = start_spark_connect(tmp_path_factory.mktemp("spark-connect"))
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -1,7 +1,7 @@
 """Rows whose outcome is not known yet count for selection rates, not for error rates or AUC.
 
 The oracle is Fairlearn / scikit-learn: selection rates on every row, TPR, FPR and AUC on the labelled
-rows only.
+rows only. A count table (a log that stays in its database) gives the same answers.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame, selection_rate, true_positive_rate
 from sklearn.metrics import roc_auc_score
 
+from signoff.analysis.counted import CountedRows
 from signoff.analysis.fairness import run_fairness
 from signoff.analysis.performance import run_performance
+from signoff.domain.log_source import ROWS
 
 
 def _log(rows: int = 3000, seed: int = 3) -> pd.DataFrame:
@@ -71,3 +73,41 @@ def test_performance_leaves_the_unlabelled_rows_out():
     assert overall.count == len(known)
     accuracy = float((known["label"] == known["prediction"]).mean())
     assert abs(overall.metrics["accuracy"] - accuracy) < 1e-12
+
+
+def _counted(frame: pd.DataFrame) -> CountedRows:
+    """The log as an engine's GROUP BY answers it: one row per distinct (label, prediction, score, group)."""
+    grouped = frame.groupby(list(frame.columns), dropna=False, sort=False).size().reset_index(name=ROWS)
+    return CountedRows(grouped.astype({"label": object}).replace({np.nan: None}))
+
+
+def test_a_count_table_with_unlabelled_rows_counts_them_as_the_rows_do():
+    frame = _log(rows=1500, seed=5)
+    frame["score"] = (frame["score"] * 20).round() / 20  # few distinct scores: a real count table
+    counted = _counted(frame)
+    assert counted.n_rows == len(frame) and len(counted.frame) < len(frame) / 4
+    fairness = run_fairness(
+        counted,
+        label="label",
+        prediction="prediction",
+        scores="score",
+        sensitive=["group"],
+        positive_label="Repaid",
+        n_resamples=0,
+    )
+    known = frame[frame["label"].notna()]
+    (segment,) = fairness.segments
+    for name in ("a", "b", "c"):
+        group = segment.group(name)
+        rows = frame[frame["group"] == name]
+        labelled = known[known["group"] == name]
+        assert group.count == len(rows)
+        assert abs(group.metrics["selection_rate"] - (rows["prediction"] == "Repaid").mean()) < 1e-12
+        auc = roc_auc_score(labelled["label"] == "Repaid", labelled["score"])
+        assert abs(group.metrics["roc_auc"] - auc) < 1e-12
+    performance = run_performance(
+        counted, label="label", prediction="prediction", positive_label="Repaid", n_resamples=0
+    )
+    assert performance.overall.count == len(known)
+    accuracy = float((known["label"] == known["prediction"]).mean())
+    assert abs(performance.overall.metrics["accuracy"] - accuracy) < 1e-12

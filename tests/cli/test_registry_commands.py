@@ -217,3 +217,51 @@ def test_every_registry_command_is_documented():
             sub = sub._subparsers._group_actions[0].choices[name]
         assert sub.description and len(sub.description) > 40, command
         assert "--json" in sub.format_help(), command
+
+
+def test_a_registered_model_with_no_versions_is_listed_with_its_tags_and_history(
+    run_cli, mlflow_registry, tmp_path
+):
+    import mlflow
+
+    db = f"sqlite:///{tmp_path / 'signoff.db'}"
+    uri = mlflow_registry.uri
+    name = "signoff-reg empty churn model"
+    client = mlflow.MlflowClient(uri)
+    client.create_registered_model(
+        name, tags={"team": "retention", "stage-gate": "pending"}, description="Churn."
+    )
+    try:
+        _ok(
+            run_cli(
+                "import", "mlflow", "--tracking-uri", uri, "--model", name, "--model", FRAUD, "--json", db=db
+            )
+        )
+        listed = _ok(run_cli("models", "list", "--json", db=db))
+        oracle = client.get_registered_model(name)
+        empty = [entry for entry in listed if entry["name"] == name]
+        assert len(empty) == 1
+        assert empty[0]["version"] is None and empty[0]["id"] is None and empty[0]["versions"] == 0
+        assert empty[0]["tags"] == oracle.tags and empty[0]["description"] == oracle.description
+        assert (empty[0]["source"], empty[0]["source_uri"]) == ("mlflow", uri)
+        assert {(e["name"], e["version"]) for e in listed if e["name"] == FRAUD} == {(FRAUD, "1")}
+
+        table = run_cli("models", "list", db=db)
+        line = next(row for row in table.stdout.splitlines() if name in row)
+        assert "(no versions yet)" in line and "stage-gate=pending" in line and "team=retention" in line
+
+        client.set_registered_model_tag(name, "owner", "Zoë")
+        _ok(
+            run_cli(
+                "import", "mlflow", "--tracking-uri", uri, "--model", name, "--model", FRAUD, "--json", db=db
+            )
+        )
+        history = _ok(run_cli("models", "history", name, "--json", db=db))
+        assert len(history["snapshots"]) == 2
+        assert [(c["kind"], c["subject"], c["after"]) for c in history["changes"]] == [
+            ("model.tag_added", "owner", "Zoë")
+        ]
+        text = run_cli("models", "history", name, db=db)
+        assert text.returncode == 0 and "seen by 2 imports, 1 changes" in text.stdout
+    finally:
+        client.delete_registered_model(name)

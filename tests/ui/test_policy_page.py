@@ -208,3 +208,43 @@ def test_ctrl_r_runs_only_the_shown_pages_analysis(qtbot, context, world, policy
     assert window.pages["explain"].jobs.job is None and window.pages["drift"].drift_jobs.job is None
     assert page.jobs.job is not None, page.status.text()
     qtbot.waitUntil(lambda: page.evaluation is not None, timeout=60000)
+
+
+def test_the_chooser_shows_the_recorded_policy_and_a_waiver_rechecks_with_it(
+    qtbot, context, world, policy_file
+):
+    import hashlib
+
+    from signoff.services.analysis_runs import latest_analysis
+    from signoff.services.policy import check_policy
+
+    # Checked elsewhere (the CLI, a colleague) against a file the page has never been offered.
+    version = get_model_version(context.db, "credit", "1")
+    first = check_policy(context.db, name="credit", version="1", policy_file=policy_file, actor="ci")
+    context.select_version(version)
+    page = _page(qtbot, context)
+    assert page.policy.currentText() == "ui-test (as recorded)"
+    assert Path(page.policy.currentData()).read_text() == POLICY
+    assert page.overall.text().startswith("✘ FAIL") and "ui-test" in page.overall.text()
+
+    page.policy.setCurrentIndex(page.policy.findText("default"))  # the reader looks at another policy
+    f0 = next(r for r, key in enumerate(_verdicts(page)) if key == ("stable-inputs", "f0"))
+    page.verdict_table.selectRow(f0)
+    done = []
+    page.add_waiver(
+        "stable-inputs",
+        scope="f0",
+        justification="Applicants moved after the autumn campaign; re-fit planned for Q1.",
+        until=datetime.now(UTC).date() + timedelta(days=30),
+        granted_by="Zoë Ñúñez",
+        on_done=done.append,
+    )
+    qtbot.waitUntil(lambda: _verdicts(page).get(("stable-inputs", "f0")) == "⚑ waived", timeout=60000)
+    assert done == [None]
+    latest = latest_analysis(context.db, kind="policy", model_version_id=version.id)
+    assert latest.id != first.run.id
+    assert latest.result["policy"] == {
+        "name": "ui-test",
+        "version": hashlib.sha256(POLICY.encode()).hexdigest(),
+    }
+    assert page.policy.currentText() == "ui-test (as recorded)"

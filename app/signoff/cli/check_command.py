@@ -24,7 +24,6 @@ def _day(text: str) -> date:
 def register(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser(
         "check",
-        help="judge a model version against a policy (CI gate)",
         description="Evaluate a policy file for a model version: validate and drift-compare its logs, "
         "take its latest recorded analyses, apply the stored waivers, and record the evaluation. "
         "Exit 0 when every rule passes or is waived (insufficient data does not block), 1 when a rule "
@@ -65,7 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     waivers = subparsers.add_parser(
         "waivers",
-        help="accepted exceptions to policy rules",
         description="Waivers turn a failing rule into an accepted exception on the record, for one "
         "model version, until a date. They are never edited; grant a new one instead.",
     )

@@ -11,7 +11,6 @@ from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="build the demo workspace into the database",
         description="Train two models on the UCI Adult income data shipped with Signoff, register them as "
         "'Adult income (demo)' versions 1 and 2, import a reference and a production prediction log for "
         "each, and run validation, fairness, performance, monitoring, drift, SHAP and the "

@@ -27,7 +27,6 @@ CONFIRM_WORD = "trust"
 def register(subparsers: argparse._SubParsersAction) -> None:
     explain = subparsers.add_parser(
         "explain",
-        help="SHAP explanation of a model version on one of its prediction logs",
         description="Explain what drives the model: mean |SHAP| per feature with bootstrap intervals, "
         "direction, importance per sensitive group and intersection with the largest differences, and "
         "single rows. The model file is loaded only in a safe format or after `signoff models trust`. "

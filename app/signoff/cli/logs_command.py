@@ -19,13 +19,11 @@ from signoff.domain.prediction_log import (
     parse_category_map,
     parse_prediction_map,
 )
-from signoff.services.models import list_model_versions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "logs",
-        help="list and show imported prediction logs",
         description="Imported prediction logs: evidence hashes, row counts and validation reports.",
     )
     commands = group.add_subparsers(dest="logs_command", metavar="COMMAND", required=True)
@@ -52,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from signoff.services.logs import list_logs  # pandas and pyarrow: only when needed
+    from signoff.services.models import list_model_versions
 
     with open_db(args) as db:
         logs = list_logs(db, model=args.model, version=args.version)
@@ -249,6 +248,11 @@ def run_import(args: argparse.Namespace) -> int:
     from signoff.importers.prediction_log import LogReadOptions
     from signoff.services.logs import import_log
 
+    # The domain says this in its own words; here the words are the flags the user typed.
+    if args.shap and not args.shap_base:
+        raise InputError("--shap needs --shap-base COLUMN too: the column of each row's SHAP base value")
+    if args.shap_base and not args.shap:
+        raise InputError("--shap-base was given without --shap FEATURE=COLUMN for the features")
     mapping = ColumnMapping(
         label=args.label,
         prediction=args.prediction,

@@ -6,13 +6,11 @@ import argparse
 from pathlib import Path
 
 from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
-from signoff.services.identity import actor_or_login
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
         "report",
-        help="export the PDF audit report of a model version",
         description="Write the compliance audit report of a model version as a PDF: policy verdicts, data, "
         "performance, fairness, explanations, drift, findings, the signature manifest and the audit trail, "
         "with its content attached as report.json. Bound to the given review, else the version's latest "
@@ -22,12 +20,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("name", metavar="NAME", help="registered model name")
     report.add_argument("version", metavar="VERSION", help="model version")
     report.add_argument("--review", type=int, metavar="ID", help="the review to report (default: the latest)")
-    report.add_argument("--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF")
+    report.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF"
+    )
     add_json_flag(report)
     report.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from signoff.services.identity import actor_or_login
     from signoff.services.report import export_report  # reportlab and pypdf load only for this command
 
     with StatusLine() as progress, open_db(args) as db:

@@ -8,16 +8,16 @@ by ``review show``) make a change apply only to the review exactly as it was sho
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
 from signoff.cli.passwords import PasswordReader, add_password_flags, required_user
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import InputError
-from signoff.domain.evidence_bundle import ReviewStatus
 from signoff.domain.review import SignatureMeaning
-from signoff.services import reviews
-from signoff.services.models import get_model_version
-from signoff.services.users import authenticate
+
+if TYPE_CHECKING:
+    from signoff.domain.evidence_bundle import ReviewStatus
 
 EXIT_OK = 0
 
@@ -25,7 +25,6 @@ EXIT_OK = 0
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "review",
-        help="review and sign off a model version",
         description="Reviews: an evidence bundle (model version, chosen logs, analyses, policy evaluation, "
         "findings) with one hash, signed with a meaning by reviewers and approvers.",
     )
@@ -144,6 +143,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _actor(args: argparse.Namespace, db):
+    from signoff.services.users import authenticate
+
     name = required_user(args)
     return authenticate(db, name, PasswordReader(args.password_stdin).read(f"password for {name}: "))
 
@@ -228,8 +229,12 @@ def _print(status: ReviewStatus, as_json: bool) -> int:
 
 
 def run_open(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         actor = _actor(args, db)
+        from signoff.services.models import get_model_version
+
         version = get_model_version(db, args.name, args.version)
         status = reviews.open_review(
             db,
@@ -245,11 +250,15 @@ def run_open(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         return _print(reviews.show(db, args.review_id), args.json)
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         statuses = reviews.list_reviews(db, model_version_id=args.model_version_id)
     if args.json:
@@ -271,6 +280,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_finding(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         actor = _actor(args, db)
         if args.number is None:
@@ -306,6 +317,8 @@ def run_finding(args: argparse.Namespace) -> int:
 
 
 def run_logs(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         actor = _actor(args, db)
         status = reviews.change_logs(
@@ -315,6 +328,8 @@ def run_logs(args: argparse.Namespace) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         actor = _actor(args, db)
         status = reviews.submit(db, actor, args.review_id, expected_version=args.expect_version)
@@ -322,6 +337,8 @@ def run_submit(args: argparse.Namespace) -> int:
 
 
 def run_sign(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     name = required_user(args)
     password = PasswordReader(args.password_stdin).read(
         f"password for {name} (signing review {args.review_id}): "
@@ -340,6 +357,8 @@ def run_sign(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         actor = _actor(args, db)
         status = reviews.revoke(

@@ -12,20 +12,11 @@ from signoff.cli.common import add_json_flag, open_db, print_json, print_table
 from signoff.cli.passwords import PasswordReader, add_password_flags, required_user
 from signoff.domain.audit import format_utc
 from signoff.domain.users import parse_roles
-from signoff.services.users import (
-    add_user,
-    authenticate,
-    change_password,
-    disable_user,
-    has_users,
-    list_users,
-)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "users",
-        help="manage the people who review and sign",
         description="Accounts: each person has a username (never reused), a printed name shown with their "
         "signatures, roles and a signing key sealed under their password.",
     )
@@ -75,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from signoff.services.users import add_user, authenticate, has_users
+
     passwords = PasswordReader(args.password_stdin)
     roles = parse_roles(args.roles.split(","))
     with open_db(args) as db:
@@ -102,6 +95,8 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from signoff.services.users import list_users
+
     with open_db(args) as db:
         users = list_users(db)
     if args.json:
@@ -126,6 +121,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_disable(args: argparse.Namespace) -> int:
+    from signoff.services.users import authenticate, disable_user
+
     admin = required_user(args)
     with open_db(args) as db:
         actor = authenticate(db, admin, PasswordReader(args.password_stdin).read(f"password for {admin}: "))
@@ -138,6 +135,8 @@ def run_disable(args: argparse.Namespace) -> int:
 
 
 def run_passwd(args: argparse.Namespace) -> int:
+    from signoff.services.users import change_password
+
     name = required_user(args)
     passwords = PasswordReader(args.password_stdin)
     with open_db(args) as db:

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from signoff.cli.common import add_json_flag, open_db, print_json
-from signoff.services.verify import verify_database
 
 EXIT_VERIFIED = 0
 EXIT_PROBLEMS = 1
@@ -17,7 +16,6 @@ _MARK = {True: "ok  ", False: "FAIL", None: "n/a "}
 def register(subparsers: argparse._SubParsersAction) -> None:
     verify = subparsers.add_parser(
         "verify",
-        help="check the audit log and every signature, or an exported report",
         description="Without an argument: recompute the audit log's hash chain and check every signature "
         "against its signer's stored public key and the audit log's record of it. With REPORT.pdf: check "
         "that the report's attached content has the hash printed on its cover, and that its evidence "
@@ -32,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.report is not None:
         return _run_report(args)
+    from signoff.services.verify import verify_database
+
     with open_db(args) as db:
         verdict = verify_database(db)
     if args.json:

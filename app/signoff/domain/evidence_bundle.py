@@ -78,6 +78,9 @@ class EvidenceBundle:
     analyses: tuple[BundleAnalysis, ...] = ()
     policy_evaluation_sha256: str | None = None
     findings: tuple[Finding, ...] = ()
+    # The version's inventory record (owner, purpose, stage, tier, ...) as it is now; None when nothing
+    # is recorded, and then left out of the content, so bundles of models without one hash as before.
+    inventory: dict[str, Any] | None = None
 
     @classmethod
     def assemble(
@@ -87,6 +90,7 @@ class EvidenceBundle:
         analyses: tuple[BundleAnalysis, ...] | list[BundleAnalysis] = (),
         policy_evaluation_sha256: str | None = None,
         findings: tuple[Finding, ...] | list[Finding] = (),
+        inventory: dict[str, Any] | None = None,
     ) -> EvidenceBundle:
         """Put the parts in their one canonical order (by id / number), whatever order they came in."""
         return cls(
@@ -95,10 +99,11 @@ class EvidenceBundle:
             analyses=tuple(sorted(analyses, key=lambda a: a.run_id)),
             policy_evaluation_sha256=policy_evaluation_sha256,
             findings=tuple(sorted(findings, key=lambda f: f.number)),
+            inventory=inventory,
         )
 
     def content(self) -> dict[str, Any]:
-        return {
+        content = {
             "format": BUNDLE_FORMAT,
             "model_version": self.model_version,
             "logs": [log.content() for log in self.logs],
@@ -106,6 +111,9 @@ class EvidenceBundle:
             "policy_evaluation_sha256": self.policy_evaluation_sha256,
             "findings": [f.content() for f in self.findings],
         }
+        if self.inventory is not None:
+            content["inventory"] = self.inventory
+        return content
 
     @property
     def hash(self) -> str:

@@ -8,10 +8,10 @@ says why). Every front end shows ``group_flags``' answer, so a bar painted red a
 
 from __future__ import annotations
 
+from signoff.domain.analysis_requests import DEFAULT_MIN_GROUP_SHARE
 from signoff.domain.fairness import SegmentResult
 
 FOUR_FIFTHS = 0.8
-DEFAULT_EXCLUDED_SHARE = 0.02
 
 REFERENCE = "reference"
 HIGHEST_RATE = "highest selection rate (impact ratio base)"
@@ -26,7 +26,7 @@ def excluded_small(share: float) -> str:
 
 
 def group_flags(
-    segment: SegmentResult, excluded_share: float = DEFAULT_EXCLUDED_SHARE
+    segment: SegmentResult, excluded_share: float = DEFAULT_MIN_GROUP_SHARE
 ) -> dict[str, tuple[str, ...]]:
     """Each group's flags, in a fixed order; a group without any has an empty tuple."""
     ratios = {r.group: r for r in segment.impact_ratios}

@@ -21,7 +21,7 @@ from signoff.domain.observations import Observation
 from signoff.domain.review import DEFAULT_REQUIREMENTS, SignatureRequirement, requirements_from_policy
 
 # The analyses a policy can require and a rule's metric can come from (``<analysis>.<metric>``).
-ANALYSES = ("validation", "performance", "fairness", "drift", "monitoring", "explain")
+ANALYSES = ("validation", "performance", "fairness", "drift", "monitoring", "explain", "compare")
 
 DEFAULT_MIN_GROUP_SIZE = 30
 

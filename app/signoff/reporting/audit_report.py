@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from signoff.domain.analysis_requests import DEFAULT_MIN_GROUP_SHARE
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
-from signoff.domain.fairness_flags import DEFAULT_EXCLUDED_SHARE, group_flags, reference_note
+from signoff.domain.fairness_flags import group_flags, reference_note
+from signoff.domain.inventory import LABELS
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
@@ -31,6 +34,7 @@ from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.review import FindingStatus, Review
+from signoff.reporting.comparison_section import comparison_section
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -137,6 +141,9 @@ class AuditReportInput:
     performance_results: tuple[tuple[int | None, PerformanceResult], ...] = ()  # (log id, result)
     explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
     review: Review | None = None  # the review the report is bound to (findings, signatures)
+    comparisons: tuple[tuple[str, ComparisonResult], ...] = ()  # ("v1 (champion) vs v2", result)
+    # The inventory record as the bound review's evidence bundle holds it (values, stage history, tier).
+    inventory: Mapping[str, Any] | None = None
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -157,6 +164,8 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
         _audit_trail(evidence),
         _appendix(),
     )
+    if evidence.comparisons:  # after the appendix, so that the numbers of the usual sections never move
+        sections += (comparison_section(len(sections) + 1, evidence.comparisons),)
     return Report(
         report_id=report_id,
         title="Model audit report",
@@ -486,10 +495,12 @@ def _inventory(evidence: AuditReportInput) -> Section:
         for key, label in INVENTORY_FIELDS
     ]
     items.insert(0, ("Description", model.description or NOT_RECORDED))
+    recorded = _inventory_of_record(evidence.inventory)
     # "registry" holds each source's raw record, printed as "As the registry records it" below.
     shown = {"registry"} | {key for key, _ in (*INVENTORY_FIELDS, *REGISTRY_IDENTIFIERS, *LINEAGE_FIELDS)}
     others = sorted((k, _attribute_text(v)) for k, v in attributes.items() if k not in shown)
     blocks: list[Block] = [
+        *recorded,
         Paragraph(
             "From the registry import and the model card as recorded in Signoff; a field the source did not "
             f'provide reads "{NOT_RECORDED}".'
@@ -507,6 +518,29 @@ def _inventory(evidence: AuditReportInput) -> Section:
         )
     blocks += _registry_record_blocks(evidence.registry_record)
     return Section(3, "Inventory record", tuple(blocks), new_page=True)
+
+
+def _inventory_of_record(inventory: Mapping[str, Any] | None) -> list[Block]:
+    """The owner-maintained inventory record (``signoff inventory``), when there is one."""
+    if not inventory:
+        return []
+    values = inventory.get("values", {})
+    items = [
+        (
+            LABELS.get(name, name),
+            "yes" if value is True else "no" if value is False else str(value),
+        )
+        for name, value in values.items()
+    ]
+    history = inventory.get("stage_history") or []
+    if history:
+        items.append(("Lifecycle", "; ".join(f"{s['stage']} since {s['since']}" for s in history)))
+    if inventory.get("risk_tier") is not None:
+        items.append(("Risk tier", str(inventory["risk_tier"])))
+    return [
+        Paragraph("The inventory of record, as the evidence bundle holds it:"),
+        KeyValues(tuple(items) or (("Inventory", NOT_RECORDED),)),
+    ]
 
 
 def _registry_record_blocks(record: ModelVersionRecord | None) -> list[Block]:
@@ -1034,7 +1068,7 @@ def _fairness_result_blocks(number: int, log_id: int | None, result: FairnessRes
     for seg in segments:
         kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
         blocks.append(Heading(f"{kind}: {seg.name.replace('&', ' × ')} ({source})"))
-        share = float(result.params.get("excluded_share", DEFAULT_EXCLUDED_SHARE))
+        share = float(result.params.get("excluded_share", DEFAULT_MIN_GROUP_SHARE))
         blocks += _group_counts(seg, log_id, result.positive_label, share)
         ratios = [
             Observation(
@@ -1070,7 +1104,7 @@ def _group_counts(
     segment: SegmentResult,
     log_id: int | None,
     positive_label: str,
-    excluded_share: float = DEFAULT_EXCLUDED_SHARE,
+    excluded_share: float = DEFAULT_MIN_GROUP_SHARE,
 ) -> list[Block]:
     """Counts, selection rates and impact ratios of every group of one segment, Unknown and excluded too."""
     ratios = {r.group: r for r in segment.impact_ratios}

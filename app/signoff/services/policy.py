@@ -10,28 +10,32 @@ transaction. ``signoff check`` and the review workflow both call it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from signoff import __version__
+from signoff.domain.analysis_kinds import ANALYSIS_KINDS
+from signoff.domain.analysis_requests import (
+    DEFAULT_MIN_GROUP_SHARE,
+    DEFAULT_RESAMPLES,
+    FairnessRequest,
+    PerformanceRequest,
+)
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash
-from signoff.domain.drift import DriftResult, DriftThresholds
-from signoff.domain.errors import InputError
-from signoff.domain.fairness import FairnessResult, MonitoringResult
+from signoff.domain.drift import DriftThresholds
+from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.observations import Observation
-from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
 from signoff.domain.policy_binding import bind_policy, policy_attributes, resolve_binding
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
-from signoff.domain.validation import ValidationAnalysis
 from signoff.importers.policy_file import load_policy
 from signoff.importers.resources import policy_templates
-from signoff.services.analysis_runs import latest_analysis
+from signoff.services.analyses import latest_runs
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
 from signoff.storage import Database
@@ -40,27 +44,17 @@ POLICY_ENGINE = f"signoff.domain.policy {__version__}"
 POLICY_MEDIA_TYPE = "application/yaml"
 MIN_JUSTIFICATION = 10  # characters: a waiver must say why, not just "ok"
 
-# How a stored run of each kind becomes observations. Kinds without an entry (explain, ...) give
-# none, so a rule on them is "missing" until their analysis can be judged.
-OBSERVERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
-    "validation": lambda result: ValidationAnalysis.from_dict(result).observations(),
-    "drift": lambda result: DriftResult.from_dict(result).observations(),
-    "fairness": lambda result: FairnessResult.from_dict(result).observations(),
-    "performance": lambda result: PerformanceResult.from_dict(result).observations(),
-    "monitoring": lambda result: MonitoringResult.from_dict(result).observations(),
-}
-
 
 def run_observations(run: AnalysisRun) -> list[Observation]:
     """The run's observations; each names the evidence it came from, because with several logs the
     same metric and scope is observed once per log."""
-    observe = OBSERVERS.get(run.kind)
-    if observe is None:
+    kind = ANALYSIS_KINDS.get(run.kind)
+    if kind is None or kind.observe is None:  # a rule on it stays "missing" until it can be judged
         return []
     source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(run.inputs.items()))
     return [
         dataclasses.replace(o, detail=f"{o.detail} ({source})" if o.detail else source)
-        for o in observe(run.result)
+        for o in kind.observe(kind.decode(run.result))
     ]
 
 
@@ -129,11 +123,9 @@ def _drift_settings(policy: Policy) -> dict[str, Any]:
     return options
 
 
-def _fairness_request(policy: Policy, binding: dict[str, str]) -> dict[str, Any] | None:
+def _fairness_request(policy: Policy, log: PredictionLog, binding: dict[str, str]) -> FairnessRequest | None:
     """The fairness analysis the (bound) policy asks for, or None when an attribute it needs has no
     column in the log: its rules are then missing evidence, never judged on another run's settings."""
-    from signoff.analysis.fairness import DEFAULT_EXCLUDED_SHARE  # scipy: only when checking
-
     settings = policy.settings.get("fairness", {})
     attributes = list(settings.get("attributes", ()))
     columns = set(binding.values())
@@ -144,26 +136,30 @@ def _fairness_request(policy: Policy, binding: dict[str, str]) -> dict[str, Any]
     reference: str | dict[str, str] = how
     if how == "explicit":
         reference = {column: group for column, group in policy.reference_groups.items() if column in columns}
-    return {
-        "sensitive": attributes,
-        "intersections": intersections or False,
-        "reference": reference,
-        "min_group_size": policy.min_group_size,
-        "excluded_share": float(settings.get("exclude_below_share", DEFAULT_EXCLUDED_SHARE)),
-        "n_resamples": int(settings.get("bootstrap_resamples", 1000)),
-        "seed": int(settings.get("seed", 0)),
-    }
+    return FairnessRequest(
+        log=log,
+        sensitive=tuple(attributes),
+        intersections=intersections or False,
+        reference=reference,
+        min_group_size=policy.min_group_size,
+        excluded_share=float(settings.get("exclude_below_share", DEFAULT_MIN_GROUP_SHARE)),
+        n_resamples=int(settings.get("bootstrap_resamples", DEFAULT_RESAMPLES)),
+        seed=int(settings.get("seed", 0)),
+    )
 
 
-def _performance_request(policy: Policy, fairness: dict[str, Any] | None) -> dict[str, Any]:
+def _performance_request(
+    policy: Policy, log: PredictionLog, fairness: FairnessRequest | None
+) -> PerformanceRequest:
     settings = policy.settings.get("performance", {})
-    return {
-        "sensitive": fairness["sensitive"] if fairness else None,
-        "intersections": fairness["intersections"] if fairness else False,
-        "min_group_size": policy.min_group_size,
-        "n_resamples": int(settings.get("bootstrap_resamples", 1000)),
-        "seed": int(settings.get("seed", 0)),
-    }
+    return PerformanceRequest(
+        log=log,
+        sensitive=fairness.sensitive if fairness else (),
+        intersections=fairness.intersections if fairness else False,
+        min_group_size=policy.min_group_size,
+        n_resamples=int(settings.get("bootstrap_resamples", DEFAULT_RESAMPLES)),
+        seed=int(settings.get("seed", 0)),
+    )
 
 
 def _gather_evidence(
@@ -177,12 +173,13 @@ def _gather_evidence(
 ) -> list[AnalysisRun]:
     """The runs the policy judges. Fairness and performance are run on the current log with the
     policy's own settings (reused when an identical run exists), never taken from an ad-hoc run."""
+    from signoff.services.analyses import run
     from signoff.services.drift import analyze_drift, analyze_validation
-    from signoff.services.fairness import analyze_fairness, analyze_performance
 
     name, version = model_version.name, model_version.version
     hashes = {log.evidence_sha256 for log in logs} if chosen_logs else None
     runs: list[AnalysisRun] = []
+    recorded: list[str] = []  # kinds judged from their latest recorded run
     needed = policy.analyses_needed()
     if "validation" in needed:
         for log in logs:
@@ -201,29 +198,30 @@ def _gather_evidence(
             )
             runs.append(drift.run)
         else:
-            recorded = latest_analysis(db, kind="drift", model_version_id=model_version.id, reading=hashes)
-            if recorded is not None:
-                runs.append(recorded)
+            recorded.append("drift")
     current = _latest(logs, reference=False)
-    fairness = _fairness_request(policy, binding or {})
     binary = current is not None and current.validation.task == "binary"  # fairness rates need two classes
-    if current is not None and "fairness" in needed and fairness is not None and binary:
-        runs.append(
-            analyze_fairness(db, name=name, version=version, log_id=current.id, actor=actor, **fairness).run
-        )
-    if current is not None and "performance" in needed and binary:
-        performance = _performance_request(policy, fairness)
-        runs.append(
-            analyze_performance(
-                db, name=name, version=version, log_id=current.id, actor=actor, **performance
-            ).run
-        )
-    for kind in needed:
-        if kind in ("validation", "drift", "fairness", "performance"):
-            continue
-        recorded = latest_analysis(db, kind=kind, model_version_id=model_version.id, reading=hashes)
-        if recorded is not None:
-            runs.append(recorded)
+    if current is not None and binary:
+        fairness = _fairness_request(policy, current, binding or {})
+        if "fairness" in needed and fairness is not None:
+            runs.append(run(db, fairness, actor=actor))
+        if "performance" in needed:
+            runs.append(run(db, _performance_request(policy, current, fairness), actor=actor))
+    # Fairness and performance of a log that is not binary keep their rules missing, as before.
+    judged_here = ("validation", "drift", "compare", "fairness", "performance")
+    recorded += [kind for kind in needed if kind not in judged_here]
+    if recorded:
+        latest = latest_runs(db, model_version_id=model_version.id, kinds=recorded, reading=hashes)
+        for kind in recorded:  # the newest run of each kind the policy judges
+            newest = max((r for r in latest if r.kind == kind), key=lambda r: r.id, default=None)
+            if newest is not None:
+                runs.append(newest)
+    if "compare" in needed:  # the comparison whose challenger this version is, at the policy's confidence
+        from signoff.services.compare import comparison_evidence
+
+        comparison = comparison_evidence(db, policy, model_version.id, hashes)
+        if comparison is not None:
+            runs.append(comparison)
     return runs
 
 
@@ -265,6 +263,18 @@ def binding_choices(db: Database, *, name: str, version: str, policy_file: str |
 def shipped_policies() -> dict[str, Path]:
     """The policy templates shipped with Signoff, by name: each name is accepted as ``policy_file``."""
     return policy_templates()
+
+
+def recorded_policy_file(db: Database, policy_version: str, folder: Path) -> Path:
+    """Write the policy file an evaluation was judged against (kept as evidence under its version, the
+    SHA-256 of its bytes) into ``folder`` and return its path, so the same policy can be checked again."""
+    with db.transaction(write=False) as uow:
+        if not uow.evidence.exists(policy_version):
+            raise NotFoundError(f"the policy file with SHA-256 {policy_version} is not in the evidence store")
+        data = uow.evidence.read_bytes(policy_version)
+    path = Path(folder) / f"policy-{policy_version[:12]}.yaml"
+    path.write_bytes(data)
+    return path
 
 
 def check_policy(

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.canonical import canonical_hash, canonical_json
+from signoff.domain.analysis_run import latest_runs
+from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import ConflictError, InputError, PermissionDenied
 from signoff.domain.evidence_bundle import BundleAnalysis, EvidenceBundle, ReviewStatus
 from signoff.domain.review import (
@@ -36,6 +36,7 @@ from signoff.domain.review import (
     transition,
 )
 from signoff.domain.users import Role, User, check_has_role
+from signoff.services.inventory import version_inventory
 from signoff.services.security import fingerprint, signer_for
 from signoff.services.users import authenticate, signing_key
 from signoff.storage import Database, UnitOfWork
@@ -61,19 +62,6 @@ def _current_user(uow: UnitOfWork, actor: User | str) -> User:
     return uow.users.get(actor if isinstance(actor, str) else actor.username)
 
 
-def _chosen_runs(runs: Iterable[AnalysisRun], chosen: set[str], other_logs: set[str]) -> list[AnalysisRun]:
-    """The latest run for each (kind, inputs) that reads no log outside the review's chosen logs."""
-    latest: dict[str, AnalysisRun] = {}
-    for run in runs:
-        read = set(run.inputs.values())
-        if read & other_logs and not read <= chosen:
-            continue
-        key = canonical_hash({"kind": run.kind, "inputs": run.inputs})
-        if key not in latest or run.id > latest[key].id:
-            latest[key] = run
-    return sorted(latest.values(), key=lambda r: r.id)
-
-
 def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], findings: tuple[Finding, ...]):
     version = uow.models.get(model_version_id)
     all_logs = uow.logs.list(model_version_id=model_version_id)
@@ -81,7 +69,8 @@ def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], fi
     chosen_logs = [by_id[i] for i in log_ids]
     chosen = {log.evidence_sha256 for log in chosen_logs}
     others = {log.evidence_sha256 for log in all_logs} - chosen
-    runs = _chosen_runs(uow.analysis_runs.list(model_version_id=model_version_id), chosen, others)
+    # The latest run of each kind and inputs that read no log left out of the review.
+    runs = latest_runs(uow.analysis_runs.list(model_version_id=model_version_id), not_reading=others)
     policy_runs = [r for r in runs if r.kind == POLICY_RUN_KIND]
     analyses = [
         BundleAnalysis(r.id, r.kind, r.result_sha256, r.created_by) for r in runs if r.kind != POLICY_RUN_KIND
@@ -92,6 +81,7 @@ def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], fi
         analyses,
         policy_runs[-1].result_sha256 if policy_runs else None,
         findings,
+        version_inventory(uow, version.name, version.version),
     )
 
 

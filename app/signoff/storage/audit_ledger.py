@@ -117,10 +117,17 @@ class AuditLedger:
         action: str | None = None,
         entity: str | None = None,
         actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int | None = None,
     ) -> list[AuditEvent]:
-        """Matching events, newest first. ``action`` matches a prefix at a dot (``log`` -> ``log.*``)."""
+        """Matching events, newest first. ``action`` matches a prefix at a dot (``log`` -> ``log.*``);
+        ``since`` is inclusive, ``until`` exclusive."""
         statement = select(*_COLUMNS).order_by(_events.c.sequence.desc())
+        if since is not None:
+            statement = statement.where(_events.c.occurred_at >= since)
+        if until is not None:
+            statement = statement.where(_events.c.occurred_at < until)
         if action is not None:
             statement = statement.where(
                 (_events.c.action == action) | _events.c.action.startswith(f"{action}.")
@@ -132,6 +139,10 @@ class AuditLedger:
         if limit is not None:
             statement = statement.limit(limit)
         return [_to_event(StoredAuditEvent(*row)) for row in self._session.execute(statement)]
+
+    def actors(self) -> list[str]:
+        """Everyone who has an event, by name."""
+        return sorted(self._session.scalars(select(_events.c.actor).distinct()))
 
     def verify(self, *, visit: Callable[[AuditEvent], None] | None = None) -> ChainVerdict:
         """Recompute the chain, then check it ends where the recorded head says it does.

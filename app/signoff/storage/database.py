@@ -26,9 +26,11 @@ from signoff.domain.errors import ConflictError, ExternalServiceError, InputErro
 from signoff.storage import migrate
 from signoff.storage.audit_ledger import AuditLedger
 from signoff.storage.evidence import EvidenceStore
+from signoff.storage.inventory import InventoryRepository
 from signoff.storage.registry import RegistryRepository
 from signoff.storage.repositories import (
     AnalysisRunRepository,
+    LogSourceRepository,
     ModelVersionRepository,
     PredictionLogRepository,
     WaiverRepository,
@@ -206,6 +208,8 @@ class UnitOfWork:
         self.reviews = ReviewRepository(session)
         self.waivers = WaiverRepository(session)
         self.registry = RegistryRepository(session)
+        self.inventory = InventoryRepository(session)
+        self.sources = LogSourceRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:

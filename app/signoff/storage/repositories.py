@@ -16,10 +16,17 @@ from sqlalchemy.orm import Session
 from signoff.domain.analysis_run import AnalysisRun, request_hash
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.errors import InputError, NotFoundError
+from signoff.domain.log_source import LogSource
 from signoff.domain.policy import Waiver
 from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog, ValidationReport
 from signoff.domain.registry import ModelVersion
-from signoff.storage.schema import AnalysisRunRow, ModelVersionRow, PredictionLogRow, WaiverRow
+from signoff.storage.schema import (
+    AnalysisRunRow,
+    LogSourceRow,
+    ModelVersionRow,
+    PredictionLogRow,
+    WaiverRow,
+)
 
 
 class ModelVersionRepository:
@@ -345,3 +352,43 @@ def _waiver(row: WaiverRow) -> Waiver:
         until=row.until,
         created_at=row.created_at,
     )
+
+
+class LogSourceRepository:
+    """Where external logs live; a log without a row here is an imported one."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, source: LogSource) -> LogSource:
+        self._session.add(
+            LogSourceRow(
+                log_id=source.log_id,
+                engine=source.engine,
+                url=source.url,
+                table_name=source.table,
+                query=source.query,
+                engine_version=source.engine_version,
+                fingerprint=source.fingerprint,
+                columns=source.schema,
+                profile=source.profile,
+            )
+        )
+        self._session.flush()
+        return source
+
+    def find(self, log_id: int) -> LogSource | None:
+        row = self._session.get(LogSourceRow, log_id)
+        if row is None:
+            return None
+        return LogSource(
+            log_id=row.log_id,
+            engine=row.engine,
+            url=row.url,
+            table=row.table_name,
+            query=row.query,
+            engine_version=row.engine_version,
+            fingerprint=dict(row.fingerprint),
+            schema=dict(row.columns),
+            profile=dict(row.profile),
+        )

@@ -188,6 +188,22 @@ class PredictionLogRow(Base):
     model_version: Mapped[ModelVersionRow] = relationship(back_populates="logs", lazy="raise")
 
 
+class LogSourceRow(Base):
+    """An external log source: where the log that ``log_id`` stands for lives (never credentials)."""
+
+    __tablename__ = "log_source"
+
+    log_id: Mapped[int] = mapped_column(ForeignKey("prediction_log.id"), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(50))
+    url: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str | None] = mapped_column(String(500))
+    query: Mapped[str | None] = mapped_column(Text)
+    engine_version: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    columns: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    profile: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+
+
 class AnalysisRunRow(Base):
     """One computed analysis: what went in (hashes, parameters, engine version) and what came out."""
 
@@ -403,3 +419,27 @@ class SignatureRow(Base):
     bundle_hash: Mapped[str] = mapped_column(ForeignKey("evidence_blob.sha256"))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     public_key_fingerprint: Mapped[str] = mapped_column(String(SHA256_LENGTH))
+
+
+# --- The model inventory of record (issue 19) ---------------------------------------------------------
+
+
+class InventoryRecordRow(Base):
+    """A model's inventory record (``version`` empty) or one version's differences from it.
+
+    ``revision`` grows by one on every change: an UPDATE names the revision it read. ``risk`` holds the
+    latest tier assessment (rubric answers, their evidence hash) and any approver's override.
+    """
+
+    __tablename__ = "inventory_record"
+    __table_args__ = (UniqueConstraint("model_name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str] = mapped_column(String(100))  # "" is the model's own record
+    values: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    stage_history: Mapped[list[dict[str, Any]]] = mapped_column(CanonicalJSON)
+    risk: Mapped[dict[str, Any] | None] = mapped_column(CanonicalJSON)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))

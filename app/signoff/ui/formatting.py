@@ -79,3 +79,24 @@ def time_left(elapsed_seconds: float, fraction: float) -> str:
     if seconds < 60:
         return f"about {max(1, round(seconds))} s left"
     return f"about {round(seconds / 60)} min left"
+
+
+def column_type(dtype: str, *, categorical: bool = False) -> str:
+    """A stored column type in words ("whole number", "date and time, UTC"), not the library's name
+    ("int64", "datetime64[us, UTC]"); text that is profiled as categories is a "category"."""
+    name = dtype.strip().lower()
+    if name.startswith("datetime64") or name.startswith("timestamp"):
+        return "date and time, UTC" if "utc" in name else "date and time"
+    if name.startswith("date"):
+        return "date"
+    if name.startswith("timedelta") or name.startswith("duration"):
+        return "duration"
+    if name in ("bool", "boolean"):
+        return "yes / no"
+    if name.startswith(("int", "uint")):
+        return "whole number"
+    if name.startswith(("float", "double", "decimal")):
+        return "decimal number"
+    if name in ("object", "string", "str", "large_string", "category", "dictionary", "utf8"):
+        return "category" if categorical or name == "category" else "text"
+    return dtype

@@ -8,6 +8,8 @@ is written out ("✘ fail"), the colour only repeats it. A failed rule can be wa
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.errors import SignoffError
+from signoff.domain.errors import NotFoundError, SignoffError
 from signoff.domain.policy import OverallStatus, PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.registry import ModelVersion
 from signoff.services.analysis_runs import latest_analysis
@@ -41,6 +43,7 @@ from signoff.services.policy import (
     binding_choices,
     check_policy,
     list_waivers,
+    recorded_policy_file,
     shipped_policies,
 )
 from signoff.ui.context import AppContext
@@ -217,6 +220,9 @@ class WaiverDialog(QDialog):
             self.error.setText(error)
 
 
+POLICY_VERSION_ROLE = Qt.ItemDataRole.UserRole + 1  # the SHA-256 of a choice's file
+
+
 class PolicyPage(QWidget):
     title = "Policy"
 
@@ -229,9 +235,12 @@ class PolicyPage(QWidget):
         self.policy = QComboBox()
         self.policy.setAccessibleName("Policy")
         self.policy.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Each choice is known by the SHA-256 of its file (a policy's version), so the chooser can show
+        # the very policy a recorded evaluation used, even one read from a file elsewhere.
+        self._recorded = tempfile.TemporaryDirectory(prefix="signoff-policies-")
+        self.destroyed.connect(lambda _=None, folder=self._recorded: folder.cleanup())
         for name, path in shipped_policies().items():
-            self.policy.addItem(name, name)
-            self.policy.setItemData(self.policy.count() - 1, str(path), Qt.ItemDataRole.ToolTipRole)
+            self._add_choice(name, name, path)
         browse = QPushButton("Choose &file…")
         browse.setAccessibleName("Choose a policy file")
         browse.clicked.connect(self._browse)
@@ -307,14 +316,34 @@ class PolicyPage(QWidget):
     def version(self) -> ModelVersion | None:
         return self.context.version
 
+    def _add_choice(self, text: str, policy_file: str, path: str | Path) -> int:
+        """Offer a policy (``policy_file`` is what ``check_policy`` is given) unless the same file is
+        already offered; return its row."""
+        version = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        index = self.policy.findData(version, POLICY_VERSION_ROLE)
+        if index < 0:
+            self.policy.addItem(text, policy_file)
+            index = self.policy.count() - 1
+            self.policy.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+            self.policy.setItemData(index, version, POLICY_VERSION_ROLE)
+        return index
+
     def add_policy_file(self, path: str | Path) -> None:
         """Offer a policy file from disk and choose it."""
-        path = str(path)
-        index = self.policy.findData(path)
+        self.policy.setCurrentIndex(self._add_choice(Path(path).name, str(path), path))
+
+    def choose_recorded_policy(self, evaluation: PolicyEvaluation) -> None:
+        """Set the chooser to the policy ``evaluation`` was judged against (its stored file when it is
+        not one of the offered ones), so Check and a waiver's re-check use that same policy."""
+        index = self.policy.findData(evaluation.policy_version, POLICY_VERSION_ROLE)
         if index < 0:
-            self.policy.addItem(Path(path).name, path)
-            index = self.policy.count() - 1
-            self.policy.setItemData(index, path, Qt.ItemDataRole.ToolTipRole)
+            try:
+                path = recorded_policy_file(
+                    self.context.db, evaluation.policy_version, Path(self._recorded.name)
+                )
+            except NotFoundError:
+                return  # an evaluation older than stored policy files: leave the choice to the reader
+            index = self._add_choice(f"{evaluation.policy_name} (as recorded)", str(path), path)
         self.policy.setCurrentIndex(index)
 
     def _browse(self) -> None:
@@ -338,9 +367,7 @@ class PolicyPage(QWidget):
             latest = latest_analysis(self.context.db, kind="policy", model_version_id=version.id)
             if latest is not None:
                 evaluation = PolicyEvaluation.from_dict(latest.result)
-                shown = self.policy.findData(evaluation.policy_name)
-                if shown >= 0:  # a shipped policy: Check again evaluates the same one
-                    self.policy.setCurrentIndex(shown)
+                self.choose_recorded_policy(evaluation)
                 self._show_evaluation(evaluation)
                 self.status.setText(
                     f"The latest recorded evaluation (analysis run #{latest.id} by {latest.created_by}); "
@@ -401,9 +428,10 @@ class PolicyPage(QWidget):
 
     # --- checking ---------------------------------------------------------------------------------
 
-    def run_check(self) -> None:
+    def run_check(self, policy_file: str | None = None) -> None:
+        """Check against ``policy_file``, by default the chosen one."""
         version = self.version
-        policy_file = self.policy.currentData()
+        policy_file = policy_file or self.policy.currentData()
         if version is None or policy_file is None:
             return
         db, actor, binding = self.context.db, self.context.actor, self.binding()
@@ -420,13 +448,14 @@ class PolicyPage(QWidget):
             )
 
         self.jobs.start(
-            f"Checking {version.name} v{version.version} against {self.policy.currentText()}",
+            f"Checking {version.name} v{version.version} against {Path(policy_file).name}",
             work,
             self._checked,
         )
 
     def _checked(self, check: PolicyCheck) -> None:
         self.check = check
+        self.choose_recorded_policy(check.evaluation)
         self._show_evaluation(check.evaluation)
         counts = ", ".join(
             f"{check.evaluation.count(s)} {s.value.replace('_', ' ')}"
@@ -512,9 +541,12 @@ class PolicyPage(QWidget):
                 actor=actor,
             )
 
+        shown = self.evaluation
+
         def stored(_waiver: Waiver) -> None:
             on_done(None)  # the table follows the waiver's audit event (_maybe_reload): no second read
-            if self.evaluation is not None:
+            if shown is not None:  # the same policy whose result is on screen, whatever is chosen now
+                self.choose_recorded_policy(shown)
                 self.run_check()
 
         self.waiver_jobs.start(f"Waiving rule {rule_id}", work, stored, on_done)
