@@ -30,19 +30,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     annex.add_argument("name", metavar="NAME")
     annex.add_argument("version", metavar="VERSION")
-    annex.add_argument("--out", required=True, metavar="F", help="F.pdf or F.md")
+    annex.add_argument("-o", "--out", required=True, metavar="F", help="F.pdf or F.md")
     annex.set_defaults(handler=run_annex_iv)
 
     ll144 = commands.add_parser(
         "ll144",
         help="NYC Local Law 144 bias-audit summary of one prediction log",
         description="Selection rates and impact ratios by sex, race/ethnicity and their intersections, "
-        "the unknown count, groups under 2%% excluded with their counts, audit and distribution dates.",
+        "the unknown count, groups under 2% excluded with their counts, audit and distribution dates.",
     )
     ll144.add_argument("name", metavar="NAME")
     ll144.add_argument("version", metavar="VERSION")
     ll144.add_argument("--log", type=int, required=True, metavar="ID", help="the prediction log audited")
-    ll144.add_argument("--out", metavar="F", help="write the summary to F.pdf (or F.md)")
+    ll144.add_argument("-o", "--out", metavar="F", help="write the summary to F.pdf (or F.md)")
     ll144.add_argument("--sex", metavar="ATTRIBUTE", help="the log's sensitive attribute holding sex")
     ll144.add_argument("--race", metavar="ATTRIBUTE", help="the log's attribute holding race/ethnicity")
     ll144.add_argument("--distribution-date", metavar="YYYY-MM-DD", help="publication date (default: today)")
