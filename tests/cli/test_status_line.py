@@ -27,11 +27,14 @@ def _read_all(fd: int) -> str:
 
 def test_on_a_terminal_one_line_is_redrawn_and_ended_even_on_an_error():
     main, secondary = os.openpty()
-    with open(secondary, "w", encoding="utf-8", closefd=True) as terminal:
-        with pytest.raises(RuntimeError), StatusLine(stream=terminal) as line:
-            line(0.25, "reading logs")
-            line(0.5, "drawing charts")
-            raise RuntimeError("stopped half way")
+    with (
+        open(secondary, "w", encoding="utf-8", closefd=True) as terminal,
+        pytest.raises(RuntimeError),
+        StatusLine(stream=terminal) as line,
+    ):
+        line(0.25, "reading logs")
+        line(0.5, "drawing charts")
+        raise RuntimeError("stopped half way")
     output = _read_all(main)
     os.close(main)
     # Each redraw returns to the line's start and clears what is left of the longer earlier text.
