@@ -203,11 +203,12 @@ def test_progress_is_reported_and_cancel_stops_the_run(log, models):
 
 def test_cost_estimate_and_default_sample_follow_the_budget(log, models):
     _trained, loaded = models
+    log = pd.concat([log] * 2, ignore_index=True)  # more rows than the smallest default sample
     generous = run_explanation(loaded["forest"], log, features=FEATURES)
     estimate = generous.settings.estimate
     assert estimate.rows == len(log) and estimate.seconds > 0 and "nodes x depth" in estimate.formula
     tight = run_explanation(loaded["forest"], log, features=FEATURES, time_budget_seconds=1e-6)
-    assert tight.settings.sample_size == MIN_DEFAULT_SAMPLE
+    assert tight.settings.sample_size == MIN_DEFAULT_SAMPLE == 1500  # 2% groups get ~30 rows
     assert tight.settings.estimate.seconds < estimate.seconds
 
 

@@ -135,11 +135,12 @@ def test_positive_label_is_required_for_other_outcomes_and_named():
 
 
 def test_bad_input_names_column_and_row():
-    log = pd.DataFrame({"y": [0, 1, None, 1], "p": [0, 1, 1, 1], "age": [20, 30, 40, 200]})
+    # A missing label is a row whose outcome is not known yet; a missing prediction is an error.
+    log = pd.DataFrame({"y": [0, 1, 0, 1], "p": [0, 1, None, 1], "age": [20, 30, 40, 200]})
     with pytest.raises(InputError) as err:
         run_fairness(log, label="y", prediction="p", sensitive=["age"])
-    assert err.value.column == "y" and err.value.row == 3
-    log = log.assign(y=[0, 1, 0, 1])
+    assert err.value.column == "p" and err.value.row == 3
+    log = log.assign(p=[0, 1, 1, 1])
     with pytest.raises(InputError, match="outside the stated bin edges") as err:
         run_fairness(log, label="y", prediction="p", sensitive=["age"], bins={"age": [0, 65, 120]})
     assert err.value.row == 4 and err.value.column == "age"

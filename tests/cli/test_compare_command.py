@@ -11,7 +11,6 @@ import pytest
 from statsmodels.stats.contingency_tables import mcnemar
 
 from review_world import analyst_token
-
 from signoff.cli.main import main
 from signoff.domain.prediction_log import ColumnMapping
 from signoff.services.audit import list_audit_events

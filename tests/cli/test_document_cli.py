@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from review_world import analyst_token
-
 from signoff.cli.main import main
 from signoff.domain.prediction_log import ColumnMapping
 from signoff.services.logs import import_log

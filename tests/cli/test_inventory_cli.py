@@ -9,7 +9,6 @@ import json
 import pytest
 
 from review_world import analyst_token
-
 from signoff.cli.main import main
 from signoff.domain.users import Role
 from signoff.services import users

@@ -334,13 +334,13 @@ CASES = [
         checks=(("invalid_timestamp", "ts", (4, 8)),),
     ),
     Case(
-        "missing label",
-        "nolabel.csv",
-        csv_with({6: {"label": ""}}),
+        "missing prediction",
+        "nopred.csv",
+        csv_with({6: {"pred": ""}}),
         LogRejectedError,
         row=6,
-        column="label",
-        checks=(("missing", "label", (6,)),),
+        column="pred",
+        checks=(("missing", "pred", (6,)),),
     ),
     Case(
         "prediction outside the label classes",
@@ -420,7 +420,10 @@ def test_bad_input_is_refused_with_a_located_message(case: Case, tmp_path: Path)
     assert type(error) is case.error, str(error)
     message = str(error)
     assert str(path) in message
-    assert "\n" not in message  # one paragraph
+    if case.error is LogRejectedError:  # a head line, then one line per problem
+        assert all(line.startswith("- row ") for line in message.splitlines()[1:]), message
+    else:
+        assert "\n" not in message  # one paragraph
     assert error.file == str(path)
     assert error.row == case.row, message
     assert error.column == case.column, message
@@ -449,8 +452,10 @@ def test_a_rejection_lists_the_first_bad_rows_and_the_way_out(tmp_path: Path):
         canonicalise_log(path, MAPPING, work_dir=tmp_path / "work")
     message = str(caught.value)
     assert "29 of its 60 rows are invalid" in message
-    assert "rows 2, 4, 6, 8, 10, ..." in message
-    assert "column 'score'" in message
+    # One line per problem: the first row, the column, the value, the other rows, the way out.
+    assert (
+        "\n- row 2, column 'score': '7' is outside [0, 1] (and 28 more rows: 4, 6, 8, 10, 12, ...)" in message
+    )
     assert "--quarantine-invalid" in message and "31 valid rows" in message
     (issue,) = caught.value.report.issues
     assert issue.rows == tuple(range(2, 42, 2))  # the first 20
@@ -468,4 +473,4 @@ def test_probabilities_mapped_as_predictions_get_a_hint(tmp_path: Path):
     with pytest.raises(LogRejectedError) as caught:
         canonicalise_log(path, MAPPING, work_dir=tmp_path / "work")
     assert "look like probabilities" in str(caught.value)
-    assert "not one of the label classes in 8 rows" in str(caught.value)
+    assert "'0.13' is not one of the label classes (and 7 more rows" in str(caught.value)

@@ -81,7 +81,7 @@ def test_injected_invalid_rows_are_exactly_the_quarantined_rows(n: int, data: st
     bad_rows = data.draw(st.sets(st.integers(0, n - 1), max_size=n - 1), label="bad rows")
     kinds = data.draw(
         st.lists(
-            st.sampled_from(["nan", "inf", "big", "text", "nolabel", "badpred"]),
+            st.sampled_from(["nan", "inf", "big", "text", "nopred", "badpred"]),
             min_size=len(bad_rows),
             max_size=len(bad_rows),
         ),
@@ -108,7 +108,7 @@ def test_injected_invalid_rows_are_exactly_the_quarantined_rows(n: int, data: st
         "inf": ("score", "inf"),
         "big": ("score", "1.01"),
         "text": ("score", "abc"),
-        "nolabel": ("label", ""),
+        "nopred": ("pred", ""),  # an empty label is an unlabelled row, kept; an empty prediction is invalid
         "badpred": ("pred", "2"),
     }
     for row, kind in zip(sorted(bad_rows), kinds, strict=False):

@@ -349,15 +349,28 @@ def test_only_an_approver_or_admin_grants_a_waiver_with_their_own_password(store
     assert list_waivers(db, name="credit", version="1") == []
 
 
-def test_the_lending_policy_without_fairness_analyses_is_missing_evidence(store):
-    db, _ids = store
+def test_the_lending_policy_runs_fairness_and_performance_with_its_own_settings(store, csvs):
+    from signoff.services.fairness import analyze_fairness
+
+    db, ids = store
+    # An ad-hoc run with other settings must not be what the policy judges.
+    adhoc = analyze_fairness(db, name="credit", version="1", log_id=ids["older"], n_resamples=10, seed=1)
     check = check_policy(db, name="credit", version="1", policy_file="lending-four-fifths", today=TODAY)
-    statuses = {(v.rule.id, v.status) for v in check.evaluation.verdicts}
-    assert ("four-fifths", RuleStatus.MISSING) in statuses
-    assert ("discrimination-power", RuleStatus.MISSING) in statuses
-    assert set(check.evaluation.missing_analyses) == {"performance", "fairness"}
-    assert check.evaluation.status is OverallStatus.FAIL  # the shifted log also fails PSI
-    assert check.exit_code == 1
+    (fairness,) = [run for run in check.evidence if run.kind == "fairness"]
+    assert fairness.id != adhoc.run.id
+    params = fairness.parameters
+    assert params["sensitive"] == ["sex", "race"] and params["intersections"] == [["sex", "race"]]
+    assert params["reference"] == {"sex": "Male", "race": "White"}
+    assert (params["n_resamples"], params["seed"], params["min_group_size"]) == (1000, 20240101, 30)
+    assert "performance" in {run.kind for run in check.evidence}
+    assert check.evaluation.missing_analyses == ()
+    # The four-fifths verdict for sex is the lowest ratio of approval rates, computed here by pandas.
+    source = pd.read_csv(csvs["older"])
+    rates = source.groupby("sex")["prediction"].mean()
+    rates = rates[source["sex"].value_counts()[rates.index] >= 30]
+    verdict = next(v for v in check.evaluation.verdicts if v.rule.id == "four-fifths" and v.scope == "sex")
+    assert verdict.value == pytest.approx(rates.min() / rates.max(), abs=1e-12)
+    assert check.attribute_binding == {"sex": "sex", "race": "race"}
 
 
 def test_a_tiny_minimum_group_is_insufficient_data_and_does_not_block(store, tmp_path):

@@ -275,7 +275,8 @@ def test_records_flag_small_unknown_and_empty_groups():
     )
     records = {r.texts[0]: r.texts for r in fairness_records(segment, "selection_rate", 0.05)}
     assert list(records) == ["F", "Z", "Unknown"]  # a group without rows has nothing to show
-    assert records["F"][6:] == ("reference", "1.000", "reference")
-    assert records["Z"][6:] == ("—", "excluded", "insufficient data, under 5% of rows")
-    assert records["Unknown"][6:] == ("—", "excluded", "unknown value")
+    # F is the chosen reference and, as the only included group, the one the impact ratios divide by.
+    assert records["F"][6:] == ("reference", "1.000", "reference, highest selection rate (impact ratio base)")
+    assert records["Z"][6:] == ("—", "excluded", "insufficient data, excluded: under 5% of rows")
+    assert records["Unknown"][6:] == ("—", "excluded", "excluded: unknown value")
     assert records["Z"][3:6] == ("—", "—", "—")  # no interval, no test: shown as such, not as 0

@@ -98,7 +98,7 @@ def test_a_bad_log_shows_its_checks_and_stores_nothing_until_quarantined(
     add_model_version(context.db, name="credit", version="1", actor="tester")
     path = tmp_path / "bad.csv"
     rows = [f"r{i},{i % 2},{(i + 1) % 2},{i % 3 / 2}\n" for i in range(40)]
-    rows[4] = "r4,,1,0.5\n"  # label missing
+    rows[4] = "r4,,1,0.5\n"  # label missing: not known yet, kept unlabelled
     rows[9] = "r9,1,yes,0.5\n"  # a prediction outside the label domain
     path.write_text("request_id,label,prediction,score\n" + "".join(rows), encoding="utf-8")
     wizard = LogImportWizard(context)
@@ -120,14 +120,58 @@ def test_a_bad_log_shows_its_checks_and_stores_nothing_until_quarantined(
         (model.index(r, 0).data(), model.index(r, 1).data()): model.index(r, 3).data()
         for r in range(model.rowCount())
     }
-    assert issues[("missing", "label")] == "5"
+    assert issues == {("prediction_domain", "prediction"): "10"}
     assert wizard.import_page.rerun.isVisibleTo(wizard)
     assert not wizard.import_page.isComplete()
 
     wizard.import_page.rerun.click()
     qtbot.waitUntil(lambda: wizard.import_page.outcome is not None, timeout=30000)
     [log] = list_logs(context.db)
-    assert log.validation.rows_read == 40 and log.rows < 40
+    assert log.validation.rows_read == 40 and log.rows == 39
+    assert log.validation.rows_unlabelled == 1
+
+
+def test_the_team_export_through_the_wizard(qtbot, context, tmp_path):
+    from team_export import write_team_export
+
+    add_model_version(context.db, name="credit", version="2", actor="tester")
+    export = write_team_export(tmp_path / "credit.csv")
+    wizard = LogImportWizard(context)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.file_page.path.setText(str(export.path))
+    wizard.file_page.load_preview()
+    qtbot.waitUntil(wizard.file_page.isComplete, timeout=10000)
+    wizard.next()
+    page = wizard.mapping_page
+    assert page.role.currentText() == "validation"  # the command line's default
+    assert (page.single("label"), page.single("prediction")) == ("Actual_Outcome", "Model_Decision")
+    assert page.single("timestamp") == "Decision Date"
+    assert page.date_format.text() == "%d/%m/%Y %H:%M"  # the importer's own detection
+    assert "Approved, Declined" in page.prediction_map.placeholderText()
+    page.prediction_map.setText("Approved=Repaid Declined=Defaulted")
+    page.positive_label.setText("Repaid")
+    page.set_checked("features", ["Age", "CreditScore", "Annual Income"])
+    page.set_single("id", "Age")  # a column given a role leaves the features
+    assert "Age" not in page.checked("features")
+    page.set_single("id", "Application_ID")
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.import_page.outcome is not None, timeout=30000)
+    text = wizard.import_page.summary.toPlainText()
+    assert "Read as: prediction 'Approved' means label 'Repaid'" in text
+    assert "40 rows have no label yet" in text
+    assert "Warning: Gender: 'Female'" in text and "differ only in case" in text
+    [log] = list_logs(context.db, model="credit", version="2")
+    assert log.mapping.timestamp_format == "%d/%m/%Y %H:%M" and log.period_start.day == 3
+
+    # Back, choose to merge the spellings: the merge is written into the stored mapping.
+    wizard.back()
+    page.merge_spellings.setChecked(True)
+    wizard.next()
+    qtbot.waitUntil(lambda: len(list_logs(context.db, model="credit", version="2")) == 2, timeout=30000)
+    merged = list_logs(context.db, model="credit", version="2")[-1]
+    assert merged.mapping.category_map == (("Gender", "female", "Female"),)
+    assert merged.validation.warnings == ()
 
 
 def test_issues_model_lists_failed_checks(qtmodeltester):
@@ -148,3 +192,23 @@ def test_issues_model_lists_failed_checks(qtmodeltester):
         "label missing",
     ]
     qtmodeltester.check(IssuesModel())
+
+
+def test_the_wizard_registers_the_model_version_it_imports_for(qtbot, context, tmp_path):
+    path = _write_log(tmp_path, rows=20)
+    wizard = LogImportWizard(context)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.file_page.path.setText(str(path))
+    wizard.file_page.load_preview()
+    qtbot.waitUntil(wizard.file_page.isComplete, timeout=10000)
+    wizard.next()
+    page = wizard.mapping_page
+    assert page.model_version.count() == 0 and not page.isComplete()  # nothing registered yet
+    page.create_version("churn", "4")
+    qtbot.waitUntil(lambda: page.model_version.count() == 1, timeout=10000)
+    assert page.model_version.currentData() == ("churn", "4") and page.isComplete()
+    wizard.next()
+    qtbot.waitUntil(lambda: wizard.import_page.outcome is not None, timeout=30000)
+    [log] = list_logs(context.db, model="churn", version="4")
+    assert log.rows == 20

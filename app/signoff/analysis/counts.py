@@ -121,10 +121,13 @@ def tally(
     return Tally(nonzero // n_cells, nonzero % n_cells, n_cells, counts[nonzero], sums)
 
 
-def binary_cells(label: np.ndarray, prediction: np.ndarray) -> np.ndarray:
-    """Cell ``2 * label + prediction`` (both boolean): 0 TN, 1 FP, 2 FN, 3 TP."""
+def binary_cells(label: np.ndarray, prediction: np.ndarray, labelled: np.ndarray | None = None) -> np.ndarray:
+    """Cell ``2 * label + prediction`` (both boolean): 0 TN, 1 FP, 2 FN, 3 TP; with ``labelled``, an
+    unlabelled row is cell ``4 + prediction`` (counted for selection rates only)."""
     cells = label.astype(np.int64) * 2
     cells += prediction
+    if labelled is not None:
+        cells[~labelled] = 4 + prediction[~labelled]
     return cells
 
 

@@ -48,7 +48,9 @@ FLOAT32_EPSILON = float(np.finfo(np.float32).eps)
 DEFAULT_TIME_BUDGET_SECONDS = 25.0  # the default sample keeps a run under ~30 s on a 2-core laptop
 DEFAULT_BACKGROUND_SIZE = 200
 DEFAULT_BOOTSTRAP_RESAMPLES = 200
-MIN_DEFAULT_SAMPLE = 200
+# At least this many rows (when the log has them), whatever the time budget: a group of 2% of the log,
+# the smallest the fairness analysis judges, then holds ~30 rows, the minimum group size.
+MIN_DEFAULT_SAMPLE = 1500
 MAX_DEFAULT_SAMPLE = 20_000
 UNKNOWN_GROUP = "Unknown"
 
@@ -116,6 +118,8 @@ def _family(model: Any) -> str:
 
 
 SKLEARN_TREE_MODELS = {
+    "HistGradientBoostingClassifier",
+    "HistGradientBoostingRegressor",
     "GradientBoostingClassifier",
     "GradientBoostingRegressor",
     "RandomForestClassifier",
@@ -127,6 +131,8 @@ SKLEARN_TREE_MODELS = {
 }
 # Classifiers whose TreeSHAP "raw" output is the probability (averaged leaf class fractions).
 SKLEARN_PROBABILITY_TREES = {"RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier"}
+# Trees that route a missing value down a learned branch: explained with the NaNs left in place.
+SKLEARN_NAN_TREES = {"HistGradientBoostingClassifier", "HistGradientBoostingRegressor"}
 
 
 def _declared_features(model: Any) -> tuple[str, ...] | None:
@@ -194,6 +200,26 @@ def _pick_class(classes: Sequence[Any], target_class: Any) -> tuple[int, str]:
     return index, labels[index]
 
 
+def _accepts_missing(model: Any) -> bool:
+    """scikit-learn's own statement that the estimator takes NaN inputs (its ``allow_nan`` tag)."""
+    try:
+        from sklearn.utils import get_tags
+
+        return bool(get_tags(model).input_tags.allow_nan)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return False
+
+
+def class_words(label: str) -> str:
+    """A class as outputs name it: "class 1" for a code, the label itself for a word ("Repaid")."""
+    text = str(label)
+    try:
+        float(text)
+    except ValueError:
+        return text if text.lower() not in ("true", "false") else f"class {text}"
+    return f"class {text}"
+
+
 def view_model(model: Any, features: Sequence[str], *, target_class: Any = None) -> ModelView:
     """Choose the explainer and the output to explain for ``model`` (a LoadedModel or a model object)."""
     if isinstance(model, LoadedModel):
@@ -210,6 +236,8 @@ def view_model(model: Any, features: Sequence[str], *, target_class: Any = None)
     view = ModelView(
         model, _class_name(model), ExplainerKind.PERMUTATION, "", lambda x: x, None, None, ordered, False
     )
+    if family == "sklearn":
+        view.nan_allowed = name in SKLEARN_NAN_TREES or _accepts_missing(model)
     if family == "sklearn" and name in SKLEARN_TREE_MODELS:
         view.kind = ExplainerKind.TREE
         if name.endswith("Regressor"):
@@ -219,12 +247,14 @@ def view_model(model: Any, features: Sequence[str], *, target_class: Any = None)
             index, label = _pick_class(model.classes_, target_class)
             view.target_class = label
             if name in SKLEARN_PROBABILITY_TREES:
-                view.output_space = f"probability of class {label}"
+                view.output_space = f"probability of {class_words(label)}"
                 view.class_index = index
                 view.output = lambda x: model.predict_proba(frame(x))[:, index]
             else:
                 binary = len(model.classes_) == 2
-                view.output_space = f"log-odds of class {label}" if binary else f"raw score of class {label}"
+                view.output_space = (
+                    f"log-odds of {class_words(label)}" if binary else f"raw score of {class_words(label)}"
+                )
                 view.class_index = None if binary else index
                 view.output = (
                     (lambda x: model.decision_function(frame(x)))
@@ -249,7 +279,9 @@ def view_model(model: Any, features: Sequence[str], *, target_class: Any = None)
             index, label = _pick_class(model.classes_, target_class)
             binary = len(model.classes_) == 2
             view.target_class = label
-            view.output_space = f"log-odds of class {label}" if binary else f"raw score of class {label}"
+            view.output_space = (
+                f"log-odds of {class_words(label)}" if binary else f"raw score of {class_words(label)}"
+            )
             view.class_index = None if binary else index
             view.output = (
                 (lambda x: model.decision_function(frame(x)))
@@ -263,7 +295,7 @@ def view_model(model: Any, features: Sequence[str], *, target_class: Any = None)
         if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
             index, label = _pick_class(model.classes_, target_class)
             view.target_class = label
-            view.output_space = f"probability of class {label}"
+            view.output_space = f"probability of {class_words(label)}"
             view.output = lambda x: model.predict_proba(frame(x))[:, index]
         elif hasattr(model, "predict"):
             view.output_space = "model output (predict)"
@@ -300,13 +332,13 @@ def _view_xgboost(view: ModelView, model: Any, frame: Callable[[np.ndarray], Any
         )
         index, label = _pick_class(list(classes), target_class)
         view.class_index, view.target_class = index, label
-        view.output_space = f"raw margin of class {label} (softmax input)"
+        view.output_space = f"raw margin of {class_words(label)} (softmax input)"
         view.output = lambda x: margin(x)[:, index]
         return
     if objective.startswith("binary:logistic") or objective == "binary:logitraw":
         label = str(model.classes_[1]) if hasattr(model, "classes_") else "1"
         view.target_class = label
-        view.output_space = f"log-odds of class {label}"
+        view.output_space = f"log-odds of {class_words(label)}"
     else:
         view.output_space = f"raw margin ({objective})"
     view.output = lambda x: np.asarray(margin(x), dtype=float).reshape(len(x))
@@ -324,13 +356,13 @@ def _view_lightgbm(view: ModelView, model: Any, target_class: Any) -> None:
         labels = list(getattr(model, "classes_", range(classes)))
         index, label = _pick_class(labels, target_class)
         view.class_index, view.target_class = index, label
-        view.output_space = f"raw score of class {label} (softmax input)"
+        view.output_space = f"raw score of {class_words(label)} (softmax input)"
         view.output = lambda x: raw(x)[:, index]
         return
     if objective.startswith(("binary", "cross_entropy")):
         label = str(model.classes_[1]) if hasattr(model, "classes_") else "1"
         view.target_class = label
-        view.output_space = f"log-odds of class {label}"
+        view.output_space = f"log-odds of {class_words(label)}"
     else:
         view.output_space = f"raw score ({objective.split(' ')[0] or 'regression'})"
     view.output = lambda x: np.asarray(raw(x), dtype=float).reshape(len(x))
@@ -530,6 +562,7 @@ def run_explanation(
     min_group_size: int = 30,
     direction_bins: int = 5,
     target_class: Any = None,
+    favourable_class: Any = None,
     time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
@@ -539,6 +572,14 @@ def run_explanation(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     view = view_model(model, features, target_class=target_class)
+    if target_class is None and favourable_class is not None:
+        # The log's favourable label, when it is one of the model's classes (a model trained on 0/1
+        # codes keeps its own class 1). A binary margin (log-odds) is only ever of the second class.
+        classes = [str(c) for c in getattr(getattr(model, "model", model), "classes_", ())]
+        if str(favourable_class) in classes and str(favourable_class) != view.target_class:
+            favoured = view_model(model, features, target_class=favourable_class)
+            if favoured.class_index is not None or len(classes) > 2:
+                view = favoured
     x_all = _feature_matrix(data, view.features, nan_allowed=view.nan_allowed)
     if len(x_all) == 0:
         raise InputError("the log has no rows to explain")

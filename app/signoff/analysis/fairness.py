@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 import signoff
-from signoff.analysis.counted import calibration_cells, calibration_sums, split, weighted_auc
+from signoff.analysis.counted import CountedRows, calibration_cells, calibration_sums, split, weighted_auc
 from signoff.analysis.counts import JointGroups, binary_cells, tally
 from signoff.analysis.group_metrics import (
     GroupContext,
@@ -41,7 +41,7 @@ from signoff.analysis.group_metrics import (
     score_metrics,
     segment_rates,
 )
-from signoff.analysis.inputs import as_frame, binary_outcomes, display, probability_scores
+from signoff.analysis.inputs import as_frame, binary_outcomes, display, labelled_rows, probability_scores
 from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test
 from signoff.analysis.metrics import (
     ECE_BINS,
@@ -379,7 +379,7 @@ def _significance(table: np.ndarray, ref: int | None, labels: Sequence[str]) -> 
     if ref is None:
         return [None] * len(labels)
     counts = table.sum(axis=-1)
-    selected = table[:, 1] + table[:, 3]
+    selected = table[:, 1] + table[:, 3] + (table[:, 5] if table.shape[-1] > 4 else 0)
     out: list[Significance | None] = []
     for i in range(len(labels)):
         if i == ref or counts[i] == 0:
@@ -459,24 +459,38 @@ def run_fairness(
         raise InputError("name at least one sensitive attribute to analyse")
     if n_resamples < 0 or min_group_size < 0:
         raise InputError("n_resamples and min_group_size must not be negative")
-    y, p, positive = binary_outcomes(frame, label, prediction, positive_label)
+    y, p, positive = binary_outcomes(frame, label, prediction, positive_label, allow_unlabelled=True)
+    labelled = labelled_rows(frame, label)
+    everyone = bool(labelled.all())
     s = probability_scores(frame, scores) if scores is not None else None
     attributes = encode_attributes(frame, sensitive, bins)
     segments = plan_segments(attributes, intersections)
     stages.reached(0.1)
     joint = JointGroups.from_attributes(attributes, len(frame))
-    conf = tally(joint, binary_cells(y, p), 4, rows=rows)
+    # Unlabelled rows (outcome not known yet) count for selection rates only: cells 4 and 5.
+    conf = tally(joint, binary_cells(y, p, None if everyone else labelled), 4 if everyone else 6, rows=rows)
     cal = order = None
     if s is not None:
+        known, ys, ss, scored = joint, y, s, counted
+        if not everyone:
+            # Calibration and ROC AUC need the outcome: only the labelled rows (or count-table rows).
+            known = JointGroups(joint.attributes, joint.codes[labelled])
+            ys, ss = y[labelled], s[labelled]
+            if counted is not None:
+                scored = CountedRows(counted.frame[labelled].reset_index(drop=True), counted.score_resolution)
         cal = tally(
-            joint, calibration_cells(counted, y, s), 2 * ECE_BINS, calibration_sums(counted, y, s), rows
+            known,
+            calibration_cells(scored, ys, ss),
+            2 * ECE_BINS,
+            calibration_sums(scored, ys, ss),
+            None if scored is None else scored.rows,
         )
         stages.reached(0.2)
-        if counted is None:
+        if scored is None:
             maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
-            order = AucAhead(s, y, joint.codes, joint.size, maps)
+            order = AucAhead(ss, ys, known.codes, joint.size, maps)
         else:
-            order = weighted_auc(counted, s, y, joint.codes)
+            order = weighted_auc(scored, ss, ys, known.codes)
     stages.reached(0.3)
     boot = resample(conf, n_resamples, seed) if n_resamples else None
     stages.reached(0.4)

@@ -47,11 +47,17 @@ def _display(value: Any) -> str:
     return str(value.item() if hasattr(value, "item") else value)
 
 
-def outcome_domain(frame: pd.DataFrame, *columns: str) -> list[Any]:
+def outcome_domain(frame: pd.DataFrame, *columns: str, unlabelled: str | None = None) -> list[Any]:
+    """The outcome values of ``columns``; only the column named ``unlabelled`` may have missing values
+    (rows whose outcome is not known yet)."""
     values: list[Any] = []
     for name in columns:
-        _no_missing(frame[name], name)
-        for v in _distinct(frame[name]):
+        column = frame[name]
+        if name == unlabelled:
+            column = column.dropna()
+        else:
+            _no_missing(column, name)
+        for v in _distinct(column):
             v = v.item() if hasattr(v, "item") else v
             if v not in values:
                 values.append(v)
@@ -90,12 +96,18 @@ def resolve_positive_label(domain: list[Any], positive_label: Any) -> Any:
     raise InputError(f"positive label {positive_label!r} is not among the outcome values {shown}")
 
 
+def labelled_rows(frame: pd.DataFrame, label: str) -> np.ndarray:
+    """Rows whose outcome is known; the others (an empty label in a production log) are unlabelled."""
+    return frame[label].notna().to_numpy(dtype=bool)
+
+
 def binary_outcomes(
-    frame: pd.DataFrame, label: str, prediction: str, positive_label: Any
+    frame: pd.DataFrame, label: str, prediction: str, positive_label: Any, *, allow_unlabelled: bool = False
 ) -> tuple[np.ndarray, np.ndarray, Any]:
-    """Labels and predictions as booleans (True = the positive label), and the positive label."""
+    """Labels and predictions as booleans (True = the positive label), and the positive label. With
+    ``allow_unlabelled`` a missing label is allowed and reads False: callers mask it with ``labelled_rows``."""
     require_columns(frame, label, prediction)
-    domain = outcome_domain(frame, label, prediction)
+    domain = outcome_domain(frame, label, prediction, unlabelled=label if allow_unlabelled else None)
     if len(domain) > 2:
         raise InputError(
             f"a binary analysis needs two outcome values; {label!r} and {prediction!r} hold "

@@ -28,7 +28,9 @@ ECE_BINS = 10
 # name -> (numerator cells, denominator cells) over (tn, fp, fn, tp): Wilson intervals need both.
 PROPORTIONS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "base_rate": ((2, 3), (0, 1, 2, 3)),
-    "selection_rate": ((1, 3), (0, 1, 2, 3)),
+    # Cells 4 and 5 (unlabelled rows predicted negative / positive) exist only in a fairness table of a
+    # log with unlabelled rows: they count for the selection rate and for nothing else.
+    "selection_rate": ((1, 3, 5), (0, 1, 2, 3, 4, 5)),
     "tpr": ((3,), (2, 3)),
     "fpr": ((1,), (0, 1)),
     "tnr": ((0,), (0, 1)),
@@ -68,8 +70,9 @@ def proportions(table: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
     def cell_sum(cells: tuple[int, ...]) -> np.ndarray:
         if cells not in sums:
-            total = table[..., cells[0]]
-            for cell in cells[1:]:
+            present = [cell for cell in cells if cell < table.shape[-1]]
+            total = table[..., present[0]]
+            for cell in present[1:]:
                 total = total + table[..., cell]
             sums[cells] = total
         return sums[cells]

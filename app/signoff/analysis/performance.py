@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import signoff
-from signoff.analysis.counted import calibration_cells, calibration_sums, split, weighted_auc
+from signoff.analysis.counted import CountedRows, calibration_cells, calibration_sums, split, weighted_auc
 from signoff.analysis.counts import JointGroups, Tally, binary_cells, tally
 from signoff.analysis.group_metrics import (
     GroupContext,
@@ -31,6 +31,7 @@ from signoff.analysis.inputs import (
     as_frame,
     binary_outcomes,
     display,
+    labelled_rows,
     outcome_domain,
     probability_scores,
     require_columns,
@@ -165,8 +166,16 @@ def run_performance(
     stages = Stages(progress, cancelled)
     frame, counted = split(frame)
     frame = as_frame(frame)
-    rows = None if counted is None else counted.rows
     require_columns(frame, label, prediction)
+    labelled = labelled_rows(frame, label)
+    if not labelled.all():
+        # Error rates and AUC need the outcome: rows not labelled yet are left out here (only here).
+        if not labelled.any():
+            raise InputError("no row has a label yet, so performance cannot be measured", column=label)
+        frame = frame[labelled].reset_index(drop=True)
+        if counted is not None:
+            counted = CountedRows(frame, counted.score_resolution)
+    rows = None if counted is None else counted.rows
     task = task or detect_task(frame, label, prediction)
     if task not in TASKS:
         raise InputError(f"task must be one of {list(TASKS)}, got {task!r}")

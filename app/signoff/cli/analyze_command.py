@@ -229,8 +229,9 @@ def _recorded(args: argparse.Namespace, request_for: Callable[[Any], AnalysisReq
 
 
 def run_fairness_command(args: argparse.Namespace) -> int:
-    from signoff.domain.analysis_requests import FairnessRequest
+    from signoff.domain.analysis_requests import DEFAULT_MIN_GROUP_SHARE, FairnessRequest
     from signoff.domain.fairness import FairnessResult
+    from signoff.domain.fairness_flags import group_flags, reference_note
 
     def request_for(log: Any) -> FairnessRequest:
         return FairnessRequest(
@@ -246,12 +247,20 @@ def run_fairness_command(args: argparse.Namespace) -> int:
         )
 
     done = _recorded(args, request_for)
+    result = done.result_as(FairnessResult)
+    share = float(result.params.get("excluded_share", DEFAULT_MIN_GROUP_SHARE))
+    flags = {segment.name: group_flags(segment, share) for segment in result.segments}
     if args.json:
-        print_json({"analysis_run": _run_dict(done), "result": done.result})
+        print_json(
+            {
+                "analysis_run": _run_dict(done),
+                "result": done.result,
+                "flags": {name: {g: list(f) for g, f in groups.items()} for name, groups in flags.items()},
+                "reference_notes": {s.name: reference_note(s) for s in result.segments},
+            }
+        )
         return 0
     _run_header(done)
-    result = done.result_as(FairnessResult)
-    share = float(result.params.get("excluded_share", 0.0))
     for segment in result.segments:
         print(
             f"\n{segment.name}: reference {segment.reference or 'none'}, unknown {segment.unknown_count}"
@@ -269,12 +278,13 @@ def run_fairness_command(args: argparse.Namespace) -> int:
                     _fmt(r.selection_rate),
                     "excluded" if r.excluded else _fmt(r.impact_ratio),
                     _interval(r.ci),
-                    "insufficient data" if r.insufficient else "",
+                    ", ".join(flags[segment.name].get(r.group, ())),
                 ]
                 for r in segment.impact_ratios
             ],
-            ["GROUP", "N", "SELECTION RATE", "IMPACT RATIO", "95% CI", ""],
+            ["GROUP", "N", "SELECTION RATE", "IMPACT RATIO", "95% CI", "FLAGS"],
         )
+        print(reference_note(segment))
         print_table(
             [
                 [c.name, _fmt(c.value), _interval(c.ci), "insufficient data" if c.insufficient else ""]

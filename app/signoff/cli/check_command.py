@@ -54,6 +54,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="YYYY-MM-DD",
         help="judge waivers as of this day (default: today, UTC)",
     )
+    check.add_argument(
+        "--attribute",
+        action="append",
+        default=[],
+        metavar="ATTRIBUTE=COLUMN",
+        help="read the policy's attribute from this log column, e.g. --attribute sex=Gender "
+        "(repeatable; default: the column of the attribute's own name); recorded with the evaluation",
+    )
     add_json_flag(check)
     check.set_defaults(handler=run_check)
 
@@ -101,8 +109,10 @@ def _observed(value: float | None, low: float | None, high: float | None) -> str
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from signoff.domain.policy_binding import parse_binding, policy_attributes
     from signoff.services.policy import check_policy
 
+    binding = parse_binding(args.attribute)
     with open_db(args) as db:
         check = check_policy(
             db,
@@ -112,6 +122,7 @@ def run_check(args: argparse.Namespace) -> int:
             log_ids=args.log,
             today=args.date,
             actor=actor(args),
+            attributes=binding,
         )
     if args.json:
         print_json(check.to_dict())
@@ -121,6 +132,9 @@ def run_check(args: argparse.Namespace) -> int:
         f"policy {check.policy.name} (sha256 {check.policy.version[:12]}) for {check.model_version.name} "
         f"version {check.model_version.version}: {evaluation.status.value.upper()}"
     )
+    renamed = {a: c for a, c in check.attribute_binding.items() if a != c}
+    if renamed:
+        print("attributes: " + ", ".join(f"{a} read from column {c!r}" for a, c in renamed.items()))
     if evaluation.verdicts:
         print_table(
             [
@@ -138,6 +152,12 @@ def run_check(args: argparse.Namespace) -> int:
         )
     for analysis in evaluation.missing_analyses:
         print(f"missing: no {analysis} analysis of this model version; the policy requires one")
+    unbound = [a for a in policy_attributes(check.policy) if a not in check.attribute_binding]
+    if unbound:
+        print(
+            f"the policy's attribute(s) {', '.join(unbound)} have no column of that name in the log: bind "
+            f"each to a column, e.g. --attribute {unbound[0]}=COLUMN"
+        )
     counts = ", ".join(f"{evaluation.count(s)} {s.value}" for s in RuleStatus if evaluation.count(s))
     print(f"{counts or 'no rules'}; evaluation recorded as analysis run {check.run.id}")
     return check.exit_code

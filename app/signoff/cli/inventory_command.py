@@ -8,14 +8,16 @@ offered by imported model cards and registries, ``list`` shows the review calend
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from signoff.cli.common import actor, add_json_flag, open_db, print_json, print_table
 from signoff.cli.identity import SIGNED_IN, SIGNING
 from signoff.cli.passwords import PasswordReader
 from signoff.domain.audit import format_utc
-from signoff.domain.inventory import FIELDS_BY_NAME, parse_assignments
-from signoff.services import inventory
-from signoff.services.users import authenticate
+from signoff.domain.inventory import EXPORT_FORMATS, FIELDS_BY_NAME, parse_assignments
+
+if TYPE_CHECKING:
+    from signoff.services.inventory import InventoryView
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the inventory to a CSV file or an Excel workbook",
         description="Write every model's inventory record and review dates to a file.",
     )
-    export.add_argument("--format", required=True, choices=inventory.EXPORT_FORMATS)
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS)
     export.add_argument("-o", "--out", required=True, metavar="F", help="file to write")
     export.set_defaults(handler=run_export)
 
@@ -135,7 +137,7 @@ def _value_text(value) -> str:
     return str(value)
 
 
-def _print_view(view: inventory.InventoryView, as_json: bool) -> int:
+def _print_view(view: InventoryView, as_json: bool) -> int:
     if as_json:
         print_json(view.to_dict())
         return 0
@@ -183,6 +185,8 @@ def _print_view(view: inventory.InventoryView, as_json: bool) -> int:
 
 
 def run_set(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     with open_db(args) as db:
         view = inventory.set_fields(
             db, args.name, parse_assignments(args.assignments), version=args.version, actor=actor(args)
@@ -191,6 +195,8 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def run_fields(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     fields = inventory.inventory_fields()
     if args.json:
         print_json([f.to_dict() for f in fields])
@@ -203,11 +209,15 @@ def run_fields(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     with open_db(args) as db:
         return _print_view(inventory.show_inventory(db, args.name), args.json)
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     with open_db(args) as db:
         entries = inventory.list_inventory(db, overdue=args.overdue, due_within=args.due_within)
     if args.json:
@@ -234,6 +244,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     with open_db(args) as db:
         path = inventory.export_inventory(db, format=args.format, out=args.out)
     print(f"wrote {path}")
@@ -241,6 +253,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_assess(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     with open_db(args) as db:
         view = inventory.assess_risk(
             db, args.name, parse_assignments(args.answers), rubric=args.rubric, actor=actor(args)
@@ -249,6 +263,9 @@ def run_assess(args: argparse.Namespace) -> int:
 
 
 def run_override(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+    from signoff.services.users import authenticate
+
     with open_db(args) as db:
         name = args.signer
         user = authenticate(
@@ -259,6 +276,8 @@ def run_override(args: argparse.Namespace) -> int:
 
 
 def run_proposals(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     with open_db(args) as db:
         found = inventory.proposals(db, args.name, version=args.version)
     if args.json:
@@ -275,6 +294,8 @@ def run_proposals(args: argparse.Namespace) -> int:
 
 
 def run_accept(args: argparse.Namespace) -> int:
+    from signoff.services import inventory
+
     with open_db(args) as db:
         view = inventory.accept_proposals(db, args.name, args.field, version=args.version, actor=actor(args))
     return _print_view(view, args.json)

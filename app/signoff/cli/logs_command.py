@@ -13,7 +13,13 @@ from signoff.cli.common import ProgressBar, actor, add_json_flag, open_db, print
 from signoff.cli.identity import SIGNED_IN
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import InputError
-from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
+from signoff.domain.prediction_log import (
+    ColumnMapping,
+    LogImport,
+    LogRole,
+    parse_category_map,
+    parse_prediction_map,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -95,7 +101,9 @@ def run_show(args: argparse.Namespace) -> int:
         ("quarantine", f"sha256 {log.quarantine_sha256}" if log.quarantine_sha256 else "none"),
         ("task", f"{validation.task}; labels {', '.join(validation.label_domain) or '-'}"),
         ("period", f"{_time(log.period_start)} .. {_time(log.period_end)}"),
-        ("mapping", ", ".join(f"{k}={v}" for k, v in log.mapping.to_dict().items() if v)),
+        ("mapping", ", ".join(f"{k}={v}" for k, v in _plain_mapping(log.mapping).items() if v)),
+        *(("read as", line) for line in log.mapping.interpretations()),
+        ("unlabelled", f"{validation.rows_unlabelled:,} rows without a label yet"),
         ("imported", f"{_time(log.imported_at)} by {log.imported_by} with {log.importer}"),
     ]
     width = max(len(name) for name, _ in lines)
@@ -110,7 +118,19 @@ def run_show(args: argparse.Namespace) -> int:
             )
     else:
         print("issues:  none")
+    for warning in validation.warnings:
+        print(f"warning: {warning.message}")
+    for note in validation.notes:
+        print(f"note:    {note}")
     return 0
+
+
+def _plain_mapping(mapping: ColumnMapping) -> dict:
+    """The column roles only; the interpretations are shown as sentences of their own."""
+    data = mapping.to_dict()
+    for key in ("timestamp_format", "prediction_map", "positive_label", "category_map"):
+        data.pop(key, None)
+    return data
 
 
 def _time(moment) -> str:
@@ -129,10 +149,17 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
         "Importing the same file the same way again returns the stored log.",
     )
     log.add_argument("path", metavar="PATH", help="the log file: .csv (any delimiter), .parquet, .jsonl")
-    log.add_argument("--model", required=True, help="registered model name")
-    log.add_argument("--version", required=True, help="model version")
-    log.add_argument("--label", required=True, metavar="COL", help="column with the true outcome")
-    log.add_argument("--prediction", required=True, metavar="COL", help="column with the predicted outcome")
+    log.add_argument(
+        "--guess",
+        action="store_true",
+        help="only print the mapping proposed from the column names and the first rows; import nothing",
+    )
+    log.add_argument("--model", help="registered model name (required unless --guess)")
+    log.add_argument("--version", help="model version (required unless --guess)")
+    log.add_argument("--label", metavar="COL", help="column with the true outcome (required unless --guess)")
+    log.add_argument(
+        "--prediction", metavar="COL", help="column with the predicted outcome (required unless --guess)"
+    )
     log.add_argument("--score", action="extend", nargs="+", default=[], metavar="COL", help="score column(s)")
     log.add_argument(
         "--sensitive",
@@ -149,6 +176,29 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
         "--id", metavar="COL", help="column identifying each prediction (checked for duplicates)"
     )
     log.add_argument("--timestamp", metavar="COL", help="column with the time of each prediction")
+    log.add_argument(
+        "--date-format",
+        metavar="FORMAT",
+        help="how the timestamps are written, as strftime (e.g. %%d/%%m/%%Y %%H:%%M) or 'ISO 8601', "
+        "'epoch seconds', 'epoch milliseconds' (default: decided from the values)",
+    )
+    log.add_argument(
+        "--prediction-map",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PREDICTION=LABEL",
+        help="what a prediction value means in the label's words, e.g. Approved=Repaid Declined=Defaulted",
+    )
+    log.add_argument("--positive-label", metavar="VALUE", help="the favourable label value, e.g. Repaid")
+    log.add_argument(
+        "--category-map",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="COL:VALUE=AS",
+        help='count VALUE of column COL as AS, e.g. "Gender:female=Female" (recorded with the log)',
+    )
     log.add_argument(
         "--shap",
         action="extend",
@@ -169,6 +219,12 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
     )
     log.add_argument("--delimiter", help="CSV delimiter (default: detected)")
     log.add_argument(
+        "--merge-spellings",
+        action="store_true",
+        help="count category values that differ only in case, spaces or Unicode form as their most frequent "
+        "spelling; the merges are recorded in the log's category map",
+    )
+    log.add_argument(
         "--quarantine-invalid",
         action="store_true",
         help="keep the valid rows and store the rejected ones, with reasons, next to the log",
@@ -183,8 +239,15 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.guess:
+        return _run_guess(args)
+    missing = [flag for flag in ("model", "version", "label", "prediction") if not getattr(args, flag)]
+    if missing:
+        raise InputError(
+            f"give {', '.join('--' + flag for flag in missing)} (or --guess to see a proposed mapping)"
+        )
     # Imported here: pandas and pyarrow cost every other command a second of start-up.
-    from signoff.importers.prediction_log import LogReadOptions
+    from signoff.domain.prediction_log import LogReadOptions
     from signoff.services.logs import import_log
 
     # The domain says this in its own words; here the words are the flags the user typed.
@@ -202,12 +265,17 @@ def run_import(args: argparse.Namespace) -> int:
         timestamp=args.timestamp,
         shap=_shap_pairs(args.shap),
         shap_base=args.shap_base,
+        timestamp_format=args.date_format,
+        prediction_map=parse_prediction_map(args.prediction_map),
+        positive_label=args.positive_label,
+        category_map=parse_category_map(args.category_map),
     )
     options = LogReadOptions(
         encoding=args.encoding,
         delimiter=args.delimiter,
         quarantine_invalid=args.quarantine_invalid,
         task=args.task,
+        merge_spellings=args.merge_spellings,
     )
     bar = ProgressBar()
     try:
@@ -230,6 +298,42 @@ def run_import(args: argparse.Namespace) -> int:
     else:
         _describe_import(outcome)
     return 0
+
+
+def _run_guess(args: argparse.Namespace) -> int:
+    from signoff.services.logs import propose_mapping
+
+    proposal = propose_mapping(args.path, encoding=args.encoding, delimiter=args.delimiter)
+    if args.json:
+        print_json(proposal.to_dict())
+        return 0
+    guess = proposal.guess
+    flags = [("--label", guess.label), ("--prediction", guess.prediction), ("--id", guess.id)]
+    flags += [("--timestamp", guess.timestamp), ("--date-format", proposal.timestamp_format)]
+    flags += [("--score", " ".join(map(_quoted, guess.scores)) or None)]
+    flags += [("--sensitive", " ".join(map(_quoted, guess.sensitive)) or None)]
+    flags += [("--feature", " ".join(map(_quoted, guess.features)) or None)]
+    print(
+        f"proposed mapping for {args.path} (from the column names and the first {len(proposal.preview)} rows):"
+    )
+    for flag, value in flags:
+        if value is not None:
+            print(f"  {flag} {value if flag in ('--score', '--sensitive', '--feature') else _quoted(value)}")
+    if proposal.timestamp_note:
+        print(f"timestamps: {proposal.timestamp_note}")
+    if proposal.prediction_map_needed:
+        labels = ", ".join(proposal.label_values)
+        pairs = " ".join(f"{value}=LABEL" for value in proposal.prediction_values)
+        print(
+            f"predictions ({', '.join(proposal.prediction_values)}) use other words than the labels ({labels}): "
+            f"add --prediction-map {pairs} and --positive-label with the favourable label"
+        )
+    print("check every role, then import with --model and --version")
+    return 0
+
+
+def _quoted(value: str) -> str:
+    return f'"{value}"' if any(c.isspace() for c in value) or "%" in value else value
 
 
 def _shap_pairs(given: list[str]) -> tuple[tuple[str, str], ...]:
@@ -257,3 +361,9 @@ def _describe_import(outcome: LogImport) -> None:
         )
     for issue in log.validation.issues:
         print(f"  {issue.check} in {issue.column or 'the file'}: {issue.count:,} rows ({issue.message})")
+    for line in log.mapping.interpretations():
+        print(f"  read as: {line}")
+    for warning in log.validation.warnings:
+        print(f"  warning: {warning.message}")
+    if log.validation.rows_unlabelled:
+        print(f"  {log.validation.rows_unlabelled:,} rows have no label yet (kept, unlabelled)")

@@ -55,6 +55,12 @@ def _json_intersections(value: Intersections) -> bool | int | list[list[str]]:
     return value if isinstance(value, bool | int) else [list(c) for c in value]
 
 
+def _favourable(request: AnalysisRequest, log: PredictionLog) -> None:
+    """A request that names no positive label takes the favourable label the log's mapping states."""
+    if getattr(request, "positive_label", None) is None and log.mapping.positive_label is not None:
+        object.__setattr__(request, "positive_label", log.mapping.positive_label)
+
+
 def _scores(log: PredictionLog) -> str | None:
     # One score column is the positive class's probability; several are per-class and not used here.
     return log.mapping.scores[0] if len(log.mapping.scores) == 1 else None
@@ -111,6 +117,7 @@ class FairnessRequest(AnalysisRequest):
         object.__setattr__(self, "sensitive", tuple(self.sensitive))
         object.__setattr__(self, "intersections", _frozen_intersections(self.intersections))
         object.__setattr__(self, "bins", _frozen_bins(self.bins))
+        _favourable(self, self.log)
         if isinstance(self.reference, Mapping):
             object.__setattr__(self, "reference", MappingProxyType(dict(self.reference)))
         elif self.reference not in REFERENCE_RULES:
@@ -202,6 +209,7 @@ class PerformanceRequest(AnalysisRequest):
         object.__setattr__(self, "sensitive", tuple(self.sensitive))
         object.__setattr__(self, "intersections", _frozen_intersections(self.intersections))
         object.__setattr__(self, "bins", _frozen_bins(self.bins))
+        _favourable(self, self.log)
 
     @property
     def subject(self) -> PredictionLog:
@@ -270,6 +278,7 @@ class MonitoringRequest(AnalysisRequest):
             raise InputError(f"the window is a day, week or month, not {self.frequency!r}")
         if self.log.mapping.timestamp is None:
             raise InputError(f"log {self.log.id} has no timestamp column mapped; monitoring needs one")
+        _favourable(self, self.log)
 
     @property
     def subject(self) -> PredictionLog:
@@ -411,6 +420,11 @@ class ExplainRequest(AnalysisRequest):
     @property
     def subject(self) -> PredictionLog:
         return self.log
+
+    @property
+    def favourable_class(self) -> str | None:
+        """The log's favourable label, explained when the model has that class and none was chosen."""
+        return self.log.mapping.positive_label if self.target_class is None else None
 
     def logs(self) -> dict[str, PredictionLog]:
         return {"log": self.log} | ({} if self.reference_log is None else {"reference": self.reference_log})

@@ -45,6 +45,7 @@ class InventoryField:
 
 
 STAGES = ("development", "validation", "production", "retired")
+EXPORT_FORMATS = ("csv", "xlsx")  # how the inventory is written out
 EU_AI_ACT_RISK = ("prohibited", "high", "limited", "minimal", "not-in-scope")
 # EU AI Act Annex III, points 1-8, in the regulation's order.
 ANNEX_III_AREAS = (

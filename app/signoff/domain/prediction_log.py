@@ -37,6 +37,12 @@ class ColumnMapping:
     # and the column holding each row's base value. They let a model without a usable artifact be explained.
     shap: tuple[tuple[str, str], ...] = ()
     shap_base: str | None = None
+    # How the file is to be read, as stated by the user or decided by the importer; the stored log's
+    # mapping always holds the decision, so every interpretation is on record with the evidence.
+    timestamp_format: str | None = None  # "ISO 8601", "epoch seconds", "epoch milliseconds" or strftime
+    prediction_map: tuple[tuple[str, str], ...] = ()  # (prediction value, the label value it means)
+    positive_label: str | None = None  # the favourable label value
+    category_map: tuple[tuple[str, str, str], ...] = ()  # (column, value as written, value it becomes)
 
     def __post_init__(self) -> None:
         if self.shap and self.shap_base is None:
@@ -75,7 +81,38 @@ class ColumnMapping:
         if self.shap:  # absent otherwise, so mappings stored before SHAP columns existed compare equal
             data["shap"] = {feature: column for feature, column in self.shap}
             data["shap_base"] = self.shap_base
+        # The same for the interpretations: absent when there is none.
+        if self.timestamp_format is not None:
+            data["timestamp_format"] = self.timestamp_format
+        if self.prediction_map:
+            data["prediction_map"] = {given: meant for given, meant in self.prediction_map}
+        if self.positive_label is not None:
+            data["positive_label"] = self.positive_label
+        if self.category_map:
+            data["category_map"] = [list(entry) for entry in self.category_map]
         return data
+
+    def interpretations(self) -> list[str]:
+        """How the file's values were read, one sentence each, for wherever the log is shown."""
+        lines = []
+        if self.timestamp is not None and self.timestamp_format is not None:
+            lines.append(f"timestamps in {self.timestamp!r} read as {self.timestamp_format}")
+        for given, meant in self.prediction_map:
+            lines.append(f"prediction {given!r} means label {meant!r}")
+        if self.positive_label is not None:
+            lines.append(f"the favourable label is {self.positive_label!r}")
+        for column, written, becomes in self.category_map:
+            lines.append(f"{column}: {written!r} counted as {becomes!r}")
+        return lines
+
+    def value_maps(self) -> dict[str, dict[str, str]]:
+        """Per column, the values to rewrite before checking: prediction vocabulary and category merges."""
+        maps: dict[str, dict[str, str]] = {}
+        if self.prediction_map:
+            maps[self.prediction] = dict(self.prediction_map)
+        for column, written, becomes in self.category_map:
+            maps.setdefault(column, {})[written] = becomes
+        return maps
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnMapping:
@@ -89,7 +126,39 @@ class ColumnMapping:
             timestamp=data.get("timestamp"),
             shap=tuple((data.get("shap") or {}).items()),
             shap_base=data.get("shap_base"),
+            timestamp_format=data.get("timestamp_format"),
+            prediction_map=tuple((data.get("prediction_map") or {}).items()),
+            positive_label=data.get("positive_label"),
+            category_map=tuple(tuple(entry) for entry in data.get("category_map", ())),  # type: ignore[misc]
         )
+
+
+def parse_prediction_map(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``["Approved=Repaid", "Declined=Defaulted"]`` -> pairs (prediction value, label value it means)."""
+    pairs = []
+    for item in items:
+        given, sep, meant = item.partition("=")
+        if not sep or not given.strip() or not meant.strip():
+            raise InputError(
+                f"a prediction map entry is PREDICTION=LABEL, e.g. Approved=Repaid; got {item!r}"
+            )
+        pairs.append((given.strip(), meant.strip()))
+    if len({given for given, _meant in pairs}) != len(pairs):
+        raise InputError("the prediction map names a prediction value twice")
+    return tuple(pairs)
+
+
+def parse_category_map(items: list[str] | tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """``["Gender:female=Female"]`` -> (column, value as written, value it becomes). Values are kept
+    exactly as written, since surrounding spaces may be the very difference being merged."""
+    entries = []
+    for item in items:
+        column, sep, rest = item.partition(":")
+        written, sep2, becomes = rest.partition("=")
+        if not sep or not sep2 or not column or not becomes:
+            raise InputError(f"a category merge is COLUMN:VALUE=AS, e.g. Gender:female=Female; got {item!r}")
+        entries.append((column, written, becomes))
+    return tuple(entries)
 
 
 @dataclass(frozen=True)
@@ -101,6 +170,8 @@ class ValidationIssue:
     count: int
     rows: tuple[int, ...]  # 1-based data row numbers (header excluded), at most the first 20
     message: str
+    # For a category_spelling warning: the category-map entries that would merge the spellings.
+    merges: tuple[tuple[str, str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,7 +180,13 @@ class ValidationIssue:
             "count": self.count,
             "rows": list(self.rows),
             "message": self.message,
+            **({"merges": [list(m) for m in self.merges]} if self.merges else {}),
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ValidationIssue:
+        merges = tuple(tuple(m) for m in data.get("merges", ()))
+        return cls(data["check"], data["column"], data["count"], tuple(data["rows"]), data["message"], merges)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -123,6 +200,12 @@ class ValidationReport:
     # What the reader decided on its own and the reviewer should know (e.g. "timestamps without a time
     # zone were read as UTC"); never a problem with rows, those are issues.
     notes: tuple[str, ...] = ()
+    # Things a reviewer should look at that do not make a row invalid, such as category values that
+    # differ only in case ("category_spelling"); never merged silently.
+    warnings: tuple[ValidationIssue, ...] = ()
+    # Rows kept without a label (the outcome is not known yet): they count for selection rates, drift
+    # and monitoring, not for error rates or AUC.
+    rows_unlabelled: int = 0
 
     @property
     def rows_quarantined(self) -> int:
@@ -133,7 +216,7 @@ class ValidationReport:
         return not self.issues
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "rows_read": self.rows_read,
             "rows_kept": self.rows_kept,
             "rows_quarantined": self.rows_quarantined,
@@ -143,6 +226,12 @@ class ValidationReport:
             "issues": [i.to_dict() for i in self.issues],
             "notes": list(self.notes),
         }
+        # Absent when empty, so the records (and bundle hashes) of logs imported before stay the same.
+        if self.warnings:
+            data["warnings"] = [w.to_dict() for w in self.warnings]
+        if self.rows_unlabelled:
+            data["rows_unlabelled"] = self.rows_unlabelled
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ValidationReport:
@@ -152,17 +241,10 @@ class ValidationReport:
             task=data.get("task", "binary"),
             label_domain=tuple(data.get("label_domain", ())),
             prediction_domain=tuple(data.get("prediction_domain", ())),
-            issues=tuple(
-                ValidationIssue(
-                    check=i["check"],
-                    column=i["column"],
-                    count=i["count"],
-                    rows=tuple(i["rows"]),
-                    message=i["message"],
-                )
-                for i in data.get("issues", ())
-            ),
+            issues=tuple(ValidationIssue.from_dict(i) for i in data.get("issues", ())),
             notes=tuple(data.get("notes", ())),
+            warnings=tuple(ValidationIssue.from_dict(w) for w in data.get("warnings", ())),
+            rows_unlabelled=data.get("rows_unlabelled", 0),
         )
 
 
@@ -265,3 +347,16 @@ def _time_text(moment: datetime | None) -> str | None:
 
 def _parse_time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class LogReadOptions:
+    """How to read a log file. ``task`` (binary, multiclass, regression) overrides the guess."""
+
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+    quarantine_invalid: bool = False
+    task: str | None = None
+    # Merge category values that differ only in case, surrounding space or Unicode form into their most
+    # frequent spelling; the merges are written into the mapping's category map, as if stated.
+    merge_spellings: bool = False

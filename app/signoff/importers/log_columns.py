@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from signoff.domain.errors import InputError
+from signoff.importers.timestamp_formats import ISO_8601, parse_with_format
 
 # Text read as "no value" in any column. Deliberately short: a sensitive-attribute value such as "None"
 # or "NA" (North America) should not vanish because a spreadsheet convention says so.
@@ -140,10 +141,18 @@ class ParsedTimestamps:
     naive: bool  # some values had no time zone and were read as UTC
 
 
-def parse_timestamps(array: pa.Array) -> ParsedTimestamps:
-    """ISO 8601 text (with or without a zone; without one it is UTC) or native timestamps/dates."""
+def parse_timestamps(array: pa.Array, fmt: str | None = None) -> ParsedTimestamps:
+    """ISO 8601 text (with or without a zone; without one it is UTC) or native timestamps/dates; with
+    ``fmt`` (a strftime form or an epoch unit, see ``timestamp_formats``) values in that form."""
     array = plain(array)
     n = len(array)
+    if (
+        fmt is not None
+        and fmt != ISO_8601
+        and not (pa.types.is_timestamp(array.type) or pa.types.is_date(array.type))
+    ):
+        values, unparseable, naive = parse_with_format(array, fmt)
+        return ParsedTimestamps(values, unparseable, naive)
     if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
         naive = pa.types.is_date(array.type) or array.type.tz is None
         return ParsedTimestamps(as_timestamps_native(array), np.zeros(n, dtype=bool), naive)

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +27,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from signoff.domain.errors import InputError
-from signoff.importers.log_columns import NULL_TOKENS, shown
+from signoff.importers.log_columns import NULL_TOKENS, as_text, plain, shown
 
 CSV_EXTENSIONS = (".csv", ".tsv", ".txt")
 JSONL_EXTENSIONS = (".jsonl", ".ndjson")
@@ -38,6 +39,7 @@ CSV_BLOCK_BYTES = 4 << 20
 # A prediction-log field longer than this is not a value but a mistake (a broken quote, a blob).
 MAX_FIELD_BYTES = 1 << 20
 PARQUET_BATCH_ROWS = 65_536
+PREVIEW_ROWS = 200  # rows a preview (the wizard's, ``--guess``) reads
 JSONL_BATCH_ROWS = 65_536
 _DELIMITERS = (",", ";", "\t", "|")
 _HEAD_BYTES = 1 << 20
@@ -427,6 +429,52 @@ class ParquetSource(LogSource):
         finally:
             self._file.close()
         self.sha256 = file_sha256(self.path)
+
+
+def preview_log(
+    path: Path, *, encoding: str = "utf-8", delimiter: str | None = None, rows: int = PREVIEW_ROWS
+) -> Any:
+    """The first ``rows`` rows of a log as a pandas DataFrame of text, read by the same readers (and
+    the same format recognition) as the import, so a preview never disagrees with the importer."""
+    import pandas as pd  # only the preview needs pandas here
+
+    path = Path(path)
+    source = open_log_source(path, (), encoding=encoding, delimiter=delimiter)
+    columns = source.columns or _jsonl_fields(path, source, rows)
+    source = open_log_source(path, tuple(columns), encoding=encoding, delimiter=delimiter)
+    batches = source.batches()
+    try:
+        batch = next(batches, None)
+    finally:
+        batches.close()
+    data = {}
+    for column in columns:
+        values = batch.columns[column].slice(0, rows) if batch is not None else pa.array([], pa.string())
+        data[column] = pd.Series(as_text(plain(values)).to_pylist(), dtype="string")
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def _jsonl_fields(path: Path, source: LogSource, rows: int) -> tuple[str, ...]:
+    """The field names of the first ``rows`` JSON Lines records, in the order first met."""
+    fields: dict[str, None] = {}
+    codec = getattr(source, "codec", "utf-8-sig")
+    with path.open("r", encoding=codec, errors="replace") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if line_number > rows:
+                break
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise source.error(
+                    f"line {line_number} is not valid JSON ({exc.msg}).", row=line_number
+                ) from exc
+            if isinstance(record, dict):
+                fields.update(dict.fromkeys(map(str, record)))
+    if not fields:
+        raise source.error("the file holds no JSON records.")
+    return tuple(fields)
 
 
 def file_sha256(path: Path) -> str:

@@ -86,6 +86,24 @@ def read_mlflow_registry(
         )
 
 
+def registered_model_names(
+    tracking_uri: str,
+    *,
+    settings: MlflowSettings | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[str]:
+    """The names of every registered model at ``tracking_uri``, sorted as a person reads them (the
+    wizard's list to choose from): the same paged, limited reads as a full import."""
+    reader = _RegistryReader(
+        MlflowRestClient(tracking_uri, settings),
+        page_size=MAX_PAGE_SIZE,
+        progress=lambda done, total, what: None,
+        cancelled=cancelled or (lambda: False),
+    )
+    with reader.client:
+        return sorted((m["name"] for m in reader.registered_models(None)), key=str.casefold)
+
+
 def _unique_names(models: Sequence[str] | None) -> list[str] | None:
     if models is None:
         return None

@@ -10,7 +10,9 @@ in two passes (see ``_Import``). The same input bytes and mapping always give th
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ import pyarrow.parquet as pq
 from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import (
     ColumnMapping,
+    LogReadOptions,
     LogRejectedError,
     ValidationIssue,
     ValidationReport,
@@ -49,10 +52,20 @@ from signoff.importers.log_columns import (
 )
 from signoff.importers.log_formats import LogBatch, LogSource, file_sha256, open_log_source
 from signoff.importers.log_writing import RowGroupWriter, in_background
+from signoff.importers.timestamp_formats import (
+    ISO_8601,
+    check_format,
+    detect_timestamp_format,
+)
+from signoff.importers.timestamp_formats import (
+    describe as describe_format,
+)
 
 SOURCE_ROW = "source_row"
 REASON = "reason"
 FIRST_ROWS = 20  # rows listed per issue
+# A categorical column with more distinct values than this is free text: its spellings are not compared.
+DISTINCT_CATEGORIES = 1000
 _PASS_A_SHARE = 0.85  # of the progress bar; the second pass reads a local staging file and is quicker
 _CHECK_ORDER = (
     "missing",
@@ -66,14 +79,7 @@ _CHECK_ORDER = (
 )
 
 
-@dataclass(frozen=True)
-class LogReadOptions:
-    """How to read a log file. ``task`` (binary, multiclass, regression) overrides the guess."""
-
-    encoding: str = "utf-8"
-    delimiter: str | None = None
-    quarantine_invalid: bool = False
-    task: str | None = None
+READ_AS_WRITTEN = LogReadOptions()  # frozen, so one shared default is safe
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,8 @@ class CanonicalLog:
     quarantine_sha256: str | None
     period_start: datetime | None
     period_end: datetime | None
+    # The mapping as applied: the request plus what the importer decided (the timestamp format).
+    mapping: ColumnMapping | None = None
 
 
 def canonicalise_log(
@@ -97,7 +105,7 @@ def canonicalise_log(
     mapping: ColumnMapping,
     *,
     work_dir: Path,
-    options: LogReadOptions = LogReadOptions(),  # frozen, so one shared default is safe
+    options: LogReadOptions = READ_AS_WRITTEN,
     progress: Callable[[int, int], None] | None = None,
 ) -> CanonicalLog:
     """Validate the log at ``path`` and write its canonical Parquet into ``work_dir``.
@@ -108,17 +116,31 @@ def canonicalise_log(
     cancels the import.
     """
     work_dir = Path(work_dir)
+    mapping, timestamp_note = resolve_mapping(Path(path), mapping, options)
     created = not work_dir.exists()
     work_dir.mkdir(parents=True, exist_ok=True)
     reporter = _Progress(progress)
     jobs = [_Import(Path(path), mapping, work_dir, options, reporter, single_pass=True)]
     try:
         try:
-            return jobs[0].run()
+            result = jobs[0].run()
         except _Replan:
             jobs[0].cleanup()
-        jobs.append(_Import(Path(path), mapping, work_dir, options, reporter, single_pass=False))
-        return jobs[1].run()
+            jobs.append(_Import(Path(path), mapping, work_dir, options, reporter, single_pass=False))
+            result = jobs[1].run()
+        merges = _spelling_merges(result.validation) if options.merge_spellings else ()
+        if merges:  # read again with the merges stated, so the evidence and the mapping both hold them
+            for job in jobs:
+                job.discard()
+            mapping = dataclasses.replace(mapping, category_map=(*mapping.category_map, *merges))
+            jobs.append(_Import(Path(path), mapping, work_dir, options, reporter, single_pass=False))
+            result = jobs[-1].run()
+        if timestamp_note:
+            notes = (timestamp_note, *result.validation.notes)
+            result = dataclasses.replace(
+                result, validation=dataclasses.replace(result.validation, notes=notes)
+            )
+        return dataclasses.replace(result, mapping=mapping)
     except BaseException:
         for job in jobs:
             job.discard()
@@ -129,6 +151,59 @@ def canonicalise_log(
     finally:
         for job in jobs:
             job.cleanup()
+
+
+def resolve_mapping(
+    path: Path, mapping: ColumnMapping, options: LogReadOptions = READ_AS_WRITTEN
+) -> tuple[ColumnMapping, str | None]:
+    """The mapping with the timestamp format decided (when the user stated none), and a note saying
+    why. Reads only the timestamp column, and only until a value settles the form (``20/04/2026``)."""
+    where = str(path)
+    _check_value_maps(mapping, where)
+    if mapping.timestamp is None:
+        return mapping, None
+    if mapping.timestamp_format is not None:
+        fmt = check_format(mapping.timestamp_format, mapping.timestamp)
+        return (
+            mapping,
+            f"timestamps in column {mapping.timestamp!r} read as {describe_format(fmt)}, as stated.",
+        )
+    source = open_log_source(
+        path, mapping.mapped_columns(), encoding=options.encoding, delimiter=options.delimiter
+    )
+    source.mapped = (mapping.timestamp,)  # every mapped column was looked for; only this one is read
+    batches = source.batches()
+    try:
+        detected = detect_timestamp_format(
+            (plain(batch.columns[mapping.timestamp]) for batch in batches),
+            column=mapping.timestamp,
+            file=where,
+        )
+    finally:
+        batches.close()
+    if detected is None:
+        return mapping, None
+    note = f"timestamps in column {mapping.timestamp!r} read as {describe_format(detected.format)}: {detected.reason}."
+    return dataclasses.replace(mapping, timestamp_format=detected.format), note
+
+
+def _check_value_maps(mapping: ColumnMapping, where: str) -> None:
+    columns = set(mapping.mapped_columns())
+    for column, _written, _becomes in mapping.category_map:
+        if column not in columns:
+            raise InputError(
+                f"a category merge names column {column!r}, which is not mapped; merge values of a "
+                "sensitive attribute or feature.",
+                file=where,
+                column=column,
+            )
+        if column in (mapping.label, mapping.prediction):
+            raise InputError(
+                "label and prediction values are not merged as categories; state the prediction's "
+                "meaning with a prediction map instead (--prediction-map).",
+                file=where,
+                column=column,
+            )
 
 
 def read_canonical_log(source: Path | bytes, columns: Sequence[str] | None = None) -> pandas.DataFrame:
@@ -162,6 +237,7 @@ def _roles(mapping: ColumnMapping, where: str) -> dict[str, str]:
     if not mapping.label or not mapping.prediction:
         raise InputError("a log needs both a label column and a prediction column.", file=where)
     roles: dict[str, str] = {}
+    clashes: list[tuple[str, str]] = []
     assigned = [
         (mapping.id, "id"),
         (mapping.timestamp, "timestamp"),
@@ -188,12 +264,15 @@ def _roles(mapping: ColumnMapping, where: str) -> dict[str, str]:
         elif {previous, role} == {"sensitive", "feature"}:
             roles[column] = "feature"  # keeps the feature's type; analysis groups by its values
         elif previous != role:
-            raise InputError(
-                f"column {column!r} is mapped both as {previous} and as {role}; a column plays one role "
-                "(only a sensitive attribute may also be a feature).",
-                file=where,
-                column=column,
-            )
+            clashes.append((column, f"{column!r} as {previous} and as {role}"))
+    if clashes:  # all of them at once, so one correction fixes the mapping
+        raise InputError(
+            f"{'a column is' if len(clashes) == 1 else 'columns are'} mapped to two roles: "
+            f"{'; '.join(text for _column, text in clashes)}. A column plays one role (only a sensitive "
+            "attribute may also be a feature).",
+            file=where,
+            column=clashes[0][0],
+        )
     return {column: roles[column] for column in mapping.mapped_columns()}
 
 
@@ -230,6 +309,17 @@ class _Tally:
 
     def issue(self) -> ValidationIssue:
         return ValidationIssue(self.check, self.column, self.count, tuple(self.rows), self.summary())
+
+    def note(self, fix: str) -> str:
+        """One line of a rejection, as a colleague would write it: where, what, and the way out."""
+        first = self.rows[0] if self.rows else None
+        value = f"{shown(self.example)} is " if self.example is not None else ""
+        more = ""
+        if self.count > 1:
+            others = ", ".join(str(r) for r in self.rows[1:6])
+            etc = ", ..." if self.count > min(len(self.rows), 6) else ""
+            more = f" (and {self.count - 1:,} more {'row' if self.count == 2 else 'rows'}: {others}{etc})"
+        return f"row {first}, column {self.column!r}: {value}{self.describe}{more}. {fix}"
 
 
 @dataclass(frozen=True)
@@ -299,6 +389,11 @@ class _Import:
         self.first_invalid_row: int | None = None
         self.ids: list[pa.Array] = []
         self.naive_timestamps = False
+        self.rows_unlabelled = 0
+        self.value_maps = mapping.value_maps()
+        # Per categorical column: value as written -> [rows, first row], for the spelling warnings.
+        self.categories: dict[str, dict[str, list[int]]] = {}
+        self.free_text: set[str] = set()
 
     # -- the whole run ---------------------------------------------------------------------------
 
@@ -325,9 +420,18 @@ class _Import:
         return result
 
     def _decide(self) -> OutcomeDomain:
-        return decide_outcome(
-            self.label_stats, self.prediction_stats, task=self.options.task, file=self.where
-        )
+        # A log in which no outcome is known yet still has classes: the prediction's.
+        label = self.label_stats if self.label_stats.present else self.prediction_stats
+        domain = decide_outcome(label, self.prediction_stats, task=self.options.task, file=self.where)
+        favourable = self.mapping.positive_label
+        if favourable is not None and domain.task != "regression" and favourable not in domain.class_names():
+            raise InputError(
+                f"the favourable label {favourable!r} is not one of the label values "
+                f"{', '.join(map(repr, domain.class_names()))} (--positive-label).",
+                file=self.where,
+                column=self.mapping.label,
+            )
+        return domain
 
     def _single_pass(self, source: LogSource) -> CanonicalLog:
         batches = in_background(source.batches())
@@ -413,6 +517,10 @@ class _Import:
         for column, role in self.roles.items():
             try:
                 values = plain(batch.columns[column])
+                if column in self.value_maps:
+                    values = _rewrite(values, self.value_maps[column])
+                if role == "sensitive" or (role == "feature" and pa.types.is_string(values.type)):
+                    self._count_categories(column, values, rows)
                 staged[column] = self._check_column(column, role, values, rows, reasons, decimal_comma)
             except UnsupportedType as exc:
                 raise InputError(
@@ -445,21 +553,24 @@ class _Import:
         if role in ("label", "prediction") and pa.types.is_floating(values.type):
             values = pc.if_else(pc.is_nan(values), pa.scalar(None, values.type), values)
         missing = null_mask(values)
-        if self._tally("missing", column, "no value (empty, NA or NaN)").add(missing, rows):
+        if role == "label":
+            # The outcome is not known yet (as in most production logs): the row is kept, unlabelled.
+            self.rows_unlabelled += int(missing.sum())
+        elif self._tally("missing", column, "no value (empty, NA or NaN)").add(missing, rows):
             reasons.append(_reason(missing, f"{column}: missing"))
         if role == "id":
             text = as_text(values)
             self.ids.append(text)
             return text
         if role == "timestamp":
-            parsed = parse_timestamps(values)
+            fmt = self.mapping.timestamp_format
+            parsed = parse_timestamps(values, fmt)
             self.naive_timestamps |= parsed.naive
             text = _text_or_none(values)
-            tally = self._tally("invalid_timestamp", column, "not an ISO 8601 timestamp")
+            form = "an ISO 8601 timestamp" if fmt in (None, ISO_8601) else f"a timestamp in the form {fmt}"
+            tally = self._tally("invalid_timestamp", column, f"not {form}")
             if tally.add(parsed.unparseable, rows, text):
-                reasons.append(
-                    _reason(parsed.unparseable, f"{column}: ", text, " is not an ISO 8601 timestamp")
-                )
+                reasons.append(_reason(parsed.unparseable, f"{column}: ", text, f" is not {form}"))
             return parsed.values
         if role in ("label", "prediction"):
             stats = self.label_stats if role == "label" else self.prediction_stats
@@ -517,7 +628,75 @@ class _Import:
         self.id_codes = codes
         return repeated
 
+    def _count_categories(self, column: str, values: pa.Array, rows: np.ndarray) -> None:
+        seen = self.categories.setdefault(column, {})
+        if column in self.free_text:
+            return
+        text = as_text(values)
+        counts = pc.value_counts(pc.drop_null(text))
+        found = counts.field("values")
+        new = pc.invert(pc.is_in(found, value_set=pa.array(list(seen), pa.string())))
+        if len(seen) + int(pc.sum(new).as_py() or 0) > DISTINCT_CATEGORIES:
+            self.free_text.add(column)  # free text or numbers, not categories: spellings are not compared
+            return
+        # The first row of each value not seen before: one vectorised pass over the batch.
+        first_rows: dict[str, int] = {}
+        fresh = found.filter(new)
+        if len(fresh):
+            codes = pc.fill_null(pc.index_in(text, value_set=fresh), -1).to_numpy(zero_copy_only=False)
+            found_codes, first = np.unique(codes, return_index=True)
+            names = fresh.to_pylist()
+            for code, at in zip(found_codes, first, strict=True):
+                if code >= 0:
+                    first_rows[names[code]] = int(rows[at])
+        for value, count in zip(found.to_pylist(), counts.field("counts").to_pylist(), strict=True):
+            if value in seen:
+                seen[value][0] += count
+            else:
+                seen[value] = [count, first_rows[value]]
+
+    def _spelling_warnings(self) -> list[ValidationIssue]:
+        """Values of one column that differ only in case, surrounding space or Unicode form."""
+        warnings = []
+        for column, seen in self.categories.items():
+            if column in self.free_text:
+                continue
+            if self.roles[column] == "feature" and self.kinds.get(column) not in (None, "text"):
+                continue
+            groups: dict[str, list[str]] = {}
+            for value in seen:
+                groups.setdefault(_spelling_key(value), []).append(value)
+            for spellings in groups.values():
+                if len(spellings) < 2:
+                    continue
+                spellings.sort(key=lambda v: (-seen[v][0], v))
+                listed = [f"{v!r} ({seen[v][0]:,})" for v in spellings]
+                words = " and ".join([", ".join(listed[:-1]), listed[-1]])
+                major = spellings[0]
+                merges = " ".join(f'"{column}:{v}={major}"' for v in spellings[1:])
+                message = (
+                    f"{column}: {words} differ only in {_spelling_difference(spellings)}; they are counted as "
+                    f"different groups. If they are the same, merge them (--category-map {merges})."
+                )
+                minor = spellings[1:]
+                warnings.append(
+                    ValidationIssue(
+                        "category_spelling",
+                        column,
+                        sum(seen[v][0] for v in minor),
+                        tuple(sorted(seen[v][1] for v in minor)),
+                        message,
+                        merges=tuple((column, v, major) for v in minor),
+                    )
+                )
+        return warnings
+
     def _collect_notes(self) -> None:
+        if self.rows_unlabelled:
+            self.notes.append(
+                f"{self.rows_unlabelled:,} rows have no label yet (column {self.mapping.label!r}); they are "
+                "kept and count for selection rates, drift and monitoring, not for error rates or AUC."
+            )
         if self.naive_timestamps:
             self.notes.append(
                 f"timestamps in column {self.mapping.timestamp!r} without a time zone were read as UTC."
@@ -750,29 +929,32 @@ class _Import:
             prediction_domain=predictions,
             task=domain.task,
             notes=tuple(self.notes),
+            warnings=tuple(self._spelling_warnings()),
+            rows_unlabelled=self.rows_unlabelled,
         )
 
     def _rejection(self, report: ValidationReport) -> LogRejectedError:
+        """One line per problem: the row and column, the value, what is wrong and what fixes it."""
         tallies = sorted(
             (t for t in self.tallies.values() if t.count),
             key=lambda t: (t.rows[0] if t.rows else 0, _CHECK_ORDER.index(t.check)),
         )
-        parts = [t.summary(shown_rows=5) for t in tallies[:6]]
-        if len(tallies) > 6:
-            parts.append(f"and {len(tallies) - 6} more checks")
         kept = report.rows_kept
         if kept == 0:
             head = f"none of its {report.rows_read} rows is valid, so the log was not imported"
-            advice = "Fix the file and import it again."
+            set_aside = "Fix the file and import it again."
         else:
             head = (
                 f"{self.rows_invalid} of its {report.rows_read} rows are invalid, so the log was not imported"
             )
-            advice = (
-                "Fix the file, or import it with --quarantine-invalid to keep the "
+            set_aside = (
+                "Fix the file, or set such rows aside (--quarantine-invalid) to keep the "
                 f"{kept} valid rows and record the rejected ones with their reasons."
             )
-        message = f"{head}: {'; '.join(parts)}. {_probability_hint(tallies)}{advice}"
+        lines = [t.note(self._fix(t, report, set_aside)) for t in tallies[:6]]
+        if len(tallies) > 6:
+            lines.append(f"and {len(tallies) - 6} more checks failed (see the report).")
+        message = f"{head}:\n" + "\n".join(f"- {line}" for line in lines)
         first = tallies[0] if tallies else None
         return LogRejectedError(
             message,
@@ -781,6 +963,26 @@ class _Import:
             row=self.first_invalid_row,
             column=first.column if first else None,
         )
+
+    def _fix(self, tally: _Tally, report: ValidationReport, set_aside: str) -> str:
+        if tally.check == "invalid_timestamp":
+            return (
+                "Correct the value, or state the date format if the column is written another way "
+                f"(--date-format, e.g. %d/%m/%Y %H:%M). {set_aside}"
+            )
+        if tally.check == "prediction_domain":
+            predicted = sorted(self.prediction_stats.text_values)
+            labels = list(report.label_domain)
+            if predicted and not set(predicted) & set(labels):
+                pairs = " ".join(f"{p}=<label>" for p in predicted[:4])
+                return (
+                    f"The predictions ({', '.join(map(repr, predicted[:4]))}) use other words than the labels "
+                    f"({', '.join(map(repr, labels[:4]))}): say which prediction means which label "
+                    f"(--prediction-map {pairs})."
+                )
+            hint = _probability_hint([tally])
+            return f"{hint}{set_aside}"
+        return set_aside
 
     def _finish(
         self, report: ValidationReport, rows: int, quarantined: bool, period: tuple[object, object] | None
@@ -808,6 +1010,40 @@ class _Import:
             period_start=_utc(start),
             period_end=_utc(end),
         )
+
+
+def _spelling_merges(report: ValidationReport) -> tuple[tuple[str, str, str], ...]:
+    merges = []
+    for warning in report.warnings:
+        if warning.check == "category_spelling":
+            merges.extend(warning.merges)
+    return tuple(merges)
+
+
+def _rewrite(values: pa.Array, replacements: dict[str, str]) -> pa.Array:
+    """Values as the mapping says they are meant (a prediction's vocabulary, a merged spelling)."""
+    text = as_text(values)
+    for written, meant in replacements.items():
+        text = pc.if_else(pc.equal(text, written), pa.scalar(meant), text)
+    return text
+
+
+def _spelling_key(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().casefold()
+
+
+def _spelling_difference(spellings: list[str]) -> str:
+    """What the spellings of one value differ in, in words: case, surrounding space, Unicode form."""
+    kinds = []
+    if len({unicodedata.normalize("NFKC", v) for v in spellings}) < len(set(spellings)):
+        kinds.append("Unicode normalisation")
+    if len({v.strip() for v in spellings}) < len(set(spellings)):
+        kinds.append("surrounding space")
+    if len({unicodedata.normalize("NFKC", v).strip().casefold() for v in spellings}) < len(
+        {unicodedata.normalize("NFKC", v).strip() for v in spellings}
+    ):
+        kinds.append("case")
+    return " and ".join(kinds) or "case"
 
 
 def _probability_hint(tallies: list[_Tally]) -> str:

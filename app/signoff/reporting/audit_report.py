@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from signoff.domain.analysis_requests import DEFAULT_MIN_GROUP_SHARE
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, actor_label, format_utc
 from signoff.domain.canonical import canonical_hash
@@ -23,6 +24,7 @@ from signoff.domain.decision import Condition
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
+from signoff.domain.fairness_flags import group_flags, reference_note
 from signoff.domain.inventory import LABELS
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
@@ -790,6 +792,23 @@ def _data(evidence: AuditReportInput) -> Section:
                     ("Task", validation.task),
                     ("Label domain", ", ".join(validation.label_domain) or NOT_RECORDED),
                     ("Columns", _mapping_text(log)),
+                    # How the file's values were read (absent for logs read as they were written).
+                    *(
+                        (("Read as", "; ".join(log.mapping.interpretations())),)
+                        if log.mapping.interpretations()
+                        else ()
+                    ),
+                    *(
+                        (
+                            (
+                                "Unlabelled rows",
+                                f"{fmt_number(validation.rows_unlabelled)} (outcome not known yet)",
+                            ),
+                        )
+                        if validation.rows_unlabelled
+                        else ()
+                    ),
+                    *(("Warning", warning.message) for warning in validation.warnings),
                     ("Quarantine SHA-256", log.quarantine_sha256 or "no rows quarantined"),
                     ("Imported", f"{fmt_time(log.imported_at)} by {log.imported_by or NOT_RECORDED}"),
                 )
@@ -1066,7 +1085,8 @@ def _fairness_result_blocks(number: int, log_id: int | None, result: FairnessRes
     for seg in segments:
         kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
         blocks.append(Heading(f"{kind}: {seg.name.replace('&', ' × ')} ({source})"))
-        blocks += _group_counts(seg, log_id, result.positive_label)
+        share = float(result.params.get("excluded_share", DEFAULT_MIN_GROUP_SHARE))
+        blocks += _group_counts(seg, log_id, result.positive_label, share)
         ratios = [
             Observation(
                 "fairness.impact_ratio",
@@ -1097,9 +1117,15 @@ def _p_value(value: float | None) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: str) -> list[Block]:
+def _group_counts(
+    segment: SegmentResult,
+    log_id: int | None,
+    positive_label: str,
+    excluded_share: float = DEFAULT_MIN_GROUP_SHARE,
+) -> list[Block]:
     """Counts, selection rates and impact ratios of every group of one segment, Unknown and excluded too."""
     ratios = {r.group: r for r in segment.impact_ratios}
+    flags = group_flags(segment, excluded_share)
     rows = []
     for group in segment.groups:
         ratio = ratios.get(group.group)
@@ -1111,18 +1137,7 @@ def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: st
             impact, impact_ci = fmt_number(ratio.impact_ratio), fmt_interval(*ratio.ci)
         else:
             impact, impact_ci = "–", ""
-        notes = []
-        if group.group == segment.reference:
-            notes.append("reference")
-        if group.unknown:
-            notes.append("Unknown")
-        elif ratio is not None and ratio.excluded:
-            notes.append("small category")
-        if group.insufficient:
-            notes.append("insufficient data")
-        below = ratio is not None and ratio.impact_ratio is not None and ratio.impact_ratio < FOUR_FIFTHS
-        if below and not ratio.excluded and not group.insufficient:  # type: ignore[union-attr]
-            notes.append("below 0.8")
+        notes = flags.get(group.group, ())
         significance = group.significance
         rows.append(
             (
@@ -1143,7 +1158,7 @@ def _group_counts(segment: SegmentResult, log_id: int | None, positive_label: st
         f"{fmt_number(sum(g.count for g in segment.groups))} rows of {source}; Unknown (missing value): "
         f"{fmt_number(segment.unknown_count)} rows; excluded from the impact ratio as small categories: "
         + (", ".join(segment.excluded) if segment.excluded else "none")
-        + f"; reference group: {segment.reference or 'none large enough'}."
+        + f"; reference group: {segment.reference or 'none large enough'}. {reference_note(segment)}"
     )
     return [
         Table(

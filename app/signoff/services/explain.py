@@ -137,6 +137,8 @@ def explain(
         "bootstrap_resamples": DEFAULT_BOOTSTRAP_RESAMPLES,
         "target_class": request.target_class,
     }
+    if request.favourable_class is not None:  # only then, so runs of logs without one keep their key
+        parameters["favourable_class"] = request.favourable_class
     with materialised_artifacts(db, model_version) as files:
         plan = plan_model_load(files)
         inputs = {"model": sha256_file(plan.path), "log": log.evidence_sha256}
@@ -167,6 +169,7 @@ def explain(
             sample_size=request.sample_size,
             seed=request.seed,
             target_class=request.target_class,
+            favourable_class=request.favourable_class,
             progress=progress,
             cancelled=cancelled,
         )

@@ -17,6 +17,7 @@ from typing import Any
 from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.inventory import (
+    EXPORT_FORMATS,
     FIELDS,
     FIELDS_BY_NAME,
     DueState,
@@ -40,7 +41,6 @@ from signoff.storage import Database, UnitOfWork
 
 ASSESSMENT_MEDIA_TYPE = "application/vnd.signoff.risk-assessment+json"
 LL144_ACTION = "document.ll144"  # a bias-audit summary produced (services/documents.py)
-EXPORT_FORMATS = ("csv", "xlsx")
 
 
 def _now() -> datetime:

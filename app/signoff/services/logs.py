@@ -19,11 +19,15 @@ from signoff import __version__
 from signoff.domain.errors import InputError
 from signoff.domain.evidence import PARQUET_MEDIA_TYPE
 from signoff.domain.log_source import refuse_rows
-from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole, PredictionLog
+from signoff.domain.prediction_log import ColumnMapping, LogImport, LogReadOptions, LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
+
+# Reading a file as the import will, for a preview or a proposed mapping before anything is stored: the
+# front ends take these from here, never from the importers (an import-linter contract).
+from signoff.importers.column_guess import MappingProposal, guess_mapping, propose_mapping  # noqa: F401
+from signoff.importers.log_formats import PREVIEW_ROWS, preview_log  # noqa: F401
 from signoff.importers.prediction_log import (
     CanonicalLog,
-    LogReadOptions,
     canonicalise_log,
     read_canonical_log,
 )
@@ -61,6 +65,8 @@ def import_log(
     options = options or LogReadOptions()
     model_version = get_model_version(db, model, version)
     read_options = dataclasses.asdict(options)
+    if not options.merge_spellings:
+        del read_options["merge_spellings"]  # as before the option existed: same settings, same log
     with tempfile.TemporaryDirectory(prefix="signoff-import-") as work_dir:
         canonical = canonicalise_log(
             path,
@@ -69,6 +75,8 @@ def import_log(
             options=options,
             progress=None if progress is None else lambda done, total: progress(READING, done, total),
         )
+        # The mapping as applied, with what the importer decided (the timestamp format): on record.
+        mapping = canonical.mapping or mapping
         with db.transaction() as uow:
             existing = uow.logs.find_same_import(
                 model_version_id=model_version.id,

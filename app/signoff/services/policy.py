@@ -10,7 +10,7 @@ transaction. ``signoff check`` and the review workflow both call it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,12 +18,19 @@ from typing import Any
 
 from signoff import __version__
 from signoff.domain.analysis_kinds import ANALYSIS_KINDS
+from signoff.domain.analysis_requests import (
+    DEFAULT_MIN_GROUP_SHARE,
+    DEFAULT_RESAMPLES,
+    FairnessRequest,
+    PerformanceRequest,
+)
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.drift import DriftThresholds
 from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.observations import Observation
 from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
+from signoff.domain.policy_binding import bind_policy, policy_attributes, resolve_binding
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.users import Role
@@ -64,6 +71,8 @@ class PolicyCheck:
     evaluation: PolicyEvaluation
     run: AnalysisRun  # the stored evaluation (kind "policy")
     evidence: tuple[AnalysisRun, ...]  # the analysis runs judged
+    # policy attribute -> the log column it was read from ({"sex": "Gender"}); recorded with the run
+    attribute_binding: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -86,6 +95,7 @@ class PolicyCheck:
                 "min_group_size": self.policy.min_group_size,
                 "required_signatures": [s.to_dict() for s in self.policy.required_signatures],
             },
+            "attribute_binding": dict(self.attribute_binding),
             "run_id": self.run.id,
             "result_sha256": self.run.result_sha256,
             "analysis_runs": [
@@ -116,6 +126,45 @@ def _drift_settings(policy: Policy) -> dict[str, Any]:
     return options
 
 
+def _fairness_request(policy: Policy, log: PredictionLog, binding: dict[str, str]) -> FairnessRequest | None:
+    """The fairness analysis the (bound) policy asks for, or None when an attribute it needs has no
+    column in the log: its rules are then missing evidence, never judged on another run's settings."""
+    settings = policy.settings.get("fairness", {})
+    attributes = list(settings.get("attributes", ()))
+    columns = set(binding.values())
+    if not attributes or not set(attributes) <= columns:
+        return None
+    intersections = [list(c) for c in settings.get("intersections", ()) if set(c) <= columns]
+    how = settings.get("reference", "largest")
+    reference: str | dict[str, str] = how
+    if how == "explicit":
+        reference = {column: group for column, group in policy.reference_groups.items() if column in columns}
+    return FairnessRequest(
+        log=log,
+        sensitive=tuple(attributes),
+        intersections=intersections or False,
+        reference=reference,
+        min_group_size=policy.min_group_size,
+        excluded_share=float(settings.get("exclude_below_share", DEFAULT_MIN_GROUP_SHARE)),
+        n_resamples=int(settings.get("bootstrap_resamples", DEFAULT_RESAMPLES)),
+        seed=int(settings.get("seed", 0)),
+    )
+
+
+def _performance_request(
+    policy: Policy, log: PredictionLog, fairness: FairnessRequest | None
+) -> PerformanceRequest:
+    settings = policy.settings.get("performance", {})
+    return PerformanceRequest(
+        log=log,
+        sensitive=fairness.sensitive if fairness else (),
+        intersections=fairness.intersections if fairness else False,
+        min_group_size=policy.min_group_size,
+        n_resamples=int(settings.get("bootstrap_resamples", DEFAULT_RESAMPLES)),
+        seed=int(settings.get("seed", 0)),
+    )
+
+
 def _gather_evidence(
     db: Database,
     policy: Policy,
@@ -123,7 +172,11 @@ def _gather_evidence(
     logs: list[PredictionLog],
     chosen_logs: bool,
     actor: str | None,
+    binding: dict[str, str] | None = None,
 ) -> list[AnalysisRun]:
+    """The runs the policy judges. Fairness and performance are run on the current log with the
+    policy's own settings (reused when an identical run exists), never taken from an ad-hoc run."""
+    from signoff.services.analyses import run
     from signoff.services.drift import analyze_drift, analyze_validation
 
     name, version = model_version.name, model_version.version
@@ -149,7 +202,17 @@ def _gather_evidence(
             runs.append(drift.run)
         else:
             recorded.append("drift")
-    recorded += [kind for kind in needed if kind not in ("validation", "drift", "compare")]
+    current = _latest(logs, reference=False)
+    binary = current is not None and current.validation.task == "binary"  # fairness rates need two classes
+    if current is not None and binary:
+        fairness = _fairness_request(policy, current, binding or {})
+        if "fairness" in needed and fairness is not None:
+            runs.append(run(db, fairness, actor=actor))
+        if "performance" in needed:
+            runs.append(run(db, _performance_request(policy, current, fairness), actor=actor))
+    # Fairness and performance of a log that is not binary keep their rules missing, as before.
+    judged_here = ("validation", "drift", "compare", "fairness", "performance")
+    recorded += [kind for kind in needed if kind not in judged_here]
     if recorded:
         latest = latest_runs(db, model_version_id=model_version.id, kinds=recorded, reading=hashes)
         for kind in recorded:  # the newest run of each kind the policy judges
@@ -163,6 +226,41 @@ def _gather_evidence(
         if comparison is not None:
             runs.append(comparison)
     return runs
+
+
+@dataclass(frozen=True)
+class BindingChoices:
+    """What the Policy page's attribute table offers: the policy's attributes and the log's columns."""
+
+    attributes: tuple[str, ...]
+    columns: tuple[str, ...]  # of the log the check would read; sensitive attributes first
+    proposed: dict[str, str]  # attribute -> column, where the names agree or are common synonyms
+
+
+_SYNONYMS = {
+    "sex": ("gender",),
+    "race": ("ethnicity", "ethnic_group", "ethnic"),
+    "age": ("age_group", "age_band"),
+}
+
+
+def binding_choices(db: Database, *, name: str, version: str, policy_file: str | Path) -> BindingChoices:
+    from signoff.services.logs import list_logs
+
+    policy, _bytes = load_policy(policy_file)
+    current = _latest(list_logs(db, model=name, version=version), reference=False)
+    columns: tuple[str, ...] = ()
+    if current is not None:
+        mapping = current.mapping
+        columns = tuple(dict.fromkeys((*mapping.sensitive, *mapping.features)))
+    proposed = {}
+    folded = {column.casefold().replace(" ", "_"): column for column in columns}
+    for attribute in policy_attributes(policy):
+        for candidate in (attribute, *_SYNONYMS.get(attribute.casefold(), ())):
+            if candidate.casefold() in folded:
+                proposed[attribute] = folded[candidate.casefold()]
+                break
+    return BindingChoices(policy_attributes(policy), columns, proposed)
 
 
 def shipped_policies() -> dict[str, Path]:
@@ -191,12 +289,15 @@ def check_policy(
     log_ids: Sequence[int] | None = None,
     today: date | None = None,
     actor: str | None = None,
+    attributes: Mapping[str, str] | None = None,
 ) -> PolicyCheck:
     """Evaluate ``policy_file`` (a path, or the name of a shipped policy) for a model version.
 
     Without ``log_ids`` every log of the model version is used: each is validated; drift compares the
     newest reference log with the newest production (else validation) log. With ``log_ids`` only
-    those logs are used, and recorded analyses count only if they read one of them.
+    those logs are used, and recorded analyses count only if they read one of them. ``attributes``
+    binds the policy's attribute names to the log's columns (``{"sex": "Gender"}``); an attribute
+    not bound is read from the column of its own name. The binding is recorded with the evaluation.
     """
     # Loaded here, not at the top: pandas and scipy take seconds to import, and a pipeline with a
     # broken policy file or a mistyped model name should hear about it at once.
@@ -217,17 +318,27 @@ def check_policy(
     else:
         logs = list_logs(db, model=name, version=version)
     today = today or datetime.now(UTC).date()
+    current = _latest(logs, reference=False)
+    columns = current.mapping.mapped_columns() if current is not None else ()
+    if attributes and current is None:
+        raise InputError("attributes can be bound only to the columns of a log; import a log first")
+    binding = resolve_binding(policy, dict(attributes or {}), columns)
+    bound = bind_policy(policy, binding)
 
-    evidence = _gather_evidence(db, policy, model_version, logs, bool(log_ids), actor)
+    evidence = _gather_evidence(db, bound, model_version, logs, bool(log_ids), actor, binding)
     observations = [obs for run in evidence for obs in run_observations(run)]
     with db.transaction(write=False) as uow:
         waivers = uow.waivers.list(model_version_id=model_version.id)
-    evaluation = evaluate_policy(policy, observations, waivers, today)
+    evaluation = evaluate_policy(bound, observations, waivers, today)
 
     inputs = {"policy": policy.version, "waivers": canonical_hash([w.to_dict() for w in waivers])}
     inputs.update({f"{run.kind}:{run.id}": run.result_sha256 for run in evidence})
-    parameters = {"policy_name": policy.name, "evaluated_on": today.isoformat()}
+    parameters: dict[str, Any] = {"policy_name": policy.name, "evaluated_on": today.isoformat()}
+    if binding:
+        parameters["attribute_binding"] = dict(binding)
     result = evaluation.to_dict()
+    if binding:
+        result["attribute_binding"] = dict(binding)  # how the policy's attributes were read
     with db.transaction() as uow:
         # The file judged against, kept by its hash (= the policy's version), so it can be shown later.
         uow.evidence.put_bytes(policy_bytes, media_type=POLICY_MEDIA_TYPE)
@@ -264,6 +375,7 @@ def check_policy(
         evaluation=evaluation,
         run=run,
         evidence=tuple(evidence),
+        attribute_binding=binding,
     )
 
 

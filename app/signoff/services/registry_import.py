@@ -41,6 +41,24 @@ SNAPSHOT_MEDIA_TYPE = "application/vnd.signoff.registry-snapshot+json"
 Progress = Callable[[int, int, str], None]
 
 
+def mlflow_settings(
+    *, token: str | None = None, username: str | None = None, password: str | None = None
+) -> MlflowSettings:
+    """How to reach an MLflow server with the credentials a person typed (nothing is stored)."""
+    from signoff.importers.mlflow_rest import MlflowSettings
+
+    return MlflowSettings(token=token or None, username=username or None, password=password or None)
+
+
+def mlflow_model_names(
+    tracking_uri: str, *, settings: MlflowSettings | None = None, cancelled: Callable[[], bool] | None = None
+) -> list[str]:
+    """The registered model names at ``tracking_uri``, to choose what to import (nothing is stored)."""
+    from signoff.importers.mlflow import registered_model_names
+
+    return registered_model_names(tracking_uri, settings=settings, cancelled=cancelled)
+
+
 def import_mlflow(
     db: Database,
     tracking_uri: str,

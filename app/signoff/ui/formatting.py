@@ -70,6 +70,17 @@ def words(value: str) -> str:
     return value.replace("_", " ")
 
 
+def time_left(elapsed_seconds: float, fraction: float) -> str:
+    """An honest "about N s left", extrapolated from the time the work has taken so far; "" while too
+    little of it is done (under 5%, or under a second) to say anything true."""
+    if fraction < 0.05 or elapsed_seconds < 1.0 or fraction >= 1.0:
+        return ""
+    seconds = elapsed_seconds * (1.0 - fraction) / fraction
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
 def column_type(dtype: str, *, categorical: bool = False) -> str:
     """A stored column type in words ("whole number", "date and time, UTC"), not the library's name
     ("int64", "datetime64[us, UTC]"); text that is profiled as categories is a "category"."""

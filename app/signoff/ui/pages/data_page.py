@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.prediction_log import PredictionLog, ValidationReport
+from signoff.domain.prediction_log import ColumnMapping, PredictionLog, ValidationReport
 from signoff.domain.profiles import ColumnKind, ColumnProfile
 from signoff.domain.validation import ValidationAnalysis
 from signoff.services.analysis_runs import latest_analysis_of_log
@@ -125,7 +125,8 @@ def profile_record(profile: ColumnProfile) -> Record:
     )
 
 
-def report_text(report: ValidationReport) -> str:
+def report_text(report: ValidationReport, mapping: ColumnMapping | None = None) -> str:
+    """The import report as the Data page shows it: counts, how the file was read, warnings, notes."""
     quarantined = report.rows_read - report.rows_kept
     share = quarantined / report.rows_read if report.rows_read else 0.0
     lines = [
@@ -134,6 +135,12 @@ def report_text(report: ValidationReport) -> str:
         f"Task: {report.task}. Labels: {', '.join(report.label_domain) or '—'}. "
         f"Predictions: {', '.join(report.prediction_domain[:10]) or '—'}.",
     ]
+    if mapping is not None:
+        lines.extend(f"Read as: {line}." for line in mapping.interpretations())
+    if report.rows_unlabelled:
+        rows = "row has" if report.rows_unlabelled == 1 else "rows have"
+        lines.append(f"{report.rows_unlabelled:,} {rows} no label yet (kept, unlabelled).")
+    lines.extend(f"Warning: {warning.message}" for warning in report.warnings)
     lines.extend(report.notes)
     lines.append("Failed checks:" if report.issues else "No check failed at import.")
     return "\n".join(lines)
@@ -189,6 +196,7 @@ class DataPage(QWidget):
         self.run_label = QLabel()
         self.run_label.setWordWrap(True)
         self.report_label = QLabel()
+        self.report_label.setTextFormat(Qt.TextFormat.PlainText)  # values from the file are shown in it
         self.report_label.setWordWrap(True)
         self.report_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.issues_model = IssuesModel(parent=self)
@@ -364,7 +372,7 @@ class DataPage(QWidget):
         self.shown_run_id = run.id if run is not None else None
         self.validation = validation
         self.run_label.setText(run_text(run))
-        self.report_label.setText(report_text(log.validation))
+        self.report_label.setText(report_text(log.validation, log.mapping))
         self.issues_model = _replace_model(self.issues_view, IssuesModel(log.validation, parent=self))
         self.issues_view.setVisible(bool(log.validation.issues))
         if self.validation is None:

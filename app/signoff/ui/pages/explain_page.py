@@ -9,6 +9,7 @@ background, sample size and the measured additivity error.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ from signoff.services.analysis_runs import latest_analysis
 from signoff.services.logs import get_log, list_logs, load_log_frame
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
-from signoff.ui.formatting import full, number
+from signoff.ui.formatting import full, number, time_left
 from signoff.ui.pages.analysis_charts import importance_figure, segment_figure, waterfall_figure
 from signoff.ui.pages.analysis_widgets import (
     LatestJob,
@@ -288,6 +289,12 @@ class ExplainPage(QWidget):
 
             control.progress(0.0, "reading the log")
             row_id = row_id_at(db, log.id, position)
+            started = time.monotonic()
+
+            def shap_progress(fraction: float) -> None:
+                left = time_left(time.monotonic() - started, fraction)
+                control.progress(fraction, f"SHAP, {left}" if left else "SHAP")
+
             return explain_model_version(
                 db,
                 name=version.name,
@@ -297,7 +304,7 @@ class ExplainPage(QWidget):
                 rows=[row_id],
                 target_class=target_class,
                 actor=actor,
-                progress=lambda fraction: control.progress(fraction, "SHAP"),
+                progress=shap_progress,
                 cancelled=control.cancelled,
             )
 

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from signoff.domain import fairness_flags
 from signoff.domain.fairness import GroupMetrics, Interval, SegmentResult
+from signoff.domain.fairness_flags import group_flags
 from signoff.ui.formatting import fixed
 from signoff.ui.pages.chart_lines import hline, line_label
 
-FOUR_FIFTHS = 0.8
+FOUR_FIFTHS = fairness_flags.FOUR_FIFTHS
+# (rows, columns) up to which a heat-map cell shows value and count / the value alone.
+HEATMAP_FULL_TEXT = (4, 4)
+HEATMAP_VALUES_ONLY = (8, 8)
+HEATMAP_ROW_PX = 34
+HEATMAP_MIN_HEIGHT = 320
 INTERSECTION_SEPARATOR = " & "  # how the analysis names an intersection's groups: "Female & Black"
 
 METRIC_TITLES = {
@@ -104,9 +111,14 @@ def impact_figure(segment: SegmentResult) -> dict[str, Any]:
     """Impact ratios (selection rate over the highest group's) against the four-fifths line."""
     ratios = [r for r in segment.impact_ratios if not r.excluded]
     values = [r.impact_ratio for r in ratios]
+    flags = group_flags(segment)  # the colours are the Flags column's answer, never a second rule
     colours = [
-        INSUFFICIENT if r.insufficient else BELOW if v is not None and v < FOUR_FIFTHS else JUDGED
-        for r, v in zip(ratios, values, strict=True)
+        INSUFFICIENT
+        if fairness_flags.INSUFFICIENT in flags.get(r.group, ())
+        else BELOW
+        if fairness_flags.BELOW_FOUR_FIFTHS in flags.get(r.group, ())
+        else JUDGED
+        for r in ratios
     ]
     trace: dict[str, Any] = {
         "type": "bar",
@@ -193,23 +205,39 @@ def heatmap_figure(segment: SegmentResult | None, metric: str) -> dict[str, Any]
             text_row.append(f"{shown}<br>n={count}")
         z.append(z_row)
         text.append(text_row)
+    # What fits in a cell: value and count on small grids, the value alone on larger ones, nothing (the
+    # tooltip says it) beyond; labels never overlap, they tilt or wrap instead.
+    many_columns = len(columns) > HEATMAP_FULL_TEXT[1]
+    in_cell = "%{text}"
+    if len(rows) > HEATMAP_FULL_TEXT[0] or many_columns:
+        in_cell = "%{z:.3f}"
+    if len(rows) > HEATMAP_VALUES_ONLY[0] or len(columns) > HEATMAP_VALUES_ONLY[1]:
+        in_cell = ""
     trace = {
         "type": "heatmap",
         "x": columns,
         "y": rows,
         "z": z,
         "text": text,
-        "texttemplate": "%{text}",
+        "texttemplate": in_cell,
         "colorscale": "Blues",
         "reversescale": True,  # plotly's Blues runs dark to light; a higher value reads darker
-        "textfont": {"size": 11},
+        "textfont": {"size": 11 if not many_columns else 9},
         "hovertemplate": "%{y} & %{x}<br>%{text}<extra></extra>",
         "colorbar": {"thickness": 10},
+        "xgap": 1,
+        "ygap": 1,
     }
     first_name, second_name = segment.attributes
-    layout["title"] = _title(f"{metric_title(metric)} by {first_name} × {second_name}", "blank: too few rows")
-    layout["xaxis"] = {"title": {"text": second_name}, "automargin": True}
-    layout["yaxis"] = {"title": {"text": first_name}, "automargin": True}
+    note = "blank: too few rows" + ("; hover a cell for its value and count" if in_cell != "%{text}" else "")
+    layout["title"] = _title(f"{metric_title(metric)} by {first_name} × {second_name}", note)
+    layout["xaxis"] = {
+        "title": {"text": second_name},
+        "automargin": True,
+        "tickangle": -40 if many_columns or max(map(len, columns), default=0) > 10 else 0,
+    }
+    layout["yaxis"] = {"title": {"text": first_name}, "automargin": True, "autorange": "reversed"}
+    layout["height"] = max(HEATMAP_MIN_HEIGHT, 140 + HEATMAP_ROW_PX * len(rows))
     return {"data": [trace], "layout": layout}
 
 

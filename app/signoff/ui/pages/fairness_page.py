@@ -36,6 +36,7 @@ from signoff.domain.analysis_requests import (
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.errors import SignoffError
 from signoff.domain.fairness import FairnessResult, GroupMetrics, ImpactRatio, SegmentResult
+from signoff.domain.fairness_flags import group_flags, reference_note
 from signoff.domain.prediction_log import PredictionLog
 from signoff.services import analyses
 from signoff.services.analysis_runs import latest_analysis_of_log
@@ -117,6 +118,7 @@ def fairness_records(
     are the run's request's (``FairnessRequest``).
     """
     ratios: dict[str, ImpactRatio] = {r.group: r for r in segment.impact_ratios}
+    flags = group_flags(segment, excluded_share)
     out = []
     for group in shown_groups(segment):
         value = group.metrics.get(metric)
@@ -135,7 +137,7 @@ def fairness_records(
                     p_value(p),
                     _significant(group, segment.reference, significance_level),
                     "excluded" if ratio is not None and ratio.excluded else fixed(impact),
-                    ", ".join(_flags(group, ratio, segment.reference, excluded_share)),
+                    ", ".join(flags.get(group.group, ())),
                 ),
                 values=(group.group, group.count, value, low, high, p, None, impact, None),
                 item=group,
@@ -154,21 +156,6 @@ def _significant(group: GroupMetrics, reference: str | None, level: float) -> st
     if group.insufficient:
         return "not judged"
     return "yes" if group.significance.p_value < level else "no"
-
-
-def _flags(
-    group: GroupMetrics, ratio: ImpactRatio | None, reference: str | None, excluded_share: float
-) -> list[str]:
-    flags = []
-    if group.group == reference:
-        flags.append("reference")
-    if group.insufficient:
-        flags.append("insufficient data")
-    if group.unknown:
-        flags.append("unknown value")
-    if ratio is not None and ratio.excluded and not group.unknown:
-        flags.append(f"under {excluded_share:.0%} of rows")
-    return flags
 
 
 def _test_text(group: GroupMetrics) -> str:
@@ -289,6 +276,12 @@ class FairnessPage(QWidget):
         results_layout.setContentsMargins(0, 0, 0, 0)
         results_layout.addLayout(segment_bar)
         body = QSplitter(Qt.Orientation.Vertical)
+        # What "reference" means for this segment, next to the table that flags it.
+        self.reference_note = QLabel()
+        self.reference_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.reference_note.setWordWrap(True)
+        self.reference_note.setAccessibleName("Reference groups explained")
+        body.addWidget(self.reference_note)
         body.addWidget(self.table)
         body.addWidget(charts)
         body.setSizes([170, 520])
@@ -517,6 +510,7 @@ class FairnessPage(QWidget):
         headers = table_headers(metric)
         if segment is None or self.result is None:
             self.table_model.set_records([], headers=headers)
+            self.reference_note.setText("")
         else:
             request = self.request
             records = (
@@ -525,6 +519,7 @@ class FairnessPage(QWidget):
                 else fairness_records(segment, metric)
             )
             self.table_model.set_records(records, headers=headers)
+            self.reference_note.setText(reference_note(segment))
             self.table.resizeColumnsToContents()
         # Each chart loads plotly.js afresh: only draw what is on screen; showEvent draws the rest.
         self._charts_stale = True

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.errors import NotFoundError
+from signoff.domain.errors import NotFoundError, SignoffError
 from signoff.domain.policy import OverallStatus, PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.registry import ModelVersion
 from signoff.services.analysis_runs import latest_analysis
@@ -40,6 +40,7 @@ from signoff.services.policy import (
     MIN_JUSTIFICATION,
     PolicyCheck,
     add_waiver,
+    binding_choices,
     check_policy,
     list_waivers,
     recorded_policy_file,
@@ -57,6 +58,7 @@ from signoff.ui.workers import JobControl
 
 NO_VERSION = "Choose a model version on the Registry page to check it against a policy."
 DEFAULT_WAIVER_DAYS = 90
+NOT_IN_LOG = "(no such column)"
 VERDICT_TEXT = {
     RuleStatus.PASS: ("✔ pass", "good"),
     RuleStatus.FAIL: ("✘ fail", "bad"),
@@ -288,6 +290,12 @@ class PolicyPage(QWidget):
         self.waiver_model = RecordsModel(WAIVER_COLUMNS, parent=self)
         self.waiver_table = records_table(self.waiver_model, "Waivers")
 
+        # The policy's attributes (sex, race) and the log column each is read from (Gender, Ethnicity).
+        self.binding_box = QGroupBox("Policy attributes and the log columns they are read from")
+        self.binding_form = QFormLayout(self.binding_box)
+        self.binding_combos: dict[str, QComboBox] = {}
+        self.policy.currentIndexChanged.connect(lambda _index: self.refresh_binding())
+
         waivers = QGroupBox("Waivers of this model version")
         waivers_layout = QVBoxLayout(waivers)
         waivers_bar = QHBoxLayout()
@@ -304,6 +312,7 @@ class PolicyPage(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.overall)
         layout.addWidget(self.status)
+        layout.addWidget(self.binding_box)
         layout.addWidget(split, 1)
 
         context.version_changed.connect(lambda _version: self.reload())
@@ -353,6 +362,7 @@ class PolicyPage(QWidget):
         """Show the version's waivers and its latest stored evaluation (until a new check is run)."""
         version = self.version
         self.check_button.setEnabled(version is not None)
+        self.refresh_binding()
         if self.evaluation is not None and (self.check is None or self.check.model_version != version):
             self._show_evaluation(None)
         if version is None:
@@ -389,6 +399,40 @@ class PolicyPage(QWidget):
         self.waiver_model.set_records([waiver_record(w, today) for w in waivers])
         self.waiver_table.resizeColumnsToContents()
 
+    def refresh_binding(self) -> None:
+        """One row per attribute the chosen policy names, with the columns of the log it would read."""
+        while self.binding_form.rowCount():
+            self.binding_form.removeRow(0)
+        self.binding_combos = {}
+        version, policy_file = self.version, self.policy.currentData()
+        if version is None or policy_file is None:
+            self.binding_box.setVisible(False)
+            return
+        try:
+            choices = binding_choices(
+                self.context.db, name=version.name, version=version.version, policy_file=policy_file
+            )
+        except SignoffError:
+            self.binding_box.setVisible(False)  # a broken file: Check says why
+            return
+        self.binding_box.setVisible(bool(choices.attributes))
+        for attribute in choices.attributes:
+            combo = QComboBox()
+            combo.setAccessibleName(f"Column for the policy attribute {attribute}")
+            combo.addItem(NOT_IN_LOG, None)
+            for column in choices.columns:
+                combo.addItem(column, column)
+            proposed = choices.proposed.get(attribute)
+            if proposed is not None:
+                combo.setCurrentIndex(combo.findData(proposed))
+            label = QLabel(f"{attribute}:")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            self.binding_form.addRow(label, combo)
+            self.binding_combos[attribute] = combo
+
+    def binding(self) -> dict[str, str]:
+        return {a: c.currentData() for a, c in self.binding_combos.items() if c.currentData() is not None}
+
     # --- checking ---------------------------------------------------------------------------------
 
     def run_check(self, policy_file: str | None = None) -> None:
@@ -397,12 +441,17 @@ class PolicyPage(QWidget):
         policy_file = policy_file or self.policy.currentData()
         if version is None or policy_file is None:
             return
-        db, actor = self.context.db, self.context.actor
+        db, actor, binding = self.context.db, self.context.actor, self.binding()
 
         def work(control: JobControl) -> PolicyCheck:
             control.progress(0.0, "analyses the policy needs")
             return check_policy(
-                db, name=version.name, version=version.version, policy_file=policy_file, actor=actor
+                db,
+                name=version.name,
+                version=version.version,
+                policy_file=policy_file,
+                actor=actor,
+                attributes=binding,
             )
 
         self.jobs.start(

@@ -1,8 +1,10 @@
 """The prediction-log import wizard: choose a file, preview it, map its columns, import or see why not.
 
-The preview reads only the first rows (in a job). The mapping starts from ``guess_mapping`` and every role
-can be corrected. A log the importer refuses is shown as a table of failed checks before anything is
-stored, with the choice to import again setting the invalid rows aside (quarantine).
+The preview reads only the first rows (in a job) with the importer's own readers and format detection
+(``propose_mapping``), so it never disagrees with the import. The mapping, the timestamp format and
+the prediction vocabulary start from that proposal and every one can be corrected. A log the importer
+refuses is shown as a table of failed checks before anything is stored, with the choice to import again
+setting the invalid rows aside (quarantine).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -35,39 +38,26 @@ from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import (
     ColumnMapping,
     LogImport,
+    LogReadOptions,
     LogRejectedError,
     LogRole,
     ValidationReport,
+    parse_category_map,
+    parse_prediction_map,
 )
-from signoff.importers.prediction_log import LogReadOptions
-from signoff.services.logs import import_log
-from signoff.services.models import list_model_versions
+from signoff.services.logs import PREVIEW_ROWS, MappingProposal, import_log, preview_log, propose_mapping
+from signoff.services.models import add_model_version, list_model_versions
 from signoff.ui.context import AppContext
 from signoff.ui.frame_model import FrameTableModel
-from signoff.ui.wizards.column_guess import guess_mapping
 
-PREVIEW_ROWS = 200
 NONE = "(none)"
 ENCODINGS = ("utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16")
 Index = QModelIndex | QPersistentModelIndex
 
 
 def read_preview(path: Path, encoding: str, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
-    """The first ``rows`` rows of a CSV, Parquet or JSON Lines file, all as text, for the preview only."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            parquet = pq.ParquetFile(path)
-            batch = next(parquet.iter_batches(batch_size=rows), None)
-            frame = batch.to_pandas() if batch is not None else parquet.schema_arrow.empty_table().to_pandas()
-            return frame.astype("string")
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            return pd.read_json(path, lines=True, nrows=rows, encoding=encoding, dtype=False).astype("string")
-        return pd.read_csv(path, nrows=rows, dtype=str, encoding=encoding, sep=None, engine="python")
-    except (OSError, ValueError, UnicodeError) as error:
-        raise InputError(f"cannot preview {path.name}: {error}", file=str(path)) from error
+    """The first ``rows`` rows of a log, as text, read exactly as the importer reads the file."""
+    return preview_log(path, encoding=encoding, rows=rows)
 
 
 class IssuesModel(QAbstractTableModel):
@@ -138,6 +128,7 @@ class FilePage(QWizardPage):
         layout.addWidget(self.status)
         layout.addWidget(self.preview)
         self.preview_frame: pd.DataFrame | None = None
+        self.proposal: MappingProposal | None = None
         self.path.editingFinished.connect(self.load_preview)
         self.encoding.currentTextChanged.connect(lambda _text: self.load_preview())
 
@@ -159,12 +150,14 @@ class FilePage(QWizardPage):
         self.status.setText("Reading the first rows…")
         self.context.run_job(
             "Preview the log",
-            lambda _control: read_preview(path, encoding),
+            lambda _control: propose_mapping(path, encoding=encoding),
             self._show_preview,
             on_error=lambda message, _detail: self.status.setText(message),
         )
 
-    def _show_preview(self, frame: pd.DataFrame) -> None:
+    def _show_preview(self, proposal: MappingProposal) -> None:
+        frame = proposal.preview
+        self.proposal = proposal
         self.preview_frame = frame
         self.preview_model.set_frame(frame)
         self.status.setText(f"{len(frame.columns)} columns; first {len(frame)} rows shown.")
@@ -187,19 +180,54 @@ class MappingPage(QWizardPage):
         self.setSubTitle("Signoff guessed the roles from the column names; correct any of them.")
         self.model_version = QComboBox()
         self.model_version.setAccessibleName("Model version")
+        self.new_version = QPushButton("&New model version…")
+        self.new_version.setAccessibleName("Register a new model version for this log")
+        self.new_version.clicked.connect(self._ask_new_version)
+        self.version_note = QLabel()
+        self.version_note.setTextFormat(Qt.TextFormat.PlainText)
         self.role = QComboBox()
         self.role.addItems([role.value for role in LogRole])
+        self.role.setCurrentText(LogRole.VALIDATION.value)  # the command line's default too
         self.role.setAccessibleName("Log role")
         self.quarantine = QCheckBox("&Quarantine invalid rows instead of refusing the log")
+        self.merge_spellings = QCheckBox(
+            "Merge category &spellings that differ only in case, spaces or Unicode form (recorded in the mapping)"
+        )
+        self.date_format = QLineEdit()
+        self.date_format.setAccessibleName("Date format")
+        self.date_format.setPlaceholderText("decided from the values, e.g. %d/%m/%Y %H:%M")
+        self.date_note = QLabel()
+        self.date_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.date_note.setWordWrap(True)
+        self.prediction_map = QLineEdit()
+        self.prediction_map.setAccessibleName("Prediction means")
+        self.prediction_map.setPlaceholderText(
+            "when predictions use other words, e.g. Approved=Repaid Declined=Defaulted"
+        )
+        self.positive_label = QLineEdit()
+        self.positive_label.setAccessibleName("Favourable label")
+        self.category_map = QLineEdit()
+        self.category_map.setAccessibleName("Category merges")
+        self.category_map.setPlaceholderText("e.g. Gender:female=Female (spellings of one group)")
         self.combos = {name: QComboBox() for name in self.SINGLE}
         self.lists = {name: QListWidget() for name in self.MULTI}
         form = QFormLayout()
-        form.addRow("&Model version:", self.model_version)
+        version_row = QHBoxLayout()
+        version_row.addWidget(self.model_version, 1)
+        version_row.addWidget(self.new_version)
+        form.addRow("&Model version:", version_row)
+        form.addRow("", self.version_note)
         form.addRow("&Role:", self.role)
         for name, combo in self.combos.items():
             combo.setAccessibleName(f"{name.capitalize()} column")
             combo.currentTextChanged.connect(self.completeChanged)
+            combo.currentTextChanged.connect(self._leave_features)
             form.addRow(f"{name.capitalize()}:", combo)
+        form.addRow("&Date format:", self.date_format)
+        form.addRow("", self.date_note)
+        form.addRow("Prediction &means:", self.prediction_map)
+        form.addRow("&Favourable label:", self.positive_label)
+        form.addRow("&Category merges:", self.category_map)
         lists = QHBoxLayout()
         for name, widget in self.lists.items():
             widget.setAccessibleName(f"{name.capitalize()} columns")
@@ -211,12 +239,53 @@ class MappingPage(QWizardPage):
         layout.addLayout(form)
         layout.addLayout(lists)
         layout.addWidget(self.quarantine)
+        layout.addWidget(self.merge_spellings)
+
+    def _ask_new_version(self) -> None:
+        name, ok = QInputDialog.getText(self, "New model version", "Model name:")
+        if not ok or not name.strip():
+            return
+        version, ok = QInputDialog.getText(self, "New model version", f"Version of {name.strip()}:")
+        if ok and version.strip():
+            self.create_version(name, version)
+
+    def create_version(self, name: str, version: str) -> None:
+        """Register the model version (audited, as the signed-in user) and choose it for this log."""
+        db, actor = self.context.db, self.context.actor
+
+        def created(model_version) -> None:
+            label = f"{model_version.name} v{model_version.version}"
+            self.model_version.addItem(label, (model_version.name, model_version.version))
+            self.model_version.setCurrentText(label)
+            self.version_note.setText(f"Registered {label}.")
+            self.completeChanged.emit()
+
+        self.context.run_job(
+            "Register a model version",
+            lambda _control: add_model_version(db, name=name, version=version, actor=actor),
+            created,
+            on_error=lambda message, _detail: self.version_note.setText(message),
+        )
+
+    def _leave_features(self, column: str) -> None:
+        """A column given a single role (label, prediction, id, timestamp) is no longer a feature."""
+        if column and column != NONE:
+            self.set_checked("features", [c for c in self.checked("features") if c != column])
 
     def initializePage(self) -> None:
-        frame: pd.DataFrame = self.wizard().file_page.preview_frame
+        proposal: MappingProposal = self.wizard().file_page.proposal
+        frame = proposal.preview
         columns = [str(c) for c in frame.columns]
-        samples = {c: frame[c].dropna().head(50).tolist() for c in columns}
-        guess = guess_mapping(columns, samples)
+        guess = proposal.guess
+        self.date_format.setText(proposal.timestamp_format or "")
+        self.date_note.setText(f"Timestamps: {proposal.timestamp_note}" if proposal.timestamp_note else "")
+        self.prediction_map.setText("")
+        if proposal.prediction_map_needed:
+            self.prediction_map.setPlaceholderText(
+                f"the predictions ({', '.join(proposal.prediction_values)}) use other words than the labels "
+                f"({', '.join(proposal.label_values)}): say which means which, e.g. "
+                + " ".join(f"{p}=LABEL" for p in proposal.prediction_values)
+            )
         self.model_version.clear()
         for version in list_model_versions(self.context.db):
             self.model_version.addItem(f"{version.name} v{version.version}", (version.name, version.version))
@@ -258,6 +327,7 @@ class MappingPage(QWizardPage):
         return None if text in ("", NONE) else text
 
     def mapping(self) -> ColumnMapping:
+        """The mapping as chosen; raises ``InputError`` for a prediction map or merge not written as shown."""
         return ColumnMapping(
             label=self.single("label") or "",
             prediction=self.single("prediction") or "",
@@ -266,10 +336,19 @@ class MappingPage(QWizardPage):
             features=self.checked("features"),
             id=self.single("id"),
             timestamp=self.single("timestamp"),
+            timestamp_format=self.date_format.text().strip() or None if self.single("timestamp") else None,
+            prediction_map=parse_prediction_map(self.prediction_map.text().split()),
+            positive_label=self.positive_label.text().strip() or None,
+            category_map=parse_category_map(_merges(self.category_map.text())),
         )
 
     def isComplete(self) -> bool:
         return bool(self.single("label") and self.single("prediction") and self.model_version.count())
+
+
+def _merges(text: str) -> list[str]:
+    """Merges separated by ";" or new lines (a value may hold spaces, so spaces do not separate)."""
+    return [item for item in text.replace("\n", ";").split(";") if item.strip()]
 
 
 class ImportPage(QWizardPage):
@@ -326,6 +405,13 @@ class ImportPage(QWizardPage):
                     if log.quarantine_sha256
                     else ""
                 )
+                + "".join(f"\nRead as: {line}" for line in log.mapping.interpretations())
+                + (
+                    f"\n{log.validation.rows_unlabelled} rows have no label yet (kept, unlabelled)."
+                    if log.validation.rows_unlabelled
+                    else ""
+                )
+                + "".join(f"\nWarning: {w.message}" for w in log.validation.warnings)
             )
         self.completeChanged.emit()
 
@@ -373,9 +459,16 @@ class LogImportWizard(QWizard):
         page = self.mapping_page
         path = Path(self.file_page.path.text().strip())
         name, version = page.model_version.currentData()
-        mapping, role = page.mapping(), LogRole(page.role.currentText())
+        try:
+            mapping = page.mapping()
+        except InputError as error:
+            self.import_page.show_error(str(error))
+            return
+        role = LogRole(page.role.currentText())
         options = LogReadOptions(
-            encoding=self.file_page.encoding.currentText(), quarantine_invalid=quarantine
+            encoding=self.file_page.encoding.currentText(),
+            quarantine_invalid=quarantine,
+            merge_spellings=page.merge_spellings.isChecked(),
         )
         db, actor = self.context.db, self.context.actor
 

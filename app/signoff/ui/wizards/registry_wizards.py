@@ -8,6 +8,7 @@ Credentials live only in the ``MlflowSettings`` handed to the job; nothing is wr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -28,7 +29,6 @@ from PySide6.QtWidgets import (
 )
 
 from signoff.domain.registry_history import RegistryImportResult
-from signoff.importers.mlflow_rest import MlflowRestClient, MlflowSettings
 from signoff.services import registry_import
 from signoff.ui.context import AppContext
 from signoff.ui.workers import JobControl
@@ -189,14 +189,15 @@ class MlflowRequestPage(QWizardPage):
     def isComplete(self) -> bool:
         return bool(self.url.text().strip())
 
-    def settings(self) -> MlflowSettings:
+    def settings(self) -> Any:
+        """The credentials typed here (an ``MlflowSettings``), never written anywhere."""
         if self.use_token.isChecked():
-            return MlflowSettings(token=self.token.text() or None)
+            return registry_import.mlflow_settings(token=self.token.text())
         if self.use_password.isChecked():
-            return MlflowSettings(
-                username=self.username.text() or None, password=self.password.text() or None
+            return registry_import.mlflow_settings(
+                username=self.username.text(), password=self.password.text()
             )
-        return MlflowSettings()
+        return registry_import.mlflow_settings()
 
     def chosen_models(self) -> list[str] | None:
         chosen = [
@@ -210,19 +211,7 @@ class MlflowRequestPage(QWizardPage):
         url, settings = self.url.text().strip(), self.settings()
 
         def work(control: JobControl) -> list[str]:
-            names: list[str] = []
-            with MlflowRestClient(url, settings) as client:
-                token = None
-                while True:
-                    params = {"max_results": 1000, **({"page_token": token} if token else {})}
-                    answer = client.get_json(
-                        "/api/2.0/mlflow/registered-models/search", "list registered models", params
-                    )
-                    names += [m["name"] for m in answer.get("registered_models", [])]
-                    token = answer.get("next_page_token")
-                    control.progress(0.5, f"{len(names)} models")
-                    if not token:
-                        return sorted(names, key=str.casefold)
+            return registry_import.mlflow_model_names(url, settings=settings, cancelled=control.cancelled)
 
         self.fetch_status.setText("Fetching…")
         self.context.run_job(

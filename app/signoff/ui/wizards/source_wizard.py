@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
+from signoff.services.logs import guess_mapping
 from signoff.services.models import list_model_versions
 from signoff.services.sources import register_source, source_columns
 from signoff.ui.context import AppContext
-from signoff.ui.wizards.column_guess import guess_mapping
 
 NONE = "(none)"
 URL_HINT = "duckdb:///data/predictions/*.parquet  ·  postgresql+psycopg://host/db  ·  sc://host:15002"

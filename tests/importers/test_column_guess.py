@@ -1,6 +1,6 @@
 """The column-role guess of the log wizard, on names a reviewer meets in real logs."""
 
-from signoff.ui.wizards.column_guess import guess_mapping
+from signoff.importers.column_guess import guess_mapping
 
 
 def test_a_typical_scored_log():
