@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from signoff import __version__
@@ -107,7 +107,7 @@ def run(
 ) -> AnalysisRun:
     """The stored run of ``request``, or the analysis computed now and recorded (with its audit event)."""
     kind = analysis_kind(request.kind)
-    inputs, parameters, engine = request.inputs(), request.parameters(), engine_version(kind)
+    inputs, engine = request.inputs(), engine_version(kind)
     with db.transaction(write=False) as uow:
         placed = {role: uow.sources.find(log.id) for role, log in request.logs().items()}
     if any(placed.values()):  # a log that stays where it lives: its engine counts, keyed by its state
@@ -116,27 +116,40 @@ def run(
         return run_request(
             db, request, placed, engine=engine, actor=actor, progress=progress, cancelled=cancelled
         )
-    found = find_analysis(
+    return computed_once(
         db,
-        kind=kind.name,
-        model_version_id=request.model_version_id,
-        inputs=inputs,
-        parameters=parameters,
-        engine_version=engine,
+        request,
+        inputs,
+        engine,
+        lambda: load_frames(db, request),
+        actor=actor,
+        progress=progress,
+        cancelled=cancelled,
     )
+
+
+def computed_once(
+    db: Database,
+    request: AnalysisRequest,
+    inputs: dict[str, str],
+    engine: str,
+    read_frames: Callable[[], Mapping[str, Any]],
+    *,
+    actor: str | None = None,
+    progress: Progress | None = None,
+    cancelled: Cancelled | None = None,
+) -> AnalysisRun:
+    """The run stored under this key, else: read the frames, compute the kind's ``analyze`` and record it.
+    ``inputs`` is the request's own, plus what else keys the run (a source's state)."""
+    kind = analysis_kind(request.kind)
+    parameters = request.parameters()
+    key = {"kind": kind.name, "model_version_id": request.model_version_id, "inputs": inputs}
+    found = find_analysis(db, **key, parameters=parameters, engine_version=engine)
     if found is not None:
         return found
-    compute = computation_of(kind)
-    result = compute(request, load_frames(db, request), progress=progress, cancelled=cancelled)
+    result = computation_of(kind)(request, read_frames(), progress=progress, cancelled=cancelled)
     return record_analysis(
-        db,
-        kind=kind.name,
-        model_version_id=request.model_version_id,
-        inputs=inputs,
-        parameters=parameters,
-        engine_version=engine,
-        result=result.to_dict(),
-        actor=actor,
+        db, **key, parameters=parameters, engine_version=engine, result=result.to_dict(), actor=actor
     )
 
 

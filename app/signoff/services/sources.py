@@ -55,8 +55,7 @@ from signoff.importers.log_source import (
     profile,
     value_counts,
 )
-from signoff.services.analyses import computation_of, load_frame
-from signoff.services.analysis_runs import find_analysis, record_analysis
+from signoff.services.analyses import computation_of, computed_once, load_frame
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
 from signoff.storage import Database
@@ -508,7 +507,7 @@ def run_request(
         raise refuse_rows(log, source)
     compute = computation_of(kind)
     if isinstance(request, DriftRequest):
-        return _run_drift(db, request, placed, kind.computation, engine, actor, progress, cancelled)
+        return _run_drift(db, request, placed, engine, actor, progress, cancelled)
     source = placed["log"]
     assert source is not None
     if isinstance(request, ValidationRequest):
@@ -548,7 +547,6 @@ def _run_drift(
     db: Database,
     request: DriftRequest,
     placed: Mapping[str, LogSource | None],
-    computation: str,
     engine: str,
     actor: str | None,
     progress: Callable[[float], None] | None,
@@ -561,33 +559,15 @@ def _run_drift(
         if source is not None
     }
     inputs = {**request.inputs(), **states}
-    parameters = request.parameters()
-    found = find_analysis(
-        db,
-        kind=request.kind,
-        model_version_id=request.model_version_id,
-        inputs=inputs,
-        parameters=parameters,
-        engine_version=engine,
-    )
-    if found is not None:
-        return found
-    frames: dict[str, Any] = {}
-    for role, log in logs.items():
-        source = placed.get(role)
-        if source is None:
-            frames[role] = load_frame(db, log)
-        else:
-            frames[role] = counted_columns(source, log, request.compared, cancelled)
-    compute = computation_of(analysis_kind(request.kind))
-    result = compute(request, frames, progress=progress, cancelled=cancelled)
-    return record_analysis(
-        db,
-        kind=request.kind,
-        model_version_id=request.model_version_id,
-        inputs=inputs,
-        parameters=parameters,
-        engine_version=engine,
-        result=result.to_dict(),
-        actor=actor,
+
+    def read_frames() -> dict[str, Any]:
+        return {
+            role: load_frame(db, log)
+            if placed.get(role) is None
+            else counted_columns(placed[role], log, request.compared, cancelled)
+            for role, log in logs.items()
+        }
+
+    return computed_once(
+        db, request, inputs, engine, read_frames, actor=actor, progress=progress, cancelled=cancelled
     )
