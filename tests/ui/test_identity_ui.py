@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QFormLayout, QLabel
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit
 
 from signoff.domain.decision import Condition, ConditionStatus, ConditionTerms, PolicyVerdict, Verdict
 from signoff.domain.evidence_bundle import EvidenceBundle, ReviewStatus
@@ -117,6 +117,18 @@ def test_idle_lock_keeps_the_session_and_sign_out_is_recorded(qtbot, context):
     [event] = list_audit_events(context.db, action="auth.signed_out")
     assert event.actor == "zoe" and event.payload["session"]["authenticated_by"] == "desktop"
     assert context.db.session_facts is None
+
+
+def test_input_to_the_window_restarts_the_idle_time(qtbot, context):
+    QSettings().setValue(IDLE_MINUTES_KEY, 15)
+    _sign_in(context)
+    window = QLineEdit()
+    qtbot.addWidget(window)
+    window.show()
+    lock = IdleLock(context, window, lambda: sign_out_of(context))
+    lock.timer.start(60_000)  # as if most of the 15 minutes had passed
+    qtbot.keyClick(window.windowHandle(), "a")  # a key press as the platform delivers it: to the window
+    assert lock.timer.remainingTime() > 60_000
 
 
 def test_an_administrator_manages_accounts_in_the_app(qtbot, context):

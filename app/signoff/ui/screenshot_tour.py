@@ -1,8 +1,8 @@
 """``signoff app --screenshot-tour DIR``: a reviewer's tour of every page, saved as PNGs at two sizes.
 
 Stops: the first start (on a fresh, empty database in a temporary folder, whatever database is given),
-then on the given database the registry, a version's lineage, data, fairness, explain, drift, policy,
-review, report, audit trail and settings, at 1280x800 and at 1920x1080. Each picture is taken once the
+then on the given database the portfolio, the registry, a version's lineage, data, fairness, explain,
+drift, compare, policy, review, report, audit trail and settings, at 1280x800 and at 1920x1080. Each picture is taken once the
 page has settled: no job running and every visible chart drawn (at most 30 s a stop). Files are named
 ``<width>x<height>-<nn>-<stop>.png``; ``tour.txt`` lists them.
 """
@@ -37,12 +37,14 @@ class Stop:
 
 STOPS = (
     Stop("first-start", None),
+    Stop("portfolio", "Portfolio"),
     Stop("registry", "Registry", tab="Metadata"),
     Stop("version", "Registry", tab="Lineage"),
     Stop("data", "Data"),
     Stop("fairness", "Fairness"),
     Stop("explain", "Explain"),
     Stop("drift", "Drift"),
+    Stop("compare", "Compare"),
     Stop("policy", "Policy"),
     Stop("review", "Review"),
     Stop("report", "Report"),

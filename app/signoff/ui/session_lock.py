@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from signoff.domain.errors import SignoffError
@@ -19,6 +20,7 @@ from signoff.services.users import authenticate, sign_out
 from signoff.ui.context import AppContext
 
 IDLE_MINUTES_KEY = "security/idle_minutes"
+_WATCHED = "signoff_idle_watched"  # a window property: its input already resets the idle timer
 DEFAULT_IDLE_MINUTES = 15
 _INPUT_EVENTS = frozenset(
     {
@@ -104,10 +106,21 @@ class IdleLock(QObject):
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.lock)
+        # Input is watched on the top-level windows (each gets its input before any widget in it), not
+        # with an application-wide filter: that one is called from Python for every event of every
+        # object, including QtWebEngine's internals while they are torn down, and crashed the app.
         app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        if isinstance(app, QGuiApplication):
+            app.focusWindowChanged.connect(self.watch)
+        window.winId()  # the window's QWindow exists from here on
+        self.watch(window.windowHandle())
         self.restart()
+
+    def watch(self, window: QWindow | None) -> None:
+        """Count input to ``window`` (the main window, or a dialog or wizard when it gets the focus)."""
+        if window is not None and not window.property(_WATCHED):
+            window.setProperty(_WATCHED, True)
+            window.installEventFilter(self)
 
     def restart(self) -> None:
         minutes = idle_minutes()
