@@ -41,6 +41,8 @@ class LogChooser(QComboBox):
         self.setAccessibleName(name)
         self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.logs: list[PredictionLog] = []
+        # where a narrow panel cuts the chosen log's name short, hovering shows all of it
+        self.currentTextChanged.connect(self.setToolTip)
 
     def set_logs(self, logs: Sequence[PredictionLog], *, prefer: Sequence[LogRole] = ()) -> None:
         """Fill with ``logs``; keep the chosen log if it is still there, else choose the newest log of

@@ -181,21 +181,31 @@ class ComparePage(QWidget):
         self.families.setTextFormat(Qt.TextFormat.PlainText)
         self.families.setWordWrap(True)
 
-        bar = QHBoxLayout()
-        for text, widget in (
-            ("C&hampion", self.champion),
-            ("Champion's &log", self.champion_log),
-            ("Challenger's l&og", self.challenger_log),
-            ("or champion's col&umn", self.champion_column),
-            ("score", self.champion_score),
+        # Two rows, and log names shortened to 40 characters in the boxes (whole in their lists), so the
+        # page fits a 1280-pixel screen whatever the logs are called.
+        for chooser_box in (self.champion_log, self.challenger_log):
+            chooser_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            chooser_box.setMinimumContentsLength(40)
+        bar = QVBoxLayout()
+        for row in (
+            (
+                ("C&hampion", self.champion),
+                ("Champion's &log", self.champion_log),
+                ("Challenger's l&og", self.challenger_log),
+            ),
+            (("or champion's col&umn", self.champion_column), ("score", self.champion_score)),
         ):
-            label = QLabel(text)
-            label.setBuddy(widget)
-            bar.addWidget(label)
-            bar.addWidget(widget)
-        bar.addWidget(self.unpaired)
-        bar.addWidget(self.run_button)
-        bar.addStretch(1)
+            line = QHBoxLayout()
+            for text, widget in row:
+                label = QLabel(text)
+                label.setBuddy(widget)
+                line.addWidget(label)
+                line.addWidget(widget)
+            bar.addLayout(line)
+        line.addWidget(self.unpaired)
+        line.addWidget(self.run_button)
+        for line in (bar.itemAt(0).layout(), bar.itemAt(1).layout()):
+            line.addStretch(1)
         chooser = QHBoxLayout()
         for text, widget in (("&Segment", self.segment), ("&Metric", self.metric_choice)):
             label = QLabel(text)
