@@ -355,7 +355,11 @@ class MainWindow(QMainWindow):
 
     def _show_who(self) -> None:
         user = self.context.user
-        who = f"{user.full_name} ({user.username})" if user else f"{self.context.actor} (not signed in)"
+        who = (
+            f"{user.full_name} ({user.username})"
+            if user
+            else f"not signed in (OS login {self.context.actor})"
+        )
         self.who_label.setText(f"Signoff {__version__} · {who} · {self.context.db.url}")
         self.who_label.setToolTip(self.who_label.text())
 
