@@ -76,7 +76,7 @@ def test_events_in_words_with_printed_names_and_filters(qtbot, context, qtmodelt
     assert rows[4][2] == "Zoë Łukasz (zoe)" and rows[4][DETAILS_COLUMN].startswith(
         "Model version fraud v3 added"
     )
-    assert rows[0][2] == "tester"  # no account: the recorded name alone
+    assert rows[0][2] == "unauthenticated (OS login tester)"  # no account, no session: said so
     page.table.selectRow(1)  # the chosen event, written out whole below the table
     assert changed[DETAILS_COLUMN] in page.details.toPlainText()
     assert '"before":"low"' in page.details.toPlainText()  # and as recorded

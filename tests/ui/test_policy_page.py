@@ -248,12 +248,13 @@ def test_the_chooser_shows_the_recorded_policy_and_a_waiver_rechecks_with_it(
     f0 = next(r for r, key in enumerate(_verdicts(page)) if key == ("stable-inputs", "f0"))
     page.verdict_table.selectRow(f0)
     done = []
+    _sign_in_approver(context)  # a waiver is an approver's signed act
     page.add_waiver(
         "stable-inputs",
         scope="f0",
         justification="Applicants moved after the autumn campaign; re-fit planned for Q1.",
         until=datetime.now(UTC).date() + timedelta(days=30),
-        granted_by="Zoë Ñúñez",
+        password=APPROVER_PASSWORD,
         on_done=done.append,
     )
     qtbot.waitUntil(lambda: _verdicts(page).get(("stable-inputs", "f0")) == "⚑ waived", timeout=60000)

@@ -52,9 +52,9 @@ ANY_DATE = QDate(2000, 1, 1)  # the date edits' minimum, shown as "any"
 
 
 def actor_text(line: AuditLine) -> str:
-    # "unauthenticated (OS login X)" for events recorded before every change needed an account
-    label = actor_label(line.event)
-    return f"{line.printed_name} ({label})" if line.printed_name else label
+    # An account's printed name with its username; otherwise "unauthenticated (OS login X)" for events
+    # recorded before every change needed an account
+    return f"{line.printed_name} ({line.event.actor})" if line.printed_name else actor_label(line.event)
 
 
 class AuditEventsModel(QAbstractTableModel):
