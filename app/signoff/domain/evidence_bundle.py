@@ -127,6 +127,8 @@ class ReviewStatus:
     review: Review
     bundle: EvidenceBundle
     recorded_bundle_hash: str
+    # Where the review's row disagrees with its signed and audited events (``signoff verify`` names them).
+    integrity_problems: tuple[str, ...] = ()
 
     @property
     def evidence_changed(self) -> bool:
@@ -137,5 +139,6 @@ class ReviewStatus:
             **self.review.to_dict(),
             "recorded_bundle_hash": self.recorded_bundle_hash,
             "evidence_changed": self.evidence_changed,
+            "integrity_problems": list(self.integrity_problems),
             "bundle": self.bundle.content(),
         }

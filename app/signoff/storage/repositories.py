@@ -6,7 +6,7 @@ objects, never ORM rows, so nothing above ``storage/`` can lazily load or modify
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -274,6 +274,12 @@ class AnalysisRunRepository:
             statement = statement.where(AnalysisRunRow.model_version_id == model_version_id)
         return [_analysis_run(row) for row in self._session.scalars(statement)]
 
+    def iter_all(self) -> Iterator[AnalysisRun]:
+        """Every run in id order, streamed (results can be large)."""
+        statement = select(AnalysisRunRow).order_by(AnalysisRunRow.id).execution_options(yield_per=50)
+        for row in self._session.scalars(statement):
+            yield _analysis_run(row)
+
     def latest(
         self, *, kind: str, model_version_id: int, reading: Collection[str] | None = None
     ) -> AnalysisRun | None:
@@ -328,11 +334,16 @@ class WaiverRepository:
         self._session.flush()
         return _waiver(row)
 
-    def list(self, *, model_version_id: int) -> list[Waiver]:
-        statement = (
-            select(WaiverRow).where(WaiverRow.model_version_id == model_version_id).order_by(WaiverRow.id)
-        )
+    def list(self, *, model_version_id: int | None = None) -> list[Waiver]:
+        """The waivers of one model version, or of every version."""
+        statement = select(WaiverRow).order_by(WaiverRow.id)
+        if model_version_id is not None:
+            statement = statement.where(WaiverRow.model_version_id == model_version_id)
         return [_waiver(row) for row in self._session.scalars(statement)]
+
+    def model_version_ids(self) -> dict[int, int]:
+        """Waiver id -> the model version it waives a rule for."""
+        return dict(self._session.execute(select(WaiverRow.id, WaiverRow.model_version_id)).all())
 
 
 def _waiver(row: WaiverRow) -> Waiver:
