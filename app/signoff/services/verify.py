@@ -62,7 +62,8 @@ def verify_database(
             *waiver_problems(uow, facts.derived),
             *analysis_run_problems(uow, facts.derived),
             *prediction_log_problems(uow, facts.derived),
-            *bundle_problems(uow, {s.bundle_hash for s in signatures}),
+            # The full pass below re-hashes every blob, bundles included; --quick still re-hashes these.
+            *bundle_problems(uow, {s.bundle_hash for s in signatures}, rehash=quick),
         ]
         blobs = 0
         if not quick:
@@ -337,8 +338,10 @@ def prediction_log_problems(
     return problems
 
 
-def bundle_problems(uow: UnitOfWork, bundle_hashes: Iterable[str]) -> list[RowProblem]:
-    """Each evidence bundle a signature binds: stored, and its bytes still hash to that hash."""
+def bundle_problems(
+    uow: UnitOfWork, bundle_hashes: Iterable[str], *, rehash: bool = True
+) -> list[RowProblem]:
+    """Each evidence bundle a signature binds: stored, and (``rehash``) its bytes still hash to that hash."""
     problems = []
     for bundle_hash in sorted(set(bundle_hashes)):
         if not uow.evidence.exists(bundle_hash):
@@ -346,7 +349,7 @@ def bundle_problems(uow: UnitOfWork, bundle_hashes: Iterable[str]) -> list[RowPr
                 RowProblem("evidence_blob", bundle_hash, "a signature binds this bundle; it is not stored")
             )
             continue
-        damage = uow.evidence.damage(bundle_hash)
+        damage = uow.evidence.damage(bundle_hash) if rehash else None
         if damage is not None:
             problems.append(RowProblem("evidence_blob", bundle_hash, damage))
     return problems

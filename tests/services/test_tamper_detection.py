@@ -1,0 +1,216 @@
+"""Each tamper of issue 18, done by hand with raw SQL or a byte flip on SQLite and PostgreSQL, is caught
+by ``signoff verify`` with a message naming the row; the review service then counts nothing forged.
+
+The oracle for every re-hash is ``hashlib`` over the bytes the test itself wrote, never Signoff's output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from review_world import PASSWORDS
+from signoff.domain.errors import IntegrityError
+from signoff.domain.review import ReviewState, SignatureRequirement
+from signoff.domain.users import Role
+from signoff.services import reviews
+from signoff.services.policy import add_waiver
+from signoff.services.verify import verify_database
+
+
+def _sign(db, review_id, who, meaning):
+    return reviews.sign(db, review_id, username=who, password=PASSWORDS[who], meaning=meaning)
+
+
+def _submitted(db, world):
+    opened = reviews.open_review(db, "alice", model_version_id=world.model_version_id, title="release")
+    return reviews.submit(db, "alice", opened.review.id)
+
+
+def _rows(verdict):
+    return [(p.table, p.row, p.problem) for p in verdict.row_problems]
+
+
+def _drop_guards(sql, engine_name, table):
+    """What an attacker runs first: drop the triggers that guard ``table`` (whatever they are named)."""
+    if engine_name == "sqlite":
+        for (name,) in sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t", t=table
+        ):
+            sql(f'DROP TRIGGER "{name}"')
+    else:
+        for (name,) in sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal", t=table
+        ):
+            sql(f'DROP TRIGGER "{name}" ON {table}')
+
+
+def _flip_first_byte(sql, engine_name, sha256):
+    _drop_guards(sql, engine_name, "evidence_chunk")
+    (data,) = sql("SELECT data FROM evidence_chunk WHERE blob_sha256 = :h AND chunk_index = 0", h=sha256)[0]
+    flipped = bytes([data[0] ^ 0x01]) + bytes(data[1:])
+    sql("UPDATE evidence_chunk SET data = :d WHERE blob_sha256 = :h AND chunk_index = 0", d=flipped, h=sha256)
+    return flipped
+
+
+def test_an_untouched_world_verifies_in_full_and_quick(world_db, world):
+    _sign(world_db, _submitted(world_db, world).review.id, "bob", "reviewed")
+    full, quick = verify_database(world_db), verify_database(world_db, quick=True)
+    assert full.ok and not full.quick and full.blobs_rehashed >= 2, full.to_dict()
+    assert quick.ok and quick.quick and quick.blobs_rehashed == 0
+
+
+def test_one_flipped_byte_in_a_logs_evidence_is_named_and_quick_mode_says_it_did_not_look(
+    world_db, world, world_sql, engine_name
+):
+    (log_sha,) = world_sql("SELECT evidence_sha256 FROM prediction_log WHERE id = :i", i=world.log_id)[0]
+    assert log_sha == hashlib.sha256(b"log one").hexdigest()
+    flipped = _flip_first_byte(world_sql, engine_name, log_sha)
+    verdict = verify_database(world_db)
+    assert not verdict.ok and verdict.chain.ok
+    assert _rows(verdict) == [
+        (
+            "evidence_blob",
+            log_sha,
+            f"its stored bytes hash to {hashlib.sha256(flipped).hexdigest()}: they were altered",
+        )
+    ]
+    quick = verify_database(world_db, quick=True)
+    assert quick.ok and quick.quick  # the blob was not read: the verdict says it skipped that
+
+
+def test_one_flipped_byte_in_a_signed_evidence_bundle_is_named_even_in_quick_mode(
+    world_db, world, world_sql, engine_name
+):
+    signed = _sign(world_db, _submitted(world_db, world).review.id, "bob", "reviewed")
+    bundle = signed.review.signatures[0].bundle_hash
+    flipped = _flip_first_byte(world_sql, engine_name, bundle)
+    for verdict in (verify_database(world_db), verify_database(world_db, quick=True)):
+        problems = [p for p in verdict.row_problems if p.row == bundle]
+        assert [p.table for p in problems] == ["evidence_blob"]
+        assert hashlib.sha256(flipped).hexdigest() in problems[0].problem
+
+
+def test_an_edited_analysis_result_is_named_even_when_its_hash_column_is_edited_too(
+    world_db, world, world_sql, engine_name
+):
+    _drop_guards(world_sql, engine_name, "analysis_run")
+    forged = {"impact_ratio": 0.999, "rows": 999999}
+    world_sql("UPDATE analysis_run SET result = :r WHERE id = :i", r=json.dumps(forged), i=world.run_id)
+    first = verify_database(world_db)
+    assert [(t, r) for t, r, _ in _rows(first)] == [("analysis_run", str(world.run_id))] * 2
+    assert "not its result_sha256" in _rows(first)[0][2]
+    canonical = json.dumps(forged, sort_keys=True, separators=(",", ":")).encode()
+    world_sql(
+        "UPDATE analysis_run SET result_sha256 = :h WHERE id = :i",
+        h=hashlib.sha256(canonical).hexdigest(),
+        i=world.run_id,
+    )
+    second = verify_database(world_db)
+    assert [(t, r) for t, r, _ in _rows(second)] == [("analysis_run", str(world.run_id))]
+    assert "not the one the audit log recorded" in _rows(second)[0][2]
+
+
+def test_a_review_set_to_approved_without_signatures_is_named_and_nobody_can_act_on_it(
+    world_db, world, world_sql, engine_name
+):
+    review_id = _submitted(world_db, world).review.id
+    _drop_guards(world_sql, engine_name, "review")
+    world_sql("UPDATE review SET state = 'approved' WHERE id = :i", i=review_id)
+    verdict = verify_database(world_db)
+    assert _rows(verdict) == [
+        (
+            "review",
+            str(review_id),
+            "its state is 'approved', but its signed and audited events lead to 'in_review'",
+        )
+    ]
+    shown = reviews.show(world_db, review_id)
+    assert shown.integrity_problems == (_rows(verdict)[0][2],)
+    with pytest.raises(IntegrityError, match=f"review {review_id} was changed outside Signoff"):
+        reviews.revoke(world_db, "root", review_id, reason="looks approved")
+
+
+def test_roles_granted_by_sql_give_no_right_to_approve_and_are_named(world_db, world, world_sql, engine_name):
+    review_id = _submitted(world_db, world).review.id
+    _drop_guards(world_sql, engine_name, "app_user")
+    world_sql("""UPDATE app_user SET roles = '["approver","reviewer"]' WHERE username = 'bob'""")
+    with pytest.raises(IntegrityError, match="account 'bob' was changed outside Signoff"):
+        _sign(world_db, review_id, "bob", "approved")
+    assert reviews.show(world_db, review_id).review.signatures == ()
+    assert _rows(verify_database(world_db)) == [
+        ("app_user", "'bob'", "it holds the roles approver, reviewer, but the audited grants give reviewer")
+    ]
+
+
+def test_a_swapped_public_key_is_named(world_db, world, world_sql, engine_name):
+    _drop_guards(world_sql, engine_name, "app_user")
+    world_sql(
+        "UPDATE app_user SET public_key = (SELECT public_key FROM app_user WHERE username = 'carol') "
+        "WHERE username = 'olga'"
+    )
+    assert _rows(verify_database(world_db)) == [
+        (
+            "app_user",
+            "'olga'",
+            "its public key is not the one recorded when the account was created (key swapped)",
+        )
+    ]
+
+
+def test_an_edited_waiver_is_named(world_db, world, world_sql, engine_name):
+    waiver = add_waiver(
+        world_db,
+        name="credit",
+        version="4",
+        rule_id="four-fifths",
+        justification="accepted for the pilot region while more data comes in",
+        until=date.today() + timedelta(days=30),
+        actor="carol",
+    )
+    assert verify_database(world_db).ok
+    _drop_guards(world_sql, engine_name, "waiver")
+    world_sql("UPDATE waiver SET until = :u WHERE id = :i", u=date(2099, 1, 1), i=waiver.id)
+    assert _rows(verify_database(world_db)) == [
+        ("waiver", str(waiver.id), "its until differ from the audited grant")
+    ]
+
+
+def test_a_forged_signature_row_does_not_count_in_review_show(world_db, world, world_sql, engine_name):
+    review_id = _submitted(world_db, world).review.id
+    signed = _sign(world_db, review_id, "bob", "reviewed")
+    assert signed.review.outstanding() == (SignatureRequirement(Role.APPROVER, 1),)
+    _drop_guards(world_sql, engine_name, "signature")
+    world_sql("UPDATE signature SET printed_name = 'Robert Brown' WHERE review_id = :i", i=review_id)
+    shown = reviews.show(world_db, review_id)
+    (signature,) = shown.review.signatures
+    assert shown.review.is_unverified(signature) and not shown.review.covers_current_evidence(signature)
+    assert shown.review.outstanding() == (
+        SignatureRequirement(Role.REVIEWER, 1),
+        SignatureRequirement(Role.APPROVER, 1),
+    )
+    assert shown.review.state is ReviewState.IN_REVIEW
+    assert shown.to_dict()["signatures"][0]["verified"] is False
+
+
+def test_the_cli_names_the_row_and_says_when_it_was_quick(
+    world_db_url, world, world_sql, engine_name, run_cli
+):
+    (log_sha,) = world_sql("SELECT evidence_sha256 FROM prediction_log WHERE id = :i", i=world.log_id)[0]
+    _flip_first_byte(world_sql, engine_name, log_sha)
+    full = run_cli("verify", db=world_db_url)
+    assert full.returncode == 1 and "Traceback" not in full.stderr
+    assert f"evidence_blob {log_sha}: its stored bytes hash to" in full.stdout
+    assert full.stdout.rstrip().endswith("NOT verified")
+    quick = run_cli("verify", "--quick", db=world_db_url)
+    assert quick.returncode == 0, quick.stdout + quick.stderr
+    assert "evidence blobs: NOT re-hashed (--quick)" in quick.stdout
+    assert quick.stdout.rstrip().endswith("verified (quick: evidence blobs not re-hashed)")
+    as_json = json.loads(run_cli("verify", "--json", db=world_db_url).stdout)
+    assert (
+        as_json["row_problems"][0]["table"] == "evidence_blob"
+        and as_json["row_problems"][0]["row"] == log_sha
+    )
