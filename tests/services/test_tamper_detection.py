@@ -11,6 +11,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy
 
 from review_world import PASSWORDS
 from signoff.domain.errors import IntegrityError
@@ -214,3 +215,63 @@ def test_the_cli_names_the_row_and_says_when_it_was_quick(
         as_json["row_problems"][0]["table"] == "evidence_blob"
         and as_json["row_problems"][0]["row"] == log_sha
     )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE review SET state = 'approved' WHERE id = :i",
+        "UPDATE review SET state = 'approved_with_conditions' WHERE id = :i",
+        "UPDATE review SET state = 'rejected' WHERE id = :i",
+        "UPDATE review SET state = 'revoked' WHERE id = :i",
+        "UPDATE review SET state = 'draft' WHERE id = :i",
+    ],
+)
+def test_the_database_refuses_a_review_state_its_signatures_do_not_give(
+    world_db, world, world_sql, statement
+):
+    """The derived-state triggers: only the reviewer has signed, so no decision may be written."""
+    review_id = _sign(world_db, _submitted(world_db, world).review.id, "bob", "reviewed").review.id
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="a review state follows from its signatures"):
+        world_sql(statement, i=review_id)
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="a review starts as a draft"):
+        world_sql(
+            "INSERT INTO review (model_version_id, title, state, version, opened_by, opened_at, bundle_hash, "
+            "requirements) SELECT model_version_id, 'forged', 'approved', 1, opened_by, opened_at, bundle_hash, "
+            "requirements FROM review WHERE id = :i",
+            i=review_id,
+        )
+    assert reviews.show(world_db, review_id).review.state is ReviewState.IN_REVIEW
+    assert verify_database(world_db).ok
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE evidence_chunk SET data = :b",
+        "DELETE FROM evidence_chunk",
+        "UPDATE evidence_blob SET size = 1",
+        "UPDATE analysis_run SET result = '{}'",
+        "DELETE FROM analysis_run",
+        "UPDATE prediction_log SET rows = 999999",
+        "DELETE FROM prediction_log",
+    ],
+)
+def test_the_database_refuses_to_change_recorded_evidence(world_db, world, world_sql, statement):
+    params = {"b": b"x"} if ":b" in statement else {}
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="recorded evidence is append-only"):
+        world_sql(statement, **params)
+    assert verify_database(world_db).ok
+
+
+def test_a_review_still_moves_through_signoff_with_the_triggers_in_place(world_db, world):
+    review_id = _submitted(world_db, world).review.id
+    _sign(world_db, review_id, "bob", "reviewed")
+    assert _sign(world_db, review_id, "carol", "approved").review.state is ReviewState.APPROVED
+    assert (
+        reviews.revoke(world_db, "root", review_id, reason="leaked labels").review.state
+        is ReviewState.REVOKED
+    )
+    rejected = _submitted(world_db, world).review.id
+    assert _sign(world_db, rejected, "olga", "rejected").review.state is ReviewState.REJECTED
+    assert verify_database(world_db).ok
