@@ -18,7 +18,10 @@ from signoff.domain.audit import AuditEvent
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.errors import IntegrityError
 from signoff.domain.integrity import (
+    ANALYSIS_RECORDED,
     DERIVING_ACTIONS,
+    LOG_IMPORTED,
+    POLICY_EVALUATED,
     USER_CREATED,
     DerivedRecords,
     RowProblem,
@@ -32,6 +35,7 @@ from signoff.storage import Database, UnitOfWork
 
 Progress = Callable[[int, int], None]  # (evidence bytes re-hashed, bytes in all)
 
+PER_ROW_ACTIONS = frozenset({LOG_IMPORTED, ANALYSIS_RECORDED, POLICY_EVALUATED})
 NOT_VERIFIED = (
     "the evidence does not verify, so nothing was exported: {problems}. Run `signoff verify` for the "
     "full list and restore the database from a backup."
@@ -51,8 +55,18 @@ def verify_database(
 ) -> DatabaseVerification:
     """Every check; ``quick`` skips re-hashing the evidence blobs (the verdict says so)."""
     with db.transaction(write=False) as uow:
+        # A log's or a run's event is read only when its row exists: the other checks need every event
+        # of their kind (to name rows that are gone), these only the rows' own.
+        row_entities = {f"prediction_log:{log.id}" for log in uow.logs.list()}
+        row_entities |= {f"analysis_run:{run_id}" for run_id in uow.analysis_runs.ids()}
+
+        def wanted(action: str, entity: str) -> bool:
+            if action in PER_ROW_ACTIONS:
+                return entity in row_entities
+            return action in DERIVING_ACTIONS
+
         events: list[AuditEvent] = []
-        chain = uow.audit.verify(visit=events.append, actions=DERIVING_ACTIONS)
+        chain = uow.audit.verify(visit=events.append, wanted=wanted)
         users = uow.users.list()
         facts = audited_facts(users, events)
         signatures = list(uow.reviews.iter_signatures())

@@ -9,7 +9,7 @@ verification streams the events in order, recomputing every hash.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -137,17 +137,18 @@ class AuditLedger:
         self,
         *,
         visit: Callable[[AuditEvent], None] | None = None,
-        actions: Collection[str] | None = None,
+        wanted: Callable[[str, str], bool] | None = None,
     ) -> ChainVerdict:
         """Recompute the chain, then check it ends where the recorded head says it does.
 
         ``visit`` sees each event as the chain is read, so a caller that needs the events too (the
         report's audit excerpt) reads the log once. It stops where a broken chain stops the check.
-        With ``actions``, it sees only events of those actions (the others' payloads are not parsed).
+        With ``wanted(action, entity)``, it sees only the events that returns True for (the others'
+        payloads are never parsed, which is most of the cost).
         """
         stored = self._iter_stored()
         if visit is not None:
-            stored = _visiting(stored, visit, None if actions is None else frozenset(actions))
+            stored = _visiting(stored, visit, wanted)
         verdict = verify_chain(stored)
         if not verdict.ok:
             return verdict
@@ -208,9 +209,9 @@ def _to_event(stored: StoredAuditEvent) -> AuditEvent:
 def _visiting(
     events: Iterator[StoredAuditEvent],
     visit: Callable[[AuditEvent], None],
-    actions: frozenset[str] | None,
+    wanted: Callable[[str, str], bool] | None,
 ) -> Iterator[StoredAuditEvent]:
     for stored in events:
-        if actions is None or stored.action in actions:
+        if wanted is None or wanted(stored.action, stored.entity):
             visit(_to_event(stored))
         yield stored

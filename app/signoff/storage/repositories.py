@@ -274,6 +274,9 @@ class AnalysisRunRepository:
             statement = statement.where(AnalysisRunRow.model_version_id == model_version_id)
         return [_analysis_run(row) for row in self._session.scalars(statement)]
 
+    def ids(self) -> list[int]:
+        return list(self._session.scalars(select(AnalysisRunRow.id).order_by(AnalysisRunRow.id)))
+
     def iter_all(self) -> Iterator[AnalysisRun]:
         """Every run in id order, streamed (results can be large)."""
         statement = select(AnalysisRunRow).order_by(AnalysisRunRow.id).execution_options(yield_per=50)
