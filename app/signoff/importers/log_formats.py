@@ -503,6 +503,14 @@ class JsonLinesSource(LogSource):
                 f"line {line_number} is not valid JSON ({exc.msg} at character {exc.pos + 1}).",
                 row=line_number,
             ) from exc
+        except RecursionError:
+            record = _TOO_DEEP
+        if record is _TOO_DEEP or _nesting_depth(record) > MAX_JSONL_DEPTH:
+            raise self.error(
+                f"line {line_number} nests values more than {MAX_JSONL_DEPTH} levels deep; a log record "
+                "holds one value per field: flatten it before importing.",
+                row=line_number,
+            )
         if not isinstance(record, dict):
             raise self.error(
                 f"line {line_number} is a JSON {type(record).__name__}, not an object with named fields.",
@@ -520,6 +528,25 @@ class JsonLinesSource(LogSource):
             {name: pa.array(column, type=pa.string()) for name, column in values.items()},
             np.asarray(rows, dtype=np.int64),
         )
+
+
+MAX_JSONL_DEPTH = 32
+_TOO_DEEP = object()  # json.loads gave up: deeper than Python's recursion limit
+
+
+def _nesting_depth(value: object) -> int:
+    """How deep lists and objects nest in ``value``, counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSONL_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _json_text(value: object) -> str | None:
