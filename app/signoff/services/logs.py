@@ -9,7 +9,6 @@ with the same mapping and options for the same model version and role returns th
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from signoff.importers.prediction_log import (
 )
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
+from signoff.services.work_folders import work_folder
 from signoff.storage import Database
 
 IMPORTER = f"signoff.importers.prediction_log {__version__}"
@@ -59,7 +59,7 @@ def import_log(
     options = options or LogReadOptions()
     model_version = get_model_version(db, model, version)
     read_options = dataclasses.asdict(options)
-    with tempfile.TemporaryDirectory(prefix="signoff-import-") as work_dir:
+    with work_folder("import") as work_dir:
         canonical = canonicalise_log(
             path,
             mapping,
@@ -119,6 +119,8 @@ def import_log(
                     "model_version_id": model_version.id,
                     "role": str(role),
                     "source_name": log.source_name,
+                    # A link is followed: record the file that was actually read.
+                    "source_path": str(Path(path).resolve()),
                     "source_sha256": log.source_sha256,
                     "evidence_sha256": log.evidence_sha256,
                     "quarantine_sha256": log.quarantine_sha256,
@@ -176,7 +178,7 @@ def get_log_with_model(db: Database, log_id: int) -> tuple[PredictionLog, ModelV
 def load_log_frame(db: Database, log_id: int) -> pandas.DataFrame:
     """The log's canonical rows as a DataFrame, read from the evidence store (hash verified)."""
     log = get_log(db, log_id)
-    with tempfile.TemporaryDirectory(prefix="signoff-log-") as folder:
+    with work_folder("log") as folder:
         target = Path(folder) / "log.parquet"
         with db.transaction(write=False) as uow:
             uow.evidence.write_to(log.evidence_sha256, target)
