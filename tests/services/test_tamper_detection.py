@@ -264,6 +264,18 @@ def test_the_database_refuses_to_change_recorded_evidence(world_db, world, world
     assert verify_database(world_db).ok
 
 
+def test_the_database_refuses_to_swap_a_key_or_rename_an_account(world_db, world, world_sql):
+    for statement in (
+        "UPDATE app_user SET public_key = (SELECT public_key FROM app_user WHERE username = 'carol') "
+        "WHERE username = 'olga'",
+        "UPDATE app_user SET username = 'mallory' WHERE username = 'olga'",
+    ):
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="keeps its username and public key"):
+            world_sql(statement)
+    world_sql("UPDATE app_user SET failed_attempts = 1 WHERE username = 'olga'")  # counters still move
+    assert verify_database(world_db).ok
+
+
 def test_a_review_still_moves_through_signoff_with_the_triggers_in_place(world_db, world):
     review_id = _submitted(world_db, world).review.id
     _sign(world_db, review_id, "bob", "reviewed")

@@ -2,7 +2,8 @@
 
 A review is inserted as a draft and its state moves only along the state machine's table; it becomes
 approved (with conditions) only when signature rows on its current bundle meet its required signatures,
-rejected only with a rejecting signature, revoked only with a revoker. Evidence blobs and chunks,
+rejected only with a rejecting signature, revoked only with a revoker. An account's username and public
+key never change. Evidence blobs and chunks,
 analysis runs, prediction logs and waivers refuse UPDATE and DELETE. ``signoff verify`` still checks every
 signature cryptographically: a trigger cannot, and someone holding the file can drop triggers.
 
@@ -23,6 +24,9 @@ APPEND_ONLY_TABLES = ("evidence_blob", "evidence_chunk", "analysis_run", "predic
 APPEND_ONLY = "recorded evidence is append-only: it is never changed or removed"
 NOT_DRAFT = "a review starts as a draft"
 STATE_REFUSED = "a review state follows from its signatures: this change has not the signatures it needs"
+IDENTITY_KEPT = (
+    "an account keeps its username and public key for good: every signature is checked against them"
+)
 
 # The state machine's moves between different states (domain/review.py TRANSITIONS), as it is here.
 STATE_MOVES = (
@@ -76,6 +80,11 @@ def _sqlite_upgrade() -> None:
                 f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
             )
     op.execute(
+        "CREATE TRIGGER app_user_identity_kept BEFORE UPDATE OF username, public_key ON app_user "
+        "WHEN NEW.username IS NOT OLD.username OR NEW.public_key IS NOT OLD.public_key "
+        f"BEGIN SELECT RAISE(ABORT, '{IDENTITY_KEPT}'); END"
+    )
+    op.execute(
         f"CREATE TRIGGER review_starts_as_draft BEFORE INSERT ON review WHEN NEW.state <> 'draft' "
         f"BEGIN SELECT RAISE(ABORT, '{NOT_DRAFT}'); END"
     )
@@ -104,6 +113,15 @@ def _postgresql_upgrade() -> None:
             f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
             "FOR EACH STATEMENT EXECUTE FUNCTION evidence_refuse_change()"
         )
+    op.execute(
+        "CREATE FUNCTION app_user_keep_identity() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.username IS DISTINCT FROM OLD.username OR NEW.public_key IS DISTINCT FROM OLD.public_key "
+        f"THEN RAISE EXCEPTION '{IDENTITY_KEPT}'; END IF; RETURN NEW; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER app_user_identity_kept BEFORE UPDATE ON app_user "
+        "FOR EACH ROW EXECUTE FUNCTION app_user_keep_identity()"
+    )
     requirements = (
         "(SELECT r->>'role' AS r_role, (r->>'count')::int AS r_count "
         "FROM jsonb_array_elements(NEW.requirements::jsonb) AS r) AS required"
@@ -127,12 +145,15 @@ def downgrade() -> None:
         for table in APPEND_ONLY_TABLES:
             for verb in ("update", "delete"):
                 op.execute(f"DROP TRIGGER {table}_no_{verb}")
+        op.execute("DROP TRIGGER app_user_identity_kept")
         op.execute("DROP TRIGGER review_starts_as_draft")
         op.execute("DROP TRIGGER review_state_follows_signatures")
         return
     for table in APPEND_ONLY_TABLES:
         op.execute(f"DROP TRIGGER {table}_no_update_delete ON {table}")
         op.execute(f"DROP TRIGGER {table}_no_truncate ON {table}")
+    op.execute("DROP TRIGGER app_user_identity_kept ON app_user")
+    op.execute("DROP FUNCTION app_user_keep_identity()")
     op.execute("DROP TRIGGER review_state_follows_signatures ON review")
     op.execute("DROP FUNCTION review_check_state()")
     op.execute("DROP FUNCTION evidence_refuse_change()")
