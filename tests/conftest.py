@@ -1,7 +1,8 @@
 """Shared test setup: Qt runs offscreen; nothing reads the developer's own settings or database.
 
 ``run_cli`` runs the real ``signoff`` executable in a subprocess against a database URL, the way a
-user or a CI pipeline would. ``db_url`` / ``db`` give each test a fresh database on SQLite and on a
+user or a CI pipeline would; ``signed_in_cli`` does the same signed in as the test's own account
+(``ANALYST``, made an administrator and reviewer if the database has none), through ``$SIGNOFF_TOKEN``. ``db_url`` / ``db`` give each test a fresh database on SQLite and on a
 real PostgreSQL server (``postgres_server``: the machine's initdb/pg_ctl, started once per session).
 """
 
@@ -80,6 +81,43 @@ def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
             stdin=None if input is not None else subprocess.DEVNULL,
         )
 
+    return run
+
+
+def _changes(args: tuple[str, ...]) -> bool:
+    """Whether ``signoff ARGS`` is a changing command (built with an identity parent), by the real parser."""
+    from signoff.cli.main import build_parser
+
+    try:
+        with contextlib.redirect_stdout(None), contextlib.redirect_stderr(None):
+            parsed = build_parser().parse_args(list(args))
+    except SystemExit:  # --help, or an argument error the test is about
+        return False
+    return getattr(parsed, "identity", None) is not None
+
+
+@pytest.fixture
+def signed_in_cli(run_cli) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_cli`` signed in as ``ANALYST`` through ``$SIGNOFF_TOKEN`` (one token per database) for a
+    changing command; a read-only one runs as it is, so the account is added only when a change needs it."""
+    from review_world import analyst_token
+
+    tokens: dict[str, str] = {}
+
+    def sign_in(url: str) -> str:
+        """The token for ``url`` (account and token made now): call it before a "changes nothing"
+        snapshot, so that signing in is not counted as the change."""
+        if url not in tokens:
+            tokens[url] = analyst_token(url)
+        return tokens[url]
+
+    def run(*args: str, db: str | None = None, env: dict[str, str] | None = None, **kwargs):
+        url = db or os.environ.get("SIGNOFF_DB") or (env or {}).get("SIGNOFF_DB")
+        if not url or not _changes(args):  # read-only commands need no account: do not add one
+            return run_cli(*args, db=db, env=env, **kwargs)
+        return run_cli(*args, db=db, env={**(env or {}), "SIGNOFF_TOKEN": sign_in(url)}, **kwargs)
+
+    run.sign_in = sign_in  # type: ignore[attr-defined]
     return run
 
 
@@ -325,13 +363,22 @@ def demo_workspace(tmp_path_factory) -> tuple[Path, dict]:
     file: (path of the file, the printed summary). Only read it; copy it (``sqlite3`` backup) to change it."""
     import json
 
+    from review_world import analyst_token
+
     folder = tmp_path_factory.mktemp("demo-workspace")
     path = folder / "demo.db"
+    token = analyst_token(f"sqlite:///{path}")  # building the demo is a change: a signed-in account
     result = subprocess.run(
         [sys.executable, "-m", "signoff", "--db", f"sqlite:///{path}", "demo", "--json"],
         capture_output=True,
         text=True,
-        env=cli_env({"XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}),
+        env=cli_env(
+            {
+                "XDG_DATA_HOME": str(folder / "data"),
+                "XDG_CONFIG_HOME": str(folder / "config"),
+                "SIGNOFF_TOKEN": token,
+            }
+        ),
         stdin=subprocess.DEVNULL,
         timeout=600,
         check=False,
@@ -420,3 +467,15 @@ def log_mapping_args() -> tuple[str, ...]:
         "--label", "label", "--prediction", "prediction", "--score", "score",
         "--sensitive", "sex", "race", "--feature", "f0", "f1", "--id", "id", "--timestamp", "ts",
     )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def spark_connect_server(tmp_path_factory) -> Iterator[str]:
+    """A real Spark Connect server (local[2]) on a loopback port for the whole session; yields its URL."""
+    from spark_connect import start_spark_connect
+
+    server = start_spark_connect(tmp_path_factory.mktemp("spark-connect"))
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -142,6 +142,32 @@ def build_world(db: Database) -> World:
     return World(version.id, log_id, run_id)
 
 
+ANALYST = "analyst"
+ANALYST_PASSWORD = "analyst password 7"
+
+
+def analyst_token(
+    url: str, *, username: str = ANALYST, roles: tuple[str, ...] = ("admin", "reviewer")
+) -> str:
+    """A sign-in token for ``username`` in the database at ``url``, creating the account if needed
+    (the first administrator of a new database, else added by an existing administrator)."""
+
+    with open_database(url) as db:
+        people = {u.username: u for u in users.list_users(db)}
+        if username not in people:
+            admin = next((u for u in people.values() if Role.ADMIN in u.roles and not u.disabled), None)
+            users.add_user(
+                db,
+                admin,
+                username=username,
+                full_name="Ann Analyst",
+                email=f"{username}@example.org",
+                roles=frozenset(Role(r) for r in (roles if admin else ("admin", *roles))),
+                password=ANALYST_PASSWORD,
+            )
+        return users.issue_token(db, username, ANALYST_PASSWORD).token
+
+
 # --- Fixtures (imported by the conftest of each test folder that uses them) ----------------------------
 # Creating users is slow on purpose (argon2id and scrypt), so the world is built once per engine and
 # each test gets a fresh copy: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL.
@@ -182,6 +208,20 @@ def world_db(world_db_url):
     database = open_database(world_db_url)
     yield database
     database.close()
+
+
+def drop_guards(sql, engine_name, table):
+    """What an attacker runs first: drop the triggers that guard ``table`` (whatever they are named)."""
+    if engine_name == "sqlite":
+        for (name,) in sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t", t=table
+        ):
+            sql(f'DROP TRIGGER "{name}"')
+    else:
+        for (name,) in sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal", t=table
+        ):
+            sql(f'DROP TRIGGER "{name}" ON {table}')
 
 
 @pytest.fixture

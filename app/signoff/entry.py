@@ -10,11 +10,13 @@ import sys
 from collections.abc import Sequence
 
 
-def launch_app(*, db_url: str | None, screenshot: str | None, page: str | None) -> int:
+def launch_app(
+    *, db_url: str | None, screenshot: str | None, page: str | None, screenshot_tour: str | None = None
+) -> int:
     # Imported only when asked for, so that every other command starts without loading Qt.
     from signoff.ui.application import run_app
 
-    return run_app(db_url=db_url, screenshot=screenshot, page=page)
+    return run_app(db_url=db_url, screenshot=screenshot, page=page, screenshot_tour=screenshot_tour)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from review_world import ANALYST_PASSWORD
 from signoff.domain.prediction_log import ColumnMapping, LogRole
 from signoff.services.logs import import_log
 from signoff.services.models import add_model_version
@@ -64,9 +65,9 @@ def database(tmp_path):
     return url, policy
 
 
-def test_check_exits_0_when_every_rule_passes(run_cli, database):
+def test_check_exits_0_when_every_rule_passes(signed_in_cli, database):
     url, policy = database
-    result = run_cli(
+    result = signed_in_cli(
         "check", "--policy", str(policy), "churn", "1", "--log", "1", "--log", "2", "--json", db=url
     )
     assert result.returncode == 0, result.stderr
@@ -78,35 +79,41 @@ def test_check_exits_0_when_every_rule_passes(run_cli, database):
     assert [r["kind"] for r in output["analysis_runs"]] == ["drift"]
 
 
-def test_check_exits_1_on_a_failure_and_0_once_it_is_waived(run_cli, database):
+def test_check_exits_1_on_a_failure_and_0_once_it_is_waived(signed_in_cli, database):
     url, policy = database
-    failing = run_cli("check", "--policy", str(policy), "churn", "1", "--date", "2026-11-22", db=url)
+    failing = signed_in_cli("check", "--policy", str(policy), "churn", "1", "--date", "2026-11-22", db=url)
     assert failing.returncode == 1, failing.stderr
     assert "FAIL" in failing.stdout and "stable" in failing.stdout
     assert "Traceback" not in failing.stderr
 
-    granted = run_cli(
+    granted = signed_in_cli(
         "waivers", "add", "churn", "1", "--rule", "stable", "--until", "2026-12-31",
         "--justification", "Seasonal shift expected in winter; re-baseline in January.",
-        "--granted-by", "Ana Risk", "--json",
-        db=url,
+        "--password-stdin", "--json",  # a signed act: the signed-in administrator types their password
+        db=url, input=f"{ANALYST_PASSWORD}\n",
     )  # fmt: skip
     assert granted.returncode == 0, granted.stderr
     assert json.loads(granted.stdout)["scope"] == "*"
 
-    waived = run_cli("check", "--policy", str(policy), "churn", "1", "--date", "2026-11-22", "--json", db=url)
+    waived = signed_in_cli(
+        "check", "--policy", str(policy), "churn", "1", "--date", "2026-11-22", "--json", db=url
+    )
     assert waived.returncode == 0, waived.stderr
     verdicts = json.loads(waived.stdout)["verdicts"]
     assert {v["status"] for v in verdicts} >= {"waived"}
-    assert all(v["waiver"]["granted_by"] == "Ana Risk" for v in verdicts if v["status"] == "waived")
+    assert all(
+        (v["waiver"]["granted_by"], v["waiver"]["printed_name"]) == ("analyst", "Ann Analyst")
+        for v in verdicts
+        if v["status"] == "waived"
+    )
 
-    expired = run_cli("check", "--policy", str(policy), "churn", "1", "--date", "2027-01-01", db=url)
+    expired = signed_in_cli("check", "--policy", str(policy), "churn", "1", "--date", "2027-01-01", db=url)
     assert expired.returncode == 1
 
 
-def test_check_exits_1_when_required_evidence_is_missing(run_cli, database):
+def test_check_exits_1_when_required_evidence_is_missing(signed_in_cli, database):
     url, _ = database
-    result = run_cli("check", "--policy", "lending-four-fifths", "churn", "1", "--json", db=url)
+    result = signed_in_cli("check", "--policy", "lending-four-fifths", "churn", "1", "--json", db=url)
     assert result.returncode == 1
     output = json.loads(result.stdout)
     assert "fairness" in output["missing_analyses"]
@@ -121,21 +128,23 @@ def test_check_exits_1_when_required_evidence_is_missing(run_cli, database):
         (("--policy", "{policy}", "churn", "1", "--date", "22/11/2026"), "expected a date as YYYY-MM-DD"),
     ],
 )
-def test_check_exits_2_for_bad_input(run_cli, database, tmp_path, arguments, message):
+def test_check_exits_2_for_bad_input(signed_in_cli, database, tmp_path, arguments, message):
     url, policy = database
     bad = tmp_path / "bad.yaml"
     bad.write_text(POLICY.replace("threshold: 0.2", "threshold: high"))
     filled = [a.format(policy=policy, policy_bad=bad, nowhere=tmp_path / "none.yaml") for a in arguments]
-    result = run_cli("check", *filled, "--json", db=url)
+    result = signed_in_cli("check", *filled, "--json", db=url)
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
 
 
-def test_analyze_drift_and_validation(run_cli, database):
+def test_analyze_drift_and_validation(signed_in_cli, database):
     url, _ = database
-    drift = run_cli("analyze", "drift", "churn", "1", "--reference", "1", "--current", "3", "--json", db=url)
+    drift = signed_in_cli(
+        "analyze", "drift", "churn", "1", "--reference", "1", "--current", "3", "--json", db=url
+    )
     assert drift.returncode == 0, drift.stderr
     output = json.loads(drift.stdout)
     assert output["analysis_run"]["kind"] == "drift"
@@ -143,7 +152,7 @@ def test_analyze_drift_and_validation(run_cli, database):
     assert "x" in output["result"]["drifted_columns"]
     assert {c["column"] for c in output["result"]["columns"]} == {"x", "colour", "score", "prediction"}
 
-    validation = run_cli("analyze", "validation", "churn", "1", "--log", "2", db=url)
+    validation = signed_in_cli("analyze", "validation", "churn", "1", "--log", "2", db=url)
     assert validation.returncode == 0, validation.stderr
     assert "2,000 rows read, 2,000 kept, 0 quarantined" in validation.stdout
     assert "colour" in validation.stdout and "MISSING" in validation.stdout

@@ -31,3 +31,16 @@ def test_a_user_error_is_a_message_and_exit_2_not_a_traceback(run_cli):
     result = run_cli("no-such-command")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_help_texts_print_what_they_mean_and_every_out_has_o(capsys):
+    """argparse %-formats argument help but prints descriptions as written: "95%%" would show doubled."""
+    parser = build_parser()
+    for names, sub in [([], parser), *_commands(parser)]:
+        text = sub.format_help()
+        assert "%%" not in text, f"signoff {' '.join(names)} --help prints '%%'"
+        for action in sub._actions:
+            if "--out" in action.option_strings:
+                assert "-o" in action.option_strings, f"signoff {' '.join(names)}: --out without -o"
+    fairness = dict((tuple(n), s) for n, s in _commands(parser))[("analyze", "fairness")]
+    assert "with 95% bootstrap" in " ".join(fairness.format_help().split())

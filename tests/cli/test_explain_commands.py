@@ -62,10 +62,10 @@ class RunsCodeOnLoad:
         return (os.system, (f"touch {self.marker}",))
 
 
-def test_explain_and_trust_from_the_command_line(run_cli, tmp_path):
+def test_explain_and_trust_from_the_command_line(signed_in_cli, tmp_path):
     url = f"sqlite:///{tmp_path / 'signoff.db'}"
-    assert run_cli("models", "add", "credit", "1", db=url).returncode == 0
-    assert run_cli("models", "add", "legacy", "1", db=url).returncode == 0
+    assert signed_in_cli("models", "add", "credit", "1", db=url).returncode == 0
+    assert signed_in_cli("models", "add", "legacy", "1", db=url).returncode == 0
     training = make_log(1, rows=600)
     forest = RandomForestClassifier(n_estimators=10, max_depth=4, random_state=0)
     forest.fit(training[list(FEATURES)], training["label"])
@@ -81,9 +81,11 @@ def test_explain_and_trust_from_the_command_line(run_cli, tmp_path):
     finally:
         db.close()
 
-    attached = run_cli("models", "attach", "credit", "1", str(tmp_path / "forest.skops"), "--json", db=url)
+    attached = signed_in_cli(
+        "models", "attach", "credit", "1", str(tmp_path / "forest.skops"), "--json", db=url
+    )
     assert attached.returncode == 0, attached.stderr
-    first = run_cli("explain", "credit", "1", "--log", str(log), "--row", "2-0", "--json", db=url)
+    first = signed_in_cli("explain", "credit", "1", "--log", str(log), "--row", "2-0", "--json", db=url)
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
     assert result["reused"] is False
@@ -92,32 +94,34 @@ def test_explain_and_trust_from_the_command_line(run_cli, tmp_path):
     assert explanation["settings"]["output_space"] == "probability of class 1"
     assert explanation["additivity"]["ok"] is True
     assert explanation["local"][0]["row_id"] == "2-0"
-    second = run_cli("explain", "credit", "1", "--log", str(log), "--row", "2-0", db=url)
+    second = signed_in_cli("explain", "credit", "1", "--log", str(log), "--row", "2-0", db=url)
     assert second.returncode == 0, second.stderr
     assert f"returned the stored analysis run {result['analysis_run_id']}" in second.stdout
     assert "Global importance" in second.stdout and "additivity: max error" in second.stdout
     assert "Row 2-0: base value" in second.stdout and "time: estimated" in second.stdout
-    nothing = run_cli("models", "trust", "credit", "1", db=url)
+    nothing = signed_in_cli("models", "trust", "credit", "1", db=url)
     assert "nothing to trust" in nothing.stdout
 
-    assert run_cli("models", "attach", "legacy", "1", str(tmp_path / "model.pkl"), db=url).returncode == 0
-    declined = run_cli("models", "trust", "legacy", "1", db=url, input="no\n")
+    assert (
+        signed_in_cli("models", "attach", "legacy", "1", str(tmp_path / "model.pkl"), db=url).returncode == 0
+    )
+    declined = signed_in_cli("models", "trust", "legacy", "1", db=url, input="no\n")
     assert declined.returncode == 1
     assert "picklescan" in declined.stdout and "dangerous" in declined.stdout
     assert "not trusted" in declined.stdout
-    refused = run_cli("explain", "legacy", "1", "--log", str(legacy_log), db=url)
+    refused = signed_in_cli("explain", "legacy", "1", "--log", str(legacy_log), db=url)
     assert refused.returncode == 4
     assert "signoff models trust" in refused.stderr and "Traceback" not in refused.stderr
-    log_events = json.loads(run_cli("audit", "log", "--json", db=url).stdout)
+    log_events = json.loads(signed_in_cli("audit", "log", "--json", db=url).stdout)
     assert not any(e["action"] == "model.artifact_trusted" for e in log_events)
     assert not marker.exists()
 
-    help_text = run_cli("explain", "--help").stdout
+    help_text = signed_in_cli("explain", "--help").stdout
     assert "--sample" in help_text and "--row" in help_text
     assert np.isfinite(explanation["base_value"])
 
 
-def test_shap_values_brought_in_the_log_explain_a_model_without_a_file(tmp_path, run_cli):
+def test_shap_values_brought_in_the_log_explain_a_model_without_a_file(tmp_path, signed_in_cli):
     """A team computes SHAP in its own pipeline; Signoff summarises the columns it imported.
 
     The oracle: the SHAP values of a linear model are coef * (x - mean(x)), computed here with numpy,
@@ -144,22 +148,24 @@ def test_shap_values_brought_in_the_log_explain_a_model_without_a_file(tmp_path,
     frame["prediction"] = (shap.sum(axis=1) + 0.25 > 0).astype(int)
     path = tmp_path / "scored.csv"
     frame.to_csv(path, index=False)
-    assert run_cli("models", "add", "pipeline-shap", "1", db=db).returncode == 0
+    assert signed_in_cli("models", "add", "pipeline-shap", "1", db=db).returncode == 0
 
     common = ["import", "log", str(path), "--model", "pipeline-shap", "--version", "1"]
     common += ["--label", "label", "--prediction", "prediction", "--id", "id", "--sensitive", "sex"]
     common += ["--feature", "income", "debt"]
-    no_base = run_cli(*common, "--shap", "income=shap_income", "debt=shap_debt", db=db)
+    no_base = signed_in_cli(*common, "--shap", "income=shap_income", "debt=shap_debt", db=db)
     assert no_base.returncode != 0
     assert "--shap-base" in no_base.stderr and "Traceback" not in no_base.stderr
 
-    imported = run_cli(
+    imported = signed_in_cli(
         *common, "--shap", "income=shap_income", "debt=shap_debt", "--shap-base", "base", "--json", db=db
     )
     assert imported.returncode == 0, imported.stderr
     log_id = json.loads(imported.stdout)["id"]
 
-    explained = run_cli("explain", "pipeline-shap", "1", "--log", str(log_id), "--row", "r5", "--json", db=db)
+    explained = signed_in_cli(
+        "explain", "pipeline-shap", "1", "--log", str(log_id), "--row", "r5", "--json", db=db
+    )
     assert explained.returncode == 0, explained.stderr
     result = json.loads(explained.stdout)
     assert result["parameters"]["source"] == "log"
@@ -173,20 +179,22 @@ def test_shap_values_brought_in_the_log_explain_a_model_without_a_file(tmp_path,
     assert contributions == pytest.approx({"income": shap[5, 0], "debt": shap[5, 1]})
     assert local["base_value"] == pytest.approx(0.25)
 
-    from_model = run_cli("explain", "pipeline-shap", "1", "--log", str(log_id), "--from", "model", db=db)
+    from_model = signed_in_cli(
+        "explain", "pipeline-shap", "1", "--log", str(log_id), "--from", "model", db=db
+    )
     assert from_model.returncode != 0
     assert "no model file" in from_model.stderr and "Traceback" not in from_model.stderr
 
 
-def test_a_shap_column_that_is_not_a_number_is_refused_naming_row_and_column(tmp_path, run_cli):
+def test_a_shap_column_that_is_not_a_number_is_refused_naming_row_and_column(tmp_path, signed_in_cli):
     db = f"sqlite:///{tmp_path / 'signoff.db'}"
     path = tmp_path / "bad.csv"
     path.write_text("label,prediction,x,shap_x,base\n1,1,0.5,0.1,0\n0,0,0.2,oops,0\n")
-    assert run_cli("models", "add", "pipeline-shap", "1", db=db).returncode == 0
-    result = run_cli(
+    assert signed_in_cli("models", "add", "pipeline-shap", "1", db=db).returncode == 0
+    result = signed_in_cli(
         "import", "log", str(path), "--model", "pipeline-shap", "--version", "1", "--label", "label",
         "--prediction", "prediction", "--feature", "x", "--shap", "x=shap_x", "--shap-base", "base", db=db,
     )  # fmt: skip
     assert result.returncode != 0
     assert "shap_x" in result.stderr + result.stdout and "2" in result.stderr + result.stdout
-    assert run_cli("logs", "list", "--json", db=db).stdout.strip() in ("[]", "")
+    assert signed_in_cli("logs", "list", "--json", db=db).stdout.strip() in ("[]", "")

@@ -17,40 +17,42 @@ from signoff.services.audit import verify_audit_log
 from signoff.services.models import add_model_version
 
 
-def test_import_list_show_and_verify(run_cli, db_url, db, log_csv, log_mapping_args):
+def test_import_list_show_and_verify(signed_in_cli, db_url, db, log_csv, log_mapping_args):
     add_model_version(db, name="credit risk", version="3")
     args = ("import", "log", str(log_csv), "--model", "credit risk", "--version", "3", *log_mapping_args)
-    first = run_cli(*args, "--role", "production", "--json", db=db_url)
+    first = signed_in_cli(*args, "--role", "production", "--json", db=db_url)
     assert first.returncode == 0, first.stderr
     imported = json.loads(first.stdout)
     assert imported["created"] is True and imported["rows"] == 500 and imported["role"] == "production"
     assert first.stderr == ""  # no progress bar when standard error is not a terminal
 
-    again = json.loads(run_cli(*args, "--role", "production", "--json", db=db_url).stdout)
+    again = json.loads(signed_in_cli(*args, "--role", "production", "--json", db=db_url).stdout)
     assert again["created"] is False and again["id"] == imported["id"]
 
     listed = json.loads(
-        run_cli("logs", "list", "--model", "credit risk", "--version", "3", "--json", db=db_url).stdout
+        signed_in_cli("logs", "list", "--model", "credit risk", "--version", "3", "--json", db=db_url).stdout
     )
     assert [(log["id"], log["evidence_sha256"]) for log in listed] == [
         (imported["id"], imported["evidence_sha256"])
     ]
-    shown = run_cli("logs", "show", str(imported["id"]), db=db_url)
+    shown = signed_in_cli("logs", "show", str(imported["id"]), db=db_url)
     assert shown.returncode == 0 and imported["evidence_sha256"] in shown.stdout and "500" in shown.stdout
 
     verdict = verify_audit_log(db)
-    assert verdict.ok and verdict.events_checked == 2
+    # the model, the import, and the test account's creation and sign-in token
+    assert verdict.ok and verdict.events_checked == 4
 
 
 def test_a_rejected_import_is_one_paragraph_exit_2_and_changes_nothing(
-    run_cli, db_url, db, tmp_path, dump_tables
+    signed_in_cli, db_url, db, tmp_path, dump_tables
 ):
     add_model_version(db, name="m", version="1")
     bad = tmp_path / "ragged.csv"
     bad.write_text("label,prediction\n0,1\n1,0,1,1\n0,0\n")
+    signed_in_cli.sign_in(db_url)
     before = dump_tables(db_url)
     for path in (bad, tmp_path / "missing.csv"):
-        result = run_cli("import", "log", str(path), "--model", "m", "--version", "1", "--label", "label",
+        result = signed_in_cli("import", "log", str(path), "--model", "m", "--version", "1", "--label", "label",
                          "--prediction", "prediction", db=db_url)  # fmt: skip
         assert result.returncode == 2, result.stderr
         assert result.stderr.startswith("signoff: ") and "Traceback" not in result.stderr
@@ -65,15 +67,17 @@ def big_log_csv(tmp_path_factory, prediction_log_writer):
 
 
 def test_sigkill_in_the_middle_of_an_import_leaves_no_trace(
-    db_url, db, big_log_csv, dump_tables, run_cli, log_mapping_args, subprocess_env
+    db_url, db, big_log_csv, dump_tables, signed_in_cli, log_mapping_args, subprocess_env
 ):
     add_model_version(db, name="m", version="1")
+    token = signed_in_cli.sign_in(db_url)
     before = dump_tables(db_url)
     controller, terminal = pty.openpty()  # a real terminal on standard error, so the progress bar shows
     process = subprocess.Popen(
         [sys.executable, "-m", "signoff", "--db", db_url, "import", "log", str(big_log_csv), "--model", "m",
          "--version", "1", *log_mapping_args],
-        stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL, env=subprocess_env,
+        stdout=subprocess.DEVNULL, stderr=terminal, stdin=subprocess.DEVNULL,
+        env={**subprocess_env, "SIGNOFF_TOKEN": token},
     )  # fmt: skip
     os.close(terminal)
     seen = b""
@@ -94,5 +98,5 @@ def test_sigkill_in_the_middle_of_an_import_leaves_no_trace(
     assert b"reading" in seen
 
     assert dump_tables(db_url) == before  # no log row, no blob, no chunk, no audit event
-    verified = run_cli("audit", "verify", db=db_url)
+    verified = signed_in_cli("audit", "verify", db=db_url)
     assert verified.returncode == 0, verified.stdout

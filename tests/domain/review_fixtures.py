@@ -65,4 +65,13 @@ def signature(
         bundle_hash=bundle_hash,
         signature=b"\x01" * 64,
         public_key_fingerprint="f" * 64,
+        # An approval with conditions signs why, and at least one owned, dated condition.
+        **(
+            {
+                "justification": "Usable while the young-applicant gap is closed.",
+                "conditions": ({"text": "retrain on 2027 data", "owner": "bob", "due": "2027-03-31"},),
+            }
+            if meaning is SignatureMeaning.APPROVED_WITH_CONDITIONS
+            else {}
+        ),
     )

@@ -19,7 +19,10 @@ def _event(sequence, action, entity, payload, actor="root"):
     )
 
 
-def _signed(sequence, signature_id, who, role, meaning):
+KEYS = {"bob": "f", "carol": "g"}  # each account's audited key fingerprint at creation
+
+
+def _signed(sequence, signature_id, who, role, meaning, key=None):
     manifest = {
         "format": "signoff.review-signature/1",
         "review_id": 1,
@@ -34,7 +37,13 @@ def _signed(sequence, signature_id, who, role, meaning):
         sequence,
         "review.signed",
         "review:1",
-        {"signature_id": signature_id, "manifest": manifest, "signature": "00", "state_after": "?"},
+        {
+            "signature_id": signature_id,
+            "manifest": manifest,
+            "signature": "00",
+            "public_key_fingerprint": key or KEYS[who],
+            "state_after": "?",
+        },
         actor=who,
     )
 
@@ -94,7 +103,9 @@ def test_a_signature_in_a_role_not_granted_by_an_audited_event_does_not_count():
 
 
 def test_a_grant_counts_from_its_event_on_and_a_signature_that_does_not_verify_never_counts():
-    grant = _event(5, "user.roles_changed", "user:bob", {"roles": ["approver", "reviewer"]})
+    grant = _event(
+        5, "user.roles_changed", "user:bob", {"before": ["reviewer"], "after": ["approver", "reviewer"]}
+    )
     derived = derive_records(
         _world(grant, _signed(6, 1, "carol", "approver", "rejected")),
         lambda username, manifest, signature: username != "carol",
@@ -103,3 +114,36 @@ def test_a_grant_counts_from_its_event_on_and_a_signature_that_does_not_verify_n
     review = derived.reviews[1]
     assert review.state is ReviewState.IN_REVIEW  # the rejection did not verify: it decides nothing
     assert "does not verify" in review.problems[0]
+
+
+def test_after_a_password_reset_only_the_new_key_signs_and_the_old_one_is_retired():
+    reset = _event(
+        6,
+        "user.password_reset",
+        "user:carol",
+        {"retired_key_fingerprint": "g", "public_key_fingerprint": "h", "must_change_password": True},
+        actor="root",
+    )
+    derived = derive_records(
+        _world(
+            _signed(5, 1, "bob", "reviewer", "reviewed"),
+            reset,
+            _signed(7, 2, "carol", "approver", "approved", key="g"),  # the retired key: refused
+        ),
+        lambda *_: True,
+    )
+    carol = derived.users["carol"]
+    assert (carol.key_fingerprint, carol.retired_fingerprints, carol.must_change_password) == (
+        "h",
+        ["g"],
+        True,
+    )
+    review = derived.reviews[1]
+    assert review.state is ReviewState.IN_REVIEW and review.signature_ids == {1}
+    assert "names a key that was not 'carol'" in review.problems[0]
+    changed = _event(7, "user.password_changed", "user:carol", {}, actor="carol")
+    derived = derive_records(
+        _world(reset, changed, _signed(8, 2, "carol", "approver", "approved", key="h")), lambda *_: True
+    )
+    assert not derived.users["carol"].must_change_password
+    assert derived.reviews[1].signature_ids == {2}

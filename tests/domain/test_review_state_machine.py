@@ -339,6 +339,8 @@ def test_the_signature_manifest_is_exactly_what_is_signed():
         "meaning": "approved_with_conditions",
         "signed_at": "2026-03-01T12:00:00.000000Z",
         "bundle_hash": HASH_A,
+        "justification": "Usable while the young-applicant gap is closed.",
+        "conditions": [{"text": "retrain on 2027 data", "owner": "bob", "due": "2027-03-31"}],
     }
     assert sig.manifest() == signature_manifest(
         review_id=7,
@@ -348,4 +350,24 @@ def test_the_signature_manifest_is_exactly_what_is_signed():
         meaning=M.APPROVED_WITH_CONDITIONS,
         signed_at=NOW,
         bundle_hash=HASH_A,
+        justification="Usable while the young-applicant gap is closed.",
+        conditions=({"text": "retrain on 2027 data", "owner": "bob", "due": "2027-03-31"},),
     )
+
+
+def test_an_approval_with_conditions_signs_a_justification_and_conditions():
+    subject = review(S.IN_REVIEW)
+    approver = ACTOR[A.APPROVE_WITH_CONDITIONS]
+    complete = signature(approver, SignatureMeaning.APPROVED_WITH_CONDITIONS)
+    manifest = complete.manifest()
+    assert manifest["justification"] == "Usable while the young-applicant gap is closed."
+    assert manifest["conditions"] == [{"text": "retrain on 2027 data", "owner": "bob", "due": "2027-03-31"}]
+    assert "justification" not in signature(approver, SignatureMeaning.APPROVED).manifest()
+    for missing, message in (
+        ({"justification": " "}, "needs a justification"),
+        ({"conditions": ()}, "at least one condition"),
+    ):
+        with pytest.raises(InputError, match=message):
+            transition(
+                subject, A.APPROVE_WITH_CONDITIONS, approver, now=NOW, signature=replace(complete, **missing)
+            )

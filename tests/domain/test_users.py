@@ -9,6 +9,7 @@ from review_fixtures import NOW, user
 
 from signoff.domain.errors import ConflictError, InputError, PermissionDenied
 from signoff.domain.users import (
+    DEFAULT_TOKEN_LIFETIME,
     LOCKOUT_DURATION,
     MAX_FAILED_ATTEMPTS,
     Role,
@@ -17,6 +18,7 @@ from signoff.domain.users import (
     check_may_sign_in,
     check_new_username,
     check_password_strength,
+    parse_duration,
     parse_roles,
 )
 
@@ -63,6 +65,24 @@ def test_roles_and_passwords():
         parse_roles(["boss"])
     with pytest.raises(InputError, match="at least one role"):
         parse_roles([])
-    with pytest.raises(InputError, match="at least 10 characters"):
-        check_password_strength("short")
-    check_password_strength("long enough pass")
+    with pytest.raises(InputError, match="at least 12 characters"):
+        check_password_strength("eleven char", "bob")
+    with pytest.raises(InputError, match="must not be the username"):
+        check_password_strength("Bob.the.approver", "bob.the.approver")
+    with pytest.raises(InputError, match="commonly used"):
+        check_password_strength("Password1234", "bob", frozenset({"password1234"}))
+    check_password_strength("long enough pass", "bob", frozenset({"password1234"}))
+    with pytest.raises(InputError, match="cannot be combined"):
+        parse_roles(["service", "approver"])
+    assert parse_roles(["service"]) == {Role.SERVICE}
+
+
+def test_token_lifetimes_are_read_from_short_durations():
+    assert parse_duration("90d") == timedelta(days=90)
+    assert parse_duration("8h") == timedelta(hours=8) == DEFAULT_TOKEN_LIFETIME
+    assert parse_duration(" 30m ") == timedelta(minutes=30)
+    for bad in ("", "90", "0d", "1y", "-5d", "d"):
+        with pytest.raises(InputError, match="is not a duration"):
+            parse_duration(bad)
+    with pytest.raises(InputError, match="at most 366 days"):
+        parse_duration("400d")

@@ -39,7 +39,8 @@ def test_every_model_version_and_alias_matches_the_mlflow_client(mlflow_registry
 
     client = MlflowClient(mlflow_registry.uri)
     mine = _mine(full_read)
-    assert set(mine) == set(mlflow_registry.names)
+    # every model the fixture registered; other tests may add their own to the shared server
+    assert set(mlflow_registry.names) <= set(mine)
     for name, record in mine.items():
         oracle = client.get_registered_model(name)
         assert record.description == (oracle.description or "")

@@ -19,6 +19,7 @@ import pytest
 from report_world import EXPECTED, FINDING, NAME, RESOLUTION, VERSION, build_report_world
 from scipy.stats import binomtest
 
+from review_world import analyst_token
 from signoff.services import reviews
 from signoff.services.audit import list_audit_events
 from signoff.services.fairness import analyze_fairness
@@ -64,7 +65,11 @@ def exported(world, tmp_path_factory):
         [sys.executable, "-m", "signoff", "--db", world.url, "report", NAME, VERSION, "--out", str(out)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(APP), os.environ.get("PYTHONPATH", "")])},
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(APP), os.environ.get("PYTHONPATH", "")]),
+            "SIGNOFF_TOKEN": analyst_token(world.url),  # an export is a change: it is signed in
+        },
         stdin=subprocess.DEVNULL,
         check=False,
     )
@@ -134,7 +139,9 @@ def test_findings_with_author_and_resolution_and_signature_manifest(world, expor
         signed = signature.signed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         row = lines_with(manifest, signature.printed_name, role, meaning, signed, signature.bundle_hash[:24])
         assert row and row[0].rstrip().endswith("current"), (signature, row)
-    assert "Every signature binds the current evidence bundle" in flat
+    assert "Signatures intact: every signature binds the current evidence bundle" in flat
+    assert f"Model approved: yes, approved (review {world.review_id})" in flat
+    assert "DRAFT" not in text  # an approved version's report carries no draft watermark
 
 
 def test_every_font_is_embedded(exported):
@@ -148,11 +155,11 @@ def test_every_font_is_embedded(exported):
 
 
 def test_a_second_export_is_byte_identical_and_the_export_is_an_audit_event(
-    world, exported, run_cli, tmp_path
+    world, exported, signed_in_cli, tmp_path
 ):
     path, _, _ = exported
     again = tmp_path / "again.pdf"
-    done = run_cli("report", NAME, VERSION, "--out", str(again), db=world.url)
+    done = signed_in_cli("report", NAME, VERSION, "--out", str(again), db=world.url)
     assert done.returncode == 0, done.stderr
     assert again.read_bytes() == path.read_bytes()
     with open_database(world.url) as db:
@@ -166,10 +173,10 @@ def test_a_second_export_is_byte_identical_and_the_export_is_an_audit_event(
 
 
 def test_verify_passes_then_fails_naming_the_attachment_after_one_byte_changes(
-    world, exported, run_cli, tmp_path
+    world, exported, signed_in_cli, tmp_path
 ):
     path, _, _ = exported
-    ok = run_cli("verify", str(path), db=world.url)
+    ok = signed_in_cli("verify", str(path), db=world.url)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "every check holds" in ok.stdout
     assert "signature 2 (Carol Çelik, approved) exists and is valid" in ok.stdout
@@ -178,42 +185,45 @@ def test_verify_passes_then_fails_naming_the_attachment_after_one_byte_changes(
     assert raw.count(marker) == 1
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(raw.replace(marker, b'"title":"Covex"'))
-    bad = run_cli("verify", str(tampered), db=world.url)
+    bad = signed_in_cli("verify", str(tampered), db=world.url)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "FAIL  content hash (document information)" in bad.stdout
     assert "FAIL  content hash (printed on the cover)" in bad.stdout
     assert "Traceback" not in bad.stderr
 
 
-def test_database_verify_without_argument_still_works(world, run_cli):
-    done = run_cli("verify", db=world.url)
+def test_database_verify_without_argument_still_works(world, signed_in_cli):
+    done = signed_in_cli("verify", db=world.url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "audit log intact" in done.stdout
 
 
-def test_user_mistakes_get_a_clear_error_and_change_nothing(world, run_cli, tmp_path):
+def test_user_mistakes_get_a_clear_error_and_change_nothing(world, signed_in_cli, tmp_path):
+    signed_in_cli("report", NAME, "99", "--out", str(tmp_path / "x.pdf"), db=world.url)  # signs in first
     with open_database(world.url) as db:
         before = len(list_audit_events(db))
-    missing = run_cli("report", NAME, "99", "--out", str(tmp_path / "x.pdf"), db=world.url)
+    missing = signed_in_cli("report", NAME, "99", "--out", str(tmp_path / "x.pdf"), db=world.url)
     assert (
         missing.returncode == 2 and "not registered" in missing.stderr and "Traceback" not in missing.stderr
     )
-    review = run_cli(
+    review = signed_in_cli(
         "report", NAME, VERSION, "--review", "42", "--out", str(tmp_path / "x.pdf"), db=world.url
     )
     assert review.returncode == 2 and "no review 42" in review.stderr
-    folder = run_cli("report", NAME, VERSION, "--out", str(tmp_path / "nope" / "x.pdf"), db=world.url)
+    folder = signed_in_cli("report", NAME, VERSION, "--out", str(tmp_path / "nope" / "x.pdf"), db=world.url)
     assert folder.returncode == 2 and "does not exist" in folder.stderr
     not_pdf = tmp_path / "notes.pdf"
     not_pdf.write_text("hello")
-    verify = run_cli("verify", str(not_pdf), db=world.url)
+    verify = signed_in_cli("verify", str(not_pdf), db=world.url)
     assert verify.returncode == 2 and "Traceback" not in verify.stderr
     assert not (tmp_path / "x.pdf").exists()
     with open_database(world.url) as db:
         assert len(list_audit_events(db)) == before
 
 
-def test_new_evidence_changes_the_report_and_leaves_signatures_stale(world, exported, run_cli, tmp_path):
+def test_new_evidence_changes_the_report_and_leaves_signatures_stale(
+    world, exported, signed_in_cli, tmp_path
+):
     """A re-run analysis changes the evidence: new bytes, and both signatures now bind an older bundle."""
     path, _, _ = exported
     copy = tmp_path / "copy.db"
@@ -222,14 +232,20 @@ def test_new_evidence_changes_the_report_and_leaves_signatures_stale(world, expo
     with open_database(url) as db:
         analyze_fairness(db, name=NAME, version=VERSION, log_id=world.log_id, n_resamples=100, actor="alice")
     later = tmp_path / "later.pdf"
-    done = run_cli("report", NAME, VERSION, "--out", str(later), db=url)
+    done = signed_in_cli("report", NAME, VERSION, "--out", str(later), db=url)
     assert done.returncode == 0, done.stderr
     assert later.read_bytes() != path.read_bytes()
     text = pdf_text(later)
     manifest = text[text.index("Electronic signatures") :]
     assert len(lines_with(manifest, "STALE")) == 2
     assert "some signatures are stale" in re.sub(r"\s+", " ", text)
-    verify = run_cli("verify", str(later), db=url)
+    # Not approved on this evidence: every page says so, and the decision is not confused with the
+    # signatures being intact.
+    pages = [page for page in text.split("\f") if page.strip()]
+    assert len(pages) > 5 and all("DRAFT — NOT APPROVED" in page for page in pages)
+    flat = re.sub(r"\s+", " ", text)
+    assert "Signatures intact: no." in flat and "Model approved: no." in flat
+    verify = signed_in_cli("verify", str(later), db=url)
     assert verify.returncode == 1 and "FAIL  evidence bundle recorded in the database" in verify.stdout
 
 
@@ -287,12 +303,15 @@ def test_a_broken_chain_is_reported_and_the_excerpt_still_lists_later_events(tmp
         export_report(db, name="scored-model", version="1", out=out, actor="alice")
     flat = re.sub(r"\s+", " ", pdf_text(out))
     assert "Audit chain broken at event 1" in flat
-    assert re.search(r"\b2 [\d-]+ [\d:]+ UTC alice model\.added model_version:2\b", flat), (
-        "event 2 missing from the excerpt"
-    )
+    # Written by the service with no signed-in session: the trail says so rather than naming an account.
+    assert re.search(
+        r"\b2 [\d-]+ [\d:]+ UTC unauthenticated \(OS login alice\) model\.added model_version:2\b", flat
+    ), "event 2 missing from the excerpt"
 
 
-def test_verify_fails_when_the_signer_key_in_the_database_was_swapped(world, exported, run_cli, tmp_path):
+def test_verify_fails_when_the_signer_key_in_the_database_was_swapped(
+    world, exported, signed_in_cli, tmp_path
+):
     """The report's signature still matches the stored row, but not the signer's key: named, exit 1."""
     import shutil
 
@@ -303,12 +322,13 @@ def test_verify_fails_when_the_signer_key_in_the_database_was_swapped(world, exp
     shutil.copyfile(world.url.removeprefix("sqlite:///"), copy)
     engine = sqlalchemy.create_engine(f"sqlite:///{copy}")
     with engine.begin() as connection:  # someone with file access gives carol another user's key
+        connection.exec_driver_sql("DROP TRIGGER app_user_identity_kept")  # after the guard (0008_tamper)
         connection.exec_driver_sql(
             "UPDATE app_user SET public_key = (SELECT public_key FROM app_user WHERE username <> 'carol' LIMIT 1) "
             "WHERE username = 'carol'"
         )
     engine.dispose()
-    bad = run_cli("verify", str(path), db=f"sqlite:///{copy}")
+    bad = signed_in_cli("verify", str(path), db=f"sqlite:///{copy}")
     assert bad.returncode == 1, bad.stdout + bad.stderr
     line = next(x for x in bad.stdout.splitlines() if "signature 2 (Carol Çelik, approved)" in x)
     assert line.startswith("FAIL") and "it names a key that is not its signer's public key" in bad.stdout

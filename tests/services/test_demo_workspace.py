@@ -126,18 +126,19 @@ def test_every_analysis_kind_is_recorded_for_both_versions(demo, test_rows):
         assert entry["policy_status"] == policy["status"]
 
 
-def test_the_audit_log_verifies(run_cli, demo_workspace):
+def test_the_audit_log_verifies(signed_in_cli, demo_workspace):
     path, _ = demo_workspace
-    result = run_cli("audit", "verify", db=f"sqlite:///{path}")
+    result = signed_in_cli("audit", "verify", db=f"sqlite:///{path}")
     assert result.returncode == 0, result.stderr
     assert "intact" in result.stdout
 
 
-def test_a_second_demo_is_refused_and_changes_nothing(run_cli, demo_workspace, dump_tables):
+def test_a_second_demo_is_refused_and_changes_nothing(signed_in_cli, demo_workspace, dump_tables):
     path, _ = demo_workspace
     url = f"sqlite:///{path}"
+    signed_in_cli.sign_in(url)
     before = dump_tables(url)
-    result = run_cli("demo", "--json", db=url)
+    result = signed_in_cli("demo", "--json", db=url)
     assert result.returncode == 3
     assert result.stdout == ""
     assert "already in this database" in result.stderr and DEMO_MODEL in result.stderr

@@ -17,15 +17,18 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency, ks_2samp
 
-from signoff.domain.errors import InputError, NotFoundError
+from signoff.domain.errors import InputError, NotFoundError, PermissionDenied
 from signoff.domain.policy import OverallStatus, RuleStatus
 from signoff.domain.prediction_log import ColumnMapping, LogRole
+from signoff.domain.users import Role
+from signoff.services import users
 from signoff.services.analysis_runs import list_analyses
 from signoff.services.audit import list_audit_events, verify_audit_log
 from signoff.services.drift import analyze_drift, analyze_validation
 from signoff.services.logs import import_log
 from signoff.services.models import add_model_version
 from signoff.services.policy import add_waiver, check_policy, list_waivers
+from signoff.services.verify import verify_database
 from signoff.storage import open_database
 
 ADULT = [
@@ -42,6 +45,22 @@ MAPPING = ColumnMapping(
     id="id",
 )
 TODAY = date(2026, 11, 22)
+GRANTER_PASSWORD = "granter password 1"
+
+
+def add_granter(db, username="ana", full_name="Ana Risk", roles=(Role.ADMIN, Role.APPROVER)) -> None:
+    """An account that may grant waivers (a waiver is a signed act of an approver or administrator)."""
+    admin = next((u for u in users.list_users(db) if Role.ADMIN in u.roles), None)
+    users.add_user(
+        db,
+        admin,
+        username=username,
+        full_name=full_name,
+        email=f"{username}@example.org",
+        roles=frozenset(roles),
+        password=GRANTER_PASSWORD,
+    )
+
 
 DATA_POLICY = """\
 format: signoff-policy/1
@@ -262,6 +281,7 @@ def test_without_log_ids_drift_compares_the_reference_with_the_newest_production
 
 def test_a_waiver_in_force_accepts_the_failure_and_an_expired_one_does_not(store, tmp_path):
     db, _ids = store
+    add_granter(db)
     path = write_policy(tmp_path)
     waiver = add_waiver(
         db,
@@ -271,9 +291,9 @@ def test_a_waiver_in_force_accepts_the_failure_and_an_expired_one_does_not(store
         scope="age",
         until=TODAY + timedelta(days=30),
         justification="Applicant base is older after the 2026 campaign; model re-fit scheduled Q1.",
-        granted_by="Ana Risk",
+        username="ana",
+        password=GRANTER_PASSWORD,
         today=TODAY,
-        actor="ana",
     )
     assert list_waivers(db, name="credit", version="1") == [waiver]
     in_force = check_policy(db, name="credit", version="1", policy_file=path, today=TODAY)
@@ -290,6 +310,8 @@ def test_a_waiver_in_force_accepts_the_failure_and_an_expired_one_does_not(store
         scope="*",
         until=TODAY + timedelta(days=30),
         justification="All inputs follow the older applicant base until the re-fit in Q1.",
+        username="ana",
+        password=GRANTER_PASSWORD,
         today=TODAY,
     )
     waived = check_policy(db, name="credit", version="1", policy_file=path, today=TODAY)
@@ -300,7 +322,31 @@ def test_a_waiver_in_force_accepts_the_failure_and_an_expired_one_does_not(store
     assert waived.run.id != expired.run.id
     events = {e.payload["scope"]: e for e in list_audit_events(db) if e.action == "waiver.granted"}
     assert events["age"].payload["rule_id"] == "stable-inputs" and events["age"].actor == "ana"
-    assert events["age"].payload["granted_by"] == "Ana Risk"
+    assert (
+        events["age"].payload["granted_by"] == "ana" and events["age"].payload["printed_name"] == "Ana Risk"
+    )
+    assert verify_database(db).ok  # both waivers' signatures verify
+
+
+def test_only_an_approver_or_admin_grants_a_waiver_with_their_own_password(store):
+    db, _ids = store
+    add_granter(db)
+    add_granter(db, "rita", "Rita Reviewer", (Role.REVIEWER,))
+    add_granter(db, "ci-bot", "CI pipeline", (Role.SERVICE,))
+    arguments = {
+        "name": "credit",
+        "version": "1",
+        "rule_id": "stable-inputs",
+        "until": TODAY,
+        "justification": "A reason long enough to be on the record.",
+        "today": TODAY,
+    }
+    for name in ("rita", "ci-bot"):
+        with pytest.raises(PermissionDenied, match="admin or approver role needed to grant a waiver"):
+            add_waiver(db, username=name, password=GRANTER_PASSWORD, **arguments)
+    with pytest.raises(PermissionDenied, match="wrong username or password"):
+        add_waiver(db, username="ana", password="not ana's password", **arguments)
+    assert list_waivers(db, name="credit", version="1") == []
 
 
 def test_the_lending_policy_without_fairness_analyses_is_missing_evidence(store):
@@ -353,6 +399,8 @@ def test_waiver_input_errors(store, change, message):
         "until": TODAY,
         "justification": "A reason long enough to be on the record.",
         "today": TODAY,
+        "username": "nobody",  # input is checked before anyone is asked for a password
+        "password": "",
         **change,
     }
     with pytest.raises((InputError, NotFoundError), match=message):
@@ -360,6 +408,7 @@ def test_waiver_input_errors(store, change, message):
 
 
 def test_waivers_round_trip_on_both_engines(db):
+    add_granter(db, "zoe", "Zoë Łukasz Ñúñez")
     add_model_version(db, name="m", version="1")
     granted = add_waiver(
         db,
@@ -369,13 +418,15 @@ def test_waivers_round_trip_on_both_engines(db):
         scope="race=Other",
         until=date(2027, 1, 31),
         justification="Group too new to judge; re-audit in January.",
-        granted_by="Zoë Łukasz Ñúñez",
+        username="zoe",
+        password=GRANTER_PASSWORD,
         today=TODAY,
     )
     [stored] = list_waivers(db, name="m", version="1")
     assert stored == granted
     assert stored.until == date(2027, 1, 31) and stored.created_at.tzinfo is not None
-    assert json.loads(json.dumps(stored.to_dict()))["granted_by"] == "Zoë Łukasz Ñúñez"
+    assert json.loads(json.dumps(stored.to_dict()))["printed_name"] == "Zoë Łukasz Ñúñez"
+    assert stored.granted_by == "zoe" and len(stored.signature) == 64
     assert list_analyses(db, kind="policy") == []
 
 

@@ -22,6 +22,8 @@ from signoff.analysis.model_loading import sha256_file
 from signoff.domain.errors import InputError, PermissionDenied
 from signoff.domain.explanation import ExplainerKind
 from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog
+from signoff.domain.users import Role
+from signoff.services import users
 from signoff.services.audit import list_audit_events, verify_audit_log
 from signoff.services.explain import explain_model_version
 from signoff.services.logs import import_log
@@ -129,7 +131,16 @@ def test_a_pickled_model_is_refused_until_trusted_then_explained(sqlite_db, tmp_
     assert list_audit_events(db, action="analysis") == []
 
     review = scan_model_artifact(db, name="legacy", version="7")
-    trust_model_artifact(db, name="legacy", version="7", reviewed=review, actor="risk.officer")
+    users.add_user(db, None, username="risk.officer", full_name="Risk Officer", email="r@example.org",
+                   roles=frozenset({Role.ADMIN, Role.APPROVER}), password="risk officer password")  # fmt: skip
+    trust_model_artifact(
+        db,
+        name="legacy",
+        version="7",
+        reviewed=review,
+        username="risk.officer",
+        password="risk officer password",
+    )
     result = explain_model_version(db, name="legacy", version="7", log_id=log.id)
     settings = result.explanation.settings
     assert settings.explainer is ExplainerKind.LINEAR

@@ -106,11 +106,11 @@ def test_a_log_of_another_version_is_refused(db, stored):
         analyze_fairness(db, name="credit", version="3", log_id=log_id)
 
 
-def test_analyze_fairness_cli_json(run_cli, db_url, db, stored):
+def test_analyze_fairness_cli_json(signed_in_cli, db_url, db, stored):
     _, log_id, _ = stored
     args = ["analyze", "fairness", "credit", "2", "--log", str(log_id), "--sensitive", "sex", "age"]
     args += ["--bins", "age=0,40,inf", "--reference", "sex=Male", "--resamples", "50", "--json"]
-    done = run_cli(*args, db=db_url)
+    done = signed_in_cli(*args, db=db_url)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["analysis_run"]["kind"] == "fairness" and "result" not in out["analysis_run"]
@@ -124,9 +124,11 @@ def test_analyze_fairness_cli_json(run_cli, db_url, db, stored):
     assert sex["reference"] == "Male" and sex["unknown_count"] == 20
     names = {c["name"] for c in sex["comparisons"]}
     assert {"demographic_parity_difference", "disparate_impact", "equalized_odds_difference_mean"} <= names
-    text = run_cli("analyze", "fairness", "credit", "2", "--log", str(log_id), "--resamples", "50", db=db_url)
+    text = signed_in_cli(
+        "analyze", "fairness", "credit", "2", "--log", str(log_id), "--resamples", "50", db=db_url
+    )
     assert text.returncode == 0 and "IMPACT RATIO" in text.stdout
-    bad = run_cli(
+    bad = signed_in_cli(
         "analyze", "fairness", "credit", "2", "--log", str(log_id), "--sensitive", "gender", db=db_url
     )
     assert bad.returncode == 2 and "no such column" in bad.stderr and "Traceback" not in bad.stderr

@@ -17,10 +17,28 @@ from sklearn.linear_model import LogisticRegression
 from signoff.analysis.model_loading import load_model, sha256_file
 from signoff.domain.errors import ConflictError, InputError, NotFoundError, PermissionDenied
 from signoff.domain.explanation import ModelFormat
+from signoff.domain.users import Role
+from signoff.services import users
 from signoff.services.audit import list_audit_events, verify_audit_log
 from signoff.services.model_artifacts import attach_model_file, materialised_artifacts, model_artifacts
 from signoff.services.models import add_model_version, get_model_version
 from signoff.services.trust import scan_model_artifact, trust_model_artifact, trusted_artifact_hashes
+from signoff.services.verify import verify_database
+
+PASSWORD = "risk officer password"
+
+
+def add_account(db, username: str, roles: frozenset[Role]) -> None:
+    admin = next((u for u in users.list_users(db) if Role.ADMIN in u.roles), None)
+    users.add_user(
+        db,
+        admin,
+        username=username,
+        full_name=username.replace(".", " ").title(),
+        email=f"{username}@example.org",
+        roles=roles if admin else roles | {Role.ADMIN},
+        password=PASSWORD,
+    )
 
 
 class RunsCodeOnLoad:
@@ -49,7 +67,7 @@ def test_attached_file_is_evidence_and_comes_back_byte_for_byte(db, tmp_path):
     review = scan_model_artifact(db, name="credit", version="1")
     assert review.scan is None and not review.needs_trust
     with pytest.raises(InputError, match="needs no trust decision"):
-        trust_model_artifact(db, name="credit", version="1", reviewed=review)
+        trust_model_artifact(db, name="credit", version="1", reviewed=review, username="x", password="")
 
 
 def test_a_version_without_files_says_how_to_add_one(db):
@@ -73,10 +91,22 @@ def test_pickle_trust_is_recorded_with_hash_scan_and_actor(db, tmp_path):
         load_model(files, trusted_pickle_sha256=trusted_artifact_hashes(db))
     assert not marker.exists()
 
-    decision = trust_model_artifact(db, name="legacy", version="2", reviewed=review, actor="risk.officer")
+    add_account(db, "risk.officer", frozenset({Role.APPROVER}))
+    add_account(db, "ci-bot", frozenset({Role.SERVICE}))
+    add_account(db, "rita", frozenset({Role.REVIEWER}))
+    for refused in ("ci-bot", "rita"):  # only an approver or administrator trusts a pickle
+        with pytest.raises(PermissionDenied, match="role needed to trust a pickle model file"):
+            trust_model_artifact(
+                db, name="legacy", version="2", reviewed=review, username=refused, password=PASSWORD
+            )
+    assert review.sha256 not in trusted_artifact_hashes(db)
+    decision = trust_model_artifact(
+        db, name="legacy", version="2", reviewed=review, username="risk.officer", password=PASSWORD
+    )
     assert decision.artifact_sha256 == sha256_file(path) == review.sha256
     event = list_audit_events(db, action="model.artifact_trusted")[0]
-    assert event.actor == "risk.officer"
+    assert event.actor == "risk.officer" and event.payload["manifest"]["decided_by"] == "risk.officer"
+    assert len(bytes.fromhex(event.payload["signature"])) == 64 and verify_database(db).ok
     assert event.payload["artifact_sha256"] == review.sha256
     assert event.payload["scan"]["scanner"].startswith("picklescan")
     assert review.sha256 in trusted_artifact_hashes(db)
@@ -90,7 +120,9 @@ def test_pickle_trust_is_recorded_with_hash_scan_and_actor(db, tmp_path):
     other.write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
     attach_model_file(db, name="legacy", version="2", path=other)
     with pytest.raises(ConflictError, match="changed since it was reviewed"):
-        trust_model_artifact(db, name="legacy", version="2", reviewed=review)
+        trust_model_artifact(
+            db, name="legacy", version="2", reviewed=review, username="risk.officer", password=PASSWORD
+        )
 
 
 def test_artifact_paths_cannot_leave_the_folder_they_are_written_to():

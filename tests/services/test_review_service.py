@@ -53,7 +53,19 @@ def test_a_review_from_open_to_approved(world_db, world):
     reviewed = _sign(world_db, review_id, "bob", "reviewed", bundle_hash=submitted.bundle.hash)
     assert reviewed.review.outstanding() == (SignatureRequirement(Role.APPROVER, 1),)
     approved = _sign(
-        world_db, review_id, "carol", "approved_with_conditions", expected_version=reviewed.review.version
+        world_db,
+        review_id,
+        "carol",
+        "approved_with_conditions",
+        expected_version=reviewed.review.version,
+        justification="usable for the pilot while the gap is closed",
+        conditions=["re-check after one quarter|owner=bob|due=2099-03-31"],
+    )
+    [condition] = approved.conditions
+    assert (condition.terms.owner, condition.terms.due.isoformat(), condition.status.value) == (
+        "bob",
+        "2099-03-31",
+        "open",
     )
     assert approved.review.state is ReviewState.APPROVED_WITH_CONDITIONS and not approved.review.is_stale
     signature = approved.review.signatures[-1]
@@ -270,3 +282,63 @@ def test_a_session_sign_in_is_audited_and_a_failed_one_records_no_success(world_
         events = [(e.action, e.actor) for e in reversed(uow.audit.list(entity="user:bob"))]
     assert events[-2:] == [("auth.failed", "bob"), ("auth.signed_in", "bob")]
     assert verify_database(world_db).chain.ok
+
+
+def test_accepting_the_risk_of_an_unmet_condition_is_an_approvers_signed_act(world_db, world):
+    status = _submitted(world_db, world)
+    review_id = status.review.id
+    _sign(world_db, review_id, "bob", "reviewed")
+    approved = _sign(
+        world_db,
+        review_id,
+        "carol",
+        "approved_with_conditions",
+        justification="usable for the pilot while the gap is closed",
+        conditions=["retrain on 2027 data|owner=bob|due=2099-03-31"],
+    )
+    [condition] = approved.conditions
+    with pytest.raises(PermissionDenied, match="approver role needed to accept the risk"):
+        reviews.close_condition(
+            world_db, "bob", condition.id, evidence="cannot", accept_risk=True, password=PASSWORDS["bob"]
+        )
+    with pytest.raises(PermissionDenied, match="wrong username or password"):
+        reviews.close_condition(
+            world_db, "olga", condition.id, evidence="x", accept_risk=True, password="nope"
+        )
+    accepted = reviews.close_condition(
+        world_db,
+        "olga",
+        condition.id,
+        evidence="the 2027 data will not exist before the model retires",
+        accept_risk=True,
+        password=PASSWORDS["olga"],
+    )
+    assert (accepted.status.value, accepted.closed_by) == ("risk_accepted", "olga")
+    with world_db.transaction(write=False) as uow:
+        [event] = uow.audit.list(action="condition.closed")
+    assert event.payload["manifest"]["accepted_by"] == "olga" and len(event.payload["signature"]) == 128
+    assert verify_database(world_db).ok
+    with pytest.raises(ConflictError, match="already risk accepted"):
+        reviews.close_condition(world_db, "bob", condition.id, evidence="done after all")
+
+
+def test_a_finding_can_be_an_obligation_with_an_owner_and_a_due_date(world_db, world):
+    from datetime import date
+
+    status = reviews.open_review(world_db, "alice", model_version_id=world.model_version_id)
+    review_id = status.review.id
+    plain = reviews.add_finding(
+        world_db, "alice", review_id, type="observation", severity="low", title="noted"
+    )
+    assert "owner" not in plain.review.findings[0].content()  # old findings hash exactly as before
+    with pytest.raises(InputError, match="'nobody' is not an enabled Signoff account"):
+        reviews.add_finding(world_db, "alice", review_id, type="limitation", severity="high",
+                            title="young applicants", owner="nobody", due=date(2027, 1, 31))  # fmt: skip
+    owned = reviews.add_finding(world_db, "alice", review_id, type="limitation", severity="high",
+                                title="young applicants", owner="Bob", due=date(2027, 1, 31))  # fmt: skip
+    finding = owned.review.findings[-1]
+    assert (finding.owner, finding.due) == ("bob", date(2027, 1, 31))
+    assert finding.content()["owner"] == "bob" and finding.content()["due"] == "2027-01-31"
+    assert finding.is_overdue(date(2027, 2, 1)) and not finding.is_overdue(date(2027, 1, 31))
+    stored = reviews.show(world_db, review_id).review.findings[-1]
+    assert stored == finding and owned.bundle.hash == reviews.show(world_db, review_id).bundle.hash

@@ -13,11 +13,11 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy
 
-from review_world import PASSWORDS
+from review_world import PASSWORDS, drop_guards
 from signoff.domain.errors import IntegrityError
 from signoff.domain.review import ReviewState, SignatureRequirement
 from signoff.domain.users import Role
-from signoff.services import reviews
+from signoff.services import reviews, users
 from signoff.services.policy import add_waiver
 from signoff.services.verify import verify_database
 
@@ -35,22 +35,8 @@ def _rows(verdict):
     return [(p.table, p.row, p.problem) for p in verdict.row_problems]
 
 
-def _drop_guards(sql, engine_name, table):
-    """What an attacker runs first: drop the triggers that guard ``table`` (whatever they are named)."""
-    if engine_name == "sqlite":
-        for (name,) in sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t", t=table
-        ):
-            sql(f'DROP TRIGGER "{name}"')
-    else:
-        for (name,) in sql(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal", t=table
-        ):
-            sql(f'DROP TRIGGER "{name}" ON {table}')
-
-
 def _flip_first_byte(sql, engine_name, sha256):
-    _drop_guards(sql, engine_name, "evidence_chunk")
+    drop_guards(sql, engine_name, "evidence_chunk")
     (data,) = sql("SELECT data FROM evidence_chunk WHERE blob_sha256 = :h AND chunk_index = 0", h=sha256)[0]
     flipped = bytes([data[0] ^ 0x01]) + bytes(data[1:])
     sql("UPDATE evidence_chunk SET data = :d WHERE blob_sha256 = :h AND chunk_index = 0", d=flipped, h=sha256)
@@ -98,7 +84,7 @@ def test_one_flipped_byte_in_a_signed_evidence_bundle_is_named_even_in_quick_mod
 def test_an_edited_analysis_result_is_named_even_when_its_hash_column_is_edited_too(
     world_db, world, world_sql, engine_name
 ):
-    _drop_guards(world_sql, engine_name, "analysis_run")
+    drop_guards(world_sql, engine_name, "analysis_run")
     forged = {"impact_ratio": 0.999, "rows": 999999}
     world_sql("UPDATE analysis_run SET result = :r WHERE id = :i", r=json.dumps(forged), i=world.run_id)
     first = verify_database(world_db)
@@ -119,7 +105,7 @@ def test_a_review_set_to_approved_without_signatures_is_named_and_nobody_can_act
     world_db, world, world_sql, engine_name
 ):
     review_id = _submitted(world_db, world).review.id
-    _drop_guards(world_sql, engine_name, "review")
+    drop_guards(world_sql, engine_name, "review")
     world_sql("UPDATE review SET state = 'approved' WHERE id = :i", i=review_id)
     verdict = verify_database(world_db)
     assert _rows(verdict) == [
@@ -137,7 +123,7 @@ def test_a_review_set_to_approved_without_signatures_is_named_and_nobody_can_act
 
 def test_roles_granted_by_sql_give_no_right_to_approve_and_are_named(world_db, world, world_sql, engine_name):
     review_id = _submitted(world_db, world).review.id
-    _drop_guards(world_sql, engine_name, "app_user")
+    drop_guards(world_sql, engine_name, "app_user")
     world_sql("""UPDATE app_user SET roles = '["approver","reviewer"]' WHERE username = 'bob'""")
     with pytest.raises(IntegrityError, match="account 'bob' was changed outside Signoff"):
         _sign(world_db, review_id, "bob", "approved")
@@ -148,7 +134,7 @@ def test_roles_granted_by_sql_give_no_right_to_approve_and_are_named(world_db, w
 
 
 def test_a_swapped_public_key_is_named(world_db, world, world_sql, engine_name):
-    _drop_guards(world_sql, engine_name, "app_user")
+    drop_guards(world_sql, engine_name, "app_user")
     world_sql(
         "UPDATE app_user SET public_key = (SELECT public_key FROM app_user WHERE username = 'carol') "
         "WHERE username = 'olga'"
@@ -157,7 +143,7 @@ def test_a_swapped_public_key_is_named(world_db, world, world_sql, engine_name):
         (
             "app_user",
             "'olga'",
-            "its public key is not the one recorded when the account was created (key swapped)",
+            "its public key is not the one its audited creation or last reset recorded (key swapped)",
         )
     ]
 
@@ -170,13 +156,19 @@ def test_an_edited_waiver_is_named(world_db, world, world_sql, engine_name):
         rule_id="four-fifths",
         justification="accepted for the pilot region while more data comes in",
         until=date.today() + timedelta(days=30),
-        actor="carol",
+        username="carol",
+        password=PASSWORDS["carol"],
     )
     assert verify_database(world_db).ok
-    _drop_guards(world_sql, engine_name, "waiver")
+    drop_guards(world_sql, engine_name, "waiver")
     world_sql("UPDATE waiver SET until = :u WHERE id = :i", u=date(2099, 1, 1), i=waiver.id)
-    assert _rows(verify_database(world_db)) == [
-        ("waiver", str(waiver.id), "its until differ from the audited grant")
+    verdict = verify_database(world_db)
+    assert _rows(verdict) == [("waiver", str(waiver.id), "its until differ from the audited grant")]
+    # The granter's signature over the waiver no longer verifies either (services/signed_acts.py).
+    assert [p.problem for p in verdict.problems] == [
+        f"waiver {waiver.id}: the Ed25519 signature does not verify over its record (rule, scope, "
+        "justification, until, granter or time were altered, or the signature itself)",
+        f"waiver {waiver.id}: it differs from the audit log's record of the grant",
     ]
 
 
@@ -184,7 +176,7 @@ def test_a_forged_signature_row_does_not_count_in_review_show(world_db, world, w
     review_id = _submitted(world_db, world).review.id
     signed = _sign(world_db, review_id, "bob", "reviewed")
     assert signed.review.outstanding() == (SignatureRequirement(Role.APPROVER, 1),)
-    _drop_guards(world_sql, engine_name, "signature")
+    drop_guards(world_sql, engine_name, "signature")
     world_sql("UPDATE signature SET printed_name = 'Robert Brown' WHERE review_id = :i", i=review_id)
     shown = reviews.show(world_db, review_id)
     (signature,) = shown.review.signatures
@@ -270,7 +262,7 @@ def test_the_database_refuses_to_swap_a_key_or_rename_an_account(world_db, world
         "WHERE username = 'olga'",
         "UPDATE app_user SET username = 'mallory' WHERE username = 'olga'",
     ):
-        with pytest.raises(sqlalchemy.exc.DBAPIError, match="keeps its username and public key"):
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="keeps its username for good"):
             world_sql(statement)
     world_sql("UPDATE app_user SET failed_attempts = 1 WHERE username = 'olga'")  # counters still move
     assert verify_database(world_db).ok
@@ -287,3 +279,65 @@ def test_a_review_still_moves_through_signoff_with_the_triggers_in_place(world_d
     rejected = _submitted(world_db, world).review.id
     assert _sign(world_db, rejected, "olga", "rejected").review.state is ReviewState.REJECTED
     assert verify_database(world_db).ok
+
+
+def test_identity_acts_verify_clean_and_the_database_keeps_what_they_signed(
+    world_db, world, world_sql, engine_name
+):
+    """A password reset (new key, old one retired), a role change, an approval with conditions, a closed
+    condition and a sign-in token all verify clean; raw SQL cannot then unretire a key, edit a signed
+    condition, reopen a closed one or stretch a token, and with the guards dropped verify names the row."""
+    review_id = _submitted(world_db, world).review.id
+    _sign(world_db, review_id, "bob", "reviewed")
+    root = users.sign_in(world_db, "root", PASSWORDS["root"])
+    users.reset_password(world_db, root, "bob", "a temporary password 1")
+    users.change_password(world_db, "bob", "a temporary password 1", PASSWORDS["bob"])
+    users.set_roles(world_db, root, "zoe", frozenset({Role.REVIEWER, Role.VIEWER}))
+    signed = reviews.sign(
+        world_db,
+        review_id,
+        username="carol",
+        password=PASSWORDS["carol"],
+        meaning="approved_with_conditions",
+        justification="fit for the pilot while monitoring runs",
+        conditions=[f"monthly drift check|owner=bob|due={date.today() + timedelta(days=30)}"],
+    )
+    assert signed.review.state is ReviewState.APPROVED_WITH_CONDITIONS
+    (condition,) = signed.conditions
+    reviews.close_condition(world_db, "bob", condition.id, evidence="the first check ran")
+    users.issue_token(world_db, "bob", PASSWORDS["bob"])
+    assert verify_database(world_db).ok
+
+    for statement, refusal in (
+        ("UPDATE app_user SET retired_public_keys = '[]' WHERE username = 'bob'", "keeps its username"),
+        ("UPDATE review_condition SET text = 'nothing' WHERE id = :i", "keeps what its approval signed"),
+        ("UPDATE review_condition SET status = 'open' WHERE id = :i", "stays closed"),
+        ("DELETE FROM review_condition WHERE id = :i", "keeps what its approval signed"),
+        ("UPDATE auth_token SET expires_at = expires_at + (expires_at - created_at)", "can only be ended"),
+    ):
+        params = {"i": condition.id} if ":i" in statement else {}
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match=refusal):
+            world_sql(statement, **params)
+    assert verify_database(world_db).ok
+
+    drop_guards(world_sql, engine_name, "review_condition")
+    drop_guards(world_sql, engine_name, "app_user")
+    world_sql("UPDATE review_condition SET owner = 'dave', status = 'open' WHERE id = :i", i=condition.id)
+    world_sql("UPDATE app_user SET must_change_password = :t WHERE username = 'bob'", t=True)
+    assert _rows(verify_database(world_db)) == [
+        (
+            "app_user",
+            "'bob'",
+            "its forced password change is set, but the audited resets and changes say otherwise",
+        ),
+        (
+            "review_condition",
+            str(condition.id),
+            "its text, owner or due date differ from what the approval signed",
+        ),
+        (
+            "review_condition",
+            str(condition.id),
+            "its status, evidence or closer differ from the audited closing",
+        ),
+    ]

@@ -117,6 +117,16 @@ def test_validation_runs_as_a_job_and_fills_the_profiles(
     assert np.isclose(values[7], statistics.fmean(known))
     assert np.isclose(values[8], statistics.stdev(known))
     assert income.siblingAtColumn(3).data() == "5 (2.4%)"
+    types = {n: page.profiles_model.index(r, 2).data() for r, n in enumerate(names)}
+    # Canonical types (docs/architecture.md): sensitive attributes as text, timestamps as UTC, the
+    # income feature as a float (it has gaps), label and prediction as whole-number classes.
+    assert (types["sex"], types["income"], types["event_time"]) == (
+        "category",
+        "decimal number",
+        "date and time, UTC",
+    )
+    assert types["y_true"] == types["prediction"] == "whole number"
+    assert income.siblingAtColumn(2).data(Qt.ItemDataRole.ToolTipRole).startswith("stored as float")
     sex = page.profiles_model.index(names.index("sex"), 9).data()
     assert sex.startswith("F 57.1% · M 38.1% · X 4.8%")  # 120, 80, 10 of 210 rows
     page.tabs.setCurrentIndex(2)

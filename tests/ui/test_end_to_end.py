@@ -244,7 +244,7 @@ def test_a_model_version_is_signed_off_through_the_desktop_app(qtbot, context, t
     assert isinstance(dialog, FindingDialog)
     qtbot.keyClicks(dialog.title_edit, FINDING)
     dialog.type_box.setCurrentIndex(dialog.type_box.findData("limitation"))
-    dialog.severity_box.setCurrentIndex(dialog.severity_box.findData("high"))
+    dialog.severity_box.setCurrentIndex(dialog.severity_box.findData("medium"))
     dialog.description.setPlainText("Only 40 of 100 applicants are women; the rates have wide intervals.")
     finish(qtbot, review_page, dialog)
     qtbot.waitUntil(lambda: review_page.findings_model.rowCount() == 1, timeout=WAIT)

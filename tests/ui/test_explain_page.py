@@ -105,13 +105,6 @@ def test_explain_page_shows_global_group_and_local_shap_equal_to_shap_itself(
     assert len(list_audit_events(context.db, action="analysis.recorded")) == recorded
 
 
-def test_the_page_reads_runs_of_the_kind_the_service_records():
-    from signoff.services.explain import KIND
-    from signoff.ui.pages.explain_page import EXPLAIN_KIND
-
-    assert EXPLAIN_KIND == KIND
-
-
 def test_a_version_without_a_model_file_reports_the_error_in_a_dialog(qtbot, context, world, tmp_path):
     from analysis_world import MAPPING, make_log
 

@@ -327,3 +327,30 @@ def test_chart_renders_offline_with_local_plotly(qtbot, tmp_path):
     view.page().runJavaScript("document.querySelectorAll('.main-svg').length", 0, has_plot.append)
     qtbot.waitUntil(lambda: bool(has_plot), timeout=10000)
     assert has_plot[0] > 0, "plotly.js did not load from the local package"
+
+
+def test_a_long_progress_stage_is_shown_whole_in_the_status_bar(qtbot, context):
+    from signoff.ui.main_window import MainWindow
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    release = threading.Event()
+    stage = "reading rows 1,240,000 of 2,480,000 from adult-income-production-2026-11.parquet"
+
+    def work(control):
+        control.progress(0.5, stage)
+        release.wait(10)
+
+    job = start_job(work, on_success=lambda _r: None, on_error=lambda m, d: None)
+    window.job_status.track(job, "Importing a prediction log")
+    strip = window.job_status
+    qtbot.waitUntil(lambda: stage in strip.label.text(), timeout=5000)
+    assert strip.label.text() == f"Importing a prediction log: {stage}"
+    assert strip.bar.text() == "50%"  # the bar carries only the percentage
+    # Laid out whole: the label got at least the width its text needs.
+    needed = strip.label.fontMetrics().horizontalAdvance(strip.label.text())
+    qtbot.waitUntil(lambda: strip.label.width() >= needed, timeout=10000)
+    with qtbot.waitSignal(job.signals.finished, timeout=5000):
+        release.set()

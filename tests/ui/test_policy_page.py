@@ -11,6 +11,8 @@ import pytest
 from analysis_world import build_world
 from PySide6.QtCore import QDate
 
+from signoff.domain.users import Role
+from signoff.services import users
 from signoff.services.audit import list_audit_events
 from signoff.services.models import get_model_version
 from signoff.services.policy import list_waivers
@@ -67,6 +69,16 @@ def policy_file(tmp_path) -> Path:
     path = tmp_path / "ui-test.yaml"
     path.write_text(POLICY)
     return path
+
+
+APPROVER_PASSWORD = "zoe password 666"
+
+
+def _sign_in_approver(context) -> None:
+    """Waivers are signed acts of an approver or administrator: sign one in, as the desktop would."""
+    users.add_user(context.db, None, username="zoe", full_name="Zoë Ñúñez", email="zoe@example.org",
+                   roles=frozenset({Role.ADMIN, Role.APPROVER}), password=APPROVER_PASSWORD)  # fmt: skip
+    context.sign_in(users.sign_in(context.db, "zoe", APPROVER_PASSWORD))
 
 
 def _page(qtbot, context) -> PolicyPage:
@@ -144,22 +156,25 @@ def test_verdicts_match_the_thresholds_by_hand_and_a_waiver_turns_a_failure_into
     )
     page.verdict_table.selectRow(f0)
     assert page.waive_button.isEnabled()
+    _sign_in_approver(context)
     dialog = page.open_waiver_dialog()
     qtbot.waitExposed(dialog)
     assert dialog.scope.text() == "f0"
+    assert dialog.granted_by.text() == "Zoë Ñúñez (zoe)"  # no free text: the signed-in account
     until = datetime.now(UTC).date() + timedelta(days=30)
     dialog.justification.setPlainText("Applicants moved after the autumn campaign; re-fit planned for Q1.")
     dialog.until.setDate(QDate(until))
-    dialog.granted_by.setText("Zoë Ñúñez")
+    dialog.password.setText(APPROVER_PASSWORD)
     assert dialog.grab().save(str(screenshots / "policy-2-waiver-dialog.png"))
     with qtbot.waitSignal(dialog.accepted, timeout=30000):  # closes (and is deleted) once stored
         dialog.add_button.click()
     qtbot.waitUntil(lambda: _verdicts(page).get(("stable-inputs", "f0")) == "⚑ waived", timeout=60000)
     [waiver] = list_waivers(context.db, name="credit", version="1")
-    assert (waiver.rule_id, waiver.scope, waiver.until, waiver.granted_by) == (
+    assert (waiver.rule_id, waiver.scope, waiver.until, waiver.granted_by, waiver.printed_name) == (
         "stable-inputs",
         "f0",
         until,
+        "zoe",
         "Zoë Ñúñez",
     )
     assert page.waiver_model.column_texts("Rule") == ["stable-inputs"]
@@ -177,8 +192,10 @@ def test_a_waiver_without_a_real_justification_is_refused_and_nothing_is_stored(
     page.run_check()
     qtbot.waitUntil(lambda: page.evaluation is not None, timeout=60000)
     page.verdict_table.selectRow(page.verdict_model.column_texts("Verdict").index("✘ fail"))
+    _sign_in_approver(context)
     dialog = page.open_waiver_dialog()
     dialog.justification.setPlainText("ok")
+    dialog.password.setText(APPROVER_PASSWORD)
     events = len(list_audit_events(context.db))
     with qtbot.waitSignal(context.job_error, timeout=30000) as blocker:
         dialog.add_button.click()
@@ -208,3 +225,43 @@ def test_ctrl_r_runs_only_the_shown_pages_analysis(qtbot, context, world, policy
     assert window.pages["explain"].jobs.job is None and window.pages["drift"].drift_jobs.job is None
     assert page.jobs.job is not None, page.status.text()
     qtbot.waitUntil(lambda: page.evaluation is not None, timeout=60000)
+
+
+def test_the_chooser_shows_the_recorded_policy_and_a_waiver_rechecks_with_it(
+    qtbot, context, world, policy_file
+):
+    import hashlib
+
+    from signoff.services.analysis_runs import latest_analysis
+    from signoff.services.policy import check_policy
+
+    # Checked elsewhere (the CLI, a colleague) against a file the page has never been offered.
+    version = get_model_version(context.db, "credit", "1")
+    first = check_policy(context.db, name="credit", version="1", policy_file=policy_file, actor="ci")
+    context.select_version(version)
+    page = _page(qtbot, context)
+    assert page.policy.currentText() == "ui-test (as recorded)"
+    assert Path(page.policy.currentData()).read_text() == POLICY
+    assert page.overall.text().startswith("✘ FAIL") and "ui-test" in page.overall.text()
+
+    page.policy.setCurrentIndex(page.policy.findText("default"))  # the reader looks at another policy
+    f0 = next(r for r, key in enumerate(_verdicts(page)) if key == ("stable-inputs", "f0"))
+    page.verdict_table.selectRow(f0)
+    done = []
+    page.add_waiver(
+        "stable-inputs",
+        scope="f0",
+        justification="Applicants moved after the autumn campaign; re-fit planned for Q1.",
+        until=datetime.now(UTC).date() + timedelta(days=30),
+        granted_by="Zoë Ñúñez",
+        on_done=done.append,
+    )
+    qtbot.waitUntil(lambda: _verdicts(page).get(("stable-inputs", "f0")) == "⚑ waived", timeout=60000)
+    assert done == [None]
+    latest = latest_analysis(context.db, kind="policy", model_version_id=version.id)
+    assert latest.id != first.run.id
+    assert latest.result["policy"] == {
+        "name": "ui-test",
+        "version": hashlib.sha256(POLICY.encode()).hexdigest(),
+    }
+    assert page.policy.currentText() == "ui-test (as recorded)"

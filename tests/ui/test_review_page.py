@@ -234,6 +234,8 @@ def test_nobody_signed_in_types_a_username_and_cannot_change_reviews(qtbot, cont
     dialog.username.setText("carol")
     assert dialog.signer.text() == "Carol Çelik (carol) · signs as approver"
     dialog.meaning.setCurrentIndex(dialog.meaning.findData("approved_with_conditions"))
+    dialog.justification.setPlainText("usable for the pilot while the gap is closed")
+    dialog.set_condition(0, "re-check after one quarter", "bob", "2099-03-31")
     dialog.password.setText(PASSWORDS["carol"])
     finish(qtbot, page, dialog)
     [signature] = reviews.show(context.db, review_id).review.signatures

@@ -72,3 +72,48 @@ def test_the_first_window_loads_no_heavy_library_and_no_other_page(tmp_path, sub
     assert report["first_page"] is True
     assert report["heavy"] == []
     assert report["built_early"] == []
+
+
+CLI_CHILD = """
+import contextlib, io, json, sys
+from signoff.cli.main import COMMANDS
+from signoff.entry import main
+asked = [["--help"], ["--version"], ["no-such-command"], ["--db", "x.db", "modls", "list"]]
+asked += [[c.name, "--help"] for c in COMMANDS]
+asked += [["analyze", kind, "--help"] for kind in ("fairness", "performance", "monitoring", "drift", "validation")]
+asked += [["analyze", "fairnes"], ["analyze", "fairness", "m", "1", "--log", "1", "--sensitve", "sex"]]
+codes = []
+for argv in asked:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            codes.append(main(argv))
+        except SystemExit as stop:
+            codes.append(stop.code)
+print(json.dumps({"codes": codes, "heavy": [m for m in json.loads(sys.argv[1]) if m in sys.modules]}))
+"""
+
+
+def test_help_version_and_usage_errors_load_no_heavy_library(subprocess_env):
+    """``signoff --help``, ``--version``, every command's help and a mistyped word answer at once.
+
+    A CI gate calls the tool many times; SQLAlchemy alone costs more than a second on a busy machine
+    (benchmarks/startup.py, docs/performance.md). One child asks all of them in turn, so a heavy
+    module loaded by any of them is still in ``sys.modules`` at the end.
+    """
+    heavy = [*HEAVY, "sqlalchemy", "PySide6", "yaml", "pypdf", "argon2", "cryptography"]
+    result = subprocess.run(
+        [sys.executable, "-c", CLI_CHILD, json.dumps(heavy)],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["heavy"] == []
+    # help and version succeed; every mistyped word or flag is a usage error (exit 2), not a crash
+    assert report["codes"][:2] == [0, 0]
+    assert report["codes"][2:4] == [2, 2]
+    assert set(report["codes"][4:-2]) == {0}
+    assert report["codes"][-2:] == [2, 2]

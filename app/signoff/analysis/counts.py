@@ -103,12 +103,19 @@ def tally(
     cells: np.ndarray,
     n_cells: int,
     weights: Mapping[str, np.ndarray] | None = None,
+    rows: np.ndarray | None = None,
 ) -> Tally:
-    """Count rows per (joint group, cell) and total each weight array over the same entries."""
+    """Count rows per (joint group, cell) and total each weight array over the same entries.
+
+    ``rows``: how many log rows each input row stands for (a count table fetched from an engine).
+    """
     key = joint.codes * n_cells
     key += cells
     size = joint.size * n_cells
-    counts = np.bincount(key, minlength=size)
+    if rows is None:
+        counts = np.bincount(key, minlength=size)
+    else:  # float64 adds integers exactly below 2**53 rows
+        counts = np.rint(np.bincount(key, weights=rows, minlength=size)).astype(np.int64)
     nonzero = np.flatnonzero(counts)
     sums = {name: np.bincount(key, weights=w, minlength=size)[nonzero] for name, w in (weights or {}).items()}
     return Tally(nonzero // n_cells, nonzero % n_cells, n_cells, counts[nonzero], sums)

@@ -8,13 +8,15 @@ conventions (bins, epsilon, normalisation, log base, missing values, unseen cate
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import chi2_contingency, ks_2samp, wasserstein_distance
+from scipy.stats import chi2_contingency, ks_2samp, kstwo, wasserstein_distance
 
+from signoff.analysis.counted import ValueCounts, weighted_quantiles
+from signoff.domain.analysis_requests import DriftRequest
 from signoff.domain.drift import (
     DEFAULT_BINS,
     MISSING_BIN,
@@ -30,6 +32,8 @@ from signoff.domain.errors import Cancelled, InputError
 
 # Categorical comparisons keep every category for the statistics but show at most this many bins.
 MAX_SHOWN_CATEGORIES = 50
+# scipy's ks_2samp is exact up to this many rows a side: value counts that small are expanded to rows.
+EXACT_KS_ROWS = 10_000
 
 NOT_IN_LOG = "is not a column of the {which} log; drift needs it in both logs"
 TIMESTAMP_COLUMN = "is a timestamp; drift of time itself is not meaningful, compare a derived feature"
@@ -50,9 +54,12 @@ def quantile_edges(reference_values: np.ndarray, bins: int) -> np.ndarray:
     return np.unique(np.quantile(reference_values, np.arange(1, bins) / bins))
 
 
-def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+def _bin_counts(values: np.ndarray, edges: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     # side="left" puts x in bin i when edges[i-1] < x <= edges[i]: right-closed bins.
-    return np.bincount(np.searchsorted(edges, values, side="left"), minlength=edges.size + 1)
+    where = np.searchsorted(edges, values, side="left")
+    if weights is None:
+        return np.bincount(where, minlength=edges.size + 1)
+    return np.rint(np.bincount(where, weights=weights, minlength=edges.size + 1)).astype(np.int64)
 
 
 def _verdict(
@@ -75,20 +82,55 @@ def _numeric_values(series: pd.Series) -> np.ndarray:
 def _numeric_drift(
     name: str, reference: pd.Series, current: pd.Series, bins: int, thresholds: DriftThresholds
 ) -> ColumnDrift:
-    notes: list[str] = []
     ref_all, cur_all = _numeric_values(reference), _numeric_values(current)
-    ref_ok, cur_ok = np.isfinite(ref_all), np.isfinite(cur_all)
-    infinite = int(np.isinf(ref_all).sum() + np.isinf(cur_all).sum())
-    if infinite:
-        notes.append(f"{infinite} infinite values counted as missing")
     # Sorted once: the quantiles, the bin search and scipy's own sorts are all faster on sorted input,
     # and the statistics do not depend on row order.
+    ref_ok, cur_ok = np.isfinite(ref_all), np.isfinite(cur_all)
     ref, cur = np.sort(ref_all[ref_ok]), np.sort(cur_all[cur_ok])
-    ref_missing, cur_missing = int(ref_all.size - ref.size), int(cur_all.size - cur.size)
+    infinite = int(np.isinf(ref_all).sum() + np.isinf(cur_all).sum())
+    return _numeric_column(
+        name, (ref, None, ref_all.size), (cur, None, cur_all.size), infinite, bins, thresholds
+    )
 
-    edges = quantile_edges(ref, bins)
-    if ref.size:
-        ref_counts, cur_counts = _bin_counts(ref, edges), _bin_counts(cur, edges)
+
+def _numeric_counted(
+    name: str, reference: ValueCounts, current: ValueCounts, bins: int, thresholds: DriftThresholds
+) -> ColumnDrift:
+    """The same statistics from value counts (a log that stays where it lives): weighted quantiles,
+    bins, Wasserstein; the KS statistic from the two step functions, its p-value by the asymptotic
+    formula ks_2samp itself uses above ``EXACT_KS_ROWS`` rows."""
+    sides = []
+    infinite = 0
+    for counted in (reference, current):
+        values = _numeric_values(counted.values)
+        ok = np.isfinite(values)
+        infinite += int(counted.counts[np.isinf(values)].sum())
+        order = np.argsort(values[ok], kind="stable")
+        sides.append((values[ok][order], counted.counts[ok][order], counted.rows))
+    return _numeric_column(name, sides[0], sides[1], infinite, bins, thresholds)
+
+
+_Side = tuple[np.ndarray, np.ndarray | None, int]  # sorted finite values, their counts (None: one each), rows
+
+
+def _numeric_column(
+    name: str, reference: _Side, current: _Side, infinite: int, bins: int, thresholds: DriftThresholds
+) -> ColumnDrift:
+    notes: list[str] = []
+    if infinite:
+        notes.append(f"{infinite} infinite values counted as missing")
+    ref, ref_w, ref_rows = reference
+    cur, cur_w, cur_rows = current
+    ref_n = ref.size if ref_w is None else int(ref_w.sum())
+    cur_n = cur.size if cur_w is None else int(cur_w.sum())
+    ref_missing, cur_missing = ref_rows - ref_n, cur_rows - cur_n
+
+    if ref_w is None:
+        edges = quantile_edges(ref, bins)
+    else:
+        edges = np.unique(weighted_quantiles(ref, ref_w, np.arange(1, bins) / bins)) if ref_n else np.empty(0)
+    if ref_n:
+        ref_counts, cur_counts = _bin_counts(ref, edges, ref_w), _bin_counts(cur, edges, cur_w)
         bounds = [-np.inf, *edges.tolist(), np.inf]
         shown = [
             DriftBin(
@@ -104,45 +146,51 @@ def _numeric_drift(
         ref_counts = cur_counts = np.empty(0, dtype=np.int64)
         shown = []
         # Without reference values there are no quantile bins: current values form one bin.
-        if cur.size:
-            ref_counts, cur_counts = np.array([0]), np.array([cur.size])
-            shown = [DriftBin("(values)", 0, int(cur.size))]
+        if cur_n:
+            ref_counts, cur_counts = np.array([0]), np.array([cur_n])
+            shown = [DriftBin("(values)", 0, int(cur_n))]
     if ref_missing or cur_missing:
         ref_counts = np.append(ref_counts, ref_missing)
         cur_counts = np.append(cur_counts, cur_missing)
         shown.append(DriftBin(MISSING_BIN, ref_missing, cur_missing))
-    if edges.size + 1 < bins and ref.size:
+    if edges.size + 1 < bins and ref_n:
         notes.append(f"{edges.size + 1} bins instead of {bins}: the reference has tied quantiles")
 
-    psi_value = psi(ref_counts / ref_all.size, cur_counts / cur_all.size)
+    psi_value = psi(ref_counts / ref_rows, cur_counts / cur_rows)
     js_value = float(jensenshannon(ref_counts, cur_counts, base=2))
 
     ks_stat = ks_p = w_raw = w_norm = None
     effect = False
-    if ref.size and cur.size:
-        ks = ks_2samp(ref, cur)
-        ks_stat, ks_p = float(ks.statistic), float(ks.pvalue)
-        w_raw = float(wasserstein_distance(ref, cur))
-        spread = float(np.std(ref))
+    if ref_n and cur_n:
+        if ref_w is None and cur_w is None:
+            ks = ks_2samp(ref, cur)
+            ks_stat, ks_p = float(ks.statistic), float(ks.pvalue)
+            w_raw = float(wasserstein_distance(ref, cur))
+            spread = float(np.std(ref))
+        else:
+            ks_stat, ks_p = _weighted_ks(ref, ref_w, cur, cur_w)
+            w_raw = float(wasserstein_distance(ref, cur, ref_w, cur_w))
+            mean = np.average(ref, weights=ref_w)
+            spread = float(np.sqrt(np.average((ref - mean) ** 2, weights=ref_w)))
         if spread > 0:
             w_norm = w_raw / spread
             effect = w_norm >= thresholds.wasserstein
         else:
             notes.append("the reference is constant: Wasserstein cannot be normalised")
             effect = w_raw > 0
-    if not ref.size:
+    if not ref_n:
         notes.append("the reference log has no values in this column")
-    if not cur.size:
+    if not cur_n:
         notes.append("the current log has no values in this column")
 
     return ColumnDrift(
         column=name,
         type=ColumnType.NUMERIC,
         verdict=_verdict(psi_value, ks_p, effect, thresholds),
-        reference_rows=int(ref_all.size),
-        current_rows=int(cur_all.size),
-        reference_missing=ref_missing,
-        current_missing=cur_missing,
+        reference_rows=int(ref_rows),
+        current_rows=int(cur_rows),
+        reference_missing=int(ref_missing),
+        current_missing=int(cur_missing),
         psi=psi_value,
         jensen_shannon=js_value,
         ks_statistic=ks_stat,
@@ -152,6 +200,20 @@ def _numeric_drift(
         bins=tuple(shown),
         notes=tuple(notes),
     )
+
+
+def _weighted_ks(
+    ref: np.ndarray, ref_w: np.ndarray | None, cur: np.ndarray, cur_w: np.ndarray | None
+) -> tuple[float, float]:
+    ref_w = np.ones(ref.size) if ref_w is None else ref_w
+    cur_w = np.ones(cur.size) if cur_w is None else cur_w
+    n1, n2 = float(ref_w.sum()), float(cur_w.sum())
+    pooled = np.union1d(ref, cur)
+    cdf1 = np.concatenate(([0.0], np.cumsum(ref_w)))[np.searchsorted(ref, pooled, side="right")] / n1
+    cdf2 = np.concatenate(([0.0], np.cumsum(cur_w)))[np.searchsorted(cur, pooled, side="right")] / n2
+    d = float(max(np.max(cdf1 - cdf2), np.clip(-np.min(cdf1 - cdf2), 0, 1)))
+    m, n = sorted([n1, n2], reverse=True)
+    return d, float(np.clip(kstwo.sf(d, np.round(m * n / (m + n))), 0, 1))
 
 
 def _category_key(value: object) -> str:
@@ -164,9 +226,10 @@ def _category_key(value: object) -> str:
     return str(value)
 
 
-def _category_counts(series: pd.Series) -> dict[str, int]:
+def _category_counts(series: pd.Series | ValueCounts) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for value, count in series.value_counts(dropna=False, sort=False).items():
+    counted = series if isinstance(series, ValueCounts) else ValueCounts.of(series)
+    for value, count in zip(counted.values, counted.counts, strict=True):
         if count:  # a pandas Categorical lists its unused categories with a count of 0
             key = _category_key(value)
             counts[key] = counts.get(key, 0) + int(count)
@@ -174,7 +237,10 @@ def _category_counts(series: pd.Series) -> dict[str, int]:
 
 
 def _categorical_drift(
-    name: str, reference: pd.Series, current: pd.Series, thresholds: DriftThresholds
+    name: str,
+    reference: pd.Series | ValueCounts,
+    current: pd.Series | ValueCounts,
+    thresholds: DriftThresholds,
 ) -> ColumnDrift:
     notes: list[str] = []
     ref_counts, cur_counts = _category_counts(reference), _category_counts(current)
@@ -246,9 +312,12 @@ def _column_type(
     return kinds.pop() if kinds else ColumnType.NUMERIC
 
 
+Counted = Mapping[str, ValueCounts]  # a log's columns as value counts (a log that stays where it lives)
+
+
 def run_drift(
-    reference: pd.DataFrame,
-    current: pd.DataFrame,
+    reference: pd.DataFrame | Counted,
+    current: pd.DataFrame | Counted,
     *,
     columns: Sequence[str],
     categorical: Collection[str] | None = None,
@@ -262,18 +331,18 @@ def run_drift(
     Columns are numeric when their dtype is numeric (booleans excluded) and categorical otherwise, or
     when named in ``categorical`` (use it for class labels stored as numbers). ``progress`` receives the
     fraction done after each column; ``cancelled`` is asked before each column and a True answer raises
-    ``Cancelled``.
+    ``Cancelled``. Either log may be given as value counts per column instead of rows.
     """
     if bins < 2:
         raise InputError(f"drift needs at least 2 bins, got {bins}")
-    if reference.empty or current.empty:
-        which = "reference" if reference.empty else "current"
+    if _rows(reference) == 0 or _rows(current) == 0:
+        which = "reference" if _rows(reference) == 0 else "current"
         raise InputError(f"the {which} log has no rows; drift needs rows in both logs")
     thresholds = thresholds or DriftThresholds()
     categorical = set(categorical or ())
     for name in columns:
         for which, frame in (("reference", reference), ("current", current)):
-            if name not in frame.columns:
+            if name not in (frame.columns if isinstance(frame, pd.DataFrame) else frame):
                 raise InputError(NOT_IN_LOG.format(which=which), column=name)
 
     results = []
@@ -281,10 +350,28 @@ def run_drift(
         if cancelled is not None and cancelled():
             raise Cancelled("drift analysis cancelled; nothing was stored")
         ref, cur = reference[name], current[name]
-        if _column_type(name, ref, cur, categorical) is ColumnType.NUMERIC:
-            results.append(_numeric_drift(name, ref, cur, bins, thresholds))
+        counted = isinstance(ref, ValueCounts) or isinstance(cur, ValueCounts)
+        if counted:
+            ref_vc = ref if isinstance(ref, ValueCounts) else ValueCounts.of(ref)
+            cur_vc = cur if isinstance(cur, ValueCounts) else ValueCounts.of(cur)
+            if max(ref_vc.rows, cur_vc.rows) <= EXACT_KS_ROWS:  # scipy's exact KS wants the rows
+                ref, cur, counted = ref_vc.rows_again(), cur_vc.rows_again(), False
+        kind = _column_type(
+            name,
+            ref_vc.values if counted else ref,
+            cur_vc.values if counted else cur,
+            categorical,
+        )
+        if kind is ColumnType.NUMERIC:
+            results.append(
+                _numeric_counted(name, ref_vc, cur_vc, bins, thresholds)
+                if counted
+                else _numeric_drift(name, ref, cur, bins, thresholds)
+            )
         else:
-            results.append(_categorical_drift(name, ref, cur, thresholds))
+            results.append(
+                _categorical_drift(name, ref_vc if counted else ref, cur_vc if counted else cur, thresholds)
+            )
         if progress is not None:
             progress((index + 1) / len(columns))
     return DriftResult(
@@ -292,6 +379,32 @@ def run_drift(
         bins=bins,
         epsilon=PSI_EPSILON,
         thresholds=thresholds,
-        reference_rows=len(reference),
-        current_rows=len(current),
+        reference_rows=_rows(reference),
+        current_rows=_rows(current),
+    )
+
+
+def _rows(log: pd.DataFrame | Counted) -> int:
+    if isinstance(log, pd.DataFrame):
+        return len(log)
+    return next(iter(log.values())).rows if log else 0
+
+
+def analyze(
+    request: DriftRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DriftResult:
+    """``run_drift`` of the request's current log against its reference log."""
+    return run_drift(
+        frames["reference_log"],
+        frames["current_log"],
+        columns=request.compared,
+        categorical=request.as_categories,
+        bins=request.bins,
+        thresholds=request.thresholds,
+        progress=progress,
+        cancelled=cancelled,
     )

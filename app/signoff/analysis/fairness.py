@@ -22,43 +22,50 @@ left out of comparisons. Empty groups (an unused category) are shown with count 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import signoff
-from signoff.analysis.counts import JointGroups, Tally, binary_cells, tally
+from signoff.analysis.counted import calibration_cells, calibration_sums, split, weighted_auc
+from signoff.analysis.counts import JointGroups, binary_cells, tally
+from signoff.analysis.group_metrics import (
+    GroupContext,
+    Rates,
+    group_metrics,
+    interval,
+    json_float,
+    params_json,
+    score_metrics,
+    segment_rates,
+)
 from signoff.analysis.inputs import as_frame, binary_outcomes, display, probability_scores
-from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test, wilson
+from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test
 from signoff.analysis.metrics import (
     ECE_BINS,
     AucAhead,
     binary_rates,
-    calibration,
     divide,
-    proportions,
-    score_bins,
 )
 from signoff.analysis.progress import Stages
 from signoff.analysis.segments import Segment, encode_attributes, plan_segments
+from signoff.domain.analysis_requests import (
+    DEFAULT_MIN_GROUP_SHARE,
+    DEFAULT_MIN_GROUP_SIZE,
+    REFERENCE_RULES,
+    FairnessRequest,
+)
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import (
     Comparison,
     FairnessResult,
-    GroupMetrics,
     ImpactRatio,
     Interval,
     SegmentResult,
     Significance,
 )
-
-DEFAULT_MIN_GROUP_SIZE = 30
-DEFAULT_EXCLUDED_SHARE = 0.02
-REFERENCE_RULES = ("largest", "most_favoured")
 
 FAIRLEARN_BETWEEN = "Fairlearn between_groups: max - min of {metric} across groups"
 FAIRLEARN_BETWEEN_RATIO = "Fairlearn between_groups: min / max of {metric} across groups"
@@ -73,24 +80,6 @@ AIF360_FORMULAS = {
     "aif360_equal_opportunity_difference": "TPR(unprivileged) - TPR(privileged)",
     "average_odds_difference": "((FPR_u - FPR_p) + (TPR_u - TPR_p)) / 2",
 }
-
-
-def _f(x: Any) -> float | None:
-    """A JSON-safe float: NaN/inf become None."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _ci(low: Any, high: Any) -> Interval:
-    return (_f(low), _f(high))
-
-
-@dataclass
-class _Rates:
-    """A segment's rates: point values (groups,) and bootstrap resamples (resamples, groups)."""
-
-    point: dict[str, np.ndarray]
-    boot: dict[str, np.ndarray] | None
 
 
 def _reduce(values: np.ndarray, mask: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
@@ -121,88 +110,6 @@ def _overall_ratio(v: np.ndarray, overall: np.ndarray, mask: np.ndarray) -> np.n
 def _mean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # pandas' Series.mean() inside Fairlearn skips an undefined member
     return np.where(np.isnan(a), b, np.where(np.isnan(b), a, (a + b) / 2))
-
-
-@dataclass
-class _Context:
-    n_rows: int
-    conf: Tally
-    boot: Tally | None
-    cal: Tally | None
-    order: AucAhead | None
-    joint: JointGroups
-    min_group_size: int
-    excluded_share: float
-    reference: str | Mapping[str, str]
-
-
-def _rates(ctx: _Context, smap: np.ndarray, n_groups: int) -> tuple[np.ndarray, _Rates, np.ndarray | None]:
-    table = ctx.conf.marginal(smap, n_groups)
-    point = binary_rates(table)
-    point["share"] = divide(table.sum(axis=-1), ctx.n_rows)
-    boot = None
-    boot_table = None
-    if ctx.boot is not None:
-        boot_table = ctx.boot.marginal(smap, n_groups)
-        boot = binary_rates(boot_table)
-        boot["share"] = divide(boot_table.sum(axis=-1), ctx.n_rows)
-    return table, _Rates(point, boot), boot_table
-
-
-def _score_metrics(
-    ctx: _Context, segment: Segment | None, smap: np.ndarray, n_groups: int
-) -> dict[str, np.ndarray]:
-    if ctx.cal is None or ctx.order is None:
-        return {}
-    counts = ctx.cal.marginal(smap, n_groups)
-    scores = ctx.cal.marginal(smap, n_groups, ctx.cal.sums["score"])
-    sq = ctx.cal.marginal(smap, n_groups, ctx.cal.sums["sq_error"])
-    out = calibration(counts, scores, sq)
-    out["roc_auc"] = ctx.order.auc(smap, n_groups)
-    return out
-
-
-def _group_metrics(
-    labels: Sequence[str],
-    table: np.ndarray,
-    rates: _Rates,
-    extra: Mapping[str, np.ndarray],
-    insufficient: np.ndarray,
-    unknown: np.ndarray,
-    n_rows: int,
-    significance: Sequence[Significance | None] | None = None,
-) -> list[GroupMetrics]:
-    counts = table.sum(axis=-1)
-    wilson_bounds = {name: wilson(k, n) for name, (k, n) in proportions(table).items()}
-    wilson_bounds["share"] = wilson(counts, np.full_like(counts, n_rows))
-    boot_bounds = {}
-    if rates.boot:
-        # one vectorised pass over every metric: (resamples, metrics * groups)
-        names = list(rates.boot)
-        stacked = np.stack([rates.boot[k] for k in names], axis=1).reshape(rates.boot[names[0]].shape[0], -1)
-        lo, hi = percentile_interval(stacked)
-        n_groups = len(labels)
-        boot_bounds = {
-            k: (lo[j * n_groups : (j + 1) * n_groups], hi[j * n_groups : (j + 1) * n_groups])
-            for j, k in enumerate(names)
-        }
-    out = []
-    for i, label in enumerate(labels):
-        metrics = {name: _f(values[i]) for name, values in rates.point.items()}
-        metrics.update({name: _f(values[i]) for name, values in extra.items()})
-        out.append(
-            GroupMetrics(
-                group=label,
-                count=int(counts[i]),
-                metrics=metrics,
-                bootstrap={name: _ci(lo[i], hi[i]) for name, (lo, hi) in boot_bounds.items()},
-                wilson={name: _ci(lo[i], hi[i]) for name, (lo, hi) in wilson_bounds.items()},
-                insufficient=bool(insufficient[i]),
-                unknown=bool(unknown[i]),
-                significance=None if significance is None else significance[i],
-            )
-        )
-    return out
 
 
 def _pick_reference(
@@ -251,12 +158,12 @@ class _Comparisons:
         out = []
         i = 0
         for kw, point, boot in self._pending:
-            value = _f(point)
+            value = json_float(point)
             ci: Interval = (None, None)
             if boot is not None:
                 assert lows is not None and highs is not None
                 if value is not None:
-                    ci = _ci(lows[i], highs[i])
+                    ci = interval(lows[i], highs[i])
                 i += 1
             insufficient = kw.pop("insufficient", False) or value is None
             out.append(Comparison(value=value, ci=ci, insufficient=insufficient, **kw))
@@ -272,8 +179,8 @@ def _extremes(v: np.ndarray, mask: np.ndarray, labels: Sequence[str]) -> tuple[s
 
 def _fairlearn_comparisons(
     out: _Comparisons,
-    rates: _Rates,
-    overall: _Rates,
+    rates: Rates,
+    overall: Rates,
     judged: np.ndarray,
     labels: Sequence[str],
     counts: np.ndarray,
@@ -282,7 +189,7 @@ def _fairlearn_comparisons(
     n = int(counts[judged].min()) if judged.any() else 0
     p = rates.point
 
-    def get(rs: _Rates, metric: str) -> tuple[np.ndarray, np.ndarray | None]:
+    def get(rs: Rates, metric: str) -> tuple[np.ndarray, np.ndarray | None]:
         return rs.point[metric], (rs.boot[metric] if rs.boot is not None else None)
 
     def both(
@@ -345,7 +252,7 @@ def _aif360_comparisons(
     out: _Comparisons,
     table: np.ndarray,
     boot_table: np.ndarray | None,
-    rates: _Rates,
+    rates: Rates,
     ref: int | None,
     judged: np.ndarray,
     unknown: np.ndarray,
@@ -418,7 +325,7 @@ def _aif360_comparisons(
 
 
 def _impact_ratios(
-    rates: _Rates,
+    rates: Rates,
     counts: np.ndarray,
     unknown: np.ndarray,
     insufficient: np.ndarray,
@@ -445,14 +352,24 @@ def _impact_ratios(
                 excluded.append(label)
             out.append(
                 ImpactRatio(
-                    label, int(counts[i]), _f(sr[i]), None, excluded=True, insufficient=bool(insufficient[i])
+                    label,
+                    int(counts[i]),
+                    json_float(sr[i]),
+                    None,
+                    excluded=True,
+                    insufficient=bool(insufficient[i]),
                 )
             )
             continue
-        ci = _ci(boot_lo[i], boot_hi[i]) if boot_lo is not None and boot_hi is not None else (None, None)
+        ci = interval(boot_lo[i], boot_hi[i]) if boot_lo is not None and boot_hi is not None else (None, None)
         out.append(
             ImpactRatio(
-                label, int(counts[i]), _f(sr[i]), _f(ratio[i]), ci, insufficient=bool(insufficient[i])
+                label,
+                int(counts[i]),
+                json_float(sr[i]),
+                json_float(ratio[i]),
+                ci,
+                insufficient=bool(insufficient[i]),
             )
         )
     return out, excluded
@@ -475,10 +392,10 @@ def _significance(table: np.ndarray, ref: int | None, labels: Sequence[str]) -> 
     return out
 
 
-def _segment_result(ctx: _Context, segment: Segment, overall: _Rates) -> SegmentResult:
+def _segment_result(ctx: GroupContext, segment: Segment, overall: Rates) -> SegmentResult:
     smap, n_groups = ctx.joint.segment_map(segment)
     labels = segment.labels()
-    table, rates, boot_table = _rates(ctx, smap, n_groups)
+    table, rates, boot_table = segment_rates(ctx, smap, n_groups)
     counts = table.sum(axis=-1)
     unknown = segment.unknown_mask()
     insufficient = counts < ctx.min_group_size
@@ -486,8 +403,8 @@ def _segment_result(ctx: _Context, segment: Segment, overall: _Rates) -> Segment
     ref = _pick_reference(
         segment, labels, counts, rates.point["selection_rate"], judged & ~unknown, ctx.reference
     )
-    extra = _score_metrics(ctx, segment, smap, n_groups)
-    groups = _group_metrics(
+    extra = score_metrics(ctx, segment, smap, n_groups)
+    groups = group_metrics(
         labels, table, rates, extra, insufficient, unknown, ctx.n_rows, _significance(table, ref, labels)
     )
     pending = _Comparisons()
@@ -509,21 +426,6 @@ def _segment_result(ctx: _Context, segment: Segment, overall: _Rates) -> Segment
     )
 
 
-def _params_json(**params: Any) -> dict[str, Any]:
-    def clean(v: Any) -> Any:
-        if isinstance(v, float) and not math.isfinite(v):
-            return "inf" if v > 0 else "-inf"
-        if isinstance(v, Mapping):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if hasattr(v, "item"):
-            return clean(v.item())
-        return v
-
-    return clean(params)
-
-
 def run_fairness(
     frame: pd.DataFrame,
     *,
@@ -536,7 +438,7 @@ def run_fairness(
     bins: Mapping[str, Sequence[float]] | None = None,
     reference: str | Mapping[str, str] = "largest",
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-    excluded_share: float = DEFAULT_EXCLUDED_SHARE,
+    excluded_share: float = DEFAULT_MIN_GROUP_SHARE,
     n_resamples: int = 1000,
     seed: int = 0,
     progress: Callable[[float], None] | None = None,
@@ -549,9 +451,12 @@ def run_fairness(
     use the largest group). ``n_resamples=0`` skips the bootstrap.
     """
     stages = Stages(progress, cancelled)
+    frame, counted = split(frame)
     frame = as_frame(frame)
+    rows = None if counted is None else counted.rows
+    n_rows = len(frame) if counted is None else counted.n_rows
     if not sensitive:
-        raise InputError("name at least one sensitive attribute (--sensitive)")
+        raise InputError("name at least one sensitive attribute to analyse")
     if n_resamples < 0 or min_group_size < 0:
         raise InputError("n_resamples and min_group_size must not be negative")
     y, p, positive = binary_outcomes(frame, label, prediction, positive_label)
@@ -560,38 +465,38 @@ def run_fairness(
     segments = plan_segments(attributes, intersections)
     stages.reached(0.1)
     joint = JointGroups.from_attributes(attributes, len(frame))
-    conf = tally(joint, binary_cells(y, p), 4)
+    conf = tally(joint, binary_cells(y, p), 4, rows=rows)
     cal = order = None
     if s is not None:
         cal = tally(
-            joint,
-            y.astype(np.int64) * ECE_BINS + score_bins(s),
-            2 * ECE_BINS,
-            {"score": s, "sq_error": (s - y) ** 2},
+            joint, calibration_cells(counted, y, s), 2 * ECE_BINS, calibration_sums(counted, y, s), rows
         )
         stages.reached(0.2)
-        maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
-        order = AucAhead(s, y, joint.codes, joint.size, maps)
+        if counted is None:
+            maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
+            order = AucAhead(s, y, joint.codes, joint.size, maps)
+        else:
+            order = weighted_auc(counted, s, y, joint.codes)
     stages.reached(0.3)
     boot = resample(conf, n_resamples, seed) if n_resamples else None
     stages.reached(0.4)
-    ctx = _Context(len(frame), conf, boot, cal, order, joint, min_group_size, excluded_share, reference)
+    ctx = GroupContext(n_rows, conf, boot, cal, order, joint, min_group_size, excluded_share, reference)
     smap, _ = joint.segment_map(None)
-    table, overall_rates, _ = _rates(ctx, smap, 1)
+    table, overall_rates, _ = segment_rates(ctx, smap, 1)
     results = []
     for i, segment in enumerate(segments):
         results.append(_segment_result(ctx, segment, overall_rates))
         stages.reached(0.4 + 0.6 * (i + 1) / len(segments))
-    overall = _group_metrics(  # last: its AUC is the last one the second thread computes
+    overall = group_metrics(  # last: its AUC is the last one the second thread computes
         ["overall"],
         table,
         overall_rates,
-        _score_metrics(ctx, None, smap, 1),
+        score_metrics(ctx, None, smap, 1),
         np.array([table.sum() < min_group_size]),
         np.array([False]),
-        len(frame),
+        n_rows,
     )[0]
-    params = _params_json(
+    params = params_json(
         label=label,
         prediction=prediction,
         sensitive=list(sensitive),
@@ -607,11 +512,41 @@ def run_fairness(
         confidence_level=0.95,
         ece_bins=ECE_BINS,
     )
+    if counted is not None:
+        params["score_resolution"] = counted.score_resolution
     return FairnessResult(
         params=params,
-        n_rows=len(frame),
+        n_rows=n_rows,
         positive_label=display(positive),
         overall=overall,
         segments=tuple(results),
         engine_version=signoff.__version__,
+    )
+
+
+def analyze(
+    request: FairnessRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> FairnessResult:
+    """``run_fairness`` on the request's log (``frames["log"]``), with the request's parameters."""
+    mapping = request.log.mapping
+    return run_fairness(
+        frames["log"],
+        label=mapping.label,
+        prediction=mapping.prediction,
+        scores=request.scores,
+        sensitive=request.attributes,
+        intersections=request.intersections,
+        bins=request.bins,
+        reference=request.reference,
+        positive_label=request.positive_label,
+        min_group_size=request.min_group_size,
+        excluded_share=request.excluded_share,
+        n_resamples=request.n_resamples,
+        seed=request.seed,
+        progress=progress,
+        cancelled=cancelled,
     )

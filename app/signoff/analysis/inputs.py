@@ -13,8 +13,7 @@ import pandas as pd
 from signoff.domain.errors import InputError
 
 POSITIVE_LABEL_REQUIRED = (
-    "the outcome values are {domain}; say which one is the favourable outcome with positive_label "
-    "(--positive-label)"
+    "the outcome values are {domain}; say which one is the favourable outcome (positive_label)"
 )
 
 

@@ -7,15 +7,17 @@ timestamps are taken in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import signoff
+from signoff.analysis.counted import split
 from signoff.analysis.inputs import as_frame, display, outcome_domain, require_columns, resolve_positive_label
 from signoff.analysis.progress import Stages
+from signoff.domain.analysis_requests import MonitoringRequest
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import MonitoringResult, MonitoringWindow
 
@@ -53,7 +55,9 @@ def run_monitoring(
     cancelled: Callable[[], bool] | None = None,
 ) -> MonitoringResult:
     stages = Stages(progress, cancelled)
+    frame, counted = split(frame)
     frame = as_frame(frame)
+    rows = None if counted is None else counted.rows
     if frequency not in FREQUENCIES:
         raise InputError(f"frequency must be one of {list(FREQUENCIES)}, got {frequency!r}")
     if sigmas <= 0:
@@ -64,8 +68,13 @@ def run_monitoring(
     starts = _window_starts(frame[timestamp], frequency, timestamp)
     stages.reached(0.5)
     windows, inverse = np.unique(starts, return_inverse=True)
-    counts = np.bincount(inverse, minlength=len(windows))
-    positives = np.bincount(inverse, weights=selected, minlength=len(windows)).astype(np.int64)
+    if rows is None:
+        counts = np.bincount(inverse, minlength=len(windows))
+        positives = np.bincount(inverse, weights=selected, minlength=len(windows)).astype(np.int64)
+    else:
+        counts = np.rint(np.bincount(inverse, weights=rows, minlength=len(windows))).astype(np.int64)
+        positives = np.rint(np.bincount(inverse, weights=selected * rows, minlength=len(windows)))
+        positives = positives.astype(np.int64)
     total = int(counts.sum())
     overall = positives.sum() / total if total else float("nan")
     out = []
@@ -98,4 +107,24 @@ def run_monitoring(
         sigmas=float(sigmas),
         windows=tuple(out),
         engine_version=signoff.__version__,
+    )
+
+
+def analyze(
+    request: MonitoringRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> MonitoringResult:
+    """``run_monitoring`` on the request's log (``frames["log"]``), with the request's parameters."""
+    return run_monitoring(
+        frames["log"],
+        timestamp=request.timestamp,
+        prediction=request.log.mapping.prediction,
+        positive_label=request.positive_label,
+        frequency=request.frequency,
+        sigmas=request.sigmas,
+        progress=progress,
+        cancelled=cancelled,
     )

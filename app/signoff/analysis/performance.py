@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 
 import signoff
+from signoff.analysis.counted import calibration_cells, calibration_sums, split, weighted_auc
 from signoff.analysis.counts import JointGroups, Tally, binary_cells, tally
-from signoff.analysis.fairness import (
-    DEFAULT_MIN_GROUP_SIZE,
-    _ci,
-    _Context,
-    _f,
-    _group_metrics,
-    _params_json,
-    _rates,
-    _score_metrics,
+from signoff.analysis.group_metrics import (
+    GroupContext,
+    group_metrics,
+    interval,
+    json_float,
+    params_json,
+    score_metrics,
+    segment_rates,
 )
 from signoff.analysis.inputs import (
     as_frame,
@@ -44,10 +44,10 @@ from signoff.analysis.metrics import (
     divide,
     one_vs_rest,
     proportion_parts,
-    score_bins,
 )
 from signoff.analysis.progress import Stages
 from signoff.analysis.segments import Segment, encode_attributes, plan_segments
+from signoff.domain.analysis_requests import DEFAULT_MIN_GROUP_SIZE, PerformanceRequest
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import GroupMetrics
 from signoff.domain.performance import PerformanceResult, PerformanceSegment
@@ -86,22 +86,22 @@ def _multiclass_groups(
         boot_acc = divide(np.trace(bm, axis1=-2, axis2=-1), boot_table.sum(axis=-1))
     out = []
     for g, group in enumerate(labels):
-        metrics: dict[str, float | None] = {"accuracy": _f(accuracy[g])}
+        metrics: dict[str, float | None] = {"accuracy": json_float(accuracy[g])}
         boot: dict[str, tuple[float | None, float | None]] = {}
         wil: dict[str, tuple[float | None, float | None]] = {}
         if boot_acc is not None:
             lo, hi = percentile_interval(boot_acc[:, g : g + 1])
-            boot["accuracy"] = _ci(lo[0], hi[0])
+            boot["accuracy"] = interval(lo[0], hi[0])
         for c, cls in enumerate(classes):
             for name, values in rates.items():
                 key = f"{name}[{cls}]"
-                metrics[key] = _f(values[g, c])
+                metrics[key] = json_float(values[g, c])
                 if boot_rates is not None:
                     lo, hi = percentile_interval(boot_rates[name][:, g, c : c + 1])
-                    boot[key] = _ci(lo[0], hi[0])
+                    boot[key] = interval(lo[0], hi[0])
                 if name in PROPORTIONS:
                     lo, hi = wilson(*proportion_parts(ovr[g, c], name))
-                    wil[key] = _ci(lo, hi)
+                    wil[key] = interval(lo, hi)
         out.append(
             GroupMetrics(
                 group=group,
@@ -136,7 +136,7 @@ def _regression_groups(
         GroupMetrics(
             group=group,
             count=int(counts[g]),
-            metrics={k: _f(v[g]) for k, v in values.items()},
+            metrics={k: json_float(v[g]) for k, v in values.items()},
             insufficient=bool(insufficient[g]),
             unknown=bool(unknown[g]),
         )
@@ -163,16 +163,20 @@ def run_performance(
 ) -> PerformanceResult:
     """Performance overall and for every group of every segment. ``task`` None: detected."""
     stages = Stages(progress, cancelled)
+    frame, counted = split(frame)
     frame = as_frame(frame)
+    rows = None if counted is None else counted.rows
     require_columns(frame, label, prediction)
     task = task or detect_task(frame, label, prediction)
     if task not in TASKS:
         raise InputError(f"task must be one of {list(TASKS)}, got {task!r}")
+    if counted is not None and task == "regression":
+        raise InputError("a regression log's performance needs its rows; import the log to analyse it")
     attributes = encode_attributes(frame, sensitive, bins)
     segments: list[Segment | None] = [None, *plan_segments(attributes, intersections)]
     joint = JointGroups.from_attributes(attributes, len(frame))
     stages.reached(0.1)
-    n = len(frame)
+    n = len(frame) if counted is None else counted.n_rows
     classes: tuple[str, ...] = ()
     positive_shown = None
     built: list[tuple[Segment | None, list[GroupMetrics]]] = []
@@ -184,28 +188,28 @@ def run_performance(
     if task == "binary":
         y, p, positive = binary_outcomes(frame, label, prediction, positive_label)
         positive_shown = display(positive)
-        conf = tally(joint, binary_cells(y, p), 4)
+        conf = tally(joint, binary_cells(y, p), 4, rows=rows)
         cal = order = None
         if scores is not None:
             s = probability_scores(frame, scores)
             cal = tally(
-                joint,
-                y.astype(np.int64) * ECE_BINS + score_bins(s),
-                2 * ECE_BINS,
-                {"score": s, "sq_error": (s - y) ** 2},
+                joint, calibration_cells(counted, y, s), 2 * ECE_BINS, calibration_sums(counted, y, s), rows
             )
-            maps = [joint.segment_map(segment) for segment in segments]
-            order = AucAhead(s, y, joint.codes, joint.size, maps)
+            if counted is None:
+                maps = [joint.segment_map(segment) for segment in segments]
+                order = AucAhead(s, y, joint.codes, joint.size, maps)
+            else:
+                order = weighted_auc(counted, s, y, joint.codes)
         boot = resample(conf, n_resamples, seed) if n_resamples else None
-        ctx = _Context(n, conf, boot, cal, order, joint, min_group_size, 0.0, "largest")
+        ctx = GroupContext(n, conf, boot, cal, order, joint, min_group_size, 0.0, "largest")
         stages.reached(0.3)
         for i, segment in enumerate(segments):
             smap, n_groups = joint.segment_map(segment)
-            table, rates, _ = _rates(ctx, smap, n_groups)
+            table, rates, _ = segment_rates(ctx, smap, n_groups)
             insufficient, unknown = masks(segment, table.sum(axis=-1))
             labels = segment.labels() if segment is not None else ["overall"]
-            extra = _score_metrics(ctx, segment, smap, n_groups)
-            built.append((segment, _group_metrics(labels, table, rates, extra, insufficient, unknown, n)))
+            extra = score_metrics(ctx, segment, smap, n_groups)
+            built.append((segment, group_metrics(labels, table, rates, extra, insufficient, unknown, n)))
             stages.reached(0.3 + 0.7 * (i + 1) / len(segments))
     elif task == "multiclass":
         if scores is not None:
@@ -215,7 +219,7 @@ def run_performance(
         y_codes = np.searchsorted(np.array(domain, dtype=object), frame[label].to_numpy(dtype=object))
         p_codes = np.searchsorted(np.array(domain, dtype=object), frame[prediction].to_numpy(dtype=object))
         k = len(domain)
-        conf = tally(joint, y_codes.astype(np.int64) * k + p_codes, k * k)
+        conf = tally(joint, y_codes.astype(np.int64) * k + p_codes, k * k, rows=rows)
         boot = resample(conf, n_resamples, seed) if n_resamples else None
         stages.reached(0.3)
         for i, segment in enumerate(segments):
@@ -265,7 +269,7 @@ def run_performance(
                 unknown_count=sum(g.count for g in groups if g.unknown),
             )
         )
-    params = _params_json(
+    params = params_json(
         label=label,
         prediction=prediction,
         sensitive=list(sensitive),
@@ -291,4 +295,31 @@ def run_performance(
         classes=classes,
         positive_label=positive_shown,
         engine_version=signoff.__version__,
+    )
+
+
+def analyze(
+    request: PerformanceRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> PerformanceResult:
+    """``run_performance`` on the request's log (``frames["log"]``), with the request's parameters."""
+    mapping = request.log.mapping
+    return run_performance(
+        frames["log"],
+        label=mapping.label,
+        prediction=mapping.prediction,
+        scores=request.scores,
+        task=request.task,
+        sensitive=request.attributes,
+        intersections=request.intersections,
+        bins=request.bins,
+        positive_label=request.positive_label,
+        min_group_size=request.min_group_size,
+        n_resamples=request.n_resamples,
+        seed=request.seed,
+        progress=progress,
+        cancelled=cancelled,
     )

@@ -7,9 +7,12 @@ their range. Conventions are in ``signoff.domain.profiles``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 import pandas as pd
 
+from signoff.domain.analysis_requests import DEFAULT_TOP_CATEGORIES, ValidationRequest
 from signoff.domain.profiles import (
     PROFILE_QUANTILES,
     CategoryCount,
@@ -17,8 +20,7 @@ from signoff.domain.profiles import (
     ColumnProfile,
     LogProfile,
 )
-
-DEFAULT_TOP_CATEGORIES = 10
+from signoff.domain.validation import ValidationAnalysis
 
 
 def _kind(series: pd.Series) -> ColumnKind:
@@ -87,4 +89,17 @@ def profile_log(frame: pd.DataFrame, *, top: int = DEFAULT_TOP_CATEGORIES) -> Lo
     return LogProfile(
         rows=len(frame),
         columns=tuple(profile_column(frame[name], top=top) for name in frame.columns),
+    )
+
+
+def analyze(
+    request: ValidationRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ValidationAnalysis:
+    """The log's import report with a profile of every column it holds."""
+    return ValidationAnalysis(
+        report=request.log.validation, profile=profile_log(frames["log"], top=request.top_categories)
     )

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 
 from signoff.cli.common import add_json_flag, open_db, print_json
-from signoff.domain.audit import format_utc
+from signoff.domain.audit import actor_label, format_utc
 from signoff.domain.canonical import canonical_json
-from signoff.services.audit import list_audit_events, verify_audit_log
 
 EXIT_INTACT = 0
 EXIT_BROKEN = 1
@@ -16,7 +15,6 @@ EXIT_BROKEN = 1
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "audit",
-        help="verify and read the audit log",
         description="The audit log: an append-only hash chain of everything done in Signoff.",
     )
     commands = group.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
@@ -51,6 +49,8 @@ def _positive(text: str) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from signoff.services.audit import verify_audit_log
+
     with open_db(args) as db:
         verdict = verify_audit_log(db)
     if args.json:
@@ -66,6 +66,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_log(args: argparse.Namespace) -> int:
+    from signoff.services.audit import list_audit_events
+
     with open_db(args) as db:
         events = list_audit_events(
             db, action=args.action, entity=args.entity, actor=args.actor, limit=args.limit
@@ -78,7 +80,7 @@ def run_log(args: argparse.Namespace) -> int:
         if len(payload) > 100:
             payload = payload[:97] + "..."
         print(
-            f"{event.sequence:>6}  {format_utc(event.occurred_at)}  {event.actor}  {event.action}  "
+            f"{event.sequence:>6}  {format_utc(event.occurred_at)}  {actor_label(event)}  {event.action}  "
             f"{event.entity}  {payload}"
         )
     return 0

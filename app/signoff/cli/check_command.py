@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from signoff.cli.common import add_json_flag, open_db, print_json, print_table
+from signoff.cli.common import actor, add_json_flag, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN, SIGNING
+from signoff.cli.passwords import PasswordReader
 from signoff.domain.policy import RuleStatus
 
 
@@ -24,7 +26,7 @@ def _day(text: str) -> date:
 def register(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser(
         "check",
-        help="judge a model version against a policy (CI gate)",
+        parents=[SIGNED_IN],
         description="Evaluate a policy file for a model version: validate and drift-compare its logs, "
         "take its latest recorded analyses, apply the stored waivers, and record the evaluation. "
         "Exit 0 when every rule passes or is waived (insufficient data does not block), 1 when a rule "
@@ -57,16 +59,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     waivers = subparsers.add_parser(
         "waivers",
-        help="accepted exceptions to policy rules",
         description="Waivers turn a failing rule into an accepted exception on the record, for one "
         "model version, until a date. They are never edited; grant a new one instead.",
     )
     commands = waivers.add_subparsers(dest="waivers_command", metavar="COMMAND", required=True)
     add = commands.add_parser(
         "add",
-        help="grant a waiver",
-        description="Grant a waiver for a rule of a policy, for one model version. Recorded in the "
-        "audit log with who granted it, why and until when.",
+        parents=[SIGNING],
+        help="grant a waiver (approver or administrator; asks for your password)",
+        description="Grant a waiver for a rule of a policy, for one model version: a signed act of an "
+        "approver or administrator, who types their password and signs it with their key. Recorded in the "
+        "audit log with who granted it, why and until when; `signoff verify` checks its signature.",
     )
     add.add_argument("name", metavar="NAME", help="registered model name")
     add.add_argument("version", metavar="VERSION", help="model version")
@@ -76,7 +79,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add.add_argument("--until", required=True, type=_day, metavar="YYYY-MM-DD", help="last day it applies")
     add.add_argument("--justification", required=True, metavar="TEXT", help="why the failure is accepted")
-    add.add_argument("--granted-by", metavar="NAME", help="who granted it (default: the acting user)")
     add_json_flag(add)
     add.set_defaults(handler=run_waiver_add)
 
@@ -109,6 +111,7 @@ def run_check(args: argparse.Namespace) -> int:
             policy_file=args.policy,
             log_ids=args.log,
             today=args.date,
+            actor=actor(args),
         )
     if args.json:
         print_json(check.to_dict())
@@ -144,15 +147,19 @@ def run_waiver_add(args: argparse.Namespace) -> int:
     from signoff.services.policy import add_waiver
 
     with open_db(args) as db:
+        password = PasswordReader(args.password_stdin).read(
+            f"password for {args.signer} (granting a waiver): "
+        )
         waiver = add_waiver(
             db,
+            username=args.signer,
+            password=password,
             name=args.name,
             version=args.version,
             rule_id=args.rule,
             scope=args.scope,
             until=args.until,
             justification=args.justification,
-            granted_by=args.granted_by,
         )
     if args.json:
         print_json(waiver.to_dict())

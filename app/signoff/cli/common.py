@@ -10,14 +10,35 @@ import argparse
 import json
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from signoff.services import Database, open_database
+if TYPE_CHECKING:
+    from signoff.services import Database
 
 
 def open_db(args: argparse.Namespace) -> Database:
-    """The database from ``--db``, else ``$SIGNOFF_DB``, else the default file (migrated on open)."""
-    return open_database(getattr(args, "db", None))
+    """The database from ``--db``, else ``$SIGNOFF_DB``, else the default file (migrated on open).
+
+    For a changing command (built with ``parents=[identity.SIGNED_IN]``) it first refuses when nobody
+    is named, then authenticates and sets ``args.account`` (``cli/identity.py``).
+    """
+    # SQLAlchemy loads only when a command reaches its database, never for help or a usage error.
+    from signoff.cli import identity
+    from signoff.services import open_database
+
+    identity.check_identity_given(args)
+    db = open_database(getattr(args, "db", None))
+    try:
+        identity.resolve(args, db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def actor(args: argparse.Namespace) -> str:
+    """The signed-in account's username, as resolved by ``open_db``: the actor passed to services."""
+    return args.account.username
 
 
 def print_json(value: Any, stream: TextIO | None = None) -> None:
@@ -101,17 +122,3 @@ class ProgressBar:
             self._stream.write("\n")
             self._stream.flush()
             self._stage = ""
-
-
-def analyze_commands(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """The sub-commands of ``signoff analyze``, shared by every module that adds an analysis."""
-    group = subparsers.choices.get("analyze")
-    if group is None:
-        group = subparsers.add_parser(
-            "analyze",
-            help="analyse a model version's prediction logs",
-            description="Analyses of stored prediction logs. Each is recorded as an analysis run "
-            "with its inputs' hashes, parameters and engine version, and reused when repeated.",
-        )
-        group.add_subparsers(dest="analyze_command", metavar="ANALYSIS", required=True)
-    return group._subparsers._group_actions[0]

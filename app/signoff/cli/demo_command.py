@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import argparse
 
-from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, actor, add_json_flag, open_db, print_json
+from signoff.cli.identity import SIGNED_IN
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="build the demo workspace into the database",
+        parents=[SIGNED_IN],
         description="Train two models on the UCI Adult income data shipped with Signoff, register them as "
         "'Adult income (demo)' versions 1 and 2, import a reference and a production prediction log for "
         "each, and run validation, fairness, performance, monitoring, drift, SHAP and the "
@@ -25,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from signoff.services.demo import build_demo_workspace
 
     with StatusLine() as progress, open_db(args) as db:
-        summary = build_demo_workspace(db, progress=progress)
+        summary = build_demo_workspace(db, actor=actor(args), progress=progress)
     if args.json:
         print_json(summary.to_dict())
         return 0

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, actor, add_json_flag, open_db, print_json
+from signoff.cli.identity import SIGNED_IN, SIGNING
+from signoff.cli.passwords import PasswordReader
 from signoff.domain.explanation import Explanation, describe_group
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ CONFIRM_WORD = "trust"
 def register(subparsers: argparse._SubParsersAction) -> None:
     explain = subparsers.add_parser(
         "explain",
-        help="SHAP explanation of a model version on one of its prediction logs",
+        parents=[SIGNED_IN],
         description="Explain what drives the model: mean |SHAP| per feature with bootstrap intervals, "
         "direction, importance per sensitive group and intersection with the largest differences, and "
         "single rows. The model file is loaded only in a safe format or after `signoff models trust`. "
@@ -69,6 +71,7 @@ def register_model_commands(commands: argparse._SubParsersAction) -> None:
     """Add ``attach`` and ``trust`` to the ``signoff models`` group."""
     attach = commands.add_parser(
         "attach",
+        parents=[SIGNED_IN],
         help="store a model file for a model version",
         description="Store a model file (skops, XGBoost .json/.ubj, LightGBM .txt, or a pickle) as "
         "evidence for a model version that no registry import brought. Nothing is loaded. Recorded in "
@@ -82,10 +85,12 @@ def register_model_commands(commands: argparse._SubParsersAction) -> None:
 
     trust = commands.add_parser(
         "trust",
+        parents=[SIGNING],
         help="review a pickle model file's scan and trust it for explanation",
         description="Pickle model files run code when loaded. This shows picklescan's advisory listing "
-        "of what the file imports and asks you to confirm (type 'trust'); the decision is recorded in "
-        "the audit log with the file's SHA-256 and your name.",
+        "of what the file imports and asks you to confirm (type 'trust'), then for your password: the "
+        "decision is a signed act of an approver or administrator, recorded in the audit log with the "
+        "file's SHA-256 and your name.",
     )
     trust.add_argument("name", metavar="NAME")
     trust.add_argument("version", metavar="VERSION")
@@ -100,7 +105,9 @@ def run_attach(args: argparse.Namespace) -> int:
     from signoff.services.model_artifacts import attach_model_file
 
     with open_db(args) as db:
-        attached = attach_model_file(db, name=args.name, version=args.version, path=args.file)
+        attached = attach_model_file(
+            db, name=args.name, version=args.version, path=args.file, actor=actor(args)
+        )
     if args.json:
         print_json(attached)
     else:
@@ -139,7 +146,12 @@ def run_trust(args: argparse.Namespace) -> int:
             if answer != CONFIRM_WORD:
                 print("not trusted; nothing was recorded", file=out)
                 return 1
-        decision = trust_model_artifact(db, name=args.name, version=args.version, reviewed=review)
+        password = PasswordReader(args.password_stdin).read(
+            f"password for {args.signer} (trusting this file): "
+        )
+        decision = trust_model_artifact(
+            db, name=args.name, version=args.version, reviewed=review, username=args.signer, password=password
+        )
     if args.json:
         print_json(decision.to_payload())
     else:
@@ -164,6 +176,7 @@ def run_explain(args: argparse.Namespace) -> int:
             seed=args.seed,
             target_class=args.target_class,
             source=args.source,
+            actor=actor(args),
             progress=lambda fraction: line(fraction, "explaining"),
         )
     if args.json:

@@ -9,17 +9,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from signoff.cli.common import ProgressBar, add_json_flag, open_db, print_json, print_table
+from signoff.cli.common import ProgressBar, actor, add_json_flag, open_db, print_json, print_table
+from signoff.cli.identity import SIGNED_IN
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
-from signoff.services.models import list_model_versions
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "logs",
-        help="list and show imported prediction logs",
         description="Imported prediction logs: evidence hashes, row counts and validation reports.",
     )
     commands = group.add_subparsers(dest="logs_command", metavar="COMMAND", required=True)
@@ -46,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from signoff.services.logs import list_logs  # pandas and pyarrow: only when needed
+    from signoff.services.models import list_model_versions
 
     with open_db(args) as db:
         logs = list_logs(db, model=args.model, version=args.version)
@@ -121,6 +121,7 @@ def register_import_log(sources: argparse._SubParsersAction) -> None:
     """``signoff import log``: registered under the ``import`` group by ``import_command``."""
     log = sources.add_parser(
         "log",
+        parents=[SIGNED_IN],
         help="import a prediction log (CSV, Parquet, JSON Lines) for a model version",
         description="Validate a prediction log, canonicalise it to Parquet, and store it with its column "
         "mapping and validation report as evidence of a registered model version, in one transaction. "
@@ -186,6 +187,11 @@ def run_import(args: argparse.Namespace) -> int:
     from signoff.importers.prediction_log import LogReadOptions
     from signoff.services.logs import import_log
 
+    # The domain says this in its own words; here the words are the flags the user typed.
+    if args.shap and not args.shap_base:
+        raise InputError("--shap needs --shap-base COLUMN too: the column of each row's SHAP base value")
+    if args.shap_base and not args.shap:
+        raise InputError("--shap-base was given without --shap FEATURE=COLUMN for the features")
     mapping = ColumnMapping(
         label=args.label,
         prediction=args.prediction,
@@ -215,6 +221,7 @@ def run_import(args: argparse.Namespace) -> int:
                 role=LogRole(args.role),
                 options=options,
                 progress=bar,
+                actor=actor(args),
             )
     finally:
         bar.close()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
+from signoff.cli.common import StatusLine, actor, add_json_flag, open_db, print_json
+from signoff.cli.identity import SIGNED_IN
 from signoff.domain.audit import format_utc
 from signoff.domain.registry_history import RegistryImportResult
 
@@ -21,6 +22,7 @@ from signoff.domain.registry_history import RegistryImportResult
 def register_import_sources(sources: argparse._SubParsersAction) -> None:
     mlflow = sources.add_parser(
         "mlflow",
+        parents=[SIGNED_IN],
         help="read an MLflow tracking server's model registry over its REST API",
         description="Read registered models, versions, aliases, tags, stages, source runs (params, metrics, "
         "datasets, code version), MLflow 3 logged models and model files (stored by SHA-256, never run). "
@@ -38,6 +40,7 @@ def register_import_sources(sources: argparse._SubParsersAction) -> None:
 
     sagemaker = sources.add_parser(
         "sagemaker",
+        parents=[SIGNED_IN],
         help="read a SageMaker describe-model-package / list-model-packages JSON export",
         description="Read model packages (approval status, creator, metrics pointers, an embedded model card) "
         "from the JSON of `aws sagemaker describe-model-package` (one or a list) or of list-model-packages "
@@ -55,6 +58,7 @@ def register_import_sources(sources: argparse._SubParsersAction) -> None:
 
     card = sources.add_parser(
         "model-card",
+        parents=[SIGNED_IN],
         help="attach a Hugging Face model card (README.md) to a model version",
         description="Read a model card's YAML front matter (model-index results) and its sections (intended "
         "uses, limitations, training data, evaluation) and attach them to a model version.",
@@ -164,7 +168,7 @@ def run_mlflow(args: argparse.Namespace) -> int:
         def progress(done: int, total: int, what: str) -> None:
             line(done / total if total else 0.0, f"reading {what}" + (f" {done}/{total}" if total else ""))
 
-        result = import_mlflow(db, args.tracking_uri, models=args.model, progress=progress)
+        result = import_mlflow(db, args.tracking_uri, models=args.model, progress=progress, actor=actor(args))
     return _report(result, args.json)
 
 
@@ -172,7 +176,7 @@ def run_sagemaker(args: argparse.Namespace) -> int:
     from signoff.services.registry_import import import_sagemaker
 
     with open_db(args) as db:
-        result = import_sagemaker(db, args.file, model_card=args.model_card)
+        result = import_sagemaker(db, args.file, model_card=args.model_card, actor=actor(args))
     return _report(result, args.json)
 
 
@@ -180,5 +184,5 @@ def run_model_card(args: argparse.Namespace) -> int:
     from signoff.services.registry_import import import_model_card
 
     with open_db(args) as db:
-        result = import_model_card(db, args.file, model=args.model, version=args.version)
+        result = import_model_card(db, args.file, model=args.model, version=args.version, actor=actor(args))
     return _report(result, args.json)

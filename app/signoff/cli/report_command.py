@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from signoff.cli.common import StatusLine, add_json_flag, open_db, print_json
-from signoff.services.identity import actor_or_login
+from signoff.cli.common import StatusLine, actor, add_json_flag, open_db, print_json
+from signoff.cli.identity import SIGNED_IN
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser(
         "report",
-        help="export the PDF audit report of a model version",
+        parents=[SIGNED_IN],
         description="Write the compliance audit report of a model version as a PDF: policy verdicts, data, "
         "performance, fairness, explanations, drift, findings, the signature manifest and the audit trail, "
         "with its content attached as report.json. Bound to the given review, else the version's latest "
@@ -22,7 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("name", metavar="NAME", help="registered model name")
     report.add_argument("version", metavar="VERSION", help="model version")
     report.add_argument("--review", type=int, metavar="ID", help="the review to report (default: the latest)")
-    report.add_argument("--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF")
+    report.add_argument(
+        "-o", "--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF"
+    )
     add_json_flag(report)
     report.set_defaults(handler=run)
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             name=args.name,
             version=args.version,
             out=args.out,
-            actor=actor_or_login(None),
+            actor=actor(args),
             review_id=args.review,
             progress=progress,
         )

@@ -8,31 +8,38 @@ by ``review show``) make a change apply only to the review exactly as it was sho
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 from signoff.cli.common import add_json_flag, open_db, print_json, print_table
-from signoff.cli.passwords import PasswordReader, add_password_flags, required_user
+from signoff.cli.identity import SIGNED_IN, SIGNING
+from signoff.cli.passwords import PasswordReader
 from signoff.domain.audit import format_utc
 from signoff.domain.errors import InputError
-from signoff.domain.evidence_bundle import ReviewStatus
 from signoff.domain.review import SignatureMeaning
-from signoff.services import reviews
-from signoff.services.models import get_model_version
-from signoff.services.users import authenticate
+
+if TYPE_CHECKING:
+    from signoff.domain.evidence_bundle import ReviewStatus
 
 EXIT_OK = 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser(
         "review",
-        help="review and sign off a model version",
         description="Reviews: an evidence bundle (model version, chosen logs, analyses, policy evaluation, "
         "findings) with one hash, signed with a meaning by reviewers and approvers.",
     )
     commands = group.add_subparsers(dest="review_command", metavar="COMMAND", required=True)
 
     def changing(parser: argparse.ArgumentParser) -> None:
-        add_password_flags(parser, user_help="who does this (asked for their password)")
         parser.add_argument(
             "--expect-version",
             type=int,
@@ -43,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     open_ = commands.add_parser(
         "open",
+        parents=[SIGNED_IN],
         help="open a draft review of a model version",
         description="Open a draft review of model NAME version VERSION over the chosen prediction logs "
         "(default: all its logs) and the version's latest analyses. Needs the reviewer role.",
@@ -85,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     finding = commands.add_parser(
         "finding",
+        parents=[SIGNED_IN],
         help="add or edit a finding",
         description="Without NUMBER: add a finding (needs --type, --severity, --title). With NUMBER: edit "
         "that finding (status, resolution, severity, title, description). Changes the evidence bundle, so "
@@ -98,11 +107,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     finding.add_argument("--description")
     finding.add_argument("--status", help="open, resolved or accepted (accepting a risk needs an approver)")
     finding.add_argument("--resolution", help="how it was resolved or why the risk is accepted")
+    finding.add_argument("--owner", metavar="NAME", help="the account that must remedy it (an obligation)")
+    finding.add_argument("--due", type=_day, metavar="YYYY-MM-DD", help="by when it must be remedied")
     changing(finding)
     finding.set_defaults(handler=run_finding)
 
     logs = commands.add_parser(
         "logs",
+        parents=[SIGNED_IN],
         help="add or remove prediction logs of a review",
         description="Change which prediction logs are the review's evidence (draft or in review only).",
     )
@@ -113,7 +125,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     logs.set_defaults(handler=run_logs)
 
     submit = commands.add_parser(
-        "submit", help="submit a draft for signatures", description="Submit a draft review for signatures."
+        "submit",
+        parents=[SIGNED_IN],
+        help="submit a draft for signatures",
+        description="Submit a draft review for signatures.",
     )
     submit.add_argument("review_id", type=int, metavar="REVIEW")
     changing(submit)
@@ -121,6 +136,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     sign = commands.add_parser(
         "sign",
+        parents=[SIGNING],
         help="sign a review (asks for your password)",
         description="Sign the review's current evidence bundle with a meaning: reviewed (reviewer), approved, "
         "approved_with_conditions or rejected (approver). Your password is asked for at every signature. "
@@ -129,11 +145,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sign.add_argument("review_id", type=int, metavar="REVIEW")
     sign.add_argument("--meaning", required=True, choices=[m.value for m in SignatureMeaning])
     sign.add_argument("--bundle-hash", metavar="SHA256", help="refuse unless this is the evidence's hash now")
+    sign.add_argument(
+        "--justification",
+        metavar="TEXT",
+        help="approved_with_conditions: why the model may be used despite what is open (signed with it)",
+    )
+    sign.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="TEXT|owner=NAME|due=YYYY-MM-DD",
+        help="approved_with_conditions: an obligation with its owner and due date (repeat; signed with it)",
+    )
     changing(sign)
     sign.set_defaults(handler=run_sign)
 
     revoke = commands.add_parser(
         "revoke",
+        parents=[SIGNED_IN],
         help="revoke an approval, with a reason",
         description="Revoke an approved review (approver or administrator); the reason is recorded.",
     )
@@ -141,11 +170,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     revoke.add_argument("--reason", required=True)
     changing(revoke)
     revoke.set_defaults(handler=run_revoke)
-
-
-def _actor(args: argparse.Namespace, db):
-    name = required_user(args)
-    return authenticate(db, name, PasswordReader(args.password_stdin).read(f"password for {name}: "))
 
 
 def _requirements(specs: list[str] | None):
@@ -175,6 +199,10 @@ def _print(status: ReviewStatus, as_json: bool) -> int:
     )
     print(f"  opened           {format_utc(review.opened_at)} by {review.opened_by}")
     print(f"  evidence bundle  {status.bundle.hash}")
+    verdict_lines = status.verdict.lines()
+    print(f"  policy verdict   {verdict_lines[0]}")
+    for line in verdict_lines[1:]:
+        print(f"                   {line}")
     logs = ", ".join(f"{log.log_id} ({log.role}, {log.evidence_sha256[:12]})" for log in status.bundle.logs)
     print(f"  logs             {logs}")
     runs = ", ".join(f"{a.run_id} ({a.kind} by {a.produced_by})" for a in status.bundle.analyses) or "none"
@@ -194,10 +222,35 @@ def _print(status: ReviewStatus, as_json: bool) -> int:
         print("findings:")
         print_table(
             [
-                [str(f.number), f.type.value, f.severity.value, f.status.value, f.title, f.author]
+                [
+                    str(f.number),
+                    f.type.value,
+                    f.severity.value,
+                    f.status.value + (" (OVERDUE)" if f.is_overdue(datetime.now(UTC).date()) else ""),
+                    f.title,
+                    f.author,
+                    f.owner or "-",
+                    f.due.isoformat() if f.due else "-",
+                ]
                 for f in review.findings
             ],
-            ["#", "type", "severity", "status", "title", "author"],
+            ["#", "type", "severity", "status", "title", "author", "owner", "due"],
+        )
+    if status.conditions:
+        today = datetime.now(UTC).date()
+        print("conditions:")
+        print_table(
+            [
+                [
+                    str(c.id),
+                    c.terms.text,
+                    c.terms.owner,
+                    c.terms.due.isoformat(),
+                    c.status.value + (" (OVERDUE)" if c.is_overdue(today) else ""),
+                ]
+                for c in status.conditions
+            ],
+            ["id", "condition", "owner", "due", "status"],
         )
     if review.signatures:
         print("signatures:")
@@ -234,8 +287,11 @@ def _print(status: ReviewStatus, as_json: bool) -> int:
 
 
 def run_open(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+    from signoff.services.models import get_model_version
+
     with open_db(args) as db:
-        actor = _actor(args, db)
+        actor = args.account
         version = get_model_version(db, args.name, args.version)
         status = reviews.open_review(
             db,
@@ -251,11 +307,15 @@ def run_open(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         return _print(reviews.show(db, args.review_id), args.json)
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
         statuses = reviews.list_reviews(db, model_version_id=args.model_version_id)
     if args.json:
@@ -277,8 +337,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_finding(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
-        actor = _actor(args, db)
+        actor = args.account
         if args.number is None:
             missing = [flag for flag in ("type", "severity", "title") if getattr(args, flag) is None]
             if missing:
@@ -292,6 +354,8 @@ def run_finding(args: argparse.Namespace) -> int:
                 title=args.title,
                 description=args.description or "",
                 expected_version=args.expect_version,
+                owner=args.owner or "",
+                due=args.due,
             )
         else:
             if args.type is not None:
@@ -307,13 +371,17 @@ def run_finding(args: argparse.Namespace) -> int:
                 title=args.title,
                 description=args.description,
                 expected_version=args.expect_version,
+                owner=args.owner,
+                due=args.due,
             )
     return _print(status, args.json)
 
 
 def run_logs(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
-        actor = _actor(args, db)
+        actor = args.account
         status = reviews.change_logs(
             db, actor, args.review_id, add=args.add, remove=args.remove, expected_version=args.expect_version
         )
@@ -321,18 +389,22 @@ def run_logs(args: argparse.Namespace) -> int:
 
 
 def run_submit(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
-        actor = _actor(args, db)
+        actor = args.account
         status = reviews.submit(db, actor, args.review_id, expected_version=args.expect_version)
     return _print(status, args.json)
 
 
 def run_sign(args: argparse.Namespace) -> int:
-    name = required_user(args)
-    password = PasswordReader(args.password_stdin).read(
-        f"password for {name} (signing review {args.review_id}): "
-    )
+    from signoff.services import reviews
+
     with open_db(args) as db:
+        name = args.signer
+        password = PasswordReader(args.password_stdin).read(
+            f"password for {name} (signing review {args.review_id}): "
+        )
         status = reviews.sign(
             db,
             args.review_id,
@@ -341,13 +413,17 @@ def run_sign(args: argparse.Namespace) -> int:
             meaning=args.meaning,
             expected_version=args.expect_version,
             bundle_hash=args.bundle_hash,
+            justification=args.justification,
+            conditions=args.condition,
         )
     return _print(status, args.json)
 
 
 def run_revoke(args: argparse.Namespace) -> int:
+    from signoff.services import reviews
+
     with open_db(args) as db:
-        actor = _actor(args, db)
+        actor = args.account
         status = reviews.revoke(
             db, actor, args.review_id, reason=args.reason, expected_version=args.expect_version
         )

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from signoff.cli.common import add_json_flag, open_db, print_json
-from signoff.services.verify import verify_database
 
 EXIT_VERIFIED = 0
 EXIT_PROBLEMS = 1
@@ -19,9 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "verify",
         help="check the audit log and every signature, or an exported report",
         description="Without an argument: recompute the audit log's hash chain, re-hash every evidence "
-        "blob, analysis result and signed evidence bundle, check every signature against its signer's "
-        "audited key and the audit log's record of it, and derive each review's state, each user's roles "
-        "and each waiver from the signed and audited events, naming every row that disagrees. With "
+        "blob, analysis result and signed evidence bundle, check every signature, signed waiver and trust "
+        "decision against its signer's audited keys and the audit log's record of it, and derive each "
+        "review's state, each user's roles and keys, each waiver and each condition from the signed and "
+        "audited events, naming every row that disagrees. With "
         "REPORT.pdf: check that the report's attached content has the hash printed on its cover, that its "
         "evidence bundle, its signatures and its export exist in the database and are valid, and that the "
         "review state and signature meanings it states follow from the signed events. Exit 0 when all "
@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.report is not None:
         return _run_report(args)
+    from signoff.services.verify import verify_database
+
     with open_db(args) as db:
         verdict = verify_database(db, quick=args.quick)
     if args.json:

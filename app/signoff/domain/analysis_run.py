@@ -8,12 +8,16 @@ request (``request_hash``), so a stored result is reused rather than computed an
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from signoff.domain.audit import format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.errors import SignoffError
+
+Result = TypeVar("Result")
 
 
 def request_hash(
@@ -59,6 +63,18 @@ class AnalysisRun:
             engine_version=self.engine_version,
         )
 
+    def result_as(self, result_type: type[Result]) -> Result:
+        """The stored result decoded as ``result_type``, which must be the result type of this kind."""
+        from signoff.domain.analysis_kinds import ANALYSIS_KINDS  # the registry imports every result type
+
+        kind = ANALYSIS_KINDS.get(self.kind)
+        if kind is not None and kind.result_type is not result_type:
+            raise SignoffError(
+                f"analysis run {self.id} is a {self.kind} run; its result is a {kind.result_type.__name__}, "
+                f"not a {result_type.__name__}"
+            )
+        return result_type.from_dict(self.result)  # type: ignore[attr-defined]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -87,3 +103,32 @@ class AnalysisRun:
             created_at=datetime.fromisoformat(data["created_at"]),
             created_by=data["created_by"],
         )
+
+
+def latest_runs(
+    runs: Iterable[AnalysisRun],
+    *,
+    kinds: Collection[str] | None = None,
+    reading: Collection[str] | None = None,
+    not_reading: Collection[str] = (),
+) -> list[AnalysisRun]:
+    """The newest run of each kind and inputs, oldest first: a re-run replaces the earlier one, a run
+    on other logs adds to it. The report, the policy check and the review bundle all choose this way.
+
+    ``kinds``: only these kinds. ``reading``: only runs that read one of these evidence hashes.
+    ``not_reading``: no run that read one of these (a review's bundle leaves out the version's logs
+    that were not chosen for it, and every run that read them).
+    """
+    wanted = None if reading is None else set(reading)
+    left_out = set(not_reading)
+    latest: dict[str, AnalysisRun] = {}
+    for run in runs:
+        read = set(run.inputs.values())
+        if (kinds is not None and run.kind not in kinds) or read & left_out:
+            continue
+        if wanted is not None and not read & wanted:
+            continue
+        key = canonical_hash({"kind": run.kind, "inputs": run.inputs})
+        if key not in latest or run.id > latest[key].id:
+            latest[key] = run
+    return sorted(latest.values(), key=lambda r: r.id)

@@ -18,6 +18,12 @@ from signoff.domain.canonical import canonical_hash
 
 GENESIS_HASH = "0" * 64
 
+# The payload key under which an event records how its actor was identified (a signed-in account, by
+# password, token or desktop session) and the facts around it (OS login, host). Events recorded before
+# accounts were required have no such key: their actor is only an OS login.
+SESSION_KEY = "session"
+NOT_AUTHENTICATED = "none"  # a failed sign-in: the actor is only the name that was tried
+
 
 def format_utc(moment: datetime) -> str:
     """ISO 8601 in UTC with microseconds and a 'Z': the one text form of a time that is hashed."""
@@ -56,7 +62,7 @@ class AuditEvent:
         return canonical_hash(self.content())
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.content(), "hash": self.hash}
+        return {**self.content(), "hash": self.hash, "actor_label": actor_label(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEvent:
@@ -182,3 +188,14 @@ def verify_chain(
         previous_hash = event.hash
         expected_sequence += 1
     return ChainVerdict(True, count, previous_hash)
+
+
+def actor_label(event: AuditEvent) -> str:
+    """Who acted, in words: the account, or for an event recorded before sign-in was required
+    "unauthenticated (OS login root)"."""
+    session = event.payload.get(SESSION_KEY)
+    if isinstance(session, dict):
+        if session.get("authenticated_by") == NOT_AUTHENTICATED:
+            return f"{event.actor} (sign-in failed)"
+        return event.actor
+    return f"unauthenticated (OS login {event.actor})"

@@ -13,6 +13,7 @@ from typing import Any
 
 from signoff.domain.audit import format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.decision import NOT_EVALUATED, Condition, PolicyVerdict
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.review import Finding, Review
@@ -78,6 +79,9 @@ class EvidenceBundle:
     analyses: tuple[BundleAnalysis, ...] = ()
     policy_evaluation_sha256: str | None = None
     findings: tuple[Finding, ...] = ()
+    # The version's inventory record (owner, purpose, stage, tier, ...) as it is now; None when nothing
+    # is recorded, and then left out of the content, so bundles of models without one hash as before.
+    inventory: dict[str, Any] | None = None
 
     @classmethod
     def assemble(
@@ -87,6 +91,7 @@ class EvidenceBundle:
         analyses: tuple[BundleAnalysis, ...] | list[BundleAnalysis] = (),
         policy_evaluation_sha256: str | None = None,
         findings: tuple[Finding, ...] | list[Finding] = (),
+        inventory: dict[str, Any] | None = None,
     ) -> EvidenceBundle:
         """Put the parts in their one canonical order (by id / number), whatever order they came in."""
         return cls(
@@ -95,10 +100,11 @@ class EvidenceBundle:
             analyses=tuple(sorted(analyses, key=lambda a: a.run_id)),
             policy_evaluation_sha256=policy_evaluation_sha256,
             findings=tuple(sorted(findings, key=lambda f: f.number)),
+            inventory=inventory,
         )
 
     def content(self) -> dict[str, Any]:
-        return {
+        content = {
             "format": BUNDLE_FORMAT,
             "model_version": self.model_version,
             "logs": [log.content() for log in self.logs],
@@ -106,6 +112,9 @@ class EvidenceBundle:
             "policy_evaluation_sha256": self.policy_evaluation_sha256,
             "findings": [f.content() for f in self.findings],
         }
+        if self.inventory is not None:
+            content["inventory"] = self.inventory
+        return content
 
     @property
     def hash(self) -> str:
@@ -127,6 +136,8 @@ class ReviewStatus:
     review: Review
     bundle: EvidenceBundle
     recorded_bundle_hash: str
+    verdict: PolicyVerdict = NOT_EVALUATED  # of the bundle's policy evaluation
+    conditions: tuple[Condition, ...] = ()  # set by an approval with conditions
     # Where the review's row disagrees with its signed and audited events (``signoff verify`` names them).
     integrity_problems: tuple[str, ...] = ()
 
@@ -141,4 +152,6 @@ class ReviewStatus:
             "evidence_changed": self.evidence_changed,
             "integrity_problems": list(self.integrity_problems),
             "bundle": self.bundle.content(),
+            "policy_verdict": self.verdict.to_dict(),
+            "conditions": [c.to_dict() for c in self.conditions],
         }

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from signoff.domain.audit import format_utc
+from signoff.domain.canonical import canonical_hash
 from signoff.domain.errors import SignoffError
 
 SHAP_KIND = "shap"  # the analysis-run kind under which explanations are stored
@@ -152,6 +153,9 @@ class PickleScan:
         )
 
 
+TRUST_MANIFEST_FORMAT = "signoff.trust-decision/1"
+
+
 @dataclass(frozen=True)
 class TrustDecision:
     """A user's decision to let one pickle artifact (by hash) be loaded, with what they were shown."""
@@ -163,10 +167,39 @@ class TrustDecision:
     decided_at: datetime
     scan: PickleScan
     model: str = ""  # "NAME vVERSION" when the artifact belongs to a model version
+    printed_name: str = ""
+    role: str = ""  # approver or admin: a trust decision is a signed act
+    signature: bytes = b""  # Ed25519 over ``manifest()``
+    public_key_fingerprint: str = ""
+
+    def manifest(self) -> dict[str, Any]:
+        """What the decider signs: the file by hash, what they were shown (the scan's hash), who, when."""
+        return {
+            "format": TRUST_MANIFEST_FORMAT,
+            "artifact_sha256": self.artifact_sha256,
+            "file_name": self.file_name,
+            "model_format": self.format.value,
+            "model": self.model,
+            "scan_sha256": canonical_hash(self.scan.to_dict()),
+            "decided_by": self.decided_by,
+            "printed_name": self.printed_name,
+            "role": self.role,
+            "decided_at": format_utc(self.decided_at),
+        }
 
     def to_payload(self) -> dict[str, Any]:
         """The audit event's payload."""
+        signed = (
+            {
+                "manifest": self.manifest(),
+                "signature": self.signature.hex(),
+                "public_key_fingerprint": self.public_key_fingerprint,
+            }
+            if self.signature
+            else {}
+        )
         return {
+            **signed,
             "artifact_sha256": self.artifact_sha256,
             "file_name": self.file_name,
             "format": self.format.value,

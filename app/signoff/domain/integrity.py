@@ -1,8 +1,8 @@
 """What the stored rows must say, derived only from the audit log's events (which the hash chain protects).
 
 A review's state follows from the signatures recorded when it was signed (only those that verify count),
-a user's roles from the audited creation and grants, a waiver, an analysis result's hash and a log's
-evidence hash from the event that recorded them. ``signoff verify`` compares each stored row with what
+a user's roles and keys from the audited creation, grants and password resets, a waiver, an analysis
+result's hash, a log's evidence hash and a condition's closing from the event that recorded them. ``signoff verify`` compares each stored row with what
 is derived here and names every row that disagrees: a row edited behind Signoff's back has no event.
 """
 
@@ -27,9 +27,14 @@ from signoff.domain.users import Role
 
 # The actions whose events say what a row must hold; the rest of the log is not needed to derive rows.
 USER_CREATED = "user.created"
-USER_ROLES_CHANGED = "user.roles_changed"  # payload {"roles": [...]}: an administrator's audited grant
+USER_ROLES_CHANGED = "user.roles_changed"  # payload {"before", "after"}: an administrator's audited grant
 USER_DISABLED = "user.disabled"
 USER_ENABLED = "user.enabled"
+# A reset gives the account a new key pair (payload "public_key_fingerprint") and retires the old one
+# ("retired_key_fingerprint"); the owner must then change the password, which clears that flag.
+USER_PASSWORD_RESET = "user.password_reset"
+USER_PASSWORD_CHANGED = "user.password_changed"
+CONDITION_CLOSED = "condition.closed"
 REVIEW_OPENED = "review.opened"
 REVIEW_SUBMITTED = "review.submitted"
 REVIEW_SIGNED = "review.signed"
@@ -45,6 +50,8 @@ DERIVING_ACTIONS = frozenset(
         USER_ROLES_CHANGED,
         USER_DISABLED,
         USER_ENABLED,
+        USER_PASSWORD_RESET,
+        USER_PASSWORD_CHANGED,
         REVIEW_OPENED,
         REVIEW_SUBMITTED,
         REVIEW_SIGNED,
@@ -54,6 +61,7 @@ DERIVING_ACTIONS = frozenset(
         ANALYSIS_RECORDED,
         POLICY_EVALUATED,
         LOG_IMPORTED,
+        CONDITION_CLOSED,
     }
 )
 
@@ -82,7 +90,9 @@ class DerivedUser:
     full_name: str
     roles: frozenset[str]
     disabled: bool
-    key_fingerprint: str
+    key_fingerprint: str  # the key the account signs with now
+    retired_fingerprints: list[str] = field(default_factory=list)  # keys retired by resets, oldest first
+    must_change_password: bool = False
 
 
 @dataclass
@@ -107,6 +117,7 @@ class DerivedRecords:
     runs: dict[int, dict[str, Any]] = field(default_factory=dict)  # run id -> recorded payload
     logs: dict[int, dict[str, Any]] = field(default_factory=dict)  # log id -> imported payload
     signings: dict[int, dict[str, Any]] = field(default_factory=dict)  # signature id -> signed payload
+    closings: dict[int, AuditEvent] = field(default_factory=dict)  # condition id -> its closing event
 
 
 def entity_id(event: AuditEvent) -> int | None:
@@ -132,6 +143,8 @@ def derive_records(events: Iterable[AuditEvent], signature_valid: SignatureCheck
             derived.runs[number] = payload
         elif action == LOG_IMPORTED and number is not None:
             derived.logs[number] = payload
+        elif action == CONDITION_CLOSED and number is not None:
+            derived.closings[number] = event
     return derived
 
 
@@ -150,11 +163,17 @@ def _derive_user(derived: DerivedRecords, event: AuditEvent, payload: dict[str, 
     if user is None:
         return
     if event.action == USER_ROLES_CHANGED:
-        user.roles = frozenset(str(r) for r in payload.get("roles", []))
+        user.roles = frozenset(str(r) for r in payload.get("after", []))
     elif event.action == USER_DISABLED:
         user.disabled = True
     elif event.action == USER_ENABLED:
         user.disabled = False
+    elif event.action == USER_PASSWORD_RESET:
+        user.retired_fingerprints.append(str(payload.get("retired_key_fingerprint", "")))
+        user.key_fingerprint = str(payload.get("public_key_fingerprint", ""))
+        user.must_change_password = True
+    elif event.action == USER_PASSWORD_CHANGED:
+        user.must_change_password = False
 
 
 def _derive_review(
@@ -214,6 +233,12 @@ def _derive_signing(
             f"{signature.signer!r}'s audited key: it does not count"
         )
         return
+    if signer is not None and signature.public_key_fingerprint != signer.key_fingerprint:
+        review.problems.append(
+            f"the signing recorded in audit event {event.sequence} names a key that was not "
+            f"{signature.signer!r}'s audited key at that time (a retired or unknown key): it does not count"
+        )
+        return
     if signer is None or signature.role.value not in signer.roles:
         held = "no account" if signer is None else ", ".join(sorted(signer.roles)) or "no roles"
         review.problems.append(
@@ -247,6 +272,7 @@ def signature_from_manifest(
     manifest: Mapping[str, Any], payload: Mapping[str, Any], signature_id: Any
 ) -> Signature | None:
     """The signature a ``review.signed`` event records, or None when its manifest cannot be read."""
+    conditions = manifest.get("conditions")
     try:
         return Signature(
             review_id=int(manifest["review_id"]),
@@ -259,6 +285,8 @@ def signature_from_manifest(
             signature=bytes.fromhex(str(payload.get("signature", ""))),
             public_key_fingerprint=str(payload.get("public_key_fingerprint", "")),
             id=signature_id if isinstance(signature_id, int) else None,
+            justification=manifest.get("justification"),
+            conditions=tuple(conditions) if isinstance(conditions, list) else None,
         )
     except (KeyError, TypeError, ValueError):
         return None

@@ -21,7 +21,7 @@ from signoff.domain.observations import Observation
 from signoff.domain.review import DEFAULT_REQUIREMENTS, SignatureRequirement, requirements_from_policy
 
 # The analyses a policy can require and a rule's metric can come from (``<analysis>.<metric>``).
-ANALYSES = ("validation", "performance", "fairness", "drift", "monitoring", "explain")
+ANALYSES = ("validation", "performance", "fairness", "drift", "monitoring", "explain", "compare")
 
 DEFAULT_MIN_GROUP_SIZE = 30
 
@@ -191,10 +191,17 @@ class Policy:
         )
 
 
+WAIVER_MANIFEST_FORMAT = "signoff.waiver/1"
+
+
 @dataclass(frozen=True)
 class Waiver:
     """An accepted exception: a failing ``rule_id`` at ``scope`` (or ``"*"``: every scope) is waived
-    through ``until`` (inclusive), for the stated reason, by the named person."""
+    through ``until`` (inclusive), for the stated reason, by the named person.
+
+    A waiver is a signed act: ``granted_by`` is the approver's or administrator's account, who signed
+    ``manifest()`` with Ed25519 after typing their password. Waivers from before that carry no signature.
+    """
 
     rule_id: str
     scope: str
@@ -203,6 +210,26 @@ class Waiver:
     until: date
     created_at: datetime
     id: int | None = None
+    model_version_id: int | None = None
+    role: str = ""  # the role it was granted in: approver or admin
+    printed_name: str = ""
+    signature: bytes = b""
+    public_key_fingerprint: str = ""
+
+    def manifest(self) -> dict[str, Any]:
+        """Exactly what the granter signs; the format tag keeps it from passing for any other message."""
+        return {
+            "format": WAIVER_MANIFEST_FORMAT,
+            "model_version_id": self.model_version_id,
+            "rule_id": self.rule_id,
+            "scope": self.scope,
+            "justification": self.justification,
+            "until": self.until.isoformat(),
+            "granted_by": self.granted_by,
+            "printed_name": self.printed_name,
+            "role": self.role,
+            "granted_at": self.created_at.isoformat(),
+        }
 
     def covers(self, rule_id: str, scope: str) -> bool:
         return self.rule_id == rule_id and (self.scope == "*" or self.scope == scope)
@@ -219,11 +246,27 @@ class Waiver:
             "granted_by": self.granted_by,
             "until": self.until.isoformat(),
             "created_at": self.created_at.isoformat(),
+            **(
+                {
+                    "model_version_id": self.model_version_id,
+                    "role": self.role,
+                    "printed_name": self.printed_name,
+                    "signature": self.signature.hex(),
+                    "public_key_fingerprint": self.public_key_fingerprint,
+                }
+                if self.signature
+                else {}
+            ),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Waiver:
         return cls(
+            model_version_id=data.get("model_version_id"),
+            role=data.get("role", ""),
+            printed_name=data.get("printed_name", ""),
+            signature=bytes.fromhex(data.get("signature", "")),
+            public_key_fingerprint=data.get("public_key_fingerprint", ""),
             id=data.get("id"),
             rule_id=data["rule_id"],
             scope=data["scope"],

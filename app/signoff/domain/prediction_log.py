@@ -40,9 +40,9 @@ class ColumnMapping:
 
     def __post_init__(self) -> None:
         if self.shap and self.shap_base is None:
-            raise InputError("SHAP value columns need the column of base values too (--shap-base)")
+            raise InputError("SHAP value columns need the column of SHAP base values too")
         if self.shap_base is not None and not self.shap:
-            raise InputError("a SHAP base-value column was given without SHAP value columns (--shap)")
+            raise InputError("a SHAP base-value column was given without any SHAP value columns")
 
     def mapped_columns(self) -> tuple[str, ...]:
         """Every mapped column once, in a stable order (the order of the canonical Parquet)."""

@@ -341,3 +341,26 @@ class SnapshotInfo:
             "imported_at": format_utc(self.imported_at),
             "imported_by": self.imported_by,
         }
+
+
+@dataclass(frozen=True)
+class ModelWithoutVersions:
+    """A registered model whose latest import of a source found no version yet: known by its name,
+    description and tags only, so nothing can be analysed or signed for it until a version exists."""
+
+    name: str
+    description: str
+    tags: Mapping[str, str]
+    snapshot: SnapshotInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "versions": 0,
+            "description": self.description,
+            "tags": dict(self.tags),
+            "source": self.snapshot.source_kind,
+            "source_uri": self.snapshot.source_uri,
+            "seen_at": format_utc(self.snapshot.taken_at),
+            "snapshot_id": self.snapshot.id,
+        }

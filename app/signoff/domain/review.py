@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from signoff.domain.audit import format_utc
@@ -152,6 +152,8 @@ EVIDENCE_MOVED = (
     "changed by someone else; reload and retry"
 )
 REASON_NEEDED = "a revocation needs a reason"
+JUSTIFICATION_NEEDED = "an approval with conditions needs a justification: say why the model may be used"
+CONDITIONS_NEEDED = "an approval with conditions needs at least one condition (what, owner, due date)"
 
 
 class FindingType(enum.StrEnum):
@@ -196,10 +198,24 @@ class Finding:
     status: FindingStatus = FindingStatus.OPEN
     resolution: str = ""
     created_at: datetime | None = None
+    owner: str = ""  # an account that must remedy it: a finding is an obligation like a condition
+    due: date | None = None
+
+    def is_overdue(self, today: date) -> bool:
+        return self.status is FindingStatus.OPEN and self.due is not None and self.due < today
 
     def content(self) -> dict[str, Any]:
-        """What the evidence bundle hashes: everything a signer reads, not when it was typed."""
+        """What the evidence bundle hashes: everything a signer reads, not when it was typed.
+
+        Owner and due date appear only when set, so findings written before they existed hash as before.
+        """
+        obligation: dict[str, Any] = {}
+        if self.owner:
+            obligation["owner"] = self.owner
+        if self.due is not None:
+            obligation["due"] = self.due.isoformat()
         return {
+            **obligation,
             "number": self.number,
             "type": self.type.value,
             "severity": self.severity.value,
@@ -226,6 +242,8 @@ class Finding:
             status=FindingStatus(data.get("status", "open")),
             resolution=data.get("resolution", ""),
             created_at=datetime.fromisoformat(created) if created else None,
+            owner=data.get("owner", ""),
+            due=date.fromisoformat(data["due"]) if data.get("due") else None,
         )
 
 
@@ -238,6 +256,8 @@ def new_finding(
     author: str,
     description: str = "",
     created_at: datetime | None = None,
+    owner: str = "",
+    due: date | None = None,
 ) -> Finding:
     """The next finding (numbered after ``existing``), with type and severity checked."""
     if not title.strip():
@@ -251,6 +271,8 @@ def new_finding(
         author=author,
         description=description.strip(),
         created_at=created_at,
+        owner=owner.strip().lower(),
+        due=due,
     )
 
 
@@ -263,10 +285,14 @@ def edit_finding(
     severity: str | None = None,
     title: str | None = None,
     description: str | None = None,
+    owner: str | None = None,
+    due: date | None = None,
 ) -> Finding:
     """The finding after an edit. Closing it needs a resolution; accepting a risk needs an approver."""
     changed = replace(
         finding,
+        owner=owner.strip().lower() if owner is not None else finding.owner,
+        due=due if due is not None else finding.due,
         status=_enum(FindingStatus, status, "finding status") if status is not None else finding.status,
         resolution=resolution.strip() if resolution is not None else finding.resolution,
         severity=_enum(Severity, severity, "severity") if severity is not None else finding.severity,
@@ -334,12 +360,21 @@ def signature_manifest(
     meaning: SignatureMeaning,
     signed_at: datetime,
     bundle_hash: str,
+    justification: str | None = None,
+    conditions: tuple[dict[str, Any], ...] | None = None,
 ) -> dict[str, Any]:
     """Exactly what an electronic signature signs (§11.50, §11.70), as canonical JSON content.
 
     The format tag keeps a signature over this manifest from being valid for any other kind of message.
+    An approval with conditions also signs its justification and conditions (text, owner, due date).
     """
+    extra: dict[str, Any] = {}
+    if justification is not None:
+        extra["justification"] = justification
+    if conditions is not None:
+        extra["conditions"] = [dict(c) for c in conditions]
     return {
+        **extra,
         "format": SIGNATURE_MANIFEST_FORMAT,
         "review_id": review_id,
         "username": username,
@@ -363,9 +398,13 @@ class Signature:
     signature: bytes = b""  # Ed25519 over the canonical JSON of ``manifest()``
     public_key_fingerprint: str = ""  # SHA-256 (hex) of the signer's raw public key
     id: int | None = None
+    justification: str | None = None  # an approval with conditions: why the model may be used
+    conditions: tuple[dict[str, Any], ...] | None = None  # and its conditions' text, owner, due date
 
     def manifest(self) -> dict[str, Any]:
         return signature_manifest(
+            justification=self.justification,
+            conditions=self.conditions,
             review_id=self.review_id,
             username=self.signer,
             printed_name=self.printed_name,
@@ -621,6 +660,13 @@ def _check_signature_fits(
         raise InputError(f"the signature is for review {signature.review_id}, not review {review.id}")
     if signature.printed_name != actor.full_name:
         raise InputError("the signature's printed name must be the signer's full name")
+    if meaning is SignatureMeaning.APPROVED_WITH_CONDITIONS:
+        if not (signature.justification or "").strip():
+            raise InputError(JUSTIFICATION_NEEDED)
+        if not signature.conditions:
+            raise InputError(CONDITIONS_NEEDED)
+    elif signature.justification is not None or signature.conditions is not None:
+        raise InputError("only an approval with conditions carries a justification and conditions")
     if signature.bundle_hash != review.bundle_hash:
         raise ConflictError(
             EVIDENCE_MOVED.format(review_id=review.id, seen=signature.bundle_hash, current=review.bundle_hash)

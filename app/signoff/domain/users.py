@@ -18,7 +18,9 @@ from signoff.domain.errors import ConflictError, InputError, PermissionDenied
 
 MAX_FAILED_ATTEMPTS = 5
 LOCKOUT_DURATION = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+DEFAULT_TOKEN_LIFETIME = timedelta(hours=8)
+MAX_TOKEN_LIFETIME = timedelta(days=366)
 
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 INVALID_USERNAME = "username {name!r} is not valid: use 2-64 lower-case letters, digits, '.', '_' or '-', starting with a letter"
@@ -26,6 +28,14 @@ USERNAME_TAKEN = (
     "username {name!r} is already taken (usernames are never reused, even after an account is disabled)"
 )
 PASSWORD_TOO_SHORT = f"the password must be at least {MIN_PASSWORD_LENGTH} characters long"
+PASSWORD_IS_USERNAME = "the password must not be the username"
+PASSWORD_TOO_COMMON = "that password is on the list of commonly used passwords; choose another"
+PASSWORD_CHANGE_NEEDED = (
+    "the password of {name!r} was reset by an administrator: change it first (`signoff users passwd`, or "
+    "sign in to the desktop app)"
+)
+SERVICE_ALONE = "the service role is for pipelines and cannot be combined with other roles"
+BAD_DURATION = "{text!r} is not a duration: write a whole number and a unit, e.g. 30m, 8h or 90d"
 ACCOUNT_DISABLED = "the account {name!r} is disabled; ask an administrator"
 ACCOUNT_LOCKED = (
     "the account {name!r} is locked after {attempts} failed sign-in attempts until {until} UTC; "
@@ -39,6 +49,7 @@ class Role(enum.StrEnum):
     REVIEWER = "reviewer"
     APPROVER = "approver"
     VIEWER = "viewer"
+    SERVICE = "service"  # a pipeline: may import, analyse, check and export; never sign, waive or trust
 
 
 def parse_roles(values: Iterable[str]) -> frozenset[Role]:
@@ -55,6 +66,8 @@ def parse_roles(values: Iterable[str]) -> frozenset[Role]:
             raise InputError(f"unknown role {value!r}; the roles are {known}") from None
     if not roles:
         raise InputError("a user needs at least one role")
+    if Role.SERVICE in roles and len(roles) > 1:
+        raise InputError(SERVICE_ALONE)
     return frozenset(roles)
 
 
@@ -74,9 +87,29 @@ def check_new_username(name: str, existing: Iterable[str]) -> str:
     return normalised
 
 
-def check_password_strength(password: str) -> None:
+def check_password_strength(password: str, username: str, common: frozenset[str] = frozenset()) -> None:
+    """The password policy: long enough, not the username, not a commonly used password.
+
+    ``common`` is the shipped list of common passwords (lower case), read by the caller.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(PASSWORD_TOO_SHORT)
+    if username and username.strip().lower() == password.strip().lower():
+        raise InputError(PASSWORD_IS_USERNAME)
+    if password.lower() in common:
+        raise InputError(PASSWORD_TOO_COMMON)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"30m"``, ``"8h"``, ``"90d"`` -> a positive ``timedelta`` of at most ``MAX_TOKEN_LIFETIME``."""
+    match = re.fullmatch(r"\s*(\d{1,6})\s*([mhd])\s*", text or "")
+    if match is None or int(match.group(1)) == 0:
+        raise InputError(BAD_DURATION.format(text=text))
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[match.group(2)]
+    duration = timedelta(**{unit: int(match.group(1))})
+    if duration > MAX_TOKEN_LIFETIME:
+        raise InputError(f"a sign-in token lasts at most {MAX_TOKEN_LIFETIME.days} days")
+    return duration
 
 
 @dataclass(frozen=True)
@@ -91,9 +124,15 @@ class User:
     failed_attempts: int = 0  # consecutive failures since the last success or lockout
     locked_until: datetime | None = None
     public_key: bytes = b""  # raw Ed25519 public key: verifies this user's signatures forever
+    must_change_password: bool = False  # set by an administrator's reset
+    retired_public_keys: tuple[bytes, ...] = ()  # keys replaced at a reset: they verify older signatures
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
+
+    def public_keys(self) -> tuple[bytes, ...]:
+        """Every key this user ever signed with: the current one first."""
+        return (self.public_key, *self.retired_public_keys)
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until
@@ -111,6 +150,7 @@ class User:
             "failed_attempts": self.failed_attempts,
             "locked_until": self.locked_until.isoformat() if self.locked_until else None,
             "public_key": self.public_key.hex(),
+            "must_change_password": self.must_change_password,
         }
 
 
@@ -143,6 +183,16 @@ def check_has_role(user: User, role: Role, what: str) -> None:
         raise PermissionDenied(ACCOUNT_DISABLED.format(name=user.username))
     if not user.has_role(role):
         raise PermissionDenied(MISSING_ROLE.format(name=user.username, role=role.value, what=what))
+
+
+def check_has_any_role(user: User, roles: Iterable[Role], what: str) -> None:
+    """Like ``check_has_role``, for acts that any one of ``roles`` may do (a waiver: approver or admin)."""
+    if user.disabled:
+        raise PermissionDenied(ACCOUNT_DISABLED.format(name=user.username))
+    wanted = frozenset(roles)
+    if not wanted & user.roles:
+        needed = " or ".join(sorted(r.value for r in wanted))
+        raise PermissionDenied(MISSING_ROLE.format(name=user.username, role=needed, what=what))
 
 
 def after_failed_attempt(user: User, now: datetime) -> User:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,19 +132,27 @@ def canonicalise_log(
             job.cleanup()
 
 
-def read_canonical_log(source: Path | bytes) -> pandas.DataFrame:
-    """A canonical log (a path or the stored bytes) as a DataFrame, with its ``source_row`` column."""
+def read_canonical_log(source: Path | bytes, columns: Sequence[str] | None = None) -> pandas.DataFrame:
+    """A canonical log (a path or the stored bytes) as a DataFrame, with its ``source_row`` column.
+
+    ``columns``: decode only these (Parquet column projection: an analysis needs a few of many).
+    """
     where = str(source) if isinstance(source, Path | str) else None
     try:
-        if isinstance(source, bytes | bytearray | memoryview):
-            table = pq.read_table(pa.BufferReader(source))
-        else:
-            table = pq.read_table(Path(source))
+        parquet = pq.ParquetFile(
+            pa.BufferReader(source) if isinstance(source, bytes | bytearray | memoryview) else Path(source)
+        )
+        names = parquet.schema_arrow.names
+        if SOURCE_ROW not in names:
+            raise InputError(f"not a canonical log: it has no {SOURCE_ROW!r} column.", file=where)
+        # A column the log lacks is left out: the analysis that asked for it says what it misses.
+        wanted = None if columns is None else [c for c in dict.fromkeys(columns) if c in names]
+        # With none of them there, the frame still has the log's rows (and no columns).
+        table = parquet.read(columns=wanted or ([SOURCE_ROW] if wanted is not None else None))
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(f"not a readable canonical log ({exc}).", file=where) from exc
-    if SOURCE_ROW not in table.column_names:
-        raise InputError(f"not a canonical log: it has no {SOURCE_ROW!r} column.", file=where)
-    return table.to_pandas()
+    frame = table.to_pandas()
+    return frame.drop(columns=[SOURCE_ROW]) if wanted == [] else frame
 
 
 # ---------------------------------------------------------------------------------------------------

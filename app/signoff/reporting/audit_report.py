@@ -16,11 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.audit import AuditEvent, ChainVerdict, format_utc
+from signoff.domain.audit import AuditEvent, ChainVerdict, actor_label, format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.comparison import ComparisonResult
+from signoff.domain.decision import Condition
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
+from signoff.domain.inventory import LABELS
 from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
@@ -29,7 +32,8 @@ from signoff.domain.profiles import ColumnKind, LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import ModelVersionRecord
-from signoff.domain.review import FindingStatus, Review
+from signoff.domain.review import FindingStatus, Review, ReviewState
+from signoff.reporting.comparison_section import comparison_section
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -136,6 +140,10 @@ class AuditReportInput:
     performance_results: tuple[tuple[int | None, PerformanceResult], ...] = ()  # (log id, result)
     explanations: tuple[tuple[int | None, Explanation], ...] = ()  # (log id, SHAP result)
     review: Review | None = None  # the review the report is bound to (findings, signatures)
+    comparisons: tuple[tuple[str, ComparisonResult], ...] = ()  # ("v1 (champion) vs v2", result)
+    # The inventory record as the bound review's evidence bundle holds it (values, stage history, tier).
+    inventory: Mapping[str, Any] | None = None
+    conditions: tuple[Condition, ...] = ()  # obligations set by its approval with conditions
 
 
 def build_audit_report(evidence: AuditReportInput) -> Report:
@@ -156,6 +164,8 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
         _audit_trail(evidence),
         _appendix(),
     )
+    if evidence.comparisons:  # after the appendix, so that the numbers of the usual sections never move
+        sections += (comparison_section(len(sections) + 1, evidence.comparisons),)
     return Report(
         report_id=report_id,
         title="Model audit report",
@@ -171,6 +181,21 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
         bundle_hash=evidence.bundle_hash,
         sections=sections,
         payload=_payload(evidence),
+        watermark="" if is_approved(evidence) else DRAFT_NOTICE,
+    )
+
+
+DRAFT_NOTICE = "DRAFT — NOT APPROVED"
+APPROVED_STATES = frozenset({ReviewState.APPROVED, ReviewState.APPROVED_WITH_CONDITIONS})
+
+
+def is_approved(evidence: AuditReportInput) -> bool:
+    """The version is approved on this evidence: its review is decided approved and no signature is stale."""
+    review = evidence.review
+    return (
+        review is not None
+        and review.state in APPROVED_STATES
+        and all(_signature_current(evidence, s) for s in review.signatures)
     )
 
 
@@ -485,10 +510,12 @@ def _inventory(evidence: AuditReportInput) -> Section:
         for key, label in INVENTORY_FIELDS
     ]
     items.insert(0, ("Description", model.description or NOT_RECORDED))
+    recorded = _inventory_of_record(evidence.inventory)
     # "registry" holds each source's raw record, printed as "As the registry records it" below.
     shown = {"registry"} | {key for key, _ in (*INVENTORY_FIELDS, *REGISTRY_IDENTIFIERS, *LINEAGE_FIELDS)}
     others = sorted((k, _attribute_text(v)) for k, v in attributes.items() if k not in shown)
     blocks: list[Block] = [
+        *recorded,
         Paragraph(
             "From the registry import and the model card as recorded in Signoff; a field the source did not "
             f'provide reads "{NOT_RECORDED}".'
@@ -506,6 +533,29 @@ def _inventory(evidence: AuditReportInput) -> Section:
         )
     blocks += _registry_record_blocks(evidence.registry_record)
     return Section(3, "Inventory record", tuple(blocks), new_page=True)
+
+
+def _inventory_of_record(inventory: Mapping[str, Any] | None) -> list[Block]:
+    """The owner-maintained inventory record (``signoff inventory``), when there is one."""
+    if not inventory:
+        return []
+    values = inventory.get("values", {})
+    items = [
+        (
+            LABELS.get(name, name),
+            "yes" if value is True else "no" if value is False else str(value),
+        )
+        for name, value in values.items()
+    ]
+    history = inventory.get("stage_history") or []
+    if history:
+        items.append(("Lifecycle", "; ".join(f"{s['stage']} since {s['since']}" for s in history)))
+    if inventory.get("risk_tier") is not None:
+        items.append(("Risk tier", str(inventory["risk_tier"])))
+    return [
+        Paragraph("The inventory of record, as the evidence bundle holds it:"),
+        KeyValues(tuple(items) or (("Inventory", NOT_RECORDED),)),
+    ]
 
 
 def _registry_record_blocks(record: ModelVersionRecord | None) -> list[Block]:
@@ -1439,8 +1489,10 @@ def _finding_blocks(evidence: AuditReportInput) -> list[Block]:
                     str(f.number),
                     f"{f.type.value.replace('_', ' ')}\n{f.severity.value}",
                     f.title + (f"\n{f.description}" if f.description else ""),
-                    f.author,
-                    f.status.value,
+                    f.author + (f"\nowner {f.owner}" if f.owner else ""),
+                    f.status.value
+                    + (f"\ndue {f.due.isoformat()}" if f.due else "")
+                    + (" OVERDUE" if f.is_overdue(evidence.generated_at.date()) else ""),
                     f.resolution or "–",
                 )
                 for f in review.findings
@@ -1545,17 +1597,56 @@ def _signature_blocks(evidence: AuditReportInput) -> list[Block]:
             "signature bytes and the key fingerprint. Stale: signed over a bundle hash other than the current one.",
         )
     )
+    # Two separate questions: are the signatures intact (they bind this evidence), and is the model
+    # approved (the review's decision). Intact signatures never read as an approval by themselves.
     if stale:
         blocks.append(
             Callout(
                 Status.FAIL,
-                f"{len(stale)} signature(s) bind an older evidence bundle and no longer count: "
-                + ", ".join(s.printed_name for s in stale)
-                + ".",
+                f"Signatures intact: no. {len(stale)} signature(s) bind an older evidence bundle and no "
+                "longer count: " + ", ".join(s.printed_name for s in stale) + ".",
             )
         )
     else:
-        blocks.append(Callout(Status.PASS, "Every signature binds the current evidence bundle."))
+        blocks.append(
+            Callout(Status.INFO, "Signatures intact: every signature binds the current evidence bundle.")
+        )
+    if is_approved(evidence):
+        decision = (
+            "approved with conditions" if review.state is ReviewState.APPROVED_WITH_CONDITIONS else "approved"
+        )
+        blocks.append(Callout(Status.PASS, f"Model approved: yes, {decision} (review {review.id})."))
+    else:
+        blocks.append(
+            Callout(
+                Status.FAIL,
+                f"Model approved: no. Review {review.id} is {review.state.value.replace('_', ' ')}"
+                + ("; some signatures are stale" if stale else "")
+                + ". This report is a draft.",
+            )
+        )
+    if evidence.conditions:
+        today = evidence.generated_at.date()
+        blocks.append(
+            Table(
+                columns=("#", "Condition", "Owner", "Due", "Status"),
+                rows=tuple(
+                    (
+                        str(c.id),
+                        c.terms.text,
+                        c.terms.owner,
+                        c.terms.due.isoformat(),
+                        c.status.value.replace("_", " ") + (" (OVERDUE)" if c.is_overdue(today) else ""),
+                    )
+                    for c in evidence.conditions
+                ),
+                align=("right", "left", "left", "left", "left"),
+                widths=(0.4, 3.4, 1.1, 1.0, 1.4),
+                caption="Conditions of the approval (obligations)",
+                note="Each condition was signed with the approval; overdue ones are past their due date "
+                "and not closed.",
+            )
+        )
     return blocks
 
 
@@ -1593,7 +1684,14 @@ def _audit_trail(evidence: AuditReportInput) -> Section:
             Table(
                 columns=("#", "Time (UTC)", "Actor", "Action", "Entity", "Hash"),
                 rows=tuple(
-                    (str(e.sequence), fmt_time(e.occurred_at), e.actor, e.action, e.entity, e.hash[:16])
+                    (
+                        str(e.sequence),
+                        fmt_time(e.occurred_at),
+                        actor_label(e),
+                        e.action,
+                        e.entity,
+                        e.hash[:16],
+                    )
                     for e in events
                 ),
                 align=("right", "left", "left", "left", "left", "left"),

@@ -272,6 +272,7 @@ class Report:
     sections: tuple[Section, ...]
     payload: dict[str, Any] = field(default_factory=dict)  # machine-readable results (JSON values)
     subtitle: str = ""
+    watermark: str = ""  # "DRAFT — NOT APPROVED" on every page of a version that is not approved
 
     def __post_init__(self) -> None:
         if self.generated_at.tzinfo is None:
@@ -297,4 +298,5 @@ class Report:
             "bundle_hash": self.bundle_hash,
             "sections": [s.to_dict() for s in self.sections],
             "payload": self.payload,
+            "watermark": self.watermark,
         }

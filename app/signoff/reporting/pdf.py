@@ -86,6 +86,8 @@ _HEX_DIGEST = re.compile(r"^(sha256:)?[0-9a-f]{12,}$")
 INK = colors.black
 MUTED = colors.Color(0.35, 0.35, 0.35)
 RULE = colors.Color(0.6, 0.6, 0.6)
+DRAFT_INK = colors.Color(0.7, 0.0, 0.13)
+DRAFT_WATERMARK = colors.Color(0.7, 0.0, 0.13, alpha=0.12)
 HEADER_FILL = colors.Color(0.86, 0.86, 0.86)
 ZEBRA_FILL = colors.Color(0.955, 0.955, 0.955)
 
@@ -224,6 +226,7 @@ def _canvas_class(
     footer_left = f"Report {report.report_id}"
     footer_mid = f"bundle {report.short_bundle_hash}"
     header = report.metadata.title
+    watermark = report.watermark
 
     class ReportCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -274,10 +277,24 @@ def _canvas_class(
             for key, x, slot_y, page in self.contents_slots:
                 if page == number and key in self.section_pages:
                     self.drawRightString(x, slot_y, str(self.section_pages[key]))
+            top = PAGE_HEIGHT - MARGIN_TOP + 6 * mm
             if number > 1:
-                top = PAGE_HEIGHT - MARGIN_TOP + 6 * mm
                 self.drawString(MARGIN_X, top, header)
                 self.line(MARGIN_X, top - 2 * mm, PAGE_WIDTH - MARGIN_X, top - 2 * mm)
+            if watermark:
+                # Header and watermark on every page: no page of a draft can pass for an approved report.
+                self.setFillColor(DRAFT_INK)
+                self.setFont(FONT, 9)
+                self.drawRightString(PAGE_WIDTH - MARGIN_X, top, watermark)
+                self.setFillColor(DRAFT_WATERMARK)
+                self.setFont(FONT, 54)
+                self.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+                self.rotate(45)
+                # Marked as replacement text "" so that text extraction (and a screen reader) reads the
+                # page's content, not the diagonal letters across it; the header above says it in words.
+                self._code.append("/Span <</ActualText ()>> BDC")
+                self.drawCentredString(0, -18, watermark)
+                self._code.append("EMC")
             self.restoreState()
 
     return ReportCanvas

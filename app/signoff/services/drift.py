@@ -1,33 +1,24 @@
 """Data validation and drift of stored prediction logs, recorded as analysis runs.
 
 ``analyze_validation`` joins a log's import report with its column profiles; ``analyze_drift``
-compares a current log of a model version with a reference log column by column. Both read the
-canonical evidence (hash verified), compute with no transaction open and store the result once per
-identical request, with its audit event.
+compares a current log of a model version with a reference log column by column. Both build their
+request (``domain/analysis_requests.py``) and hand it to ``services.analyses.run``: a stored run of an
+identical request comes back before any row is read.
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from signoff import __version__
-from signoff.analysis.drift import run_drift
-from signoff.analysis.profiles import DEFAULT_TOP_CATEGORIES, profile_log
+from signoff.domain.analysis_requests import DEFAULT_TOP_CATEGORIES, DriftRequest, ValidationRequest
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.drift import DEFAULT_BINS, DriftResult, DriftThresholds
 from signoff.domain.errors import InputError
-from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.validation import ValidationAnalysis
-from signoff.importers.prediction_log import SOURCE_ROW
-from signoff.services.analysis_runs import run_analysis
-from signoff.services.logs import get_log, load_log_frame
-from signoff.services.models import get_model_version
+from signoff.services.analyses import run, version_log
+from signoff.services.logs import get_log
 from signoff.storage import Database
-
-DRIFT_ENGINE = f"signoff.analysis.drift {__version__}; scipy {importlib.metadata.version('scipy')}"
-VALIDATION_ENGINE = f"signoff.analysis.profiles {__version__}"
 
 
 @dataclass(frozen=True)
@@ -42,13 +33,6 @@ class ValidationRun:
     result: ValidationAnalysis
 
 
-def _log_of(db: Database, log_id: int, model_version_id: int, what: str) -> PredictionLog:
-    log = get_log(db, log_id)
-    if log.model_version_id != model_version_id:
-        raise InputError(f"log {log_id} ({what}) belongs to another model version; give a log of this one")
-    return log
-
-
 def analyze_validation(
     db: Database,
     *,
@@ -59,36 +43,9 @@ def analyze_validation(
     actor: str | None = None,
 ) -> ValidationRun:
     """The import report of log ``log_id`` with the profile of every column, recorded as ``validation``."""
-    model_version = get_model_version(db, name, version)
-    log = _log_of(db, log_id, model_version.id, "to validate")
-
-    def compute() -> dict:
-        # The source row number is bookkeeping of the import, not data of the log.
-        frame = load_log_frame(db, log_id).drop(columns=[SOURCE_ROW], errors="ignore")
-        return ValidationAnalysis(
-            report=log.validation, profile=profile_log(frame, top=top_categories)
-        ).to_dict()
-
-    run = run_analysis(
-        db,
-        kind="validation",
-        model_version_id=model_version.id,
-        inputs={"log": log.evidence_sha256},
-        parameters={"top_categories": top_categories},
-        engine_version=VALIDATION_ENGINE,
-        compute=compute,
-        actor=actor,
-    )
-    return ValidationRun(run=run, result=ValidationAnalysis.from_dict(run.result))
-
-
-def default_drift_columns(log: PredictionLog) -> tuple[list[str], list[str]]:
-    """(columns, categorical): the log's features, scores and prediction; the prediction is a category
-    unless the task is regression."""
-    mapping = log.mapping
-    columns = list(dict.fromkeys([*mapping.features, *mapping.scores, mapping.prediction]))
-    categorical = [] if log.validation.task == "regression" else [mapping.prediction]
-    return columns, categorical
+    log = version_log(db, name, version, log_id, "to validate")
+    done = run(db, ValidationRequest(log=log, top_categories=top_categories), actor=actor)
+    return ValidationRun(run=done, result=done.result_as(ValidationAnalysis))
 
 
 def analyze_drift(
@@ -108,42 +65,16 @@ def analyze_drift(
 ) -> DriftRun:
     """Drift of log ``current_log_id`` (of this model version) against ``reference_log_id`` (which may
     belong to another version, e.g. the training data of the previous one), recorded as ``drift``."""
-    model_version = get_model_version(db, name, version)
-    current = _log_of(db, current_log_id, model_version.id, "current")
-    reference = get_log(db, reference_log_id)
+    current = version_log(db, name, version, current_log_id, "current")
     if reference_log_id == current_log_id:
         raise InputError("the reference and the current log are the same log; drift needs two")
-    default_columns, default_categorical = default_drift_columns(current)
-    chosen = list(columns) if columns else default_columns
-    as_categories = sorted(set(categorical if categorical is not None else default_categorical) & set(chosen))
-    thresholds = thresholds or DriftThresholds()
-
-    def compute() -> dict:
-        result = run_drift(
-            load_log_frame(db, reference_log_id),
-            load_log_frame(db, current_log_id),
-            columns=chosen,
-            categorical=as_categories,
-            bins=bins,
-            thresholds=thresholds,
-            progress=progress,
-            cancelled=cancelled,
-        )
-        return result.to_dict()
-
-    run = run_analysis(
-        db,
-        kind="drift",
-        model_version_id=model_version.id,
-        inputs={"reference_log": reference.evidence_sha256, "current_log": current.evidence_sha256},
-        parameters={
-            "columns": chosen,
-            "categorical": as_categories,
-            "bins": bins,
-            "thresholds": thresholds.to_dict(),
-        },
-        engine_version=DRIFT_ENGINE,
-        compute=compute,
-        actor=actor,
+    request = DriftRequest(
+        reference=get_log(db, reference_log_id),
+        current=current,
+        drift_columns=tuple(columns or ()),
+        categorical=None if categorical is None else tuple(categorical),
+        bins=bins,
+        thresholds=thresholds or DriftThresholds(),
     )
-    return DriftRun(run=run, result=DriftResult.from_dict(run.result))
+    done = run(db, request, actor=actor, progress=progress, cancelled=cancelled)
+    return DriftRun(run=done, result=done.result_as(DriftResult))

@@ -1,33 +1,29 @@
 """Fairness, performance and monitoring of a stored prediction log, recorded as analysis runs.
 
-Each use case reads the log's canonical Parquet from the evidence store, runs the pure analysis with
-no transaction open, and records the run (the log's hash, the parameters, the engine version, the
-result) with its audit event. An identical request returns the stored run instead of recomputing.
+Thin use cases for callers that name a model version and a log id: each resolves the log, builds the
+request (``domain/analysis_requests.py``) and hands it to ``services.analyses.run``, which returns a
+stored run of an identical request before reading any row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-import pandas as pd
-
-from signoff import __version__
-from signoff.analysis.fairness import DEFAULT_EXCLUDED_SHARE, DEFAULT_MIN_GROUP_SIZE, run_fairness
-from signoff.analysis.monitoring import run_monitoring
-from signoff.analysis.performance import run_performance
+from signoff.domain.analysis_requests import (
+    DEFAULT_MIN_GROUP_SHARE,
+    DEFAULT_MIN_GROUP_SIZE,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SIGNIFICANCE_LEVEL,
+    FairnessRequest,
+    MonitoringRequest,
+    PerformanceRequest,
+)
 from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.errors import InputError
 from signoff.domain.fairness import FairnessResult, MonitoringResult
 from signoff.domain.performance import PerformanceResult
-from signoff.domain.prediction_log import PredictionLog
-from signoff.importers.prediction_log import read_canonical_log
-from signoff.services.analysis_runs import run_analysis
-from signoff.services.models import get_model_version
+from signoff.services.analyses import run, version_log
 from signoff.storage import Database
-
-ENGINE = f"signoff.analysis {__version__}"
 
 Progress = Callable[[float], None]
 Cancelled = Callable[[], bool]
@@ -51,38 +47,6 @@ class MonitoringRun:
     result: MonitoringResult
 
 
-def _load(db: Database, name: str, version: str, log_id: int) -> tuple[int, PredictionLog, pd.DataFrame]:
-    model = get_model_version(db, name, version)
-    with db.transaction(write=False) as uow:
-        log = uow.logs.get(log_id)
-        if log.model_version_id != model.id:
-            raise InputError(
-                f"log {log_id} belongs to another model version, not {name} version {version}; "
-                "list this version's logs and pick one of them"
-            )
-        data = uow.evidence.read_bytes(log.evidence_sha256)
-    return model.id, log, read_canonical_log(data)
-
-
-def _sensitive(log: PredictionLog, sensitive: Sequence[str] | None) -> list[str]:
-    chosen = list(sensitive) if sensitive else list(log.mapping.sensitive)
-    if not chosen:
-        raise InputError(f"log {log.id} maps no sensitive attributes; name the columns with --sensitive")
-    return chosen
-
-
-def _scores(log: PredictionLog) -> str | None:
-    # One score column is the positive class's probability; several are per-class and not used here.
-    return log.mapping.scores[0] if len(log.mapping.scores) == 1 else None
-
-
-def _json_bins(bins: Mapping[str, Sequence[float]] | None) -> dict[str, list[Any]]:
-    return {
-        k: [e if e not in (float("inf"), float("-inf")) else str(e) for e in map(float, v)]
-        for k, v in sorted((bins or {}).items())
-    }
-
-
 def analyze_fairness(
     db: Database,
     *,
@@ -95,63 +59,29 @@ def analyze_fairness(
     reference: str | Mapping[str, str] = "largest",
     positive_label: str | None = None,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-    excluded_share: float = DEFAULT_EXCLUDED_SHARE,
-    n_resamples: int = 1000,
+    excluded_share: float = DEFAULT_MIN_GROUP_SHARE,
+    significance_level: float = DEFAULT_SIGNIFICANCE_LEVEL,
+    n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     actor: str | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> FairnessRun:
-    model_id, log, frame = _load(db, name, version, log_id)
-    chosen = _sensitive(log, sensitive)
-    scores = _scores(log)
-    parameters = {
-        "label": log.mapping.label,
-        "prediction": log.mapping.prediction,
-        "scores": scores,
-        "sensitive": chosen,
-        "intersections": intersections
-        if isinstance(intersections, (bool, int))
-        else [list(c) for c in intersections],
-        "bins": _json_bins(bins),
-        "reference": dict(reference) if isinstance(reference, Mapping) else reference,
-        "positive_label": positive_label,
-        "min_group_size": min_group_size,
-        "excluded_share": excluded_share,
-        "n_resamples": n_resamples,
-        "seed": seed,
-    }
-
-    def compute() -> dict[str, Any]:
-        return run_fairness(
-            frame,
-            label=log.mapping.label,
-            prediction=log.mapping.prediction,
-            scores=scores,
-            sensitive=chosen,
-            intersections=intersections,
-            bins=bins,
-            reference=reference,
-            positive_label=positive_label,
-            min_group_size=min_group_size,
-            excluded_share=excluded_share,
-            n_resamples=n_resamples,
-            seed=seed,
-            progress=progress,
-            cancelled=cancelled,
-        ).to_dict()
-
-    run = run_analysis(
-        db,
-        kind="fairness",
-        model_version_id=model_id,
-        inputs={"log": log.evidence_sha256},
-        parameters=parameters,
-        engine_version=ENGINE,
-        compute=compute,
-        actor=actor,
+    request = FairnessRequest(
+        log=version_log(db, name, version, log_id),
+        sensitive=tuple(sensitive or ()),
+        intersections=intersections,
+        bins=bins or {},
+        reference=reference,
+        positive_label=positive_label,
+        min_group_size=min_group_size,
+        excluded_share=excluded_share,
+        significance_level=significance_level,
+        n_resamples=n_resamples,
+        seed=seed,
     )
-    return FairnessRun(run, FairnessResult.from_dict(run.result))
+    done = run(db, request, actor=actor, progress=progress, cancelled=cancelled)
+    return FairnessRun(done, done.result_as(FairnessResult))
 
 
 def analyze_performance(
@@ -165,61 +95,24 @@ def analyze_performance(
     bins: Mapping[str, Sequence[float]] | None = None,
     positive_label: str | None = None,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_RESAMPLES,
     seed: int = 0,
     actor: str | None = None,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> PerformanceRun:
-    model_id, log, frame = _load(db, name, version, log_id)
-    chosen = list(sensitive) if sensitive else list(log.mapping.sensitive)
-    task = log.validation.task if log.validation.task in ("binary", "multiclass", "regression") else None
-    scores = _scores(log) if task in (None, "binary") else None
-    parameters = {
-        "label": log.mapping.label,
-        "prediction": log.mapping.prediction,
-        "scores": scores,
-        "task": task,
-        "sensitive": chosen,
-        "intersections": intersections
-        if isinstance(intersections, (bool, int))
-        else [list(c) for c in intersections],
-        "bins": _json_bins(bins),
-        "positive_label": positive_label,
-        "min_group_size": min_group_size,
-        "n_resamples": n_resamples,
-        "seed": seed,
-    }
-
-    def compute() -> dict[str, Any]:
-        return run_performance(
-            frame,
-            label=log.mapping.label,
-            prediction=log.mapping.prediction,
-            scores=scores,
-            task=task,
-            sensitive=chosen,
-            intersections=intersections,
-            bins=bins,
-            positive_label=positive_label,
-            min_group_size=min_group_size,
-            n_resamples=n_resamples,
-            seed=seed,
-            progress=progress,
-            cancelled=cancelled,
-        ).to_dict()
-
-    run = run_analysis(
-        db,
-        kind="performance",
-        model_version_id=model_id,
-        inputs={"log": log.evidence_sha256},
-        parameters=parameters,
-        engine_version=ENGINE,
-        compute=compute,
-        actor=actor,
+    request = PerformanceRequest(
+        log=version_log(db, name, version, log_id),
+        sensitive=tuple(sensitive or ()),
+        intersections=intersections,
+        bins=bins or {},
+        positive_label=positive_label,
+        min_group_size=min_group_size,
+        n_resamples=n_resamples,
+        seed=seed,
     )
-    return PerformanceRun(run, PerformanceResult.from_dict(run.result))
+    done = run(db, request, actor=actor, progress=progress, cancelled=cancelled)
+    return PerformanceRun(done, done.result_as(PerformanceResult))
 
 
 def analyze_monitoring(
@@ -235,37 +128,11 @@ def analyze_monitoring(
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
 ) -> MonitoringRun:
-    model_id, log, frame = _load(db, name, version, log_id)
-    if log.mapping.timestamp is None:
-        raise InputError(f"log {log_id} has no timestamp column mapped; monitoring needs one")
-    parameters = {
-        "timestamp": log.mapping.timestamp,
-        "prediction": log.mapping.prediction,
-        "frequency": frequency,
-        "sigmas": sigmas,
-        "positive_label": positive_label,
-    }
-
-    def compute() -> dict[str, Any]:
-        return run_monitoring(
-            frame,
-            timestamp=log.mapping.timestamp or "",
-            prediction=log.mapping.prediction,
-            positive_label=positive_label,
-            frequency=frequency,
-            sigmas=sigmas,
-            progress=progress,
-            cancelled=cancelled,
-        ).to_dict()
-
-    run = run_analysis(
-        db,
-        kind="monitoring",
-        model_version_id=model_id,
-        inputs={"log": log.evidence_sha256},
-        parameters=parameters,
-        engine_version=ENGINE,
-        compute=compute,
-        actor=actor,
+    request = MonitoringRequest(
+        log=version_log(db, name, version, log_id),
+        frequency=frequency,
+        sigmas=sigmas,
+        positive_label=positive_label,
     )
-    return MonitoringRun(run, MonitoringResult.from_dict(run.result))
+    done = run(db, request, actor=actor, progress=progress, cancelled=cancelled)
+    return MonitoringRun(done, done.result_as(MonitoringResult))

@@ -17,6 +17,7 @@ import pandas
 from signoff import __version__
 from signoff.domain.errors import InputError
 from signoff.domain.evidence import PARQUET_MEDIA_TYPE
+from signoff.domain.log_source import refuse_rows
 from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.importers.prediction_log import (
@@ -27,6 +28,7 @@ from signoff.importers.prediction_log import (
 )
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
+from signoff.services.sources import find_source
 from signoff.services.work_folders import work_folder
 from signoff.storage import Database
 
@@ -158,7 +160,7 @@ def list_logs(db: Database, *, model: str | None = None, version: str | None = N
     model_version_id = None
     if model is not None or version is not None:
         if model is None or version is None:
-            raise InputError("give both --model and --version, or neither")
+            raise InputError("name both the model and its version, or neither")
         model_version_id = get_model_version(db, model, version).id
     with db.transaction(write=False) as uow:
         return uow.logs.list(model_version_id=model_version_id)
@@ -178,6 +180,9 @@ def get_log_with_model(db: Database, log_id: int) -> tuple[PredictionLog, ModelV
 def load_log_frame(db: Database, log_id: int) -> pandas.DataFrame:
     """The log's canonical rows as a DataFrame, read from the evidence store (hash verified)."""
     log = get_log(db, log_id)
+    source = find_source(db, log)
+    if source is not None:  # an external source keeps its rows where they live
+        raise refuse_rows(log, source)
     with work_folder("log") as folder:
         target = Path(folder) / "log.parquet"
         with db.transaction(write=False) as uow:

@@ -61,6 +61,16 @@ def model_artifacts(db: Database, model_version: ModelVersion) -> dict[str, str]
     return artifacts
 
 
+def attached_model_files(db: Database, model_version: ModelVersion) -> list[dict[str, object]]:
+    """Files attached by hand to the version, oldest first: path, sha256, size, who attached it, when."""
+    with db.transaction(write=False) as uow:
+        events = uow.audit.list(action=ATTACHED, entity=_entity(model_version))
+    return [
+        {**event.payload, "attached_by": event.actor, "attached_at": event.occurred_at}
+        for event in reversed(events)
+    ]
+
+
 def _safe_relative(path: str) -> PurePosixPath:
     """An artifact path as a relative path that stays inside the folder it is written to."""
     relative = PurePosixPath(path.replace("\\", "/"))

@@ -10,56 +10,47 @@ transaction. ``signoff check`` and the review workflow both call it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from signoff import __version__
+from signoff.domain.analysis_kinds import ANALYSIS_KINDS
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_hash
-from signoff.domain.drift import DriftResult, DriftThresholds
-from signoff.domain.errors import InputError
-from signoff.domain.fairness import FairnessResult, MonitoringResult
+from signoff.domain.drift import DriftThresholds
+from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.observations import Observation
-from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import Policy, PolicyEvaluation, Waiver, evaluate_policy
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.domain.registry import ModelVersion
-from signoff.domain.validation import ValidationAnalysis
+from signoff.domain.users import Role
 from signoff.importers.policy_file import load_policy
 from signoff.importers.resources import policy_templates
-from signoff.services.analysis_runs import latest_analysis
+from signoff.services.analyses import latest_runs
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
+from signoff.services.security import fingerprint
+from signoff.services.signed_acts import sign_act
 from signoff.storage import Database
 
 POLICY_ENGINE = f"signoff.domain.policy {__version__}"
 POLICY_MEDIA_TYPE = "application/yaml"
 MIN_JUSTIFICATION = 10  # characters: a waiver must say why, not just "ok"
 
-# How a stored run of each kind becomes observations. Kinds without an entry (explain, ...) give
-# none, so a rule on them is "missing" until their analysis can be judged.
-OBSERVERS: dict[str, Callable[[dict[str, Any]], list[Observation]]] = {
-    "validation": lambda result: ValidationAnalysis.from_dict(result).observations(),
-    "drift": lambda result: DriftResult.from_dict(result).observations(),
-    "fairness": lambda result: FairnessResult.from_dict(result).observations(),
-    "performance": lambda result: PerformanceResult.from_dict(result).observations(),
-    "monitoring": lambda result: MonitoringResult.from_dict(result).observations(),
-}
-
 
 def run_observations(run: AnalysisRun) -> list[Observation]:
     """The run's observations; each names the evidence it came from, because with several logs the
     same metric and scope is observed once per log."""
-    observe = OBSERVERS.get(run.kind)
-    if observe is None:
+    kind = ANALYSIS_KINDS.get(run.kind)
+    if kind is None or kind.observe is None:  # a rule on it stays "missing" until it can be judged
         return []
     source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(run.inputs.items()))
     return [
         dataclasses.replace(o, detail=f"{o.detail} ({source})" if o.detail else source)
-        for o in observe(run.result)
+        for o in kind.observe(kind.decode(run.result))
     ]
 
 
@@ -138,6 +129,7 @@ def _gather_evidence(
     name, version = model_version.name, model_version.version
     hashes = {log.evidence_sha256 for log in logs} if chosen_logs else None
     runs: list[AnalysisRun] = []
+    recorded: list[str] = []  # kinds judged from their latest recorded run
     needed = policy.analyses_needed()
     if "validation" in needed:
         for log in logs:
@@ -156,21 +148,38 @@ def _gather_evidence(
             )
             runs.append(drift.run)
         else:
-            recorded = latest_analysis(db, kind="drift", model_version_id=model_version.id, reading=hashes)
-            if recorded is not None:
-                runs.append(recorded)
-    for kind in needed:
-        if kind in ("validation", "drift"):
-            continue
-        recorded = latest_analysis(db, kind=kind, model_version_id=model_version.id, reading=hashes)
-        if recorded is not None:
-            runs.append(recorded)
+            recorded.append("drift")
+    recorded += [kind for kind in needed if kind not in ("validation", "drift", "compare")]
+    if recorded:
+        latest = latest_runs(db, model_version_id=model_version.id, kinds=recorded, reading=hashes)
+        for kind in recorded:  # the newest run of each kind the policy judges
+            newest = max((r for r in latest if r.kind == kind), key=lambda r: r.id, default=None)
+            if newest is not None:
+                runs.append(newest)
+    if "compare" in needed:  # the comparison whose challenger this version is, at the policy's confidence
+        from signoff.services.compare import comparison_evidence
+
+        comparison = comparison_evidence(db, policy, model_version.id, hashes)
+        if comparison is not None:
+            runs.append(comparison)
     return runs
 
 
 def shipped_policies() -> dict[str, Path]:
     """The policy templates shipped with Signoff, by name: each name is accepted as ``policy_file``."""
     return policy_templates()
+
+
+def recorded_policy_file(db: Database, policy_version: str, folder: Path) -> Path:
+    """Write the policy file an evaluation was judged against (kept as evidence under its version, the
+    SHA-256 of its bytes) into ``folder`` and return its path, so the same policy can be checked again."""
+    with db.transaction(write=False) as uow:
+        if not uow.evidence.exists(policy_version):
+            raise NotFoundError(f"the policy file with SHA-256 {policy_version} is not in the evidence store")
+        data = uow.evidence.read_bytes(policy_version)
+    path = Path(folder) / f"policy-{policy_version[:12]}.yaml"
+    path.write_bytes(data)
+    return path
 
 
 def check_policy(
@@ -258,6 +267,9 @@ def check_policy(
     )
 
 
+WAIVER_ROLES = frozenset({Role.APPROVER, Role.ADMIN})
+
+
 def add_waiver(
     db: Database,
     *,
@@ -266,13 +278,16 @@ def add_waiver(
     rule_id: str,
     justification: str,
     until: date,
+    username: str,
+    password: str,
     scope: str = "*",
-    granted_by: str | None = None,
     today: date | None = None,
-    actor: str | None = None,
 ) -> Waiver:
-    """Record an accepted exception to rule ``rule_id`` at ``scope`` for a model version, through
-    ``until`` (inclusive). ``granted_by`` defaults to the acting user."""
+    """Grant a waiver of rule ``rule_id`` at ``scope`` for a model version through ``until`` (inclusive).
+
+    A signed act: ``username`` (an approver or administrator) re-authenticates with ``password`` and
+    signs the waiver's manifest with their Ed25519 key; the waiver names that account as granted by.
+    """
     model_version = get_model_version(db, name, version)
     today = today or datetime.now(UTC).date()
     rule_id, scope, justification = rule_id.strip(), scope.strip(), justification.strip()
@@ -289,22 +304,35 @@ def add_waiver(
         raise InputError(
             f"the waiver would already have ended ({until.isoformat()} is before {today.isoformat()})"
         )
-    actor = actor_or_login(actor)
-    waiver = Waiver(
+    granter, signed = sign_act(
+        db, username, password, roles=WAIVER_ROLES, what="grant a waiver", purpose=f"waive {rule_id}"
+    )
+    role = Role.APPROVER if Role.APPROVER in granter.roles else Role.ADMIN
+    draft = Waiver(
         rule_id=rule_id,
         scope=scope,
         justification=justification,
-        granted_by=(granted_by or actor).strip(),
+        granted_by=granter.username,
         until=until,
         created_at=datetime.now(UTC),
+        model_version_id=model_version.id,
+        role=role.value,
+        printed_name=granter.full_name,
+        public_key_fingerprint=fingerprint(granter.public_key),
     )
+    waiver = dataclasses.replace(draft, signature=signed(draft.manifest()))
     with db.transaction() as uow:
-        stored = uow.waivers.add(model_version_id=model_version.id, waiver=waiver, created_by=actor)
+        stored = uow.waivers.add(
+            model_version_id=model_version.id, waiver=waiver, created_by=granter.username
+        )
         uow.audit.append(
-            actor=actor,
+            actor=granter.username,
             action="waiver.granted",
             entity=f"waiver:{stored.id}",
-            payload={"model_version_id": model_version.id, **stored.to_dict()},
+            payload={
+                **stored.to_dict(),
+                "manifest": stored.manifest(),
+            },
         )
     return stored
 

@@ -19,6 +19,7 @@ from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import (
     MODEL_DELETED,
     VERSION_DELETED,
+    ModelWithoutVersions,
     RegistryChange,
     RegistryImportResult,
     SnapshotInfo,
@@ -222,11 +223,58 @@ def _load(uow: Any, info: SnapshotInfo | None) -> RegistrySnapshot | None:
     return RegistrySnapshot.from_dict(json.loads(uow.evidence.read_bytes(info.content_sha256)))
 
 
+def models_without_versions(db: Database, *, name: str | None = None) -> list[ModelWithoutVersions]:
+    """Registered models that the latest import of some source holds with no version (by name).
+
+    They have no ``model_version`` row (nothing can hang on them yet), so they are read from the
+    snapshots' content; a model that has versions from any source is listed through those instead.
+    """
+    found: dict[str, ModelWithoutVersions] = {}
+    with db.transaction(write=False) as uow:
+        known = {v.name for v in uow.models.list()}
+        for info in uow.registry.latest_snapshots():
+            for model_name, description, tags in _versionless_in(uow, info):
+                if model_name in known or (name is not None and model_name != name):
+                    continue
+                found[model_name] = ModelWithoutVersions(
+                    name=model_name, description=description, tags=dict(tags), snapshot=info
+                )
+    return sorted(found.values(), key=lambda m: m.name.casefold())
+
+
+# Snapshot content is addressed by its hash, so what it says never changes: the registry page asks at
+# every refresh, and a large registry's snapshot is read once per process instead.
+_VERSIONLESS: dict[str, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = {}
+
+
+def _versionless_in(uow: Any, info: SnapshotInfo) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    if info.content_sha256 not in _VERSIONLESS:
+        snapshot = _load(uow, info)
+        if len(_VERSIONLESS) >= 64:
+            _VERSIONLESS.pop(next(iter(_VERSIONLESS)))
+        _VERSIONLESS[info.content_sha256] = tuple(
+            (m.name, m.description, tuple(sorted(m.tags.items())))
+            for m in (snapshot.models if snapshot else ())
+            if not m.versions
+        )
+    return _VERSIONLESS[info.content_sha256]
+
+
 def model_history(db: Database, name: str) -> tuple[list[RegistryChange], list[SnapshotInfo]]:
-    """The changes recorded for model ``name`` (oldest first) and the snapshots that saw it."""
+    """The changes recorded for model ``name`` (oldest first) and the snapshots that saw it.
+
+    A model seen only without versions has no record rows; the snapshots holding it are then found by
+    their content.
+    """
     with db.transaction(write=False) as uow:
         changes = uow.registry.history(name)
         snapshots = uow.registry.snapshots_of(name)
+        if not snapshots:
+            snapshots = [
+                info
+                for info in uow.registry.all_snapshots()
+                if (content := _load(uow, info)) is not None and content.model(name) is not None
+            ]
     if not changes and not snapshots:
         raise NotFoundError(
             f"no registry import has seen a model named {name!r}; import it with "

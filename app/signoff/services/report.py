@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from signoff import __version__
-from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.analysis_run import latest_runs
 from signoff.domain.audit import AuditEvent, ChainVerdict
-from signoff.domain.canonical import canonical_hash, sha256_hex
+from signoff.domain.canonical import sha256_hex
+from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult
 from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.explanation import SHAP_KIND, Explanation
@@ -42,6 +43,7 @@ from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, read_report
+from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
@@ -50,6 +52,7 @@ from signoff.services.verify import (
     check_cited_evidence,
     cited_evidence_problems,
     key_problems,
+    signing_key_of,
 )
 from signoff.storage import Database, UnitOfWork
 
@@ -108,16 +111,6 @@ def _model_version(uow: UnitOfWork, name: str, version: str) -> ModelVersion:
             "list the versions with `signoff models list`"
         )
     return found
-
-
-def _latest_runs(runs: Iterable[AnalysisRun]) -> list[AnalysisRun]:
-    """The newest run of each (kind, inputs): a re-run replaces the earlier one, other logs add to it."""
-    latest: dict[str, AnalysisRun] = {}
-    for run in runs:
-        key = canonical_hash({"kind": run.kind, "inputs": run.inputs})
-        if key not in latest or run.id > latest[key].id:
-            latest[key] = run
-    return sorted(latest.values(), key=lambda r: r.id)
 
 
 def _concerns(event: AuditEvent, model: ModelVersion, entities: set[str]) -> bool:
@@ -186,9 +179,14 @@ def gather_report_input(
             ]
         else:
             logs = version_logs
-            runs = [r for r in _latest_runs(version_runs) if r.kind != POLICY_RUN_KIND]
+            runs = [r for r in latest_runs(version_runs) if r.kind != POLICY_RUN_KIND]
             policy_runs = [r for r in version_runs if r.kind == POLICY_RUN_KIND]
         policy_run = max(policy_runs, key=lambda r: r.id, default=None)
+        inventory = (
+            status.bundle.inventory
+            if status is not None
+            else version_inventory(uow, model.name, model.version)
+        )
         waivers = uow.waivers.list(model_version_id=model.id)
         records = uow.registry.records(model.id)  # newest first
         snapshots = uow.registry.snapshots_of(model.name)
@@ -210,25 +208,31 @@ def gather_report_input(
 
     cited = [*runs, *([policy_run] if policy_run is not None else [])]
     fairness = tuple(
-        (by_hash.get(r.inputs.get("log", "")), FairnessResult.from_dict(r.result))
+        (by_hash.get(r.inputs.get("log", "")), r.result_as(FairnessResult))
         for r in runs
         if r.kind == "fairness"
     )
     performance = tuple(
-        (by_hash.get(r.inputs.get("log", "")), PerformanceResult.from_dict(r.result))
+        (by_hash.get(r.inputs.get("log", "")), r.result_as(PerformanceResult))
         for r in runs
         if r.kind == "performance"
     )
     explanations = tuple(
-        (by_hash.get(r.inputs.get("log", "")), Explanation.from_dict(r.result))
+        (by_hash.get(r.inputs.get("log", "")), r.result_as(Explanation)) for r in runs if r.kind == SHAP_KIND
+    )
+    comparisons = tuple(
+        (
+            f"{model.name} v{r.parameters['champion']['version']} (champion) vs v{model.version} (challenger)",
+            r.result_as(ComparisonResult),
+        )
         for r in runs
-        if r.kind == SHAP_KIND
+        if r.kind == "compare"
     )
     profiles: dict[int, LogProfile] = {}
     for r in runs:
         log_id = by_hash.get(r.inputs.get("log", ""))
         if r.kind == "validation" and log_id is not None:
-            profiles[log_id] = ValidationAnalysis.from_dict(r.result).profile
+            profiles[log_id] = r.result_as(ValidationAnalysis).profile
     drift_runs = [r for r in runs if r.kind == "drift"]
     drift_run = drift_runs[-1] if drift_runs else None
     drift_logs = None
@@ -265,7 +269,7 @@ def gather_report_input(
         policy_evaluation=PolicyEvaluation.from_dict(policy_run.result) if policy_run is not None else None,
         waivers=tuple(waivers),
         column_profiles=profiles,
-        drift=DriftResult.from_dict(drift_run.result) if drift_run is not None else None,
+        drift=drift_run.result_as(DriftResult) if drift_run is not None else None,
         drift_logs=drift_logs,
         registry_record=ModelVersionRecord.from_dict(records[0][1]) if records else None,
         snapshots=tuple(snapshots),
@@ -274,6 +278,9 @@ def gather_report_input(
         performance_results=performance,
         explanations=explanations,
         review=review,
+        comparisons=comparisons,
+        inventory=inventory,
+        conditions=status.conditions if status is not None else (),
     )
 
 
@@ -298,7 +305,9 @@ def export_report(
     report_progress = progress or (lambda _fraction, _stage: None)
     out = Path(out)
     if not out.parent.is_dir():
-        raise InputError(f"the folder {str(out.parent)!r} does not exist; create it or choose another --out")
+        raise InputError(
+            f"the folder {str(out.parent)!r} does not exist; create it or choose another place for the report"
+        )
     if out.is_dir():
         raise InputError(f"{str(out)!r} is a folder; give the report's file name, e.g. report.pdf")
     report_progress(0.0, "gathering evidence")
@@ -366,7 +375,7 @@ def _signature_check(uow: UnitOfWork, printed: dict[str, Any]) -> ReportCheck:
     if stored.manifest() != manifest or stored.signature.hex() != printed.get("signature"):
         return ReportCheck(name, False, "the database's signature differs from the one in the report")
     signer = uow.users.find(stored.signer)
-    problems = key_problems(signer.public_key if signer is not None else None, stored)
+    problems = key_problems(signing_key_of(signer, stored), stored)
     if problems:
         return ReportCheck(name, False, "; ".join(problems))
     return ReportCheck(

@@ -11,17 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.canonical import canonical_hash, canonical_json
+from signoff.domain.analysis_run import latest_runs
+from signoff.domain.audit import format_utc
+from signoff.domain.canonical import canonical_json
+from signoff.domain.decision import (
+    Condition,
+    ConditionStatus,
+    ConditionTerms,
+    PolicyVerdict,
+    approval_refusal,
+    parse_condition,
+)
 from signoff.domain.errors import ConflictError, InputError, IntegrityError, PermissionDenied
 from signoff.domain.evidence_bundle import BundleAnalysis, EvidenceBundle, ReviewStatus
+from signoff.domain.policy import PolicyEvaluation
 from signoff.domain.review import (
     ACTION_FOR_MEANING,
+    CONDITIONS_NEEDED,
     EVIDENCE_MOVED,
+    JUSTIFICATION_NEEDED,
     MEANING_ROLE,
     Finding,
     Review,
@@ -36,8 +48,9 @@ from signoff.domain.review import (
     transition,
 )
 from signoff.domain.users import Role, User, check_has_role
+from signoff.services.inventory import version_inventory
 from signoff.services.security import fingerprint, signer_for
-from signoff.services.users import authenticate, signing_key
+from signoff.services.users import authenticate, check_password_current, signing_key
 from signoff.services.verify import account_problems, review_with_verification
 from signoff.storage import Database, UnitOfWork
 
@@ -75,19 +88,6 @@ def _current_user(uow: UnitOfWork, actor: User | str) -> User:
     return user
 
 
-def _chosen_runs(runs: Iterable[AnalysisRun], chosen: set[str], other_logs: set[str]) -> list[AnalysisRun]:
-    """The latest run for each (kind, inputs) that reads no log outside the review's chosen logs."""
-    latest: dict[str, AnalysisRun] = {}
-    for run in runs:
-        read = set(run.inputs.values())
-        if read & other_logs and not read <= chosen:
-            continue
-        key = canonical_hash({"kind": run.kind, "inputs": run.inputs})
-        if key not in latest or run.id > latest[key].id:
-            latest[key] = run
-    return sorted(latest.values(), key=lambda r: r.id)
-
-
 def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], findings: tuple[Finding, ...]):
     version = uow.models.get(model_version_id)
     all_logs = uow.logs.list(model_version_id=model_version_id)
@@ -95,7 +95,8 @@ def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], fi
     chosen_logs = [by_id[i] for i in log_ids]
     chosen = {log.evidence_sha256 for log in chosen_logs}
     others = {log.evidence_sha256 for log in all_logs} - chosen
-    runs = _chosen_runs(uow.analysis_runs.list(model_version_id=model_version_id), chosen, others)
+    # The latest run of each kind and inputs that read no log left out of the review.
+    runs = latest_runs(uow.analysis_runs.list(model_version_id=model_version_id), not_reading=others)
     policy_runs = [r for r in runs if r.kind == POLICY_RUN_KIND]
     analyses = [
         BundleAnalysis(r.id, r.kind, r.result_sha256, r.created_by) for r in runs if r.kind != POLICY_RUN_KIND
@@ -106,7 +107,18 @@ def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], fi
         analyses,
         policy_runs[-1].result_sha256 if policy_runs else None,
         findings,
+        version_inventory(uow, version.name, version.version),
     )
+
+
+def _policy_verdict(uow: UnitOfWork, bundle: EvidenceBundle) -> PolicyVerdict:
+    """The verdict of the policy evaluation the bundle holds (NOT EVALUATED when it holds none)."""
+    if bundle.policy_evaluation_sha256 is None:
+        return PolicyVerdict.of(None)
+    for run in uow.analysis_runs.list(kind=POLICY_RUN_KIND, model_version_id=bundle.model_version["id"]):
+        if run.result_sha256 == bundle.policy_evaluation_sha256:
+            return PolicyVerdict.of(PolicyEvaluation.from_dict(run.result))
+    return PolicyVerdict.of(None)
 
 
 def _status(uow: UnitOfWork, review_id: int, *, for_update: bool = False) -> ReviewStatus:
@@ -118,7 +130,9 @@ def _status(uow: UnitOfWork, review_id: int, *, for_update: bool = False) -> Rev
         raise IntegrityError(TAMPERED.format(review_id=review_id, problems="; ".join(problems)))
     bundle = _assemble(uow, stored.model_version_id, uow.reviews.log_ids(review_id), stored.findings)
     live = replace(checked, bundle_hash=bundle.hash, analysts=bundle.analysts)
-    return ReviewStatus(live, bundle, stored.bundle_hash, problems)
+    model = f"{bundle.model_version['name']} v{bundle.model_version['version']}"
+    conditions = tuple(replace(c, model=model) for c in uow.conditions.list(review_id=review_id))
+    return ReviewStatus(live, bundle, stored.bundle_hash, _policy_verdict(uow, bundle), conditions, problems)
 
 
 def _check_expected(status: ReviewStatus, expected_version: int | None) -> None:
@@ -257,6 +271,13 @@ def _change_findings(
         check_allowed(status.review, ReviewAction.EDIT_FINDINGS, editor)
         now = _now()
         before, after_finding, findings = change(status.review, editor, now)
+        if after_finding.owner and (before is None or after_finding.owner != before.owner):
+            owner = uow.users.find(after_finding.owner)
+            if owner is None or owner.disabled:
+                raise InputError(
+                    f"finding {after_finding.number}: its owner {after_finding.owner!r} is not an enabled "
+                    "Signoff account"
+                )
         bundle = replace(status.bundle, findings=tuple(sorted(findings, key=lambda f: f.number)))
         after = transition(
             status.review,
@@ -296,7 +317,11 @@ def add_finding(
     title: str,
     description: str = "",
     expected_version: int | None = None,
+    owner: str = "",
+    due: date | None = None,
 ) -> ReviewStatus:
+    """Add a finding; with ``owner`` (an account) and ``due`` it is an obligation to remedy by then."""
+
     def change(review: Review, editor: User, now: datetime):
         finding = new_finding(
             review.findings,
@@ -306,6 +331,8 @@ def add_finding(
             author=editor.username,
             description=description,
             created_at=now,
+            owner=owner,
+            due=due,
         )
         return None, finding, (*review.findings, finding)
 
@@ -324,6 +351,8 @@ def update_finding(
     title: str | None = None,
     description: str | None = None,
     expected_version: int | None = None,
+    owner: str | None = None,
+    due: date | None = None,
 ) -> ReviewStatus:
     def change(review: Review, editor: User, now: datetime):
         matching = [f for f in review.findings if f.number == number]
@@ -338,6 +367,8 @@ def update_finding(
             severity=severity,
             title=title,
             description=description,
+            owner=owner,
+            due=due,
         )
         if edited == before:
             raise InputError(f"finding {number} already reads like that: nothing to change")
@@ -429,16 +460,35 @@ def sign(
     meaning: SignatureMeaning | str,
     expected_version: int | None = None,
     bundle_hash: str | None = None,
+    justification: str | None = None,
+    conditions: Iterable[ConditionTerms | str] = (),
 ) -> ReviewStatus:
     """Sign review ``review_id`` with ``meaning``, re-authenticating ``username`` with ``password``.
 
     ``bundle_hash`` (the hash the signer was shown) and ``expected_version`` make the signature bind
     exactly what was shown: if the evidence or the review moved meanwhile, nothing is signed.
+    ``approved`` is refused while the policy verdict fails or is insufficient, or a high or critical
+    finding is open; ``approved_with_conditions`` needs a ``justification`` and at least one condition
+    (``"TEXT|owner=NAME|due=YYYY-MM-DD"`` or ``ConditionTerms``), both signed with it and the conditions
+    then tracked as obligations.
     """
     if isinstance(meaning, str):
         meaning = parse_meaning(meaning)
     action = ACTION_FOR_MEANING[meaning]
+    terms = tuple(parse_condition(c) if isinstance(c, str) else c for c in conditions)
+    with_conditions = meaning is SignatureMeaning.APPROVED_WITH_CONDITIONS
+    if not with_conditions and (terms or (justification or "").strip()):
+        raise InputError("only an approval with conditions takes a justification and conditions")
+    if with_conditions and not (justification or "").strip():
+        raise InputError(JUSTIFICATION_NEEDED)
+    if with_conditions and not terms:
+        raise InputError(CONDITIONS_NEEDED)
+    today = _now().date()
+    for term in terms:
+        if term.due < today:
+            raise InputError(f"condition {term.text!r} would already be overdue ({term.due.isoformat()})")
     user = authenticate(db, username, password, purpose=f"sign review {review_id}")
+    check_password_current(user)
     key = signing_key(db, user.username)
     sign_manifest = signer_for(user.username, key, password)
     try:
@@ -451,6 +501,16 @@ def sign(
                 )
             signer = _current_user(uow, user)
             check_allowed(status.review, action, signer)
+            if meaning is SignatureMeaning.APPROVED:
+                refusal = approval_refusal(review_id, status.verdict, status.review.findings)
+                if refusal is not None:
+                    raise PermissionDenied(refusal)
+            for term in terms:
+                owner = uow.users.find(term.owner)
+                if owner is None or owner.disabled:
+                    raise InputError(
+                        f"condition {term.text!r}: its owner {term.owner!r} is not an enabled Signoff account"
+                    )
             draft = Signature(
                 review_id=review_id,
                 signer=signer.username,
@@ -460,11 +520,16 @@ def sign(
                 signed_at=_now(),
                 bundle_hash=status.bundle.hash,
                 public_key_fingerprint=fingerprint(key.public_key),
+                justification=(justification or "").strip() if with_conditions else None,
+                conditions=tuple(t.content() for t in terms) if with_conditions else None,
             )
             signed = replace(draft, signature=sign_manifest(draft.manifest()))
             after = transition(status.review, action, signer, now=signed.signed_at, signature=signed)
             _record_bundle(uow, status.bundle)
             stored = uow.reviews.add_signature(signed)
+            assert stored.id is not None
+            for number, term in enumerate(terms, start=1):
+                uow.conditions.add(review_id=review_id, signature_id=stored.id, number=number, terms=term)
             uow.reviews.save(after, expected_version=status.review.version)
             uow.audit.append(
                 actor=signer.username,
@@ -477,6 +542,7 @@ def sign(
                     "public_key_fingerprint": stored.public_key_fingerprint,
                     "state_before": status.review.state.value,
                     "state_after": after.state.value,
+                    "policy_verdict": status.verdict.verdict.value,
                 },
             )
             return _status(uow, review_id)
@@ -514,3 +580,103 @@ def revoke(
             },
         )
         return _status(uow, review_id)
+
+
+def list_conditions(db: Database, *, overdue_on: date | None = None) -> list[Condition]:
+    """Every condition of every approval, soonest due first; with ``overdue_on``, only those overdue then."""
+    with db.transaction(write=False) as uow:
+        found = []
+        models: dict[int, str] = {}
+        for condition in uow.conditions.list():
+            if overdue_on is not None and not condition.is_overdue(overdue_on):
+                continue
+            if condition.review_id not in models:
+                version = uow.models.get(uow.reviews.get(condition.review_id).model_version_id)
+                models[condition.review_id] = f"{version.name} v{version.version}"
+            found.append(replace(condition, model=models[condition.review_id]))
+        return found
+
+
+RISK_ACCEPTANCE_FORMAT = "signoff.condition-risk-accepted/1"
+
+
+def close_condition(
+    db: Database,
+    actor: User | str,
+    condition_id: int,
+    *,
+    evidence: str,
+    accept_risk: bool = False,
+    password: str | None = None,
+) -> Condition:
+    """Close a condition with the evidence that it was met (its owner, an approver or an administrator).
+
+    ``accept_risk`` closes it unmet, as a risk accepted: an approver's signed act, re-authenticated with
+    ``password`` and signed like a signature (``signoff verify`` checks it).
+    """
+    if not evidence.strip():
+        raise InputError(
+            "closing a condition needs the evidence that it was met (or why the risk is accepted)"
+        )
+    signed = None
+    if accept_risk:
+        from signoff.services.signed_acts import sign_act
+
+        name = actor if isinstance(actor, str) else actor.username
+        _, signed = sign_act(
+            db,
+            name,
+            password or "",
+            roles={Role.APPROVER},
+            what="accept the risk of an unmet condition",
+            purpose=f"accept the risk of condition {condition_id}",
+        )
+    with db.transaction() as uow:
+        closer = _current_user(uow, actor)
+        condition = uow.conditions.get(condition_id, for_update=True)
+        if condition.status in (ConditionStatus.CLOSED, ConditionStatus.RISK_ACCEPTED):
+            raise ConflictError(
+                f"condition {condition_id} is already {condition.status.value.replace('_', ' ')}"
+            )
+        if accept_risk:
+            check_has_role(closer, Role.APPROVER, "accept the risk of an unmet condition")
+        elif closer.username != condition.terms.owner and not ({Role.APPROVER, Role.ADMIN} & closer.roles):
+            raise PermissionDenied(
+                f"{closer.username!r} cannot close condition {condition_id}: it is owned by "
+                f"{condition.terms.owner!r} (or close it as an approver or administrator)"
+            )
+        status = ConditionStatus.RISK_ACCEPTED if accept_risk else ConditionStatus.CLOSED
+        now = _now()
+        uow.conditions.close(
+            condition_id, status=status, evidence=evidence.strip(), by=closer.username, at=now
+        )
+        payload: dict[str, Any] = {
+            "review_id": condition.review_id,
+            "terms": condition.terms.content(),
+            "status": status.value,
+            "evidence": evidence.strip(),
+            "overdue": condition.is_overdue(now.date()),
+        }
+        if signed is not None:
+            manifest = {
+                "format": RISK_ACCEPTANCE_FORMAT,
+                "condition_id": condition_id,
+                "review_id": condition.review_id,
+                "terms": condition.terms.content(),
+                "evidence": evidence.strip(),
+                "accepted_by": closer.username,
+                "printed_name": closer.full_name,
+                "accepted_at": format_utc(now),
+            }
+            payload.update(
+                manifest=manifest,
+                signature=signed(manifest).hex(),
+                public_key_fingerprint=fingerprint(closer.public_key),
+            )
+        uow.audit.append(
+            actor=closer.username,
+            action="condition.closed",
+            entity=f"condition:{condition_id}",
+            payload=payload,
+        )
+        return uow.conditions.get(condition_id)

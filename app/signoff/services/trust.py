@@ -3,24 +3,26 @@
 Before deciding, the user sees the advisory picklescan listing of what the pickle imports
 (``scan_model_artifact``). The decision is an audit event (``model.artifact_trusted``) carrying the
 artifact's SHA-256, the scan shown and who decided; the set of trusted hashes is read back from the
-ledger, so a decision can be neither lost nor quietly edited. The actor is the signed-in user when
-the caller passes one, else the OS login.
+ledger, so a decision can be neither lost nor quietly edited. Trusting is a signed act of an approver
+or administrator (re-authenticated, Ed25519 over the decision's manifest), checked by ``signoff verify``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from signoff.analysis.model_loading import plan_model_load, scan_pickle, sha256_file
 from signoff.domain.errors import ConflictError, InputError
 from signoff.domain.explanation import ModelFormat, PickleScan, TrustDecision
-from signoff.services.identity import actor_or_login
+from signoff.domain.users import Role
 from signoff.services.model_artifacts import materialised_artifacts
 from signoff.services.models import get_model_version
+from signoff.services.security import fingerprint
+from signoff.services.signed_acts import TRUSTED, sign_act
 from signoff.storage import Database
 
-TRUSTED = "model.artifact_trusted"
+TRUST_ROLES = frozenset({Role.APPROVER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,10 @@ def scan_model_artifact(db: Database, *, name: str, version: str) -> ArtifactRev
 
 
 def trust_model_artifact(
-    db: Database, *, name: str, version: str, reviewed: ArtifactReview, actor: str | None = None
+    db: Database, *, name: str, version: str, reviewed: ArtifactReview, username: str, password: str
 ) -> TrustDecision:
-    """Record that ``actor`` trusts the pickle they reviewed. Refused if the file changed since."""
+    """Record that ``username`` (an approver or administrator, re-authenticated with ``password``)
+    trusts the pickle they reviewed, signed like a signature. Refused if the file changed since."""
     current = scan_model_artifact(db, name=name, version=version)
     if current.sha256 != reviewed.sha256:
         raise ConflictError(
@@ -83,20 +86,31 @@ def trust_model_artifact(
             f"{current.file_name} is a {current.format.value} file: it loads without running code and needs "
             "no trust decision"
         )
+    decider, signed = sign_act(
+        db,
+        username,
+        password,
+        roles=TRUST_ROLES,
+        what="trust a pickle model file",
+        purpose=f"trust {current.file_name}",
+    )
     model_version = get_model_version(db, name, version)
-    decided_by = actor_or_login(actor)
-    decision = TrustDecision(
+    draft = TrustDecision(
         artifact_sha256=current.sha256,
         file_name=current.file_name,
         format=current.format,
-        decided_by=decided_by,
+        decided_by=decider.username,
         decided_at=datetime.now(UTC),
         scan=current.scan,
         model=current.model,
+        printed_name=decider.full_name,
+        role=(Role.APPROVER if Role.APPROVER in decider.roles else Role.ADMIN).value,
+        public_key_fingerprint=fingerprint(decider.public_key),
     )
+    decision = replace(draft, signature=signed(draft.manifest()))
     with db.transaction() as uow:
         uow.audit.append(
-            actor=decided_by,
+            actor=decider.username,
             action=TRUSTED,
             entity=f"model_version:{model_version.id}",
             payload=decision.to_payload(),

@@ -16,6 +16,7 @@ from typing import Any
 
 from signoff.domain.audit import AuditEvent
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.decision import ConditionStatus
 from signoff.domain.errors import IntegrityError
 from signoff.domain.integrity import (
     ANALYSIS_RECORDED,
@@ -23,6 +24,7 @@ from signoff.domain.integrity import (
     LOG_IMPORTED,
     POLICY_EVALUATED,
     USER_CREATED,
+    USER_PASSWORD_RESET,
     DerivedRecords,
     RowProblem,
     derive_records,
@@ -31,6 +33,7 @@ from signoff.domain.review import Review, Signature
 from signoff.domain.users import User
 from signoff.domain.verification import DatabaseVerification, SignatureProblem
 from signoff.services.security import fingerprint, signature_is_valid
+from signoff.services.signed_acts import verify_signed_acts
 from signoff.storage import Database, UnitOfWork
 
 Progress = Callable[[int, int], None]  # (evidence bytes re-hashed, bytes in all)
@@ -47,7 +50,8 @@ class AuditedFacts:
     """What the audit log says, read once: the derived rows and the users' audited keys."""
 
     derived: DerivedRecords
-    audited_keys: dict[str, bytes]  # username -> stored public key, only when it is the audited one
+    # username -> the stored public keys (current and retired) that the audit log records for the account
+    audited_keys: dict[str, tuple[bytes, ...]]
 
 
 def verify_database(
@@ -74,6 +78,7 @@ def verify_database(
             *user_problems(users, facts.derived),
             *review_problems(uow.reviews.list(), facts.derived),
             *waiver_problems(uow, facts.derived),
+            *condition_problems(uow, facts.derived),
             *analysis_run_problems(uow, facts.derived),
             *prediction_log_problems(uow, facts.derived),
             # The full pass below re-hashes every blob, bundles included; --quick still re-hashes these.
@@ -84,31 +89,35 @@ def verify_database(
             blobs = uow.evidence.count()
             rows.extend(blob_problems(uow, progress))
         problems = signature_problems(signatures, users, facts)
+    problems.extend(verify_signed_acts(db))  # waivers, trust decisions, risk acceptances
     return DatabaseVerification(
         chain, len(signatures), tuple(problems), tuple(rows), quick=quick, blobs_rehashed=blobs
     )
 
 
 def audited_facts(users: Iterable[User], events: list[AuditEvent]) -> AuditedFacts:
-    """Derive the rows from ``events`` (in sequence order); a signing counts only under the audited key."""
-    audited_fingerprints = {
-        event.entity.partition(":")[2]: event.payload.get("public_key_fingerprint")
-        for event in events
-        if event.action == USER_CREATED and isinstance(event.payload, dict)
-    }
+    """Derive the rows from ``events`` (in sequence order); a signing counts only under an audited key
+    (the derivation also checks it was the account's key at the time of signing)."""
+    audited_fingerprints: dict[str, set[str]] = {}
+    for event in events:
+        if event.action in (USER_CREATED, USER_PASSWORD_RESET) and isinstance(event.payload, dict):
+            username = event.entity.partition(":")[2]
+            audited_fingerprints.setdefault(username, set()).add(
+                str(event.payload.get("public_key_fingerprint"))
+            )
     audited_keys = {
-        user.username: user.public_key
+        user.username: tuple(
+            k for k in user.public_keys() if fingerprint(k) in audited_fingerprints.get(user.username, ())
+        )
         for user in users
-        if fingerprint(user.public_key) == audited_fingerprints.get(user.username)
     }
 
     def signature_valid(username: str, manifest: Mapping[str, Any], signature_hex: str) -> bool:
-        key = audited_keys.get(username)
         try:
             signature = bytes.fromhex(signature_hex)
         except ValueError:
             return False
-        return key is not None and signature_is_valid(key, dict(manifest), signature)
+        return any(signature_is_valid(k, dict(manifest), signature) for k in audited_keys.get(username, ()))
 
     return AuditedFacts(derive_records(events, signature_valid), audited_keys)
 
@@ -134,14 +143,15 @@ def signature_problems(
     signatures: Iterable[Signature], users: Iterable[User], facts: AuditedFacts
 ) -> list[SignatureProblem]:
     """Each stored signature against its signer's key and the audit log's record of the signing."""
-    keys = {user.username: user.public_key for user in users}
+    keys = {user.username: user for user in users}
     recorded = facts.derived.signings
     problems: list[SignatureProblem] = []
     seen: set[int] = set()
     for signature in signatures:
         assert signature.id is not None
         seen.add(signature.id)
-        for text in stored_signature_problems(signature, keys.get(signature.signer), recorded):
+        key = signing_key_of(keys.get(signature.signer), signature)
+        for text in stored_signature_problems(signature, key, recorded):
             problems.append(SignatureProblem(signature.id, signature.review_id, signature.signer, text))
     for missing in sorted(set(recorded) - seen):
         manifest = recorded[missing].get("manifest", {})
@@ -171,6 +181,22 @@ def stored_signature_problems(
     ):
         problems.append("it differs from the audit log's record of the signing")
     return problems
+
+
+def _signing_key(user_keys: tuple[bytes, ...] | None, key_fingerprint: str) -> bytes | None:
+    """The user's key that the signature names, else their current key (so a mismatch is reported)."""
+    if not user_keys:
+        return None
+    return next((k for k in user_keys if fingerprint(k) == key_fingerprint), user_keys[0])
+
+
+def signing_key_of(signer: User | None, signature: Signature) -> bytes | None:
+    """The signer's key (current, or retired by a password reset) that ``signature`` names, else their
+    current key (so that a mismatch is reported); None when the signer is not a user of the database."""
+    if signer is None:
+        return None
+    keys = signer.public_keys()
+    return next((k for k in keys if fingerprint(k) == signature.public_key_fingerprint), keys[0])
 
 
 def key_problems(public_key: bytes | None, signature: Signature) -> list[str]:
@@ -218,7 +244,15 @@ def user_problems(users: Iterable[User], derived: DerivedRecords) -> list[RowPro
         if user.full_name != audited.full_name:
             problem(f"its full name {user.full_name!r} is not the audited {audited.full_name!r}")
         if fingerprint(user.public_key) != audited.key_fingerprint:
-            problem("its public key is not the one recorded when the account was created (key swapped)")
+            problem("its public key is not the one its audited creation or last reset recorded (key swapped)")
+        if [fingerprint(k) for k in user.retired_public_keys] != audited.retired_fingerprints:
+            problem("its retired public keys are not the ones its audited password resets retired")
+        if user.must_change_password != audited.must_change_password:
+            problem(
+                "its forced password change is "
+                + ("set" if user.must_change_password else "cleared")
+                + ", but the audited resets and changes say otherwise"
+            )
     return problems
 
 
@@ -273,14 +307,13 @@ def unverified_signatures(review: Review, derived: DerivedRecords) -> frozenset[
 def waiver_problems(uow: UnitOfWork, derived: DerivedRecords) -> list[RowProblem]:
     """Each waiver against the audited grant that created it."""
     problems = []
-    versions = uow.waivers.model_version_ids()
-    stored = {w.id: w for w in uow.waivers.list()}
+    stored = {w.id: w for w in uow.waivers.all()}
     for waiver_id, waiver in stored.items():
         granted = derived.waivers.get(waiver_id)
         if granted is None:
             problems.append(RowProblem("waiver", str(waiver_id), "no audit event records it being granted"))
             continue
-        expected = {"model_version_id": versions.get(waiver_id), **waiver.to_dict()}
+        expected = {"model_version_id": waiver.model_version_id, **waiver.to_dict()}
         changed = sorted(k for k in expected if granted.get(k) != expected[k])
         if changed:
             problems.append(
@@ -292,6 +325,47 @@ def waiver_problems(uow: UnitOfWork, derived: DerivedRecords) -> list[RowProblem
         problems.append(
             RowProblem("waiver", str(waiver_id), "the audit log records it being granted but it is gone")
         )
+    return problems
+
+
+def condition_problems(uow: UnitOfWork, derived: DerivedRecords) -> list[RowProblem]:
+    """Each condition of an approval against the signed approval that set it and the audited closing."""
+    problems = []
+    rows = uow.conditions.list()
+    signed_by = uow.conditions.signature_ids()
+    for condition in rows:
+
+        def problem(text: str, condition_id: int = condition.id) -> None:
+            problems.append(RowProblem("review_condition", str(condition_id), text))
+
+        signing = derived.signings.get(signed_by[condition.id], {})
+        manifest = signing.get("manifest") if isinstance(signing.get("manifest"), dict) else {}
+        signed = manifest.get("conditions") if isinstance(manifest.get("conditions"), list) else []
+        if not 0 < condition.number <= len(signed) or manifest.get("review_id") != condition.review_id:
+            problem("no audited approval with conditions of its review signed it")
+        elif signed[condition.number - 1] != condition.terms.content():
+            problem("its text, owner or due date differ from what the approval signed")
+        closing = derived.closings.get(condition.id)
+        if closing is None:
+            if condition.status is not ConditionStatus.OPEN:
+                problem(f"it is {condition.status.value}, but no audit event records it being closed")
+            continue
+        recorded = (closing.payload.get("status"), closing.payload.get("evidence"), closing.actor)
+        if (condition.status.value, condition.evidence, condition.closed_by) != recorded:
+            problem("its status, evidence or closer differ from the audited closing")
+    present = {(signed_by[c.id], c.number) for c in rows}
+    for signature_id, signing in sorted(derived.signings.items()):
+        manifest = signing.get("manifest") if isinstance(signing.get("manifest"), dict) else {}
+        signed = manifest.get("conditions") if isinstance(manifest.get("conditions"), list) else []
+        for number in range(1, len(signed) + 1):
+            if (signature_id, number) not in present:
+                problems.append(
+                    RowProblem(
+                        "review_condition",
+                        f"{number} of signature {signature_id}",
+                        "the approval signed this condition but the database no longer holds it",
+                    )
+                )
     return problems
 
 
@@ -398,11 +472,10 @@ def cited_evidence_problems(
             RowProblem("review", str(review.id), t) for t in one_review_problems(review, facts.derived)
         ]
         problems += bundle_problems(uow, {s.bundle_hash for s in review.signatures})
-        keys = {user.username: user.public_key for user in users}
+        signers = {user.username: user for user in users}
         for signature in review.signatures:
-            for text in stored_signature_problems(
-                signature, keys.get(signature.signer), facts.derived.signings
-            ):
+            key = signing_key_of(signers.get(signature.signer), signature)
+            for text in stored_signature_problems(signature, key, facts.derived.signings):
                 problems.append(RowProblem("signature", str(signature.id), text))
     return problems
 
@@ -418,9 +491,9 @@ def review_with_verification(uow: UnitOfWork, review: Review) -> tuple[Review, t
     between its row and its audited events."""
     facts = audited_facts_of(uow, review.id)
     unverified = unverified_signatures(review, facts.derived)
-    keys = {user.username: user.public_key for user in uow.users.list()}
+    signers = {user.username: user for user in uow.users.list()}
     for signature in review.signatures:
-        if key_problems(keys.get(signature.signer), signature):
+        if key_problems(signing_key_of(signers.get(signature.signer), signature), signature):
             unverified |= {signature.id} if signature.id is not None else set()
     return (
         replace(review, unverified_signatures=frozenset(unverified)),

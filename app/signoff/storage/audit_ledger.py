@@ -16,7 +16,14 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from signoff.domain.audit import AuditEvent, ChainVerdict, StoredAuditEvent, chain_event, verify_chain
+from signoff.domain.audit import (
+    SESSION_KEY,
+    AuditEvent,
+    ChainVerdict,
+    StoredAuditEvent,
+    chain_event,
+    verify_chain,
+)
 from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import IntegrityError, NotFoundError
 from signoff.storage.schema import AuditEventRow, AuditHeadRow
@@ -37,9 +44,15 @@ _STREAM_BATCH = 5000
 
 
 class AuditLedger:
-    def __init__(self, session: Session, on_append: Callable[[AuditEvent], None]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        on_append: Callable[[AuditEvent], None],
+        session_facts: dict[str, Any] | None = None,
+    ) -> None:
         self._session = session
         self._on_append = on_append
+        self._session_facts = session_facts
 
     def append(
         self,
@@ -63,7 +76,10 @@ class AuditLedger:
                     "recorded. Run `signoff audit verify` and restore the database from a backup."
                 )
         # Stored payloads are canonical JSON; hash exactly what a later reader will read back.
-        stored_payload = canonical_json(payload or {}).decode("utf-8")
+        payload = dict(payload or {})
+        if self._session_facts is not None:
+            payload.setdefault(SESSION_KEY, self._session_facts)
+        stored_payload = canonical_json(payload).decode("utf-8")
         event = chain_event(
             previous,
             occurred_at=datetime.now(UTC),
@@ -117,10 +133,17 @@ class AuditLedger:
         action: str | None = None,
         entity: str | None = None,
         actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int | None = None,
     ) -> list[AuditEvent]:
-        """Matching events, newest first. ``action`` matches a prefix at a dot (``log`` -> ``log.*``)."""
+        """Matching events, newest first. ``action`` matches a prefix at a dot (``log`` -> ``log.*``);
+        ``since`` is inclusive, ``until`` exclusive."""
         statement = select(*_COLUMNS).order_by(_events.c.sequence.desc())
+        if since is not None:
+            statement = statement.where(_events.c.occurred_at >= since)
+        if until is not None:
+            statement = statement.where(_events.c.occurred_at < until)
         if action is not None:
             statement = statement.where(
                 (_events.c.action == action) | _events.c.action.startswith(f"{action}.")
@@ -132,6 +155,10 @@ class AuditLedger:
         if limit is not None:
             statement = statement.limit(limit)
         return [_to_event(StoredAuditEvent(*row)) for row in self._session.execute(statement)]
+
+    def actors(self) -> list[str]:
+        """Everyone who has an event, by name."""
+        return sorted(self._session.scalars(select(_events.c.actor).distinct()))
 
     def verify(
         self,

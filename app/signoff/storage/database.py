@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event
@@ -26,14 +27,16 @@ from signoff.domain.errors import ConflictError, ExternalServiceError, InputErro
 from signoff.storage import migrate
 from signoff.storage.audit_ledger import AuditLedger
 from signoff.storage.evidence import EvidenceStore
+from signoff.storage.inventory import InventoryRepository
 from signoff.storage.registry import RegistryRepository
 from signoff.storage.repositories import (
     AnalysisRunRepository,
+    LogSourceRepository,
     ModelVersionRepository,
     PredictionLogRepository,
     WaiverRepository,
 )
-from signoff.storage.reviews import ReviewRepository
+from signoff.storage.reviews import ConditionRepository, ReviewRepository
 from signoff.storage.users import UserRepository
 
 ENV_VAR = "SIGNOFF_DB"
@@ -135,6 +138,9 @@ class Database:
         self.engine = engine
         self.write_engine = engine.execution_options(**{_WRITE: True})
         self._listeners: list[AuditListener] = []
+        # How the people acting through this handle were identified, and the facts around it (OS login,
+        # host): set by the services when someone signs in, added to every audit event's payload.
+        self.session_facts: dict[str, Any] | None = None
 
     @property
     def url(self) -> str:
@@ -159,7 +165,7 @@ class Database:
         try:
             engine = self.write_engine if write else self.engine
             with Session(engine, expire_on_commit=False) as session, session.begin():
-                yield UnitOfWork(session, appended.append)
+                yield UnitOfWork(session, appended.append, self.session_facts)
         except sa_exc.IntegrityError as error:
             # Repositories check before they insert, so a constraint failing here means another
             # writer stored the same thing between that check and this commit (PostgreSQL).
@@ -196,16 +202,24 @@ class Database:
 class UnitOfWork:
     """The repositories of one transaction. Everything they return is a frozen domain object."""
 
-    def __init__(self, session: Session, on_append: Callable[[AuditEvent], None]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        on_append: Callable[[AuditEvent], None],
+        session_facts: dict[str, Any] | None = None,
+    ) -> None:
         self.models = ModelVersionRepository(session)
         self.evidence = EvidenceStore(session)
-        self.audit = AuditLedger(session, on_append)
+        self.audit = AuditLedger(session, on_append, session_facts)
         self.logs = PredictionLogRepository(session)
         self.analysis_runs = AnalysisRunRepository(session)
         self.users = UserRepository(session)
         self.reviews = ReviewRepository(session)
+        self.conditions = ConditionRepository(session)
         self.waivers = WaiverRepository(session)
         self.registry = RegistryRepository(session)
+        self.inventory = InventoryRepository(session)
+        self.sources = LogSourceRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:

@@ -162,6 +162,23 @@ class RegistryRepository:
             for row in rows
         ]
 
+    def latest_snapshots(self) -> list[SnapshotInfo]:
+        """The newest snapshot of every source (kind and URI), oldest source first."""
+        rows = self._session.scalars(
+            select(RegistrySnapshotRow).order_by(RegistrySnapshotRow.taken_at, RegistrySnapshotRow.id)
+        )
+        latest: dict[tuple[str, str], SnapshotInfo] = {}
+        for row in rows:
+            latest[(row.source_kind, row.source_uri)] = _stored(row)
+        return list(latest.values())
+
+    def all_snapshots(self) -> list[SnapshotInfo]:
+        """Every snapshot, oldest first."""
+        rows = self._session.scalars(
+            select(RegistrySnapshotRow).order_by(RegistrySnapshotRow.taken_at, RegistrySnapshotRow.id)
+        )
+        return [_stored(row) for row in rows]
+
     def snapshots_of(self, name: str) -> list[SnapshotInfo]:
         """Snapshots that saw a version of model ``name``, oldest first."""
         rows = self._session.scalars(

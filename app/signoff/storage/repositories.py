@@ -16,10 +16,17 @@ from sqlalchemy.orm import Session
 from signoff.domain.analysis_run import AnalysisRun, request_hash
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.errors import InputError, NotFoundError
+from signoff.domain.log_source import LogSource
 from signoff.domain.policy import Waiver
 from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog, ValidationReport
 from signoff.domain.registry import ModelVersion
-from signoff.storage.schema import AnalysisRunRow, ModelVersionRow, PredictionLogRow, WaiverRow
+from signoff.storage.schema import (
+    AnalysisRunRow,
+    LogSourceRow,
+    ModelVersionRow,
+    PredictionLogRow,
+    WaiverRow,
+)
 
 
 class ModelVersionRepository:
@@ -332,21 +339,24 @@ class WaiverRepository:
             until=waiver.until,
             created_at=waiver.created_at,
             created_by=created_by,
+            role=waiver.role or None,
+            printed_name=waiver.printed_name or None,
+            signature=waiver.signature or None,
+            public_key_fingerprint=waiver.public_key_fingerprint or None,
         )
         self._session.add(row)
         self._session.flush()
         return _waiver(row)
 
-    def list(self, *, model_version_id: int | None = None) -> list[Waiver]:
-        """The waivers of one model version, or of every version."""
-        statement = select(WaiverRow).order_by(WaiverRow.id)
-        if model_version_id is not None:
-            statement = statement.where(WaiverRow.model_version_id == model_version_id)
-        return [_waiver(row) for row in self._session.scalars(statement)]
+    def all(self) -> list[Waiver]:
+        """Every waiver of every model version, oldest first (``signoff verify`` checks each)."""
+        return [_waiver(row) for row in self._session.scalars(select(WaiverRow).order_by(WaiverRow.id))]
 
-    def model_version_ids(self) -> dict[int, int]:
-        """Waiver id -> the model version it waives a rule for."""
-        return dict(self._session.execute(select(WaiverRow.id, WaiverRow.model_version_id)).all())
+    def list(self, *, model_version_id: int) -> list[Waiver]:
+        statement = (
+            select(WaiverRow).where(WaiverRow.model_version_id == model_version_id).order_by(WaiverRow.id)
+        )
+        return [_waiver(row) for row in self._session.scalars(statement)]
 
 
 def _waiver(row: WaiverRow) -> Waiver:
@@ -358,4 +368,49 @@ def _waiver(row: WaiverRow) -> Waiver:
         granted_by=row.granted_by,
         until=row.until,
         created_at=row.created_at,
+        model_version_id=row.model_version_id,
+        role=row.role or "",
+        printed_name=row.printed_name or "",
+        signature=bytes(row.signature or b""),
+        public_key_fingerprint=row.public_key_fingerprint or "",
     )
+
+
+class LogSourceRepository:
+    """Where external logs live; a log without a row here is an imported one."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, source: LogSource) -> LogSource:
+        self._session.add(
+            LogSourceRow(
+                log_id=source.log_id,
+                engine=source.engine,
+                url=source.url,
+                table_name=source.table,
+                query=source.query,
+                engine_version=source.engine_version,
+                fingerprint=source.fingerprint,
+                columns=source.schema,
+                profile=source.profile,
+            )
+        )
+        self._session.flush()
+        return source
+
+    def find(self, log_id: int) -> LogSource | None:
+        row = self._session.get(LogSourceRow, log_id)
+        if row is None:
+            return None
+        return LogSource(
+            log_id=row.log_id,
+            engine=row.engine,
+            url=row.url,
+            table=row.table_name,
+            query=row.query,
+            engine_version=row.engine_version,
+            fingerprint=dict(row.fingerprint),
+            schema=dict(row.columns),
+            profile=dict(row.profile),
+        )

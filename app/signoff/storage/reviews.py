@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from signoff.domain.decision import Condition, ConditionStatus, ConditionTerms
 from signoff.domain.errors import ConflictError, NotFoundError
 from signoff.domain.review import (
     Finding,
@@ -27,7 +28,7 @@ from signoff.domain.review import (
     SignatureRequirement,
 )
 from signoff.domain.users import Role
-from signoff.storage.schema import FindingRow, ReviewLogRow, ReviewRow, SignatureRow
+from signoff.storage.schema import ConditionRow, FindingRow, ReviewLogRow, ReviewRow, SignatureRow
 
 CHANGED_BY_SOMEONE_ELSE = (
     "review {review_id} was changed by someone else (version {expected} is now {current}); "
@@ -166,6 +167,8 @@ class ReviewRepository:
                 bundle_hash=signature.bundle_hash,
                 signature=signature.signature,
                 public_key_fingerprint=signature.public_key_fingerprint,
+                justification=signature.justification,
+                conditions=None if signature.conditions is None else list(signature.conditions),
             )
             .returning(_signatures.c.id)
         ).scalar_one()
@@ -225,6 +228,77 @@ class ReviewRepository:
         )
 
 
+class ConditionRepository:
+    """Conditions of approvals: set once by a signature, then only their status moves."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, *, review_id: int, signature_id: int, number: int, terms: ConditionTerms) -> None:
+        self._session.add(
+            ConditionRow(
+                review_id=review_id,
+                signature_id=signature_id,
+                number=number,
+                text=terms.text,
+                owner=terms.owner,
+                due=terms.due,
+                status=ConditionStatus.OPEN.value,
+                evidence="",
+            )
+        )
+        self._session.flush()
+
+    def list(self, *, review_id: int | None = None) -> list[Condition]:
+        statement = (
+            select(ConditionRow, ReviewRow.model_version_id)
+            .join(ReviewRow, ReviewRow.id == ConditionRow.review_id)
+            .order_by(ConditionRow.due, ConditionRow.id)
+            .execution_options(populate_existing=True)
+        )
+        if review_id is not None:
+            statement = statement.where(ConditionRow.review_id == review_id)
+        return [_condition(row) for row, _ in self._session.execute(statement)]
+
+    def signature_ids(self) -> dict[int, int]:
+        """Condition id -> the signature (an approval with conditions) that set it."""
+        return dict(self._session.execute(select(ConditionRow.id, ConditionRow.signature_id)).all())
+
+    def get(self, condition_id: int, *, for_update: bool = False) -> Condition:
+        statement = (
+            select(ConditionRow)
+            .where(ConditionRow.id == condition_id)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            statement = statement.with_for_update()
+        row = self._session.scalars(statement).first()
+        if row is None:
+            raise NotFoundError(f"there is no condition {condition_id}")
+        return _condition(row)
+
+    def close(
+        self, condition_id: int, *, status: ConditionStatus, evidence: str, by: str, at: datetime
+    ) -> None:
+        row = self._session.get(ConditionRow, condition_id)
+        assert row is not None
+        row.status, row.evidence, row.closed_by, row.closed_at = status.value, evidence, by, at
+        self._session.flush()
+
+
+def _condition(row: ConditionRow) -> Condition:
+    return Condition(
+        id=row.id,
+        review_id=row.review_id,
+        number=row.number,
+        terms=ConditionTerms(row.text, row.owner, row.due),
+        status=ConditionStatus(row.status),
+        evidence=row.evidence,
+        closed_by=row.closed_by,
+        closed_at=row.closed_at,
+    )
+
+
 def _finding_values(finding: Finding) -> dict:
     return {
         "number": finding.number,
@@ -235,6 +309,8 @@ def _finding_values(finding: Finding) -> dict:
         "author": finding.author,
         "status": finding.status.value,
         "resolution": finding.resolution,
+        "owner": finding.owner or None,
+        "due": finding.due,
     }
 
 
@@ -249,6 +325,8 @@ def _finding(row) -> Finding:
         status=FindingStatus(row["status"]),
         resolution=row["resolution"],
         created_at=row["created_at"],
+        owner=row["owner"] or "",
+        due=row["due"],
     )
 
 
@@ -264,4 +342,6 @@ def _signature(row) -> Signature:
         bundle_hash=row["bundle_hash"],
         signature=bytes(row["signature"]),
         public_key_fingerprint=row["public_key_fingerprint"],
+        justification=row["justification"],
+        conditions=None if row["conditions"] is None else tuple(row["conditions"]),
     )

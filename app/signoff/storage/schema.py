@@ -188,6 +188,22 @@ class PredictionLogRow(Base):
     model_version: Mapped[ModelVersionRow] = relationship(back_populates="logs", lazy="raise")
 
 
+class LogSourceRow(Base):
+    """An external log source: where the log that ``log_id`` stands for lives (never credentials)."""
+
+    __tablename__ = "log_source"
+
+    log_id: Mapped[int] = mapped_column(ForeignKey("prediction_log.id"), primary_key=True)
+    engine: Mapped[str] = mapped_column(String(50))
+    url: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str | None] = mapped_column(String(500))
+    query: Mapped[str | None] = mapped_column(Text)
+    engine_version: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    columns: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    profile: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+
+
 class AnalysisRunRow(Base):
     """One computed analysis: what went in (hashes, parameters, engine version) and what came out."""
 
@@ -227,6 +243,12 @@ class WaiverRow(Base):
     until: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
+    # A waiver is a signed act (0007): the granting account's role and Ed25519 signature over the
+    # waiver's manifest. Waivers recorded before carry none.
+    role: Mapped[str | None] = mapped_column(String(20))
+    printed_name: Mapped[str | None] = mapped_column(String(200))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    public_key_fingerprint: Mapped[str | None] = mapped_column(String(SHA256_LENGTH))
 
 
 class RegistrySnapshotRow(Base):
@@ -314,6 +336,23 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     public_key: Mapped[bytes] = mapped_column(LargeBinary)
     sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Hex public keys replaced by an administrator's reset: they still verify the older signatures.
+    retired_public_keys: Mapped[list[str]] = mapped_column(CanonicalJSON, default=list)
+
+
+class AuthTokenRow(Base):
+    """A sign-in token for the CLI (``signoff login``): only its SHA-256 is kept, never the token."""
+
+    __tablename__ = "auth_token"
+    __table_args__ = (UniqueConstraint("token_sha256"), Index("ix_auth_token_username", "username"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH))
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ReviewRow(Base):
@@ -376,6 +415,8 @@ class FindingRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    owner: Mapped[str | None] = mapped_column(String(64))  # who must remedy it (0007)
+    due: Mapped[date | None] = mapped_column(Date)
 
 
 class SignatureRow(Base):
@@ -403,3 +444,55 @@ class SignatureRow(Base):
     bundle_hash: Mapped[str] = mapped_column(ForeignKey("evidence_blob.sha256"))
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     public_key_fingerprint: Mapped[str] = mapped_column(String(SHA256_LENGTH))
+    # Part of what an approval with conditions signs (0007): why, and the obligations it sets.
+    justification: Mapped[str | None] = mapped_column(Text)
+    conditions: Mapped[list[dict[str, Any]] | None] = mapped_column(CanonicalJSON)
+
+
+class ConditionRow(Base):
+    """An obligation set by an approval with conditions: what, who owns it, by when, and how it ended.
+
+    Its text, owner and due date are fixed by the signature that set it; only its status moves.
+    """
+
+    __tablename__ = "review_condition"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'in_remediation', 'closed', 'risk_accepted')", name="status"),
+        Index("ix_review_condition_review_id", "review_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("review.id"))
+    signature_id: Mapped[int] = mapped_column(ForeignKey("signature.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    due: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    closed_by: Mapped[str | None] = mapped_column(ForeignKey("app_user.username"))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- The model inventory of record (issue 19) ---------------------------------------------------------
+
+
+class InventoryRecordRow(Base):
+    """A model's inventory record (``version`` empty) or one version's differences from it.
+
+    ``revision`` grows by one on every change: an UPDATE names the revision it read. ``risk`` holds the
+    latest tier assessment (rubric answers, their evidence hash) and any approver's override.
+    """
+
+    __tablename__ = "inventory_record"
+    __table_args__ = (UniqueConstraint("model_name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(300))
+    version: Mapped[str] = mapped_column(String(100))  # "" is the model's own record
+    values: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON)
+    stage_history: Mapped[list[dict[str, Any]]] = mapped_column(CanonicalJSON)
+    risk: Mapped[dict[str, Any] | None] = mapped_column(CanonicalJSON)
+    revision: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(200))

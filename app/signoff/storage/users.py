@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from signoff.domain.errors import NotFoundError
 from signoff.domain.users import Credentials, Role, User
-from signoff.storage.schema import UserRow
+from signoff.storage.schema import AuthTokenRow, UserRow
 
 _users = UserRow.__table__
+_tokens = AuthTokenRow.__table__
 
 
 class UserRepository:
@@ -44,6 +45,8 @@ class UserRepository:
             password_hash=credentials.password_hash,
             public_key=credentials.public_key,
             sealed_private_key=credentials.sealed_private_key,
+            must_change_password=False,
+            retired_public_keys=[],
         )
         self._session.add(row)
         self._session.flush()
@@ -107,6 +110,61 @@ class UserRepository:
             )
         )
 
+    def set_roles(self, username: str, roles: frozenset[Role]) -> None:
+        self._session.execute(
+            update(_users).where(_users.c.username == username).values(roles=sorted(r.value for r in roles))
+        )
+
+    def reset_credentials(self, username: str, credentials: Credentials) -> None:
+        """An administrator's reset: a new password and a new key pair; the old public key is retired
+        (kept, so the user's earlier signatures still verify) and a change is forced at next sign-in."""
+        row = self._session.scalars(
+            select(UserRow).where(UserRow.username == username).execution_options(populate_existing=True)
+        ).one()
+        retired = [*row.retired_public_keys, bytes(row.public_key).hex()]
+        self._session.execute(
+            update(_users)
+            .where(_users.c.username == username)
+            .values(
+                password_hash=credentials.password_hash,
+                public_key=credentials.public_key,
+                sealed_private_key=credentials.sealed_private_key,
+                retired_public_keys=retired,
+                must_change_password=True,
+                failed_attempts=0,
+                locked_until=None,
+            )
+        )
+
+    def set_must_change_password(self, username: str, value: bool) -> None:
+        self._session.execute(
+            update(_users).where(_users.c.username == username).values(must_change_password=value)
+        )
+
+    # --- sign-in tokens (only their SHA-256 is stored) ----------------------------------------------
+
+    def add_token(
+        self, *, token_sha256: str, username: str, created_at: datetime, expires_at: datetime
+    ) -> int:
+        row = AuthTokenRow(
+            token_sha256=token_sha256, username=username, created_at=created_at, expires_at=expires_at
+        )
+        self._session.add(row)
+        self._session.flush()
+        return row.id
+
+    def find_token(self, token_sha256: str) -> tuple[int, str, datetime, datetime | None] | None:
+        """(token id, username, expires at, revoked at) of a token, by its SHA-256."""
+        row = self._session.scalars(
+            select(AuthTokenRow)
+            .where(AuthTokenRow.token_sha256 == token_sha256)
+            .execution_options(populate_existing=True)
+        ).first()
+        return None if row is None else (row.id, row.username, row.expires_at, row.revoked_at)
+
+    def revoke_token(self, token_id: int, at: datetime) -> None:
+        self._session.execute(update(_tokens).where(_tokens.c.id == token_id).values(revoked_at=at))
+
 
 def _user(row: UserRow) -> User:
     return User(
@@ -120,4 +178,6 @@ def _user(row: UserRow) -> User:
         failed_attempts=row.failed_attempts,
         locked_until=row.locked_until,
         public_key=bytes(row.public_key),
+        must_change_password=bool(row.must_change_password),
+        retired_public_keys=tuple(bytes.fromhex(k) for k in row.retired_public_keys or ()),
     )

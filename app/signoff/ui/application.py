@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -17,7 +18,7 @@ from signoff.ui.context import AppContext
 from signoff.ui.first_start import FirstStart, first_start_skipped
 from signoff.ui.main_window import MainWindow
 from signoff.ui.pages.settings_page import saved_database_url
-from signoff.ui.workers import running_jobs
+from signoff.ui.screenshot_tour import settled
 
 # Set to 1 to have the app say on stderr when the main window first paints (benchmarks/bundle_startup.py).
 STARTUP_PROBE_VARIABLE = "SIGNOFF_STARTUP_PROBE"
@@ -39,6 +40,9 @@ class _FirstPaintProbe(QObject):
 
 
 def create_application() -> QApplication:
+    # QtWebEngine (loaded later, by the first chart) shares OpenGL contexts with the window; Qt wants this
+    # said before the application object exists.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("Signoff")
     app.setOrganizationName("Signoff")
@@ -46,18 +50,34 @@ def create_application() -> QApplication:
     return app
 
 
-def run_app(*, db_url: str | None, screenshot: str | None = None, page: str | None = None) -> int:
+def run_app(
+    *,
+    db_url: str | None,
+    screenshot: str | None = None,
+    page: str | None = None,
+    screenshot_tour: str | None = None,
+) -> int:
     app = create_application()
+    automated = bool(screenshot or screenshot_tour)
     try:
         db = open_database(db_url or saved_database_url())
     except SignoffError as error:
-        if screenshot:
+        if automated:
             raise
         QMessageBox.critical(None, "Signoff cannot open the database", str(error))
         return 2
-    window, _first_start = open_main_window(db, page=page, interactive=not screenshot)
+    window, _first_start = open_main_window(db, page=page, interactive=not automated)
     if screenshot:
         _screenshot_when_settled(app, window, screenshot)
+    if screenshot_tour:
+        from signoff.ui.screenshot_tour import ScreenshotTour
+
+        def toured(paths) -> None:
+            print(f"signoff: {len(paths)} screenshots in {screenshot_tour}", file=sys.stderr)
+            window.close()
+            app.quit()
+
+        ScreenshotTour(window, Path(screenshot_tour), toured).start()
     code = app.exec()
     db.close()
     return code
@@ -73,15 +93,8 @@ def _screenshot_when_settled(app: QApplication, window: MainWindow, path: str) -
     clock.start()
     timer = QTimer(window)
 
-    def settled() -> bool:
-        # Only pages that chart load QtWebEngine; when none did, there is no chart to wait for.
-        chart_module = sys.modules.get("signoff.ui.chart_view")
-        views = window.findChildren(chart_module.ChartView) if chart_module is not None else []
-        charts = [c for c in views if c.isVisible()]
-        return running_jobs() == 0 and not any(c.drawing for c in charts)
-
     def check() -> None:
-        if clock.elapsed() < 1500 or (not settled() and clock.elapsed() < 30_000):
+        if clock.elapsed() < 1500 or (not settled(window) and clock.elapsed() < 30_000):
             return
         timer.stop()
         QTimer.singleShot(700, save_and_quit)  # plotly draws just after its page reports loaded

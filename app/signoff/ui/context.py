@@ -15,7 +15,7 @@ from signoff.domain.audit import AuditEvent
 from signoff.domain.registry import ModelVersion
 from signoff.domain.users import User
 from signoff.services import Database
-from signoff.services.identity import os_login_name
+from signoff.services.identity import bind_session, os_login_name
 from signoff.ui.workers import Job, JobControl, start_job
 
 
@@ -48,6 +48,8 @@ class AppContext(QObject):
         """Make ``user`` the actor of everything this window does (None: back to the OS login name)."""
         self.user = user
         self.actor = user.username if user is not None else os_login_name()
+        # Every audit event from now on records the account and how it signed in (none: read-only).
+        bind_session(self.db, user, "desktop")
         self.user_changed.emit(user)
 
     def pick_row(self, log_id: int, row: int) -> None:

@@ -68,3 +68,24 @@ def _utc(moment: datetime) -> datetime:
 def words(value: str) -> str:
     """An identifier as words: "approved_with_conditions" -> "approved with conditions"."""
     return value.replace("_", " ")
+
+
+def column_type(dtype: str, *, categorical: bool = False) -> str:
+    """A stored column type in words ("whole number", "date and time, UTC"), not the library's name
+    ("int64", "datetime64[us, UTC]"); text that is profiled as categories is a "category"."""
+    name = dtype.strip().lower()
+    if name.startswith("datetime64") or name.startswith("timestamp"):
+        return "date and time, UTC" if "utc" in name else "date and time"
+    if name.startswith("date"):
+        return "date"
+    if name.startswith("timedelta") or name.startswith("duration"):
+        return "duration"
+    if name in ("bool", "boolean"):
+        return "yes / no"
+    if name.startswith(("int", "uint")):
+        return "whole number"
+    if name.startswith(("float", "double", "decimal")):
+        return "decimal number"
+    if name in ("object", "string", "str", "large_string", "category", "dictionary", "utf8"):
+        return "category" if categorical or name == "category" else "text"
+    return dtype

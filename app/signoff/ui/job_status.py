@@ -1,4 +1,8 @@
-"""The status-bar strip that shows the running job: its title, progress and a Cancel button."""
+"""The status-bar strip that shows the running job: its title and stage, progress and a Cancel button.
+
+The stage ("reading rows 40,000/120,000") is written in the label beside the title, never inside the
+progress bar, whose fixed width cut long stages off; the bar shows only the percentage.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ class JobStatus(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._job: Job | None = None
+        self._title = ""
         self.label = QLabel()
+        self.label.setAccessibleName("Running job")
         self.bar = QProgressBar()
         self.bar.setRange(0, 1000)
         self.bar.setMaximumWidth(220)
@@ -27,9 +33,10 @@ class JobStatus(QWidget):
 
     def track(self, job: Job, title: str) -> None:
         self._job = job
-        self.label.setText(title)
+        self._title = title
+        self._show_text(title)  # not the last stage of the previous job
         self.bar.setValue(0)
-        self.bar.setFormat("%p%")  # not the last message of the previous job
+        self.bar.setFormat("%p%")
         self.cancel_button.setEnabled(True)
         self.setVisible(True)
         job.signals.progress.connect(self._progress)
@@ -39,10 +46,14 @@ class JobStatus(QWidget):
         if job.done.is_set():  # it ended before we connected: its finished signal will not come again
             self._finished()
 
+    def _show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.label.setToolTip(text)
+
     def _progress(self, fraction: float, message: str) -> None:
         self.bar.setValue(int(fraction * 1000))
         if message:
-            self.bar.setFormat(f"{message} %p%")
+            self._show_text(f"{self._title}: {message}")
 
     def _cancel(self) -> None:
         if self._job is not None:

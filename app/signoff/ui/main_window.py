@@ -13,19 +13,27 @@ same as building it early. A page class may also be listed directly; it is then 
 from __future__ import annotations
 
 import importlib
+import platform
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+import PySide6
+from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -36,6 +44,7 @@ from signoff.ui.context import AppContext
 from signoff.ui.dialogs import show_error
 from signoff.ui.first_start import FirstAdminDialog, SignInDialog
 from signoff.ui.job_status import JobStatus
+from signoff.ui.session_lock import IdleLock, sign_out_of
 from signoff.ui.workers import cancel_all_jobs
 
 
@@ -60,6 +69,7 @@ def load_class(target: str) -> type:
 
 
 PAGE_TYPES: tuple[LazyPage | type[QWidget], ...] = (
+    LazyPage("Portfolio", "signoff.ui.pages.portfolio_page:PortfolioPage"),
     LazyPage("Registry", "signoff.ui.pages.registry_page:RegistryPage"),
     LazyPage("Data", "signoff.ui.pages.data_page:DataPage"),
     LazyPage("Fairness", "signoff.ui.pages.fairness_page:FairnessPage"),
@@ -69,6 +79,9 @@ PAGE_TYPES: tuple[LazyPage | type[QWidget], ...] = (
     LazyPage("Review", "signoff.ui.pages.review_page:ReviewPage"),
     LazyPage("Report", "signoff.ui.pages.report_page:ReportPage"),
     LazyPage("Audit trail", "signoff.ui.pages.audit_page:AuditPage"),
+    LazyPage(
+        "Compare", "signoff.ui.pages.compare_page:ComparePage"
+    ),  # last but one: Ctrl+1..9 keep their pages
     LazyPage("Settings", "signoff.ui.pages.settings_page:SettingsPage"),
 )
 
@@ -83,6 +96,30 @@ IMPORT_WIZARDS = (
     ),
     ("Import model &card…", "Ctrl+Shift+H", "signoff.ui.wizards.registry_wizards:ModelCardImportWizard"),
 )
+
+
+# Each page's own shortcuts (active only while it is shown), for Help > Keyboard shortcuts. Pages are
+# built on first use, so the list is written here; tests/ui/test_main_window.py checks it against the
+# shortcuts each page really has.
+PAGE_SHORTCUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Data": (("Ctrl+G", "Go to the row number"), ("Ctrl+Shift+V", "Run validation of the chosen log")),
+    "Fairness": (("Ctrl+Return", "Analyse fairness of the chosen log"),),
+    "Explain": (("Ctrl+R", "Explain the model version (SHAP)"),),
+    "Drift": (("Ctrl+R", "Run drift against the reference log"), ("Ctrl+M", "Run monitoring")),
+    "Compare": (("Ctrl+R", "Compare the challenger with the champion"),),
+    "Policy": (("Ctrl+R", "Check against the chosen policy"), ("Ctrl+W", "Waive the selected failed rule")),
+    "Review": (
+        ("Ctrl+Shift+O", "Open a review"),
+        ("Ctrl+Shift+T", "Submit for sign-off"),
+        ("Ctrl+Shift+G", "Sign the review"),
+        ("Ctrl+Shift+V", "Revoke the approval"),
+        ("Ctrl+Shift+F", "Add a finding"),
+        ("Ctrl+Shift+E", "Edit the chosen finding"),
+        ("Ctrl+Shift+R", "Resolve the chosen finding"),
+    ),
+    "Report": (("Ctrl+E", "Export the PDF report"), ("Ctrl+Shift+Y", "Verify a PDF report")),
+    "Audit trail": (("Ctrl+E", "Export the events shown to CSV or PDF"),),
+}
 
 
 class _Pages(Mapping[str, QWidget]):
@@ -102,6 +139,30 @@ class _Pages(Mapping[str, QWidget]):
 
     def __len__(self) -> int:
         return len(PAGE_TYPES)
+
+
+class ShortcutsDialog(QDialog):
+    """Every keyboard shortcut: keys, what it does and where it works."""
+
+    def __init__(self, shortcuts: list[tuple[str, str, str]], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.table = QTableWidget(len(shortcuts), 3)
+        self.table.setHorizontalHeaderLabels(["Keys", "What it does", "Where"])
+        self.table.setAccessibleName("Keyboard shortcuts")
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for row, cells in enumerate(shortcuts):
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setStretchLastSection(True)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table)
+        layout.addWidget(close)
+        self.resize(640, 560)
 
 
 class MainWindow(QMainWindow):
@@ -124,7 +185,7 @@ class MainWindow(QMainWindow):
             item.setToolTip(f"{entry.title} (Ctrl+{number})")
             self.nav.addItem(item)
             if number <= 9:
-                action = QAction(entry.title, self)
+                action = QAction(f"Show the {entry.title} page", self)
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
                 action.triggered.connect(lambda _checked=False, row=number - 1: self.nav.setCurrentRow(row))
                 self.addAction(action)
@@ -139,13 +200,17 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self._build_menus()
+        self.idle_lock = IdleLock(context, self, lambda: sign_out_of(self.context))
         self.job_status = JobStatus()
         self.statusBar().addPermanentWidget(self.job_status)
         self.version_label = QLabel()
         self.who_label = QLabel()
         self.who_label.setAccessibleName("Signed-in user and database")
+        # The running job's stage needs the room more; this line yields it (whole in its tooltip and
+        # in Help > About).
+        self.who_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._show_who()
-        self.statusBar().addWidget(self.who_label)
+        self.statusBar().addWidget(self.who_label, 1)
         self.statusBar().addWidget(self.version_label)
         context.user_changed.connect(lambda _user: self._show_who())
         context.job_started.connect(self.job_status.track)
@@ -168,6 +233,13 @@ class MainWindow(QMainWindow):
         sign_in.setShortcut(QKeySequence("Ctrl+Shift+U"))
         sign_in.triggered.connect(self.open_sign_in)
         file_menu.addAction(sign_in)
+        sign_out = QAction("Sign &out", self)
+        sign_out.triggered.connect(lambda: sign_out_of(self.context))
+        file_menu.addAction(sign_out)
+        self.sign_out_action = sign_out
+        accounts = QAction("&Users…", self)
+        accounts.triggered.connect(self.open_users)
+        file_menu.addAction(accounts)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -175,19 +247,83 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         self.file_menu = file_menu
 
+        help_menu = self.menuBar().addMenu("&Help")
+        shortcuts = QAction("&Keyboard shortcuts", self)
+        shortcuts.setShortcut(QKeySequence("F1"))
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
+        about = QAction("&About Signoff", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+        self.help_menu = help_menu
+
+    def shortcut_list(self) -> list[tuple[str, str, str]]:
+        """(keys, what it does, where it works): the window's, then each page's."""
+        found = []
+        for action in self.findChildren(QAction):
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                found.append((keys, action.text().replace("&", "").rstrip("…"), "anywhere"))
+        for title, entries in PAGE_SHORTCUTS.items():
+            found += [
+                (QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText), what, f"{title} page")
+                for k, what in entries
+            ]
+        return found
+
+    def show_shortcuts(self) -> QDialog:
+        dialog = ShortcutsDialog(self.shortcut_list(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def about_text(self) -> str:
+        return (
+            f"Signoff {__version__}\n"
+            "Governance and audit of machine-learning models: registry and prediction-log evidence, "
+            "fairness and SHAP analyses, signed reviews, verifiable PDF audit reports.\n\n"
+            f"Database in use: {self.context.db.url}\n"
+            f"Python {platform.python_version()} · Qt {qVersion()} · PySide6 {PySide6.__version__}"
+        )
+
+    def show_about(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Information, "About Signoff", self.about_text(), parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the database URL is the user's text
+        box.setObjectName("about-signoff")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
+
     def page_at(self, row: int) -> QWidget:
         """The page in ``row`` of the page list, built (and its module imported) on first use."""
         page = self._built.get(row)
         if page is None:
             entry = PAGE_TYPES[row]
-            page_type = entry.load() if isinstance(entry, LazyPage) else entry
-            page = page_type(self.context)
+            try:
+                page_type = entry.load() if isinstance(entry, LazyPage) else entry
+                page = page_type(self.context)
+            except Exception as error:
+                page = self._unavailable_page(entry.title, error)
             placeholder = self.stack.widget(row)
             self.stack.insertWidget(row, page)
             self.stack.removeWidget(placeholder)
             placeholder.deleteLater()
             self._built[row] = page
         return page
+
+    def _unavailable_page(self, title: str, error: Exception) -> QWidget:
+        """What stands in for a page that could not be built (a library missing from this machine): the
+        reason, once in a dialog and on the page; every other page keeps working."""
+        reason = f"{type(error).__name__}: {error}"
+        show_error(self, f"The {title} page cannot open", f"The {title} page cannot open here.", reason)
+        label = QLabel(
+            f"The {title} page cannot open on this machine; the other pages work as usual.\n\n{reason}"
+        )
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        label.setObjectName("unavailable-page")
+        return label
 
     def _show_row(self, row: int) -> None:
         if row >= 0:
@@ -208,10 +344,20 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def open_users(self) -> QDialog:
+        """User administration: create accounts, change roles, disable, reset (administrators)."""
+        from signoff.ui.user_admin import UsersDialog
+
+        dialog = UsersDialog(self.context, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def _show_who(self) -> None:
         user = self.context.user
         who = f"{user.full_name} ({user.username})" if user else f"{self.context.actor} (not signed in)"
         self.who_label.setText(f"Signoff {__version__} · {who} · {self.context.db.url}")
+        self.who_label.setToolTip(self.who_label.text())
 
     def show_page(self, name: str) -> None:
         """Show the page titled ``name`` (case-insensitive), as ``signoff app --page`` asks."""

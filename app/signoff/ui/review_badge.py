@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from signoff.domain.decision import DONE_STATUSES, Verdict
 from signoff.domain.evidence_bundle import ReviewStatus
 from signoff.domain.review import ReviewState
 
@@ -29,7 +31,7 @@ class Badge:
 
 
 # Audit actions after which a review's badge may differ: the review itself, or evidence in its bundle.
-BADGE_ACTIONS = ("review.", "analysis.", "log.", "policy.", "model.", "registry.")
+BADGE_ACTIONS = ("review.", "analysis.", "log.", "policy.", "model.", "registry.", "condition.")
 
 NO_REVIEW = Badge("none", "not reviewed", "#7f8c8d")
 STALE = Badge("stale", "stale", "#d35400")
@@ -46,11 +48,39 @@ BY_STATE = {
 }
 
 
-def review_badge(status: ReviewStatus) -> Badge:
-    """One review's badge: its state, or "stale" when a signature no longer covers the evidence."""
+FAILING = Badge("failing", "failing policy", "#c0392b")
+AMBER, RED = "#b9770e", "#c0392b"
+
+
+def review_badge(status: ReviewStatus, today: date | None = None) -> Badge:
+    """One review's badge: what a risk officer needs at a glance.
+
+    Approved (green); approved with N open conditions (amber, with the next due date; red when one is
+    overdue); rejected, revoked or an open review whose policy verdict fails (red); in review; draft;
+    "stale" when a signature no longer covers the evidence.
+    """
     review = status.review
     if review.is_stale and review.state not in (ReviewState.REVOKED, ReviewState.SUPERSEDED):
         return STALE
+    if review.state in (ReviewState.DRAFT, ReviewState.IN_REVIEW) and status.verdict.verdict is Verdict.FAIL:
+        return Badge(FAILING.key, f"{FAILING.text} ({BY_STATE[review.state].text})", FAILING.colour)
+    if review.state is ReviewState.APPROVED_WITH_CONDITIONS:
+        today = today or datetime.now(UTC).date()
+        open_ = sorted(
+            (c for c in status.conditions if c.status not in DONE_STATUSES), key=lambda c: c.terms.due
+        )
+        if open_:
+            overdue = [c for c in open_ if c.is_overdue(today)]
+            text = f"approved with {len(open_)} open condition{'s' if len(open_) > 1 else ''}"
+            if overdue:
+                return Badge(
+                    "approved_with_conditions",
+                    f"{text}, OVERDUE since {overdue[0].terms.due.isoformat()}",
+                    RED,
+                )
+            return Badge(
+                "approved_with_conditions", f"{text}, next due {open_[0].terms.due.isoformat()}", AMBER
+            )
     return BY_STATE[review.state]
 
 

@@ -181,7 +181,8 @@ def bins_figure(column: ColumnDrift) -> dict[str, Any]:
             barmode="group",
             yaxis={"title": {"text": "share of rows"}, "tickformat": ".0%"},
             xaxis={"tickangle": -35, "automargin": True},
-            legend={"x": 0.01, "y": 0.99, "bgcolor": "rgba(255,255,255,0.7)"},
+            # Above the plot, right-aligned: inside it the legend covered the first bins' bars.
+            legend={"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"},
         ),
     }
 

@@ -26,4 +26,5 @@ def line_label(y: float, text: str) -> dict[str, Any]:
         "showarrow": False,
         "text": text,
         "font": {"size": 10},
+        "bgcolor": "rgba(255,255,255,0.8)",  # readable where the line crosses a bar
     }

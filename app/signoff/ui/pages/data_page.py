@@ -33,7 +33,7 @@ from signoff.services.analysis_runs import latest_analysis_of_log
 from signoff.services.drift import ValidationRun, analyze_validation
 from signoff.services.logs import list_logs, load_log_frame
 from signoff.ui.context import AppContext
-from signoff.ui.formatting import EMPTY, cell, when
+from signoff.ui.formatting import EMPTY, cell, column_type, when
 from signoff.ui.frame_model import FrameTableModel
 from signoff.ui.records_model import RECORD_ROLE, Record, RecordsModel
 from signoff.ui.wizards.log_wizard import IssuesModel
@@ -54,7 +54,7 @@ PROFILE_HEADERS = (
 PROFILE_TIPS = (
     "",
     "numeric, categorical or datetime",
-    "the canonical column type",
+    "the stored column type (its technical name in the cell's tooltip)",
     "missing values among the kept rows",
     "distinct non-missing values",
     "",
@@ -94,11 +94,12 @@ def profile_record(profile: ColumnProfile) -> Record:
         if profile.other_categories:
             values += f" · {profile.other_categories:,} rows in other values"
     missing = f"{profile.missing:,} ({profile.missing_share:.1%})"
+    kind = column_type(profile.dtype, categorical=profile.kind == ColumnKind.CATEGORICAL)
     return Record(
         texts=(
             profile.name,
             profile.kind.value,
-            profile.dtype,
+            kind,
             missing,
             f"{profile.distinct:,}",
             cell(profile.minimum, grouped=True),
@@ -120,6 +121,7 @@ def profile_record(profile: ColumnProfile) -> Record:
             values,
         ),
         item=profile,
+        tooltips=("", "", f"stored as {profile.dtype}", "", "", "", "", "", "", ""),
     )
 
 

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.explanation import Explanation, GroupImportance
+from signoff.domain.explanation import SHAP_KIND, Explanation, GroupImportance
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
 from signoff.services import Database
@@ -48,9 +48,6 @@ from signoff.ui.workers import JobControl
 
 if TYPE_CHECKING:
     from signoff.services.explain import ExplanationRun
-
-# services.explain.KIND, not imported from there: that module pulls in shap (a test checks they agree).
-EXPLAIN_KIND = "shap"
 
 
 @dataclass(frozen=True)
@@ -224,7 +221,7 @@ class ExplainPage(QWidget):
                 "prediction log…) with the model's input columns mapped as features."
             )
         elif self.run is None:
-            latest = latest_analysis(self.context.db, kind=EXPLAIN_KIND, model_version_id=version.id)
+            latest = latest_analysis(self.context.db, kind=SHAP_KIND, model_version_id=version.id)
             if latest is not None:
                 self.log_choice.select_hash(latest.inputs.get("log", ""))
                 self.show_run(RecordedExplanation(latest, Explanation.from_dict(latest.result)))

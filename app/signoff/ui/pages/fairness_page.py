@@ -1,12 +1,14 @@
 """The Fairness page: choose a log, attributes, intersections and reference; analyse; read table and charts.
 
-"Analyse" runs ``services.fairness.analyze_fairness`` in a job (progress and Cancel in the status bar),
-which records the run, or returns the stored run of an identical request. The page always shows the
+"Analyse" runs its ``FairnessRequest`` through ``services.analyses.run`` in a job (progress and Cancel
+in the status bar), which records the run, or returns the stored run of an identical request. The page always shows the
 latest recorded run of the chosen log. The metric and segment choices only change what is shown; the
 analysis computes every metric of every segment once.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QStandardItem, QStandardItemModel
@@ -26,11 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.analysis_requests import (
+    DEFAULT_MIN_GROUP_SHARE,
+    DEFAULT_SIGNIFICANCE_LEVEL,
+    FairnessRequest,
+)
 from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.errors import SignoffError
 from signoff.domain.fairness import FairnessResult, GroupMetrics, ImpactRatio, SegmentResult
 from signoff.domain.prediction_log import PredictionLog
+from signoff.services import analyses
 from signoff.services.analysis_runs import latest_analysis_of_log
-from signoff.services.fairness import FairnessRun, analyze_fairness
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
 from signoff.ui.context import AppContext
@@ -47,7 +55,6 @@ from signoff.ui.pages.fairness_charts import (
 )
 from signoff.ui.records_model import Record, RecordsModel
 
-SIGNIFICANCE_LEVEL = 0.05
 METRIC_ORDER = (
     "selection_rate",
     "tpr",
@@ -92,16 +99,22 @@ HEADER_TIPS = (
     "Wilson score interval for a proportion, bootstrap percentile interval otherwise",
     "",
     "two-sided: two-proportion z-test, or Fisher's exact test when an expected cell is below 5",
-    f"p below {SIGNIFICANCE_LEVEL}",
+    f"p below {DEFAULT_SIGNIFICANCE_LEVEL} (unless the run asked for another level)",
     "selection rate over the highest included group's (NYC Local Law 144, EEOC four-fifths rule)",
     "",
 )
 
 
-def fairness_records(segment: SegmentResult, metric: str, excluded_share: float = 0.02) -> list[Record]:
+def fairness_records(
+    segment: SegmentResult,
+    metric: str,
+    excluded_share: float = DEFAULT_MIN_GROUP_SHARE,
+    significance_level: float = DEFAULT_SIGNIFICANCE_LEVEL,
+) -> list[Record]:
     """One row per group with rows: the metric and its interval, significance, impact ratio and flags.
 
-    ``excluded_share`` is the run's threshold below which a group takes no part in the impact ratio.
+    ``excluded_share`` (below it a group takes no part in the impact ratio) and ``significance_level``
+    are the run's request's (``FairnessRequest``).
     """
     ratios: dict[str, ImpactRatio] = {r.group: r for r in segment.impact_ratios}
     out = []
@@ -120,7 +133,7 @@ def fairness_records(segment: SegmentResult, metric: str, excluded_share: float 
                     fixed(low),
                     fixed(high),
                     p_value(p),
-                    _significant(group, segment.reference),
+                    _significant(group, segment.reference, significance_level),
                     "excluded" if ratio is not None and ratio.excluded else fixed(impact),
                     ", ".join(_flags(group, ratio, segment.reference, excluded_share)),
                 ),
@@ -133,14 +146,14 @@ def fairness_records(segment: SegmentResult, metric: str, excluded_share: float 
     return out
 
 
-def _significant(group: GroupMetrics, reference: str | None) -> str:
+def _significant(group: GroupMetrics, reference: str | None, level: float) -> str:
     if group.group == reference:
         return "reference"
     if group.significance is None or group.significance.p_value is None:
         return EMPTY
     if group.insufficient:
         return "not judged"
-    return "yes" if group.significance.p_value < SIGNIFICANCE_LEVEL else "no"
+    return "yes" if group.significance.p_value < level else "no"
 
 
 def _flags(
@@ -166,17 +179,16 @@ def _test_text(group: GroupMetrics) -> str:
     return f"{group.group}: {sig.test} vs {sig.reference}, {name} = {sig.statistic:.3f}"
 
 
-def run_text(run: AnalysisRun, result: FairnessResult) -> str:
-    params = run.parameters
-    reference = params.get("reference")
-    if isinstance(reference, dict):
+def run_text(run: AnalysisRun, result: FairnessResult, request: FairnessRequest) -> str:
+    reference = request.reference
+    if isinstance(reference, Mapping):
         reference = ", ".join(f"{k} = {v}" for k, v in reference.items())
     return (
         f"Run #{run.id}, recorded {when(run.created_at)} by {run.created_by}: "
-        f"{result.n_rows:,} rows, attributes {', '.join(params.get('sensitive', []))}, "
-        f"intersections {'on' if params.get('intersections') else 'off'}, reference {reference}, "
-        f"positive label {result.positive_label}, {params.get('n_resamples')} bootstrap resamples, "
-        f"groups under {params.get('min_group_size')} rows not judged."
+        f"{result.n_rows:,} rows, attributes {', '.join(request.attributes)}, "
+        f"intersections {'on' if request.intersections else 'off'}, reference {reference}, "
+        f"positive label {result.positive_label}, {request.n_resamples} bootstrap resamples, "
+        f"groups under {request.min_group_size} rows not judged."
     )
 
 
@@ -189,6 +201,7 @@ class FairnessPage(QWidget):
         self.log: PredictionLog | None = None
         self.run: AnalysisRun | None = None
         self.result: FairnessResult | None = None
+        self.request: FairnessRequest | None = None
         self.job = None
         self._charts_stale = False
 
@@ -382,26 +395,25 @@ class FairnessPage(QWidget):
         positive = self.positive_combo.currentData()
         self.analyse_button.setEnabled(False)
 
-        def work(control) -> FairnessRun:
-            return analyze_fairness(
-                db,
-                name=version.name,
-                version=version.version,
-                log_id=log.id,
-                sensitive=sensitive,
-                intersections=intersections,
-                reference=reference,
-                positive_label=positive,
-                actor=actor,
-                # control.progress raises JobCancelled once Cancel was pressed: the analysis stops at
-                # its next stage and nothing is recorded.
-                progress=lambda fraction: control.progress(fraction, "Analysing"),
+        request = FairnessRequest(
+            log=log,
+            sensitive=tuple(sensitive),
+            intersections=intersections,
+            reference=reference,
+            positive_label=positive,
+        )
+
+        def work(control) -> AnalysisRun:
+            # control.progress raises JobCancelled once Cancel was pressed: the analysis stops at its
+            # next stage and nothing is recorded.
+            return analyses.run(
+                db, request, actor=actor, progress=lambda fraction: control.progress(fraction, "Analysing")
             )
 
-        def done(outcome: FairnessRun) -> None:
+        def done(outcome: AnalysisRun) -> None:
             self.analyse_button.setEnabled(self.log is not None)
             if self.log is not None and self.log.id == log.id:
-                self.show_run(outcome.run, outcome.result)
+                self.show_run(outcome, outcome.result_as(FairnessResult))
 
         self.job = self.context.run_job(
             f"Fairness of log #{log.id}",
@@ -417,7 +429,7 @@ class FairnessPage(QWidget):
         log = self.log
         run = latest_analysis_of_log(self.context.db, kind="fairness", log=log) if log is not None else None
         try:
-            result = FairnessResult.from_dict(run.result) if run is not None else None
+            result = run.result_as(FairnessResult) if run is not None else None
         except (KeyError, TypeError, ValueError):
             # A run this version of Signoff cannot read (another engine's format): show none, never fail
             # the window; the run itself stays in the evidence, and the CLI prints its raw JSON.
@@ -428,6 +440,15 @@ class FairnessPage(QWidget):
         if run is not None and self.run is not None and run.id == self.run.id:
             return  # already shown (the job's result and its audit event both arrive)
         self.run, self.result = run, result
+        # The shown run's own request: its thresholds decide the table's flags, not the page's.
+        self.request = None
+        if run is not None and self.log is not None:
+            try:
+                request = FairnessRequest.from_parameters(self.log, run.parameters)
+                request.parameters()  # resolves everything the page shows from it
+                self.request = request
+            except SignoffError:  # a run recorded with settings this version refuses: default flags
+                self.request = None
         if run is None or result is None:
             if self.log is None:
                 self.run_label.setText("")
@@ -440,25 +461,27 @@ class FairnessPage(QWidget):
                 self.run_label.setText(
                     "No fairness analysis recorded for this log yet: choose attributes and press Analyse."
                 )
+        elif self.request is not None:
+            self.run_label.setText(run_text(run, result, self.request))
         else:
-            self.run_label.setText(run_text(run, result))
+            self.run_label.setText(f"Run #{run.id}, recorded {when(run.created_at)} by {run.created_by}.")
         self._fill_choices()
-        if run is not None:
-            self._reflect(run.parameters)
+        if self.request is not None:
+            self._reflect(self.request)
         self._redraw()
 
-    def _reflect(self, parameters: dict) -> None:
+    def _reflect(self, request: FairnessRequest) -> None:
         """Set the controls to the shown run's request, so Analyse asks for it again unless changed."""
-        self.set_attributes(list(parameters.get("sensitive", [])))
-        self.intersections.setChecked(bool(parameters.get("intersections")))
-        reference = parameters.get("reference", "largest")
-        if isinstance(reference, dict) and len(reference) == 1:
+        self.set_attributes(request.attributes)
+        self.intersections.setChecked(bool(request.intersections))
+        reference = request.reference
+        if isinstance(reference, Mapping) and len(reference) == 1:
             ((segment, group),) = reference.items()
             reference = f"{segment}{_GROUP_KEY}{group}"
         index = self.reference_combo.findData(reference)
         if index >= 0:
             self.reference_combo.setCurrentIndex(index)
-        index = self.positive_combo.findData(parameters.get("positive_label"))
+        index = self.positive_combo.findData(request.positive_label)
         if index >= 0:
             self.positive_combo.setCurrentIndex(index)
 
@@ -495,8 +518,13 @@ class FairnessPage(QWidget):
         if segment is None or self.result is None:
             self.table_model.set_records([], headers=headers)
         else:
-            share = float(self.result.params.get("excluded_share", 0.02))
-            self.table_model.set_records(fairness_records(segment, metric, share), headers=headers)
+            request = self.request
+            records = (
+                fairness_records(segment, metric, request.excluded_share, request.significance_level)
+                if request is not None
+                else fairness_records(segment, metric)
+            )
+            self.table_model.set_records(records, headers=headers)
             self.table.resizeColumnsToContents()
         # Each chart loads plotly.js afresh: only draw what is on screen; showEvent draws the rest.
         self._charts_stale = True
@@ -513,7 +541,7 @@ class FairnessPage(QWidget):
         segment, metric = self.segment(), self.metric()
         if segment is None or self.result is None:
             for chart in (self.rates_chart, self.impact_chart, self.heatmap_chart):
-                chart.setHtml("")
+                chart.clear()
             return
         self.rates_chart.show_figure(
             rates_figure(segment, metric, self.result.overall), f"{metric_title(metric)} by {segment.name}"

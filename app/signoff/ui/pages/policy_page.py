@@ -8,6 +8,8 @@ is written out ("✘ fail"), the colour only repeats it. A failed rule can be wa
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.errors import NotFoundError
 from signoff.domain.policy import OverallStatus, PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.registry import ModelVersion
 from signoff.services.analysis_runs import latest_analysis
@@ -39,6 +42,7 @@ from signoff.services.policy import (
     add_waiver,
     check_policy,
     list_waivers,
+    recorded_policy_file,
     shipped_policies,
 )
 from signoff.ui.context import AppContext
@@ -170,8 +174,14 @@ class WaiverDialog(QDialog):
         self.until.setDisplayFormat("yyyy-MM-dd")
         today = datetime.now(UTC).date()
         self.until.setDate(QDate(today + timedelta(days=DEFAULT_WAIVER_DAYS)))
-        self.granted_by = QLineEdit(page.context.actor)
+        # A waiver is a signed act of the signed-in approver or administrator: no free-text "granted by".
+        user = page.context.user
+        self.granted_by = QLabel(f"{user.full_name} ({user.username})" if user else "nobody is signed in")
+        self.granted_by.setTextFormat(Qt.TextFormat.PlainText)
         self.granted_by.setAccessibleName("Granted by")
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Your password, to sign the waiver")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Why the waiver was not added")
@@ -188,7 +198,8 @@ class WaiverDialog(QDialog):
         form.addRow("&Scope", self.scope)
         form.addRow("&Justification", self.justification)
         form.addRow("&Until", self.until)
-        form.addRow("&Granted by", self.granted_by)
+        form.addRow("Granted by", self.granted_by)
+        form.addRow("&Password", self.password)
         form.addRow(self.error)
         form.addRow(self.buttons)
         self.resize(560, 360)
@@ -202,7 +213,7 @@ class WaiverDialog(QDialog):
             scope=self.scope.text(),
             justification=self.justification.toPlainText(),
             until=self.until.date().toPython(),
-            granted_by=self.granted_by.text().strip() or None,
+            password=self.password.text(),
             on_done=self._done,
         )
 
@@ -212,6 +223,9 @@ class WaiverDialog(QDialog):
             self.accept()
         else:
             self.error.setText(error)
+
+
+POLICY_VERSION_ROLE = Qt.ItemDataRole.UserRole + 1  # the SHA-256 of a choice's file
 
 
 class PolicyPage(QWidget):
@@ -226,9 +240,12 @@ class PolicyPage(QWidget):
         self.policy = QComboBox()
         self.policy.setAccessibleName("Policy")
         self.policy.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        # Each choice is known by the SHA-256 of its file (a policy's version), so the chooser can show
+        # the very policy a recorded evaluation used, even one read from a file elsewhere.
+        self._recorded = tempfile.TemporaryDirectory(prefix="signoff-policies-")
+        self.destroyed.connect(lambda _=None, folder=self._recorded: folder.cleanup())
         for name, path in shipped_policies().items():
-            self.policy.addItem(name, name)
-            self.policy.setItemData(self.policy.count() - 1, str(path), Qt.ItemDataRole.ToolTipRole)
+            self._add_choice(name, name, path)
         browse = QPushButton("Choose &file…")
         browse.setAccessibleName("Choose a policy file")
         browse.clicked.connect(self._browse)
@@ -297,14 +314,34 @@ class PolicyPage(QWidget):
     def version(self) -> ModelVersion | None:
         return self.context.version
 
+    def _add_choice(self, text: str, policy_file: str, path: str | Path) -> int:
+        """Offer a policy (``policy_file`` is what ``check_policy`` is given) unless the same file is
+        already offered; return its row."""
+        version = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        index = self.policy.findData(version, POLICY_VERSION_ROLE)
+        if index < 0:
+            self.policy.addItem(text, policy_file)
+            index = self.policy.count() - 1
+            self.policy.setItemData(index, str(path), Qt.ItemDataRole.ToolTipRole)
+            self.policy.setItemData(index, version, POLICY_VERSION_ROLE)
+        return index
+
     def add_policy_file(self, path: str | Path) -> None:
         """Offer a policy file from disk and choose it."""
-        path = str(path)
-        index = self.policy.findData(path)
+        self.policy.setCurrentIndex(self._add_choice(Path(path).name, str(path), path))
+
+    def choose_recorded_policy(self, evaluation: PolicyEvaluation) -> None:
+        """Set the chooser to the policy ``evaluation`` was judged against (its stored file when it is
+        not one of the offered ones), so Check and a waiver's re-check use that same policy."""
+        index = self.policy.findData(evaluation.policy_version, POLICY_VERSION_ROLE)
         if index < 0:
-            self.policy.addItem(Path(path).name, path)
-            index = self.policy.count() - 1
-            self.policy.setItemData(index, path, Qt.ItemDataRole.ToolTipRole)
+            try:
+                path = recorded_policy_file(
+                    self.context.db, evaluation.policy_version, Path(self._recorded.name)
+                )
+            except NotFoundError:
+                return  # an evaluation older than stored policy files: leave the choice to the reader
+            index = self._add_choice(f"{evaluation.policy_name} (as recorded)", str(path), path)
         self.policy.setCurrentIndex(index)
 
     def _browse(self) -> None:
@@ -327,9 +364,7 @@ class PolicyPage(QWidget):
             latest = latest_analysis(self.context.db, kind="policy", model_version_id=version.id)
             if latest is not None:
                 evaluation = PolicyEvaluation.from_dict(latest.result)
-                shown = self.policy.findData(evaluation.policy_name)
-                if shown >= 0:  # a shipped policy: Check again evaluates the same one
-                    self.policy.setCurrentIndex(shown)
+                self.choose_recorded_policy(evaluation)
                 self._show_evaluation(evaluation)
                 self.status.setText(
                     f"The latest recorded evaluation (analysis run #{latest.id} by {latest.created_by}); "
@@ -356,9 +391,10 @@ class PolicyPage(QWidget):
 
     # --- checking ---------------------------------------------------------------------------------
 
-    def run_check(self) -> None:
+    def run_check(self, policy_file: str | None = None) -> None:
+        """Check against ``policy_file``, by default the chosen one."""
         version = self.version
-        policy_file = self.policy.currentData()
+        policy_file = policy_file or self.policy.currentData()
         if version is None or policy_file is None:
             return
         db, actor = self.context.db, self.context.actor
@@ -370,13 +406,14 @@ class PolicyPage(QWidget):
             )
 
         self.jobs.start(
-            f"Checking {version.name} v{version.version} against {self.policy.currentText()}",
+            f"Checking {version.name} v{version.version} against {Path(policy_file).name}",
             work,
             self._checked,
         )
 
     def _checked(self, check: PolicyCheck) -> None:
         self.check = check
+        self.choose_recorded_policy(check.evaluation)
         self._show_evaluation(check.evaluation)
         counts = ", ".join(
             f"{check.evaluation.count(s)} {s.value.replace('_', ' ')}"
@@ -439,7 +476,7 @@ class PolicyPage(QWidget):
         scope: str,
         justification: str,
         until: date,
-        granted_by: str | None,
+        password: str,
         on_done,
     ) -> None:
         """Store a waiver in a job, then check again so the rule shows as waived. ``on_done(None)`` on
@@ -447,7 +484,10 @@ class PolicyPage(QWidget):
         version = self.version
         if version is None:
             return
-        db, actor = self.context.db, self.context.actor
+        db, user = self.context.db, self.context.user
+        if user is None:
+            on_done("sign in first (File › Sign in…): a waiver is signed by an approver or administrator")
+            return
 
         def work(_control: JobControl) -> Waiver:
             return add_waiver(
@@ -458,13 +498,16 @@ class PolicyPage(QWidget):
                 scope=scope,
                 justification=justification,
                 until=until,
-                granted_by=granted_by,
-                actor=actor,
+                username=user.username,
+                password=password,
             )
+
+        shown = self.evaluation
 
         def stored(_waiver: Waiver) -> None:
             on_done(None)  # the table follows the waiver's audit event (_maybe_reload): no second read
-            if self.evaluation is not None:
+            if shown is not None:  # the same policy whose result is on screen, whatever is chosen now
+                self.choose_recorded_policy(shown)
                 self.run_check()
 
         self.waiver_jobs.start(f"Waiving rule {rule_id}", work, stored, on_done)

@@ -23,37 +23,65 @@ from PySide6.QtWidgets import (
 
 from signoff.domain.errors import NotFoundError
 from signoff.domain.registry import ModelVersion
+from signoff.domain.registry_history import ModelWithoutVersions
+from signoff.services.model_artifacts import attached_model_files
 from signoff.services.models import list_model_versions
-from signoff.services.registry_import import model_history, model_version_details
+from signoff.services.registry_import import model_history, model_version_details, models_without_versions
 from signoff.services.reviews import current_reviews
 from signoff.ui.context import AppContext
+from signoff.ui.formatting import when
 from signoff.ui.pages.version_details import VersionDetails
-from signoff.ui.review_badge import BADGE_ACTIONS, BY_STATE, NO_REVIEW, STALE, Badge, version_badges
+from signoff.ui.review_badge import BADGE_ACTIONS, BY_STATE, FAILING, NO_REVIEW, STALE, Badge, version_badges
 
 VERSION_ROLE = Qt.ItemDataRole.UserRole + 1
 BADGE_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge's key ("approved", "stale", ...)
+VERSIONLESS_ROLE = Qt.ItemDataRole.UserRole + 3  # a ModelWithoutVersions on its model row
+NO_VERSIONS = "no versions yet"
+NO_VERSIONS_KEY = "no-versions"  # the status filter's key for registered models with no version
+CHOOSE_TEXT = "Choose a model version on the left, or import one (File menu)."
 
 
 def build_registry_model(
-    versions: list[ModelVersion], badges: dict[int, Badge] | None = None
+    versions: list[ModelVersion],
+    badges: dict[int, Badge] | None = None,
+    versionless: list[ModelWithoutVersions] = (),
 ) -> QStandardItemModel:
-    """Models as top-level rows, their versions beneath (newest first), with source and review badge."""
+    """Models as top-level rows, their versions beneath (newest first), with source and review badge;
+    a registered model with no version yet is a row of its own, its tags in the tooltip."""
     badges = badges or {}
     model = QStandardItemModel()
     model.setHorizontalHeaderLabels(["Model / version", "Source", "Status"])
-    by_name: dict[str, QStandardItem] = {}
+    rows: dict[str, list[QStandardItem]] = {}
     for version in sorted(versions, key=lambda v: (v.name.casefold(), _version_key(v.version))):
-        parent = by_name.get(version.name)
-        if parent is None:
-            parent = QStandardItem(version.name)
-            parent.setEditable(False)
-            by_name[version.name] = parent
-            model.appendRow([parent, _cell(""), _cell("")])
-        item = QStandardItem(f"v{version.version}")
-        item.setEditable(False)
+        if version.name not in rows:
+            rows[version.name] = [_cell(version.name), _cell(""), _cell("")]
+        item = _cell(f"v{version.version}")
         item.setData(version, VERSION_ROLE)
-        parent.insertRow(0, [item, _cell(version.source), _badge_cell(badges.get(version.id, NO_REVIEW))])
+        rows[version.name][0].insertRow(
+            0, [item, _cell(version.source), _badge_cell(badges.get(version.id, NO_REVIEW))]
+        )
+    for registered in versionless:
+        row = [_cell(registered.name), _cell(registered.snapshot.source_kind), _cell(NO_VERSIONS)]
+        row[0].setData(registered, VERSIONLESS_ROLE)
+        row[2].setForeground(QBrush(QColor("#666")))
+        for cell in row:
+            cell.setToolTip(versionless_summary(registered))
+        rows.setdefault(registered.name, row)
+    for name in sorted(rows, key=str.casefold):
+        model.appendRow(rows[name])
     return model
+
+
+def versionless_summary(registered: ModelWithoutVersions) -> str:
+    """What is known of a registered model with no version, in words."""
+    snapshot = registered.snapshot
+    tags = ", ".join(f"{key} = {value}" for key, value in sorted(registered.tags.items())) or "none"
+    description = registered.description or "no description"
+    return (
+        f"{registered.name} is registered in {snapshot.source_uri} ({snapshot.source_kind}) with no "
+        f"version yet, as of the import taken {when(snapshot.taken_at)}. Nothing can be analysed or "
+        f"signed until a version is imported.\n\nDescription: {description}\nTags: {tags}"
+    )
 
 
 def _badge_cell(badge: Badge) -> QStandardItem:
@@ -101,8 +129,13 @@ class RegistryFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
         model = self.sourceModel()
         index = model.index(source_row, 0, source_parent)
+        name = str(index.data()).casefold()
+        if index.data(VERSIONLESS_ROLE) is not None:
+            return self.badge_key in (None, NO_VERSIONS_KEY) and self.text in name
         if index.data(VERSION_ROLE) is None:  # a model row: shown for its own name only when unfiltered
-            return self.badge_key is None and self.text in str(index.data()).casefold()
+            return self.badge_key is None and self.text in name
+        if self.badge_key == NO_VERSIONS_KEY:
+            return False
         if self.badge_key is not None and index.siblingAtColumn(2).data(BADGE_ROLE) != self.badge_key:
             return False
         names = f"{source_parent.data()} {index.data()}".casefold()
@@ -122,9 +155,10 @@ class RegistryPage(QWidget):
         self.status_filter = QComboBox()
         self.status_filter.setAccessibleName("Filter by review status")
         self.status_filter.addItem("Any review status", None)
-        for badge in (NO_REVIEW, *BY_STATE.values(), STALE):
+        for badge in (NO_REVIEW, *BY_STATE.values(), FAILING, STALE):
             if badge.key != "superseded":  # never a version's badge: a newer review replaced it
                 self.status_filter.addItem(badge.icon(), badge.text, badge.key)
+        self.status_filter.addItem("Registered, no versions yet", NO_VERSIONS_KEY)
         self.proxy = RegistryFilter(self)
         self.search.textChanged.connect(lambda text: self._filtered(self.proxy.set_text, text))
         self.status_filter.currentIndexChanged.connect(
@@ -137,8 +171,9 @@ class RegistryPage(QWidget):
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
 
         self.details = VersionDetails()
-        self.empty = QLabel("Choose a model version on the left, or import one (File menu).")
+        self.empty = QLabel(CHOOSE_TEXT)
         self.empty.setWordWrap(True)
+        self.empty.setTextFormat(Qt.TextFormat.PlainText)  # registry names and tags are imported text
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -168,7 +203,9 @@ class RegistryPage(QWidget):
     def reload(self) -> None:
         current = self.context.version
         db = self.context.db
-        self.model = build_registry_model(list_model_versions(db), version_badges(current_reviews(db)))
+        self.model = build_registry_model(
+            list_model_versions(db), version_badges(current_reviews(db)), models_without_versions(db)
+        )
         self.proxy.setSourceModel(self.model)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
@@ -192,9 +229,11 @@ class RegistryPage(QWidget):
 
     def select_first(self) -> None:
         """Open on the first model's newest version, so every page has something to show at start."""
-        first_model = self.proxy.index(0, 0)
-        if first_model.isValid() and self.proxy.rowCount(first_model):
-            self.tree.setCurrentIndex(self.proxy.index(0, 0, first_model))
+        for row in range(self.proxy.rowCount()):
+            model_row = self.proxy.index(row, 0)
+            if self.proxy.rowCount(model_row):  # a model with no version yet has nothing to open
+                self.tree.setCurrentIndex(self.proxy.index(0, 0, model_row))
+                return
 
     def _maybe_reload(self, event) -> None:
         # Reviews change the badge directly; new analyses, logs and policy runs can make one stale.
@@ -203,11 +242,17 @@ class RegistryPage(QWidget):
 
     def _current_changed(self, current, _previous) -> None:
         version = current.siblingAtColumn(0).data(VERSION_ROLE) if current.isValid() else None
+        registered = current.siblingAtColumn(0).data(VERSIONLESS_ROLE) if current.isValid() else None
         if version is not None:
             self.context.select_version(version)
             self._show(version)
+        elif registered is not None:
+            self.details.setVisible(False)
+            self.empty.setVisible(True)
+            self.empty.setText(versionless_summary(registered))
 
     def _show(self, version: ModelVersion | None) -> None:
+        self.empty.setText(CHOOSE_TEXT)
         self.details.setVisible(version is not None)
         self.empty.setVisible(version is None)
         if version is None:
@@ -218,4 +263,5 @@ class RegistryPage(QWidget):
             changes, snapshots = model_history(self.context.db, version.name)
         except NotFoundError:  # added by hand, never seen by a registry import
             changes, snapshots = [], []
-        self.details.show_version(version, details, changes, snapshots)
+        attached = attached_model_files(self.context.db, version)
+        self.details.show_version(version, details, changes, snapshots, attached)

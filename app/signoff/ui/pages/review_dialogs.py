@@ -16,10 +16,14 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
+    QPushButton,
     QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
     QWidget,
 )
 
+from signoff.domain.decision import BLOCKING_VERDICTS, Verdict, approval_refusal, parse_condition
 from signoff.domain.errors import SignoffError
 from signoff.domain.evidence_bundle import ReviewStatus
 from signoff.domain.prediction_log import PredictionLog
@@ -45,8 +49,17 @@ from signoff.ui.formatting import words
 WARNING_STYLE = "color: #b9770e;"
 
 
+def plain_label(text: str = "") -> QLabel:
+    """A label for text that came from a user, a file or a registry: never read as rich text."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    return label
+
+
 def monospace_label(text: str) -> QLabel:
     label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label  # a hash has no spaces to wrap at: the label asks for its full width
@@ -103,7 +116,7 @@ class OpenReviewDialog(JobDialog):
         self.form.addRow("&Reviewer signatures:", self.reviewers)
         self.form.addRow("&Approver signatures:", self.approvers)
         self.form.addRow("&Supersedes:", self.supersedes)
-        note = QLabel(
+        note = plain_label(
             "The review's evidence is this version, the chosen logs, the latest analyses over them, the "
             "policy evaluation and the findings you write: one SHA-256 that every signature binds."
         )
@@ -201,14 +214,14 @@ class FindingDialog(JobDialog):
             self.resolution.setPlainText(finding.resolution)
             self.form.addRow("&Status:", self.status_box)
             self.form.addRow("&Resolution:", self.resolution)
-            hint = QLabel("Resolved or accepted needs a resolution; accepting a risk needs an approver.")
+            hint = plain_label("Resolved or accepted needs a resolution; accepting a risk needs an approver.")
             hint.setWordWrap(True)
             self.form.addRow(hint)
             if resolve:
                 self.status_box.setCurrentIndex(self.status_box.findData(FindingStatus.RESOLVED.value))
                 self.resolution.setFocus()
         if review.signatures:
-            warning = QLabel(
+            warning = plain_label(
                 "Findings are part of the signed evidence: saving makes the signatures given so far stale."
             )
             warning.setWordWrap(True)
@@ -283,17 +296,28 @@ class SignDialog(JobDialog):
         self.user = context.user
         self.setMinimumWidth(680)
         self.users = {u.username: u for u in list_users(context.db)} if self.user is None else {}
-        intro = QLabel(
+        intro = plain_label(
             "Your signature binds your name, your role, the meaning and the time to exactly this evidence "
             "bundle. If the evidence changes later the signature is kept but no longer counts (stale)."
         )
-        intro.setWordWrap(True)
         self.form.addRow(intro)
-        self.form.addRow("Model version:", QLabel(f"{version.name} v{version.version} (id {version.id})"))
+        # Every label showing a name, title or finding is plain text: a model called
+        # "<b>already approved by Compliance</b>" must read as exactly that (issue 18).
+        model_label = plain_label(f"{version.name} v{version.version} (id {version.id})")
+        model_label.setAccessibleName("Model version")
+        self.form.addRow("Model version:", model_label)
         title = f" “{review.title}”" if review.title else ""
-        review_label = QLabel(f"#{review.id}{title}, {words(review.state)}, opened by {review.opened_by}")
-        review_label.setTextFormat(Qt.TextFormat.PlainText)
+        review_label = plain_label(
+            f"#{review.id}{title}, {words(review.state)}, opened by {review.opened_by}"
+        )
         self.form.addRow("Review:", review_label)
+        self.verdict = plain_label("\n".join(status.verdict.lines()))
+        self.verdict.setAccessibleName("Policy verdict")
+        if status.verdict.verdict in BLOCKING_VERDICTS:
+            self.verdict.setStyleSheet("color: #b00020;")
+        elif status.verdict.verdict is Verdict.PASS:
+            self.verdict.setStyleSheet("color: #1e7d32;")
+        self.form.addRow("Policy verdict:", self.verdict)
         self.meaning = QComboBox()
         self.meaning.setAccessibleName("Meaning of the signature")
         for meaning in SignatureMeaning:
@@ -307,17 +331,17 @@ class SignDialog(JobDialog):
         if self.user is None:
             self.form.addRow("&Username:", self.username)
             self.username.textChanged.connect(self._username_changed)
-        self.signer = QLabel()
+        self.signer = plain_label()
         self.signer.setWordWrap(True)
         self.signer.setTextFormat(Qt.TextFormat.PlainText)
         self.signer.setAccessibleName("Signer")
         self.form.addRow("Signer:", self.signer)
-        self.rule = QLabel(four_eyes_text(status))
+        self.rule = plain_label(four_eyes_text(status))
         self.rule.setWordWrap(True)
         self.rule.setTextFormat(Qt.TextFormat.PlainText)
         self.rule.setAccessibleName("Four-eyes rule")
         self.form.addRow(self.rule)
-        self.warning = QLabel()
+        self.warning = plain_label()
         self.warning.setWordWrap(True)
         self.warning.setTextFormat(Qt.TextFormat.PlainText)
         self.warning.setStyleSheet(WARNING_STYLE)
@@ -326,6 +350,22 @@ class SignDialog(JobDialog):
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Password")
+        # An approval with conditions signs why, and the obligations it sets (what, owner, due date).
+        self.justification = QPlainTextEdit()
+        self.justification.setAccessibleName("Justification")
+        self.justification.setPlaceholderText("Why may the model be used while these conditions are open?")
+        self.justification.setMaximumHeight(80)
+        self.conditions = QTableWidget(1, 3)
+        self.conditions.setAccessibleName("Conditions")
+        self.conditions.setHorizontalHeaderLabels(["Condition", "Owner (username)", "Due (YYYY-MM-DD)"])
+        self.conditions.horizontalHeader().setStretchLastSection(True)
+        self.conditions.setColumnWidth(0, 300)
+        self.conditions.setMaximumHeight(140)
+        self.add_condition = QPushButton("Add &condition")
+        self.add_condition.clicked.connect(lambda: self.conditions.insertRow(self.conditions.rowCount()))
+        self.form.addRow("&Justification:", self.justification)
+        self.form.addRow("Conditions:", self.conditions)
+        self.form.addRow("", self.add_condition)
         self.form.addRow("&Password:", self.password)
         self.meaning.currentIndexChanged.connect(self._update_signer)
         self.meaning_chosen = False  # once the signer picks a meaning, it is never changed for them
@@ -362,6 +402,12 @@ class SignDialog(JobDialog):
 
     def _update_signer(self) -> None:
         role = MEANING_ROLE[self.chosen_meaning()]
+        with_conditions = self.chosen_meaning() is SignatureMeaning.APPROVED_WITH_CONDITIONS
+        for widget in (self.justification, self.conditions, self.add_condition):
+            widget.setVisible(with_conditions)
+            label = self.form.labelForField(widget)
+            if label is not None:
+                label.setVisible(with_conditions)
         user = self._signing_user()
         if user is None:
             self.signer.setText(f"(type your username) · signs as {role.value}")
@@ -372,6 +418,12 @@ class SignDialog(JobDialog):
         # service would give (roles, four eyes, two roles, already signed), never a paraphrase of it.
         try:
             check_allowed(self.status.review, ACTION_FOR_MEANING[self.chosen_meaning()], user)
+            if self.chosen_meaning() is SignatureMeaning.APPROVED:
+                refusal = approval_refusal(
+                    self.status.review.id, self.status.verdict, self.status.review.findings
+                )
+                if refusal is not None:
+                    raise SignoffError(refusal)
         except SignoffError as refusal:
             self.warning.setText(f"Signoff will refuse this signature: {refusal}.")
             self.warning.setVisible(True)
@@ -389,6 +441,14 @@ class SignDialog(JobDialog):
             return None
         db, review_id, password = self.context.db, self.status.review.id, self.password.text()
         meaning, version, bundle = self.chosen_meaning(), self.status.review.version, self.status.bundle.hash
+        justification, conditions = None, []
+        if meaning is SignatureMeaning.APPROVED_WITH_CONDITIONS:
+            justification = self.justification.toPlainText()
+            try:
+                conditions = self.typed_conditions()
+            except SignoffError as error:
+                self.show_message(str(error))
+                return None
         return f"Signing review #{review_id}", lambda control: reviews.sign(
             db,
             review_id,
@@ -397,7 +457,26 @@ class SignDialog(JobDialog):
             meaning=meaning,
             expected_version=version,
             bundle_hash=bundle,
+            justification=justification,
+            conditions=conditions,
         )
+
+    def typed_conditions(self) -> list:
+        """The rows of the conditions table that hold anything, as the terms the service checks."""
+        found = []
+        for row in range(self.conditions.rowCount()):
+            cells = [self.conditions.item(row, column) for column in range(3)]
+            text, owner, due = (c.text().strip() if c is not None else "" for c in cells)
+            if text or owner or due:
+                found.append(parse_condition(f"{text}|owner={owner}|due={due}"))
+        return found
+
+    def set_condition(self, row: int, text: str, owner: str, due: str) -> None:
+        """Fill one row of the conditions table (adding rows as needed)."""
+        while self.conditions.rowCount() <= row:
+            self.conditions.insertRow(self.conditions.rowCount())
+        for column, value in enumerate((text, owner, due)):
+            self.conditions.setItem(row, column, QTableWidgetItem(value))
 
     def failed(self, message: str) -> None:
         self.password.clear()
@@ -412,7 +491,7 @@ class RevokeDialog(JobDialog):
         super().__init__(context, f"Revoke review #{review.id}", "&Revoke approval", parent)
         self.user = user
         self.status = status
-        explanation = QLabel(
+        explanation = plain_label(
             f"Review #{review.id} is {words(review.state)}. Revoking withdraws the approval for good; the "
             "signatures stay on record. The reason is kept in the audit trail."
         )

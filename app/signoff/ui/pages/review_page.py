@@ -9,6 +9,7 @@ review version that was shown, so a change made meanwhile by someone else is ref
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from html import escape
 
 from PySide6.QtCore import QAbstractTableModel, Qt
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.decision import BLOCKING_VERDICTS, Verdict
 from signoff.domain.evidence_bundle import ReviewStatus
 from signoff.domain.review import Finding, Review, ReviewState, Signature
 from signoff.domain.users import User
@@ -212,11 +214,23 @@ class ReviewPage(QWidget):
         self.evidence.setWordWrap(True)
         self.evidence.setTextFormat(Qt.TextFormat.RichText)  # user text in it is escaped
         self.evidence.setAccessibleName("Evidence in the bundle")
+        # The policy verdict in words (PASS / FAIL / INSUFFICIENT EVIDENCE, failing rules, waivers) and
+        # the conditions an approval set, as obligations: the facts a decision rests on.
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)
+        self.verdict.setAccessibleName("Policy verdict")
+        self.conditions = QLabel()
+        self.conditions.setWordWrap(True)
+        self.conditions.setTextFormat(Qt.TextFormat.PlainText)
+        self.conditions.setAccessibleName("Conditions")
         evidence_box = QGroupBox("Evidence bundle")
         evidence_layout = QVBoxLayout(evidence_box)
         evidence_layout.addWidget(self.summary)
         evidence_layout.addWidget(self.bundle_hash)
+        evidence_layout.addWidget(self.verdict)
         evidence_layout.addWidget(self.evidence)
+        evidence_layout.addWidget(self.conditions)
 
         self.findings_model = FindingsModel(self)
         self.findings_table = _table("Findings", self.findings_model, 3)
@@ -350,6 +364,27 @@ class ReviewPage(QWidget):
             f"Policy evaluation: {policy[:16] + '…' if policy else 'none'} · "
             f"{len(bundle.findings)} finding(s)"
         )
+        verdict = status.verdict
+        self.verdict.setText("Policy verdict: " + "\n".join(verdict.lines()))
+        self.verdict.setStyleSheet(
+            "color: #b00020; font-weight: bold;"
+            if verdict.verdict in BLOCKING_VERDICTS
+            else ("color: #1e7d32; font-weight: bold;" if verdict.verdict is Verdict.PASS else "")
+        )
+        today = datetime.now(UTC).date()
+        overdue = [c for c in status.conditions if c.is_overdue(today)]
+        self.conditions.setText(
+            "Conditions:\n"
+            + "\n".join(
+                f"#{c.id} {c.terms.text} — owner {c.terms.owner}, due {c.terms.due.isoformat()}, "
+                f"{words(c.status)}" + (" — OVERDUE" if c.is_overdue(today) else "")
+                for c in status.conditions
+            )
+            if status.conditions
+            else ""
+        )
+        self.conditions.setStyleSheet("color: #b00020;" if overdue else "")
+        self.conditions.setVisible(bool(status.conditions))
         self.findings_model.set_rows(review.findings)
         self.findings_table.resizeColumnsToContents()
         self.signatures_model.set_review(review)

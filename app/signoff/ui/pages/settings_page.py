@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from signoff.ui.context import AppContext
+from signoff.ui.session_lock import IDLE_MINUTES_KEY, idle_minutes
 
 DATABASE_KEY = "database/url"
 
@@ -46,6 +56,15 @@ class SettingsPage(QWidget):
         # Follows sign-in (File > Sign in…), so the page never names someone who is no longer acting.
         context.user_changed.connect(lambda _user: working_as.setText(context.actor))
         who_form.addRow("Working as:", working_as)
+        # The idle lock (ui/session_lock.py) reads this each time it restarts its timer.
+        self.idle_minutes = QSpinBox()
+        self.idle_minutes.setRange(0, 240)
+        self.idle_minutes.setSuffix(" min")
+        self.idle_minutes.setSpecialValueText("never")
+        self.idle_minutes.setValue(int(idle_minutes()))
+        self.idle_minutes.setAccessibleName("Lock the window after this many idle minutes")
+        self.idle_minutes.valueChanged.connect(lambda value: QSettings().setValue(IDLE_MINUTES_KEY, value))
+        who_form.addRow("Lock when idle for:", self.idle_minutes)
         who_form.addRow("Theme:", QLabel("follows the system (light or dark)"))
 
         layout = QVBoxLayout(self)

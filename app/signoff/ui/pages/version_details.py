@@ -23,16 +23,32 @@ from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.ui.formatting import when
 
-ELIDE_AT = 80
+ELIDE_AT = 400  # longer texts (a model card section) are cut here; the tooltip holds all of it
 
 
 def elide(text: str, limit: int = ELIDE_AT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _no_run(version: ModelVersion, attached: dict[str, Any] | None) -> str:
+    """Why there is no source run: the version was registered by hand (with or without a model file)."""
+    if version.source not in ("manual", "", None) and attached is None:
+        return ""
+    how = "its model file was attached by hand" if attached else "no model file is attached yet"
+    return f"none: registered in Signoff, not imported from a registry run; {how}"
+
+
+def _section_text(text: object) -> str:
+    """A model card section without its heading line ("Training data\n...")."""
+    lines = str(text or "").strip().splitlines()
+    return "\n".join(lines[1:]).strip() if len(lines) > 1 else (lines[0] if lines else "")
+
+
 def _value_label(value: object) -> QLabel:
     text = "—" if value in (None, "", [], {}) else str(value)
     label = QLabel(elide(text))
+    label.setTextFormat(Qt.TextFormat.PlainText)  # registry and card texts are imported: never markup
+    label.setWordWrap(True)
     label.setToolTip(text)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
@@ -53,7 +69,7 @@ class VersionDetails(QTabWidget):
         lineage_layout.addWidget(QLabel("Datasets"))
         lineage_layout.addWidget(self.datasets)
         self.lineage_form.addRow(lineage_layout)
-        self.artifacts = self._tree(["Artifact", "SHA-256"], "Artifact hashes")
+        self.artifacts = self._tree(["Artifact", "SHA-256", "From", "When, size"], "Artifact hashes")
         history = QWidget()
         history_layout = QVBoxLayout(history)
         self.aliases = QLabel()
@@ -97,7 +113,10 @@ class VersionDetails(QTabWidget):
         details: dict[str, Any],
         changes: list[RegistryChange],
         snapshots: list[SnapshotInfo],
+        attached: list[dict[str, Any]] = (),
     ) -> None:
+        """``attached``: model files attached by hand (``services.model_artifacts.attached_model_files``),
+        shown beside the registry's files and, for a version no registry run produced, as its lineage."""
         while self.metadata_form.rowCount():
             self.metadata_form.removeRow(0)
         # attributes["registry"] holds each source's latest state; a version usually has one source.
@@ -123,15 +142,34 @@ class VersionDetails(QTabWidget):
             self.lineage_form.removeRow(0)
         lineage = details.get("lineage") or {}
         code = lineage.get("code_version") or {}
-        for position, (label, value) in enumerate(
-            [
-                ("Source run", lineage.get("run_id")),
-                ("Experiment", lineage.get("experiment")),
-                ("Git commit", code.get("git_commit")),
-                ("Code", code.get("source_name")),
-                ("Logged model", lineage.get("logged_model_id")),
-            ]
-        ):
+        card = next(
+            (
+                e["record"]["card"]
+                for e in (details.get("registry") or {}).values()
+                if e["record"].get("card")
+            ),
+            None,
+        )
+        newest_file = attached[-1] if attached else None
+        rows = [
+            ("Source run", lineage.get("run_id") or _no_run(version, newest_file)),
+            ("Experiment", lineage.get("experiment")),
+            ("Git commit", code.get("git_commit")),
+            ("Code", code.get("source_name")),
+            ("Logged model", lineage.get("logged_model_id")),
+        ]
+        if newest_file is not None:
+            rows.append(
+                (
+                    "Model file",
+                    f"{newest_file['path']} (SHA-256 {newest_file['sha256']}), attached by "
+                    f"{newest_file['attached_by']} {when(newest_file['attached_at'])}",
+                )
+            )
+        if card is not None:
+            rows.append(("Training data (model card)", _section_text(card.get("training_details"))))
+            rows.append(("Evaluation (model card)", _section_text(card.get("evaluation_details"))))
+        for position, (label, value) in enumerate(rows):
             self.lineage_form.insertRow(position, f"{label}:", _value_label(value))
         self._fill(
             self.datasets,
@@ -146,7 +184,17 @@ class VersionDetails(QTabWidget):
             ],
         )
         self._fill(
-            self.artifacts, [[path, sha] for path, sha in sorted(details.get("artifacts", {}).items())]
+            self.artifacts,
+            [[path, sha, "registry import", ""] for path, sha in sorted(details.get("artifacts", {}).items())]
+            + [
+                [
+                    str(f["path"]),
+                    str(f["sha256"]),
+                    f"attached by {f['attached_by']}",
+                    f"{when(f['attached_at'])} · {int(f.get('size', 0)):,} bytes",
+                ]
+                for f in attached
+            ],
         )
         self.aliases.setText("Aliases: " + (", ".join(aliases) if aliases else "none"))
         self._fill(

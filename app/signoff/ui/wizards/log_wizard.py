@@ -351,6 +351,19 @@ class LogImportWizard(QWizard):
             self.addPage(page)
         self.currentIdChanged.connect(self._page_changed)
         self.import_page.rerun.clicked.connect(lambda: self.start_import(quarantine=True))
+        # A log that stays in a warehouse or lake is registered by its own wizard (source_wizard.py).
+        self.setButtonText(QWizard.WizardButton.CustomButton1, "A table or files where they are…")
+        self.setOption(QWizard.WizardOption.HaveCustomButton1, True)
+        self.customButtonClicked.connect(self.open_source_wizard)
+
+    def open_source_wizard(self) -> QWizard:
+        from signoff.ui.wizards.source_wizard import SourceWizard
+
+        wizard = SourceWizard(self.context, self.parentWidget())
+        wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        wizard.open()
+        self.reject()
+        return wizard
 
     def _page_changed(self, page_id: int) -> None:
         if self.page(page_id) is self.import_page:

@@ -1,0 +1,100 @@
+"""The Portfolio page on a real SQLite database: counts, sorting, filters, click-through, the model."""
+
+from __future__ import annotations
+
+from signoff.services import inventory
+from signoff.services.models import add_model_version
+from signoff.ui.main_window import MainWindow
+from signoff.ui.pages.portfolio_page import COLUMNS, PortfolioModel
+
+
+def _policy_verdict(db, version_id: int, status: str) -> None:
+    with db.transaction() as uow:
+        uow.analysis_runs.add(
+            kind="policy",
+            model_version_id=version_id,
+            inputs={"policy": "0" * 64},
+            parameters={"policy_name": "test"},
+            engine_version="test",
+            result={"status": status},
+            created_by="tester",
+        )
+
+
+def test_the_portfolio_counts_sorts_filters_and_opens_a_version(qtbot, context, qtmodeltester):
+    db = context.db
+    add_model_version(db, name="churn", version="1", actor="tester")
+    churn2 = add_model_version(db, name="churn", version="2", actor="tester")
+    fraud = add_model_version(db, name="fraud", version="7", actor="tester")
+    add_model_version(db, name="Zoë pricing", version="1", actor="tester")
+    _policy_verdict(db, churn2.id, "fail")
+    _policy_verdict(db, fraud.id, "pass")
+    inventory.set_fields(db, "fraud", {"stage": "production", "business_unit": "Payments"}, actor="tester")
+    for name, answers in (("fraud", ("high", "high", "high")), ("churn", ("low", "medium", "low"))):
+        inventory.assess_risk(
+            db, name, dict(zip(("materiality", "complexity", "reliance"), answers, strict=True))
+        )
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    page = window.pages["portfolio"]
+    assert window.stack.currentWidget() is page  # the first page
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=10000)
+    qtmodeltester.check(page.model)
+    assert page.counts.text() == "3 models · 0 overdue · 1 failing · 0 awaiting sign-off"
+
+    def column(name):
+        c = COLUMNS.index(name)
+        return [page.model.index(r, c).data() for r in range(page.model.rowCount())]
+
+    assert column("Model") == ["churn", "fraud", "Zoë pricing"]
+    assert column("Current version") == ["2", "7", "1"] and column("Verdict") == ["fail", "pass", ""]
+    page.table.sortByColumn(
+        COLUMNS.index("Tier"), page.table.horizontalHeader().sortIndicatorOrder().DescendingOrder
+    )
+    assert column("Tier") == ["3", "1", ""]  # tier numbers descending; not assessed last
+    page.quick.setCurrentText("Failing")
+    assert column("Model") == ["churn"]
+    page.quick.setCurrentText("All models")
+    page.search.setText("PRODUCTION")  # the text of any column, whatever the case
+    assert column("Model") == ["fraud"]
+    page.open_row(page.model.index(0, 0))
+    assert context.version == fraud
+    assert window.stack.currentWidget() is window.pages["registry"]
+
+    # A change elsewhere reaches the page without a reload by hand.
+    inventory.set_fields(db, "Zoë pricing", {"stage": "validation"}, actor="tester")
+    page.search.clear()
+    qtbot.waitUntil(lambda: "validation" in column("Stage"), timeout=10000)
+
+
+def test_the_portfolio_model_alone(qtmodeltester):
+    qtmodeltester.check(PortfolioModel())
+
+
+def test_documents_are_exported_from_the_portfolio_in_a_job(qtbot, context, tmp_path):
+    from signoff.domain.prediction_log import ColumnMapping
+    from signoff.services.logs import import_log
+
+    add_model_version(context.db, name="screening", version="2", actor="tester")
+    csv = tmp_path / "log.csv"
+    csv.write_text(
+        "sex,race,y,p\n"
+        + "".join(f"{'F' if i % 2 else 'M'},{'A' if i % 3 else 'B'},1,{i % 2}\n" for i in range(60))
+    )
+    mapping = ColumnMapping(label="y", prediction="p", sensitive=("sex", "race"))
+    log = import_log(context.db, csv, model="screening", version="2", mapping=mapping).log
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    page = window.pages["portfolio"]
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10000)
+    row = page.model.rows[0]
+    page.export_annex_iv(row, str(tmp_path / "annex.docx"))
+    qtbot.waitUntil(lambda: "Markdown" in page.document_status.text(), timeout=10000)  # refused, said why
+    page.export_annex_iv(row, str(tmp_path / "annex.md"))
+    qtbot.waitUntil(lambda: page.document_status.text().startswith("Wrote"), timeout=10000)
+    assert "1\\(a\\) Intended purpose" in (tmp_path / "annex.md").read_text(encoding="utf-8")
+    page.export_ll144(row, log.id, str(tmp_path / "ll144.pdf"))
+    qtbot.waitUntil(lambda: page.document_status.text().endswith("ll144.pdf"), timeout=20000)
+    assert (tmp_path / "ll144.pdf").read_bytes().startswith(b"%PDF")
