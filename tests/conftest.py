@@ -313,6 +313,28 @@ def drop_audit_triggers(engine_name, raw_sql):
 
 
 @pytest.fixture
+def drop_triggers(engine_name, raw_sql):
+    """``drop_triggers("evidence_chunk")``: what an attacker runs first to edit an append-only table."""
+
+    def drop(table: str) -> None:
+        if engine_name == "sqlite":
+            found = raw_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t", t=table
+            )
+            for (name,) in found:
+                raw_sql(f'DROP TRIGGER "{name}"')
+        else:
+            found = raw_sql(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal",
+                t=table,
+            )
+            for (name,) in found:
+                raw_sql(f'DROP TRIGGER "{name}" ON {table}')
+
+    return drop
+
+
+@pytest.fixture
 def dump_tables():
     return table_dump
 

@@ -10,7 +10,7 @@ import http.server
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -22,7 +22,7 @@ class Exchange:
     body: bytes
 
 
-Reply = tuple[int, dict[str, str], bytes]
+Reply = tuple[int, dict[str, str], bytes | Iterable[bytes]]
 
 
 @dataclass
@@ -67,9 +67,20 @@ def start_loopback_http(
             self.send_response(status)
             for key, value in headers.items():
                 self.send_header(key, value)
-            self.send_header("Content-Length", str(len(body)))
+            if isinstance(body, bytes):
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            # An iterable of pieces: sent as they come (a slow or endless server), then the connection closes.
+            self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(body)
+            try:
+                for piece in body:
+                    self.wfile.write(piece)
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up, as it should
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 

@@ -90,6 +90,18 @@ def add_log(db: Database, model_version_id: int, content: bytes, role: LogRole =
             importer="test",
             imported_by="alice",
         )
+        # What the log import service records: ``signoff verify`` derives the row from it.
+        uow.audit.append(
+            actor="alice",
+            action="log.imported",
+            entity=f"prediction_log:{log.id}",
+            payload={
+                "model_version_id": model_version_id,
+                "evidence_sha256": digest,
+                "source_sha256": log.source_sha256,
+                "rows": log.rows,
+            },
+        )
         return log.id
 
 
@@ -104,6 +116,17 @@ def add_run(db: Database, model_version_id: int, log_id: int, *, by: str = "dave
             engine_version="test 1",
             result={"impact_ratio": 0.91},
             created_by=by,
+        )
+        uow.audit.append(
+            actor=by,
+            action="analysis.recorded",
+            entity=f"analysis_run:{run.id}",
+            payload={
+                "kind": run.kind,
+                "model_version_id": model_version_id,
+                "inputs": run.inputs,
+                "result_sha256": run.result_sha256,
+            },
         )
         return run.id
 
@@ -185,6 +208,20 @@ def world_db(world_db_url):
     database = open_database(world_db_url)
     yield database
     database.close()
+
+
+def drop_guards(sql, engine_name, table):
+    """What an attacker runs first: drop the triggers that guard ``table`` (whatever they are named)."""
+    if engine_name == "sqlite":
+        for (name,) in sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :t", t=table
+        ):
+            sql(f'DROP TRIGGER "{name}"')
+    else:
+        for (name,) in sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = CAST(:t AS regclass) AND NOT tgisinternal", t=table
+        ):
+            sql(f'DROP TRIGGER "{name}" ON {table}')
 
 
 @pytest.fixture

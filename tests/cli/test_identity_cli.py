@@ -15,8 +15,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy
 
-from review_world import PASSWORDS
+from review_world import PASSWORDS, drop_guards
 from signoff.domain.policy import Operator, PolicyEvaluation, Rule, RuleStatus, RuleVerdict
 from signoff.domain.users import Role
 from signoff.services import reviews, users
@@ -156,13 +157,16 @@ def _failing_policy_run(url: str, model_version_id: int) -> None:
         ),
     )
     with open_database(url) as db, db.transaction() as uow:
-        uow.analysis_runs.add(kind="policy", model_version_id=model_version_id, inputs={"policy": "a" * 64},
-                              parameters={"policy_name": "lending-four-fifths"}, engine_version="test 1",
-                              result=evaluation.to_dict(), created_by="alice")  # fmt: skip
+        run = uow.analysis_runs.add(kind="policy", model_version_id=model_version_id, inputs={"policy": "a" * 64},
+                                    parameters={"policy_name": "lending-four-fifths"}, engine_version="test 1",
+                                    result=evaluation.to_dict(), created_by="alice")  # fmt: skip
+        # Recorded as the policy service records it, so that `signoff verify` finds its event.
+        uow.audit.append(actor="alice", action="policy.evaluated", entity=f"analysis_run:{run.id}",
+                         payload={"model_version_id": model_version_id, "result_sha256": run.result_sha256})  # fmt: skip
 
 
 def test_approval_is_bound_to_the_verdict_and_conditions_are_obligations(
-    run_cli, world_db_url, world, world_sql, dump_tables
+    run_cli, world_db_url, world, world_sql, dump_tables, engine_name
 ):
     cli = _cli(run_cli, world_db_url)
     _failing_policy_run(world_db_url, world.model_version_id)
@@ -233,6 +237,9 @@ def test_approval_is_bound_to_the_verdict_and_conditions_are_obligations(
     # Time passes: bob's condition falls due yesterday.
     bob_id = next(c["id"] for c in listed if c["owner"] == "bob")
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    # The database keeps a signed due date (0008_tamper): moving it, to make time pass, means going
+    # around its guard; the signed date is put back before the final verify.
+    drop_guards(world_sql, engine_name, "review_condition")
     world_sql("UPDATE review_condition SET due = :due WHERE id = :id", due=yesterday, id=bob_id)
     overdue = json.loads(cli("conditions", "list", "--overdue", "--json").stdout)
     assert [(c["id"], c["overdue"], c["model_version"]) for c in overdue] == [(bob_id, True, "credit v4")]
@@ -244,11 +251,19 @@ def test_approval_is_bound_to_the_verdict_and_conditions_are_obligations(
     assert closed.returncode == 0, closed.stderr
     assert json.loads(closed.stdout)["status"] == "closed" and json.loads(closed.stdout)["closed_by"] == "bob"
     assert json.loads(cli("conditions", "list", "--overdue", "--json").stdout) == []
+    moved = cli("verify")
+    assert (
+        moved.returncode == 1
+        and f"review_condition {bob_id}: its text, owner or due date differ" in moved.stdout
+    )
+    world_sql("UPDATE review_condition SET due = :due WHERE id = :id", due=date.fromisoformat(due), id=bob_id)
     verified = cli("verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
-def test_a_waiver_is_signed_by_an_approver_and_a_tampered_one_is_caught(run_cli, world_db_url, world_sql):
+def test_a_waiver_is_signed_by_an_approver_and_a_tampered_one_is_caught(
+    run_cli, world_db_url, world_sql, engine_name
+):
     cli = _cli(run_cli, world_db_url)
     free_text = cli("waivers", "add", "credit", "4", "--rule", "four-fifths", "--until", "2099-01-01",
                     "--justification", "pilot branch only until re-fit", "--granted-by", "ceo", user="carol")  # fmt: skip
@@ -264,6 +279,9 @@ def test_a_waiver_is_signed_by_an_approver_and_a_tampered_one_is_caught(run_cli,
     )
     assert cli("verify").returncode == 0
 
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):  # the database refuses it
+        world_sql("UPDATE waiver SET until = '2199-01-01' WHERE id = :id", id=waiver["id"])
+    drop_guards(world_sql, engine_name, "waiver")  # and behind its guard, verify catches it
     world_sql("UPDATE waiver SET until = '2199-01-01' WHERE id = :id", id=waiver["id"])
     tampered = cli("verify")
     assert tampered.returncode == 1

@@ -300,6 +300,22 @@ CASES = [
         mapping=replace(MAPPING, label="outcome"),
     ),
     Case(
+        "JSON Lines nested past Python's recursion limit",
+        "deep.jsonl",
+        _jsonl([_record(1), '{"id": "r2", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"]),
+        InputError,
+        row=2,
+        fragment="more than 32 levels deep",
+    ),
+    Case(
+        "JSON Lines nested 40 levels",
+        "deep40.jsonl",
+        _jsonl([_record(1), _record(2), '{"id": "r3", "x": ' + "[" * 40 + "]" * 40 + "}"]),
+        InputError,
+        row=3,
+        fragment="flatten it",
+    ),
+    Case(
         "JSON Lines in Latin-1 read as UTF-8",
         "latin.jsonl",
         _jsonl([_record(1), _record(2, group="Zoë")]).decode().encode("latin-1"),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import InputError
 from signoff.importers.model_card import read_model_card
 from signoff.importers.sagemaker import read_sagemaker_export
@@ -194,6 +195,8 @@ def test_separate_model_card_file_attaches_by_package_arn(tmp_path):
         ),
         ([package(1, ModelApprovalStatus="Maybe")], r"\$\[0\]\.ModelApprovalStatus: 'Maybe' is not one of"),
         ([package(1, CreationTime="yesterday")], r"\$\[0\]\.CreationTime: expected an ISO 8601 time"),
+        ([package(1, CreationTime=1e300)], r"\$\[0\]\.CreationTime: expected seconds since 1970 of a time"),
+        ([package(1, CreationTime=-1e18)], r"\$\[0\]\.CreationTime: expected seconds since 1970 of a time"),
         ([package(1, ModelCard={"ModelCardContent": "{broken"})], r"\$\[0\]\.ModelCard\.ModelCardContent"),
         ({"Models": []}, r"at \$: expected a describe-model-package answer"),
         ([package(1), package(1)], "lists a version twice"),
@@ -307,6 +310,7 @@ def test_card_without_a_version_asks_for_one(tmp_path):
             r"model-index\[0\]\.results\[0\]\.metrics\[0\] needs a type and a value",
         ),
         ("key: [unclosed", "front matter cannot be read"),
+        ("deep: " + "[" * 5000 + "]" * 5000, "nested too deeply"),
         ("- just\n- a list", "must be a mapping"),
     ],
 )
@@ -331,3 +335,17 @@ def test_out_of_scope_uses_are_limitations_and_wrapped_lines_join(tmp_path):
     assert "employment" not in card.intended_uses
     assert "Decisions about employment." in card.limitations
     assert "- item one\n- item two" in card.limitations
+
+
+def test_a_nan_metric_in_a_card_is_kept_as_text_and_the_snapshot_hashes(tmp_path):
+    """YAML's .nan has no JSON form: it used to stop the import with a traceback (issue 18)."""
+    path = tmp_path / "README.md"
+    path.write_text(
+        "---\nmodel-index:\n- name: m\n  results:\n  - dataset: {name: d}\n    metrics:\n"
+        "    - {type: accuracy, value: .nan}\n    - {type: loss, value: -.inf}\n---\n# card\n",
+        encoding="utf-8",
+    )
+    snapshot = read_model_card(path, model="m", version="1")
+    card = snapshot.models[0].versions[0].card
+    assert [(r.metric, r.value) for r in card.evaluation_results] == [("accuracy", "nan"), ("loss", "-inf")]
+    assert json.loads(canonical_json(snapshot.to_dict()))["models"][0]["name"] == "m"

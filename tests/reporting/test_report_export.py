@@ -322,6 +322,7 @@ def test_verify_fails_when_the_signer_key_in_the_database_was_swapped(
     shutil.copyfile(world.url.removeprefix("sqlite:///"), copy)
     engine = sqlalchemy.create_engine(f"sqlite:///{copy}")
     with engine.begin() as connection:  # someone with file access gives carol another user's key
+        connection.exec_driver_sql("DROP TRIGGER app_user_identity_kept")  # after the guard (0008_tamper)
         connection.exec_driver_sql(
             "UPDATE app_user SET public_key = (SELECT public_key FROM app_user WHERE username <> 'carol' LIMIT 1) "
             "WHERE username = 'carol'"

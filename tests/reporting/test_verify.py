@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import zlib
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject
 from report_samples import BUNDLE_HASH, UNICODE_NAMES
 
 from signoff.domain.canonical import canonical_json, sha256_hex
@@ -99,3 +103,32 @@ def test_report_without_bundle_hash_verifies(tmp_path):
     result = read_report(tmp_path / "r.pdf")
     assert result.ok, result.failed()
     assert result.bundle_hash is None and result.signatures == ()
+
+
+def test_a_report_file_of_300_mb_is_refused_before_it_is_read(rendered, tmp_path):
+    """Made sparse: the size check must come before any read (issue 18)."""
+    _, path, _ = rendered
+    huge = tmp_path / "huge.pdf"
+    huge.write_bytes(path.read_bytes())
+    os.truncate(huge, 300 * 1024 * 1024)
+    with pytest.raises(InputError, match=r"is 314,572,800 bytes, more than any Signoff report"):
+        read_report(huge)
+
+
+def test_a_compressed_300_mb_attachment_is_refused_without_unpacking_it(rendered, tmp_path):
+    _, path, _ = rendered
+    reader = PdfReader(path)
+    writer = PdfWriter(clone_from=reader)
+    packer = zlib.compressobj(9)
+    zeros = bytes(1024 * 1024)
+    packed = b"".join(packer.compress(zeros) for _ in range(300)) + packer.flush()
+    names = writer._root_object["/Names"]["/EmbeddedFiles"]["/Names"]
+    stream = names[1].get_object()["/EF"]["/F"].get_object()
+    stream._data = packed
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    bomb = tmp_path / "bomb.pdf"
+    with bomb.open("wb") as out:
+        writer.write(out)
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    with pytest.raises(InputError, match=r"stored compressed .*FlateDecode.*it was not unpacked"):
+        read_report(bomb)

@@ -51,10 +51,11 @@ def test_empty_evidence_round_trips(db):
     assert sha == hashlib.sha256(b"").hexdigest()
 
 
-def test_a_chunk_altered_by_raw_sql_is_caught_on_read(db, raw_sql, tmp_path):
+def test_a_chunk_altered_by_raw_sql_is_caught_on_read(db, raw_sql, drop_triggers, tmp_path):
     data = os.urandom(CHUNK_SIZE + 100)
     with db.transaction() as uow:
         sha = uow.evidence.put_bytes(data)
+    drop_triggers("evidence_chunk")
     tampered = bytearray(data[CHUNK_SIZE:])
     tampered[7] ^= 0x01
     raw_sql(
@@ -70,9 +71,10 @@ def test_a_chunk_altered_by_raw_sql_is_caught_on_read(db, raw_sql, tmp_path):
     assert not (tmp_path / "out.bin").exists()  # nothing unverified is left behind
 
 
-def test_a_missing_or_truncated_chunk_is_caught(db, raw_sql):
+def test_a_missing_or_truncated_chunk_is_caught(db, raw_sql, drop_triggers):
     with db.transaction() as uow:
         sha = uow.evidence.put_bytes(os.urandom(2 * CHUNK_SIZE + 1))
+    drop_triggers("evidence_chunk")
     raw_sql("DELETE FROM evidence_chunk WHERE blob_sha256 = :sha AND chunk_index = 2", sha=sha)
     with db.transaction(write=False) as uow, pytest.raises(IntegrityError, match="damaged"):
         uow.evidence.read_bytes(sha)

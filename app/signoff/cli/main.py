@@ -49,6 +49,7 @@ COMMANDS = (
     Command("logout", "signoff.cli.login_command", "end the sign-in token in $SIGNOFF_TOKEN"),
     Command("review", "signoff.cli.review_command", "review and sign off a model version"),
     Command("conditions", "signoff.cli.conditions_command", "obligations set by approvals with conditions"),
+    Command("team", "signoff.cli.team_command", "set up a team database on PostgreSQL with per-person roles"),
     Command("report", "signoff.cli.report_command", "export the PDF audit report of a model version"),
     Command(
         "document",

@@ -192,6 +192,8 @@ def _print(status: ReviewStatus, as_json: bool) -> int:
     review = status.review
     print(f"review {review.id}: {review.title or '(untitled)'}")
     print(f"  state            {review.state.value} (version {review.version})")
+    for problem in status.integrity_problems:
+        print(f"  NOT VERIFIED: {problem}")
     print(
         f"  model version    {status.bundle.model_version['name']} v{status.bundle.model_version['version']}"
     )
@@ -262,7 +264,11 @@ def _print(status: ReviewStatus, as_json: bool) -> int:
                     s.meaning.label,
                     format_utc(s.signed_at),
                     s.bundle_hash[:12],
-                    "current" if review.covers_current_evidence(s) else "STALE",
+                    "NOT VERIFIED"
+                    if review.is_unverified(s)
+                    else "current"
+                    if review.covers_current_evidence(s)
+                    else "STALE",
                 ]
                 for s in review.signatures
             ],

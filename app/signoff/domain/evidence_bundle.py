@@ -138,6 +138,8 @@ class ReviewStatus:
     recorded_bundle_hash: str
     verdict: PolicyVerdict = NOT_EVALUATED  # of the bundle's policy evaluation
     conditions: tuple[Condition, ...] = ()  # set by an approval with conditions
+    # Where the review's row disagrees with its signed and audited events (``signoff verify`` names them).
+    integrity_problems: tuple[str, ...] = ()
 
     @property
     def evidence_changed(self) -> bool:
@@ -148,6 +150,7 @@ class ReviewStatus:
             **self.review.to_dict(),
             "recorded_bundle_hash": self.recorded_bundle_hash,
             "evidence_changed": self.evidence_changed,
+            "integrity_problems": list(self.integrity_problems),
             "bundle": self.bundle.content(),
             "policy_verdict": self.verdict.to_dict(),
             "conditions": [c.to_dict() for c in self.conditions],

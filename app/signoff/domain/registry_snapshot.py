@@ -276,6 +276,19 @@ class ModelCard:
         )
 
 
+MAX_DESCRIPTION_CHARS = 65_536
+DESCRIPTION_CUT = (
+    "\n[cut at import: the registry's description is {chars:,} characters long; the first {kept:,} are kept]"
+)
+
+
+def cut_description(text: str) -> str:
+    """A registry description as kept: a longer one (a 400 MB text) is cut, and the cut says so."""
+    if len(text) <= MAX_DESCRIPTION_CHARS:
+        return text
+    return text[:MAX_DESCRIPTION_CHARS] + DESCRIPTION_CUT.format(chars=len(text), kept=MAX_DESCRIPTION_CHARS)
+
+
 @dataclass(frozen=True)
 class ModelVersionRecord:
     """One model version as the registry described it at the snapshot's time."""

@@ -450,9 +450,15 @@ class Review:
     supersedes: int | None = None
     superseded_by: int | None = None
     version: int = 1  # bumped by storage on every change: optimistic concurrency
+    # Signatures whose Ed25519 signature, key or audit record does not verify: shown, never counted.
+    unverified_signatures: frozenset[int] = frozenset()
 
     def covers_current_evidence(self, signature: Signature) -> bool:
-        return signature.bundle_hash == self.bundle_hash
+        """The signature counts: it verifies and binds the evidence as it is now."""
+        return signature.bundle_hash == self.bundle_hash and not self.is_unverified(signature)
+
+    def is_unverified(self, signature: Signature) -> bool:
+        return signature.id is not None and signature.id in self.unverified_signatures
 
     @property
     def current_signatures(self) -> tuple[Signature, ...]:
@@ -460,7 +466,7 @@ class Review:
 
     @property
     def stale_signatures(self) -> tuple[Signature, ...]:
-        return tuple(s for s in self.signatures if not self.covers_current_evidence(s))
+        return tuple(s for s in self.signatures if s.bundle_hash != self.bundle_hash)
 
     @property
     def is_stale(self) -> bool:
@@ -497,7 +503,11 @@ class Review:
             "cannot_approve": sorted(self.ineligible_approvers()),
             "findings": [f.to_dict() for f in self.findings],
             "signatures": [
-                {**s.to_dict(), "covers_current_evidence": self.covers_current_evidence(s)}
+                {
+                    **s.to_dict(),
+                    "covers_current_evidence": self.covers_current_evidence(s),
+                    "verified": not self.is_unverified(s),
+                }
                 for s in self.signatures
             ],
             "decided_at": format_utc(self.decided_at) if self.decided_at else None,
@@ -566,7 +576,8 @@ def check_allowed(review: Review, action: ReviewAction, actor: User) -> None:
         raise ConflictError(ALREADY_SIGNED.format(name=actor.username, review_id=review.id, role=role.value))
 
 
-def _decide(review: Review) -> ReviewState:
+def decide(review: Review) -> ReviewState:
+    """The state the review's current signatures lead to (it must be open to be signed)."""
     current = review.current_signatures
     if any(s.meaning is SignatureMeaning.REJECTED for s in current):
         return ReviewState.REJECTED
@@ -604,7 +615,7 @@ def transition(
             raise InputError(f"{action.value} needs the signature")
         _check_signature_fits(review, action, meaning, actor, signature)
         signed = replace(review, signatures=(*review.signatures, signature))
-        state = _decide(signed)
+        state = decide(signed)
         result = replace(signed, state=state, decided_at=now if state in DECIDED_STATES else None)
     elif action is ReviewAction.EDIT_FINDINGS:
         if findings is None or bundle_hash is None:

@@ -1,8 +1,9 @@
-"""The verdict of ``signoff verify`` on a database: the audit chain, and every signature against its key.
+"""The verdict of ``signoff verify`` on a database: the audit chain, every signature, every derived row.
 
 A signature is good when its signer exists, its key fingerprint is the signer's stored public key, the
 Ed25519 signature verifies over the manifest rebuilt from the stored row, and the audit log's record of
-the signing says the same. Each failure names the signature and what does not match.
+the signing says the same. A row is good when it re-hashes (blobs, results, bundles) and agrees with what
+its audited events derive (review states, roles, waivers, logs). Each failure names the row.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from signoff.domain.audit import ChainVerdict
+from signoff.domain.integrity import RowProblem
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,18 @@ class DatabaseVerification:
     chain: ChainVerdict
     signatures_checked: int
     problems: tuple[SignatureProblem, ...] = ()
+    row_problems: tuple[RowProblem, ...] = ()
+    quick: bool = False  # evidence blobs were not re-hashed
+    blobs_rehashed: int = 0
 
     @property
     def ok(self) -> bool:
-        return self.chain.ok and not self.problems
+        return self.chain.ok and not self.problems and not self.row_problems
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "quick": self.quick,
             "audit_chain": {
                 "ok": self.chain.ok,
                 "events_checked": self.chain.events_checked,
@@ -51,4 +57,6 @@ class DatabaseVerification:
             },
             "signatures_checked": self.signatures_checked,
             "signature_problems": [p.to_dict() for p in self.problems],
+            "evidence_blobs_rehashed": self.blobs_rehashed,
+            "row_problems": [p.to_dict() for p in self.row_problems],
         }

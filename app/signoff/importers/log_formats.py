@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,9 @@ class LogSource:
         raise NotImplementedError
 
     def error(self, message: str, *, row: int | None = None, column: str | None = None) -> InputError:
+        resolved = self.path.resolve()
+        if resolved != self.path.absolute():  # say where the bytes really come from
+            message = f"{message} (the path is a link to {resolved})"
         return InputError(message, file=str(self.path), row=row, column=column)
 
     def check_columns(self, present: list[str], what: str = "column") -> None:
@@ -117,6 +121,13 @@ class LogSource:
             )
         for column in self.mapped:
             if column not in present:
+                if not _looks_like_header(present):
+                    # The first line may be anything (a link to /etc/shadow): never echo it.
+                    raise self.error(
+                        f"there is no {what} named {column!r}, and the first line does not look like a "
+                        "header of column names (it is not shown). Is this the prediction log?",
+                        column=column,
+                    )
                 close = difflib.get_close_matches(column, present, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 listed = ", ".join(map(repr, present[:40])) + (", ..." if len(present) > 40 else "")
@@ -124,6 +135,20 @@ class LogSource:
                     f"there is no {what} named {column!r}.{hint} The {what}s are: {listed}.",
                     column=column,
                 )
+
+
+# One lone "name" is shown only when it reads as column names, perhaps joined by another delimiter than
+# the one given (then seeing it is the hint the user needs).
+_COLUMN_NAMES = re.compile(r"[\w][\w .()%#/+,;|\t-]{0,4000}")
+
+
+def _looks_like_header(names: list[str]) -> bool:
+    """Column names as people write them: short, printable words; one lone name must be plain words."""
+    if not names or not all(name.replace("\t", " ").isprintable() for name in names):
+        return False
+    if len(names) > 1:
+        return all(len(name) <= 200 for name in names)
+    return _COLUMN_NAMES.fullmatch(names[0]) is not None
 
 
 def open_log_source(
@@ -198,7 +223,7 @@ class CsvSource(LogSource):
     ) -> None:
         super().__init__(path, mapped)
         self.codec = codec
-        sample = self._decode_head(head)
+        sample = self._decode_head(self._with_whole_header(head))
         if delimiter is None:
             delimiter = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(sample)
         self.delimiter = delimiter
@@ -208,11 +233,24 @@ class CsvSource(LogSource):
         self.columns = tuple(header)
         self.check_columns(header)
 
+    def _with_whole_header(self, head: bytes) -> bytes:
+        """The head, read further when the header line is longer than it (a 1 MiB+ header was cut)."""
+        if len(head) < _HEAD_BYTES or b"\n" in head:
+            return head
+        with self.path.open("rb") as stream:
+            longer = stream.read(CSV_BLOCK_BYTES)
+        if b"\n" not in longer and len(longer) == CSV_BLOCK_BYTES:
+            raise self.error(
+                f"the header line is longer than {CSV_BLOCK_BYTES >> 20} MiB, more than a CSV reader block; "
+                "a log's header names its columns and is far shorter. Check the delimiter and the file."
+            )
+        return longer
+
     def _decode_head(self, head: bytes) -> str:
         """The head of the file as text, cut at the last complete line; the header must decode."""
         if self.codec == "utf-8" and head.startswith(codecs.BOM_UTF8):
             head = head[len(codecs.BOM_UTF8) :]
-        if len(head) == _HEAD_BYTES and b"\n" in head:
+        if len(head) >= _HEAD_BYTES and b"\n" in head:
             head = head[: head.rfind(b"\n") + 1]
         try:
             return head.decode(self.codec)
@@ -551,6 +589,14 @@ class JsonLinesSource(LogSource):
                 f"line {line_number} is not valid JSON ({exc.msg} at character {exc.pos + 1}).",
                 row=line_number,
             ) from exc
+        except RecursionError:
+            record = _TOO_DEEP
+        if record is _TOO_DEEP or _nesting_depth(record) > MAX_JSONL_DEPTH:
+            raise self.error(
+                f"line {line_number} nests values more than {MAX_JSONL_DEPTH} levels deep; a log record "
+                "holds one value per field: flatten it before importing.",
+                row=line_number,
+            )
         if not isinstance(record, dict):
             raise self.error(
                 f"line {line_number} is a JSON {type(record).__name__}, not an object with named fields.",
@@ -568,6 +614,25 @@ class JsonLinesSource(LogSource):
             {name: pa.array(column, type=pa.string()) for name, column in values.items()},
             np.asarray(rows, dtype=np.int64),
         )
+
+
+MAX_JSONL_DEPTH = 32
+_TOO_DEEP = object()  # json.loads gave up: deeper than Python's recursion limit
+
+
+def _nesting_depth(value: object) -> int:
+    """How deep lists and objects nest in ``value``, counted without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSONL_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
 
 
 def _json_text(value: object) -> str | None:

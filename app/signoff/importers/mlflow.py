@@ -27,6 +27,7 @@ from signoff.domain.registry_snapshot import (
     RegisteredModelRecord,
     RegistrySnapshot,
     RunLineage,
+    cut_description,
     metric_value,
 )
 from signoff.importers.mlflow_rest import MlflowRestClient, MlflowSettings
@@ -37,6 +38,7 @@ RUN_BATCH = 100  # run ids (and logged model ids) per search filter
 NAME_BATCH = 50  # registered model names per version search filter
 DOWNLOAD_THREADS = 4
 DEFAULT_MAX_ARTIFACT_BYTES = 2 * 1024**3  # a larger file is listed with its size but not downloaded
+MAX_FILE_NAME_BYTES = 200  # a longer artifact name is listed (shortened) but not downloaded
 # Files read from a model's artifact folder besides the model file itself (``model.*``).
 ENVIRONMENT_FILES = ("MLmodel", "requirements.txt", "conda.yaml", "python_env.yaml")
 PROMPT_TAG = "mlflow.prompt.is_prompt"  # MLflow 3 keeps prompts as registered models; they are not models
@@ -68,14 +70,24 @@ def read_mlflow_registry(
     wanted = _unique_names(models)
     taken_at = datetime.now(UTC)
     work_dir.mkdir(parents=True, exist_ok=True)
+    cancelled = cancelled or (lambda: False)
     reader = _RegistryReader(
-        MlflowRestClient(tracking_uri, settings),
+        MlflowRestClient(tracking_uri, settings, cancelled),
         page_size=page_size,
         progress=progress or (lambda done, total, what: None),
-        cancelled=cancelled or (lambda: False),
+        cancelled=cancelled,
     )
     with reader.client:
-        records = reader.read(wanted, work_dir if download_artifacts else None, max_artifact_bytes)
+        try:
+            records = reader.read(wanted, work_dir if download_artifacts else None, max_artifact_bytes)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+            # Answers are parsed where they are used; a field of the wrong type or shape from a broken
+            # or hostile server lands here instead of as a traceback.
+            raise ExternalServiceError(
+                f"the MLflow server at {reader.client.base_url} answered JSON of an unexpected shape "
+                f"({type(error).__name__}: {str(error)[:200]}); nothing was imported. Is it an MLflow "
+                "tracking server of version 2 or 3?"
+            ) from None
         return RegistrySnapshot(
             source_kind="mlflow",
             source_uri=reader.client.base_url,
@@ -163,7 +175,7 @@ class _RegistryReader:
     def _pages(self, fetch: Callable[[str | None], dict[str, Any]], key: str) -> Iterator[dict[str, Any]]:
         token: str | None = None
         seen_tokens: set[str] = set()
-        while True:
+        for _page in range(self.client.settings.max_pages):
             self.check_cancelled()
             body = fetch(token)
             items = body.get(key, [])
@@ -176,6 +188,10 @@ class _RegistryReader:
             if token in seen_tokens:  # a server bug would otherwise loop for ever
                 raise ExternalServiceError(f"the MLflow server repeated a page token while listing {key}")
             seen_tokens.add(token)
+        raise ExternalServiceError(
+            f"the MLflow server at {self.client.base_url} kept answering more pages of {key} after "
+            f"{self.client.settings.max_pages}; refused as a loop, nothing was imported"
+        )
 
     # -- registered models and versions -----------------------------------------------------------
 
@@ -326,6 +342,15 @@ class _RegistryReader:
             listed = self.list_model_files(version, run_roots)
             files: list[ArtifactFile] = []
             for path, size in listed or ():
+                if len(path.encode("utf-8", "replace")) > MAX_FILE_NAME_BYTES or "\x00" in path:
+                    files.append(
+                        ArtifactFile(
+                            path.replace("\x00", "?")[:80] + "…",
+                            size,
+                            note=f"not downloaded: its name is {len(path)} characters long",
+                        )
+                    )
+                    continue
                 if size > max_bytes:
                     files.append(
                         ArtifactFile(path, size, note=f"not downloaded: over the {max_bytes} byte limit")
@@ -403,7 +428,7 @@ class _RegistryReader:
             records.append(
                 RegisteredModelRecord(
                     name=name,
-                    description=str(raw.get("description", "")),
+                    description=cut_description(str(raw.get("description", ""))),
                     tags=_tags(raw.get("tags")),
                     aliases={str(a["alias"]): str(a["version"]) for a in raw.get("aliases", ())},
                     created_at=_time(raw.get("creation_timestamp")),
@@ -426,7 +451,7 @@ def _version_record(raw: dict[str, Any]) -> ModelVersionRecord:
         return ModelVersionRecord(
             name=str(raw["name"]),
             version=str(raw["version"]),
-            description=str(raw.get("description", "")),
+            description=cut_description(str(raw.get("description", ""))),
             tags=_tags(raw.get("tags")),
             stage=str(raw.get("current_stage", "")),
             status=str(raw.get("status", "")),

@@ -12,20 +12,30 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from signoff.domain.errors import ExternalServiceError, InputError, NotFoundError
+from signoff.domain.errors import Cancelled, ExternalServiceError, InputError, NotFoundError
 
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
 DOWNLOAD_CHUNK_BYTES = 1 << 20
+READ_CHUNK_BYTES = 64 * 1024
+MAX_REDIRECTS = 5
+# A hostile or broken server must not hold an import for ever nor fill the memory: an overall deadline,
+# a cap on one JSON answer (a 400 MB description still fits and is cut at import), a cap on pages.
+DEFAULT_DEADLINE_SECONDS = 1800.0
+DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024 * 1024
+DEFAULT_MAX_PAGES = 10_000
+MAX_JSON_DEPTH = 64
 
 AUTH_HINT = (
     "set MLFLOW_TRACKING_TOKEN (bearer token) or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
@@ -53,6 +63,9 @@ class MlflowSettings:
     timeout_seconds: float = 30.0
     max_retries: int = 5
     backoff_factor: float = 0.5
+    deadline_seconds: float = DEFAULT_DEADLINE_SECONDS  # for the whole import, retries included
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_pages: int = DEFAULT_MAX_PAGES  # per listing
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MlflowSettings:
@@ -86,6 +99,7 @@ class MlflowSettings:
             timeout_seconds=number("MLFLOW_HTTP_REQUEST_TIMEOUT", 30.0),
             max_retries=int(number("MLFLOW_HTTP_REQUEST_MAX_RETRIES", 5)),
             backoff_factor=number("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 0.5),
+            deadline_seconds=number("SIGNOFF_MLFLOW_DEADLINE_SECONDS", DEFAULT_DEADLINE_SECONDS),
         )
 
 
@@ -107,9 +121,16 @@ class MlflowRestClient:
     that searches are batched.
     """
 
-    def __init__(self, tracking_uri: str, settings: MlflowSettings | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        settings: MlflowSettings | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
         self.base_url = normalise_tracking_uri(tracking_uri)
         self.settings = settings or MlflowSettings.from_env()
+        self.cancelled = cancelled or (lambda: False)
+        self._deadline = time.monotonic() + self.settings.deadline_seconds
         self._local = threading.local()
         self._lock = threading.Lock()
         self._sessions: list[requests.Session] = []
@@ -164,11 +185,44 @@ class MlflowRestClient:
         with self._lock:
             self.request_count += 1
 
+    def check_time(self, what: str) -> float:
+        """The seconds left before the import's deadline; ``Cancelled`` or an error when none are."""
+        if self.cancelled():
+            raise Cancelled("the MLflow import was cancelled; nothing was stored")
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise ExternalServiceError(
+                f"the MLflow server at {self.base_url} did not finish within the import's "
+                f"{self.settings.deadline_seconds:g} s deadline (reading {what}); nothing was imported. "
+                "Try again later or raise SIGNOFF_MLFLOW_DEADLINE_SECONDS"
+            )
+        return left
+
     def _send(self, method: str, path: str, what: str, **kwargs: Any) -> requests.Response:
+        """One request, its body streamed; redirects are followed only within the tracking server."""
         url = f"{self.base_url}{path}"
         self._count()
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_once(method, url, what, **kwargs)
+            if not response.is_redirect:
+                return response
+            target = urljoin(url, response.headers.get("Location", ""))
+            response.close()
+            if _origin(target) != _origin(self.base_url):
+                raise ExternalServiceError(
+                    f"the MLflow server at {self.base_url} redirected {what} to another server "
+                    f"({_origin(target)}); refused, because the data would be recorded under the wrong "
+                    "source. Use that server's address as the tracking URI if you trust it"
+                )
+            url = target
+            kwargs.pop("params", None)  # the Location carries the query
+        raise ExternalServiceError(f"the MLflow server at {self.base_url} redirected {what} in a loop")
+
+    def _send_once(self, method: str, url: str, what: str, **kwargs: Any) -> requests.Response:
+        timeout = min(self.settings.timeout_seconds, self.check_time(what))
+        kwargs.setdefault("stream", True)
         try:
-            return self._session().request(method, url, timeout=self.settings.timeout_seconds, **kwargs)
+            return self._session().request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
         except requests.exceptions.SSLError as error:
             raise ExternalServiceError(
                 f"TLS verification failed for the MLflow server at {self.base_url} while reading {what}: "
@@ -219,7 +273,41 @@ class MlflowRestClient:
             f"reading {what}: {detail or response.reason}. Nothing was imported; try again later."
         )
 
+    def _read_body(self, response: requests.Response, what: str) -> bytes:
+        """The whole body within the size cap and the deadline (a trickling server cannot stall us)."""
+        limit = self.settings.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            response.close()
+            raise self._too_large(what, int(declared))
+        parts: list[bytes] = []
+        size = 0
+        try:
+            # read1 hands over what has arrived (a fixed-size read would wait for a trickle to fill it).
+            while chunk := response.raw.read1(READ_CHUNK_BYTES, decode_content=True):
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_large(what, size)
+                self.check_time(what)
+                parts.append(chunk)
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as error:
+            raise ExternalServiceError(
+                f"the MLflow server at {self.base_url} broke off while sending {what}: {_reason(error)}"
+            ) from None
+        finally:
+            response.close()
+        body = b"".join(parts)
+        response._content = body  # so the status and HTML checks below read what was read here
+        return body
+
+    def _too_large(self, what: str, size: int) -> ExternalServiceError:
+        return ExternalServiceError(
+            f"the MLflow server at {self.base_url} sent more than {self.settings.max_response_bytes} bytes "
+            f"({size} so far) for {what}; refused, nothing was imported"
+        )
+
     def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
+        raw = self._read_body(response, what)
         self._fail_on_status(response, what)
         if _looks_like_html(response):
             raise ExternalServiceError(
@@ -228,15 +316,21 @@ class MlflowRestClient:
                 "it should be the server's root, e.g. http://host:5000"
             )
         try:
-            body = response.json()
-        except ValueError:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
             raise ExternalServiceError(
                 f"the MLflow server at {self.base_url} answered malformed JSON while reading {what} "
-                f"(HTTP {response.status_code}, starts with {response.text[:60]!r})"
+                f"(HTTP {response.status_code}, starts with {raw[:60]!r})"
             ) from None
         if not isinstance(body, dict):
             raise ExternalServiceError(
                 f"the MLflow server at {self.base_url} answered JSON that is not an object while reading {what}"
+            )
+        problem = _unfit_json(body)
+        if problem is not None:
+            raise ExternalServiceError(
+                f"the MLflow server at {self.base_url} answered JSON that Signoff does not store while "
+                f"reading {what}: {problem}; nothing was imported"
             )
         return body
 
@@ -257,6 +351,7 @@ class MlflowRestClient:
             size = 0
             with open(destination, "wb") as out:
                 for chunk in response.iter_content(DOWNLOAD_CHUNK_BYTES):
+                    self.check_time(what)
                     size += len(chunk)
                     if size > max_bytes:
                         break
@@ -266,6 +361,31 @@ class MlflowRestClient:
                 destination.unlink(missing_ok=True)
                 return None
         return size, digest.hexdigest()
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _unfit_json(value: Any) -> str | None:
+    """Why a parsed answer cannot be kept (NUL characters, nesting deeper than any MLflow answer)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"it is nested more than {MAX_JSON_DEPTH} levels deep"
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "a text contains a NUL character"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if "\x00" in key:
+                    return "a key contains a NUL character"
+                stack.append((child, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return None
 
 
 def _content_type(response: requests.Response) -> str:

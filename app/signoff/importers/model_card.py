@@ -8,6 +8,7 @@ its front matter names (``model-index[0].name`` and ``model_version``).
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,10 @@ def split_front_matter(text: str, file: str) -> tuple[dict[str, Any], str]:
         return {}, text
     try:
         data = yaml.safe_load(match.group(1)) or {}
+    except RecursionError:
+        raise InputError(
+            "the YAML front matter is nested too deeply to be a model card's; it was not read", file=file
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
@@ -100,6 +105,8 @@ def _results(front: dict[str, Any], file: str) -> tuple[str, tuple[EvaluationRes
                 if not isinstance(metric, dict) or "type" not in metric or "value" not in metric:
                     raise InputError(f"{where}.metrics[{k}] needs a type and a value", file=file)
                 value = metric["value"]
+                if isinstance(value, float) and not math.isfinite(value):
+                    value = str(value)  # YAML's .nan / .inf have no JSON form: kept as the text "nan"/"inf"
                 results.append(
                     EvaluationResult(
                         metric=str(metric.get("name") or metric["type"]),

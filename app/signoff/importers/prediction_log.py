@@ -34,6 +34,7 @@ from signoff.domain.prediction_log import (
     ValidationIssue,
     ValidationReport,
 )
+from signoff.importers.duplicate_ids import DuplicateIds
 from signoff.importers.log_columns import (
     FeatureStats,
     OutcomeDomain,
@@ -387,7 +388,7 @@ class _Import:
         self.rows_read = 0
         self.rows_invalid = 0
         self.first_invalid_row: int | None = None
-        self.ids: list[pa.Array] = []
+        self.ids = DuplicateIds(work_dir / f".{token}.ids")
         self.naive_timestamps = False
         self.rows_unlabelled = 0
         self.value_maps = mapping.value_maps()
@@ -474,6 +475,7 @@ class _Import:
     def cleanup(self) -> None:
         for path in (self.staging_path, self.canonical_tmp, self.quarantine_tmp):
             path.unlink(missing_ok=True)
+        self.ids.discard()
 
     def _report_progress(self, done: int, total: int) -> None:
         self.progress(done, total)
@@ -560,7 +562,7 @@ class _Import:
             reasons.append(_reason(missing, f"{column}: missing"))
         if role == "id":
             text = as_text(values)
-            self.ids.append(text)
+            self.ids.add(text)
             return text
         if role == "timestamp":
             fmt = self.mapping.timestamp_format
@@ -598,35 +600,10 @@ class _Import:
     # -- between the passes -----------------------------------------------------------------------
 
     def _duplicate_ids(self) -> np.ndarray | None:
-        """A mask over all rows (in file order) of ids already seen in an earlier row, or None."""
-        if not self.ids:
-            return None
-        ids = pa.chunked_array(self.ids, type=pa.string())
-        self.ids = []
-        distinct = pc.unique(ids)
-        present = len(ids) - ids.null_count
-        if len(distinct) - distinct.null_count == present:
-            return None  # the common case, found with one hash pass and no sort
-        codes = np.concatenate(
-            [
-                np.asarray(
-                    pc.fill_null(pc.index_in(chunk, value_set=distinct), -1).to_numpy(), dtype=np.int64
-                )
-                for chunk in ids.chunks
-            ]
-        )
-        order = np.argsort(codes, kind="stable")
-        ordered = codes[order]
-        first = np.ones(len(ordered), dtype=bool)
-        first[1:] = ordered[1:] != ordered[:-1]
-        repeated = np.zeros(len(codes), dtype=bool)
-        repeated[order[~first & (ordered >= 0)]] = True
-        # For the reason text: the row where each repeated id was first seen.
-        first_position = np.full(len(distinct), -1, dtype=np.int64)
-        first_position[ordered[first & (ordered >= 0)]] = order[first & (ordered >= 0)]
-        self.id_first_position = first_position
-        self.id_codes = codes
-        return repeated
+        """A mask over all rows (in file order) of ids already seen in an earlier row, or None.
+
+        Found out of core (``importers/duplicate_ids.py``): a 20M-row log costs a few bytes a row."""
+        return self.ids.find()
 
     def _count_categories(self, column: str, values: pa.Array, rows: np.ndarray) -> None:
         seen = self.categories.setdefault(column, {})
@@ -829,8 +806,8 @@ class _Import:
             yield from reader
 
     def _first_rows_of_ids(self, position: int, count: int) -> pa.Array:
-        codes = self.id_codes[position : position + count]
-        first = self.id_first_position[np.maximum(codes, 0)] + 1
+        assert self.ids.first_position is not None  # asked only when some id repeats
+        first = np.asarray(self.ids.first_position[position : position + count]) + 1
         return pa.array(first, pa.int64()).cast(pa.string())
 
     def _canonical_schema(self, domain: OutcomeDomain) -> pa.Schema:

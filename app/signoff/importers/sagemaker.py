@@ -82,6 +82,10 @@ def _load(path: Path) -> Any:
         raise InputError(
             f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})", file=str(path)
         ) from None
+    except RecursionError:
+        raise InputError(
+            "nested too deeply to be a SageMaker export; it was not read", file=str(path)
+        ) from None
 
 
 def _time(node: _Json) -> datetime | None:
@@ -89,7 +93,10 @@ def _time(node: _Json) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), UTC)
+        try:
+            return datetime.fromtimestamp(float(value), UTC)
+        except (OverflowError, OSError, ValueError):  # beyond year 9999, or NaN
+            raise node.fail("seconds since 1970 of a time between the years 1 and 9999") from None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

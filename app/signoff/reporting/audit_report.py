@@ -1559,7 +1559,13 @@ def _signature_manifest(evidence: AuditReportInput) -> Section:
 
 
 def _signature_current(evidence: AuditReportInput, signature: Any) -> bool:
-    return evidence.bundle_hash is not None and signature.bundle_hash == evidence.bundle_hash
+    """It counts: it binds the current bundle and verifies (the review marks those that do not)."""
+    return (
+        evidence.bundle_hash is not None
+        and signature.bundle_hash == evidence.bundle_hash
+        and evidence.review is not None
+        and not evidence.review.is_unverified(signature)
+    )
 
 
 def _signature_blocks(evidence: AuditReportInput) -> list[Block]:

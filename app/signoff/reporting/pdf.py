@@ -12,7 +12,7 @@ import dataclasses
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC
 from functools import cache
 from pathlib import Path
@@ -526,6 +526,15 @@ def _heat_map_pages(chart: HeatMap) -> list[HeatMap]:
     ]
 
 
+# Text this long may not fit on one page in a table cell; such a table may split inside a row (an 8 KB
+# description continues on the next page). Other tables keep each row whole, as before.
+LONG_TEXT = 1500
+
+
+def _has_long_text(values: Iterable[str]) -> int:
+    return int(any(len(value) > LONG_TEXT for value in values))
+
+
 def _key_values(block: KeyValues) -> list[Flowable]:
     styles = _styles()
     key_width = min(
@@ -536,6 +545,7 @@ def _key_values(block: KeyValues) -> list[Flowable]:
     table = RLTable(
         rows,
         colWidths=[key_width, FRAME_WIDTH - key_width],
+        splitInRow=_has_long_text(v for _, v in block.items),
         style=_table_style(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -648,6 +658,7 @@ def _table(block: Table) -> list[Flowable]:
         [head, *body],
         colWidths=widths,
         repeatRows=1,
+        splitInRow=_has_long_text(value for row in block.rows for value in row),
         style=_table_style(commands),
         hAlign="LEFT",
     )
@@ -689,6 +700,7 @@ def _callout(block: Callout) -> Flowable:
     return RLTable(
         [[label, text]],
         colWidths=[label_width, FRAME_WIDTH - label_width],
+        splitInRow=_has_long_text([block.text]),
         style=_table_style(
             [
                 box,

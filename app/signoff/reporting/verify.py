@@ -33,6 +33,9 @@ from signoff.reporting.pdf import (
 # How the cover prints the content hash (see pdf._cover): label, then the 64 hex digits.
 _PRINTED_HASH = re.compile(r"attachment\s*report\.json,\s*SHA-256\s*([0-9a-f]{64})")
 
+# Signoff's reports are a few MB; a larger file, or an attachment stored otherwise than Signoff writes it
+# (uncompressed), is refused before its content is read, so a 300 MB or zip-bomb attachment costs nothing.
+MAX_REPORT_FILE_BYTES = 256 * 1024 * 1024
 NOT_A_REPORT = (
     "is not a Signoff audit report: it has no attached {name}. Export the report again with Signoff."
 )
@@ -71,6 +74,12 @@ class EmbeddedReport:
 def read_report(pdf_path: Path) -> EmbeddedReport:
     """Extract and check the embedded content of ``pdf_path``; raise ``InputError`` if it is no report."""
     try:
+        size = pdf_path.stat().st_size
+        if size > MAX_REPORT_FILE_BYTES:
+            raise InputError(
+                f"is {size:,} bytes, more than any Signoff report ({MAX_REPORT_FILE_BYTES:,}); it was not read",
+                file=str(pdf_path),
+            )
         raw = pdf_path.read_bytes()
     except OSError as error:
         raise InputError(f"cannot read the report: {error.strerror}", file=str(pdf_path)) from error
@@ -85,8 +94,15 @@ def read_report(pdf_path: Path) -> EmbeddedReport:
 
     checks: list[ReportCheck] = []
     try:
-        attachment: bytes = spec["/EF"]["/F"].get_object().get_data()
-    except (PdfReadError, PdfStreamError, KeyError) as error:
+        stream = spec["/EF"]["/F"].get_object()
+        if stream.get("/Filter"):  # Signoff writes an empty filter list
+            raise InputError(
+                f"its attached {ATTACHMENT_NAME} is stored compressed ({stream.get('/Filter')}), which "
+                "Signoff never does; it was not unpacked",
+                file=str(pdf_path),
+            )
+        attachment: bytes = stream.get_data()
+    except (PdfReadError, PdfStreamError, KeyError, AttributeError) as error:
         raise InputError(
             f"its attached {ATTACHMENT_NAME} cannot be read ({error})", file=str(pdf_path)
         ) from error

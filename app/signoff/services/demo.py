@@ -15,7 +15,6 @@ so that monitoring has weeks to chart. The same inputs give the same logs, byte 
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from signoff.domain.prediction_log import ColumnMapping, LogRole
 from signoff.importers.demo_columns import FEATURES, LABEL, SENSITIVE
 from signoff.resources import resource_path
 from signoff.services.models import add_model_version, list_model_versions
+from signoff.services.work_folders import work_folder
 from signoff.storage import Database
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ def build_demo_workspace(
         models[spec.version] = spec.make().fit(train[list(FEATURES)], train[LABEL])
 
     built: list[DemoVersion] = []
-    with tempfile.TemporaryDirectory(prefix="signoff-demo-") as folder:
+    with work_folder("demo") as folder:
         work = Path(folder)
         for spec in SPECS:
             v = spec.version

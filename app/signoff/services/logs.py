@@ -9,7 +9,6 @@ with the same mapping and options for the same model version and role returns th
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from signoff.importers.prediction_log import (
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
 from signoff.services.sources import find_source
+from signoff.services.work_folders import work_folder
 from signoff.storage import Database
 
 IMPORTER = f"signoff.importers.prediction_log {__version__}"
@@ -67,7 +67,7 @@ def import_log(
     read_options = dataclasses.asdict(options)
     if not options.merge_spellings:
         del read_options["merge_spellings"]  # as before the option existed: same settings, same log
-    with tempfile.TemporaryDirectory(prefix="signoff-import-") as work_dir:
+    with work_folder("import") as work_dir:
         canonical = canonicalise_log(
             path,
             mapping,
@@ -129,6 +129,8 @@ def import_log(
                     "model_version_id": model_version.id,
                     "role": str(role),
                     "source_name": log.source_name,
+                    # A link is followed: record the file that was actually read.
+                    "source_path": str(Path(path).resolve()),
                     "source_sha256": log.source_sha256,
                     "evidence_sha256": log.evidence_sha256,
                     "quarantine_sha256": log.quarantine_sha256,
@@ -189,7 +191,7 @@ def load_log_frame(db: Database, log_id: int) -> pandas.DataFrame:
     source = find_source(db, log)
     if source is not None:  # an external source keeps its rows where they live
         raise refuse_rows(log, source)
-    with tempfile.TemporaryDirectory(prefix="signoff-log-") as folder:
+    with work_folder("log") as folder:
         target = Path(folder) / "log.parquet"
         with db.transaction(write=False) as uow:
             uow.evidence.write_to(log.evidence_sha256, target)

@@ -9,7 +9,6 @@ append-only ledger is the record of which file belongs to which version.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -18,6 +17,7 @@ from signoff.domain.registry import ModelVersion
 from signoff.services.identity import actor_or_login
 from signoff.services.models import get_model_version
 from signoff.services.registry_import import model_version_details
+from signoff.services.work_folders import work_folder
 from signoff.storage import Database
 
 ATTACHED = "model.artifact_attached"
@@ -85,7 +85,7 @@ def materialised_artifacts(db: Database, model_version: ModelVersion) -> Iterato
     artifacts = model_artifacts(db, model_version)
     if not artifacts:
         raise NotFoundError(NO_ARTIFACTS.format(model=model_version.ref))
-    with tempfile.TemporaryDirectory(prefix="signoff-model-") as folder:
+    with work_folder("model") as folder:
         files: dict[str, Path] = {}
         with db.transaction(write=False) as uow:
             for path, sha256 in sorted(artifacts.items()):

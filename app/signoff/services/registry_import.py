@@ -9,8 +9,6 @@ database as it was: there is never half a snapshot.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +27,7 @@ from signoff.domain.registry_history import (
 )
 from signoff.domain.registry_snapshot import ModelVersionRecord, RegisteredModelRecord, RegistrySnapshot
 from signoff.services.identity import actor_or_login
+from signoff.services.work_folders import work_folder
 from signoff.storage import Database
 
 if TYPE_CHECKING:
@@ -72,8 +71,7 @@ def import_mlflow(
     """Read the MLflow registry at ``tracking_uri`` (or only ``models``) and store it as one snapshot."""
     from signoff.importers.mlflow import read_mlflow_registry
 
-    work_dir = Path(tempfile.mkdtemp(prefix="signoff-mlflow-"))
-    try:
+    with work_folder("mlflow") as work_dir:
         snapshot = read_mlflow_registry(
             tracking_uri,
             models=models,
@@ -85,8 +83,6 @@ def import_mlflow(
         if cancelled is not None and cancelled():
             raise Cancelled("the MLflow import was cancelled; nothing was stored")
         return store_snapshot(db, snapshot, actor=actor)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
 
 
 def import_sagemaker(

@@ -47,7 +47,13 @@ from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
-from signoff.services.verify import key_problems
+from signoff.services.verify import (
+    audited_facts_of,
+    check_cited_evidence,
+    cited_evidence_problems,
+    key_problems,
+    signing_key_of,
+)
 from signoff.storage import Database, UnitOfWork
 
 __all__ = ["ExportedReport", "ReportCheck", "ReportVerification", "export_report", "verify_report"]
@@ -306,6 +312,16 @@ def export_report(
         raise InputError(f"{str(out)!r} is a folder; give the report's file name, e.g. report.pdf")
     report_progress(0.0, "gathering evidence")
     evidence = gather_report_input(db, name=name, version=version, actor=actor, review_id=review_id)
+    report_progress(0.2, "verifying the evidence")
+    with db.transaction(write=False) as uow:
+        check_cited_evidence(
+            cited_evidence_problems(
+                uow,
+                log_ids={log.id for log in evidence.prediction_logs},
+                run_ids={run.id for run in evidence.analysis_runs},
+                review=evidence.review,
+            )
+        )
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
     report_progress(0.4, "rendering the PDF")
@@ -359,12 +375,103 @@ def _signature_check(uow: UnitOfWork, printed: dict[str, Any]) -> ReportCheck:
     if stored.manifest() != manifest or stored.signature.hex() != printed.get("signature"):
         return ReportCheck(name, False, "the database's signature differs from the one in the report")
     signer = uow.users.find(stored.signer)
-    problems = key_problems(signer.public_key if signer is not None else None, stored)
+    problems = key_problems(signing_key_of(signer, stored), stored)
     if problems:
         return ReportCheck(name, False, "; ".join(problems))
     return ReportCheck(
         name, True, f"Ed25519 valid under {stored.signer}'s key {stored.public_key_fingerprint[:16]}"
     )
+
+
+def _stated_review_checks(uow: UnitOfWork, content: dict[str, Any] | None) -> list[ReportCheck]:
+    """What the report states about its review against the signed events: the audit events it carries
+    against the database's, each signature's meaning against the audit log's record of the signing and
+    the signer's audited roles then, and the stated state against the state those signatures lead to."""
+    payload = content.get("payload") if isinstance(content, dict) else None
+    if not isinstance(payload, dict):
+        return []
+    checks = [_carried_events_check(uow, payload.get("audit_events"))]
+    review = payload.get("review")
+    if not isinstance(review, dict) or not isinstance(review.get("id"), int):
+        return checks
+    review_id = review["id"]
+    carried = [e for e in payload.get("audit_events", []) if isinstance(e, dict)]
+    # The review as it stood when the report was made: later events (a revocation) do not count here.
+    until = max((e["sequence"] for e in carried if isinstance(e.get("sequence"), int)), default=None)
+    facts = audited_facts_of(uow, review_id, until=until)
+    derived = facts.derived.reviews.get(review_id)
+    for printed in payload.get("signatures", []):
+        if not isinstance(printed, dict):
+            continue
+        manifest = printed.get("manifest") if isinstance(printed.get("manifest"), dict) else {}
+        name = (
+            f"signature {printed.get('id')} means {manifest.get('meaning', '?')} as "
+            f"{manifest.get('role', '?')}, as the audit log recorded it"
+        )
+        record = facts.derived.signings.get(printed.get("id"))  # type: ignore[arg-type]
+        if record is None:
+            checks.append(ReportCheck(name, False, "the audit log records no such signing"))
+        elif record.get("manifest") != manifest or record.get("signature") != printed.get("signature"):
+            recorded = record.get("manifest") if isinstance(record.get("manifest"), dict) else {}
+            checks.append(
+                ReportCheck(
+                    name,
+                    False,
+                    f"the audit log records meaning {recorded.get('meaning', '?')!r} as "
+                    f"{recorded.get('role', '?')!r} at {recorded.get('signed_at', '?')}; the report states "
+                    f"{manifest.get('meaning', '?')!r} as {manifest.get('role', '?')!r}",
+                )
+            )
+        elif derived is None or printed.get("id") not in derived.signature_ids:
+            why = (
+                "; ".join(derived.problems) if derived is not None else "the review's opening is not audited"
+            )
+            checks.append(ReportCheck(name, False, f"it does not count: {why}"))
+        else:
+            checks.append(ReportCheck(name, True, "recorded, verifying, and the signer held the role then"))
+    stated = review.get("state")
+    name = f"review {review_id} state {str(stated).replace('_', ' ')!r} follows from its signed events"
+    if derived is None:
+        checks.append(ReportCheck(name, False, "the audit log records no opening of this review"))
+    elif derived.state.value != stated:
+        checks.append(
+            ReportCheck(
+                name,
+                False,
+                f"its signed and audited events lead to {derived.state.value.replace('_', ' ')!r}",
+            )
+        )
+    else:
+        checks.append(ReportCheck(name, True, f"{len(derived.signature_ids)} counted signature(s)"))
+    return checks
+
+
+def _carried_events_check(uow: UnitOfWork, carried: Any) -> ReportCheck:
+    """The audit events the report carries: each hashes to its stated hash and is the database's event."""
+    name = "audit events in the report are the audit log's"
+    if not isinstance(carried, list) or not carried:
+        return ReportCheck(name, None, "the report carries no audit events")
+    for item in carried:
+        try:
+            event = AuditEvent.from_dict(item)
+        except (KeyError, TypeError, ValueError):
+            return ReportCheck(name, False, "an audit event in the report cannot be read")
+        if event.computed_hash() != event.hash:
+            return ReportCheck(name, False, f"event {event.sequence} in the report does not hash to its hash")
+        try:
+            stored = uow.audit.get(event.sequence)
+        except NotFoundError:
+            return ReportCheck(name, False, f"the audit log has no event {event.sequence}")
+        if stored.hash != event.hash or stored.computed_hash() != stored.hash:
+            return ReportCheck(
+                name, False, f"event {event.sequence} differs between the report and the audit log"
+            )
+    chain = uow.audit.verify()
+    if not chain.ok:
+        return ReportCheck(
+            name, False, f"the audit log is broken at event {chain.first_bad_sequence}: {chain.reason}"
+        )
+    return ReportCheck(name, True, f"{len(carried)} event(s) match; the audit chain is intact")
 
 
 def verify_report(db: Database, pdf: Path) -> ReportVerification:
@@ -396,6 +503,7 @@ def verify_report(db: Database, pdf: Path) -> ReportVerification:
             checks.append(ReportCheck("signatures", None, "the report carries no signatures"))
         for printed in embedded.signatures:
             checks.append(_signature_check(uow, printed))
+        checks.extend(_stated_review_checks(uow, embedded.content))
         exported = [
             e for e in uow.audit.list(action=EXPORTED) if e.payload.get("file_sha256") == embedded.file_sha256
         ]

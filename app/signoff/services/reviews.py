@@ -26,7 +26,7 @@ from signoff.domain.decision import (
     approval_refusal,
     parse_condition,
 )
-from signoff.domain.errors import ConflictError, InputError, PermissionDenied
+from signoff.domain.errors import ConflictError, InputError, IntegrityError, PermissionDenied
 from signoff.domain.evidence_bundle import BundleAnalysis, EvidenceBundle, ReviewStatus
 from signoff.domain.policy import PolicyEvaluation
 from signoff.domain.review import (
@@ -51,10 +51,19 @@ from signoff.domain.users import Role, User, check_has_role
 from signoff.services.inventory import version_inventory
 from signoff.services.security import fingerprint, signer_for
 from signoff.services.users import authenticate, check_password_current, signing_key
+from signoff.services.verify import account_problems, review_with_verification
 from signoff.storage import Database, UnitOfWork
 
 BUNDLE_MEDIA_TYPE = "application/vnd.signoff.evidence-bundle+json"
 POLICY_RUN_KIND = "policy"  # an analysis run of this kind is the policy evaluation, not an analysis
+ACCOUNT_TAMPERED = (
+    "the account {username!r} was changed outside Signoff ({problems}); it cannot act on reviews until "
+    "an administrator restores it. Run `signoff verify`."
+)
+TAMPERED = (
+    "review {review_id} was changed outside Signoff ({problems}); nothing was done. Run `signoff verify` "
+    "and restore the database from a backup."
+)
 CHANGED_SINCE_SHOWN = (
     "review {review_id} changed since it was shown (version {expected} is now {current}): changed by "
     "someone else; reload and retry"
@@ -70,8 +79,13 @@ def _entity(review_id: int) -> str:
 
 
 def _current_user(uow: UnitOfWork, actor: User | str) -> User:
-    """The actor as stored now: a session may outlive an account being disabled."""
-    return uow.users.get(actor if isinstance(actor, str) else actor.username)
+    """The actor as stored now (a session may outlive an account being disabled), refused when the
+    account's row disagrees with its audited grants: roles written behind Signoff's back give no right."""
+    user = uow.users.get(actor if isinstance(actor, str) else actor.username)
+    problems = account_problems(uow, user)
+    if problems:
+        raise IntegrityError(ACCOUNT_TAMPERED.format(username=user.username, problems="; ".join(problems)))
+    return user
 
 
 def _assemble(uow: UnitOfWork, model_version_id: int, log_ids: Iterable[int], findings: tuple[Finding, ...]):
@@ -108,12 +122,17 @@ def _policy_verdict(uow: UnitOfWork, bundle: EvidenceBundle) -> PolicyVerdict:
 
 
 def _status(uow: UnitOfWork, review_id: int, *, for_update: bool = False) -> ReviewStatus:
+    """The review as it stands now. A signature counts only if it verifies; a change (``for_update``)
+    is refused while the review's row disagrees with its signed and audited events."""
     stored = uow.reviews.get(review_id, for_update=for_update)
+    checked, problems = review_with_verification(uow, stored)
+    if for_update and problems:
+        raise IntegrityError(TAMPERED.format(review_id=review_id, problems="; ".join(problems)))
     bundle = _assemble(uow, stored.model_version_id, uow.reviews.log_ids(review_id), stored.findings)
-    live = replace(stored, bundle_hash=bundle.hash, analysts=bundle.analysts)
+    live = replace(checked, bundle_hash=bundle.hash, analysts=bundle.analysts)
     model = f"{bundle.model_version['name']} v{bundle.model_version['version']}"
     conditions = tuple(replace(c, model=model) for c in uow.conditions.list(review_id=review_id))
-    return ReviewStatus(live, bundle, stored.bundle_hash, _policy_verdict(uow, bundle), conditions)
+    return ReviewStatus(live, bundle, stored.bundle_hash, _policy_verdict(uow, bundle), conditions, problems)
 
 
 def _check_expected(status: ReviewStatus, expected_version: int | None) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -128,6 +130,78 @@ class EvidenceStore:
             raise IntegrityError(f"evidence {sha256} is damaged: {size} bytes stored, {info.size} expected")
         if digest.hexdigest() != sha256:
             raise _altered(sha256, digest.hexdigest())
+
+    def damage(self, sha256: str) -> str | None:
+        """Why the stored blob ``sha256`` no longer is what its name says; None when it re-hashes."""
+        try:
+            for _chunk in self.open_chunks(sha256):
+                pass
+        except IntegrityError as error:
+            return str(error)
+        return None
+
+    def iter_damage(self, progress: Progress | None = None) -> Iterator[tuple[str, str]]:
+        """Re-hash every blob in one ordered pass over the chunks; yields (sha256, what is wrong).
+
+        Reads the chunks as one stream (a server-side cursor on PostgreSQL), so verifying many GB
+        costs one sequential read and SHA-256, in the memory of a few chunks. SHA-256 runs on a second
+        thread while the next chunks are read (both release the GIL), in chunk order.
+        """
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-hash") as hasher:
+            yield from self._iter_damage(hasher, progress)
+
+    def _iter_damage(
+        self, hasher: ThreadPoolExecutor, progress: Progress | None
+    ) -> Iterator[tuple[str, str]]:
+        sizes = dict(self._session.execute(select(_blobs.c.sha256, _blobs.c.size)).all())
+        total = sum(sizes.values())
+        statement = (
+            select(_chunks.c.blob_sha256, _chunks.c.chunk_index, _chunks.c.data)
+            .order_by(_chunks.c.blob_sha256, _chunks.c.chunk_index)
+            .execution_options(yield_per=4)
+        )
+        seen: set[str] = set()
+        current: str | None = None
+        digest = hashlib.sha256()
+        size = expected_index = done = 0
+
+        pending: deque[Future[None]] = deque()
+
+        def finish(sha256: str) -> str | None:
+            while pending:
+                pending.popleft().result()
+            if sha256 not in sizes:
+                return "chunks are stored for a blob that is not recorded"
+            if expected_index == -1:
+                return "its chunks are not numbered in order (one is missing)"
+            if size != sizes[sha256]:
+                return f"{size} bytes are stored, {sizes[sha256]} were recorded at import"
+            if digest.hexdigest() != sha256:
+                return f"its stored bytes hash to {digest.hexdigest()}: they were altered"
+            return None
+
+        for sha256, index, data in self._session.execute(statement):
+            if sha256 != current:
+                if current is not None and (problem := finish(current)) is not None:
+                    yield current, problem
+                current, digest, size, expected_index = sha256, hashlib.sha256(), 0, 0
+                seen.add(sha256)
+            if expected_index != -1:
+                expected_index = expected_index + 1 if index == expected_index else -1
+            pending.append(hasher.submit(digest.update, data))
+            if len(pending) > 2:  # at most a few chunks in memory
+                pending.popleft().result()
+            size += len(data)
+            done += len(data)
+            if progress is not None:
+                progress(done, total)
+        if current is not None and (problem := finish(current)) is not None:
+            yield current, problem
+        for sha256 in sorted(set(sizes) - seen):
+            if sizes[sha256]:
+                yield sha256, f"none of its {sizes[sha256]} bytes are stored"
+            elif sha256 != hashlib.sha256(b"").hexdigest():
+                yield sha256, "it is recorded as empty, but empty bytes have another hash"
 
     def read_bytes(self, sha256: str) -> bytes:
         return b"".join(self.open_chunks(sha256))

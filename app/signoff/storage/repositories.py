@@ -6,7 +6,7 @@ objects, never ORM rows, so nothing above ``storage/`` can lazily load or modify
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -280,6 +280,15 @@ class AnalysisRunRepository:
         if model_version_id is not None:
             statement = statement.where(AnalysisRunRow.model_version_id == model_version_id)
         return [_analysis_run(row) for row in self._session.scalars(statement)]
+
+    def ids(self) -> list[int]:
+        return list(self._session.scalars(select(AnalysisRunRow.id).order_by(AnalysisRunRow.id)))
+
+    def iter_all(self) -> Iterator[AnalysisRun]:
+        """Every run in id order, streamed (results can be large)."""
+        statement = select(AnalysisRunRow).order_by(AnalysisRunRow.id).execution_options(yield_per=50)
+        for row in self._session.scalars(statement):
+            yield _analysis_run(row)
 
     def latest(
         self, *, kind: str, model_version_id: int, reading: Collection[str] | None = None

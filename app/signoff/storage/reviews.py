@@ -260,6 +260,10 @@ class ConditionRepository:
             statement = statement.where(ConditionRow.review_id == review_id)
         return [_condition(row) for row, _ in self._session.execute(statement)]
 
+    def signature_ids(self) -> dict[int, int]:
+        """Condition id -> the signature (an approval with conditions) that set it."""
+        return dict(self._session.execute(select(ConditionRow.id, ConditionRow.signature_id)).all())
+
     def get(self, condition_id: int, *, for_update: bool = False) -> Condition:
         statement = (
             select(ConditionRow)

@@ -1,7 +1,7 @@
 """External log sources: where a log that is not copied lives (URL without credentials, query, fingerprint).
 
 Revision ID: 0009_sources
-Revises: 0006_reviews
+Revises: 0008_tamper
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_sources"
-down_revision = "0007_identity"
+down_revision = "0008_tamper"
 branch_labels = None
 depends_on = None
 
