@@ -27,7 +27,8 @@ from typing import Any
 from signoff import __version__
 from signoff.domain.analysis_run import latest_runs
 from signoff.domain.audit import AuditEvent, ChainVerdict
-from signoff.domain.canonical import sha256_hex
+from signoff.domain.authority import DocumentSigning
+from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult
 from signoff.domain.errors import InputError, NotFoundError
@@ -40,19 +41,24 @@ from signoff.domain.profiles import LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.validation import ValidationAnalysis
+from signoff.reporting.archive import ROOT_CERTIFICATE_NAME, SIGNER_KEYS_NAME, Attachment, archive_report
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
+from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, read_report
+from signoff.services.authority import document_signing
 from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
+from signoff.services.security import fingerprint
 from signoff.services.verify import key_problems
 from signoff.storage import Database, UnitOfWork
 
 __all__ = ["ExportedReport", "ReportCheck", "ReportVerification", "export_report", "verify_report"]
 
 EXPORTED = "report.exported"
+SIGNER_KEYS_SCHEMA = "signoff.signer-keys/1"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Progress = Callable[[float, str], None]
@@ -308,8 +314,21 @@ def export_report(
     evidence = gather_report_input(db, name=name, version=version, actor=actor, review_id=review_id)
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
+    authority = document_signing(db, actor=actor)
     report_progress(0.4, "rendering the PDF")
-    pdf, pages = render_pdf_document(report)
+    pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint)
+    report_progress(0.8, "making it PDF/A-3 and signing it")
+    pdf = archive_report(pdf, _check_material(db, evidence, authority))
+    # Signing is the last step, so the PAdES signature covers the archival file as an auditor gets it.
+    pdf = sign_report(
+        pdf,
+        certificate_der=authority.signing.certificate_der,
+        private_key_der=authority.signing.private_key_der,
+        root_der=authority.root.certificate_der,
+        name=actor,
+        reason=f"Audit report {report.report_id} exported by {actor}, signed with the workspace "
+        "document-signing key on their behalf",
+    )
     report_progress(0.9, "recording the export")
     digest = sha256_hex(pdf)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -340,6 +359,35 @@ def export_report(
     return ExportedReport(
         path=out, sha256=digest, report_id=report.report_id, pages=pages, bundle_hash=report.bundle_hash
     )
+
+
+def _check_material(db: Database, evidence: AuditReportInput, authority: DocumentSigning) -> list[Attachment]:
+    """What a reader needs to check the report alone: the workspace root and every sign-off signer's keys."""
+    signers = sorted({s.signer for s in evidence.review.signatures}) if evidence.review is not None else []
+    keys: dict[str, dict[str, str]] = {}
+    with db.transaction(write=False) as uow:
+        for username in signers:
+            user = uow.users.find(username)
+            for key in user.public_keys() if user is not None else ():
+                keys[fingerprint(key)] = {
+                    "username": username,
+                    "public_key": key.hex(),
+                    "algorithm": "Ed25519",
+                }
+    return [
+        Attachment(
+            ROOT_CERTIFICATE_NAME,
+            authority.root.certificate_der,
+            "application/pkix-cert",
+            f"the workspace root certificate (DER), SHA-256 {authority.root.fingerprint}",
+        ),
+        Attachment(
+            SIGNER_KEYS_NAME,
+            canonical_json({"schema": SIGNER_KEYS_SCHEMA, "keys": keys}),
+            "application/json",
+            "the Ed25519 public keys of the review's signers, by SHA-256 fingerprint",
+        ),
+    ]
 
 
 # ------------------------------------------------------------------------------------------- verify
