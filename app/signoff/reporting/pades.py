@@ -81,7 +81,7 @@ def check_signature(pdf: bytes, root_der: bytes) -> PadesVerdict:
     context = ValidationContext(
         trust_roots=[asn1_x509.Certificate.load(root_der)], allow_fetching=False, revocation_mode="soft-fail"
     )
-    signer = embedded.signer_cert.subject.human_friendly if embedded.signer_cert is not None else ""
+    signer = _common_name(embedded.signer_cert)
     stated = embedded.sig_object
     signed_by, reason = str(stated.get("/Name", "")), str(stated.get("/Reason", ""))
     try:
@@ -105,6 +105,12 @@ def check_signature(pdf: bytes, root_der: bytes) -> PadesVerdict:
         )
     problems += _container_problems(pdf, embedded)
     return PadesVerdict(tuple(problems), signer, signed_by, reason)
+
+
+def _common_name(certificate: asn1_x509.Certificate | None) -> str:
+    if certificate is None:
+        return ""
+    return str(certificate.subject.native.get("common_name") or certificate.subject.human_friendly)
 
 
 def _container_problems(pdf: bytes, embedded: EmbeddedPdfSignature) -> list[str]:
