@@ -357,7 +357,7 @@ _MIME_JSON = _EncodedName(b"/application#2Fjson")  # the MIME type application/j
 
 
 def _attach(document: Any, data: bytes, sha256: str, stamp: str) -> None:
-    """Embed ``data`` as report.json (uncompressed, so it stays readable even with a text editor)."""
+    """Embed ``data`` as report.json (uncompressed here; the exported PDF/A file compresses it)."""
     stream = PDFStream(
         PDFDictionary(
             {
