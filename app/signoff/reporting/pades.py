@@ -94,7 +94,7 @@ def check_signature(pdf: bytes, root_der: bytes) -> PadesVerdict:
         problems.append("the signed bytes were changed after signing: their digest no longer matches")
     elif not status.valid:
         problems.append("the signature value does not verify under the signing certificate's key")
-    if not status.trusted:
+    elif not status.trusted:  # only meaningful for intact bytes: a broken digest also fails the trust check
         problems.append(
             f"the signing certificate ({signer or 'unknown'}) does not chain to the embedded workspace root"
         )
