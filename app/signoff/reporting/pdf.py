@@ -503,7 +503,9 @@ def _block(block: Block) -> list[Flowable]:
         case Paragraph(text=text, style=style):
             return [RLParagraph(_text(text), styles[style])]
         case Heading(text=text):
-            return [CondPageBreak(35 * mm), RLParagraph(_text(text), styles["h2"])]
+            # Room for the heading and what a caption below it asks for (CAPTION_ROOM), so a heading is
+            # never left alone at a page foot while its table's caption moves to the next page.
+            return [CondPageBreak(CAPTION_ROOM + 15 * mm), RLParagraph(_text(text), styles["h2"])]
         case KeyValues():
             return _key_values(block)
         case Table():
@@ -524,6 +526,9 @@ def _figure(drawings: list[Drawing], note: str) -> list[Flowable]:
         last.append(RLParagraph(_text(note), _styles()["note"]))
     return [*drawings[:-1], KeepTogether(last), Spacer(1, 6)]
 
+
+# A caption needs room for itself and a few rows below it, or it starts on the next page.
+CAPTION_ROOM = 30 * mm
 
 # A drawing cannot split across pages: long charts are cut into parts of at most this many rows.
 MAX_CHART_ROWS = 36
@@ -599,7 +604,7 @@ def _key_values(block: KeyValues) -> list[Flowable]:
     )
     parts: list[Flowable] = []
     if block.caption:
-        parts.append(RLParagraph(_text(block.caption), styles["caption"]))
+        parts += [CondPageBreak(CAPTION_ROOM), RLParagraph(_text(block.caption), styles["caption"])]
     return [*parts, table, Spacer(1, 6)]
 
 
@@ -704,7 +709,7 @@ def _table(block: Table) -> list[Flowable]:
     parts: list[Flowable] = []
     if block.caption:
         # Room for the caption and a few rows, or start on the next page; the table itself may split.
-        parts += [CondPageBreak(30 * mm), RLParagraph(_text(block.caption), styles["caption"])]
+        parts += [CondPageBreak(CAPTION_ROOM), RLParagraph(_text(block.caption), styles["caption"])]
     parts.append(table)
     if block.note:
         parts.append(RLParagraph(_text(block.note), styles["note"]))
