@@ -112,6 +112,29 @@ def test_findings_with_author_and_resolution_and_signature_manifest(world, expor
     assert "DRAFT" not in text  # an approved version's report carries no draft watermark
 
 
+def test_each_runs_parameters_are_a_labelled_table_in_words(exported):
+    """The world's fairness run: sensitive ("sex",), label y, prediction p, score column score, 200
+    resamples, the default smallest group of 30 and the largest group as reference."""
+    _, _, text = exported
+    lineage = text[
+        text.index("Parameters of run 1 (fairness)") : text.index("Parameters of run 2 (performance)")
+    ]
+    for label, value in (
+        ("Sensitive attributes", "sex"),
+        ("Label column", "y"),
+        ("Prediction column", "p"),
+        ("Score column", "score"),
+        ("Bootstrap resamples", "200"),
+        ("Smallest group size reported", "30"),
+        ("Reference group", "the largest group"),
+        ("Intersections of attributes", "yes"),
+        ("Positive label", "not set"),
+    ):
+        assert re.search(rf"^\s*{re.escape(label)}\s+{re.escape(value)}\s*$", lineage, re.MULTILINE), label
+    runs = text[text.index("Analysis runs cited") : text.index("Import snapshots and registry history")]
+    assert not re.search(r"\w=|\['|\{|None|True|False", runs)  # no Python dictionaries, lists or literals
+
+
 def test_every_font_is_embedded(exported):
     path, _, _ = exported
     listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
