@@ -74,7 +74,7 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.offline and args.report is None:
         raise InputError("an offline check needs the report to check: signoff verify REPORT.pdf --offline")
     if args.offline or _no_database_at_hand(args):
-        from signoff.services.report import verify_report_offline  # pypdf and pyHanko load only for a report
+        from signoff.services.report_offline import verify_report_offline  # no report builder loads
 
         verdict = verify_report_offline(args.report)
     else:

@@ -12,7 +12,6 @@ import io
 from dataclasses import dataclass
 
 import pikepdf
-from pikepdf import pdfa
 
 from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.domain.errors import IntegrityError
@@ -42,6 +41,8 @@ def manifest_bytes(files: dict[str, bytes]) -> bytes:
 
 def archive_report(pdf: bytes, attachments: list[Attachment]) -> bytes:
     """``pdf`` (with its report.json) as PDF/A-3b with ``attachments`` and the manifest of all of them."""
+    from pikepdf import pdfa  # its validator costs half a second to import; verifying a report needs none
+
     document = pikepdf.open(io.BytesIO(pdf))
     for page in document.pages:
         # reportlab writes an empty page-transition dictionary, which PDF/A validators cannot vouch for.

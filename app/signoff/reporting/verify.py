@@ -77,6 +77,24 @@ class EmbeddedReport:
         return tuple(check for check in self.checks if check.ok is False)
 
 
+@dataclass(frozen=True)
+class ReportVerification:
+    path: Path
+    checks: tuple[ReportCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Every check that could be decided holds (None, "not applicable", is no failure)."""
+        return all(check.ok is not False for check in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "ok": self.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+
 def read_report(pdf_path: Path) -> EmbeddedReport:
     """Extract and check the embedded content of ``pdf_path``; raise ``InputError`` if it is no report."""
     try:
@@ -225,11 +243,23 @@ def _cover_check(cover_text: str | None, content_sha256: str) -> ReportCheck:
     return ReportCheck(name, False, f"the cover prints {found.group(1)}, the content gives {content_sha256}")
 
 
-def file_checks(embedded: EmbeddedReport) -> list[ReportCheck]:
+def file_checks(embedded: EmbeddedReport, *, signed_required: bool = True) -> list[ReportCheck]:
     """What the file alone proves beyond its content hash: the PAdES signature under the embedded root,
-    the root's fingerprint on the cover, and every attachment against the embedded manifest."""
+    the root's fingerprint on the cover, and every attachment against the embedded manifest.
+
+    ``signed_required=False`` (a database at hand, whose audit log records each exported file's hash)
+    lets a report exported before reports were signed pass as "not applicable" instead of failing."""
     root = embedded.attachments.get(ROOT_CERTIFICATE_NAME)
     if root is None:
+        unsigned = not embedded.raw.count(b"/ByteRange") and MANIFEST_NAME not in embedded.attachments
+        if unsigned and not signed_required:
+            return [
+                ReportCheck(
+                    PADES_CHECK,
+                    None,
+                    "the report was exported before Signoff signed reports; its export record is checked below",
+                )
+            ]
         return [
             ReportCheck(
                 PADES_CHECK,

@@ -16,7 +16,6 @@ so exporting changes nothing the next export prints: with no new evidence the by
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -46,13 +45,13 @@ from signoff.reporting.archive import ROOT_CERTIFICATE_NAME, SIGNER_KEYS_NAME, A
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
 from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
-from signoff.reporting.verify import ReportCheck, file_checks, read_report
+from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
 from signoff.services.authority import document_signing
 from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
-from signoff.services.security import fingerprint, signature_is_valid
+from signoff.services.security import fingerprint
 from signoff.services.verify import key_problems
 from signoff.storage import Database, UnitOfWork
 
@@ -62,7 +61,6 @@ __all__ = [
     "ReportVerification",
     "export_report",
     "verify_report",
-    "verify_report_offline",
 ]
 
 EXPORTED = "report.exported"
@@ -87,24 +85,6 @@ class ExportedReport:
             "report_id": self.report_id,
             "pages": self.pages,
             "bundle_hash": self.bundle_hash,
-        }
-
-
-@dataclass(frozen=True)
-class ReportVerification:
-    path: Path
-    checks: tuple[ReportCheck, ...]
-
-    @property
-    def ok(self) -> bool:
-        """Every check that could be decided holds (None, "not applicable", is no failure)."""
-        return all(check.ok is not False for check in self.checks)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "ok": self.ok,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
 
 
@@ -429,7 +409,7 @@ def verify_report(db: Database, pdf: Path) -> ReportVerification:
     that is not a Signoff report."""
     pdf = Path(pdf)
     embedded = read_report(pdf)
-    checks = [*embedded.checks, *file_checks(embedded)]
+    checks = [*embedded.checks, *file_checks(embedded, signed_required=False)]
     with db.transaction(write=False) as uow:
         if embedded.bundle_hash is None:
             checks.append(
@@ -465,63 +445,3 @@ def verify_report(db: Database, pdf: Path) -> ReportVerification:
             )
         )
     return ReportVerification(path=pdf, checks=tuple(checks))
-
-
-def verify_report_offline(pdf: Path) -> ReportVerification:
-    """Check an exported report with the file alone, no database: its content hashes, its PAdES signature
-    under the embedded workspace root (whose fingerprint the cover prints), every attachment against the
-    embedded manifest and every sign-off signature against the signers' keys embedded in it.
-    Raises ``InputError`` for a file that is not a Signoff report."""
-    pdf = Path(pdf)
-    embedded = read_report(pdf)
-    checks = [*embedded.checks, *file_checks(embedded)]
-    keys = _parse_json(embedded.attachments.get(SIGNER_KEYS_NAME, b""))
-    by_fingerprint = keys.get("keys", {}) if isinstance(keys, dict) else {}
-    if not embedded.signatures:
-        checks.append(ReportCheck("signatures", None, "the report carries no signatures"))
-    for printed in embedded.signatures:
-        checks.append(_embedded_signature_check(printed, by_fingerprint))
-    return ReportVerification(path=pdf, checks=tuple(checks))
-
-
-def _embedded_signature_check(printed: dict[str, Any], keys: dict[str, Any]) -> ReportCheck:
-    manifest = printed.get("manifest") if isinstance(printed.get("manifest"), dict) else {}
-    who = f"{manifest.get('printed_name', '?')}, {manifest.get('meaning', '?')}"
-    name = f"signature {printed.get('id')} ({who}) verifies under the embedded key"
-    key_fingerprint = str(printed.get("public_key_fingerprint", ""))
-    key = keys.get(key_fingerprint)
-    if not isinstance(key, dict):
-        return ReportCheck(
-            name, False, f"the PDF embeds no public key with fingerprint {key_fingerprint[:16]}"
-        )
-    if key.get("username") != manifest.get("username"):
-        return ReportCheck(
-            name,
-            False,
-            f"the key {key_fingerprint[:16]} is embedded as {key.get('username')!r}'s, "
-            f"the signature names {manifest.get('username')!r}",
-        )
-    try:
-        public_key = bytes.fromhex(str(key.get("public_key", "")))
-        signature = bytes.fromhex(str(printed.get("signature", "")))
-    except ValueError:
-        return ReportCheck(name, False, "the embedded key or the signature is not hexadecimal")
-    if fingerprint(public_key) != key_fingerprint:
-        return ReportCheck(name, False, f"the embedded key's SHA-256 is not {key_fingerprint[:16]}")
-    if not signature_is_valid(public_key, manifest, signature):
-        return ReportCheck(
-            name,
-            False,
-            "the Ed25519 signature does not verify over its record (signer, printed name, role, meaning, "
-            "time, bundle hash or review were altered, or the signature itself)",
-        )
-    return ReportCheck(
-        name, True, f"Ed25519 valid under {manifest.get('username')}'s key {key_fingerprint[:16]}"
-    )
-
-
-def _parse_json(data: bytes) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
