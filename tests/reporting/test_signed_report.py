@@ -266,3 +266,14 @@ def test_a_swapped_signer_key_is_named_by_the_manifest_and_the_signature_check(e
         f"the embedded key's SHA-256 is not {carol[:16]}"
     )
     assert "PAdES signature" in problems
+
+
+def test_a_removed_page_is_caught(exported, tmp_path):
+    path, _, _ = exported
+    shorter = tmp_path / "shorter.pdf"
+    with pikepdf.open(path) as pdf:
+        del pdf.pages[-1]
+        pdf.save(shorter)
+    code, verdict, _ = verify_offline(shorter, "--offline")
+    assert code == 1
+    assert "PAdES signature" in failed(verdict)

@@ -10,7 +10,7 @@ from report_samples import BUNDLE_HASH, UNICODE_NAMES
 from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.domain.errors import InputError
 from signoff.reporting.content import Paragraph, Report, ReportMetadata, Section
-from signoff.reporting.verify import read_report
+from signoff.reporting.verify import file_checks, read_report
 
 
 def tampered_copy(original: Path, target: Path, old: bytes, new: bytes) -> Path:
@@ -40,6 +40,17 @@ def test_original_report_verifies(rendered):
         "content hash (printed on the cover)",
         "content is canonical JSON",
     }
+
+
+def test_an_unsigned_report_is_not_applicable_with_a_database_and_fails_alone(rendered):
+    """``render_pdf``'s output is what exports were before signing: no root, no manifest, no signature."""
+    _, path, _ = rendered
+    embedded = read_report(path)
+    (with_database,) = file_checks(embedded, signed_required=False)
+    assert (with_database.name, with_database.ok) == ("PAdES signature", None)
+    (alone,) = file_checks(embedded)
+    assert (alone.name, alone.ok) == ("PAdES signature", False)
+    assert "embeds no workspace-root.cer" in alone.detail
 
 
 def test_one_changed_byte_in_the_attachment_fails_verification(rendered, tmp_path):
