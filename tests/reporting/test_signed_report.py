@@ -24,6 +24,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 from pikepdf import pdfa
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -40,7 +41,19 @@ from signoff.domain.authority import ROOT
 from signoff.services.audit import list_audit_events
 from signoff.storage import open_database
 
-ATTACHMENTS = {"report.json", "evidence-manifest.json", "workspace-root.cer", "signer-keys.json"}
+
+def attachments_of(world_url: str) -> set[str]:
+    """report.json, the manifest, the root and one certificate per key the review's signatures name."""
+    with open_database(world_url) as db, db.transaction(write=False) as uow:
+        keys = {s.public_key_fingerprint for s in uow.reviews.iter_signatures()}
+    return {
+        "report.json",
+        "evidence-manifest.json",
+        "workspace-root.cer",
+        *(f"signer-{k[:16]}.cer" for k in keys),
+    }
+
+
 NO_HEAVY_IMPORTS = "PySide6", "pandas", "shap"
 
 
@@ -111,8 +124,10 @@ def test_pyhanko_finds_the_signature_intact_trusted_and_covering_the_whole_file(
     assert [e.payload["root_sha256"] for e in created] == [fingerprint]
 
 
-def test_the_file_is_pdfa_3b_with_its_attachments_associated(exported):
+def test_the_file_is_pdfa_3b_with_its_attachments_associated(world, exported):
     path, _, _ = exported
+    attachments = attachments_of(world.url)
+    assert len(attachments) == 5  # bob's and carol's sign-off keys
     raw = path.read_bytes()
     assert re.match(rb"%PDF-1\.[4-7]", raw)  # PDF/A-3 is PDF 1.7 at most
     with pikepdf.open(path) as pdf:
@@ -124,9 +139,9 @@ def test_the_file_is_pdfa_3b_with_its_attachments_associated(exported):
         profile = intent.DestOutputProfile
         assert int(profile.N) == 3
         assert profile.read_bytes()[16:20] == b"RGB "  # the ICC header's colour space
-        assert set(pdf.attachments) == ATTACHMENTS
+        assert set(pdf.attachments) == attachments
         associated = {str(spec.F): str(spec.AFRelationship) for spec in pdf.Root.AF}
-        assert set(associated) == ATTACHMENTS
+        assert set(associated) == attachments
         assert associated["report.json"] == "/Data"
         root = pdf.attachments["workspace-root.cer"].get_file().read_bytes()
         x509.load_der_x509_certificate(root)  # a real certificate
@@ -136,17 +151,20 @@ def test_the_file_is_pdfa_3b_with_its_attachments_associated(exported):
     assert [f for f in report.findings if f.kind == "violation"] == []
 
 
-def test_offline_verify_holds_without_qt_pandas_or_shap_and_plain_verify_goes_offline(exported, tmp_path):
+def test_offline_verify_holds_without_qt_pandas_or_shap_and_plain_verify_goes_offline(
+    world, exported, tmp_path
+):
     path, _, _ = exported
+    attachments = attachments_of(world.url)
     code, verdict, heavy = verify_offline(path, "--offline")
     assert (code, verdict["ok"], heavy) == (0, True, [])
     names = [c["name"] for c in verdict["checks"]]
     assert "PAdES signature" in names
     assert "root certificate fingerprint (printed on the cover)" in names
     assert {
-        f"attachment {name} matches the manifest" for name in ATTACHMENTS - {"evidence-manifest.json"}
+        f"attachment {name} matches the manifest" for name in attachments - {"evidence-manifest.json"}
     } <= set(names)
-    assert "signature 2 (Carol Çelik, approved) verifies under the embedded key" in names
+    assert "signature 2 (Carol Çelik, approved) verifies under its embedded certificate" in names
     # No --db, no SIGNOFF_DB and no default database file: the file alone is checked.
     code, plain, heavy = verify_offline(path, env={"XDG_DATA_HOME": str(tmp_path / "empty")})
     assert (code, heavy) == (0, [])
@@ -247,25 +265,43 @@ def test_a_signature_by_another_key_is_caught(world, exported, tmp_path, how):
         assert "carries 2 signatures, not one" in problem
 
 
-def test_a_swapped_signer_key_is_named_by_the_manifest_and_the_signature_check(exported, tmp_path):
-    """An attacker replaces carol's embedded key with their own and saves the file again."""
+def test_a_signer_certificate_from_another_authority_is_named(world, exported, tmp_path):
+    """An attacker puts in a certificate for carol's name over their own key, issued by their own root,
+    and saves the file again."""
     path, _, _ = exported
-    tampered = tmp_path / "swapped.pdf"
+    with open_database(world.url) as db, db.transaction(write=False) as uow:
+        carol = next(s for s in uow.reviews.iter_signatures() if s.signer == "carol").public_key_fingerprint
+    attachment = f"signer-{carol[:16]}.cer"
+    forged = forged_certificate("carol")
+    tampered = tmp_path / "forged.pdf"
     with pikepdf.open(path) as pdf:
-        stream = pdf.attachments["signer-keys.json"].obj.EF.F
-        keys = json.loads(stream.read_bytes())
-        carol = next(f for f, k in keys["keys"].items() if k["username"] == "carol")
-        keys["keys"][carol]["public_key"] = "00" * 32
-        stream.write(json.dumps(keys).encode())
+        pdf.attachments[attachment].obj.EF.F.write(forged)
         pdf.save(tampered)
     code, verdict, _ = verify_offline(tampered, "--offline")
     problems = failed(verdict)
     assert code == 1
-    assert "the manifest states" in problems["attachment signer-keys.json matches the manifest"]
-    assert problems["signature 2 (Carol Çelik, approved) verifies under the embedded key"] == (
-        f"the embedded key's SHA-256 is not {carol[:16]}"
+    assert "the manifest states" in problems[f"attachment {attachment} matches the manifest"]
+    assert problems["signature 2 (Carol Çelik, approved) verifies under its embedded certificate"] == (
+        f"{attachment} was not issued by the embedded workspace root"
     )
     assert "PAdES signature" in problems
+
+
+def forged_certificate(username: str) -> bytes:
+    """A certificate naming ``username`` over a fresh Ed25519 key, signed by a root that is not the workspace's."""
+    issuer_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, username)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Signoff workspace root")]))
+        .public_key(Ed25519PrivateKey.generate().public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.DER)
 
 
 def test_a_removed_page_is_caught(exported, tmp_path):

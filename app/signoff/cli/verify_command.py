@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check REPORT.pdf with the file alone, without any database: its PAdES signature under the "
         "embedded workspace root (fingerprint printed on the cover), every attachment against the embedded "
-        "manifest and every sign-off signature against the embedded keys. Chosen by itself when no "
+        "manifest and every sign-off signature against its signer's embedded certificate. Chosen by itself when no "
         "database is named (--db, SIGNOFF_DB) and the default database file does not exist.",
     )
     add_json_flag(verify)

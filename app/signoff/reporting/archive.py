@@ -20,8 +20,13 @@ from signoff.reporting.pdf import ATTACHMENT_NAME
 MANIFEST_NAME = "evidence-manifest.json"
 MANIFEST_SCHEMA = "signoff.report-attachments/1"
 ROOT_CERTIFICATE_NAME = "workspace-root.cer"
-SIGNER_KEYS_NAME = "signer-keys.json"
+SIGNER_CERTIFICATE_PREFIX = "signer-"
 PDFA_FLAVOUR = "3b"
+
+
+def signer_certificate_name(key_fingerprint: str) -> str:
+    """The attachment holding the certificate of the sign-off key with this SHA-256 fingerprint."""
+    return f"{SIGNER_CERTIFICATE_PREFIX}{key_fingerprint[:16]}.cer"
 
 
 @dataclass(frozen=True)

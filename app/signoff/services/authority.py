@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
 from signoff.domain.authority import DOCUMENT_SIGNING, ROOT, DocumentSigning, WorkspaceCertificate
+from signoff.services.security import fingerprint
 from signoff.storage import Database
 
 CREATED = "authority.created"
@@ -120,3 +122,35 @@ def _new_authority(actor: str) -> tuple[WorkspaceCertificate, WorkspaceCertifica
         WorkspaceCertificate(ROOT, root.public_bytes(der), _pkcs8(root_key), now, actor),
         WorkspaceCertificate(DOCUMENT_SIGNING, signing.public_bytes(der), _pkcs8(signing_key), now, actor),
     )
+
+
+def signer_certificate(authority: DocumentSigning, username: str, public_key: bytes) -> bytes:
+    """A certificate (DER) by the workspace root binding ``username`` to their Ed25519 sign-off key.
+
+    Embedded in a report so that each sign-off signature can be checked offline against a key the root
+    vouches for. Everything in it follows from its inputs (serial from the key's fingerprint, the root's
+    validity, RSA PKCS#1 v1.5 signing), so exporting the same evidence again gives the same bytes.
+    """
+    root = x509.load_der_x509_certificate(authority.root.certificate_der)
+    root_key = serialization.load_der_private_key(authority.root.private_key_der, password=None)
+    assert isinstance(root_key, rsa.RSAPrivateKey)
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, username),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION),
+        ]
+    )
+    key = Ed25519PublicKey.from_public_bytes(public_key)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(root.subject)
+        .public_key(key)
+        .serial_number(int(fingerprint(public_key)[:30], 16))
+        .not_valid_before(root.not_valid_before_utc)
+        .not_valid_after(root.not_valid_after_utc)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(sign=True, certify=False), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.DER)

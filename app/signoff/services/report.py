@@ -28,7 +28,7 @@ from signoff import __version__
 from signoff.domain.analysis_run import latest_runs
 from signoff.domain.audit import AuditEvent, ChainVerdict
 from signoff.domain.authority import DocumentSigning
-from signoff.domain.canonical import canonical_json, sha256_hex
+from signoff.domain.canonical import sha256_hex
 from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult
 from signoff.domain.errors import InputError, NotFoundError
@@ -41,12 +41,17 @@ from signoff.domain.profiles import LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.validation import ValidationAnalysis
-from signoff.reporting.archive import ROOT_CERTIFICATE_NAME, SIGNER_KEYS_NAME, Attachment, archive_report
+from signoff.reporting.archive import (
+    ROOT_CERTIFICATE_NAME,
+    Attachment,
+    archive_report,
+    signer_certificate_name,
+)
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
 from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
-from signoff.services.authority import document_signing
+from signoff.services.authority import document_signing, signer_certificate
 from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
@@ -64,7 +69,6 @@ __all__ = [
 ]
 
 EXPORTED = "report.exported"
-SIGNER_KEYS_SCHEMA = "signoff.signer-keys/1"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Progress = Callable[[float, str], None]
@@ -350,18 +354,16 @@ def export_report(
 
 
 def _check_material(db: Database, evidence: AuditReportInput, authority: DocumentSigning) -> list[Attachment]:
-    """What a reader needs to check the report alone: the workspace root and every sign-off signer's keys."""
-    signers = sorted({s.signer for s in evidence.review.signatures}) if evidence.review is not None else []
-    keys: dict[str, dict[str, str]] = {}
+    """What a reader needs to check the report alone: the workspace root, and for each sign-off signature
+    a certificate by that root binding the signer to the key the signature names."""
+    signatures = evidence.review.signatures if evidence.review is not None else ()
+    keys: dict[str, tuple[str, bytes]] = {}  # fingerprint -> (username, public key)
     with db.transaction(write=False) as uow:
-        for username in signers:
-            user = uow.users.find(username)
+        for signature in signatures:
+            user = uow.users.find(signature.signer)
             for key in user.public_keys() if user is not None else ():
-                keys[fingerprint(key)] = {
-                    "username": username,
-                    "public_key": key.hex(),
-                    "algorithm": "Ed25519",
-                }
+                if fingerprint(key) == signature.public_key_fingerprint:
+                    keys[fingerprint(key)] = (signature.signer, key)
     return [
         Attachment(
             ROOT_CERTIFICATE_NAME,
@@ -369,11 +371,15 @@ def _check_material(db: Database, evidence: AuditReportInput, authority: Documen
             "application/pkix-cert",
             f"the workspace root certificate (DER), SHA-256 {authority.root.fingerprint}",
         ),
-        Attachment(
-            SIGNER_KEYS_NAME,
-            canonical_json({"schema": SIGNER_KEYS_SCHEMA, "keys": keys}),
-            "application/json",
-            "the Ed25519 public keys of the review's signers, by SHA-256 fingerprint",
+        *(
+            Attachment(
+                signer_certificate_name(key_fingerprint),
+                signer_certificate(authority, username, key),
+                "application/pkix-cert",
+                f"certificate of {username}'s Ed25519 sign-off key {key_fingerprint[:16]}, issued by the "
+                "workspace root",
+            )
+            for key_fingerprint, (username, key) in sorted(keys.items())
         ),
     ]
 
