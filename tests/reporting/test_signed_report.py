@@ -313,3 +313,19 @@ def test_a_removed_page_is_caught(exported, tmp_path):
     code, verdict, _ = verify_offline(shorter, "--offline")
     assert code == 1
     assert "PAdES signature" in failed(verdict)
+
+
+def test_a_damaged_root_certificate_is_named_not_a_traceback(exported, tmp_path):
+    path, _, _ = exported
+    damaged = tmp_path / "damaged-root.pdf"
+    with pikepdf.open(path) as pdf:
+        pdf.attachments["workspace-root.cer"].obj.EF.F.write(b"not a certificate")
+        pdf.save(damaged)
+    code, verdict, _ = verify_offline(damaged, "--offline")
+    problems = failed(verdict)
+    assert code == 1
+    assert problems["PAdES signature"].startswith("the signature cannot be validated")
+    assert (
+        "the embedded root certificate is" in problems["root certificate fingerprint (printed on the cover)"]
+    )
+    assert "workspace-root.cer matches the manifest" in " ".join(problems)

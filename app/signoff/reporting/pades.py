@@ -78,15 +78,18 @@ def check_signature(pdf: bytes, root_der: bytes) -> PadesVerdict:
             f"the PDF carries {len(signatures)} signatures, not one: it was signed again after export"
         )
     embedded = signatures[0]
-    context = ValidationContext(
-        trust_roots=[asn1_x509.Certificate.load(root_der)], allow_fetching=False, revocation_mode="soft-fail"
-    )
-    signer = _common_name(embedded.signer_cert)
-    stated = embedded.sig_object
-    signed_by, reason = str(stated.get("/Name", "")), str(stated.get("/Reason", ""))
+    signer = signed_by = reason = ""
     try:
+        stated = embedded.sig_object
+        signed_by, reason = str(stated.get("/Name", "")), str(stated.get("/Reason", ""))
+        signer = _common_name(embedded.signer_cert)
+        context = ValidationContext(
+            trust_roots=[asn1_x509.Certificate.load(root_der)],
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
         status = validate_pdf_signature(embedded, context)
-    except (PdfError, ValueError, KeyError) as error:
+    except (PdfError, ValueError, KeyError, TypeError) as error:  # a damaged signature or root certificate
         return PadesVerdict(
             (*problems, f"the signature cannot be validated ({error})"), signer, signed_by, reason
         )
