@@ -15,18 +15,9 @@ import pikepdf
 
 from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.domain.errors import IntegrityError
-from signoff.reporting.pdf import ATTACHMENT_NAME
+from signoff.reporting.file_names import ATTACHMENT_NAME, MANIFEST_NAME, MANIFEST_SCHEMA
 
-MANIFEST_NAME = "evidence-manifest.json"
-MANIFEST_SCHEMA = "signoff.report-attachments/1"
-ROOT_CERTIFICATE_NAME = "workspace-root.cer"
-SIGNER_CERTIFICATE_PREFIX = "signer-"
 PDFA_FLAVOUR = "3b"
-
-
-def signer_certificate_name(key_fingerprint: str) -> str:
-    """The attachment holding the certificate of the sign-off key with this SHA-256 fingerprint."""
-    return f"{SIGNER_CERTIFICATE_PREFIX}{key_fingerprint[:16]}.cer"
 
 
 @dataclass(frozen=True)

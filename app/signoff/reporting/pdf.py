@@ -66,18 +66,20 @@ from signoff.reporting.content import (
     Status,
     Table,
 )
+from signoff.reporting.file_names import (
+    ATTACHMENT_DESCRIPTION_PREFIX,
+    ATTACHMENT_NAME,
+    INFO_BUNDLE_HASH,
+    INFO_PAYLOAD_SHA256,
+    INFO_REPORT_ID,
+    ROOT_FINGERPRINT_LABEL,
+)
 from signoff.resources import resource_path
 
 # ASCII85 on top of Flate only made streams 25% larger and slower (7-bit mail transport is long gone).
 # reportlab has no per-document switch; this module is the only user of reportlab in Signoff.
 rl_config.useA85 = 0
 
-ATTACHMENT_NAME = "report.json"
-# Keys added to the PDF's document information dictionary; verify.py reads them back.
-INFO_REPORT_ID = "SignoffReportID"
-INFO_PAYLOAD_SHA256 = "SignoffContentSHA256"
-INFO_BUNDLE_HASH = "SignoffBundleHash"
-ATTACHMENT_DESCRIPTION_PREFIX = "Signoff report content (canonical JSON), SHA-256 "
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -442,9 +444,6 @@ def _para(value: str, style: str) -> RLParagraph:
     if style in ("value", "cell", "cell_right", "cell_center") and _HEX_DIGEST.match(value):
         return RLParagraph(f'<font face="{FONT_MONO}">{_text(value)}</font>', styles[style])
     return RLParagraph(_text(value), styles[style])
-
-
-ROOT_FINGERPRINT_LABEL = "Signed (PAdES) under the workspace root certificate, SHA-256"
 
 
 def _cover(report: Report, attachment_sha256: str, root_sha256: str | None) -> list[Flowable]:

@@ -23,17 +23,18 @@ from pypdf.errors import PdfReadError, PdfStreamError
 from signoff.domain.authority import certificate_fingerprint
 from signoff.domain.canonical import canonical_json, sha256_hex
 from signoff.domain.errors import InputError
-from signoff.reporting.archive import MANIFEST_NAME, ROOT_CERTIFICATE_NAME
 from signoff.reporting.content import SCHEMA
-from signoff.reporting.pades import PADES_CHECK, check_signature
-from signoff.reporting.pdf import (
+from signoff.reporting.file_names import (
     ATTACHMENT_DESCRIPTION_PREFIX,
     ATTACHMENT_NAME,
     INFO_BUNDLE_HASH,
     INFO_PAYLOAD_SHA256,
     INFO_REPORT_ID,
+    MANIFEST_NAME,
+    ROOT_CERTIFICATE_NAME,
     ROOT_FINGERPRINT_LABEL,
 )
+from signoff.reporting.pades import PADES_CHECK, check_signature
 
 # How the cover prints the content hash and the root's fingerprint (see pdf._cover): label, 64 hex digits.
 _PRINTED_HASH = re.compile(r"attachment\s*report\.json,\s*SHA-256\s*([0-9a-f]{64})")

@@ -41,13 +41,9 @@ from signoff.domain.profiles import LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.validation import ValidationAnalysis
-from signoff.reporting.archive import (
-    ROOT_CERTIFICATE_NAME,
-    Attachment,
-    archive_report,
-    signer_certificate_name,
-)
+from signoff.reporting.archive import Attachment, archive_report
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
+from signoff.reporting.file_names import ROOT_CERTIFICATE_NAME, signer_certificate_name
 from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
-from signoff.reporting.archive import ROOT_CERTIFICATE_NAME, signer_certificate_name
+from signoff.reporting.file_names import ROOT_CERTIFICATE_NAME, signer_certificate_name
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
 from signoff.services.security import fingerprint, signature_is_valid
 
