@@ -12,6 +12,7 @@ predicted positives / rows of the group; impact ratio = rate / the highest inclu
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,3 +97,9 @@ def build_report_world(folder: Path) -> ReportWorld:
         reviews.sign(db, review_id, username="bob", password=PASSWORDS["bob"], meaning="reviewed")
         reviews.sign(db, review_id, username="carol", password=PASSWORDS["carol"], meaning="approved")
     return ReportWorld(url, version.id, log_id, review_id)
+
+
+def pdf_text(path: Path, layout: bool = True) -> str:
+    """The PDF's text as poppler's pdftotext reads it (an extractor independent of Signoff's pypdf)."""
+    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout

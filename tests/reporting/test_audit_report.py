@@ -303,8 +303,10 @@ def test_analysis_runs_are_cited_with_inputs_engine_and_result_hash(known_pdf):
     flat = re.sub(r"\s+", " ", pdf_text(path, layout=False))
     log_hash = known_case().prediction_logs[0].evidence_sha256
     for run_id, kind in ((21, "performance"), (22, "fairness"), (23, "shap")):
-        assert lines_with(text, str(run_id), kind, "bootstrap=1000", f"{run_id:x}" * 8)
+        assert lines_with(text, str(run_id), kind, f"{run_id:x}" * 8)
         assert f"signoff.analysis.{kind} 0.1.0" in flat
+        parameters = text[text.index(f"Parameters of run {run_id} ({kind})") :]
+        assert re.match(rf"Parameters of run {run_id} \({kind}\)\s+Bootstrap\s+1000\n", parameters)
     assert flat.count(f"log: {log_hash[:16]}") == 3
     assert "Computed by run 22 (signoff.analysis.fairness 0.1.0)" in flat
     # a SHAP run without SHAP results in this report: explained as not available, not as "not run"

@@ -7,19 +7,17 @@ fairness table in ``report_world``, the signers and the finding are what the wor
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
-import sys
 from datetime import UTC
 from pathlib import Path
 
+import pikepdf
 import pytest
-from report_world import EXPECTED, FINDING, NAME, RESOLUTION, VERSION, build_report_world
+from report_world import EXPECTED, FINDING, NAME, RESOLUTION, VERSION, pdf_text
 from scipy.stats import binomtest
 
-from review_world import analyst_token
 from signoff.services import reviews
 from signoff.services.audit import list_audit_events
 from signoff.services.fairness import analyze_fairness
@@ -43,38 +41,8 @@ SECTION_TITLES = (
 )
 
 
-def pdf_text(path: Path, layout: bool = True) -> str:
-    args = ["pdftotext", "-enc", "UTF-8", *(["-layout"] if layout else []), str(path), "-"]
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
-
-
 def lines_with(text: str, *needles: str) -> list[str]:
     return [line for line in text.splitlines() if all(n in line for n in needles)]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return build_report_world(tmp_path_factory.mktemp("report_world"))
-
-
-@pytest.fixture(scope="module")
-def exported(world, tmp_path_factory):
-    """The report exported once through the CLI: (path, stdout, text)."""
-    out = tmp_path_factory.mktemp("export") / "credit-risk-4.pdf"
-    done = subprocess.run(
-        [sys.executable, "-m", "signoff", "--db", world.url, "report", NAME, VERSION, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join([str(APP), os.environ.get("PYTHONPATH", "")]),
-            "SIGNOFF_TOKEN": analyst_token(world.url),  # an export is a change: it is signed in
-        },
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return out, done.stdout, pdf_text(out)
 
 
 def test_export_prints_path_hash_id_and_pages(exported):
@@ -144,6 +112,29 @@ def test_findings_with_author_and_resolution_and_signature_manifest(world, expor
     assert "DRAFT" not in text  # an approved version's report carries no draft watermark
 
 
+def test_each_runs_parameters_are_a_labelled_table_in_words(exported):
+    """The world's fairness run: sensitive ("sex",), label y, prediction p, score column score, 200
+    resamples, the default smallest group of 30 and the largest group as reference."""
+    _, _, text = exported
+    lineage = text[
+        text.index("Parameters of run 1 (fairness)") : text.index("Parameters of run 2 (performance)")
+    ]
+    for label, value in (
+        ("Sensitive attributes", "sex"),
+        ("Label column", "y"),
+        ("Prediction column", "p"),
+        ("Score column", "score"),
+        ("Bootstrap resamples", "200"),
+        ("Smallest group size reported", "30"),
+        ("Reference group", "the largest group"),
+        ("Intersections of attributes", "yes"),
+        ("Positive label", "not set"),
+    ):
+        assert re.search(rf"^\s*{re.escape(label)}\s+{re.escape(value)}\s*$", lineage, re.MULTILINE), label
+    runs = text[text.index("Analysis runs cited") : text.index("Import snapshots and registry history")]
+    assert not re.search(r"\w=|\['|\{|None|True|False", runs)  # no Python dictionaries, lists or literals
+
+
 def test_every_font_is_embedded(exported):
     path, _, _ = exported
     listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
@@ -154,19 +145,25 @@ def test_every_font_is_embedded(exported):
         assert re.search(r"\s(yes)\s+(yes|no)\s+(yes|no)\s+\d+\s+\d+\s*$", line), line
 
 
-def test_a_second_export_is_byte_identical_and_the_export_is_an_audit_event(
+def signed_revision(raw: bytes) -> bytes:
+    """The document as it was signed: everything up to the end of the first revision (pikepdf writes one)."""
+    return raw[: raw.index(b"%%EOF") + len(b"%%EOF")]
+
+
+def test_a_second_export_is_identical_until_its_own_signature_and_the_export_is_an_audit_event(
     world, exported, signed_in_cli, tmp_path
 ):
     path, _, _ = exported
     again = tmp_path / "again.pdf"
     done = signed_in_cli("report", NAME, VERSION, "--out", str(again), db=world.url)
     assert done.returncode == 0, done.stderr
-    assert again.read_bytes() == path.read_bytes()
+    assert signed_revision(again.read_bytes()) == signed_revision(path.read_bytes())
+    assert again.read_bytes() != path.read_bytes()  # each export carries its own signature and signing time
     with open_database(world.url) as db:
         events = list_audit_events(db, action="report.exported")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert len(events) >= 2
-    assert all(e.payload["file_sha256"] == digest for e in events)
+    digests = {hashlib.sha256(p.read_bytes()).hexdigest() for p in (path, again)}
+    assert digests <= {e.payload["file_sha256"] for e in events}
+    assert events[0].payload["file_sha256"] == hashlib.sha256(again.read_bytes()).hexdigest()
     assert events[0].entity == f"model_version:{world.model_version_id}"
     assert events[0].payload["file_name"] == "again.pdf"
     assert not list(tmp_path.glob(".*.part"))  # the temporary file was moved, not left behind
@@ -180,15 +177,21 @@ def test_verify_passes_then_fails_naming_the_attachment_after_one_byte_changes(
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "every check holds" in ok.stdout
     assert "signature 2 (Carol Çelik, approved) exists and is valid" in ok.stdout
-    raw = path.read_bytes()
-    marker = b'"title":"Cover"'  # inside the uncompressed report.json stream, once
-    assert raw.count(marker) == 1
+    # One byte of report.json changed the way a PDF editor would: the attachment rewritten, the file saved.
     tampered = tmp_path / "tampered.pdf"
-    tampered.write_bytes(raw.replace(marker, b'"title":"Covex"'))
+    with pikepdf.open(path) as pdf:
+        stream = pdf.attachments["report.json"].obj.EF.F
+        content = stream.read_bytes()
+        marker = b'"title":"Cover"'
+        assert content.count(marker) == 1
+        stream.write(content.replace(marker, b'"title":"Covex"'))
+        pdf.save(tampered)
     bad = signed_in_cli("verify", str(tampered), db=world.url)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "FAIL  content hash (document information)" in bad.stdout
     assert "FAIL  content hash (printed on the cover)" in bad.stdout
+    assert "FAIL  PAdES signature: " in bad.stdout
+    assert "FAIL  attachment report.json matches the manifest: its SHA-256 is" in bad.stdout
     assert "Traceback" not in bad.stderr
 
 

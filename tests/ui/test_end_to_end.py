@@ -348,8 +348,9 @@ def test_a_model_version_is_signed_off_through_the_desktop_app(qtbot, context, t
         "review.signed",
         "auth.signed_in",  # the approver
         "review.signed",
+        "authority.created",  # the first export makes the workspace's certificate authority
         "report.exported",
     ]
-    assert audit.verdict.text().startswith("✔ Intact: 13 events verified")
+    assert audit.verdict.text().startswith("✔ Intact: 14 events verified")
     qtbot.waitUntil(lambda: not window.job_status.isVisible(), timeout=WAIT)
     shoot(window, screenshots, "12-audit-verified")

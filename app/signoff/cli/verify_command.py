@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from signoff.cli.common import add_json_flag, open_db, print_json
+from signoff.domain.errors import InputError
 
 EXIT_VERIFIED = 0
 EXIT_PROBLEMS = 1
@@ -24,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audited events, naming every row that disagrees. With "
         "REPORT.pdf: check that the report's attached content has the hash printed on its cover, that its "
         "evidence bundle, its signatures and its export exist in the database and are valid, and that the "
-        "review state and signature meanings it states follow from the signed events. Exit 0 when all "
+        "review state and signature meanings it states follow from the signed events; also that its PAdES "
+        "signature, attachments and sign-off signatures hold (with --offline, or no database at hand: the "
+        "file alone). Exit 0 when all "
         "holds; exit 1 naming what does not.",
     )
     verify.add_argument("report", nargs="?", type=Path, metavar="REPORT.pdf", help="an exported audit report")
@@ -33,12 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip re-hashing every evidence blob (the verdict says so); everything else is checked",
     )
+    verify.add_argument(
+        "--offline",
+        action="store_true",
+        help="check REPORT.pdf with the file alone, without any database: its PAdES signature under the "
+        "embedded workspace root (fingerprint printed on the cover), every attachment against the embedded "
+        "manifest and every sign-off signature against its signer's embedded certificate. Chosen by itself when no "
+        "database is named (--db, SIGNOFF_DB) and the default database file does not exist.",
+    )
     add_json_flag(verify)
     verify.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.report is not None:
+    if args.report is not None or args.offline:
         return _run_report(args)
     from signoff.services.verify import verify_database
 
@@ -69,11 +81,26 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_VERIFIED if verdict.ok else EXIT_PROBLEMS
 
 
-def _run_report(args: argparse.Namespace) -> int:
-    from signoff.services.report import verify_report  # pypdf loads only for a report
+def _no_database_at_hand(args: argparse.Namespace) -> bool:
+    from signoff.storage.database import ENV_VAR, default_database_path
 
-    with open_db(args) as db:
-        verdict = verify_report(db, args.report)
+    return (
+        not getattr(args, "db", None) and not os.environ.get(ENV_VAR) and not default_database_path().exists()
+    )
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    if args.offline and args.report is None:
+        raise InputError("an offline check needs the report to check: signoff verify REPORT.pdf --offline")
+    if args.offline or _no_database_at_hand(args):
+        from signoff.services.report_offline import verify_report_offline  # no report builder loads
+
+        verdict = verify_report_offline(args.report)
+    else:
+        from signoff.services.report import verify_report
+
+        with open_db(args) as db:
+            verdict = verify_report(db, args.report)
     if args.json:
         print_json(verdict.to_dict())
     else:

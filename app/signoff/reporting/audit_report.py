@@ -629,6 +629,7 @@ def _lineage(evidence: AuditReportInput) -> Section:
         ),
         Heading("Analysis runs cited"),
         _analysis_runs_table(evidence.analysis_runs),
+        *(_parameters_table(run) for run in evidence.analysis_runs if run.parameters),
         *_run_lineage_blocks(evidence.registry_record),
         Heading("Import snapshots and registry history"),
         *_history_blocks(evidence),
@@ -722,35 +723,71 @@ def _analysis_runs_table(runs: Sequence[AnalysisRun]) -> Block:
     if not runs:
         return Paragraph("No stored analysis runs are cited by this report.", style="note")
     return Table(
-        columns=(
-            "Run",
-            "Kind, by, at (UTC)",
-            "Parameters",
-            "Engine",
-            "Inputs (role: SHA-256)",
-            "Result SHA-256",
-        ),
+        columns=("Run", "Kind, by, at (UTC)", "Engine", "Inputs (role: SHA-256)", "Result SHA-256"),
         rows=tuple(
             (
                 str(run.id),
                 f"{run.kind}\n{run.created_by}\n{fmt_time(run.created_at)}",
-                _parameters_text(run.parameters),
                 run.engine_version or NOT_RECORDED,
                 "\n".join(f"{role}: {digest[:16]}" for role, digest in sorted(run.inputs.items())) or "–",
                 run.result_sha256[:16],
             )
             for run in runs
         ),
-        align=("right", "left", "left", "left", "left", "left"),
+        align=("right", "left", "left", "left", "left"),
         caption="Analysis runs",
-        note="Hashes show their first 16 hex digits; report.json holds every run in full, with its result.",
+        note="Hashes show their first 16 hex digits; report.json holds every run in full, with its result. "
+        "Each run's parameters follow in words.",
     )
 
 
-def _parameters_text(parameters: dict[str, Any]) -> str:
-    if not parameters:
-        return "–"
-    return ", ".join(f"{k}={v}" for k, v in sorted(parameters.items()))
+# What each stored parameter means, in the words an auditor reads; a key not listed is spelt out.
+PARAMETER_LABELS = {
+    "sensitive": "Sensitive attributes",
+    "label": "Label column",
+    "prediction": "Prediction column",
+    "scores": "Score column",
+    "positive_label": "Positive label",
+    "reference": "Reference group",
+    "intersections": "Intersections of attributes",
+    "min_group_size": "Smallest group size reported",
+    "excluded_share": "Groups below this share of rows left out",
+    "n_resamples": "Bootstrap resamples",
+    "seed": "Random seed",
+    "bins": "Bins of numeric attributes",
+    "task": "Task",
+    "timestamp": "Decision time column",
+    "frequency": "Monitoring period",
+    "sigmas": "Control limits (standard deviations)",
+    "thresholds": "Decision thresholds",
+    "columns": "Columns",
+    "categorical": "Categorical columns",
+    "top_categories": "Categories shown per column",
+    "champion": "Champion",
+}
+_REFERENCE_WORDS = {"largest": "the largest group", "most_favoured": "the most favoured group"}
+
+
+def _in_words(value: Any) -> str:
+    """A parameter value as plain words: no Python brackets, quotes or None."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_in_words(v) for v in value) if value else "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_in_words(v)}" for k, v in sorted(value.items())) if value else "none"
+    return str(value)
+
+
+def _parameters_table(run: AnalysisRun) -> Block:
+    items = []
+    for key, value in sorted(run.parameters.items()):
+        label = PARAMETER_LABELS.get(key, key.replace("_", " ").capitalize())
+        shown = _REFERENCE_WORDS.get(value, value) if key == "reference" and isinstance(value, str) else value
+        items.append((label, _in_words(shown)))
+    return KeyValues(tuple(items), caption=f"Parameters of run {run.id} ({run.kind})")
 
 
 def _data(evidence: AuditReportInput) -> Section:

@@ -12,6 +12,7 @@ import dataclasses
 import io
 import math
 import re
+import struct
 from collections.abc import Iterable, Sequence
 from datetime import UTC
 from functools import cache
@@ -27,7 +28,15 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFInfo, PDFName, PDFStream, PDFString
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFDictionary,
+    PDFInfo,
+    PDFName,
+    PDFObject,
+    PDFStream,
+    PDFString,
+)
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -57,18 +66,20 @@ from signoff.reporting.content import (
     Status,
     Table,
 )
+from signoff.reporting.file_names import (
+    ATTACHMENT_DESCRIPTION_PREFIX,
+    ATTACHMENT_NAME,
+    INFO_BUNDLE_HASH,
+    INFO_PAYLOAD_SHA256,
+    INFO_REPORT_ID,
+    ROOT_FINGERPRINT_LABEL,
+)
 from signoff.resources import resource_path
 
 # ASCII85 on top of Flate only made streams 25% larger and slower (7-bit mail transport is long gone).
 # reportlab has no per-document switch; this module is the only user of reportlab in Signoff.
 rl_config.useA85 = 0
 
-ATTACHMENT_NAME = "report.json"
-# Keys added to the PDF's document information dictionary; verify.py reads them back.
-INFO_REPORT_ID = "SignoffReportID"
-INFO_PAYLOAD_SHA256 = "SignoffContentSHA256"
-INFO_BUNDLE_HASH = "SignoffBundleHash"
-ATTACHMENT_DESCRIPTION_PREFIX = "Signoff report content (canonical JSON), SHA-256 "
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -100,8 +111,23 @@ def register_fonts() -> None:
         (FONT_BOLD, "DejaVuSans-Bold.ttf"),
         (FONT_MONO, "DejaVuSansMono.ttf"),
     ):
-        pdfmetrics.registerFont(TTFont(name, str(resource_path("fonts", file))))
+        font = TTFont(name, str(resource_path("fonts", file)))
+        _repair_trailing_advance_widths(font.face)
+        pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+
+
+def _repair_trailing_advance_widths(face: Any) -> None:
+    """Undo a reportlab 4/5 slip that makes the embedded monospaced subset disagree with the PDF's widths.
+
+    A TrueType ``hmtx`` lists full metrics for the first ``numberOfHMetrics`` glyphs; the rest repeat the
+    last advance. reportlab repeats it already scaled to 1000 units per em, and writes that into the
+    embedded subset (DejaVu Sans Mono: 602 instead of 1233 of 2048), which PDF/A forbids (ISO 19005-3
+    6.2.11.5). The unscaled advance is put back before any subset is made.
+    """
+    full = struct.unpack(">H", face.get_table("hhea")[34:36])[0]
+    advance = face.hmetrics[full - 1][0]
+    face.hmetrics[full:] = [(advance, lsb) for _, lsb in face.hmetrics[full:]]
 
 
 @cache
@@ -180,8 +206,11 @@ def render_pdf_bytes(report: Report) -> bytes:
     return render_pdf_document(report)[0]
 
 
-def render_pdf_document(report: Report) -> tuple[bytes, int]:
-    """The PDF bytes and the number of pages (known to the canvas, so nobody has to parse the PDF)."""
+def render_pdf_document(report: Report, *, root_sha256: str | None = None) -> tuple[bytes, int]:
+    """The PDF bytes and the number of pages (known to the canvas, so nobody has to parse the PDF).
+
+    ``root_sha256``: the fingerprint of the workspace root certificate the exported file will be signed
+    under, printed on the cover (see ``reporting/pades.py``)."""
     register_fonts()
     attachment = payload_bytes(report)
     attachment_sha256 = sha256_hex(attachment)
@@ -205,7 +234,7 @@ def render_pdf_document(report: Report) -> tuple[bytes, int]:
         initialFontName=FONT,
         initialFontSize=9,
     )
-    story = _cover(report, attachment_sha256)
+    story = _cover(report, attachment_sha256, root_sha256)
     for section in report.sections:
         story += _section(section, first=section is report.sections[0])
         if section is report.sections[0] and len(report.sections) > 2:
@@ -316,13 +345,26 @@ class _SignoffInfo(PDFInfo):
         return head + extra + b">>"
 
 
+class _EncodedName(PDFObject):
+    """A PDF name written exactly as given: reportlab's ``PDFName`` would escape the ``#`` of ``#2F``."""
+
+    def __init__(self, encoded: bytes) -> None:
+        self.encoded = encoded
+
+    def format(self, _document: Any) -> bytes:
+        return self.encoded
+
+
+_MIME_JSON = _EncodedName(b"/application#2Fjson")  # the MIME type application/json, "/" escaped
+
+
 def _attach(document: Any, data: bytes, sha256: str, stamp: str) -> None:
-    """Embed ``data`` as report.json (uncompressed, so it stays readable even with a text editor)."""
+    """Embed ``data`` as report.json (uncompressed here; the exported PDF/A file compresses it)."""
     stream = PDFStream(
         PDFDictionary(
             {
                 "Type": PDFName("EmbeddedFile"),
-                "Subtype": PDFName("application#2Fjson"),
+                "Subtype": _MIME_JSON,
                 "Params": PDFDictionary({"Size": len(data), "ModDate": PDFString(stamp)}),
             }
         ),
@@ -404,20 +446,27 @@ def _para(value: str, style: str) -> RLParagraph:
     return RLParagraph(_text(value), styles[style])
 
 
-def _cover(report: Report, attachment_sha256: str) -> list[Flowable]:
+def _cover(report: Report, attachment_sha256: str, root_sha256: str | None) -> list[Flowable]:
     styles = _styles()
     story: list[Flowable] = [RLParagraph(_text(report.title), styles["title"])]
     if report.subtitle:
         story.append(RLParagraph(_text(report.subtitle), styles["subtitle"]))
-    digest = RLTable(
+    rows = [
         [
-            [
-                RLParagraph(
-                    f"Machine-readable content: attachment <b>{ATTACHMENT_NAME}</b>, SHA-256", styles["value"]
-                )
-            ],
-            [RLParagraph(attachment_sha256, styles["digest"])],
+            RLParagraph(
+                f"Machine-readable content: attachment <b>{ATTACHMENT_NAME}</b>, SHA-256", styles["value"]
+            )
         ],
+        [RLParagraph(attachment_sha256, styles["digest"])],
+    ]
+    if root_sha256 is not None:
+        # Compare it with the workspace's own fingerprint: a file re-signed under another root shows it here.
+        rows += [
+            [RLParagraph(_text(ROOT_FINGERPRINT_LABEL), styles["value"])],
+            [RLParagraph(root_sha256, styles["digest"])],
+        ]
+    digest = RLTable(
+        rows,
         colWidths=[FRAME_WIDTH],
         style=_table_style(
             [
@@ -453,7 +502,9 @@ def _block(block: Block) -> list[Flowable]:
         case Paragraph(text=text, style=style):
             return [RLParagraph(_text(text), styles[style])]
         case Heading(text=text):
-            return [CondPageBreak(35 * mm), RLParagraph(_text(text), styles["h2"])]
+            # Room for the heading and what a caption below it asks for (CAPTION_ROOM), so a heading is
+            # never left alone at a page foot while its table's caption moves to the next page.
+            return [CondPageBreak(CAPTION_ROOM + 15 * mm), RLParagraph(_text(text), styles["h2"])]
         case KeyValues():
             return _key_values(block)
         case Table():
@@ -474,6 +525,9 @@ def _figure(drawings: list[Drawing], note: str) -> list[Flowable]:
         last.append(RLParagraph(_text(note), _styles()["note"]))
     return [*drawings[:-1], KeepTogether(last), Spacer(1, 6)]
 
+
+# A caption needs room for itself and a few rows below it, or it starts on the next page.
+CAPTION_ROOM = 30 * mm
 
 # A drawing cannot split across pages: long charts are cut into parts of at most this many rows.
 MAX_CHART_ROWS = 36
@@ -559,7 +613,7 @@ def _key_values(block: KeyValues) -> list[Flowable]:
     )
     parts: list[Flowable] = []
     if block.caption:
-        parts.append(RLParagraph(_text(block.caption), styles["caption"]))
+        parts += [CondPageBreak(CAPTION_ROOM), RLParagraph(_text(block.caption), styles["caption"])]
     return [*parts, table, Spacer(1, 6)]
 
 
@@ -665,7 +719,7 @@ def _table(block: Table) -> list[Flowable]:
     parts: list[Flowable] = []
     if block.caption:
         # Room for the caption and a few rows, or start on the next page; the table itself may split.
-        parts += [CondPageBreak(30 * mm), RLParagraph(_text(block.caption), styles["caption"])]
+        parts += [CondPageBreak(CAPTION_ROOM), RLParagraph(_text(block.caption), styles["caption"])]
     parts.append(table)
     if block.note:
         parts.append(RLParagraph(_text(block.note), styles["note"]))

@@ -27,6 +27,7 @@ from typing import Any
 from signoff import __version__
 from signoff.domain.analysis_run import latest_runs
 from signoff.domain.audit import AuditEvent, ChainVerdict
+from signoff.domain.authority import DocumentSigning
 from signoff.domain.canonical import sha256_hex
 from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult
@@ -40,13 +41,18 @@ from signoff.domain.profiles import LogProfile
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.validation import ValidationAnalysis
+from signoff.reporting.archive import Attachment, archive_report
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
+from signoff.reporting.file_names import ROOT_CERTIFICATE_NAME, signer_certificate_name
+from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
-from signoff.reporting.verify import ReportCheck, read_report
+from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
+from signoff.services.authority import document_signing, signer_certificate
 from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
+from signoff.services.security import fingerprint
 from signoff.services.verify import (
     audited_facts_of,
     check_cited_evidence,
@@ -56,7 +62,13 @@ from signoff.services.verify import (
 )
 from signoff.storage import Database, UnitOfWork
 
-__all__ = ["ExportedReport", "ReportCheck", "ReportVerification", "export_report", "verify_report"]
+__all__ = [
+    "ExportedReport",
+    "ReportCheck",
+    "ReportVerification",
+    "export_report",
+    "verify_report",
+]
 
 EXPORTED = "report.exported"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,24 +91,6 @@ class ExportedReport:
             "report_id": self.report_id,
             "pages": self.pages,
             "bundle_hash": self.bundle_hash,
-        }
-
-
-@dataclass(frozen=True)
-class ReportVerification:
-    path: Path
-    checks: tuple[ReportCheck, ...]
-
-    @property
-    def ok(self) -> bool:
-        """Every check that could be decided holds (None, "not applicable", is no failure)."""
-        return all(check.ok is not False for check in self.checks)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": str(self.path),
-            "ok": self.ok,
-            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
         }
 
 
@@ -324,8 +318,21 @@ def export_report(
         )
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
+    authority = document_signing(db, actor=actor)
     report_progress(0.4, "rendering the PDF")
-    pdf, pages = render_pdf_document(report)
+    pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint)
+    report_progress(0.8, "making it PDF/A-3 and signing it")
+    pdf = archive_report(pdf, _check_material(db, evidence, authority))
+    # Signing is the last step, so the PAdES signature covers the archival file as an auditor gets it.
+    pdf = sign_report(
+        pdf,
+        certificate_der=authority.signing.certificate_der,
+        private_key_der=authority.signing.private_key_der,
+        root_der=authority.root.certificate_der,
+        name=actor,
+        reason=f"Audit report {report.report_id} exported by {actor}, signed with the workspace "
+        "document-signing key on their behalf",
+    )
     report_progress(0.9, "recording the export")
     digest = sha256_hex(pdf)
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -356,6 +363,37 @@ def export_report(
     return ExportedReport(
         path=out, sha256=digest, report_id=report.report_id, pages=pages, bundle_hash=report.bundle_hash
     )
+
+
+def _check_material(db: Database, evidence: AuditReportInput, authority: DocumentSigning) -> list[Attachment]:
+    """What a reader needs to check the report alone: the workspace root, and for each sign-off signature
+    a certificate by that root binding the signer to the key the signature names."""
+    signatures = evidence.review.signatures if evidence.review is not None else ()
+    keys: dict[str, tuple[str, bytes]] = {}  # fingerprint -> (username, public key)
+    with db.transaction(write=False) as uow:
+        for signature in signatures:
+            user = uow.users.find(signature.signer)
+            for key in user.public_keys() if user is not None else ():
+                if fingerprint(key) == signature.public_key_fingerprint:
+                    keys[fingerprint(key)] = (signature.signer, key)
+    return [
+        Attachment(
+            ROOT_CERTIFICATE_NAME,
+            authority.root.certificate_der,
+            "application/pkix-cert",
+            f"the workspace root certificate (DER), SHA-256 {authority.root.fingerprint}",
+        ),
+        *(
+            Attachment(
+                signer_certificate_name(key_fingerprint),
+                signer_certificate(authority, username, key),
+                "application/pkix-cert",
+                f"certificate of {username}'s Ed25519 sign-off key {key_fingerprint[:16]}, issued by the "
+                "workspace root",
+            )
+            for key_fingerprint, (username, key) in sorted(keys.items())
+        ),
+    ]
 
 
 # ------------------------------------------------------------------------------------------- verify
@@ -480,7 +518,7 @@ def verify_report(db: Database, pdf: Path) -> ReportVerification:
     that is not a Signoff report."""
     pdf = Path(pdf)
     embedded = read_report(pdf)
-    checks = list(embedded.checks)
+    checks = [*embedded.checks, *file_checks(embedded, signed_required=False)]
     with db.transaction(write=False) as uow:
         if embedded.bundle_hash is None:
             checks.append(

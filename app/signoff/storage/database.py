@@ -26,6 +26,7 @@ from signoff.domain.audit import AuditEvent
 from signoff.domain.errors import ConflictError, ExternalServiceError, InputError
 from signoff.storage import migrate
 from signoff.storage.audit_ledger import AuditLedger
+from signoff.storage.authority import AuthorityRepository
 from signoff.storage.evidence import EvidenceStore
 from signoff.storage.inventory import InventoryRepository
 from signoff.storage.registry import RegistryRepository
@@ -220,6 +221,7 @@ class UnitOfWork:
         self.registry = RegistryRepository(session)
         self.inventory = InventoryRepository(session)
         self.sources = LogSourceRepository(session)
+        self.authority = AuthorityRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:

@@ -496,3 +496,24 @@ class InventoryRecordRow(Base):
     revision: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(200))
+
+
+# --- The workspace certificate authority (issue 21) -----------------------------------------------------
+
+
+class WorkspaceCertificateRow(Base):
+    """The workspace authority's root and document-signing certificates, one row per role, never changed.
+
+    The private keys are stored as PKCS#8 DER without a password: a report is signed on behalf of whoever
+    exports it, service accounts included, so the key is as well protected as the database itself.
+    """
+
+    __tablename__ = "workspace_certificate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(40), unique=True)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,25 @@
+"""The names a report's PDF file carries: its attachments, its document-information keys, its cover's labels.
+
+Kept apart from the writers (reportlab in ``pdf.py``, pikepdf in ``archive.py``) so that reading a report
+back (``verify.py``, ``services/report_offline.py``) loads neither.
+"""
+
+from __future__ import annotations
+
+ATTACHMENT_NAME = "report.json"
+ATTACHMENT_DESCRIPTION_PREFIX = "Signoff report content (canonical JSON), SHA-256 "
+# Keys added to the PDF's document information dictionary; verify.py reads them back.
+INFO_REPORT_ID = "SignoffReportID"
+INFO_PAYLOAD_SHA256 = "SignoffContentSHA256"
+INFO_BUNDLE_HASH = "SignoffBundleHash"
+ROOT_FINGERPRINT_LABEL = "Signed (PAdES) under the workspace root certificate, SHA-256"
+
+MANIFEST_NAME = "evidence-manifest.json"
+MANIFEST_SCHEMA = "signoff.report-attachments/1"
+ROOT_CERTIFICATE_NAME = "workspace-root.cer"
+SIGNER_CERTIFICATE_PREFIX = "signer-"
+
+
+def signer_certificate_name(key_fingerprint: str) -> str:
+    """The attachment holding the certificate of the sign-off key with this SHA-256 fingerprint."""
+    return f"{SIGNER_CERTIFICATE_PREFIX}{key_fingerprint[:16]}.cer"
