@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from signoff.domain.analysis_requests import DEFAULT_TOP_CATEGORIES, DriftRequest, ValidationRequest
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.drift import DEFAULT_BINS, DriftResult, DriftThresholds
-from signoff.domain.errors import InputError
 from signoff.domain.validation import ValidationAnalysis
 from signoff.services.analyses import run, version_log
 from signoff.services.logs import get_log
@@ -66,9 +65,7 @@ def analyze_drift(
     """Drift of log ``current_log_id`` (of this model version) against ``reference_log_id`` (which may
     belong to another version, e.g. the training data of the previous one), recorded as ``drift``."""
     current = version_log(db, name, version, current_log_id, "current")
-    if reference_log_id == current_log_id:
-        raise InputError("the reference and the current log are the same log; drift needs two")
-    request = DriftRequest(
+    request = DriftRequest(  # refuses the same log as reference and current
         reference=get_log(db, reference_log_id),
         current=current,
         drift_columns=tuple(columns or ()),
