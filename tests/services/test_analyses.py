@@ -106,7 +106,7 @@ from signoff.services import analyses, open_database
 
 db = open_database(sys.argv[1])
 log = analyses.version_log(db, "credit", "2", int(sys.argv[2]))  # as `signoff analyze` finds it
-run = analyses.run(db, FairnessRequest(log=log, sensitive=("sex",), n_resamples=100))
+run = analyses.run(db, FairnessRequest(log=log, sensitive=("sex",), n_resamples=100, seed=int(sys.argv[3])))
 print(json.dumps({"run": run.id, "loaded": [m for m in ("pandas", "pyarrow", "numpy", "scipy") if m in sys.modules]}))
 db.close()
 """
@@ -116,17 +116,36 @@ def test_a_stored_answer_comes_back_before_any_row_is_read(db, db_url, stored, s
     """Reading a row needs pyarrow and pandas; a fresh process answering from the stored run loads neither."""
     _, log, _ = stored
     first = analyses.run(db, FairnessRequest(log=log, sensitive=("sex",), n_resamples=100))
+    assert _in_a_child(db_url, log.id, seed=0, env=subprocess_env) == {"run": first.id, "loaded": []}
+
+
+def test_a_first_computation_without_small_cells_loads_no_scipy(db, db_url, stored, subprocess_env):
+    """The z-test's normal tail comes from the standard library; scipy (most of a second to import) is
+    loaded only for Fisher's exact test, which the 1,200-row log's two large sex groups never need."""
+    _, log, frame = stored
+    counts = frame.groupby("sex")["yhat"].agg(["size", "sum"])
+    assert (counts["sum"] >= 5).all() and ((counts["size"] - counts["sum"]) >= 5).all()
+    report = _in_a_child(db_url, log.id, seed=7, env=subprocess_env)
+    assert report["loaded"] == ["pandas", "pyarrow", "numpy"]
+    computed = analyses.run(db, FairnessRequest(log=log, sensitive=("sex",), n_resamples=100, seed=7))
+    assert computed.id == report["run"]
+    tests = [
+        g.significance for g in computed.result_as(FairnessResult).segment("sex").groups if g.significance
+    ]
+    assert tests and {t.test for t in tests} == {"two_proportion_z"}
+
+
+def _in_a_child(db_url: str, log_id: int, *, seed: int, env: dict[str, str]) -> dict:
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, db_url, str(log.id)],
-        env=subprocess_env,
+        [sys.executable, "-c", CHILD, db_url, str(log_id), str(seed)],
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert child.returncode == 0, child.stderr
-    report = json.loads(child.stdout.strip().splitlines()[-1])
-    assert report == {"run": first.id, "loaded": []}
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 def test_monitoring_needs_a_timestamp_and_says_so_before_reading(db, stored):
