@@ -9,8 +9,9 @@ Holm-adjusted p value within a stated family. Numbers that cannot be computed ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from signoff.domain.codec import Record
 from signoff.domain.explanation import Explanation
 from signoff.domain.observations import Observation
 
@@ -22,16 +23,8 @@ COMPARED_METRICS = ("accuracy", "tpr", "fpr", "selection_rate", "precision", "ro
 GAPS = ("impact_ratio", "demographic_parity_difference", "equalized_odds_difference")
 
 
-def _pair(ci: Interval) -> list[float | None]:
-    return [ci[0], ci[1]]
-
-
-def _interval(data: Any) -> Interval:
-    return (data[0], data[1]) if data else (None, None)
-
-
 @dataclass(frozen=True)
-class MetricChange:
+class MetricChange(Record):
     """One metric of one group under both versions, and the difference (challenger - champion)."""
 
     metric: str
@@ -45,27 +38,9 @@ class MetricChange:
     p_value: float | None = None
     p_holm: float | None = None  # adjusted within the metric's family (ComparisonResult.families)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "champion": self.champion,
-            "challenger": self.challenger,
-            "difference": self.difference,
-            "ci": _pair(self.ci),
-            "interval_method": self.interval_method,
-            "test": self.test,
-            "statistic": self.statistic,
-            "p_value": self.p_value,
-            "p_holm": self.p_holm,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MetricChange:
-        return cls(**{**data, "ci": _interval(data["ci"])})
-
 
 @dataclass(frozen=True)
-class DecisionChanges:
+class DecisionChanges(Record):
     """Who gets a different decision (paired only): favourable = the positive outcome.
 
     ``approval_ratio`` is this group's newly-approved rate over the highest such rate among the
@@ -81,24 +56,9 @@ class DecisionChanges:
     approval_ratio: float | None = None
     decline_ratio: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "newly_approved": self.newly_approved,
-            "newly_declined": self.newly_declined,
-            "unchanged": self.unchanged,
-            "newly_approved_rate": self.newly_approved_rate,
-            "newly_declined_rate": self.newly_declined_rate,
-            "approval_ratio": self.approval_ratio,
-            "decline_ratio": self.decline_ratio,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DecisionChanges:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class GroupComparison:
+class GroupComparison(Record):
     """A group of a segment (or ``"overall"``): its rows under each version and every metric change."""
 
     group: str
@@ -115,33 +75,9 @@ class GroupComparison:
                 return m
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "champion_count": self.champion_count,
-            "challenger_count": self.challenger_count,
-            "insufficient": self.insufficient,
-            "unknown": self.unknown,
-            "metrics": [m.to_dict() for m in self.metrics],
-            "changes": None if self.changes is None else self.changes.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GroupComparison:
-        changes = data.get("changes")
-        return cls(
-            group=data["group"],
-            champion_count=data["champion_count"],
-            challenger_count=data["challenger_count"],
-            metrics=tuple(MetricChange.from_dict(m) for m in data["metrics"]),
-            changes=None if changes is None else DecisionChanges.from_dict(changes),
-            insufficient=data.get("insufficient", False),
-            unknown=data.get("unknown", False),
-        )
-
 
 @dataclass(frozen=True)
-class GapChange:
+class GapChange(Record):
     """A segment-wide fairness gap under both versions and its change, with a bootstrap interval."""
 
     name: str  # one of GAPS
@@ -152,29 +88,16 @@ class GapChange:
     ci: Interval
     insufficient: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "convention": self.convention,
-            "champion": self.champion,
-            "challenger": self.challenger,
-            "difference": self.difference,
-            "ci": _pair(self.ci),
-            "insufficient": self.insufficient,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GapChange:
-        return cls(**{**data, "ci": _interval(data["ci"])})
-
 
 @dataclass(frozen=True)
-class ChangeTest:
+class ChangeTest(Record):
     """Whether decision changes fall disproportionately on some groups of a segment.
 
     Pearson's chi-square test of homogeneity over the judged groups x (newly approved, newly
     declined, unchanged); ``p_holm`` is adjusted across segments.
     """
+
+    JSON_CONSTANTS: ClassVar[dict[str, Any]] = {"test": "chi_square_homogeneity"}
 
     statistic: float | None
     dof: int
@@ -182,58 +105,18 @@ class ChangeTest:
     p_holm: float | None = None
     groups: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "test": "chi_square_homogeneity",
-            "statistic": self.statistic,
-            "dof": self.dof,
-            "p_value": self.p_value,
-            "p_holm": self.p_holm,
-            "groups": list(self.groups),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChangeTest:
-        return cls(
-            statistic=data["statistic"],
-            dof=data["dof"],
-            p_value=data["p_value"],
-            p_holm=data.get("p_holm"),
-            groups=tuple(data.get("groups", ())),
-        )
-
 
 @dataclass(frozen=True)
-class SegmentComparison:
+class SegmentComparison(Record):
     name: str
     attributes: tuple[str, ...]
     groups: tuple[GroupComparison, ...]
     gaps: tuple[GapChange, ...]
     change_test: ChangeTest | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "attributes": list(self.attributes),
-            "groups": [g.to_dict() for g in self.groups],
-            "gaps": [g.to_dict() for g in self.gaps],
-            "change_test": None if self.change_test is None else self.change_test.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SegmentComparison:
-        test = data.get("change_test")
-        return cls(
-            name=data["name"],
-            attributes=tuple(data["attributes"]),
-            groups=tuple(GroupComparison.from_dict(g) for g in data["groups"]),
-            gaps=tuple(GapChange.from_dict(g) for g in data["gaps"]),
-            change_test=None if test is None else ChangeTest.from_dict(test),
-        )
-
 
 @dataclass(frozen=True)
-class HolmFamily:
+class HolmFamily(Record):
     """The tests one Holm correction runs over, stated so a reader knows what was corrected for."""
 
     metric: str
@@ -241,16 +124,9 @@ class HolmFamily:
     size: int
     description: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"metric": self.metric, "test": self.test, "size": self.size, "description": self.description}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HolmFamily:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class Coverage:
+class Coverage(Record):
     """Which rows were compared: a paired comparison never drops a row silently."""
 
     design: str  # PAIRED or UNPAIRED
@@ -261,24 +137,9 @@ class Coverage:
     only_challenger: int = 0
     joined_on: str | None = None  # the row-id column two logs were joined by
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "design": self.design,
-            "champion_rows": self.champion_rows,
-            "challenger_rows": self.challenger_rows,
-            "compared_rows": self.compared_rows,
-            "only_champion": self.only_champion,
-            "only_challenger": self.only_challenger,
-            "joined_on": self.joined_on,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Coverage:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class RelianceChange:
+class RelianceChange(Record):
     """Mean |SHAP| of one feature under both versions, overall (``scope="overall"``) or for a group."""
 
     feature: str
@@ -287,22 +148,9 @@ class RelianceChange:
     challenger: float | None
     difference: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "scope": self.scope,
-            "champion": self.champion,
-            "challenger": self.challenger,
-            "difference": self.difference,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RelianceChange:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class ComparisonResult:
+class ComparisonResult(Record):
     params: dict[str, Any]
     design: str
     confidence_level: float
@@ -313,35 +161,6 @@ class ComparisonResult:
     families: tuple[HolmFamily, ...]
     engine_version: str
     reliance: tuple[RelianceChange, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "params": self.params,
-            "design": self.design,
-            "confidence_level": self.confidence_level,
-            "positive_label": self.positive_label,
-            "coverage": self.coverage.to_dict(),
-            "overall": self.overall.to_dict(),
-            "segments": [s.to_dict() for s in self.segments],
-            "families": [f.to_dict() for f in self.families],
-            "reliance": [r.to_dict() for r in self.reliance],
-            "engine_version": self.engine_version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ComparisonResult:
-        return cls(
-            params=data["params"],
-            design=data["design"],
-            confidence_level=data["confidence_level"],
-            positive_label=data["positive_label"],
-            coverage=Coverage.from_dict(data["coverage"]),
-            overall=GroupComparison.from_dict(data["overall"]),
-            segments=tuple(SegmentComparison.from_dict(s) for s in data["segments"]),
-            families=tuple(HolmFamily.from_dict(f) for f in data["families"]),
-            engine_version=data["engine_version"],
-            reliance=tuple(RelianceChange.from_dict(r) for r in data.get("reliance", ())),
-        )
 
     def with_reliance(self, reliance: tuple[RelianceChange, ...]) -> ComparisonResult:
         return ComparisonResult(**{**self.__dict__, "reliance": reliance})

@@ -10,10 +10,10 @@ reviewers and written into every result.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import ClassVar
 
+from signoff.domain.codec import Record
 from signoff.domain.observations import Observation
 
 DEFAULT_BINS = 10
@@ -53,29 +53,16 @@ class DriftVerdict(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class DriftThresholds:
+class DriftThresholds(Record):
     psi_moderate: float = 0.1
     psi_significant: float = 0.2
     p_value: float = 0.01  # alpha for Kolmogorov-Smirnov and chi-square
     wasserstein: float = 0.1  # normalised (in reference standard deviations)
     jensen_shannon: float = 0.1  # distance, base 2
 
-    def to_dict(self) -> dict[str, float]:
-        return {
-            "psi_moderate": self.psi_moderate,
-            "psi_significant": self.psi_significant,
-            "p_value": self.p_value,
-            "wasserstein": self.wasserstein,
-            "jensen_shannon": self.jensen_shannon,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DriftThresholds:
-        return cls(**{k: float(v) for k, v in data.items()})
-
 
 @dataclass(frozen=True)
-class DriftBin:
+class DriftBin(Record):
     """One bin of the binned comparison. Numeric bins are ``(lower, upper]`` (None = unbounded);
     categorical bins carry the category in ``label``; the missing bin is labelled ``(missing)``."""
 
@@ -85,28 +72,9 @@ class DriftBin:
     lower: float | None = None
     upper: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "lower": self.lower,
-            "upper": self.upper,
-            "reference_count": self.reference_count,
-            "current_count": self.current_count,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DriftBin:
-        return cls(
-            label=data["label"],
-            reference_count=data["reference_count"],
-            current_count=data["current_count"],
-            lower=data.get("lower"),
-            upper=data.get("upper"),
-        )
-
 
 @dataclass(frozen=True)
-class ColumnDrift:
+class ColumnDrift(Record):
     """Every statistic for one column; a statistic that does not apply or cannot be computed is None
     and ``notes`` says why."""
 
@@ -135,53 +103,6 @@ class ColumnDrift:
         """Rows behind the comparison: the smaller of the two logs."""
         return min(self.reference_rows, self.current_rows)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "type": self.type.value,
-            "verdict": self.verdict.value,
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-            "reference_missing": self.reference_missing,
-            "current_missing": self.current_missing,
-            "psi": self.psi,
-            "jensen_shannon": self.jensen_shannon,
-            "ks_statistic": self.ks_statistic,
-            "ks_p_value": self.ks_p_value,
-            "wasserstein": self.wasserstein,
-            "wasserstein_normalised": self.wasserstein_normalised,
-            "chi2_statistic": self.chi2_statistic,
-            "chi2_p_value": self.chi2_p_value,
-            "chi2_dof": self.chi2_dof,
-            "unseen_categories": list(self.unseen_categories),
-            "bins": [b.to_dict() for b in self.bins],
-            "notes": list(self.notes),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ColumnDrift:
-        return cls(
-            column=data["column"],
-            type=ColumnType(data["type"]),
-            verdict=DriftVerdict(data["verdict"]),
-            reference_rows=data["reference_rows"],
-            current_rows=data["current_rows"],
-            reference_missing=data["reference_missing"],
-            current_missing=data["current_missing"],
-            psi=data.get("psi"),
-            jensen_shannon=data.get("jensen_shannon"),
-            ks_statistic=data.get("ks_statistic"),
-            ks_p_value=data.get("ks_p_value"),
-            wasserstein=data.get("wasserstein"),
-            wasserstein_normalised=data.get("wasserstein_normalised"),
-            chi2_statistic=data.get("chi2_statistic"),
-            chi2_p_value=data.get("chi2_p_value"),
-            chi2_dof=data.get("chi2_dof"),
-            unseen_categories=tuple(data.get("unseen_categories", ())),
-            bins=tuple(DriftBin.from_dict(b) for b in data.get("bins", ())),
-            notes=tuple(data.get("notes", ())),
-        )
-
 
 # Which statistics become observations, under which metric names (``drift.<name>``).
 _OBSERVED = (
@@ -196,7 +117,8 @@ _OBSERVED = (
 
 
 @dataclass(frozen=True)
-class DriftResult:
+class DriftResult(Record):
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("drifted_columns",)
     columns: tuple[ColumnDrift, ...]
     bins: int = DEFAULT_BINS
     epsilon: float = PSI_EPSILON
@@ -249,27 +171,3 @@ class DriftResult:
             )
         )
         return observed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "reference_rows": self.reference_rows,
-            "current_rows": self.current_rows,
-            "bins": self.bins,
-            "epsilon": self.epsilon,
-            "thresholds": self.thresholds.to_dict(),
-            "conventions": self.conventions,
-            "drifted_columns": list(self.drifted_columns()),
-            "columns": [c.to_dict() for c in self.columns],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> DriftResult:
-        return cls(
-            columns=tuple(ColumnDrift.from_dict(c) for c in data["columns"]),
-            bins=data["bins"],
-            epsilon=data["epsilon"],
-            thresholds=DriftThresholds.from_dict(data["thresholds"]),
-            reference_rows=data["reference_rows"],
-            current_rows=data["current_rows"],
-            conventions=data.get("conventions", CONVENTIONS),
-        )

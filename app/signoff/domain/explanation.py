@@ -12,10 +12,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from signoff.domain.audit import format_utc
 from signoff.domain.canonical import canonical_hash
+from signoff.domain.codec import Record
 from signoff.domain.errors import SignoffError
 
 SHAP_KIND = "shap"  # the analysis-run kind under which explanations are stored
@@ -221,7 +222,7 @@ class ExplainerKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class CostEstimate:
+class CostEstimate(Record):
     """How long an explanation should take before it runs, and the formula behind the number."""
 
     explainer: ExplainerKind
@@ -230,22 +231,9 @@ class CostEstimate:
     seconds: float
     formula: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "explainer": self.explainer.value,
-            "rows": self.rows,
-            "work_units": self.work_units,
-            "seconds": self.seconds,
-            "formula": self.formula,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CostEstimate:
-        return cls(**{**data, "explainer": ExplainerKind(data["explainer"])})
-
 
 @dataclass(frozen=True)
-class ExplanationSettings:
+class ExplanationSettings(Record):
     """How an explanation was computed: enough to reproduce it and to state it in a report."""
 
     explainer: ExplainerKind
@@ -266,42 +254,9 @@ class ExplanationSettings:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     target_class: str | None = None  # the class explained, for a classifier with class outputs
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "explainer": self.explainer.value,
-            "method": self.method,
-            "output_space": self.output_space,
-            "model_class": self.model_class,
-            "features": list(self.features),
-            "rows_available": self.rows_available,
-            "sample_size": self.sample_size,
-            "background_size": self.background_size,
-            "background_source": self.background_source,
-            "seed": self.seed,
-            "bootstrap_resamples": self.bootstrap_resamples,
-            "confidence": self.confidence,
-            "min_group_size": self.min_group_size,
-            "shap_version": self.shap_version,
-            "estimate": None if self.estimate is None else self.estimate.to_dict(),
-            "timings": dict(self.timings),
-            "target_class": self.target_class,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ExplanationSettings:
-        return cls(
-            **{
-                **data,
-                "explainer": ExplainerKind(data["explainer"]),
-                "features": tuple(data["features"]),
-                "estimate": None if data["estimate"] is None else CostEstimate.from_dict(data["estimate"]),
-                "timings": dict(data["timings"]),
-            }
-        )
-
 
 @dataclass(frozen=True)
-class FeatureImportance:
+class FeatureImportance(Record):
     """Mean |SHAP| of one feature over rows, with a bootstrap interval over rows."""
 
     feature: str
@@ -309,21 +264,9 @@ class FeatureImportance:
     ci_low: float | None  # None only for a group too small for the bootstrap to say anything
     ci_high: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "mean_abs_shap": self.mean_abs_shap,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureImportance:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class DirectionBin:
+class DirectionBin(Record):
     """Mean SHAP of a feature over the rows in one quantile bin: low <= value < high (the last bin
     includes its high end, the feature's largest value)."""
 
@@ -332,12 +275,9 @@ class DirectionBin:
     n: int
     mean_shap: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "n": self.n, "mean_shap": self.mean_shap}
-
 
 @dataclass(frozen=True)
-class FeatureDirection:
+class FeatureDirection(Record):
     """Which way a feature pushes the output as its value grows (bins ordered by value)."""
 
     feature: str
@@ -350,24 +290,9 @@ class FeatureDirection:
             return "no clear direction"
         return "higher values raise the output" if self.correlation > 0 else "higher values lower the output"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "feature": self.feature,
-            "bins": [b.to_dict() for b in self.bins],
-            "correlation": self.correlation,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FeatureDirection:
-        return cls(
-            feature=data["feature"],
-            bins=tuple(DirectionBin(**b) for b in data["bins"]),
-            correlation=data["correlation"],
-        )
-
 
 @dataclass(frozen=True)
-class GroupImportance:
+class GroupImportance(Record):
     """Mean |SHAP| per feature within one sensitive group or intersection (e.g. ``sex&race``)."""
 
     attribute: str  # "sex", or "sex&race" for an intersection
@@ -375,25 +300,6 @@ class GroupImportance:
     n: int
     importances: tuple[FeatureImportance, ...]
     insufficient: bool = False  # fewer rows than the minimum group size: shown, never compared
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "attribute": self.attribute,
-            "group": self.group,
-            "n": self.n,
-            "importances": [i.to_dict() for i in self.importances],
-            "insufficient": self.insufficient,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GroupImportance:
-        return cls(
-            attribute=data["attribute"],
-            group=data["group"],
-            n=data["n"],
-            importances=tuple(FeatureImportance.from_dict(i) for i in data["importances"]),
-            insufficient=data.get("insufficient", False),
-        )
 
 
 def describe_group(attribute: str, group: str) -> str:
@@ -405,7 +311,7 @@ def describe_group(attribute: str, group: str) -> str:
 
 
 @dataclass(frozen=True)
-class ImportanceGap:
+class ImportanceGap(Record):
     """How much more the model relies on a feature for one group than for another."""
 
     attribute: str
@@ -437,38 +343,16 @@ class ImportanceGap:
             "." if self.clear else "; the interval includes zero, so this is not a clear difference."
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "attribute": self.attribute,
-            "feature": self.feature,
-            "group_a": self.group_a,
-            "group_b": self.group_b,
-            "mean_abs_a": self.mean_abs_a,
-            "mean_abs_b": self.mean_abs_b,
-            "difference": self.difference,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "n_a": self.n_a,
-            "n_b": self.n_b,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ImportanceGap:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class FeatureContribution:
+class FeatureContribution(Record):
     feature: str
     value: float | None  # the row's feature value (None when missing)
     shap: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"feature": self.feature, "value": self.value, "shap": self.shap}
-
 
 @dataclass(frozen=True)
-class LocalExplanation:
+class LocalExplanation(Record):
     """One row: base value + contributions = model output, with the measured additivity error."""
 
     row_id: str
@@ -477,29 +361,12 @@ class LocalExplanation:
     model_output: float | None  # the model's own output for the row; None for precomputed SHAP without it
     additivity_error: float | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "row_id": self.row_id,
-            "base_value": self.base_value,
-            "contributions": [c.to_dict() for c in self.contributions],
-            "model_output": self.model_output,
-            "additivity_error": self.additivity_error,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LocalExplanation:
-        return cls(
-            row_id=data["row_id"],
-            base_value=data["base_value"],
-            contributions=tuple(FeatureContribution(**c) for c in data["contributions"]),
-            model_output=data["model_output"],
-            additivity_error=data["additivity_error"],
-        )
-
 
 @dataclass(frozen=True)
-class Additivity:
+class Additivity(Record):
     """Largest |base + sum(SHAP) - model output| over the explained rows, and the bound it must meet."""
+
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("ok",)
 
     max_error: float | None  # None when no model output was available to check against
     tolerance: float | None  # None when nothing bounds it (SHAP values brought without a tolerance)
@@ -512,27 +379,9 @@ class Additivity:
             return None
         return self.max_error < self.tolerance
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "max_error": self.max_error,
-            "tolerance": self.tolerance,
-            "rows_checked": self.rows_checked,
-            "basis": self.basis,
-            "ok": self.ok,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Additivity:
-        return cls(
-            max_error=data["max_error"],
-            tolerance=data["tolerance"],
-            rows_checked=data["rows_checked"],
-            basis=data.get("basis", ""),
-        )
-
 
 @dataclass(frozen=True)
-class Explanation:
+class Explanation(Record):
     """The full result of one explanation run."""
 
     settings: ExplanationSettings
@@ -543,31 +392,6 @@ class Explanation:
     gaps: tuple[ImportanceGap, ...]  # largest difference first
     local: tuple[LocalExplanation, ...]
     additivity: Additivity
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "settings": self.settings.to_dict(),
-            "base_value": self.base_value,
-            "global_importance": [i.to_dict() for i in self.global_importance],
-            "directions": [d.to_dict() for d in self.directions],
-            "segments": [s.to_dict() for s in self.segments],
-            "gaps": [g.to_dict() for g in self.gaps],
-            "local": [r.to_dict() for r in self.local],
-            "additivity": self.additivity.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Explanation:
-        return cls(
-            settings=ExplanationSettings.from_dict(data["settings"]),
-            base_value=data["base_value"],
-            global_importance=tuple(FeatureImportance.from_dict(i) for i in data["global_importance"]),
-            directions=tuple(FeatureDirection.from_dict(d) for d in data["directions"]),
-            segments=tuple(GroupImportance.from_dict(s) for s in data["segments"]),
-            gaps=tuple(ImportanceGap.from_dict(g) for g in data["gaps"]),
-            local=tuple(LocalExplanation.from_dict(r) for r in data["local"]),
-            additivity=Additivity.from_dict(data["additivity"]),
-        )
 
     def gap_sentences(self, *, clear_only: bool = True, limit: int = 5) -> list[str]:
         chosen = [g for g in self.gaps if g.clear or not clear_only][:limit]

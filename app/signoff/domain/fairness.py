@@ -9,27 +9,16 @@ Every number that cannot be computed (a rate whose denominator is zero) is ``Non
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from signoff.domain.codec import Record
 from signoff.domain.observations import Observation
 
 Interval = tuple[float | None, float | None]
 
 
-def _interval_to_list(ci: Interval) -> list[float | None]:
-    return [ci[0], ci[1]]
-
-
-def _intervals_to_dict(cis: dict[str, Interval]) -> dict[str, list[float | None]]:
-    return {k: _interval_to_list(v) for k, v in cis.items()}
-
-
-def _intervals_from_dict(data: dict[str, Any]) -> dict[str, Interval]:
-    return {k: (v[0], v[1]) for k, v in data.items()}
-
-
 @dataclass(frozen=True)
-class Significance:
+class Significance(Record):
     """A group's selection rate tested against the reference group's (two-sided)."""
 
     test: str  # "two_proportion_z" or "fisher_exact" (used when any expected cell is below 5)
@@ -37,21 +26,9 @@ class Significance:
     p_value: float | None
     reference: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "test": self.test,
-            "statistic": self.statistic,
-            "p_value": self.p_value,
-            "reference": self.reference,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Significance:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class GroupMetrics:
+class GroupMetrics(Record):
     """Everything measured for one group of a segment (or for the whole log, group ``"overall"``).
 
     ``metrics`` maps a metric name (``selection_rate``, ``tpr``, ``roc_auc`` ...) to its value;
@@ -69,35 +46,9 @@ class GroupMetrics:
     unknown: bool = False  # the group is (or contains) the explicit Unknown value
     significance: Significance | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "count": self.count,
-            "insufficient": self.insufficient,
-            "unknown": self.unknown,
-            "metrics": dict(self.metrics),
-            "bootstrap": _intervals_to_dict(self.bootstrap),
-            "wilson": _intervals_to_dict(self.wilson),
-            "significance": None if self.significance is None else self.significance.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GroupMetrics:
-        sig = data.get("significance")
-        return cls(
-            group=data["group"],
-            count=data["count"],
-            metrics=dict(data["metrics"]),
-            bootstrap=_intervals_from_dict(data.get("bootstrap", {})),
-            wilson=_intervals_from_dict(data.get("wilson", {})),
-            insufficient=data.get("insufficient", False),
-            unknown=data.get("unknown", False),
-            significance=None if sig is None else Significance.from_dict(sig),
-        )
-
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Record):
     """One comparison of a segment's groups under a named convention.
 
     ``group`` is ``None`` for a segment-wide comparison (Fairlearn's max-min, AIF360's pooled
@@ -115,36 +66,9 @@ class Comparison:
     n: int | None = None  # rows in the smallest group behind the value
     insufficient: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "convention": self.convention,
-            "value": self.value,
-            "ci": _interval_to_list(self.ci),
-            "reference": self.reference,
-            "group": self.group,
-            "groups": list(self.groups),
-            "n": self.n,
-            "insufficient": self.insufficient,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Comparison:
-        return cls(
-            name=data["name"],
-            convention=data["convention"],
-            value=data["value"],
-            ci=(data["ci"][0], data["ci"][1]),
-            reference=data.get("reference"),
-            group=data.get("group"),
-            groups=tuple(data.get("groups", ())),
-            n=data.get("n"),
-            insufficient=data.get("insufficient", False),
-        )
-
 
 @dataclass(frozen=True)
-class ImpactRatio:
+class ImpactRatio(Record):
     """NYC Local Law 144 / EEOC four-fifths: a group's selection rate over the highest group's.
 
     ``excluded`` groups (under the exclusion share of the data, 2% by default, or the Unknown group)
@@ -159,32 +83,9 @@ class ImpactRatio:
     excluded: bool = False
     insufficient: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "count": self.count,
-            "selection_rate": self.selection_rate,
-            "impact_ratio": self.impact_ratio,
-            "ci": _interval_to_list(self.ci),
-            "excluded": self.excluded,
-            "insufficient": self.insufficient,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ImpactRatio:
-        return cls(
-            group=data["group"],
-            count=data["count"],
-            selection_rate=data["selection_rate"],
-            impact_ratio=data["impact_ratio"],
-            ci=(data["ci"][0], data["ci"][1]),
-            excluded=data.get("excluded", False),
-            insufficient=data.get("insufficient", False),
-        )
-
 
 @dataclass(frozen=True)
-class SegmentResult:
+class SegmentResult(Record):
     """One segment: a sensitive attribute (``sex``) or an intersection (``sex&race``)."""
 
     name: str
@@ -208,31 +109,6 @@ class SegmentResult:
                 return c
         raise KeyError((name, group))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "attributes": list(self.attributes),
-            "reference": self.reference,
-            "unknown_count": self.unknown_count,
-            "excluded": list(self.excluded),
-            "groups": [g.to_dict() for g in self.groups],
-            "comparisons": [c.to_dict() for c in self.comparisons],
-            "impact_ratios": [r.to_dict() for r in self.impact_ratios],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SegmentResult:
-        return cls(
-            name=data["name"],
-            attributes=tuple(data["attributes"]),
-            reference=data.get("reference"),
-            groups=tuple(GroupMetrics.from_dict(g) for g in data["groups"]),
-            comparisons=tuple(Comparison.from_dict(c) for c in data["comparisons"]),
-            impact_ratios=tuple(ImpactRatio.from_dict(r) for r in data["impact_ratios"]),
-            excluded=tuple(data.get("excluded", ())),
-            unknown_count=data.get("unknown_count", 0),
-        )
-
 
 # Comparisons a policy may name; the per-group ones become observations scoped "attr=group".
 _SEGMENT_OBSERVED = (
@@ -252,8 +128,10 @@ _SEGMENT_OBSERVED = (
 
 
 @dataclass(frozen=True)
-class FairnessResult:
+class FairnessResult(Record):
     """A whole fairness analysis: its parameters, the overall metrics and every segment."""
+
+    JSON_CONSTANTS: ClassVar[dict[str, Any]] = {"kind": "fairness"}
 
     params: dict[str, Any]
     n_rows: int
@@ -267,28 +145,6 @@ class FairnessResult:
             if s.name == name:
                 return s
         raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "fairness",
-            "engine_version": self.engine_version,
-            "params": dict(self.params),
-            "n_rows": self.n_rows,
-            "positive_label": self.positive_label,
-            "overall": self.overall.to_dict(),
-            "segments": [s.to_dict() for s in self.segments],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FairnessResult:
-        return cls(
-            params=dict(data["params"]),
-            n_rows=data["n_rows"],
-            positive_label=data["positive_label"],
-            overall=GroupMetrics.from_dict(data["overall"]),
-            segments=tuple(SegmentResult.from_dict(s) for s in data["segments"]),
-            engine_version=data.get("engine_version", ""),
-        )
 
     def observations(self) -> list[Observation]:
         """Segment comparisons scoped by segment (``sex``); impact ratios scoped by group.
@@ -363,7 +219,7 @@ class FairnessResult:
 
 
 @dataclass(frozen=True)
-class MonitoringWindow:
+class MonitoringWindow(Record):
     """One time window of positive-rate monitoring, with its p-chart control band."""
 
     start: str  # ISO date of the window's first day
@@ -374,25 +230,12 @@ class MonitoringWindow:
     upper: float | None
     flagged: bool
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "start": self.start,
-            "count": self.count,
-            "positives": self.positives,
-            "rate": self.rate,
-            "lower": self.lower,
-            "upper": self.upper,
-            "flagged": self.flagged,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MonitoringWindow:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class MonitoringResult:
+class MonitoringResult(Record):
     """Positive (selection) rate per time window against a control band around the overall rate."""
+
+    JSON_CONSTANTS: ClassVar[dict[str, Any]] = {"kind": "monitoring"}
 
     params: dict[str, Any]
     frequency: str  # "day", "week" or "month"
@@ -400,28 +243,6 @@ class MonitoringResult:
     sigmas: float
     windows: tuple[MonitoringWindow, ...]
     engine_version: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "monitoring",
-            "engine_version": self.engine_version,
-            "params": dict(self.params),
-            "frequency": self.frequency,
-            "overall_rate": self.overall_rate,
-            "sigmas": self.sigmas,
-            "windows": [w.to_dict() for w in self.windows],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MonitoringResult:
-        return cls(
-            params=dict(data["params"]),
-            frequency=data["frequency"],
-            overall_rate=data["overall_rate"],
-            sigmas=data["sigmas"],
-            windows=tuple(MonitoringWindow.from_dict(w) for w in data["windows"]),
-            engine_version=data.get("engine_version", ""),
-        )
 
     def observations(self) -> list[Observation]:
         flagged = [w for w in self.windows if w.flagged]

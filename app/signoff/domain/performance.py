@@ -8,14 +8,15 @@ MAE, RMSE and mean residual. Undefined numbers are ``None``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from signoff.domain.codec import Record
 from signoff.domain.fairness import GroupMetrics
 from signoff.domain.observations import Observation
 
 
 @dataclass(frozen=True)
-class PerformanceSegment:
+class PerformanceSegment(Record):
     name: str
     attributes: tuple[str, ...]
     groups: tuple[GroupMetrics, ...]
@@ -27,26 +28,10 @@ class PerformanceSegment:
                 return g
         raise KeyError(label)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "attributes": list(self.attributes),
-            "unknown_count": self.unknown_count,
-            "groups": [g.to_dict() for g in self.groups],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PerformanceSegment:
-        return cls(
-            name=data["name"],
-            attributes=tuple(data["attributes"]),
-            groups=tuple(GroupMetrics.from_dict(g) for g in data["groups"]),
-            unknown_count=data.get("unknown_count", 0),
-        )
-
 
 @dataclass(frozen=True)
-class PerformanceResult:
+class PerformanceResult(Record):
+    JSON_CONSTANTS: ClassVar[dict[str, Any]] = {"kind": "performance"}
     params: dict[str, Any]
     task: str  # "binary", "multiclass" or "regression"
     n_rows: int
@@ -61,32 +46,6 @@ class PerformanceResult:
             if s.name == name:
                 return s
         raise KeyError(name)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": "performance",
-            "engine_version": self.engine_version,
-            "params": dict(self.params),
-            "task": self.task,
-            "n_rows": self.n_rows,
-            "classes": list(self.classes),
-            "positive_label": self.positive_label,
-            "overall": self.overall.to_dict(),
-            "segments": [s.to_dict() for s in self.segments],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PerformanceResult:
-        return cls(
-            params=dict(data["params"]),
-            task=data["task"],
-            n_rows=data["n_rows"],
-            overall=GroupMetrics.from_dict(data["overall"]),
-            segments=tuple(PerformanceSegment.from_dict(s) for s in data["segments"]),
-            classes=tuple(data.get("classes", ())),
-            positive_label=data.get("positive_label"),
-            engine_version=data.get("engine_version", ""),
-        )
 
     def observations(self) -> list[Observation]:
         """Every metric, scoped ``overall`` or ``attr=group`` (``sex&race=Female & Black``)."""

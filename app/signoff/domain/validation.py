@@ -7,17 +7,18 @@ what was kept. As observations: ``validation.rows`` and ``validation.quarantined
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
+from signoff.domain.codec import Record
 from signoff.domain.observations import Observation
 from signoff.domain.prediction_log import ValidationReport
 from signoff.domain.profiles import LogProfile
 
 
 @dataclass(frozen=True)
-class ValidationAnalysis:
+class ValidationAnalysis(Record):
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("quarantined_share",)
     report: ValidationReport
     profile: LogProfile
 
@@ -48,17 +49,3 @@ class ValidationAnalysis:
                 )
             )
         return observed
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "report": self.report.to_dict(),
-            "quarantined_share": self.quarantined_share,
-            "profile": self.profile.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ValidationAnalysis:
-        return cls(
-            report=ValidationReport.from_dict(data["report"]),
-            profile=LogProfile.from_dict(data["profile"]),
-        )
