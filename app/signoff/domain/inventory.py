@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from signoff.domain.audit import format_utc
+from signoff.domain.codec import Record
 from signoff.domain.errors import InputError
 
 
@@ -162,17 +163,14 @@ def parse_date(text: str, *, what: str) -> date:
 
 
 @dataclass(frozen=True)
-class StageChange:
+class StageChange(Record):
     stage: str
     since: str  # ISO date
     by: str
 
-    def to_dict(self) -> dict[str, str]:
-        return {"stage": self.stage, "since": self.since, "by": self.by}
-
 
 @dataclass(frozen=True)
-class InventoryRecord:
+class InventoryRecord(Record):
     """The stored record of a model (``version`` None) or of one version's differences from it."""
 
     model: str
@@ -184,18 +182,6 @@ class InventoryRecord:
     updated_by: str = ""
     # The model's latest tier assessment and any override (see services/inventory.py); None until assessed.
     risk: Mapping[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "version": self.version,
-            "values": {k: self.values[k] for k in FIELDS_BY_NAME if k in self.values},
-            "stage_history": [s.to_dict() for s in self.stage_history],
-            "risk": None if self.risk is None else dict(self.risk),
-            "revision": self.revision,
-            "updated_at": None if self.updated_at is None else format_utc(self.updated_at),
-            "updated_by": self.updated_by,
-        }
 
 
 def apply_changes(

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from signoff.domain.audit import format_utc
+from signoff.domain.codec import Record
 from signoff.domain.errors import InputError
 
 
@@ -265,7 +266,7 @@ class LogRejectedError(InputError):
 
 
 @dataclass(frozen=True)
-class PredictionLog:
+class PredictionLog(Record):
     """A stored log: its evidence hash (of the canonical Parquet) and what it holds."""
 
     id: int
@@ -286,49 +287,6 @@ class PredictionLog:
     read_options: dict[str, Any] = field(default_factory=dict)  # encoding, delimiter, quarantine
     attributes: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "model_version_id": self.model_version_id,
-            "role": str(self.role),
-            "source_name": self.source_name,
-            "source_sha256": self.source_sha256,
-            "evidence_sha256": self.evidence_sha256,
-            "rows": self.rows,
-            "mapping": self.mapping.to_dict(),
-            "validation": self.validation.to_dict(),
-            "quarantine_sha256": self.quarantine_sha256,
-            "period_start": _time_text(self.period_start),
-            "period_end": _time_text(self.period_end),
-            "imported_at": _time_text(self.imported_at),
-            "imported_by": self.imported_by,
-            "importer": self.importer,
-            "read_options": self.read_options,
-            "attributes": self.attributes,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PredictionLog:
-        return cls(
-            id=data["id"],
-            model_version_id=data["model_version_id"],
-            role=LogRole(data["role"]),
-            source_name=data["source_name"],
-            source_sha256=data["source_sha256"],
-            evidence_sha256=data["evidence_sha256"],
-            rows=data["rows"],
-            mapping=ColumnMapping.from_dict(data["mapping"]),
-            validation=ValidationReport.from_dict(data["validation"]),
-            quarantine_sha256=data.get("quarantine_sha256"),
-            period_start=_parse_time(data.get("period_start")),
-            period_end=_parse_time(data.get("period_end")),
-            imported_at=_parse_time(data.get("imported_at")),
-            imported_by=data.get("imported_by", ""),
-            importer=data.get("importer", ""),
-            read_options=dict(data.get("read_options", {})),
-            attributes=dict(data.get("attributes", {})),
-        )
-
 
 @dataclass(frozen=True)
 class LogImport:
@@ -343,10 +301,6 @@ class LogImport:
 
 def _time_text(moment: datetime | None) -> str | None:
     return None if moment is None else format_utc(moment)
-
-
-def _parse_time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)

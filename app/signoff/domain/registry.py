@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from signoff.domain.audit import format_utc
+from signoff.domain.codec import Record
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class ModelVersionRef:
 
 
 @dataclass(frozen=True)
-class ModelVersion:
+class ModelVersion(Record):
     id: int
     name: str
     version: str
@@ -38,27 +38,3 @@ class ModelVersion:
     @property
     def ref(self) -> ModelVersionRef:
         return ModelVersionRef(self.name, self.version)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "version": self.version,
-            "description": self.description,
-            "source": self.source,
-            "created_at": None if self.created_at is None else format_utc(self.created_at),
-            "attributes": self.attributes,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelVersion:
-        created = data.get("created_at")
-        return cls(
-            id=data["id"],
-            name=data["name"],
-            version=data["version"],
-            description=data.get("description", ""),
-            source=data.get("source", "manual"),
-            created_at=None if created is None else datetime.fromisoformat(created),
-            attributes=dict(data.get("attributes", {})),
-        )

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from signoff.domain.audit import format_utc
+from signoff.domain.codec import Record
 from signoff.domain.errors import ConflictError, InputError, PermissionDenied
 from signoff.domain.users import Role, User, check_has_role
 
@@ -309,12 +310,9 @@ def edit_finding(
 
 
 @dataclass(frozen=True)
-class SignatureRequirement:
+class SignatureRequirement(Record):
     role: Role
     count: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role.value, "count": self.count}
 
 
 DEFAULT_REQUIREMENTS = (SignatureRequirement(Role.REVIEWER, 1), SignatureRequirement(Role.APPROVER, 1))
