@@ -25,12 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.analysis_requests import ValidationRequest
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.prediction_log import ColumnMapping, PredictionLog, ValidationReport
 from signoff.domain.profiles import ColumnKind, ColumnProfile
 from signoff.domain.validation import ValidationAnalysis
+from signoff.services import analyses
 from signoff.services.analysis_runs import latest_analysis_of_log
-from signoff.services.drift import ValidationRun, analyze_validation
 from signoff.services.logs import list_logs, load_log_frame
 from signoff.ui.context import AppContext
 from signoff.ui.formatting import EMPTY, cell, column_type, when
@@ -395,18 +396,16 @@ class DataPage(QWidget):
         db, actor = self.context.db, self.context.actor
         self.validate_button.setEnabled(False)
 
-        def done(outcome: ValidationRun) -> None:
+        def done(outcome: AnalysisRun) -> None:
             self.validate_button.setEnabled(self.log is not None)
             # The audit event of a new run may have shown it already; otherwise the job's answer
             # (a stored run reused, or the event still on its way) is shown without reading it again.
-            if self.log is not None and self.log.id == log.id and self.shown_run_id != outcome.run.id:
-                self._show_run(self.log, outcome.run, outcome.result)
+            if self.log is not None and self.log.id == log.id and self.shown_run_id != outcome.id:
+                self._show_run(self.log, outcome, outcome.result_as(ValidationAnalysis))
 
         self.context.run_job(
             f"Validating log #{log.id}",
-            lambda _control: analyze_validation(
-                db, name=version.name, version=version.version, log_id=log.id, actor=actor
-            ),
+            lambda _control: analyses.run(db, ValidationRequest(log=log), actor=actor),
             done,
             on_error=lambda _message, _detail: self.validate_button.setEnabled(self.log is not None),
         )

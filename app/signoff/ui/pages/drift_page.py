@@ -1,8 +1,8 @@
 """The Drift page: a current log against a reference log, column by column, and the positive rate over
 time (monitoring) of one log.
 
-Both run as jobs through ``services.drift.analyze_drift`` and ``services.fairness.analyze_monitoring``
-and are recorded as analysis runs; choosing a model version shows its latest recorded runs. The
+Both build their request (``DriftRequest``, ``MonitoringRequest``) and run it as a job through
+``services.analyses.run``, which records it; choosing a model version shows its latest recorded runs. The
 verdict of a column is written out ("✘ drifted"), the colour only repeats it.
 """
 
@@ -23,11 +23,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.analysis_requests import DriftRequest, MonitoringRequest
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.drift import ColumnDrift, ColumnType, DriftResult, DriftVerdict
 from signoff.domain.fairness import MonitoringResult
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
+from signoff.services import analyses
 from signoff.services.analysis_runs import get_analysis, latest_analysis
 from signoff.services.logs import list_logs
 from signoff.ui.chart_view import ChartView
@@ -301,20 +303,16 @@ class DriftPage(QWidget):
         db, actor = self.context.db, self.context.actor
 
         def work(control: JobControl) -> ShownRun[DriftResult]:
-            # Imported in the worker: scipy takes seconds to import, and the window must open without it.
-            from signoff.services.drift import analyze_drift
-
-            drift = analyze_drift(
+            # The request is built here, so that its refusal (the same log twice) is the job's error dialog.
+            request = DriftRequest(reference=reference, current=current)
+            run = analyses.run(
                 db,
-                name=version.name,
-                version=version.version,
-                reference_log_id=reference.id,
-                current_log_id=current.id,
+                request,
                 actor=actor,
                 progress=lambda fraction: control.progress(fraction, "drift"),
                 cancelled=control.cancelled,
             )
-            return ShownRun(drift.run, drift.result)
+            return ShownRun(run, run.result_as(DriftResult))
 
         self.drift_jobs.start(
             f"Drift of log #{current.id} against log #{reference.id}", work, self._show_drift
@@ -369,18 +367,11 @@ class DriftPage(QWidget):
         db, actor, frequency = self.context.db, self.context.actor, self.frequency.currentText()
 
         def work(control: JobControl) -> ShownRun[MonitoringResult]:
-            from signoff.services.fairness import analyze_monitoring
-
-            monitoring = analyze_monitoring(
-                db,
-                name=version.name,
-                version=version.version,
-                log_id=log.id,
-                frequency=frequency,
-                actor=actor,
-                progress=lambda fraction: control.progress(fraction, "monitoring"),
+            request = MonitoringRequest(log=log, frequency=frequency)
+            run = analyses.run(
+                db, request, actor=actor, progress=lambda fraction: control.progress(fraction, "monitoring")
             )
-            return ShownRun(monitoring.run, monitoring.result)
+            return ShownRun(run, run.result_as(MonitoringResult))
 
         self.monitoring_jobs.start(f"Monitoring log #{log.id} per {frequency}", work, self._show_monitoring)
 
