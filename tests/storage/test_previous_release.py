@@ -9,14 +9,16 @@ same canonical bytes, whatever the domain types' (de)serialisation becomes.
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
 from signoff.domain.analysis_kinds import ANALYSIS_KINDS
-from signoff.domain.canonical import canonical_hash
+from signoff.domain.canonical import canonical_hash, canonical_json
 from signoff.domain.policy import PolicyEvaluation
+from signoff.domain.registry_snapshot import RegistrySnapshot
 from signoff.services import open_database
 from signoff.services.analysis_runs import list_analyses
 from signoff.services.reviews import show
@@ -65,3 +67,14 @@ def test_the_signed_evidence_bundle_re_assembles_to_the_hash_the_signatures_bind
     assert {s.bundle_hash for s in status.review.signatures} == {SIGNED_BUNDLE}
     assert status.recorded_bundle_hash == SIGNED_BUNDLE
     assert status.bundle.hash == SIGNED_BUNDLE, "today's code assembles other bytes from the same evidence"
+
+
+def test_every_registry_snapshot_re_encodes_to_its_evidence(previous):
+    """A snapshot is stored as evidence under the SHA-256 of its canonical JSON."""
+    with previous.transaction(write=False) as uow:
+        snapshots = uow.registry.all_snapshots()
+        assert snapshots
+        for info in snapshots:
+            stored = uow.evidence.read_bytes(info.content_sha256)
+            snapshot = RegistrySnapshot.from_dict(json.loads(stored))
+            assert canonical_json(snapshot.to_dict()) == stored, info.source_uri
