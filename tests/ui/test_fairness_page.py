@@ -280,3 +280,17 @@ def test_records_flag_small_unknown_and_empty_groups():
     assert records["Z"][6:] == ("—", "excluded", "insufficient data, excluded: under 5% of rows")
     assert records["Unknown"][6:] == ("—", "excluded", "excluded: unknown value")
     assert records["Z"][3:6] == ("—", "—", "—")  # no interval, no test: shown as such, not as 0
+
+
+def test_at_1280_the_log_chooser_shows_what_tells_logs_apart_and_its_list_shows_all(qtbot, window):
+    """The source file's name comes last in a log's label: a narrow box cuts only it, and the open
+    list is wide enough for the whole label."""
+    chooser = window.pages["fairness"].log_combo
+    log = window.log
+    label = chooser.currentText()
+    essential = f"#{log.id} {log.role.value} · {log.rows:,} rows"
+    assert label == f"{essential} · {log.source_name}"
+    arrow = chooser.style().pixelMetric(chooser.style().PixelMetric.PM_ScrollBarExtent)
+    assert chooser.fontMetrics().horizontalAdvance(essential) < chooser.width() - arrow
+    assert chooser.view().minimumWidth() >= chooser.fontMetrics().horizontalAdvance(label)
+    assert chooser.toolTip() == label

@@ -30,7 +30,8 @@ def records_table(model: RecordsModel, name: str) -> QTableView:
 
 
 def log_label(log: PredictionLog) -> str:
-    return f"#{log.id} {log.role.value} · {log.source_name} · {log.rows:,} rows"
+    # The file name last: where a narrow panel cuts the label short, what tells logs apart stays.
+    return f"#{log.id} {log.role.value} · {log.rows:,} rows · {log.source_name}"
 
 
 class LogChooser(QComboBox):
@@ -47,12 +48,20 @@ class LogChooser(QComboBox):
     def set_logs(self, logs: Sequence[PredictionLog], *, prefer: Sequence[LogRole] = ()) -> None:
         """Fill with ``logs``; keep the chosen log if it is still there, else choose the newest log of
         the first role in ``prefer`` that has one."""
+        self._fill(logs, prefer)
+        # The first entry becomes current while signals are blocked, so no change announces it.
+        self.setToolTip(self.currentText())
+
+    def _fill(self, logs: Sequence[PredictionLog], prefer: Sequence[LogRole]) -> None:
         previous = self.currentData()
         self.logs = list(logs)
         self.blockSignals(True)
         self.clear()
         for log in self.logs:
             self.addItem(log_label(log), log.id)
+        # The open list is as wide as its longest entry, even where the closed box is narrower.
+        widest = max((self.fontMetrics().horizontalAdvance(log_label(log)) for log in self.logs), default=0)
+        self.view().setMinimumWidth(widest + 2 * self.iconSize().width())
         self.blockSignals(False)
         if previous is not None and self.select(previous):
             return
