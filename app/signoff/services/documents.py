@@ -290,30 +290,45 @@ def missing(
 
 
 def export_annex_iv(db: Database, name: str, version: str, *, out: str | Path) -> Path:
-    """Write the Annex IV technical documentation as PDF (``.pdf``) or Markdown (``.md``)."""
+    """Write the Annex IV technical documentation as PDF, Markdown or an editable Word document (DOCX)."""
     from signoff.importers.control_map import load_control_map
     from signoff.reporting.documents import annex_iv_report
-    from signoff.reporting.markdown import render_markdown
 
     path = Path(out)
-    suffix = path.suffix.lower()
-    if suffix not in (".pdf", ".md"):
-        raise InputError(
-            "the Annex IV documentation is written as .pdf or .md (Markdown, which word processors open "
-            f"and edit); {path.name!r} has neither",
-            file=str(path),
-        )
+    _check_format(path, "the Annex IV documentation")
     controls = load_control_map()
     model_version = get_model_version(db, name, version)
     answers = answer_clauses(controls.of(ANNEX_IV), artefacts(db, model_version))
     report = annex_iv_report(
         model_version, answers, controls, generated_at=datetime.now(UTC), signoff_version=__version__
     )
-    _write(path, render_markdown(report).encode("utf-8") if suffix == ".md" else _pdf(report))
+    _write(path, _render(report, path))
     return path
 
 
-def _pdf(report) -> bytes:
+# A document's file name says how it is drawn: all three from the same ``Report`` content.
+DOCUMENT_FORMATS = {".pdf": "PDF", ".md": "Markdown", ".docx": "Word (DOCX)"}
+
+
+def _check_format(path: Path, what: str) -> None:
+    if path.suffix.lower() not in DOCUMENT_FORMATS:
+        raise InputError(
+            f"{what} is written as {', '.join(DOCUMENT_FORMATS)} (PDF, Markdown or an editable Word "
+            f"document); {path.name!r} has none of these endings",
+            file=str(path),
+        )
+
+
+def _render(report, path: Path) -> bytes:
+    suffix = path.suffix.lower()
+    if suffix == ".md":
+        from signoff.reporting.markdown import render_markdown
+
+        return render_markdown(report).encode("utf-8")
+    if suffix == ".docx":
+        from signoff.reporting.docx import render_docx
+
+        return render_docx(report)
     from signoff.reporting.pdf import render_pdf_bytes
 
     return render_pdf_bytes(report)
@@ -470,15 +485,11 @@ def _stored_fairness(db: Database, version: ModelVersion, log_sha: str, wanted: 
 
 
 def export_ll144(summary: LL144Summary, out: str | Path) -> Path:
+    """Write the bias-audit summary as PDF, Markdown or an editable Word document (DOCX)."""
     from signoff.reporting.documents import ll144_report
-    from signoff.reporting.markdown import render_markdown
 
     path = Path(out)
+    _check_format(path, "the LL144 summary")
     report = ll144_report(summary, generated_at=datetime.now(UTC), signoff_version=__version__)
-    suffix = path.suffix.lower()
-    if suffix not in (".pdf", ".md"):
-        raise InputError(
-            f"the LL144 summary is written as .pdf or .md; {path.name!r} has neither", file=str(path)
-        )
-    _write(path, render_markdown(report).encode("utf-8") if suffix == ".md" else _pdf(report))
+    _write(path, _render(report, path))
     return path
