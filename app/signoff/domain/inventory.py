@@ -369,7 +369,7 @@ def effective_tier(risk: Mapping[str, Any] | None) -> tuple[int | None, int | No
 
 
 # Most urgent first: how a model's calendar reads when several dates are due.
-_URGENCY = (DueState.OVERDUE, DueState.DUE_SOON, DueState.SCHEDULED, DueState.NOT_SCHEDULED)
+DUE_URGENCY = (DueState.OVERDUE, DueState.DUE_SOON, DueState.SCHEDULED, DueState.NOT_SCHEDULED)
 
 
 @dataclass(frozen=True)
@@ -417,7 +417,7 @@ class InventoryEntry:
     @property
     def calendar_due(self) -> DueState:
         """The most urgent of the revalidation and the open conditions' due dates."""
-        return min((self.due, *(c.state for c in self.conditions)), key=_URGENCY.index)
+        return min((self.due, *(c.state for c in self.conditions)), key=DUE_URGENCY.index)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -1,7 +1,8 @@
 """The portfolio: every model with its tier, stage, owner, current version, verdict, review and due date.
 
-The first page a risk officer opens. Counts at the top (models overdue, failing, awaiting sign-off); the
-table sorts by any column and filters by text and by a quick choice (in its model, see there); activating a row selects that
+The first page a risk officer opens. Counts at the top (models overdue or due within 30 days, by their
+revalidation or an open condition of an approval; failing; awaiting sign-off); the table sorts by any
+column and filters by text and by a quick choice (in its model, see there); activating a row selects that
 model's current version and opens it on the Registry page. Rows are read in a job, in a fixed number of
 queries (``services.inventory.portfolio``), so thousands of models do not stall the window.
 """
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from signoff.domain.audit import AuditEvent
 from signoff.domain.errors import SignoffError
-from signoff.domain.inventory import DueState, PortfolioCounts, PortfolioRow
+from signoff.domain.inventory import DUE_URGENCY, DueState, PortfolioCounts, PortfolioRow
 from signoff.services.inventory import portfolio
 from signoff.services.models import get_model_version
 from signoff.ui.context import AppContext
@@ -47,12 +48,27 @@ COLUMNS = (
     "Verdict",
     "Review",
     "Open findings",
+    "Open conditions",
     "Next review due",
     "Due",
 )
-QUICK_FILTERS = ("All models", "Overdue", "Due within 30 days", "Failing", "Awaiting sign-off")
+QUICK_FILTERS = (
+    "All models",
+    "Overdue",
+    "Due within 30 days",
+    "Open conditions",
+    "Failing",
+    "Awaiting sign-off",
+)
 # Audit actions after which the portfolio may read differently.
-RELOAD_PREFIXES = ("inventory.", "review.", "policy.", "model.", "registry.")
+RELOAD_PREFIXES = ("inventory.", "review.", "condition.", "policy.", "model.", "registry.")
+
+
+def _due_text(row: PortfolioRow) -> str:
+    """The most urgent of the revalidation and the open conditions; says when a condition decides it."""
+    due = row.entry.calendar_due
+    text = due.value.replace("-", " ")
+    return text if due is row.entry.due else f"{text} (condition)"
 
 
 def _cells(row: PortfolioRow) -> tuple[tuple[str, Any], ...]:
@@ -71,15 +87,17 @@ def _cells(row: PortfolioRow) -> tuple[tuple[str, Any], ...]:
         (row.verdict or "", row.verdict or ""),
         ((row.review_state or "").replace("_", " "), row.review_state or ""),
         (str(row.open_findings) if row.open_findings else "", row.open_findings),
+        (str(entry.open_conditions) if entry.open_conditions else "", entry.open_conditions),
         (due, due),
-        (entry.due.value.replace("-", " "), entry.due.value),
+        (_due_text(row), DUE_URGENCY.index(entry.calendar_due)),  # ascending: overdue first
     )
 
 
 def _quick_match(row: PortfolioRow, quick: str) -> bool:
     return {
-        "Overdue": row.entry.due is DueState.OVERDUE,
-        "Due within 30 days": row.entry.due in (DueState.OVERDUE, DueState.DUE_SOON),
+        "Overdue": row.entry.calendar_due is DueState.OVERDUE,
+        "Due within 30 days": row.entry.calendar_due in (DueState.OVERDUE, DueState.DUE_SOON),
+        "Open conditions": row.entry.open_conditions > 0,
         "Failing": row.verdict == "fail",
         "Awaiting sign-off": row.review_state == "in_review",
     }.get(quick, True)
@@ -246,7 +264,8 @@ class PortfolioPage(QWidget):
         self.model.set_rows(rows)
         counts = PortfolioCounts.of(rows)
         self.counts.setText(
-            f"{counts.models} model{'' if counts.models == 1 else 's'} · {counts.overdue} overdue · {counts.failing} failing · "
+            f"{counts.models} model{'' if counts.models == 1 else 's'} · {counts.overdue} overdue · "
+            f"{counts.due_soon} due within 30 days · {counts.failing} failing · "
             f"{counts.awaiting_sign_off} awaiting sign-off"
         )
         self.table.resizeColumnsToContents()
