@@ -162,3 +162,8 @@ def test_the_calendar_lists_the_open_conditions_of_an_approval(capsys, world_db,
     ]
     code, out, err = _cli(capsys, world_db_url, "list", "--overdue")
     assert (code, out) == (0, "no models match\n")
+    code, out, err = _cli(capsys, world_db_url, "show", "credit")
+    assert (
+        f"open condition {entry['conditions'][1]['condition_id']} of v4: retrain (owner alice), due {later} (scheduled)"
+        in out
+    )

@@ -172,6 +172,11 @@ def _print_view(view: InventoryView, as_json: bool) -> int:
     approval = format_utc(entry.last_approval) if entry.last_approval else "none"
     due = entry.next_due.isoformat() if entry.next_due else "not scheduled"
     print(f"  last approval: {approval}; next review due: {due} ({entry.due.value})")
+    for condition in entry.conditions:
+        print(
+            f"  open condition {condition.condition_id} of v{condition.version}: {condition.text} "
+            f"(owner {condition.owner}), due {condition.due} ({condition.state.value})"
+        )
     for audit in view.ll144_audits:
         state = "valid" if audit["valid"] else "EXPIRED"
         print(
