@@ -132,6 +132,9 @@ def test_the_portfolio_model_alone(qtmodeltester):
 
 
 def test_documents_are_exported_from_the_portfolio_in_a_job(qtbot, context, tmp_path):
+    from docx import Document
+    from PySide6.QtWidgets import QFileDialog
+
     from signoff.domain.prediction_log import ColumnMapping
     from signoff.services.logs import import_log
 
@@ -142,17 +145,39 @@ def test_documents_are_exported_from_the_portfolio_in_a_job(qtbot, context, tmp_
         + "".join(f"{'F' if i % 2 else 'M'},{'A' if i % 3 else 'B'},1,{i % 2}\n" for i in range(60))
     )
     mapping = ColumnMapping(label="y", prediction="p", sensitive=("sex", "race"))
-    log = import_log(context.db, csv, model="screening", version="2", mapping=mapping).log
+    import_log(context.db, csv, model="screening", version="2", mapping=mapping)
     window = MainWindow(context)
     qtbot.addWidget(window)
     page = window.pages["portfolio"]
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10000)
-    row = page.model.rows[0]
-    page.export_annex_iv(row, str(tmp_path / "annex.odt"))
-    qtbot.waitUntil(lambda: "none of these endings" in page.document_status.text(), timeout=10000)
-    page.export_annex_iv(row, str(tmp_path / "annex.md"))
+    actions = {a.text(): a for a in page.documents_button.menu().actions()}
+    actions["Annex IV as Markdown…"].trigger()
+    assert page.documents.dialog is None  # nothing chosen in the table yet
+    assert page.document_status.text() == "Choose a model version first."
+    page.table.setCurrentIndex(page.model.index(0, 0))
+
+    actions["Annex IV as Markdown…"].trigger()
+    page.documents.dialog.selectFile(str(tmp_path / "annex.md"))
+    page.documents.dialog.accept()
     qtbot.waitUntil(lambda: page.document_status.text().startswith("Wrote"), timeout=10000)
     assert "1\\(a\\) Intended purpose" in (tmp_path / "annex.md").read_text(encoding="utf-8")
-    page.export_ll144(row, log.id, str(tmp_path / "ll144.pdf"))
-    qtbot.waitUntil(lambda: page.document_status.text().endswith("ll144.pdf"), timeout=20000)
-    assert (tmp_path / "ll144.pdf").read_bytes().startswith(b"%PDF")
+
+    # The LL144 summary of the chosen log, saved as an editable Word document (the format chosen).
+    actions["NYC LL144 bias-audit summary…"].trigger()
+    page.documents.dialog.accept()  # the only log, already chosen
+    dialog = page.documents.dialog
+    assert isinstance(dialog, QFileDialog)
+    dialog.selectNameFilter("Word document (*.docx)")
+    dialog.filterSelected.emit("Word document (*.docx)")  # what choosing it in the dialog's list does
+    dialog.selectFile(str(tmp_path / "ll144"))
+    dialog.accept()
+    qtbot.waitUntil(lambda: page.document_status.text().endswith("ll144.docx"), timeout=20000)
+    headings = [
+        p.text for p in Document(str(tmp_path / "ll144.docx")).paragraphs if p.style.name == "Heading 1"
+    ]
+    assert headings == [
+        "1 Bias audit",
+        "2 By sex",
+        "3 By race/ethnicity",
+        "4 By intersection of sex and race/ethnicity",
+    ]
