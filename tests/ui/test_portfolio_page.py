@@ -93,7 +93,10 @@ def test_open_conditions_are_a_column_a_filter_and_a_due_date(qtbot, context):
         password=PASSWORDS["carol"],
         meaning="approved_with_conditions",
         justification="pilot only",
-        conditions=[f"monthly drift check|owner=bob|due={soon}", f"retrain|owner=alice|due={soon}"],
+        conditions=[
+            f"monthly drift check|owner=bob|due={soon}",
+            f"retrain <b>now</b>|owner=alice|due={soon}",
+        ],
     )
 
     window = MainWindow(context)
@@ -107,6 +110,12 @@ def test_open_conditions_are_a_column_a_filter_and_a_due_date(qtbot, context):
 
     assert column("Model") == ["churn", "credit"]
     assert column("Open conditions") == ["", "2"]
+    first_id, second_id = (c.id for c in reviews.list_conditions(db))
+    tip = page.model.index(1, COLUMNS.index("Open conditions")).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == (
+        f"<qt>condition {first_id} of v4: monthly drift check — bob, due {soon} (due soon)<br>"
+        f"condition {second_id} of v4: retrain &lt;b&gt;now&lt;/b&gt; — alice, due {soon} (due soon)</qt>"
+    )  # the approver's words as typed, never markup
     # No tier, so no revalidation date: the conditions alone make credit due.
     assert column("Due") == ["not scheduled", "due soon (condition)"]
     assert page.counts.text() == (

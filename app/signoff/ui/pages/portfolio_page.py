@@ -10,6 +10,7 @@ not stall the window.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import (
@@ -93,6 +94,17 @@ def _cells(row: PortfolioRow) -> tuple[tuple[str, Any], ...]:
     )
 
 
+def conditions_tooltip(row: PortfolioRow) -> str:
+    """The open conditions behind the Open conditions and Due cells, one a line; their words (typed by an
+    approver) escaped, so they read as written."""
+    lines = [
+        f"condition {c.condition_id} of v{c.version}: {c.text} — {c.owner}, due {c.due.isoformat()} "
+        f"({c.state.value.replace('-', ' ')})"
+        for c in row.entry.conditions
+    ]
+    return "<qt>" + "<br>".join(escape(line) for line in lines) + "</qt>" if lines else ""
+
+
 def _quick_match(row: PortfolioRow, quick: str) -> bool:
     return {
         "Overdue": row.entry.calendar_due is DueState.OVERDUE,
@@ -168,6 +180,8 @@ class PortfolioModel(QAbstractTableModel):
         if not index.isValid():
             return None
         text, _sort_value = self._cells[index.row()][index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[index.column()] in ("Open conditions", "Due"):
+            return conditions_tooltip(self.rows[index.row()]) or text  # built on hover, not per read
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return text
         return None
