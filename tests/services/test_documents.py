@@ -124,6 +124,14 @@ def test_ll144_refuses_a_log_whose_attributes_or_scores_it_cannot_use(db, hiring
         InputError, match="a scoring audit needs exactly one score column in log 1; it maps 0"
     ):
         documents.ll144_summary(db, "hiring", "1", log_id=hiring.id, scoring=True)
+    with pytest.raises(InputError, match="'sex' cannot hold both sex and race/ethnicity"):
+        documents.ll144_summary(db, "hiring", "1", log_id=hiring.id, sex="sex", race="sex")
+    assert documents.ll144_attributes(("applicant_sex", "Ethnicity", "age")) == {
+        "sex": "applicant_sex",
+        "race": "Ethnicity",
+    }
+    # Two candidates, or none: a person chooses.
+    assert documents.ll144_attributes(("sex", "gender", "r")) == {"sex": None, "race": None}
 
 
 def test_annex_iv_states_what_is_recorded_with_its_evidence_and_lists_the_rest(db, hiring, tmp_path):

@@ -1,6 +1,6 @@
 """The version page's "Documents…" menu with real widgets offscreen: each format is chosen from the menu,
-the save dialog is filled in as a user would (it is opened without a nested event loop), the document is
-written in a job and read back; a refusal arrives as an error dialog and writes nothing."""
+the save dialog and the choosers are filled in as a user would (they open without a nested event loop),
+the document is written in a job and read back; a refusal arrives as an error dialog."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_the_version_page_saves_annex_iv_in_each_format_and_shows_a_refusal(qtbo
     add_model_version(context.db, name="screening", version="2", actor="tester")
     inventory.set_fields(context.db, "screening", {"purpose": PURPOSE}, actor="tester")
     log = tmp_path / "log.csv"
-    # Column names that say neither sex nor race: the LL144 summary cannot tell which is which.
+    # Column names that say neither sex nor race: the user says which is which.
     log.write_text(
         "s,r,y,p\n"
         + "".join(f"{'F' if i % 2 else 'M'},{'A' if i % 3 else 'B'},1,{i % 2}\n" for i in range(40))
@@ -79,13 +79,33 @@ def test_the_version_page_saves_annex_iv_in_each_format_and_shows_a_refusal(qtbo
         encoding="utf-8"
     )
 
-    # LL144: the log is chosen in a second dialog; the refusal is an error dialog, and no file is written.
+    # LL144: the log is chosen, then (their names say nothing) the attributes holding sex and race.
     _menu_action(page.documents_button, "NYC LL144 bias-audit summary…").trigger()
-    picker = page.documents.dialog
-    assert isinstance(picker, QInputDialog) and picker.comboBoxItems() == ["#1 log.csv (40 rows)"]
-    picker.setTextValue("#1 log.csv (40 rows)")
-    picker.accept()
-    _save_as(page.documents, tmp_path / "ll144.pdf")
+    for question, items, answer in (
+        ("The prediction log of screening v2 to audit:", ["#1 log.csv (40 rows)"], "#1 log.csv (40 rows)"),
+        ("Which sensitive attribute of log 1 holds sex?", ["s", "r"], "s"),
+        ("Which sensitive attribute of log 1 holds race/ethnicity?", ["r"], "r"),
+    ):
+        picker = page.documents.dialog
+        assert isinstance(picker, QInputDialog) and picker.isVisible()
+        assert (picker.labelText(), picker.comboBoxItems()) == (question, items)
+        picker.setTextValue(answer)
+        picker.accept()
+    _save_as(page.documents, tmp_path / "ll144.docx")
+    qtbot.waitUntil(lambda: page.document_status.text().endswith("ll144.docx"), timeout=20000)
+    tables = [
+        {tuple(c.text for c in row.cells) for row in table.rows[1:]}
+        for table in Document(str(tmp_path / "ll144.docx")).tables[:2]
+    ]
+    # By hand: odd rows are F and selected (20 of 20), even rows M and not (0 of 20); B is every third
+    # row (14, 7 of them odd), A the other 26 (13 odd): both 0.5.
+    assert tables == [
+        {("F", "20", "1.000", "1.000"), ("M", "20", "0.000", "0.000")},
+        {("A", "26", "0.500", "1.000"), ("B", "14", "0.500", "1.000")},
+    ]
+
+    # A refusal while writing is an error dialog over the window, and the status line says it too.
+    page.documents.export_annex_iv("screening", "2", str(tmp_path / "no such folder" / "annex.pdf"))
 
     def error_box():
         boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
@@ -93,7 +113,7 @@ def test_the_version_page_saves_annex_iv_in_each_format_and_shows_a_refusal(qtbo
 
     qtbot.waitUntil(lambda: error_box() is not None, timeout=20000)
     box = error_box()
-    assert box.windowTitle() == "Writing the LL144 summary"
-    assert "cannot tell which sensitive attribute is sex" in box.text()
-    assert page.document_status.text() == box.text() and not (tmp_path / "ll144.pdf").exists()
+    assert box.windowTitle() == "Writing the Annex IV documentation"
+    assert "cannot write the document: No such file or directory" in box.text()
+    assert page.document_status.text() == box.text()
     box.accept()

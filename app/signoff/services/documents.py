@@ -341,6 +341,18 @@ def _write(path: Path, data: bytes) -> None:
         raise InputError(f"cannot write the document: {error.strerror}", file=str(path)) from None
 
 
+def _named(found: list[str], words: tuple[str, ...]) -> str | None:
+    matches = [a for a in found if any(w in a.lower() for w in words)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def ll144_attributes(attributes: list[str] | tuple[str, ...]) -> dict[str, str | None]:
+    """Which of a log's sensitive attributes hold sex and race/ethnicity, where their names say so
+    unambiguously (``{"sex": ..., "race": ...}``, None where a person must choose)."""
+    found = list(attributes)
+    return {"sex": _named(found, _SEX_WORDS), "race": _named(found, _RACE_WORDS)}
+
+
 def _attribute(found: list[str], given: str | None, words: tuple[str, ...], what: str, flag: str) -> str:
     if given:
         if given not in found:
@@ -348,13 +360,13 @@ def _attribute(found: list[str], given: str | None, words: tuple[str, ...], what
                 f"the log has no sensitive attribute {given!r}; its attributes: {', '.join(found)}"
             )
         return given
-    matches = [a for a in found if any(w in a.lower() for w in words)]
-    if len(matches) != 1:
+    named = _named(found, words)
+    if named is None:
         raise InputError(
             f"cannot tell which sensitive attribute is {what} (attributes: {', '.join(found) or 'none'}); "
             f"name it as the {flag}"
         )
-    return matches[0]
+    return named
 
 
 def ll144_summary(
@@ -383,6 +395,11 @@ def ll144_summary(
     attributes = list(log.mapping.sensitive)
     sex = _attribute(attributes, sex, _SEX_WORDS, "sex", "sex attribute")
     race = _attribute(attributes, race, _RACE_WORDS, "race/ethnicity", "race/ethnicity attribute")
+    if sex == race:
+        raise InputError(
+            f"{sex!r} cannot hold both sex and race/ethnicity: the summary needs two attributes "
+            f"(log {log_id} has {', '.join(attributes)})"
+        )
     compute = _scoring_summary if scoring else _selection_summary
     run, tables, rows, positive = compute(db, model_version, log, sex, race, actor)
     summary = LL144Summary(
