@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from docx import Document
+
 from review_world import analyst_token
 from signoff.cli.main import main
 from signoff.domain.prediction_log import ColumnMapping
@@ -49,7 +51,11 @@ def test_ll144_missing_and_annex_iv_from_the_command_line(capsys, monkeypatch, t
     assert code == 0, err
     gaps = {g["clause"]: g["missing"] for g in json.loads(out)}
     assert "ll144-audit" not in gaps and gaps["ll144-scope"] == ["inventory.nyc_ll144_aedt"]
-    code, _, err = _cli(capsys, url, "annex-iv", "screen", "3", "--out", str(tmp_path / "a.docx"))
-    assert code == 2 and "Markdown" in err
+    code, _, err = _cli(capsys, url, "annex-iv", "screen", "3", "--out", str(tmp_path / "a.odt"))
+    assert code == 2 and "'a.odt' has none of these endings" in err and not (tmp_path / "a.odt").exists()
+    code, out, err = _cli(capsys, url, "annex-iv", "screen", "3", "--out", str(tmp_path / "a.docx"))
+    assert code == 0 and f"wrote {tmp_path / 'a.docx'}" in out, err
+    headings = [p.text for p in Document(str(tmp_path / "a.docx")).paragraphs if p.style.name == "Heading 1"]
+    assert headings[0] == "1 General description" and "9 Post-market monitoring" in headings
     code, out, err = _cli(capsys, url, "annex-iv", "screen", "3", "--out", str(tmp_path / "a.pdf"))
     assert code == 0 and (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF"), err

@@ -111,3 +111,59 @@ def test_mistakes_exit_2_with_a_message_and_override_needs_the_approver(capsys, 
     assert code == 0, err
     shown = json.loads(out)
     assert (shown["tier"], shown["record"]["risk"]["override"]["by"]) == (1, "olga")
+
+
+def test_the_calendar_lists_the_open_conditions_of_an_approval(capsys, world_db, world_db_url, world):
+    from datetime import UTC, datetime, timedelta
+
+    from review_world import PASSWORDS
+    from signoff.services import reviews
+
+    today = datetime.now(UTC).date()
+    soon, later = today + timedelta(days=10), today + timedelta(days=200)
+    opened = reviews.open_review(world_db, "alice", model_version_id=world.model_version_id)
+    reviews.submit(world_db, "alice", opened.review.id)
+    reviews.sign(world_db, opened.review.id, username="bob", password=PASSWORDS["bob"], meaning="reviewed")
+    reviews.sign(
+        world_db,
+        opened.review.id,
+        username="carol",
+        password=PASSWORDS["carol"],
+        meaning="approved_with_conditions",
+        justification="pilot only",
+        conditions=[f"monthly drift check|owner=bob|due={soon}", f"retrain|owner=alice|due={later}"],
+    )
+    code, out, err = _cli(capsys, world_db_url, "list", "--due-within", "30")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "MODEL",
+        "CURRENT",
+        "OWNER",
+        "STAGE",
+        "TIER",
+        "NEXT",
+        "DUE",
+        "DUE",
+        "OPEN",
+        "CONDITIONS",
+    ]
+    assert lines[1].split() == ["credit", "4", "not-scheduled", "2"]  # no tier: no revalidation date
+    start = lines.index("conditions of approvals, not yet closed:")
+    assert lines[start + 1].split() == ["OWNER", "MODEL", "VERSION", "CONDITION", "DUE", "STATE", "ID"]
+    assert lines[start + 2].split()[:6] == ["bob", "credit", "4", "monthly", "drift", "check"]
+    assert lines[start + 2].split()[6:8] == [soon.isoformat(), "due-soon"] and len(lines) == start + 3
+    code, out, err = _cli(capsys, world_db_url, "list", "--json")
+    (entry,) = json.loads(out)
+    assert entry["open_conditions"] == 2
+    assert [(c["condition"], c["owner"], c["due"], c["due_state"]) for c in entry["conditions"]] == [
+        ("monthly drift check", "bob", soon.isoformat(), "due-soon"),
+        ("retrain", "alice", later.isoformat(), "scheduled"),
+    ]
+    code, out, err = _cli(capsys, world_db_url, "list", "--overdue")
+    assert (code, out) == (0, "no models match\n")
+    code, out, err = _cli(capsys, world_db_url, "show", "credit")
+    assert (
+        f"open condition {entry['conditions'][1]['condition_id']} of v4: retrain (owner alice), due {later} (scheduled)"
+        in out
+    )

@@ -10,6 +10,7 @@ from signoff.domain.errors import InputError
 from signoff.domain.inventory import (
     DueState,
     InventoryRecord,
+    OpenCondition,
     add_months,
     apply_changes,
     check_value,
@@ -111,6 +112,33 @@ def test_the_calendar_counts_calendar_months_and_flags_due_dates():
         date(2026, 5, 20),
         DueState.OVERDUE,
     )
+
+
+def test_open_conditions_take_their_own_due_state_and_the_most_urgent_date_leads():
+    today = date(2026, 6, 1)
+    record = InventoryRecord("churn", risk={"assessment": {"tier": 3}, "intervals": {"3": 36}})
+    conditions = [  # given out of order: listed soonest first
+        OpenCondition(9, "churn", "2", "retrain", "bob", date(2026, 9, 1), "open"),
+        OpenCondition(4, "churn", "1", "fix labels", "ann", date(2026, 5, 30), "in_remediation"),
+        OpenCondition(7, "churn", "2", "drift check", "bob", date(2026, 6, 20), "open"),
+    ]
+    entry = inventory_entry(
+        "churn", ["1", "2"], record, datetime(2025, 1, 1), today=today, conditions=conditions
+    )
+    # Revalidation 36 months after 2025-01-01 is 2028-01-01: scheduled; the conditions are not.
+    assert entry.due is DueState.SCHEDULED and entry.calendar_due is DueState.OVERDUE
+    assert [(c.condition_id, c.state) for c in entry.conditions] == [
+        (4, DueState.OVERDUE),
+        (7, DueState.DUE_SOON),  # 19 days ahead
+        (9, DueState.SCHEDULED),
+    ]
+    assert entry.open_conditions == 2  # those of the current version, "2"
+    calm = inventory_entry(
+        "churn", ["1", "2"], record, datetime(2025, 1, 1), today=today, conditions=[conditions[0]]
+    )
+    assert calm.calendar_due is DueState.SCHEDULED
+    unscheduled = inventory_entry("churn", ["1"], None, None, today=today)
+    assert unscheduled.calendar_due is DueState.NOT_SCHEDULED and unscheduled.to_dict()["conditions"] == []
 
 
 def test_proposals_come_from_the_newest_record_and_skip_agreeing_fields():

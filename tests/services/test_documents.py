@@ -4,7 +4,9 @@ statements with their evidence, the "what is missing" list, and the PDF / Markdo
 from __future__ import annotations
 
 import csv
+import html
 import json
+import re
 import subprocess
 from datetime import date
 from fractions import Fraction
@@ -122,6 +124,14 @@ def test_ll144_refuses_a_log_whose_attributes_or_scores_it_cannot_use(db, hiring
         InputError, match="a scoring audit needs exactly one score column in log 1; it maps 0"
     ):
         documents.ll144_summary(db, "hiring", "1", log_id=hiring.id, scoring=True)
+    with pytest.raises(InputError, match="'sex' cannot hold both sex and race/ethnicity"):
+        documents.ll144_summary(db, "hiring", "1", log_id=hiring.id, sex="sex", race="sex")
+    assert documents.ll144_attributes(("applicant_sex", "Ethnicity", "age")) == {
+        "sex": "applicant_sex",
+        "race": "Ethnicity",
+    }
+    # Two candidates, or none: a person chooses.
+    assert documents.ll144_attributes(("sex", "gender", "r")) == {"sex": None, "race": None}
 
 
 def test_annex_iv_states_what_is_recorded_with_its_evidence_and_lists_the_rest(db, hiring, tmp_path):
@@ -161,8 +171,8 @@ def test_annex_iv_states_what_is_recorded_with_its_evidence_and_lists_the_rest(d
         ).stdout.split()
     )
     assert "Shortlist applicants <b>fast</b>" in text and "1(a) Intended purpose" in text
-    with pytest.raises(InputError, match=r"as \.pdf or \.md"):
-        documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.docx")
+    with pytest.raises(InputError, match=r"as \.pdf, \.md, \.docx"):
+        documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.odt")
     payload = json.loads(json.dumps([a.to_dict() for a in answers.values()]))
     assert payload[0]["clause"] == "annex-iv-1a"
 
@@ -196,3 +206,68 @@ def test_a_scoring_audit_matches_the_hand_computed_scoring_rates(db, tmp_path):
     assert data["basis"] == "scoring" and data["tables"][0]["rows"][0]["scoring_rate"] is not None
     with db.transaction(write=False) as uow:
         assert uow.analysis_runs.get(summary.run_id).kind == "ll144_scoring"
+
+
+def _markdown_items(markdown: str) -> list[tuple[str, str]]:
+    """(kind, plain text) of each heading, paragraph and table row of the Markdown form, unescaped."""
+
+    def plain(text: str) -> str:
+        return " ".join(html.unescape(re.sub(r"\\(.)", r"\1", text)).split())
+
+    items = []
+    for line in markdown.splitlines():
+        if not line.strip() or re.fullmatch(r"\|(---\|)+", line):
+            continue
+        if heading := re.fullmatch(r"#+ (.*)", line):
+            items.append(("heading", plain(heading.group(1))))
+        elif line.startswith("| "):
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            items.append(("row", " | ".join(plain(c) for c in cells)))
+        elif pair := re.fullmatch(r"- \*\*(.*?)\*\*: (.*)", line):
+            items.append(("paragraph", plain(f"{pair.group(1)}: {pair.group(2)}")))
+        elif callout := re.fullmatch(r"> \*\*(.*?)\*\* (.*)", line):
+            items.append(("paragraph", plain(f"{callout.group(1)} {callout.group(2)}")))
+        else:
+            items.append(("paragraph", plain(re.sub(r"^\*\*?(.*?)\*\*?$", r"\1", line))))
+    return items
+
+
+def _docx_items(path) -> list[tuple[str, str]]:
+    from docx import Document
+    from docx.table import Table
+
+    items = []
+    for block in Document(str(path)).iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                items.append(("row", " | ".join(" ".join(c.text.split()) for c in row.cells)))
+        elif block.style.name.startswith(("Heading", "Title")):
+            items.append(("heading", " ".join(block.text.split())))
+        else:
+            items.append(("paragraph", " ".join(block.text.split())))
+    return items
+
+
+def test_annex_iv_docx_says_what_the_markdown_says_and_keeps_user_text_verbatim(db, hiring, tmp_path):
+    from docx import Document
+
+    purpose = "Shortlist <b>fast</b> & fair; not a *hiring* decision [yet]"
+    inventory.set_fields(db, "hiring", {"purpose": purpose, "limitations": "a\tb &amp; c"}, actor="ann")
+    markdown = documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.md")
+    written = documents.export_annex_iv(db, "hiring", "1", out=tmp_path / "annex.docx")
+    expected = _markdown_items(markdown.read_text(encoding="utf-8"))
+    found = _docx_items(written)
+    # The generation time differs by the seconds between the two exports; everything else is identical.
+    generated = re.compile(r"^Report ANNEX-IV-\w+, generated .*$")
+    assert [generated.sub("generated", t) for _, t in found] == [
+        generated.sub("generated", t) for _, t in expected
+    ]
+    assert [k for k, _ in found] == [k for k, _ in expected]
+    assert ("heading", "1(a) Intended purpose, provider, version") in found and len(found) > 40
+
+    document = Document(str(written))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    assert purpose in cells and "a\tb &amp; c" in cells  # exactly as typed: no markup, no entities
+    assert document.core_properties.title == "Annex IV technical documentation hiring v1"
+    statements = document.tables[0]
+    assert [c.text for c in statements.rows[0].cells] == ["Statement", "Recorded", "Evidence"]

@@ -10,7 +10,7 @@ import pytest
 
 from review_world import PASSWORDS
 from signoff.domain.errors import InputError, NotFoundError, PermissionDenied
-from signoff.domain.inventory import DueState, add_months
+from signoff.domain.inventory import DueState, PortfolioCounts, add_months
 from signoff.services import inventory, reviews
 
 
@@ -187,3 +187,72 @@ def test_the_portfolio_reads_the_current_versions_verdict_review_and_open_findin
         ("aaa", "1", None, None),
         ("credit", "5", None, None),
     ]
+
+
+def test_open_conditions_of_an_approval_join_the_review_calendar_and_the_portfolio(world_db, world):
+    inventory.assess_risk(
+        world_db, "credit", {"materiality": "high", "complexity": "high", "reliance": "high"}
+    )  # tier 1: revalidation twelve months after the approval
+    opened = reviews.open_review(world_db, "alice", model_version_id=world.model_version_id)
+    reviews.submit(world_db, "alice", opened.review.id)
+    reviews.sign(world_db, opened.review.id, username="bob", password=PASSWORDS["bob"], meaning="reviewed")
+    today = reviews.show(world_db, opened.review.id).review.opened_at.date()
+    soon, later = today + timedelta(days=20), today + timedelta(days=100)
+    approved = reviews.sign(
+        world_db,
+        opened.review.id,
+        username="carol",
+        password=PASSWORDS["carol"],
+        meaning="approved_with_conditions",
+        justification="pilot only",
+        conditions=[
+            f"monthly drift check|owner=bob|due={soon}",
+            f"retrain on Q3 data|owner=alice|due={later}",
+        ],
+    )
+    drift, retrain = approved.conditions
+    decided = approved.review.decided_at.date()
+    assert decided == today  # so the revalidation (a year on) is never due in this test
+
+    (entry,) = inventory.list_inventory(world_db, today=today)
+    assert (entry.due, entry.open_conditions) == (DueState.SCHEDULED, 2)
+    assert [(c.text, c.owner, c.due, c.state) for c in entry.conditions] == [
+        ("monthly drift check", "bob", soon, DueState.DUE_SOON),
+        ("retrain on Q3 data", "alice", later, DueState.SCHEDULED),
+    ]
+    # Only the condition brings the model into the calendar; only the due condition is listed.
+    (due,) = inventory.list_inventory(world_db, due_within=30, today=today)
+    assert due.to_dict()["conditions"] == [
+        {
+            "condition_id": drift.id,
+            "model": "credit",
+            "version": "4",
+            "condition": "monthly drift check",
+            "owner": "bob",
+            "due": soon.isoformat(),
+            "status": "open",
+            "due_state": "due-soon",
+        }
+    ]
+    assert due.to_dict()["due"] == "scheduled" and due.to_dict()["open_conditions"] == 2
+    assert inventory.list_inventory(world_db, due_within=19, today=today) == []
+    assert inventory.list_inventory(world_db, overdue=True, today=soon) == []  # due that day: not late
+    (late,) = inventory.list_inventory(world_db, overdue=True, today=soon + timedelta(days=1))
+    assert [(c.condition_id, c.state) for c in late.conditions] == [(drift.id, DueState.OVERDUE)]
+
+    counts = PortfolioCounts.of(inventory.portfolio(world_db, today=soon + timedelta(days=1)))
+    assert (counts.overdue, counts.due_soon) == (1, 0)
+    counts = PortfolioCounts.of(inventory.portfolio(world_db, today=today))
+    assert (counts.overdue, counts.due_soon) == (0, 1)
+
+    reviews.close_condition(world_db, "bob", drift.id, evidence="drift report of week 3")
+    assert inventory.list_inventory(world_db, overdue=True, today=soon + timedelta(days=1)) == []
+    (row,) = inventory.portfolio(world_db, today=today)
+    assert (row.entry.open_conditions, [c.condition_id for c in row.entry.conditions]) == (1, [retrain.id])
+    assert inventory.show_inventory(world_db, "credit").to_dict()["open_conditions"] == 1
+    # A newer version is the current one: its count is 0, but version 4's obligation stays on the calendar.
+    with world_db.transaction() as uow:
+        uow.models.add(name="credit", version="5")
+    (row,) = inventory.portfolio(world_db, today=later + timedelta(days=1))
+    assert row.entry.open_conditions == 0 and row.entry.calendar_due is DueState.OVERDUE
+    assert [(c.version, c.state) for c in row.entry.conditions] == [("4", DueState.OVERDUE)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+
 from signoff.services import inventory
 from signoff.services.models import add_model_version
 from signoff.ui.main_window import MainWindow
@@ -42,7 +44,9 @@ def test_the_portfolio_counts_sorts_filters_and_opens_a_version(qtbot, context, 
     assert window.stack.currentWidget() is page  # the first page
     qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=10000)
     qtmodeltester.check(page.model)
-    assert page.counts.text() == "3 models · 0 overdue · 1 failing · 0 awaiting sign-off"
+    assert page.counts.text() == (
+        "3 models · 0 overdue · 0 due within 30 days · 1 failing · 0 awaiting sign-off"
+    )
 
     def column(name):
         c = COLUMNS.index(name)
@@ -69,11 +73,77 @@ def test_the_portfolio_counts_sorts_filters_and_opens_a_version(qtbot, context, 
     qtbot.waitUntil(lambda: "validation" in column("Stage"), timeout=10000)
 
 
+def test_open_conditions_are_a_column_a_filter_and_a_due_date(qtbot, context):
+    from datetime import UTC, datetime, timedelta
+
+    from review_world import PASSWORDS, build_world
+    from signoff.services import reviews
+
+    db = context.db
+    world = build_world(db)  # the people, credit v4 with a log and a fairness run
+    add_model_version(db, name="churn", version="1", actor="tester")
+    soon = datetime.now(UTC).date() + timedelta(days=12)
+    opened = reviews.open_review(db, "alice", model_version_id=world.model_version_id)
+    reviews.submit(db, "alice", opened.review.id)
+    reviews.sign(db, opened.review.id, username="bob", password=PASSWORDS["bob"], meaning="reviewed")
+    reviews.sign(
+        db,
+        opened.review.id,
+        username="carol",
+        password=PASSWORDS["carol"],
+        meaning="approved_with_conditions",
+        justification="pilot only",
+        conditions=[
+            f"monthly drift check|owner=bob|due={soon}",
+            f"retrain <b>now</b>|owner=alice|due={soon}",
+        ],
+    )
+
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    page = window.pages["portfolio"]
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=10000)
+
+    def column(name):
+        c = COLUMNS.index(name)
+        return [page.model.index(r, c).data() for r in range(page.model.rowCount())]
+
+    assert column("Model") == ["churn", "credit"]
+    assert column("Open conditions") == ["", "2"]
+    first_id, second_id = (c.id for c in reviews.list_conditions(db))
+    tip = page.model.index(1, COLUMNS.index("Open conditions")).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == (
+        f"<qt>condition {first_id} of v4: monthly drift check — bob, due {soon} (due soon)<br>"
+        f"condition {second_id} of v4: retrain &lt;b&gt;now&lt;/b&gt; — alice, due {soon} (due soon)</qt>"
+    )  # the approver's words as typed, never markup
+    # No tier, so no revalidation date: the conditions alone make credit due.
+    assert column("Due") == ["not scheduled", "due soon (condition)"]
+    assert page.counts.text() == (
+        "2 models · 0 overdue · 1 due within 30 days · 0 failing · 0 awaiting sign-off"
+    )
+    page.table.sortByColumn(COLUMNS.index("Open conditions"), Qt.SortOrder.DescendingOrder)
+    assert column("Model") == ["credit", "churn"]
+    page.quick.setCurrentText("Open conditions")
+    assert column("Model") == ["credit"]
+    page.quick.setCurrentText("All models")
+    page.search.setText("condition")
+    assert column("Model") == ["credit"]
+    page.search.clear()
+
+    # Closing one is an audited event (condition.closed) the page follows by itself.
+    (first, _second) = reviews.list_conditions(db)
+    reviews.close_condition(db, "bob", first.id, evidence="drift report")
+    qtbot.waitUntil(lambda: column("Open conditions") == ["1", ""], timeout=10000)
+
+
 def test_the_portfolio_model_alone(qtmodeltester):
     qtmodeltester.check(PortfolioModel())
 
 
 def test_documents_are_exported_from_the_portfolio_in_a_job(qtbot, context, tmp_path):
+    from docx import Document
+    from PySide6.QtWidgets import QFileDialog
+
     from signoff.domain.prediction_log import ColumnMapping
     from signoff.services.logs import import_log
 
@@ -84,17 +154,39 @@ def test_documents_are_exported_from_the_portfolio_in_a_job(qtbot, context, tmp_
         + "".join(f"{'F' if i % 2 else 'M'},{'A' if i % 3 else 'B'},1,{i % 2}\n" for i in range(60))
     )
     mapping = ColumnMapping(label="y", prediction="p", sensitive=("sex", "race"))
-    log = import_log(context.db, csv, model="screening", version="2", mapping=mapping).log
+    import_log(context.db, csv, model="screening", version="2", mapping=mapping)
     window = MainWindow(context)
     qtbot.addWidget(window)
     page = window.pages["portfolio"]
     qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=10000)
-    row = page.model.rows[0]
-    page.export_annex_iv(row, str(tmp_path / "annex.docx"))
-    qtbot.waitUntil(lambda: "Markdown" in page.document_status.text(), timeout=10000)  # refused, said why
-    page.export_annex_iv(row, str(tmp_path / "annex.md"))
+    actions = {a.text(): a for a in page.documents_button.menu().actions()}
+    actions["Annex IV as Markdown…"].trigger()
+    assert page.documents.dialog is None  # nothing chosen in the table yet
+    assert page.document_status.text() == "Choose a model version first."
+    page.table.setCurrentIndex(page.model.index(0, 0))
+
+    actions["Annex IV as Markdown…"].trigger()
+    page.documents.dialog.selectFile(str(tmp_path / "annex.md"))
+    page.documents.dialog.accept()
     qtbot.waitUntil(lambda: page.document_status.text().startswith("Wrote"), timeout=10000)
     assert "1\\(a\\) Intended purpose" in (tmp_path / "annex.md").read_text(encoding="utf-8")
-    page.export_ll144(row, log.id, str(tmp_path / "ll144.pdf"))
-    qtbot.waitUntil(lambda: page.document_status.text().endswith("ll144.pdf"), timeout=20000)
-    assert (tmp_path / "ll144.pdf").read_bytes().startswith(b"%PDF")
+
+    # The LL144 summary of the chosen log, saved as an editable Word document (the format chosen).
+    actions["NYC LL144 bias-audit summary…"].trigger()
+    page.documents.dialog.accept()  # the only log, already chosen
+    dialog = page.documents.dialog
+    assert isinstance(dialog, QFileDialog)
+    dialog.selectNameFilter("Word document (*.docx)")
+    dialog.filterSelected.emit("Word document (*.docx)")  # what choosing it in the dialog's list does
+    dialog.selectFile(str(tmp_path / "ll144"))
+    dialog.accept()
+    qtbot.waitUntil(lambda: page.document_status.text().endswith("ll144.docx"), timeout=20000)
+    headings = [
+        p.text for p in Document(str(tmp_path / "ll144.docx")).paragraphs if p.style.name == "Heading 1"
+    ]
+    assert headings == [
+        "1 Bias audit",
+        "2 By sex",
+        "3 By race/ethnicity",
+        "4 By intersection of sex and race/ethnicity",
+    ]

@@ -1,6 +1,6 @@
 """``signoff document``: documents regulators ask for, generated from the evidence.
 
-``annex-iv`` writes the EU AI Act Annex IV technical documentation (PDF or editable Markdown), ``ll144``
+``annex-iv`` writes the EU AI Act Annex IV technical documentation (PDF, or editable DOCX / Markdown), ``ll144``
 the NYC Local Law 144 bias-audit summary of one prediction log, ``missing`` lists what the shipped control
 map asks for that the evidence does not hold yet.
 """
@@ -27,11 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "annex-iv",
         help="EU AI Act Annex IV technical documentation",
         description="Write the Annex IV technical documentation of model NAME version VERSION as PDF "
-        "(F.pdf) or editable Markdown (F.md). DOCX is not written: Markdown opens in word processors.",
+        "(F.pdf), an editable Word document (F.docx) or Markdown (F.md).",
     )
     annex.add_argument("name", metavar="NAME")
     annex.add_argument("version", metavar="VERSION")
-    annex.add_argument("-o", "--out", required=True, metavar="F", help="F.pdf or F.md")
+    annex.add_argument("-o", "--out", required=True, metavar="F", help="F.pdf, F.docx or F.md")
     annex.set_defaults(handler=run_annex_iv)
 
     ll144 = commands.add_parser(
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ll144.add_argument("name", metavar="NAME")
     ll144.add_argument("version", metavar="VERSION")
     ll144.add_argument("--log", type=int, required=True, metavar="ID", help="the prediction log audited")
-    ll144.add_argument("-o", "--out", metavar="F", help="write the summary to F.pdf (or F.md)")
+    ll144.add_argument("-o", "--out", metavar="F", help="write the summary to F.pdf (or F.docx, F.md)")
     ll144.add_argument("--sex", metavar="ATTRIBUTE", help="the log's sensitive attribute holding sex")
     ll144.add_argument("--race", metavar="ATTRIBUTE", help="the log's attribute holding race/ethnicity")
     ll144.add_argument("--distribution-date", metavar="YYYY-MM-DD", help="publication date (default: today)")

@@ -60,11 +60,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser(
         "list",
         help="list every model with its owner, stage, tier and next review date",
-        description="List every registered model with its record and review calendar.",
+        description="List every registered model with its record and review calendar: the next "
+        "revalidation and the due dates of the open conditions set by approvals with conditions.",
     )
-    listing.add_argument("--overdue", action="store_true", help="only models whose review is overdue")
     listing.add_argument(
-        "--due-within", type=int, metavar="DAYS", help="only models due within DAYS days (or overdue)"
+        "--overdue",
+        action="store_true",
+        help="only models whose revalidation or an open condition of an approval is overdue",
+    )
+    listing.add_argument(
+        "--due-within",
+        type=int,
+        metavar="DAYS",
+        help="only models whose revalidation or an open condition is due within DAYS days (or overdue)",
     )
     add_json_flag(listing)
     listing.set_defaults(handler=run_list)
@@ -164,6 +172,11 @@ def _print_view(view: InventoryView, as_json: bool) -> int:
     approval = format_utc(entry.last_approval) if entry.last_approval else "none"
     due = entry.next_due.isoformat() if entry.next_due else "not scheduled"
     print(f"  last approval: {approval}; next review due: {due} ({entry.due.value})")
+    for condition in entry.conditions:
+        print(
+            f"  open condition {condition.condition_id} of v{condition.version}: {condition.text} "
+            f"(owner {condition.owner}), due {condition.due} ({condition.state.value})"
+        )
     for audit in view.ll144_audits:
         state = "valid" if audit["valid"] else "EXPIRED"
         print(
@@ -222,23 +235,35 @@ def run_list(args: argparse.Namespace) -> int:
         entries = inventory.list_inventory(db, overdue=args.overdue, due_within=args.due_within)
     if args.json:
         print_json([e.to_dict() for e in entries])
-    elif not entries:
+        return 0
+    if not entries:
         print("no models match")
-    else:
+        return 0
+    print_table(
+        [
+            [
+                e.model,
+                e.current_version or "",
+                _value_text(e.values.get("owner")),
+                _value_text(e.values.get("stage")),
+                "" if e.tier is None else str(e.tier),
+                e.next_due.isoformat() if e.next_due else "",
+                e.due.value,
+                str(e.open_conditions) if e.open_conditions else "",
+            ]
+            for e in entries
+        ],
+        ["MODEL", "CURRENT", "OWNER", "STAGE", "TIER", "NEXT DUE", "DUE", "OPEN CONDITIONS"],
+    )
+    conditions = sorted((c for e in entries for c in e.conditions), key=lambda c: (c.due, c.condition_id))
+    if conditions:
+        print("\nconditions of approvals, not yet closed:")
         print_table(
             [
-                [
-                    e.model,
-                    e.current_version or "",
-                    _value_text(e.values.get("owner")),
-                    _value_text(e.values.get("stage")),
-                    "" if e.tier is None else str(e.tier),
-                    e.next_due.isoformat() if e.next_due else "",
-                    e.due.value,
-                ]
-                for e in entries
+                [c.owner, c.model, c.version, c.text, c.due.isoformat(), c.state.value, str(c.condition_id)]
+                for c in conditions
             ],
-            ["MODEL", "CURRENT", "OWNER", "STAGE", "TIER", "NEXT DUE", "DUE"],
+            ["OWNER", "MODEL", "VERSION", "CONDITION", "DUE", "STATE", "ID"],
         )
     return 0
 

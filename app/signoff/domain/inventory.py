@@ -12,7 +12,7 @@ import calendar
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -354,6 +354,36 @@ def effective_tier(risk: Mapping[str, Any] | None) -> tuple[int | None, int | No
     return tier, interval
 
 
+# Most urgent first: how a model's calendar reads when several dates are due.
+DUE_URGENCY = (DueState.OVERDUE, DueState.DUE_SOON, DueState.SCHEDULED, DueState.NOT_SCHEDULED)
+
+
+@dataclass(frozen=True)
+class OpenCondition:
+    """A condition of an approval with conditions not yet closed, as the review calendar lists it."""
+
+    condition_id: int
+    model: str
+    version: str
+    text: str
+    owner: str
+    due: date
+    status: str  # open or in_remediation
+    state: DueState = DueState.SCHEDULED  # set against a day by ``inventory_entry``
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "condition_id": self.condition_id,
+            "model": self.model,
+            "version": self.version,
+            "condition": self.text,
+            "owner": self.owner,
+            "due": self.due.isoformat(),
+            "status": self.status,
+            "due_state": self.state.value,
+        }
+
+
 @dataclass(frozen=True)
 class InventoryEntry:
     """One model as the inventory list and the calendar show it."""
@@ -366,7 +396,14 @@ class InventoryEntry:
     tier_overridden: bool
     last_approval: datetime | None
     next_due: date | None
-    due: DueState
+    due: DueState  # of the revalidation
+    open_conditions: int = 0  # of the current version
+    conditions: tuple[OpenCondition, ...] = ()  # open conditions of every version, soonest due first
+
+    @property
+    def calendar_due(self) -> DueState:
+        """The most urgent of the revalidation and the open conditions' due dates."""
+        return min((self.due, *(c.state for c in self.conditions)), key=DUE_URGENCY.index)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -381,6 +418,8 @@ class InventoryEntry:
             "last_approval": None if self.last_approval is None else format_utc(self.last_approval),
             "next_review_due": None if self.next_due is None else self.next_due.isoformat(),
             "due": self.due.value,
+            "open_conditions": self.open_conditions,
+            "conditions": [c.to_dict() for c in self.conditions],
         }
 
 
@@ -392,19 +431,28 @@ def inventory_entry(
     *,
     today: date,
     within_days: int = 30,
+    conditions: Iterable[OpenCondition] = (),
 ) -> InventoryEntry:
+    """The model's calendar on ``today``: its revalidation and its open ``conditions`` (of any version)."""
     tier, interval = effective_tier(record.risk if record else None)
     due = next_review_due(last_approval.date() if last_approval else None, interval)
+    current = versions[-1] if versions else None
+    dated = tuple(
+        replace(c, state=due_state(c.due, today=today, within_days=within_days))
+        for c in sorted(conditions, key=lambda c: (c.due, c.condition_id))
+    )
     return InventoryEntry(
         model=model,
         versions=len(versions),
-        current_version=versions[-1] if versions else None,
+        current_version=current,
         values=dict(record.values) if record else {},
         tier=tier,
         tier_overridden=bool(record and record.risk and record.risk.get("override")),
         last_approval=last_approval,
         next_due=due,
         due=due_state(due, today=today, within_days=within_days),
+        open_conditions=sum(c.version == current for c in dated),
+        conditions=dated,
     )
 
 
@@ -527,8 +575,11 @@ class PortfolioRow:
 
 @dataclass(frozen=True)
 class PortfolioCounts:
+    """The portfolio's headline numbers; "overdue" and "due soon" count revalidations and open conditions."""
+
     models: int
     overdue: int
+    due_soon: int  # due within 30 days and not overdue
     failing: int
     awaiting_sign_off: int
 
@@ -537,7 +588,8 @@ class PortfolioCounts:
         rows = list(rows)
         return cls(
             models=len(rows),
-            overdue=sum(r.entry.due is DueState.OVERDUE for r in rows),
+            overdue=sum(r.entry.calendar_due is DueState.OVERDUE for r in rows),
+            due_soon=sum(r.entry.calendar_due is DueState.DUE_SOON for r in rows),
             failing=sum(r.verdict == "fail" for r in rows),
             awaiting_sign_off=sum(r.review_state == "in_review" for r in rows),
         )

@@ -290,30 +290,45 @@ def missing(
 
 
 def export_annex_iv(db: Database, name: str, version: str, *, out: str | Path) -> Path:
-    """Write the Annex IV technical documentation as PDF (``.pdf``) or Markdown (``.md``)."""
+    """Write the Annex IV technical documentation as PDF, Markdown or an editable Word document (DOCX)."""
     from signoff.importers.control_map import load_control_map
     from signoff.reporting.documents import annex_iv_report
-    from signoff.reporting.markdown import render_markdown
 
     path = Path(out)
-    suffix = path.suffix.lower()
-    if suffix not in (".pdf", ".md"):
-        raise InputError(
-            "the Annex IV documentation is written as .pdf or .md (Markdown, which word processors open "
-            f"and edit); {path.name!r} has neither",
-            file=str(path),
-        )
+    _check_format(path, "the Annex IV documentation")
     controls = load_control_map()
     model_version = get_model_version(db, name, version)
     answers = answer_clauses(controls.of(ANNEX_IV), artefacts(db, model_version))
     report = annex_iv_report(
         model_version, answers, controls, generated_at=datetime.now(UTC), signoff_version=__version__
     )
-    _write(path, render_markdown(report).encode("utf-8") if suffix == ".md" else _pdf(report))
+    _write(path, _render(report, path))
     return path
 
 
-def _pdf(report) -> bytes:
+# A document's file name says how it is drawn: all three from the same ``Report`` content.
+DOCUMENT_FORMATS = {".pdf": "PDF", ".md": "Markdown", ".docx": "Word (DOCX)"}
+
+
+def _check_format(path: Path, what: str) -> None:
+    if path.suffix.lower() not in DOCUMENT_FORMATS:
+        raise InputError(
+            f"{what} is written as {', '.join(DOCUMENT_FORMATS)} (PDF, Markdown or an editable Word "
+            f"document); {path.name!r} has none of these endings",
+            file=str(path),
+        )
+
+
+def _render(report, path: Path) -> bytes:
+    suffix = path.suffix.lower()
+    if suffix == ".md":
+        from signoff.reporting.markdown import render_markdown
+
+        return render_markdown(report).encode("utf-8")
+    if suffix == ".docx":
+        from signoff.reporting.docx import render_docx
+
+        return render_docx(report)
     from signoff.reporting.pdf import render_pdf_bytes
 
     return render_pdf_bytes(report)
@@ -326,6 +341,18 @@ def _write(path: Path, data: bytes) -> None:
         raise InputError(f"cannot write the document: {error.strerror}", file=str(path)) from None
 
 
+def _named(found: list[str], words: tuple[str, ...]) -> str | None:
+    matches = [a for a in found if any(w in a.lower() for w in words)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def ll144_attributes(attributes: list[str] | tuple[str, ...]) -> dict[str, str | None]:
+    """Which of a log's sensitive attributes hold sex and race/ethnicity, where their names say so
+    unambiguously (``{"sex": ..., "race": ...}``, None where a person must choose)."""
+    found = list(attributes)
+    return {"sex": _named(found, _SEX_WORDS), "race": _named(found, _RACE_WORDS)}
+
+
 def _attribute(found: list[str], given: str | None, words: tuple[str, ...], what: str, flag: str) -> str:
     if given:
         if given not in found:
@@ -333,13 +360,13 @@ def _attribute(found: list[str], given: str | None, words: tuple[str, ...], what
                 f"the log has no sensitive attribute {given!r}; its attributes: {', '.join(found)}"
             )
         return given
-    matches = [a for a in found if any(w in a.lower() for w in words)]
-    if len(matches) != 1:
+    named = _named(found, words)
+    if named is None:
         raise InputError(
             f"cannot tell which sensitive attribute is {what} (attributes: {', '.join(found) or 'none'}); "
             f"name it as the {flag}"
         )
-    return matches[0]
+    return named
 
 
 def ll144_summary(
@@ -368,6 +395,11 @@ def ll144_summary(
     attributes = list(log.mapping.sensitive)
     sex = _attribute(attributes, sex, _SEX_WORDS, "sex", "sex attribute")
     race = _attribute(attributes, race, _RACE_WORDS, "race/ethnicity", "race/ethnicity attribute")
+    if sex == race:
+        raise InputError(
+            f"{sex!r} cannot hold both sex and race/ethnicity: the summary needs two attributes "
+            f"(log {log_id} has {', '.join(attributes)})"
+        )
     compute = _scoring_summary if scoring else _selection_summary
     run, tables, rows, positive = compute(db, model_version, log, sex, race, actor)
     summary = LL144Summary(
@@ -470,15 +502,11 @@ def _stored_fairness(db: Database, version: ModelVersion, log_sha: str, wanted: 
 
 
 def export_ll144(summary: LL144Summary, out: str | Path) -> Path:
+    """Write the bias-audit summary as PDF, Markdown or an editable Word document (DOCX)."""
     from signoff.reporting.documents import ll144_report
-    from signoff.reporting.markdown import render_markdown
 
     path = Path(out)
+    _check_format(path, "the LL144 summary")
     report = ll144_report(summary, generated_at=datetime.now(UTC), signoff_version=__version__)
-    suffix = path.suffix.lower()
-    if suffix not in (".pdf", ".md"):
-        raise InputError(
-            f"the LL144 summary is written as .pdf or .md; {path.name!r} has neither", file=str(path)
-        )
-    _write(path, render_markdown(report).encode("utf-8") if suffix == ".md" else _pdf(report))
+    _write(path, _render(report, path))
     return path

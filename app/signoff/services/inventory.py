@@ -2,7 +2,8 @@
 
 Each change is one transaction that re-reads the record, checks the new values (fields, choices, owner
 accounts), writes the record naming the revision it read, and appends an ``inventory.*`` audit event with
-what changed. The review calendar follows from the tier's interval and the model's latest approval.
+what changed. The review calendar follows from the tier's interval and the model's latest approval, and
+lists the due dates of its open conditions (obligations set by approvals with conditions).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from signoff.domain.inventory import (
     InventoryEntry,
     InventoryField,
     InventoryRecord,
+    OpenCondition,
     PortfolioRow,
     Proposal,
     apply_changes,
@@ -266,7 +268,12 @@ def show_inventory(db: Database, name: str, *, today: date | None = None) -> Inv
         model_record = records.get(None)
         last = uow.inventory.last_approvals(name).get(name)
         entry = inventory_entry(
-            name, [v for _, v in versions], model_record, last, today=today or _now().date()
+            name,
+            [v for _, v in versions],
+            model_record,
+            last,
+            today=today or _now().date(),
+            conditions=uow.inventory.open_conditions(name),
         )
         per_version = tuple(
             VersionInventory(
@@ -310,6 +317,13 @@ def version_inventory(uow: UnitOfWork, name: str, version: str) -> dict[str, Any
     }
 
 
+def _by_model(conditions: Iterable[OpenCondition]) -> dict[str, list[OpenCondition]]:
+    found: dict[str, list[OpenCondition]] = {}
+    for condition in conditions:
+        found.setdefault(condition.model, []).append(condition)
+    return found
+
+
 def list_inventory(
     db: Database,
     *,
@@ -317,9 +331,12 @@ def list_inventory(
     due_within: int | None = None,
     today: date | None = None,
 ) -> list[InventoryEntry]:
-    """Every registered model with its record and review dates; ``overdue`` / ``due_within`` filter.
+    """Every registered model with its record, review dates and open conditions; ``overdue`` /
+    ``due_within`` make it the review calendar.
 
-    ``due_within=N`` keeps the models due in the next N days and those already overdue.
+    The calendar keeps a model when its revalidation or one of its open conditions (an approval's
+    dated obligation) is due: ``due_within=N`` in the next N days or already overdue. Each kept entry
+    lists only the conditions that are due in that sense.
     """
     if due_within is not None and due_within < 0:
         raise InputError("the number of days ahead must be zero or more")
@@ -328,6 +345,7 @@ def list_inventory(
         models = uow.inventory.model_names()
         records = {r.model: r for r in uow.inventory.all_records() if r.version is None}
         approvals = uow.inventory.last_approvals()
+        conditions = _by_model(uow.inventory.open_conditions())
     entries = [
         inventory_entry(
             name,
@@ -336,13 +354,17 @@ def list_inventory(
             approvals.get(name),
             today=today,
             within_days=30 if due_within is None else due_within,
+            conditions=conditions.get(name, ()),
         )
         for name, versions in sorted(models.items())
     ]
-    if overdue:
-        entries = [e for e in entries if e.due is DueState.OVERDUE]
-    if due_within is not None:
-        entries = [e for e in entries if e.due in (DueState.OVERDUE, DueState.DUE_SOON)]
+    if overdue or due_within is not None:
+        wanted = {DueState.OVERDUE} if overdue else {DueState.OVERDUE, DueState.DUE_SOON}
+        entries = [
+            replace(e, conditions=tuple(c for c in e.conditions if c.state in wanted))
+            for e in entries
+            if e.calendar_due in wanted
+        ]
     return entries
 
 
@@ -411,6 +433,7 @@ EXPORT_COLUMNS = (
     "last_approval",
     "next_review_due",
     "due",
+    "open_conditions",
 )
 
 
@@ -469,7 +492,8 @@ def _write_xlsx(path: Path, rows: list[list[Any]]) -> None:
 
 
 def portfolio(db: Database, *, today: date | None = None) -> list[PortfolioRow]:
-    """Every model with its record, tier, review dates and its current version's verdict and review.
+    """Every model with its record, tier, review dates, open conditions and its current version's verdict
+    and review.
 
     A fixed number of queries however many models there are (benchmarks/portfolio.py).
     """
@@ -480,13 +504,19 @@ def portfolio(db: Database, *, today: date | None = None) -> list[PortfolioRow]:
         approvals = uow.inventory.last_approvals()
         current = {name: versions[-1][0] for name, versions in models.items()}
         states = uow.inventory.current_version_states()
+        conditions = _by_model(uow.inventory.open_conditions())
     rows = []
     for name, versions in sorted(models.items()):
         state = states.get(current[name], {})
         rows.append(
             PortfolioRow(
                 entry=inventory_entry(
-                    name, [v for _, v in versions], records.get(name), approvals.get(name), today=today
+                    name,
+                    [v for _, v in versions],
+                    records.get(name),
+                    approvals.get(name),
+                    today=today,
+                    conditions=conditions.get(name, ()),
                 ),
                 current_version_id=current[name],
                 verdict=state.get("verdict"),

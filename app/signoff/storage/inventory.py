@@ -13,15 +13,24 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from signoff.domain.decision import DONE_STATUSES
 from signoff.domain.errors import ConflictError
-from signoff.domain.inventory import InventoryRecord, StageChange
-from signoff.storage.schema import AnalysisRunRow, FindingRow, InventoryRecordRow, ModelVersionRow, ReviewRow
+from signoff.domain.inventory import InventoryRecord, OpenCondition, StageChange
+from signoff.storage.schema import (
+    AnalysisRunRow,
+    ConditionRow,
+    FindingRow,
+    InventoryRecordRow,
+    ModelVersionRow,
+    ReviewRow,
+)
 
 _records = InventoryRecordRow.__table__
 _versions = ModelVersionRow.__table__
 _reviews = ReviewRow.__table__
 _runs = AnalysisRunRow.__table__
 _findings = FindingRow.__table__
+_conditions = ConditionRow.__table__
 APPROVED_STATES = ("approved", "approved_with_conditions")
 
 
@@ -97,6 +106,31 @@ class InventoryRepository:
             statement = statement.where(_versions.c.name == model)
         # MAX() keeps the column's type, so times come back timezone-aware on both engines.
         return {name: decided for name, decided in self._session.execute(statement)}
+
+    def open_conditions(self, model: str | None = None) -> list[OpenCondition]:
+        """Every condition not yet closed (or of one model), soonest due first: one query for all models.
+
+        The review calendar needs each one's owner and due date, so they are listed rather than counted;
+        per-version counts follow from the list.
+        """
+        statement = (
+            select(
+                _conditions.c.id,
+                _versions.c.name,
+                _versions.c.version,
+                _conditions.c.text,
+                _conditions.c.owner,
+                _conditions.c.due,
+                _conditions.c.status,
+            )
+            .join(_reviews, _reviews.c.id == _conditions.c.review_id)
+            .join(_versions, _versions.c.id == _reviews.c.model_version_id)
+            .where(_conditions.c.status.not_in(sorted(s.value for s in DONE_STATUSES)))
+            .order_by(_conditions.c.due, _conditions.c.id)
+        )
+        if model is not None:
+            statement = statement.where(_versions.c.name == model)
+        return [OpenCondition(*row) for row in self._session.execute(statement)]
 
     def current_version_states(self) -> dict[int, dict[str, Any]]:
         """For each model's current (newest) version: its newest policy verdict, its newest review that

@@ -1,14 +1,17 @@
 """Dialogs every part of the UI uses: an error message with technical details folded away, and
 ``JobDialog``, a form whose OK button runs its work in a job and which stays open, showing what went
-wrong, until the work succeeded (the review dialogs, the first-start and sign-in dialogs).
+wrong, until the work succeeded (the review dialogs, the first-start and sign-in dialogs); where files
+are saved by default (``documents_folder``) and under which name (``version_file_stem``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,6 +26,17 @@ from signoff.ui.context import AppContext
 from signoff.ui.workers import JobControl, start_job
 
 ERROR_STYLE = "color: #c0392b; font-weight: bold;"
+
+
+def documents_folder() -> Path:
+    """The user's documents folder, or the home folder when there is none."""
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(found) if found and Path(found).is_dir() else Path.home()
+
+
+def version_file_stem(name: str, version: str) -> str:
+    """``credit-risk-v4``: a model version as the start of a file name, safe everywhere."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{name}-v{version}").strip("-.") or "model"
 
 
 def show_error(parent: QWidget | None, title: str, message: str, detail: str = "") -> QMessageBox:

@@ -1,13 +1,16 @@
 """The portfolio: every model with its tier, stage, owner, current version, verdict, review and due date.
 
-The first page a risk officer opens. Counts at the top (models overdue, failing, awaiting sign-off); the
-table sorts by any column and filters by text and by a quick choice (in its model, see there); activating a row selects that
-model's current version and opens it on the Registry page. Rows are read in a job, in a fixed number of
-queries (``services.inventory.portfolio``), so thousands of models do not stall the window.
+The first page a risk officer opens. Counts at the top (models overdue or due within 30 days, by their
+revalidation or an open condition of an approval; failing; awaiting sign-off); the table sorts by any
+column and filters by text and by a quick choice (in its model, see there); activating a row selects that
+model's current version and opens it on the Registry page; "Documents…" saves its documents. Rows are
+read in a job, in a fixed number of queries (``services.inventory.portfolio``), so thousands of models do
+not stall the window.
 """
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from PySide6.QtCore import (
@@ -18,24 +21,23 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
-    QPushButton,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from signoff.domain.audit import AuditEvent
 from signoff.domain.errors import SignoffError
-from signoff.domain.inventory import DueState, PortfolioCounts, PortfolioRow
+from signoff.domain.inventory import DUE_URGENCY, DueState, PortfolioCounts, PortfolioRow
 from signoff.services.inventory import portfolio
 from signoff.services.models import get_model_version
 from signoff.ui.context import AppContext
+from signoff.ui.document_export import DocumentExport
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = (
@@ -47,12 +49,27 @@ COLUMNS = (
     "Verdict",
     "Review",
     "Open findings",
+    "Open conditions",
     "Next review due",
     "Due",
 )
-QUICK_FILTERS = ("All models", "Overdue", "Due within 30 days", "Failing", "Awaiting sign-off")
+QUICK_FILTERS = (
+    "All models",
+    "Overdue",
+    "Due within 30 days",
+    "Open conditions",
+    "Failing",
+    "Awaiting sign-off",
+)
 # Audit actions after which the portfolio may read differently.
-RELOAD_PREFIXES = ("inventory.", "review.", "policy.", "model.", "registry.")
+RELOAD_PREFIXES = ("inventory.", "review.", "condition.", "policy.", "model.", "registry.")
+
+
+def _due_text(row: PortfolioRow) -> str:
+    """The most urgent of the revalidation and the open conditions; says when a condition decides it."""
+    due = row.entry.calendar_due
+    text = due.value.replace("-", " ")
+    return text if due is row.entry.due else f"{text} (condition)"
 
 
 def _cells(row: PortfolioRow) -> tuple[tuple[str, Any], ...]:
@@ -71,15 +88,28 @@ def _cells(row: PortfolioRow) -> tuple[tuple[str, Any], ...]:
         (row.verdict or "", row.verdict or ""),
         ((row.review_state or "").replace("_", " "), row.review_state or ""),
         (str(row.open_findings) if row.open_findings else "", row.open_findings),
+        (str(entry.open_conditions) if entry.open_conditions else "", entry.open_conditions),
         (due, due),
-        (entry.due.value.replace("-", " "), entry.due.value),
+        (_due_text(row), DUE_URGENCY.index(entry.calendar_due)),  # ascending: overdue first
     )
+
+
+def conditions_tooltip(row: PortfolioRow) -> str:
+    """The open conditions behind the Open conditions and Due cells, one a line; their words (typed by an
+    approver) escaped, so they read as written."""
+    lines = [
+        f"condition {c.condition_id} of v{c.version}: {c.text} — {c.owner}, due {c.due.isoformat()} "
+        f"({c.state.value.replace('-', ' ')})"
+        for c in row.entry.conditions
+    ]
+    return "<qt>" + "<br>".join(escape(line) for line in lines) + "</qt>" if lines else ""
 
 
 def _quick_match(row: PortfolioRow, quick: str) -> bool:
     return {
-        "Overdue": row.entry.due is DueState.OVERDUE,
-        "Due within 30 days": row.entry.due in (DueState.OVERDUE, DueState.DUE_SOON),
+        "Overdue": row.entry.calendar_due is DueState.OVERDUE,
+        "Due within 30 days": row.entry.calendar_due in (DueState.OVERDUE, DueState.DUE_SOON),
+        "Open conditions": row.entry.open_conditions > 0,
         "Failing": row.verdict == "fail",
         "Awaiting sign-off": row.review_state == "in_review",
     }.get(quick, True)
@@ -150,6 +180,8 @@ class PortfolioModel(QAbstractTableModel):
         if not index.isValid():
             return None
         text, _sort_value = self._cells[index.row()][index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole and COLUMNS[index.column()] in ("Open conditions", "Due"):
+            return conditions_tooltip(self.rows[index.row()]) or text  # built on hover, not per read
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return text
         return None
@@ -197,20 +229,25 @@ class PortfolioPage(QWidget):
         self.table.activated.connect(self.open_row)
         self.search.textChanged.connect(self._filter)
         self.quick.currentTextChanged.connect(self._filter)
-        self.annex_button = QPushButton("Annex IV…")
-        self.annex_button.setToolTip("EU AI Act Annex IV documentation of the chosen model's current version")
-        self.annex_button.clicked.connect(self._ask_annex_iv)
-        self.ll144_button = QPushButton("LL144 summary…")
-        self.ll144_button.setToolTip("NYC LL144 bias-audit summary of one of its current version's logs")
-        self.ll144_button.clicked.connect(self._ask_ll144)
+        self.documents = DocumentExport(context, self._chosen_version, self)
+        self.documents_button = QToolButton()
+        self.documents_button.setText("Documents…")
+        self.documents_button.setAccessibleName("Documents of the chosen model")
+        self.documents_button.setToolTip(
+            "EU AI Act Annex IV documentation or an NYC LL144 bias-audit summary of the chosen model's "
+            "current version"
+        )
+        self.documents_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.documents_button.setMenu(self.documents.menu())
         self.document_status = QLabel("")
         self.document_status.setTextFormat(Qt.TextFormat.PlainText)
         self.document_status.setAccessibleName("Document export")
+        self.documents.status.connect(self.document_status.setText)
+        self.documents.failed.connect(self.document_status.setText)
         bar = QHBoxLayout()
         bar.addWidget(self.search, 1)
         bar.addWidget(self.quick)
-        bar.addWidget(self.annex_button)
-        bar.addWidget(self.ll144_button)
+        bar.addWidget(self.documents_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
         layout.addLayout(bar)
@@ -246,7 +283,8 @@ class PortfolioPage(QWidget):
         self.model.set_rows(rows)
         counts = PortfolioCounts.of(rows)
         self.counts.setText(
-            f"{counts.models} model{'' if counts.models == 1 else 's'} · {counts.overdue} overdue · {counts.failing} failing · "
+            f"{counts.models} model{'' if counts.models == 1 else 's'} · {counts.overdue} overdue · "
+            f"{counts.due_soon} due within 30 days · {counts.failing} failing · "
             f"{counts.awaiting_sign_off} awaiting sign-off"
         )
         self.table.resizeColumnsToContents()
@@ -270,69 +308,14 @@ class PortfolioPage(QWidget):
         if hasattr(window, "show_page"):
             window.show_page("Registry")
 
-    # --- Documents for the chosen model's current version (services/documents.py) --------------------
+    # --- Documents for the chosen model's current version (ui/document_export.py) ----------------------
 
     def chosen(self) -> PortfolioRow | None:
         index = self.table.currentIndex()
-        if not index.isValid():
-            self.document_status.setText("Choose a model in the table first.")
+        return self.model.rows[index.row()] if index.isValid() else None
+
+    def _chosen_version(self) -> tuple[str, str] | None:
+        row = self.chosen()
+        if row is None or row.entry.current_version is None:
             return None
-        return self.model.rows[index.row()]
-
-    def _ask_annex_iv(self) -> None:
-        row = self.chosen()
-        if row is None or row.entry.current_version is None:
-            return
-        path, _filter = QFileDialog.getSaveFileName(
-            self,
-            "Save the Annex IV documentation",
-            f"{row.entry.model}-v{row.entry.current_version}-annex-iv.pdf",
-            "PDF (*.pdf);;Markdown, editable (*.md)",
-        )
-        if path:
-            self.export_annex_iv(row, path)
-
-    def export_annex_iv(self, row: PortfolioRow, path: str) -> None:
-        from signoff.services.documents import export_annex_iv
-
-        db, name, version = self.context.db, row.entry.model, row.entry.current_version
-        self.document_status.setText(f"Writing the Annex IV documentation of {name} v{version} …")
-        self.context.run_job(
-            "Writing the Annex IV documentation",
-            lambda control: export_annex_iv(db, name, str(version), out=path),
-            lambda written: self.document_status.setText(f"Wrote {written}"),
-            on_error=lambda message, _detail: self.document_status.setText(message),
-        )
-
-    def _ask_ll144(self) -> None:
-        row = self.chosen()
-        if row is None or row.entry.current_version is None:
-            return
-        from signoff.services.logs import list_logs  # pandas: not before the first window is up
-
-        logs = list_logs(self.context.db, model=row.entry.model, version=row.entry.current_version)
-        if not logs:
-            self.document_status.setText("That version has no prediction log to audit: import one first.")
-            return
-        labels = [f"#{log.id} {log.source_name} ({log.rows} rows)" for log in logs]
-        label, ok = QInputDialog.getItem(self, "LL144 bias audit", "Prediction log:", labels, 0, False)
-        if not ok:
-            return
-        path, _filter = QFileDialog.getSaveFileName(
-            self, "Save the LL144 summary", f"{row.entry.model}-ll144.pdf", "PDF (*.pdf);;Markdown (*.md)"
-        )
-        if path:
-            self.export_ll144(row, logs[labels.index(label)].id, path)
-
-    def export_ll144(self, row: PortfolioRow, log_id: int, path: str) -> None:
-        from signoff.services.documents import export_ll144, ll144_summary
-
-        db, name, version = self.context.db, row.entry.model, str(row.entry.current_version)
-        actor = self.context.actor
-        self.document_status.setText(f"Writing the LL144 summary of {name} v{version} …")
-        self.context.run_job(
-            "Writing the LL144 summary",
-            lambda control: export_ll144(ll144_summary(db, name, version, log_id=log_id, actor=actor), path),
-            lambda written: self.document_status.setText(f"Wrote {written}"),
-            on_error=lambda message, _detail: self.document_status.setText(message),
-        )
+        return row.entry.model, row.entry.current_version

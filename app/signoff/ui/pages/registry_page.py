@@ -3,7 +3,8 @@
 Each version wears its review badge (``ui/review_badge.py``), refreshed after every committed event that
 can change it; the tree can be filtered by name and by badge.
 
-The record (metadata, lineage, artifacts, aliases and history) is drawn by ``VersionDetails``.
+The record (metadata, lineage, artifacts, aliases and history) is drawn by ``VersionDetails``; its
+"Documents…" button saves the version's Annex IV documentation and LL144 summary (``ui/document_export.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSplitter,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -29,6 +31,7 @@ from signoff.services.models import list_model_versions
 from signoff.services.registry_import import model_history, model_version_details, models_without_versions
 from signoff.services.reviews import current_reviews
 from signoff.ui.context import AppContext
+from signoff.ui.document_export import DocumentExport
 from signoff.ui.formatting import when
 from signoff.ui.pages.version_details import VersionDetails
 from signoff.ui.review_badge import BADGE_ACTIONS, BY_STATE, FAILING, NO_REVIEW, STALE, Badge, version_badges
@@ -183,9 +186,28 @@ class RegistryPage(QWidget):
         filters.addWidget(self.status_filter)
         left_layout.addLayout(filters)
         left_layout.addWidget(self.tree)
+        self.documents = DocumentExport(context, self._shown_version, self)
+        self.documents_button = QToolButton()
+        self.documents_button.setText("Documents…")
+        self.documents_button.setAccessibleName("Documents of this version")
+        self.documents_button.setToolTip(
+            "EU AI Act Annex IV documentation or an NYC LL144 bias-audit summary"
+        )
+        self.documents_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.documents_button.setMenu(self.documents.menu())
+        self.document_status = QLabel("")
+        self.document_status.setTextFormat(Qt.TextFormat.PlainText)  # paths and messages are plain text
+        self.document_status.setAccessibleName("Document export")
+        self.documents.status.connect(self.document_status.setText)
+        self.documents.failed.connect(self.document_status.setText)
+        actions = QHBoxLayout()
+        actions.addWidget(self.documents_button)
+        actions.addWidget(self.document_status, 1)
+
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.addWidget(self.empty)
+        right_layout.addLayout(actions)
         right_layout.addWidget(self.details)
         right_layout.addStretch(1)
         splitter = QSplitter()
@@ -248,12 +270,18 @@ class RegistryPage(QWidget):
             self._show(version)
         elif registered is not None:
             self.details.setVisible(False)
+            self.documents_button.setEnabled(False)
             self.empty.setVisible(True)
             self.empty.setText(versionless_summary(registered))
+
+    def _shown_version(self) -> tuple[str, str] | None:
+        version = self.context.version
+        return None if version is None else (version.name, version.version)
 
     def _show(self, version: ModelVersion | None) -> None:
         self.empty.setText(CHOOSE_TEXT)
         self.details.setVisible(version is not None)
+        self.documents_button.setEnabled(version is not None)
         self.empty.setVisible(version is None)
         if version is None:
             return

@@ -6,12 +6,11 @@ adds no rules. The preview is Qt's own PDF renderer (QtPdf), so what is shown is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths, Qt, QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -41,6 +40,7 @@ from signoff.services.report import (
 )
 from signoff.services.reviews import list_reviews
 from signoff.ui.context import AppContext
+from signoff.ui.dialogs import documents_folder, version_file_stem
 from signoff.ui.records_model import Record, RecordsModel
 from signoff.ui.review_badge import BADGE_ACTIONS, review_badge
 from signoff.ui.workers import JobControl
@@ -48,16 +48,9 @@ from signoff.ui.workers import JobControl
 PASSED, FAILED, UNDECIDED = "✔ holds", "✘ FAILS", "– not applicable"
 
 
-def documents_folder() -> Path:
-    """The user's documents folder, or the home folder when there is none."""
-    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
-    return Path(found) if found and Path(found).is_dir() else Path.home()
-
-
 def report_file_name(version: ModelVersion) -> str:
     """``credit-risk-v4-audit-report.pdf``: the model and version, safe as a file name everywhere."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{version.name}-v{version.version}").strip("-.")
-    return f"{stem or 'model'}-audit-report.pdf"
+    return f"{version_file_stem(version.name, version.version)}-audit-report.pdf"
 
 
 class ChecksModel(RecordsModel):
