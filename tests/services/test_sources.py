@@ -225,6 +225,46 @@ def test_a_changed_source_is_analysed_afresh_and_says_so(db, tmp_path):
     assert "changed since it was registered" in second.run.result["source"]["change_note"]
 
 
+def test_a_delta_table_is_fingerprinted_by_its_version(signoff_db, tmp_path):
+    """A Delta table written by delta-rs: registered with its table version, analysed like the imported
+    rows, and a new commit makes the next run say the source changed, naming the versions."""
+    from deltalake import DeltaTable, write_deltalake
+
+    frame = _log_frame(n=900, seed=4)
+    folder = tmp_path / "predictions_delta"
+    write_deltalake(folder, frame.iloc[:600])
+    write_deltalake(folder, frame.iloc[600:], mode="append")  # version 1: two files
+    registered = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{folder}", mapping=MAPPING
+    )
+    assert registered.log.rows == len(frame)
+    stored = sources_service.get_source(signoff_db, registered.log.id)
+    assert stored.fingerprint["format"] == "delta"
+    assert stored.fingerprint["table_version"] == DeltaTable(folder).version() == 1
+    assert "deltalake" in stored.engine_version
+
+    rows_path = tmp_path / "rows.parquet"
+    frame.to_parquet(rows_path, index=False)
+    imported = import_log(signoff_db, rows_path, model="credit", version="1", mapping=MAPPING).log
+    ask = {"name": "credit", "version": "1", "n_resamples": 100, "seed": 2}
+    on_rows = analyze_fairness(signoff_db, log_id=imported.id, **ask)
+    on_delta = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    _assert_same(on_rows.run.result, on_delta.run.result)
+    female = frame[frame["sex"] == "Female"]  # oracle: a selection rate counted on the rows by pandas
+    sex = next(s for s in on_delta.result.segments if s.name == "sex")
+    assert sex.groups[0].metrics["selection_rate"] == pytest.approx(female["yhat"].mean(), rel=1e-12)
+    assert on_delta.run.result["source"]["changed_since_registration"] is False
+    assert analyze_fairness(signoff_db, log_id=registered.log.id, **ask).run.id == on_delta.run.id
+
+    write_deltalake(folder, _log_frame(n=50, seed=9), mode="append")  # a new commit: version 2
+    after = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    assert after.run.id != on_delta.run.id and after.result.n_rows == len(frame) + 50
+    source = after.run.result["source"]
+    assert source["changed_since_registration"] is True and source["fingerprint"]["table_version"] == 2
+    assert "Delta table version 1 then, 2 now" in source["change_note"]
+    assert str(folder) in source["change_note"]
+
+
 def test_bad_sources_are_refused_by_name_and_nothing_is_recorded(signoff_db, tmp_path, dump_tables):
     frame = _log_frame(n=200)
     path = tmp_path / "log.parquet"
@@ -259,6 +299,10 @@ def test_bad_sources_are_refused_by_name_and_nothing_is_recorded(signoff_db, tmp
         register("sc://127.0.0.1:9", table="predictions")
     with pytest.raises(InputError, match="names no engine"):
         register("mysql://127.0.0.1/x", table="t")
+    broken = tmp_path / "broken_delta"
+    (broken / "_delta_log").mkdir(parents=True)  # a Delta folder with no commit in its log
+    with pytest.raises(InputError, match=r"Delta table of the source duckdb://.*broken_delta cannot be read"):
+        register(f"duckdb://{broken}")
     assert dump_tables(signoff_db.url) == before
 
 

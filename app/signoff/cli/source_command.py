@@ -24,6 +24,8 @@ def register_import_source(sources: argparse._SubParsersAction) -> None:
         "Signoff reads the schema, the outcomes, the row count and a fingerprint, and stores those with "
         "the URL (credentials removed) and the table or query. Analyses then run a GROUP BY in the engine "
         "and keep only the count tables. URLs: duckdb:///path/to/*.parquet (files: no --table or --query), "
+        "duckdb:///path/to/delta_table (a Delta table's folder, read offline through delta-rs; its table "
+        "version fingerprints it), "
         "duckdb:///path/to/file.duckdb, postgresql+psycopg://host:5432/database, sc://host:15002 (Spark "
         "Connect). Credentials come from the environment (PGUSER, PGPASSWORD) when the URL has none.",
     )

@@ -62,8 +62,8 @@ from signoff.storage import Database
 
 IMPORTER = f"signoff.importers.log_source {__version__}"
 SOURCE_CHANGED = (
-    "the source {source} has changed since it was registered (its row count or column aggregates "
-    "differ); this result describes the source as it is now"
+    "the source {source} has changed since it was registered ({how}); this result describes the "
+    "source as it is now"
 )
 
 IsCancelled = Callable[[], bool]
@@ -412,7 +412,7 @@ def _run_measured(
         "sql": measured.sql,
         "fingerprint": state,
         "changed_since_registration": changed,
-        "change_note": SOURCE_CHANGED.format(source=source.described) if changed else None,
+        "change_note": _change_note(source, state) if changed else None,
         "count_table_sha256": None if measured.count_table is None else sha256_hex(measured.count_table),
         "count_table_rows": measured.count_table_rows,
         "score_resolution": measured.score_resolution,
@@ -449,6 +449,21 @@ def _run_measured(
             },
         )
     return run
+
+
+def _change_note(source: LogSource, state: dict[str, Any]) -> str:
+    before = source.fingerprint
+    if "table_version" in state and "table_version" in before:
+        how = f"Delta table version {before['table_version']} then, {state['table_version']} now"
+        if state.get("table_id") != before.get("table_id"):
+            how = f"a different Delta table at the same place ({how})"
+    elif "parquet_footers_sha256" in state:
+        how = "its Parquet files' footers differ"
+    else:
+        how = "its row count or column aggregates differ"
+    if state.get("rows") != before.get("rows"):
+        how += f"; {before.get('rows', 0):,} rows then, {state.get('rows', 0):,} now"
+    return SOURCE_CHANGED.format(source=source.described, how=how)
 
 
 def _parquet(fetched: CountQuery) -> bytes:
