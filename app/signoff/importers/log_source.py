@@ -6,7 +6,8 @@ the count tables are written once. A Delta table is read by delta-rs (``deltalak
 as an Arrow dataset: DuckDB's own delta extension is downloaded at run time, which an offline desktop
 cannot do, and delta-rs also gives the table version that fingerprints it. Only small frames come back: the schema, one row of aggregates, and
 GROUP BY results over segment x label x prediction (x score). Credentials are taken from the URL given
-now or from the environment (PGUSER, PGPASSWORD, ...) and are never part of what is returned.
+now, else the environment (PGUSER, PGPASSWORD, ...), else the user's keyring (service "signoff", user
+"user@host"), and are never part of what is returned.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.log_source import ECE_BIN, ROWS, SCORE_SQUARES, SCORE_SUM, engine_of, redact_url
 from signoff.domain.prediction_log import ColumnMapping
 from signoff.domain.profiles import PROFILE_QUANTILES, CategoryCount, ColumnKind, ColumnProfile, LogProfile
+from signoff.importers.source_credentials import keyring_password, postgres_account
 
 FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".ndjson")
 # Up to this many distinct scores, AUC is exact (GROUP BY the score itself); beyond, a histogram.
@@ -126,7 +128,8 @@ def open_source(url: str, *, table: str | None = None, query: str | None = None)
     except Exception as exc:
         raise ExternalServiceError(
             f"cannot reach the {engine} source {shown}: {_first_line(exc, url)}; check the address and "
-            "that the engine is running, and that the credentials in the environment are right"
+            "that the engine is running, and that the credentials (in the environment, or the keyring's for "
+            "user@host) are right"
         ) from None
     return source
 
@@ -236,11 +239,15 @@ def _open_postgres(url: str, shown: str, table: str | None, query: str | None) -
     import ibis
 
     parts = urlsplit(url)
+    user, host = postgres_account(url)
+    password = unquote(parts.password) if parts.password else os.environ.get("PGPASSWORD")
+    if password is None and user is not None:
+        password = keyring_password(user, host)
     backend = ibis.postgres.connect(
-        host=parts.hostname or os.environ.get("PGHOST", "localhost"),
+        host=host,
         port=parts.port or int(os.environ.get("PGPORT", "5432")),
-        user=unquote(parts.username) if parts.username else os.environ.get("PGUSER"),
-        password=unquote(parts.password) if parts.password else os.environ.get("PGPASSWORD"),
+        user=user,
+        password=password,
         database=parts.path.lstrip("/") or os.environ.get("PGDATABASE"),
         connect_timeout=10,
     )
