@@ -401,3 +401,64 @@ def test_multiclass_performance_on_a_source_equals_the_imported_log(signoff_db, 
     assert pushed.result.overall.metrics["accuracy"] == pytest.approx(
         (frame["y"] == frame["yhat"]).mean(), rel=1e-12
     )
+
+
+def _within(column: dict, truth: dict) -> None:
+    """Each bounded statistic of ``column`` (read in histogram bins) within its stated bound of ``truth``."""
+    bounds = column["error_bounds"]
+    for statistic in ("ks_statistic", "wasserstein", "wasserstein_normalised"):
+        assert 0 < bounds[statistic] < 0.05, (statistic, bounds)
+        assert abs(column[statistic] - truth[statistic]) <= bounds[statistic] + 1e-12, statistic
+    assert "histogram bins of width 0.001" in column["notes"][-1]
+
+
+def test_drift_on_a_source_with_many_distinct_scores_is_within_its_stated_bound(
+    signoff_db, tmp_path, monkeypatch
+):
+    rng = np.random.default_rng(31)
+    current, reference = _log_frame(n=3000, seed=32), _log_frame(n=2500, seed=33)
+    current["p1"] = np.clip(rng.random(len(current)) ** 0.9, 0, 1)  # continuous: 3,000 distinct scores
+    reference["p1"] = rng.random(len(reference))
+    current_path, reference_path = tmp_path / "current.parquet", tmp_path / "reference.parquet"
+    current.to_parquet(current_path, index=False)
+    reference.to_parquet(reference_path, index=False)
+    monkeypatch.setattr(sources_service, "EXACT_SCORE_LIMIT", 100)  # so 3,000 distinct scores use bins
+    source = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{current_path}", mapping=MAPPING
+    ).log
+    imported = import_log(signoff_db, current_path, model="credit", version="1", mapping=MAPPING).log
+    ref = import_log(signoff_db, reference_path, model="credit", version="1", mapping=MAPPING).log
+    ask = {"name": "credit", "version": "1", "reference_log_id": ref.id}
+    on_rows = analyze_drift(signoff_db, current_log_id=imported.id, **ask).run.result["columns"]
+    on_source = analyze_drift(signoff_db, current_log_id=source.id, **ask).run.result["columns"]
+    assert [c["column"] for c in on_source] == ["p1", "yhat"]
+    assert on_source[0]["ks_statistic"] != on_rows[0]["ks_statistic"]  # the bins do change it
+    _within(on_source[0], on_rows[0])
+    assert on_source[0]["error_bounds"]["resolution"] == pytest.approx(0.001)
+    assert "error_bounds" not in on_source[1] and "error_bounds" not in on_rows[0]  # yhat: exact counts
+
+
+def test_drift_of_two_binned_sides_beyond_the_exact_ks_size_is_within_its_stated_bound():
+    """Both sides in 0.001 bins and above 10,000 rows (the counts are not expanded); scipy on the
+    unbinned rows is the oracle."""
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    from signoff.analysis.counted import ValueCounts
+    from signoff.analysis.drift import run_drift
+
+    rng = np.random.default_rng(34)
+    reference, current = rng.beta(2, 5, 12_000), rng.beta(2.3, 5, 15_000)
+
+    def binned(values: np.ndarray) -> ValueCounts:
+        edges = pd.Series(np.floor(values * 1000) / 1000, name="p1")
+        return ValueCounts(**{**ValueCounts.of(edges).__dict__, "resolution": 0.001})
+
+    result = run_drift({"p1": binned(reference)}, {"p1": binned(current)}, columns=["p1"]).to_dict()
+    column = result["columns"][0]
+    spread = np.std(reference)
+    truth = {
+        "ks_statistic": ks_2samp(reference, current).statistic,
+        "wasserstein": wasserstein_distance(reference, current),
+        "wasserstein_normalised": wasserstein_distance(reference, current) / spread,
+    }
+    _within(column, truth)

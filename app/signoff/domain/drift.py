@@ -106,6 +106,40 @@ class DriftBin:
 
 
 @dataclass(frozen=True)
+class HistogramBounds:
+    """How far a statistic of a column read as histogram bins (a log that stays where it lives, with
+    more distinct values than are fetched one by one) can be from the same statistic on its rows.
+
+    Values come as their bin's lower edge, so each moves by less than ``resolution``: Wasserstein moves
+    by less than the resolution per binned side, the KS statistic by at most the largest share of one
+    bin per binned side, and PSI and Jensen-Shannon are exact for bin edges within one resolution of
+    the reference's quantiles.
+    """
+
+    resolution: float
+    ks_statistic: float | None = None
+    wasserstein: float | None = None
+    wasserstein_normalised: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "resolution": self.resolution,
+            "ks_statistic": self.ks_statistic,
+            "wasserstein": self.wasserstein,
+            "wasserstein_normalised": self.wasserstein_normalised,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HistogramBounds:
+        return cls(
+            resolution=data["resolution"],
+            ks_statistic=data.get("ks_statistic"),
+            wasserstein=data.get("wasserstein"),
+            wasserstein_normalised=data.get("wasserstein_normalised"),
+        )
+
+
+@dataclass(frozen=True)
 class ColumnDrift:
     """Every statistic for one column; a statistic that does not apply or cannot be computed is None
     and ``notes`` says why."""
@@ -129,6 +163,7 @@ class ColumnDrift:
     unseen_categories: tuple[str, ...] = ()  # in the current log, not in the reference
     bins: tuple[DriftBin, ...] = ()
     notes: tuple[str, ...] = ()
+    error_bounds: HistogramBounds | None = None  # set when a side was read as histogram bins
 
     @property
     def n(self) -> int:
@@ -136,6 +171,7 @@ class ColumnDrift:
         return min(self.reference_rows, self.current_rows)
 
     def to_dict(self) -> dict[str, Any]:
+        bounds = {} if self.error_bounds is None else {"error_bounds": self.error_bounds.to_dict()}
         return {
             "column": self.column,
             "type": self.type.value,
@@ -156,6 +192,7 @@ class ColumnDrift:
             "unseen_categories": list(self.unseen_categories),
             "bins": [b.to_dict() for b in self.bins],
             "notes": list(self.notes),
+            **bounds,
         }
 
     @classmethod
@@ -180,6 +217,9 @@ class ColumnDrift:
             unseen_categories=tuple(data.get("unseen_categories", ())),
             bins=tuple(DriftBin.from_dict(b) for b in data.get("bins", ())),
             notes=tuple(data.get("notes", ())),
+            error_bounds=HistogramBounds.from_dict(data["error_bounds"])
+            if data.get("error_bounds")
+            else None,
         )
 
 

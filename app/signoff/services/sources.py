@@ -44,6 +44,7 @@ from signoff.domain.prediction_log import (
 from signoff.domain.validation import ValidationAnalysis
 from signoff.importers.log_source import (
     EXACT_SCORE_LIMIT,
+    HISTOGRAM_BINS,
     CountQuery,
     OpenSource,
     check_columns,
@@ -486,13 +487,17 @@ def counted_columns(
 ) -> dict[str, ValueCounts]:
     """Each column of the source as value counts (a GROUP BY per column), for drift. Scores with more
     distinct values than ``EXACT_SCORE_LIMIT`` come in 0.001-wide bins, which drift's quantile bins and
-    statistics then see at that resolution."""
+    statistics then see at that resolution; drift states the bound that puts on each statistic."""
     facts = source.profile.get("columns", {})
     binned = [c for c in columns if facts.get(c, {}).get("distinct", 0) > EXACT_SCORE_LIMIT]
     with open_source(source.url, table=source.table, query=source.query) as live:
         frames = value_counts(live, columns, histogram=binned, cancelled=cancelled)
     return {
-        column: ValueCounts(frame[column].rename(column), frame[ROWS].to_numpy(dtype="int64"))
+        column: ValueCounts(
+            frame[column].rename(column),
+            frame[ROWS].to_numpy(dtype="int64"),
+            1 / HISTOGRAM_BINS if column in binned else None,
+        )
         for column, frame in frames.items()
     }
 
