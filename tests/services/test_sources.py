@@ -462,3 +462,29 @@ def test_drift_of_two_binned_sides_beyond_the_exact_ks_size_is_within_its_stated
         "wasserstein_normalised": wasserstein_distance(reference, current) / spread,
     }
     _within(column, truth)
+
+
+def test_a_spark_source_without_the_spark_extra_names_the_extra(subprocess_env):
+    """In a process where pyspark cannot be imported (as without ``signoff[spark]``), an sc:// source
+    is refused with the extra to install, before any connection is tried."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import importlib.abc, sys\n"
+        "class NoSpark(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'pyspark':\n"
+        "            raise ImportError('pyspark is not installed')\n"
+        "sys.meta_path.insert(0, NoSpark())\n"
+        "from signoff.domain.errors import InputError\n"
+        "from signoff.importers.log_source import open_source\n"
+        "try:\n"
+        "    open_source('sc://127.0.0.1:9', table='predictions')\n"
+        "except InputError as error:\n"
+        "    print(error)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=subprocess_env, capture_output=True, text=True, check=True
+    )
+    assert "sc://127.0.0.1:9" in out.stdout and "pip install 'signoff[spark]'" in out.stdout, out.stderr

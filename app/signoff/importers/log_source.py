@@ -256,9 +256,20 @@ def _open_postgres(url: str, shown: str, table: str | None, query: str | None) -
     return OpenSource("postgres", shown, table, query, version, backend, expr, backend.con.cancel_safe)
 
 
+SPARK_EXTRA = (
+    "a Spark Connect source ({url}) needs pyspark, which this installation of Signoff lacks: install "
+    "Signoff with its optional 'spark' extra (pip install 'signoff[spark]'), or register the log "
+    "through DuckDB or PostgreSQL"
+)
+
+
 def _open_spark(url: str, shown: str, table: str | None, query: str | None) -> OpenSource:
     import ibis
-    from pyspark.sql import SparkSession
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError(SPARK_EXTRA.format(url=shown)) from None
 
     # The Spark Connect client retries an unreachable server for minutes; ask the socket first.
     parts = urlsplit(url)
