@@ -33,7 +33,10 @@ from signoff.services.sources import register_source, source_columns
 from signoff.ui.context import AppContext
 
 NONE = "(none)"
-URL_HINT = "duckdb:///data/predictions/*.parquet  ·  postgresql+psycopg://host/db  ·  sc://host:15002"
+URL_HINT = (
+    "duckdb:///data/predictions/*.parquet  ·  duckdb:///data/delta_table  ·  postgresql+psycopg://user@host/db"
+    "  ·  sc://host:15002"
+)
 
 
 def _plain_label(text: str = "") -> QLabel:
@@ -50,7 +53,8 @@ class SourcePage(QWizardPage):
         self.setTitle("A table or files where they are")
         self.setSubTitle(
             "The rows stay in the engine; Signoff asks it for counts. Files named by the URL need no "
-            "table or query; a database does. Passwords come from the environment (PGPASSWORD)."
+            "table or query (nor does a Delta table's folder); a database does. Passwords come from the "
+            "environment (PGPASSWORD) or your keyring ('signoff source credentials set URL')."
         )
         self.url = QLineEdit()
         self.url.setPlaceholderText(URL_HINT)
