@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -265,6 +266,51 @@ def test_a_delta_table_is_fingerprinted_by_its_version(signoff_db, tmp_path):
     assert str(folder) in source["change_note"]
 
 
+def test_an_iceberg_table_is_fingerprinted_by_its_version(signoff_db, tmp_path):
+    """An Iceberg table written by pyiceberg (a SQLite catalog, files in a local warehouse), registered
+    by its folder: the same counts as the imported rows; a commit makes the next run say it changed."""
+    import pyarrow as pa
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.types import StringType
+
+    frame = _log_frame(n=700, seed=5)
+    frame["ts"] = frame["ts"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")  # Iceberg keeps microseconds
+    catalog = SqlCatalog(
+        "local", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=f"file://{tmp_path / 'warehouse'}"
+    )
+    catalog.create_namespace("credit")
+    rows = pa.Table.from_pandas(frame, preserve_index=False)
+    table = catalog.create_table("credit.predictions", schema=rows.schema)
+    table.append(rows)
+    folder = urlsplit(table.location()).path
+    registered = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{folder}", mapping=MAPPING
+    )
+    assert registered.log.rows == len(frame)
+    stored = sources_service.get_source(signoff_db, registered.log.id)
+    assert stored.fingerprint["format"] == "iceberg" and stored.fingerprint["table_version"] == 1
+    assert stored.fingerprint["snapshot_id"] == table.current_snapshot().snapshot_id
+
+    rows_path = tmp_path / "rows.parquet"
+    frame.to_parquet(rows_path, index=False)
+    imported = import_log(signoff_db, rows_path, model="credit", version="1", mapping=MAPPING).log
+    ask = {"name": "credit", "version": "1", "n_resamples": 50, "seed": 4}
+    on_rows = analyze_fairness(signoff_db, log_id=imported.id, **ask)
+    on_iceberg = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    _assert_same(on_rows.run.result, on_iceberg.run.result)
+    assert on_iceberg.result.n_rows == len(frame)
+
+    table.append(rows.slice(0, 40))
+    after = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    assert after.result.n_rows == len(frame) + 40
+    assert "Iceberg table version 1 then, 2 now" in after.run.result["source"]["change_note"]
+
+    with table.update_schema() as update:  # files written before a schema change are not read by name
+        update.add_column("note", StringType())
+    with pytest.raises(InputError, match=r"Iceberg table of the source .* has changed its schema"):
+        analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+
+
 def test_bad_sources_are_refused_by_name_and_nothing_is_recorded(signoff_db, tmp_path, dump_tables):
     frame = _log_frame(n=200)
     path = tmp_path / "log.parquet"
@@ -464,27 +510,33 @@ def test_drift_of_two_binned_sides_beyond_the_exact_ks_size_is_within_its_stated
     _within(column, truth)
 
 
-def test_a_spark_source_without_the_spark_extra_names_the_extra(subprocess_env):
-    """In a process where pyspark cannot be imported (as without ``signoff[spark]``), an sc:// source
-    is refused with the extra to install, before any connection is tried."""
+def test_spark_and_iceberg_sources_without_their_extras_name_the_extra(subprocess_env, tmp_path):
+    """In a process where pyspark and pyiceberg cannot be imported (as without ``signoff[spark]`` and
+    ``signoff[iceberg]``), such a source is refused with the extra to install, before any connection."""
     import subprocess
     import sys
 
+    iceberg = tmp_path / "iceberg_table"
+    (iceberg / "metadata").mkdir(parents=True)
+    (iceberg / "metadata" / "v1.metadata.json").write_text("{}")
     probe = (
         "import importlib.abc, sys\n"
-        "class NoSpark(importlib.abc.MetaPathFinder):\n"
+        "class Missing(importlib.abc.MetaPathFinder):\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] == 'pyspark':\n"
-        "            raise ImportError('pyspark is not installed')\n"
-        "sys.meta_path.insert(0, NoSpark())\n"
+        "        if name.split('.')[0] in ('pyspark', 'pyiceberg'):\n"
+        "            raise ImportError(name + ' is not installed')\n"
+        "sys.meta_path.insert(0, Missing())\n"
         "from signoff.domain.errors import InputError\n"
         "from signoff.importers.log_source import open_source\n"
-        "try:\n"
-        "    open_source('sc://127.0.0.1:9', table='predictions')\n"
-        "except InputError as error:\n"
-        "    print(error)\n"
+        f"for url, table in (('sc://127.0.0.1:9', 'predictions'), ('duckdb://{iceberg}', None)):\n"
+        "    try:\n"
+        "        open_source(url, table=table)\n"
+        "    except InputError as error:\n"
+        "        print(error)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], env=subprocess_env, capture_output=True, text=True, check=True
     )
-    assert "sc://127.0.0.1:9" in out.stdout and "pip install 'signoff[spark]'" in out.stdout, out.stderr
+    spark, iceberg_error = out.stdout.strip().splitlines()
+    assert "sc://127.0.0.1:9" in spark and "pip install 'signoff[spark]'" in spark, out.stderr
+    assert "iceberg_table" in iceberg_error and "pip install 'signoff[iceberg]'" in iceberg_error

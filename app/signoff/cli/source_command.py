@@ -87,7 +87,7 @@ def register_import_source(sources: argparse._SubParsersAction) -> None:
         "the URL (credentials removed) and the table or query. Analyses then run a GROUP BY in the engine "
         "and keep only the count tables. URLs: duckdb:///path/to/*.parquet (files: no --table or --query), "
         "duckdb:///path/to/delta_table (a Delta table's folder, read offline through delta-rs; its table "
-        "version fingerprints it), "
+        "version fingerprints it; an Iceberg table's folder likewise, with the 'iceberg' extra), "
         "duckdb:///path/to/file.duckdb, postgresql+psycopg://host:5432/database, sc://host:15002 (Spark "
         "Connect). Credentials come from the environment (PGUSER, PGPASSWORD) when the URL has none, else "
         "from the keyring (see 'signoff source credentials set').",

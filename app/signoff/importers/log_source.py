@@ -2,9 +2,10 @@
 ibis expression.
 
 ibis compiles the same table expression to each engine's SQL, so the schema check, the fingerprint and
-the count tables are written once. A Delta table is read by delta-rs (``deltalake``) and scanned by DuckDB
-as an Arrow dataset: DuckDB's own delta extension is downloaded at run time, which an offline desktop
-cannot do, and delta-rs also gives the table version that fingerprints it. Only small frames come back: the schema, one row of aggregates, and
+the count tables are written once. A Delta table is read by delta-rs (``deltalake``), an Iceberg table by
+pyiceberg (optional), and scanned by DuckDB as an Arrow dataset: DuckDB's own delta and iceberg
+extensions are downloaded at run time, which an offline desktop cannot do, and these libraries also
+give the table version that fingerprints it. Only small frames come back: the schema, one row of aggregates, and
 GROUP BY results over segment x label x prediction (x score). Credentials are taken from the URL given
 now, else the environment (PGUSER, PGPASSWORD, ...), else the user's keyring (service "signoff", user
 "user@host"), and are never part of what is returned.
@@ -55,7 +56,7 @@ class OpenSource:
     table: Any  # ibis Table
     _interrupt: Callable[[], None]
     parquet_glob: str | None = None  # Parquet files named by the URL: their footers fingerprint them
-    delta_table: Any = None  # a deltalake.DeltaTable: its version fingerprints it
+    table_version: dict[str, Any] | None = None  # a Delta or Iceberg table's: format, id, version, rows
 
     @property
     def described(self) -> str:
@@ -164,6 +165,12 @@ def _open_duckdb(url: str, shown: str, table: str | None, query: str | None) -> 
     path = url.split("://", 1)[1]  # duckdb:///data/*.parquet names /data/*.parquet
     if path and (Path(path) / "_delta_log").is_dir():
         return _open_delta(path, shown, table, query)
+    if (
+        path
+        and (Path(path) / "metadata").is_dir()
+        and list((Path(path) / "metadata").glob("*.metadata.json"))
+    ):
+        return _open_iceberg(path, shown, table, query)
     names_files = path.lower().endswith(FILE_SUFFIXES) or any(c in path for c in "*?[")
     if names_files:
         backend = ibis.duckdb.connect()
@@ -203,35 +210,106 @@ def _open_duckdb(url: str, shown: str, table: str | None, query: str | None) -> 
     )
 
 
-DELTA_VIEW = "delta_table"  # the name the Delta table's rows have inside DuckDB
+TABLE_VIEW = "log_table"  # the name a Delta or Iceberg table's rows have inside DuckDB
 
 
 def _open_delta(path: str, shown: str, table: str | None, query: str | None) -> OpenSource:
     import deltalake
-    import duckdb
-    import ibis
 
     if table is not None or query is not None:
         raise InputError(f"the source {shown} is a Delta table itself; give neither a table nor a query")
     try:
         delta = deltalake.DeltaTable(path)
         dataset = delta.to_pyarrow_dataset()
+        version = {
+            "format": "delta",
+            "table_id": delta.metadata().id,
+            "table_version": int(delta.version()),
+            "rows": int(dataset.count_rows()),
+        }
     except Exception as exc:
         raise InputError(
             f"the Delta table of the source {shown} cannot be read: {_first_line(exc, shown)}"
         ) from None
+    return _over_dataset(shown, dataset, version, f"Delta through deltalake {deltalake.__version__}")
+
+
+ICEBERG_EXTRA = (
+    "the source {url} is an Iceberg table; reading it needs pyiceberg, which this installation of Signoff "
+    "lacks: install Signoff with its optional 'iceberg' extra (pip install 'signoff[iceberg]')"
+)
+
+
+def _open_iceberg(path: str, shown: str, table: str | None, query: str | None) -> OpenSource:
+    """An Iceberg table by its folder: the newest metadata file is the current one (commits to a
+    table are linear), its snapshot the version; the snapshot's Parquet data files are scanned."""
+    import pyarrow.dataset as ds
+
+    try:
+        import pyiceberg
+        from pyiceberg.table import StaticTable
+    except ImportError:
+        raise InputError(ICEBERG_EXTRA.format(url=shown)) from None
+    if table is not None or query is not None:
+        raise InputError(f"the source {shown} is an Iceberg table itself; give neither a table nor a query")
+    try:
+        newest = max(Path(path, "metadata").glob("*.metadata.json"), key=_metadata_number)
+        iceberg = StaticTable.from_metadata(str(newest))
+        tasks = list(iceberg.scan().plan_files())
+        evolved = len(iceberg.metadata.schemas) > 1
+        arrow_schema = iceberg.schema().as_arrow()
+    except Exception as exc:
+        raise InputError(
+            f"the Iceberg table of the source {shown} cannot be read: {_first_line(exc, shown)}"
+        ) from None
+    # Rows deleted by delete files, or columns renamed since files were written, need Iceberg's own
+    # reader, which only materialises the whole table: refused rather than counted wrongly.
+    if any(task.delete_files for task in tasks):
+        raise InputError(
+            f"the Iceberg table of the source {shown} has delete files (merge-on-read deletes); "
+            "compact it (rewrite its data files) and register it again"
+        )
+    if evolved:
+        raise InputError(
+            f"the Iceberg table of the source {shown} has changed its schema since its first files were "
+            "written; register a query over it in an engine that reads Iceberg (Spark) instead"
+        )
+    files = [urlsplit(task.file.file_path).path or task.file.file_path for task in tasks]
+    dataset = ds.dataset(files, format="parquet", schema=arrow_schema)
+    snapshot = iceberg.current_snapshot()
+    version = {
+        "format": "iceberg",
+        "table_id": str(iceberg.metadata.table_uuid),
+        "table_version": int(iceberg.metadata.last_sequence_number),
+        "snapshot_id": None if snapshot is None else int(snapshot.snapshot_id),
+        "rows": int(sum(task.file.record_count for task in tasks)),
+    }
+    return _over_dataset(shown, dataset, version, f"Iceberg through pyiceberg {pyiceberg.__version__}")
+
+
+def _metadata_number(path: Path) -> int:
+    """The commit number in ``00003-<uuid>.metadata.json`` or ``v3.metadata.json``."""
+    head = path.name.split("-", 1)[0].split(".", 1)[0].lstrip("v")
+    return int(head) if head.isdigit() else -1
+
+
+def _over_dataset(shown: str, dataset: Any, version: dict[str, Any], reader: str) -> OpenSource:
+    """DuckDB over an Arrow dataset, scanned lazily with projection pushdown."""
+    import duckdb
+    import ibis
+
     backend = ibis.duckdb.connect()
-    backend.con.register(DELTA_VIEW, dataset)  # scanned lazily, with DuckDB's projection pushdown
+    backend.con.register(TABLE_VIEW, dataset)
     return OpenSource(
         "duckdb",
         shown,
         None,
         None,
-        f"DuckDB {duckdb.__version__} (Delta through deltalake {deltalake.__version__})",
+        f"DuckDB {duckdb.__version__} ({reader})",
         backend,
-        backend.table(DELTA_VIEW),
+        backend.table(TABLE_VIEW),
         backend.con.interrupt,
-        delta_table=delta,
+        table_version=version,
     )
 
 
@@ -373,21 +451,15 @@ def fingerprint(
     *,
     known: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What says whether the source changed. A Delta table: its table id and version (every commit
-    makes a new version) and its row count, read from the transaction log and the files' footers.
+    """What says whether the source changed. A Delta or Iceberg table: its table id and version (every
+    commit makes a new version) and its row count, read from its log or metadata and the files.
     Parquet files: their footers (row groups' row counts, column statistics and sizes), read without
     a scan. Otherwise: row count and per-column aggregates (a scan of the mapped columns), taken from
     ``known`` (a profile) when given; through SQL alone the aggregates notice appended, deleted and
     rewritten rows in all but contrived cases.
     """
-    if source.delta_table is not None:
-        delta = source.delta_table
-        return {
-            "format": "delta",
-            "table_id": delta.metadata().id,
-            "table_version": int(delta.version()),
-            "rows": int(delta.to_pyarrow_dataset().count_rows()),
-        }
+    if source.table_version is not None:
+        return source.table_version
     if source.parquet_glob is not None:
         return _parquet_fingerprint(source, mapping)
     facts = known or profile(source, mapping, cancelled)

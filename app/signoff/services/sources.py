@@ -455,9 +455,10 @@ def _run_measured(
 def _change_note(source: LogSource, state: dict[str, Any]) -> str:
     before = source.fingerprint
     if "table_version" in state and "table_version" in before:
-        how = f"Delta table version {before['table_version']} then, {state['table_version']} now"
+        table = str(state.get("format", "")).capitalize()
+        how = f"{table} table version {before['table_version']} then, {state['table_version']} now"
         if state.get("table_id") != before.get("table_id"):
-            how = f"a different Delta table at the same place ({how})"
+            how = f"a different {table} table at the same place ({how})"
     elif "parquet_footers_sha256" in state:
         how = "its Parquet files' footers differ"
     else:
