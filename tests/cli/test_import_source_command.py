@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 
-import ibis
 import keyring.core
 import numpy as np
 import pandas as pd
-import psycopg
 import pytest
 from keyrings.alt.file import PlaintextKeyring
 
+from postgres_roles import password_role
 from signoff.domain.errors import ExternalServiceError
 from signoff.domain.prediction_log import ColumnMapping
 from signoff.services.fairness import analyze_fairness
@@ -72,21 +70,10 @@ def test_a_postgres_password_is_taken_from_the_keyring_after_the_environment(
     monkeypatch.delenv("PGPASSWORD", raising=False)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # chosen afresh from the environment
-    role, secret = f"reader{os.getpid()}", "kr-Secret-7f3a"
-    name = postgres_server.create_database().rsplit("/", 1)[1]
-    con = ibis.postgres.connect(host="127.0.0.1", port=postgres_server.port, user="postgres", database=name)
-    con.create_table(
-        "predictions", pd.DataFrame({"y": [0, 1, 1, 0], "yhat": [0, 1, 0, 0], "g": list("abab")})
-    )
-    con.disconnect()
-    postgres_server.admin(f"CREATE ROLE {role} LOGIN PASSWORD '{secret}'")
-    with psycopg.connect(f"host=127.0.0.1 port={postgres_server.port} user=postgres dbname={name}") as c:
-        c.execute(f"GRANT SELECT ON predictions TO {role}")
-    hba = postgres_server.root / "data" / "pg_hba.conf"
-    hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-    postgres_server.admin("SELECT pg_reload_conf()")
-
-    url = f"postgresql+psycopg://{role}@127.0.0.1:{postgres_server.port}/{name}"
+    secret = "kr-Secret-7f3a"
+    rows = pd.DataFrame({"y": [0, 1, 1, 0], "yhat": [0, 1, 0, 0], "g": list("abab")})
+    url = password_role(postgres_server, rows, secret)
+    account = url.split("://", 1)[1].split(":", 1)[0]  # role@127.0.0.1
     db = open_database(f"sqlite:///{tmp_path / 'signoff.db'}")
     add_model_version(db, name="credit", version="1")
     mapping = ColumnMapping(label="y", prediction="yhat", sensitive=("g",))
@@ -99,9 +86,9 @@ def test_a_postgres_password_is_taken_from_the_keyring_after_the_environment(
 
     stored = run_cli("source", "credentials", "set", url, "--password-stdin", input=f"{secret}\n")
     assert stored.returncode == 0, stored.stderr
-    assert f"{role}@127.0.0.1" in stored.stdout
+    assert account in stored.stdout
     # the backend itself, read from the same file, holds it under service "signoff"
-    assert PlaintextKeyring().get_password("signoff", f"{role}@127.0.0.1") == secret
+    assert PlaintextKeyring().get_password("signoff", account) == secret
 
     log = register().log
     assert log.rows == 4
@@ -117,9 +104,14 @@ def test_a_postgres_password_is_taken_from_the_keyring_after_the_environment(
     assert secret not in repr(dump_tables(db.url))  # neither the tables nor the audit log hold it
 
     assert run_cli("source", "credentials", "delete", url).returncode == 0
-    assert PlaintextKeyring().get_password("signoff", f"{role}@127.0.0.1") is None
+    assert PlaintextKeyring().get_password("signoff", account) is None
     assert run_cli("source", "credentials", "delete", url).returncode == 1
     in_url = run_cli(
-        "source", "credentials", "set", url.replace(role, f"{role}:x"), "--password-stdin", input="y\n"
+        "source",
+        "credentials",
+        "set",
+        url.replace("@127.0.0.1", ":x@127.0.0.1"),
+        "--password-stdin",
+        input="y\n",
     )
     assert in_url.returncode == 2 and "not inside the source URL" in in_url.stderr
