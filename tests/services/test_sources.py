@@ -256,6 +256,14 @@ def test_a_delta_table_is_fingerprinted_by_its_version(signoff_db, tmp_path):
     assert sex.groups[0].metrics["selection_rate"] == pytest.approx(female["yhat"].mean(), rel=1e-12)
     assert on_delta.run.result["source"]["changed_since_registration"] is False
     assert analyze_fairness(signoff_db, log_id=registered.log.id, **ask).run.id == on_delta.run.id
+    # partitioned by race: the partition values live in the log, so delta-rs' Arrow dataset is scanned
+    partitioned = tmp_path / "by_race_delta"
+    write_deltalake(partitioned, frame, partition_by=["race"])
+    by_race = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{partitioned}", mapping=MAPPING
+    )
+    assert by_race.log.rows == len(frame)
+    _assert_same(on_rows.run.result, analyze_fairness(signoff_db, log_id=by_race.log.id, **ask).run.result)
 
     write_deltalake(folder, _log_frame(n=50, seed=9), mode="append")  # a new commit: version 2
     after = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)

@@ -2,10 +2,10 @@
 ibis expression.
 
 ibis compiles the same table expression to each engine's SQL, so the schema check, the fingerprint and
-the count tables are written once. A Delta table is read by delta-rs (``deltalake``), an Iceberg table by
-pyiceberg (optional), and scanned by DuckDB as an Arrow dataset: DuckDB's own delta and iceberg
-extensions are downloaded at run time, which an offline desktop cannot do, and these libraries also
-give the table version that fingerprints it. Only small frames come back: the schema, one row of aggregates, and
+the count tables are written once. A Delta table's log is read by delta-rs (``deltalake``), an Iceberg
+table's metadata by pyiceberg (optional), and DuckDB scans the data files they list (or delta-rs' Arrow
+dataset): DuckDB's own delta and iceberg extensions are downloaded at run time, which an offline
+desktop cannot do, and these libraries also give the table version that fingerprints it. Only small frames come back: the schema, one row of aggregates, and
 GROUP BY results over segment x label x prediction (x score). Credentials are taken from the URL given
 now, else the environment (PGUSER, PGPASSWORD, ...), else the user's keyring (service "signoff", user
 "user@host"), and are never part of what is returned.
@@ -220,18 +220,39 @@ def _open_delta(path: str, shown: str, table: str | None, query: str | None) -> 
         raise InputError(f"the source {shown} is a Delta table itself; give neither a table nor a query")
     try:
         delta = deltalake.DeltaTable(path)
-        dataset = delta.to_pyarrow_dataset()
+        metadata, protocol = delta.metadata(), delta.protocol()
+        # A table whose files hold its rows as they are (no partition values kept in the log, no
+        # renamed columns, no deletion vectors) is read by DuckDB's own Parquet reader, which streams
+        # in bounded memory; DuckDB's scan of an Arrow dataset grew with the rows (benchmarks/sources.py).
+        plain = (
+            not metadata.partition_columns
+            and metadata.configuration.get("delta.columnMapping.mode", "none") == "none"
+            and "deletionVectors" not in (protocol.reader_features or [])
+        )
+        data: Any = (delta.file_uris() if plain else None) or delta.to_pyarrow_dataset()
         version = {
             "format": "delta",
-            "table_id": delta.metadata().id,
+            "table_id": metadata.id,
             "table_version": int(delta.version()),
-            "rows": int(dataset.count_rows()),
+            "rows": _delta_rows(delta) if isinstance(data, list) else int(data.count_rows()),
         }
     except Exception as exc:
         raise InputError(
             f"the Delta table of the source {shown} cannot be read: {_first_line(exc, shown)}"
         ) from None
-    return _over_dataset(shown, dataset, version, f"Delta through deltalake {deltalake.__version__}")
+    return _over_dataset(shown, data, version, f"Delta through deltalake {deltalake.__version__}")
+
+
+def _delta_rows(delta: Any) -> int:
+    """Rows of a Delta table from its log's per-file record counts, else its files' footers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    counts = pa.table(delta.get_add_actions(flatten=True)).column("num_records")
+    if counts.null_count == 0:
+        return int(pc.sum(counts).as_py() or 0)
+    return int(ds.dataset(delta.file_uris(), format="parquet").count_rows())
 
 
 ICEBERG_EXTRA = (
@@ -242,7 +263,8 @@ ICEBERG_EXTRA = (
 
 def _open_iceberg(path: str, shown: str, table: str | None, query: str | None) -> OpenSource:
     """An Iceberg table by its folder: the newest metadata file is the current one (commits to a
-    table are linear), its snapshot the version; the snapshot's Parquet data files are scanned."""
+    table are linear), its snapshot the version; the snapshot's Parquet data files are scanned by
+    DuckDB's reader, which holds for files with the current schema and no delete files."""
     import pyarrow.dataset as ds
 
     try:
@@ -275,7 +297,9 @@ def _open_iceberg(path: str, shown: str, table: str | None, query: str | None) -
             "written; register a query over it in an engine that reads Iceberg (Spark) instead"
         )
     files = [urlsplit(task.file.file_path).path or task.file.file_path for task in tasks]
-    dataset = ds.dataset(files, format="parquet", schema=arrow_schema)
+    # DuckDB reads the files itself (bounded memory, as for Delta); a table with no files yet is an
+    # empty Arrow dataset with the table's columns
+    data = files or ds.dataset([], format="parquet", schema=arrow_schema)
     snapshot = iceberg.current_snapshot()
     version = {
         "format": "iceberg",
@@ -284,7 +308,7 @@ def _open_iceberg(path: str, shown: str, table: str | None, query: str | None) -
         "snapshot_id": None if snapshot is None else int(snapshot.snapshot_id),
         "rows": int(sum(task.file.record_count for task in tasks)),
     }
-    return _over_dataset(shown, dataset, version, f"Iceberg through pyiceberg {pyiceberg.__version__}")
+    return _over_dataset(shown, data, version, f"Iceberg through pyiceberg {pyiceberg.__version__}")
 
 
 def _metadata_number(path: Path) -> int:
@@ -293,13 +317,17 @@ def _metadata_number(path: Path) -> int:
     return int(head) if head.isdigit() else -1
 
 
-def _over_dataset(shown: str, dataset: Any, version: dict[str, Any], reader: str) -> OpenSource:
-    """DuckDB over an Arrow dataset, scanned lazily with projection pushdown."""
+def _over_dataset(shown: str, data: Any, version: dict[str, Any], reader: str) -> OpenSource:
+    """DuckDB over Parquet files (a list of paths) or an Arrow dataset, with projection pushdown."""
     import duckdb
     import ibis
 
     backend = ibis.duckdb.connect()
-    backend.con.register(TABLE_VIEW, dataset)
+    if isinstance(data, list):
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in data)
+        backend.con.execute(f"CREATE VIEW {TABLE_VIEW} AS SELECT * FROM read_parquet([{listed}])")
+    else:
+        backend.con.register(TABLE_VIEW, data)
     return OpenSource(
         "duckdb",
         shown,
