@@ -1,14 +1,13 @@
-"""Asking a log where it lives (DuckDB over files or a Delta table, PostgreSQL, Spark Connect) through one
-ibis expression.
+"""Asking a log where it lives (DuckDB over files or a Delta or Iceberg table, PostgreSQL, Spark Connect)
+through one ibis expression.
 
 ibis compiles the same table expression to each engine's SQL, so the schema check, the fingerprint and
-the count tables are written once. A Delta table's log is read by delta-rs (``deltalake``), an Iceberg
-table's metadata by pyiceberg (optional), and DuckDB scans the data files they list (or delta-rs' Arrow
-dataset): DuckDB's own delta and iceberg extensions are downloaded at run time, which an offline
-desktop cannot do, and these libraries also give the table version that fingerprints it. Only small frames come back: the schema, one row of aggregates, and
-GROUP BY results over segment x label x prediction (x score). Credentials are taken from the URL given
-now, else the environment (PGUSER, PGPASSWORD, ...), else the user's keyring (service "signoff", user
-"user@host"), and are never part of what is returned.
+the count tables are written once. Only small frames come back: the schema, one row of aggregates, and
+GROUP BY results over segment x label x prediction (x score). A Delta table's log is read by delta-rs
+(``deltalake``), an Iceberg table's metadata by pyiceberg (optional), and DuckDB scans the data files
+they list: DuckDB's own delta and iceberg extensions download at run time, which an offline desktop
+cannot do. Credentials come from the URL given now, else the environment (PGUSER, PGPASSWORD, ...),
+else the user's keyring, and are never part of what is returned.
 """
 
 from __future__ import annotations
