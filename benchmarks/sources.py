@@ -5,9 +5,10 @@ process so their memory is their own: DuckDB's bare ``GROUP BY race, sex, label,
 files, and Signoff's fairness analysis of the registered source by race x sex with 1,000 bootstrap
 resamples (fingerprint from the footers, one GROUP BY, the statistics, the run recorded). Targets
 (issue 17): Signoff under 30 s, within 1.5x of the bare GROUP BY, under 1 GiB resident. ``--spark URL``
-runs the same analysis through a Spark Connect server already running (e.g. ``local[2]``).
+runs the same analysis through a Spark Connect server already running (e.g. ``local[2]``); ``--delta``
+also writes the log as a Delta table (delta-rs) and analyses it through its Arrow dataset.
 
-    python benchmarks/sources.py [--rows 100000000] [--folder DIR] [--spark sc://127.0.0.1:15002]
+    python benchmarks/sources.py [--rows 100000000] [--folder DIR] [--spark sc://127.0.0.1:15002] [--delta]
 """
 
 from __future__ import annotations
@@ -45,6 +46,18 @@ def generate(path: Path, rows: int) -> None:
         """
     )
     con.close()
+
+
+def delta_copy(path: Path) -> Path:
+    """The same rows as a Delta table beside the Parquet file (written once, in record batches)."""
+    import pyarrow.dataset as ds
+    from deltalake import write_deltalake
+
+    folder = path.with_suffix(".delta")
+    if not (folder / "_delta_log").is_dir():
+        dataset = ds.dataset(path)
+        write_deltalake(folder, dataset.scanner(batch_size=1_000_000).to_reader())
+    return folder
 
 
 def bare_group_by(path: Path) -> dict:
@@ -99,13 +112,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000_000)
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "signoff-bench-sources")
     parser.add_argument("--spark", help="a running Spark Connect server's URL, to run the analysis there too")
+    parser.add_argument("--delta", action="store_true", help="also analyse the log written as a Delta table")
     parser.add_argument("--phase", help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
         if args.phase == "bare":
             result = bare_group_by(args.path)
-        elif args.phase == "signoff":
+        elif args.phase in ("signoff", "delta"):
             result = signoff_fairness(args.path, f"duckdb://{args.path}", None, args.folder)
         else:
             result = signoff_fairness(
@@ -130,6 +144,13 @@ def main() -> None:
         f"  ({ours['seconds'] / bare['seconds']:.2f}x bare; registering took {ours['register_seconds']:.2f} s;"
         f" count table {ours['count_table_rows']} rows)"
     )
+    if args.delta:
+        folder = delta_copy(path)
+        delta = _child("delta", args, folder)
+        print(
+            f"Signoff fairness on Delta:    {delta['seconds']:6.2f} s  RSS {delta['max_rss_mib']:6.0f} MiB"
+            f"  (registering took {delta['register_seconds']:.2f} s)"
+        )
     if args.spark:
         spark = _child("spark", args, path)
         print(

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from signoff.domain.codec import OMIT, Record, decode, encode
+from signoff.domain.codec import OMIT, WHEN_SET, Record, decode, encode
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import FairnessResult, GroupMetrics
 
@@ -121,3 +121,18 @@ def test_a_fairness_group_reads_as_the_hand_written_form_had_it():
     group = GroupMetrics.from_dict(stored)
     assert group.bootstrap == {"selection_rate": (0.2, 0.3)} and group.significance.reference == "Male"
     assert group.to_dict() == stored
+
+
+@dataclass(frozen=True)
+class Later(Record):
+    name: str
+    bounds: Inner | None = field(default=None, metadata=WHEN_SET)
+
+
+def test_a_field_added_later_is_written_only_when_set_so_older_bytes_stay():
+    assert Later("a").to_dict() == {"name": "a"}
+    assert Later.from_dict({"name": "a"}) == Later("a")
+    assert Later("a", Inner("b", 0.5)).to_dict() == {
+        "name": "a",
+        "bounds": {"name": "b", "share": 0.5, "ci": [None, None]},
+    }

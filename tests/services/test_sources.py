@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -225,6 +226,99 @@ def test_a_changed_source_is_analysed_afresh_and_says_so(db, tmp_path):
     assert "changed since it was registered" in second.run.result["source"]["change_note"]
 
 
+def test_a_delta_table_is_fingerprinted_by_its_version(signoff_db, tmp_path):
+    """A Delta table written by delta-rs: registered with its table version, analysed like the imported
+    rows, and a new commit makes the next run say the source changed, naming the versions."""
+    from deltalake import DeltaTable, write_deltalake
+
+    frame = _log_frame(n=900, seed=4)
+    folder = tmp_path / "predictions_delta"
+    write_deltalake(folder, frame.iloc[:600])
+    write_deltalake(folder, frame.iloc[600:], mode="append")  # version 1: two files
+    registered = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{folder}", mapping=MAPPING
+    )
+    assert registered.log.rows == len(frame)
+    stored = sources_service.get_source(signoff_db, registered.log.id)
+    assert stored.fingerprint["format"] == "delta"
+    assert stored.fingerprint["table_version"] == DeltaTable(folder).version() == 1
+    assert "deltalake" in stored.engine_version
+
+    rows_path = tmp_path / "rows.parquet"
+    frame.to_parquet(rows_path, index=False)
+    imported = import_log(signoff_db, rows_path, model="credit", version="1", mapping=MAPPING).log
+    ask = {"name": "credit", "version": "1", "n_resamples": 100, "seed": 2}
+    on_rows = analyze_fairness(signoff_db, log_id=imported.id, **ask)
+    on_delta = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    _assert_same(on_rows.run.result, on_delta.run.result)
+    female = frame[frame["sex"] == "Female"]  # oracle: a selection rate counted on the rows by pandas
+    sex = next(s for s in on_delta.result.segments if s.name == "sex")
+    assert sex.groups[0].metrics["selection_rate"] == pytest.approx(female["yhat"].mean(), rel=1e-12)
+    assert on_delta.run.result["source"]["changed_since_registration"] is False
+    assert analyze_fairness(signoff_db, log_id=registered.log.id, **ask).run.id == on_delta.run.id
+    # partitioned by race: the partition values live in the log, so delta-rs' Arrow dataset is scanned
+    partitioned = tmp_path / "by_race_delta"
+    write_deltalake(partitioned, frame, partition_by=["race"])
+    by_race = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{partitioned}", mapping=MAPPING
+    )
+    assert by_race.log.rows == len(frame)
+    _assert_same(on_rows.run.result, analyze_fairness(signoff_db, log_id=by_race.log.id, **ask).run.result)
+
+    write_deltalake(folder, _log_frame(n=50, seed=9), mode="append")  # a new commit: version 2
+    after = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    assert after.run.id != on_delta.run.id and after.result.n_rows == len(frame) + 50
+    source = after.run.result["source"]
+    assert source["changed_since_registration"] is True and source["fingerprint"]["table_version"] == 2
+    assert "Delta table version 1 then, 2 now" in source["change_note"]
+    assert str(folder) in source["change_note"]
+
+
+def test_an_iceberg_table_is_fingerprinted_by_its_version(signoff_db, tmp_path):
+    """An Iceberg table written by pyiceberg (a SQLite catalog, files in a local warehouse), registered
+    by its folder: the same counts as the imported rows; a commit makes the next run say it changed."""
+    import pyarrow as pa
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.types import StringType
+
+    frame = _log_frame(n=700, seed=5)
+    frame["ts"] = frame["ts"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")  # Iceberg keeps microseconds
+    catalog = SqlCatalog(
+        "local", uri=f"sqlite:///{tmp_path / 'catalog.db'}", warehouse=f"file://{tmp_path / 'warehouse'}"
+    )
+    catalog.create_namespace("credit")
+    rows = pa.Table.from_pandas(frame, preserve_index=False)
+    table = catalog.create_table("credit.predictions", schema=rows.schema)
+    table.append(rows)
+    folder = urlsplit(table.location()).path
+    registered = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{folder}", mapping=MAPPING
+    )
+    assert registered.log.rows == len(frame)
+    stored = sources_service.get_source(signoff_db, registered.log.id)
+    assert stored.fingerprint["format"] == "iceberg" and stored.fingerprint["table_version"] == 1
+    assert stored.fingerprint["snapshot_id"] == table.current_snapshot().snapshot_id
+
+    rows_path = tmp_path / "rows.parquet"
+    frame.to_parquet(rows_path, index=False)
+    imported = import_log(signoff_db, rows_path, model="credit", version="1", mapping=MAPPING).log
+    ask = {"name": "credit", "version": "1", "n_resamples": 50, "seed": 4}
+    on_rows = analyze_fairness(signoff_db, log_id=imported.id, **ask)
+    on_iceberg = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    _assert_same(on_rows.run.result, on_iceberg.run.result)
+    assert on_iceberg.result.n_rows == len(frame)
+
+    table.append(rows.slice(0, 40))
+    after = analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+    assert after.result.n_rows == len(frame) + 40
+    assert "Iceberg table version 1 then, 2 now" in after.run.result["source"]["change_note"]
+
+    with table.update_schema() as update:  # files written before a schema change are not read by name
+        update.add_column("note", StringType())
+    with pytest.raises(InputError, match=r"Iceberg table of the source .* has changed its schema"):
+        analyze_fairness(signoff_db, log_id=registered.log.id, **ask)
+
+
 def test_bad_sources_are_refused_by_name_and_nothing_is_recorded(signoff_db, tmp_path, dump_tables):
     frame = _log_frame(n=200)
     path = tmp_path / "log.parquet"
@@ -259,6 +353,10 @@ def test_bad_sources_are_refused_by_name_and_nothing_is_recorded(signoff_db, tmp
         register("sc://127.0.0.1:9", table="predictions")
     with pytest.raises(InputError, match="names no engine"):
         register("mysql://127.0.0.1/x", table="t")
+    broken = tmp_path / "broken_delta"
+    (broken / "_delta_log").mkdir(parents=True)  # a Delta folder with no commit in its log
+    with pytest.raises(InputError, match=r"Delta table of the source duckdb://.*broken_delta cannot be read"):
+        register(f"duckdb://{broken}")
     assert dump_tables(signoff_db.url) == before
 
 
@@ -357,3 +455,96 @@ def test_multiclass_performance_on_a_source_equals_the_imported_log(signoff_db, 
     assert pushed.result.overall.metrics["accuracy"] == pytest.approx(
         (frame["y"] == frame["yhat"]).mean(), rel=1e-12
     )
+
+
+def _within(column: dict, truth: dict) -> None:
+    """Each bounded statistic of ``column`` (read in histogram bins) within its stated bound of ``truth``."""
+    bounds = column["error_bounds"]
+    for statistic in ("ks_statistic", "wasserstein", "wasserstein_normalised"):
+        assert 0 < bounds[statistic] < 0.05, (statistic, bounds)
+        assert abs(column[statistic] - truth[statistic]) <= bounds[statistic] + 1e-12, statistic
+    assert "histogram bins of width 0.001" in column["notes"][-1]
+
+
+def test_drift_on_a_source_with_many_distinct_scores_is_within_its_stated_bound(
+    signoff_db, tmp_path, monkeypatch
+):
+    rng = np.random.default_rng(31)
+    current, reference = _log_frame(n=3000, seed=32), _log_frame(n=2500, seed=33)
+    current["p1"] = np.clip(rng.random(len(current)) ** 0.9, 0, 1)  # continuous: 3,000 distinct scores
+    reference["p1"] = rng.random(len(reference))
+    current_path, reference_path = tmp_path / "current.parquet", tmp_path / "reference.parquet"
+    current.to_parquet(current_path, index=False)
+    reference.to_parquet(reference_path, index=False)
+    monkeypatch.setattr(sources_service, "EXACT_SCORE_LIMIT", 100)  # so 3,000 distinct scores use bins
+    source = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{current_path}", mapping=MAPPING
+    ).log
+    imported = import_log(signoff_db, current_path, model="credit", version="1", mapping=MAPPING).log
+    ref = import_log(signoff_db, reference_path, model="credit", version="1", mapping=MAPPING).log
+    ask = {"name": "credit", "version": "1", "reference_log_id": ref.id}
+    on_rows = analyze_drift(signoff_db, current_log_id=imported.id, **ask).run.result["columns"]
+    on_source = analyze_drift(signoff_db, current_log_id=source.id, **ask).run.result["columns"]
+    assert [c["column"] for c in on_source] == ["p1", "yhat"]
+    assert on_source[0]["ks_statistic"] != on_rows[0]["ks_statistic"]  # the bins do change it
+    _within(on_source[0], on_rows[0])
+    assert on_source[0]["error_bounds"]["resolution"] == pytest.approx(0.001)
+    assert "error_bounds" not in on_source[1] and "error_bounds" not in on_rows[0]  # yhat: exact counts
+
+
+def test_drift_of_two_binned_sides_beyond_the_exact_ks_size_is_within_its_stated_bound():
+    """Both sides in 0.001 bins and above 10,000 rows (the counts are not expanded); scipy on the
+    unbinned rows is the oracle."""
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    from signoff.analysis.counted import ValueCounts
+    from signoff.analysis.drift import run_drift
+
+    rng = np.random.default_rng(34)
+    reference, current = rng.beta(2, 5, 12_000), rng.beta(2.3, 5, 15_000)
+
+    def binned(values: np.ndarray) -> ValueCounts:
+        edges = pd.Series(np.floor(values * 1000) / 1000, name="p1")
+        return ValueCounts(**{**ValueCounts.of(edges).__dict__, "resolution": 0.001})
+
+    result = run_drift({"p1": binned(reference)}, {"p1": binned(current)}, columns=["p1"]).to_dict()
+    column = result["columns"][0]
+    spread = np.std(reference)
+    truth = {
+        "ks_statistic": ks_2samp(reference, current).statistic,
+        "wasserstein": wasserstein_distance(reference, current),
+        "wasserstein_normalised": wasserstein_distance(reference, current) / spread,
+    }
+    _within(column, truth)
+
+
+def test_spark_and_iceberg_sources_without_their_extras_name_the_extra(subprocess_env, tmp_path):
+    """In a process where pyspark and pyiceberg cannot be imported (as without ``signoff[spark]`` and
+    ``signoff[iceberg]``), such a source is refused with the extra to install, before any connection."""
+    import subprocess
+    import sys
+
+    iceberg = tmp_path / "iceberg_table"
+    (iceberg / "metadata").mkdir(parents=True)
+    (iceberg / "metadata" / "v1.metadata.json").write_text("{}")
+    probe = (
+        "import importlib.abc, sys\n"
+        "class Missing(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pyspark', 'pyiceberg'):\n"
+        "            raise ImportError(name + ' is not installed')\n"
+        "sys.meta_path.insert(0, Missing())\n"
+        "from signoff.domain.errors import InputError\n"
+        "from signoff.importers.log_source import open_source\n"
+        f"for url, table in (('sc://127.0.0.1:9', 'predictions'), ('duckdb://{iceberg}', None)):\n"
+        "    try:\n"
+        "        open_source(url, table=table)\n"
+        "    except InputError as error:\n"
+        "        print(error)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=subprocess_env, capture_output=True, text=True, check=True
+    )
+    spark, iceberg_error = out.stdout.strip().splitlines()
+    assert "sc://127.0.0.1:9" in spark and "pip install 'signoff[spark]'" in spark, out.stderr
+    assert "iceberg_table" in iceberg_error and "pip install 'signoff[iceberg]'" in iceberg_error

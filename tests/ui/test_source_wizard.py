@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import keyring.core
 import numpy as np
 import pandas as pd
+from keyrings.alt.file import PlaintextKeyring
 
+from postgres_roles import password_role
 from signoff.services.fairness import analyze_fairness
 from signoff.services.logs import list_logs
 from signoff.services.models import add_model_version
@@ -62,3 +65,30 @@ def test_a_bad_url_is_shown_on_the_page_and_nothing_is_stored(qtbot, context, tm
     page.read_columns()
     qtbot.waitUntil(lambda: "does not exist" in page.status.text(), timeout=60000)
     assert not page.isComplete() and list_logs(context.db) == []
+
+
+def test_a_password_typed_in_the_wizard_goes_to_the_keyring_not_the_database(
+    qtbot, context, postgres_server, monkeypatch, dump_tables
+):
+    """A PostgreSQL role that must authenticate; the password typed on the page reaches the real
+    file-based keyring (keyrings.alt, chosen by PYTHON_KEYRING_BACKEND) and nothing else."""
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)  # chosen afresh from the environment
+    secret = "wizard-Secret-91"
+    url = password_role(postgres_server, pd.DataFrame({"y": [0, 1], "yhat": [1, 1]}), secret)
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    page = window.open_wizard(LogImportWizard).open_source_wizard().source_page
+    page.url.setText(url)
+    page.table.setText("predictions")
+    page.read_columns()  # no password anywhere yet: the engine refuses
+    qtbot.waitUntil(lambda: "no password supplied" in page.status.text(), timeout=60000)
+
+    page.password.setText(secret)
+    page.read_columns()
+    qtbot.waitUntil(page.isComplete, timeout=60000)
+    assert page.columns == {"y": "int64", "yhat": "int64"} and page.password.text() == ""
+    account = url.split("://", 1)[1].split(":", 1)[0]
+    assert PlaintextKeyring().get_password("signoff", account) == secret
+    assert secret not in repr(dump_tables(context.db.url))

@@ -131,10 +131,14 @@ class WeightedAuc:
 
 @dataclass(frozen=True)
 class ValueCounts:
-    """One column of a log as its distinct values and how many rows hold each (missing: a None value)."""
+    """One column of a log as its distinct values and how many rows hold each (missing: a None value).
+
+    ``resolution`` is None when each value is exact, else the width of the histogram bins whose lower
+    edges the values are."""
 
     values: pd.Series
     counts: np.ndarray
+    resolution: float | None = None
 
     @property
     def rows(self) -> int:

@@ -9,6 +9,7 @@ conventions (bins, epsilon, normalisation, log base, missing values, unseen cate
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from signoff.domain.drift import (
     DriftResult,
     DriftThresholds,
     DriftVerdict,
+    HistogramBounds,
 )
 from signoff.domain.errors import Cancelled, InputError
 
@@ -216,6 +218,62 @@ def _weighted_ks(
     return d, float(np.clip(kstwo.sf(d, np.round(m * n / (m + n))), 0, 1))
 
 
+def histogram_bounds(column: ColumnDrift, reference: ValueCounts, current: ValueCounts) -> HistogramBounds:
+    """The most a numeric column's statistics can differ from its rows' when a side came as histogram
+    bins (values at the bins' lower edges, each off by less than the side's resolution).
+
+    Wasserstein: moving every row by less than w moves the distance by less than w (triangle
+    inequality), per binned side. KS: a binned side's step function equals the rows' at every bin edge,
+    so between edges the supremum can hide at most one bin's share of that side. The normalised
+    Wasserstein also divides by the reference's standard deviation, itself off by less than w when the
+    reference is binned (Minkowski)."""
+    widths, ks = [], 0.0
+    for side in (reference, current):
+        if side.resolution is None:
+            continue
+        values = _numeric_values(side.values)
+        finite = side.counts[np.isfinite(values)]
+        widths.append(side.resolution)
+        ks += float(finite.max() / finite.sum()) if finite.sum() else 0.0
+    resolution = max(widths)
+    moved = float(sum(widths))
+    normalised = None
+    if column.wasserstein is not None and column.wasserstein_normalised is not None:
+        w = column.wasserstein
+        values = _numeric_values(reference.values)
+        ok = np.isfinite(values)
+        mean = np.average(values[ok], weights=reference.counts[ok])
+        spread = float(np.sqrt(np.average((values[ok] - mean) ** 2, weights=reference.counts[ok])))
+        off = reference.resolution or 0.0
+        if spread > off:
+            normalised = max(
+                (w + moved) / (spread - off) - w / spread, w / spread - max(w - moved, 0.0) / (spread + off)
+            )
+    return HistogramBounds(
+        resolution=resolution,
+        ks_statistic=min(ks, 1.0) if column.ks_statistic is not None else None,
+        wasserstein=moved if column.wasserstein is not None else None,
+        wasserstein_normalised=normalised,
+    )
+
+
+HISTOGRAM_NOTE = (
+    "read in histogram bins of width {resolution:g} (too many distinct values to fetch one by one): "
+    "KS statistic within {ks}, Wasserstein within {wasserstein} of the rows'; PSI and Jensen-Shannon "
+    "are exact for bin edges within {resolution:g} of the reference's quantiles"
+)
+
+
+def _with_bounds(column: ColumnDrift, reference: ValueCounts, current: ValueCounts) -> ColumnDrift:
+    bounds = histogram_bounds(column, reference, current)
+    note = HISTOGRAM_NOTE.format(
+        resolution=bounds.resolution,
+        ks="n/a" if bounds.ks_statistic is None else f"{bounds.ks_statistic:.3g}",
+        wasserstein="n/a" if bounds.wasserstein is None else f"{bounds.wasserstein:.3g}",
+    )
+    return replace(column, error_bounds=bounds, notes=(*column.notes, note))
+
+
 def _category_key(value: object) -> str:
     if pd.isna(value):
         return MISSING_BIN
@@ -350,6 +408,7 @@ def run_drift(
         if cancelled is not None and cancelled():
             raise Cancelled("drift analysis cancelled; nothing was stored")
         ref, cur = reference[name], current[name]
+        binned = [v for v in (ref, cur) if isinstance(v, ValueCounts) and v.resolution is not None]
         counted = isinstance(ref, ValueCounts) or isinstance(cur, ValueCounts)
         if counted:
             ref_vc = ref if isinstance(ref, ValueCounts) else ValueCounts.of(ref)
@@ -363,11 +422,12 @@ def run_drift(
             categorical,
         )
         if kind is ColumnType.NUMERIC:
-            results.append(
+            column = (
                 _numeric_counted(name, ref_vc, cur_vc, bins, thresholds)
                 if counted
                 else _numeric_drift(name, ref, cur, bins, thresholds)
             )
+            results.append(_with_bounds(column, ref_vc, cur_vc) if binned else column)
         else:
             results.append(
                 _categorical_drift(name, ref_vc if counted else ref, cur_vc if counted else cur, thresholds)

@@ -34,6 +34,7 @@ COMMANDS = (
     Command(
         "import", "signoff.cli.import_command", "import prediction logs and model registries as evidence"
     ),
+    Command("source", "signoff.cli.source_command", "credentials of external log sources, in the keyring"),
     Command("logs", "signoff.cli.logs_command", "list and show imported prediction logs"),
     Command("analyze", "signoff.cli.analyze_command", "analyse a model version's prediction logs"),
     Command(

@@ -8,7 +8,8 @@ result is hashed and must come out byte for byte as it went in (``tests/storage/
 
 A class takes part by inheriting ``Record``. ``JSON_CONSTANTS`` adds fixed keys (``{"kind": "fairness"}``)
 and ``JSON_PROPERTIES`` the values of named properties or methods (``drifted_columns``): written for readers of the
-JSON, not read back. ``field(metadata=OMIT)`` keeps a field out of the JSON.
+JSON, not read back. ``field(metadata=OMIT)`` keeps a field out of the JSON; ``WHEN_SET`` writes it
+only when it is not None.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from signoff.domain.errors import InputError
 
 T = TypeVar("T")
 OMIT = {"json": False}  # dataclasses.field(metadata=OMIT): a field the JSON form leaves out
+# field(default=None, metadata=WHEN_SET): written only when not None, for a field added after results
+# were stored without it (writing null would change their bytes)
+WHEN_SET = {"json": "when set"}
 
 
 def encode(value: Any) -> Any:
@@ -105,14 +109,17 @@ def _record_encoder(cls: type) -> Any:
         _ENCODERS[cls] = cls.to_dict  # a type that keeps a JSON form of its own
         return cls.to_dict
     hints = typing.get_type_hints(cls)
-    plan = tuple((f.name, _encoder(hints[f.name])) for f in _fields(cls))
+    marker = WHEN_SET["json"]
+    plan = tuple((f.name, _encoder(hints[f.name]), f.metadata.get("json") == marker) for f in _fields(cls))
     constants = dict(getattr(cls, "JSON_CONSTANTS", {}))
     properties = tuple(getattr(cls, "JSON_PROPERTIES", ()))
 
     def encode_record(value: Any) -> dict[str, Any]:
         out = dict(constants)
-        for name, encoder in plan:
-            out[name] = encoder(getattr(value, name))
+        for name, encoder, when_set in plan:
+            item = getattr(value, name)
+            if item is not None or not when_set:
+                out[name] = encoder(item)
         for name in properties:
             derived = getattr(value, name)
             out[name] = encode(derived() if callable(derived) else derived)

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from signoff.domain.codec import Record
+from signoff.domain.codec import WHEN_SET, Record
 from signoff.domain.observations import Observation
 
 DEFAULT_BINS = 10
@@ -74,6 +74,23 @@ class DriftBin(Record):
 
 
 @dataclass(frozen=True)
+class HistogramBounds(Record):
+    """How far a statistic of a column read as histogram bins (a log that stays where it lives, with
+    more distinct values than are fetched one by one) can be from the same statistic on its rows.
+
+    Values come as their bin's lower edge, so each moves by less than ``resolution``: Wasserstein moves
+    by less than the resolution per binned side, the KS statistic by at most the largest share of one
+    bin per binned side, and PSI and Jensen-Shannon are exact for bin edges within one resolution of
+    the reference's quantiles.
+    """
+
+    resolution: float
+    ks_statistic: float | None = None
+    wasserstein: float | None = None
+    wasserstein_normalised: float | None = None
+
+
+@dataclass(frozen=True)
 class ColumnDrift(Record):
     """Every statistic for one column; a statistic that does not apply or cannot be computed is None
     and ``notes`` says why."""
@@ -97,6 +114,8 @@ class ColumnDrift(Record):
     unseen_categories: tuple[str, ...] = ()  # in the current log, not in the reference
     bins: tuple[DriftBin, ...] = ()
     notes: tuple[str, ...] = ()
+    # set when a side was read as histogram bins; otherwise left out of the JSON (older runs' bytes)
+    error_bounds: HistogramBounds | None = field(default=None, metadata=WHEN_SET)
 
     @property
     def n(self) -> int:

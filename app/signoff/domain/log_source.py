@@ -1,7 +1,7 @@
 """External log sources: a prediction log that stays in a warehouse or a lake and is asked, not copied.
 
-A source is named by a URL (``duckdb:///path/*.parquet``, ``postgresql+psycopg://host/db``,
-``sc://host:15002``) and a table or query. What Signoff keeps is the URL without credentials, the query
+A source is named by a URL (``duckdb:///path/*.parquet``, ``duckdb:///path/to/delta_table``,
+``postgresql+psycopg://host/db``, ``sc://host:15002``) and a table or query. What Signoff keeps is the URL without credentials, the query
 text, the engine and its version, the schema, the row count and a fingerprint that says when it changed.
 """
 
@@ -24,6 +24,7 @@ SOURCE_MEDIA_TYPE = "application/vnd.signoff.log-source+json"
 ENGINES = {"duckdb": "duckdb", "postgresql": "postgres", "postgresql+psycopg": "postgres", "sc": "spark"}
 UNKNOWN_SCHEME = (
     "the source URL {url!r} names no engine Signoff can ask; use duckdb:///path/to/*.parquet, "
+    "duckdb:///path/to/delta_table, "
     "postgresql+psycopg://host/database or sc://host:15002"
 )
 

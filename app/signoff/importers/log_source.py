@@ -1,9 +1,13 @@
-"""Asking a log where it lives (DuckDB over files, PostgreSQL, Spark Connect) through one ibis expression.
+"""Asking a log where it lives (DuckDB over files or a Delta or Iceberg table, PostgreSQL, Spark Connect)
+through one ibis expression.
 
 ibis compiles the same table expression to each engine's SQL, so the schema check, the fingerprint and
 the count tables are written once. Only small frames come back: the schema, one row of aggregates, and
-GROUP BY results over segment x label x prediction (x score). Credentials are taken from the URL given
-now or from the environment (PGUSER, PGPASSWORD, ...) and are never part of what is returned.
+GROUP BY results over segment x label x prediction (x score). A Delta table's log is read by delta-rs
+(``deltalake``), an Iceberg table's metadata by pyiceberg (optional), and DuckDB scans the data files
+they list: DuckDB's own delta and iceberg extensions download at run time, which an offline desktop
+cannot do. Credentials come from the URL given now, else the environment (PGUSER, PGPASSWORD, ...),
+else the user's keyring, and are never part of what is returned.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.log_source import ECE_BIN, ROWS, SCORE_SQUARES, SCORE_SUM, engine_of, redact_url
 from signoff.domain.prediction_log import ColumnMapping
 from signoff.domain.profiles import PROFILE_QUANTILES, CategoryCount, ColumnKind, ColumnProfile, LogProfile
+from signoff.importers.source_credentials import keyring_password, postgres_account
 
 FILE_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl", ".ndjson")
 # Up to this many distinct scores, AUC is exact (GROUP BY the score itself); beyond, a histogram.
@@ -50,6 +55,7 @@ class OpenSource:
     table: Any  # ibis Table
     _interrupt: Callable[[], None]
     parquet_glob: str | None = None  # Parquet files named by the URL: their footers fingerprint them
+    table_version: dict[str, Any] | None = None  # a Delta or Iceberg table's: format, id, version, rows
 
     @property
     def described(self) -> str:
@@ -122,7 +128,8 @@ def open_source(url: str, *, table: str | None = None, query: str | None = None)
     except Exception as exc:
         raise ExternalServiceError(
             f"cannot reach the {engine} source {shown}: {_first_line(exc, url)}; check the address and "
-            "that the engine is running, and that the credentials in the environment are right"
+            "that the engine is running, and that the credentials (in the environment, or the keyring's for "
+            "user@host) are right"
         ) from None
     return source
 
@@ -155,6 +162,14 @@ def _open_duckdb(url: str, shown: str, table: str | None, query: str | None) -> 
     import ibis
 
     path = url.split("://", 1)[1]  # duckdb:///data/*.parquet names /data/*.parquet
+    if path and (Path(path) / "_delta_log").is_dir():
+        return _open_delta(path, shown, table, query)
+    if (
+        path
+        and (Path(path) / "metadata").is_dir()
+        and list((Path(path) / "metadata").glob("*.metadata.json"))
+    ):
+        return _open_iceberg(path, shown, table, query)
     names_files = path.lower().endswith(FILE_SUFFIXES) or any(c in path for c in "*?[")
     if names_files:
         backend = ibis.duckdb.connect()
@@ -194,15 +209,150 @@ def _open_duckdb(url: str, shown: str, table: str | None, query: str | None) -> 
     )
 
 
+TABLE_VIEW = "log_table"  # the name a Delta or Iceberg table's rows have inside DuckDB
+
+
+def _open_delta(path: str, shown: str, table: str | None, query: str | None) -> OpenSource:
+    import deltalake
+
+    if table is not None or query is not None:
+        raise InputError(f"the source {shown} is a Delta table itself; give neither a table nor a query")
+    try:
+        delta = deltalake.DeltaTable(path)
+        metadata, protocol = delta.metadata(), delta.protocol()
+        # A table whose files hold its rows as they are (no partition values kept in the log, no
+        # renamed columns, no deletion vectors) is read by DuckDB's own Parquet reader, which streams
+        # in bounded memory; DuckDB's scan of an Arrow dataset grew with the rows (benchmarks/sources.py).
+        plain = (
+            not metadata.partition_columns
+            and metadata.configuration.get("delta.columnMapping.mode", "none") == "none"
+            and "deletionVectors" not in (protocol.reader_features or [])
+        )
+        data: Any = (delta.file_uris() if plain else None) or delta.to_pyarrow_dataset()
+        version = {
+            "format": "delta",
+            "table_id": metadata.id,
+            "table_version": int(delta.version()),
+            "rows": _delta_rows(delta) if isinstance(data, list) else int(data.count_rows()),
+        }
+    except Exception as exc:
+        raise InputError(
+            f"the Delta table of the source {shown} cannot be read: {_first_line(exc, shown)}"
+        ) from None
+    return _over_dataset(shown, data, version, f"Delta through deltalake {deltalake.__version__}")
+
+
+def _delta_rows(delta: Any) -> int:
+    """Rows of a Delta table from its log's per-file record counts, else its files' footers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    counts = pa.table(delta.get_add_actions(flatten=True)).column("num_records")
+    if counts.null_count == 0:
+        return int(pc.sum(counts).as_py() or 0)
+    return int(ds.dataset(delta.file_uris(), format="parquet").count_rows())
+
+
+ICEBERG_EXTRA = (
+    "the source {url} is an Iceberg table; reading it needs pyiceberg, which this installation of Signoff "
+    "lacks: install Signoff with its optional 'iceberg' extra (pip install 'signoff[iceberg]')"
+)
+
+
+def _open_iceberg(path: str, shown: str, table: str | None, query: str | None) -> OpenSource:
+    """An Iceberg table by its folder: the newest metadata file is the current one (commits to a
+    table are linear), its snapshot the version; the snapshot's Parquet data files are scanned by
+    DuckDB's reader, which holds for files with the current schema and no delete files."""
+    import pyarrow.dataset as ds
+
+    try:
+        import pyiceberg
+        from pyiceberg.table import StaticTable
+    except ImportError:
+        raise InputError(ICEBERG_EXTRA.format(url=shown)) from None
+    if table is not None or query is not None:
+        raise InputError(f"the source {shown} is an Iceberg table itself; give neither a table nor a query")
+    try:
+        newest = max(Path(path, "metadata").glob("*.metadata.json"), key=_metadata_number)
+        iceberg = StaticTable.from_metadata(str(newest))
+        tasks = list(iceberg.scan().plan_files())
+        evolved = len(iceberg.metadata.schemas) > 1
+        arrow_schema = iceberg.schema().as_arrow()
+    except Exception as exc:
+        raise InputError(
+            f"the Iceberg table of the source {shown} cannot be read: {_first_line(exc, shown)}"
+        ) from None
+    # Rows deleted by delete files, or columns renamed since files were written, need Iceberg's own
+    # reader, which only materialises the whole table: refused rather than counted wrongly.
+    if any(task.delete_files for task in tasks):
+        raise InputError(
+            f"the Iceberg table of the source {shown} has delete files (merge-on-read deletes); "
+            "compact it (rewrite its data files) and register it again"
+        )
+    if evolved:
+        raise InputError(
+            f"the Iceberg table of the source {shown} has changed its schema since its first files were "
+            "written; register a query over it in an engine that reads Iceberg (Spark) instead"
+        )
+    files = [urlsplit(task.file.file_path).path or task.file.file_path for task in tasks]
+    # DuckDB reads the files itself (bounded memory, as for Delta); a table with no files yet is an
+    # empty Arrow dataset with the table's columns
+    data = files or ds.dataset([], format="parquet", schema=arrow_schema)
+    snapshot = iceberg.current_snapshot()
+    version = {
+        "format": "iceberg",
+        "table_id": str(iceberg.metadata.table_uuid),
+        "table_version": int(iceberg.metadata.last_sequence_number),
+        "snapshot_id": None if snapshot is None else int(snapshot.snapshot_id),
+        "rows": int(sum(task.file.record_count for task in tasks)),
+    }
+    return _over_dataset(shown, data, version, f"Iceberg through pyiceberg {pyiceberg.__version__}")
+
+
+def _metadata_number(path: Path) -> int:
+    """The commit number in ``00003-<uuid>.metadata.json`` or ``v3.metadata.json``."""
+    head = path.name.split("-", 1)[0].split(".", 1)[0].lstrip("v")
+    return int(head) if head.isdigit() else -1
+
+
+def _over_dataset(shown: str, data: Any, version: dict[str, Any], reader: str) -> OpenSource:
+    """DuckDB over Parquet files (a list of paths) or an Arrow dataset, with projection pushdown."""
+    import duckdb
+    import ibis
+
+    backend = ibis.duckdb.connect()
+    if isinstance(data, list):
+        listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in data)
+        backend.con.execute(f"CREATE VIEW {TABLE_VIEW} AS SELECT * FROM read_parquet([{listed}])")
+    else:
+        backend.con.register(TABLE_VIEW, data)
+    return OpenSource(
+        "duckdb",
+        shown,
+        None,
+        None,
+        f"DuckDB {duckdb.__version__} ({reader})",
+        backend,
+        backend.table(TABLE_VIEW),
+        backend.con.interrupt,
+        table_version=version,
+    )
+
+
 def _open_postgres(url: str, shown: str, table: str | None, query: str | None) -> OpenSource:
     import ibis
 
     parts = urlsplit(url)
+    user, host = postgres_account(url)
+    password = unquote(parts.password) if parts.password else os.environ.get("PGPASSWORD")
+    if password is None and user is not None:
+        password = keyring_password(user, host)
     backend = ibis.postgres.connect(
-        host=parts.hostname or os.environ.get("PGHOST", "localhost"),
+        host=host,
         port=parts.port or int(os.environ.get("PGPORT", "5432")),
-        user=unquote(parts.username) if parts.username else os.environ.get("PGUSER"),
-        password=unquote(parts.password) if parts.password else os.environ.get("PGPASSWORD"),
+        user=user,
+        password=password,
         database=parts.path.lstrip("/") or os.environ.get("PGDATABASE"),
         connect_timeout=10,
     )
@@ -211,9 +361,20 @@ def _open_postgres(url: str, shown: str, table: str | None, query: str | None) -
     return OpenSource("postgres", shown, table, query, version, backend, expr, backend.con.cancel_safe)
 
 
+SPARK_EXTRA = (
+    "a Spark Connect source ({url}) needs pyspark, which this installation of Signoff lacks: install "
+    "Signoff with its optional 'spark' extra (pip install 'signoff[spark]'), or register the log "
+    "through DuckDB or PostgreSQL"
+)
+
+
 def _open_spark(url: str, shown: str, table: str | None, query: str | None) -> OpenSource:
     import ibis
-    from pyspark.sql import SparkSession
+
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError(SPARK_EXTRA.format(url=shown)) from None
 
     # The Spark Connect client retries an unreachable server for minutes; ask the socket first.
     parts = urlsplit(url)
@@ -317,13 +478,15 @@ def fingerprint(
     *,
     known: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What says whether the source changed. Parquet files: their footers (row groups' row counts,
-    column statistics and sizes), read without a scan. Otherwise: row count and per-column
-    aggregates (a scan of the mapped columns), taken from ``known`` (a profile) when given.
-
-    A table format with versions (Delta, Iceberg) would give a cheaper one; through SQL alone the
-    aggregates notice appended, deleted and rewritten rows in all but contrived cases.
+    """What says whether the source changed. A Delta or Iceberg table: its table id and version (every
+    commit makes a new version) and its row count, read from its log or metadata and the files.
+    Parquet files: their footers (row groups' row counts, column statistics and sizes), read without
+    a scan. Otherwise: row count and per-column aggregates (a scan of the mapped columns), taken from
+    ``known`` (a profile) when given; through SQL alone the aggregates notice appended, deleted and
+    rewritten rows in all but contrived cases.
     """
+    if source.table_version is not None:
+        return source.table_version
     if source.parquet_glob is not None:
         return _parquet_fingerprint(source, mapping)
     facts = known or profile(source, mapping, cancelled)

@@ -44,6 +44,7 @@ from signoff.domain.prediction_log import (
 from signoff.domain.validation import ValidationAnalysis
 from signoff.importers.log_source import (
     EXACT_SCORE_LIMIT,
+    HISTOGRAM_BINS,
     CountQuery,
     OpenSource,
     check_columns,
@@ -62,8 +63,8 @@ from signoff.storage import Database
 
 IMPORTER = f"signoff.importers.log_source {__version__}"
 SOURCE_CHANGED = (
-    "the source {source} has changed since it was registered (its row count or column aggregates "
-    "differ); this result describes the source as it is now"
+    "the source {source} has changed since it was registered ({how}); this result describes the "
+    "source as it is now"
 )
 
 IsCancelled = Callable[[], bool]
@@ -412,7 +413,7 @@ def _run_measured(
         "sql": measured.sql,
         "fingerprint": state,
         "changed_since_registration": changed,
-        "change_note": SOURCE_CHANGED.format(source=source.described) if changed else None,
+        "change_note": _change_note(source, state) if changed else None,
         "count_table_sha256": None if measured.count_table is None else sha256_hex(measured.count_table),
         "count_table_rows": measured.count_table_rows,
         "score_resolution": measured.score_resolution,
@@ -451,6 +452,22 @@ def _run_measured(
     return run
 
 
+def _change_note(source: LogSource, state: dict[str, Any]) -> str:
+    before = source.fingerprint
+    if "table_version" in state and "table_version" in before:
+        table = str(state.get("format", "")).capitalize()
+        how = f"{table} table version {before['table_version']} then, {state['table_version']} now"
+        if state.get("table_id") != before.get("table_id"):
+            how = f"a different {table} table at the same place ({how})"
+    elif "parquet_footers_sha256" in state:
+        how = "its Parquet files' footers differ"
+    else:
+        how = "its row count or column aggregates differ"
+    if state.get("rows") != before.get("rows"):
+        how += f"; {before.get('rows', 0):,} rows then, {state.get('rows', 0):,} now"
+    return SOURCE_CHANGED.format(source=source.described, how=how)
+
+
 def _parquet(fetched: CountQuery) -> bytes:
     sink = io.BytesIO()
     pq.write_table(pa.Table.from_pandas(fetched.frame, preserve_index=False), sink, compression="zstd")
@@ -471,13 +488,17 @@ def counted_columns(
 ) -> dict[str, ValueCounts]:
     """Each column of the source as value counts (a GROUP BY per column), for drift. Scores with more
     distinct values than ``EXACT_SCORE_LIMIT`` come in 0.001-wide bins, which drift's quantile bins and
-    statistics then see at that resolution."""
+    statistics then see at that resolution; drift states the bound that puts on each statistic."""
     facts = source.profile.get("columns", {})
     binned = [c for c in columns if facts.get(c, {}).get("distinct", 0) > EXACT_SCORE_LIMIT]
     with open_source(source.url, table=source.table, query=source.query) as live:
         frames = value_counts(live, columns, histogram=binned, cancelled=cancelled)
     return {
-        column: ValueCounts(frame[column].rename(column), frame[ROWS].to_numpy(dtype="int64"))
+        column: ValueCounts(
+            frame[column].rename(column),
+            frame[ROWS].to_numpy(dtype="int64"),
+            1 / HISTOGRAM_BINS if column in binned else None,
+        )
         for column, frame in frames.items()
     }
 

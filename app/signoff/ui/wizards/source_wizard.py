@@ -29,11 +29,15 @@ from PySide6.QtWidgets import (
 from signoff.domain.prediction_log import ColumnMapping, LogImport, LogRole
 from signoff.services.logs import guess_mapping
 from signoff.services.models import list_model_versions
+from signoff.services.source_credentials import remember_password
 from signoff.services.sources import register_source, source_columns
 from signoff.ui.context import AppContext
 
 NONE = "(none)"
-URL_HINT = "duckdb:///data/predictions/*.parquet  ·  postgresql+psycopg://host/db  ·  sc://host:15002"
+URL_HINT = (
+    "duckdb:///data/predictions/*.parquet  ·  duckdb:///data/delta_table  ·  postgresql+psycopg://user@host/db"
+    "  ·  sc://host:15002"
+)
 
 
 def _plain_label(text: str = "") -> QLabel:
@@ -50,7 +54,9 @@ class SourcePage(QWizardPage):
         self.setTitle("A table or files where they are")
         self.setSubTitle(
             "The rows stay in the engine; Signoff asks it for counts. Files named by the URL need no "
-            "table or query; a database does. Passwords come from the environment (PGPASSWORD)."
+            "table or query (nor does a Delta table's folder); a database does. Passwords come from the "
+            "environment (PGPASSWORD) or your keyring: a password typed here is kept there, never in "
+            "Signoff's database."
         )
         self.url = QLineEdit()
         self.url.setPlaceholderText(URL_HINT)
@@ -60,6 +66,10 @@ class SourcePage(QWizardPage):
         self.query = QPlainTextEdit()
         self.query.setAccessibleName("Query")
         self.query.setMaximumHeight(90)
+        self.password = QLineEdit()
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Password, kept in your keyring")
+        self.password.setPlaceholderText("PostgreSQL only; leave empty to use the environment or the keyring")
         read = QPushButton("&Read columns")
         read.setAccessibleName("Read the source's columns")
         read.clicked.connect(self.read_columns)
@@ -68,6 +78,7 @@ class SourcePage(QWizardPage):
         form.addRow("&URL:", self.url)
         form.addRow("&Table:", self.table)
         form.addRow("&Query:", self.query)
+        form.addRow("&Password:", self.password)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         row = QHBoxLayout()
@@ -87,10 +98,18 @@ class SourcePage(QWizardPage):
         self.completeChanged.emit()
         if not url:
             return
+        password = self.password.text()
+        self.password.clear()  # held no longer than it takes to hand it to the keyring
+
+        def read(_control: object) -> dict[str, str]:
+            if password:
+                remember_password(url, password)
+            return source_columns(url, table=table, query=query)
+
         self.status.setText("Asking the source for its columns…")
         self.context.run_job(
             "Read the source's columns",
-            lambda _control: source_columns(url, table=table, query=query),
+            read,
             self._show_columns,
             on_error=lambda message, _detail: self.status.setText(message),
         )
