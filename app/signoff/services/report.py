@@ -47,7 +47,7 @@ from signoff.reporting.file_names import ROOT_CERTIFICATE_NAME, signer_certifica
 from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
-from signoff.services.authority import document_signing, signer_certificate
+from signoff.services.authority import document_signing, personal_signing, signer_certificate
 from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
@@ -290,9 +290,12 @@ def export_report(
     actor: str,
     review_id: int | None = None,
     progress: Progress | None = None,
+    sign_as_me_password: str | None = None,
 ) -> ExportedReport:
     """Write the audit report of ``name`` ``version`` to ``out`` and record the export as an audit event.
 
+    The PAdES signature is the workspace document-signing key's on the exporter's behalf, or, given
+    ``sign_as_me_password`` (the exporter's password, asked again), the exporter's own certificate.
     Raises ``NotFoundError`` for an unknown model version or review, ``InputError`` for a review of
     another version or an output folder that does not exist; then nothing is written anywhere.
     """
@@ -318,7 +321,11 @@ def export_report(
         )
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
-    authority = document_signing(db, actor=actor)
+    authority = (
+        personal_signing(db, actor, sign_as_me_password)
+        if sign_as_me_password is not None
+        else document_signing(db, actor=actor)
+    )
     report_progress(0.4, "rendering the PDF")
     pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint)
     report_progress(0.8, "making it PDF/A-3 and signing it")
@@ -328,9 +335,11 @@ def export_report(
         pdf,
         certificate_der=authority.signing.certificate_der,
         private_key_der=authority.signing.private_key_der,
-        root_der=authority.root.certificate_der,
+        chain_der=authority.chain,
         name=actor,
-        reason=f"Audit report {report.report_id} exported by {actor}, signed with the workspace "
+        reason=f"Audit report {report.report_id} exported and signed by {actor} with their own certificate"
+        if authority.personal
+        else f"Audit report {report.report_id} exported by {actor}, signed with the workspace "
         "document-signing key on their behalf",
     )
     report_progress(0.9, "recording the export")
