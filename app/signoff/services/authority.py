@@ -43,13 +43,12 @@ from signoff.domain.authority import (
 from signoff.domain.errors import ConflictError, InputError, IntegrityError, NotFoundError, PermissionDenied
 from signoff.domain.users import Role, User
 from signoff.services.security import fingerprint, seal_pkcs8, unseal_pkcs8
-from signoff.services.signed_acts import sign_act
+from signoff.services.signed_acts import CA_IMPORTED, sign_act
 from signoff.services.users import authenticate, check_password_current
 from signoff.storage import Database
 
 CREATED = "authority.created"
 KEYS_ENCRYPTED = "authority.keys_encrypted"
-CA_IMPORTED = "authority.ca_imported"
 PERSONAL_ISSUED = "authority.personal_certificate_issued"
 ORGANISATION = "Signoff workspace"
 # An archived report is checked decades later; the certificates must not expire before it is read.

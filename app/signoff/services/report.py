@@ -43,7 +43,11 @@ from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.archive import Attachment, archive_report
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
-from signoff.reporting.file_names import ROOT_CERTIFICATE_NAME, signer_certificate_name
+from signoff.reporting.file_names import (
+    ISSUER_CERTIFICATE_NAME,
+    ROOT_CERTIFICATE_NAME,
+    signer_certificate_name,
+)
 from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
@@ -375,8 +379,8 @@ def export_report(
 
 
 def _check_material(db: Database, evidence: AuditReportInput, authority: DocumentSigning) -> list[Attachment]:
-    """What a reader needs to check the report alone: the workspace root, and for each sign-off signature
-    a certificate by that root binding the signer to the key the signature names."""
+    """What a reader needs to check the report alone: the root (and an organisation's issuing CA below it),
+    and for each sign-off signature a certificate by the issuer binding the signer to the key it names."""
     signatures = evidence.review.signatures if evidence.review is not None else ()
     keys: dict[str, tuple[str, bytes]] = {}  # fingerprint -> (username, public key)
     with db.transaction(write=False) as uow:
@@ -391,6 +395,19 @@ def _check_material(db: Database, evidence: AuditReportInput, authority: Documen
             authority.root.certificate_der,
             "application/pkix-cert",
             f"the workspace root certificate (DER), SHA-256 {authority.root.fingerprint}",
+        ),
+        *(
+            [
+                Attachment(
+                    ISSUER_CERTIFICATE_NAME,
+                    authority.certifier.certificate_der,
+                    "application/pkix-cert",
+                    f"the issuing CA's certificate (DER), issued by the root, SHA-256 "
+                    f"{authority.certifier.fingerprint}",
+                )
+            ]
+            if len(authority.chain) > 1
+            else []
         ),
         *(
             Attachment(
