@@ -31,15 +31,18 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from report_world import NAME, VERSION
-from test_signed_report import verify_offline, workspace_root
+from test_signed_report import workspace_root
 
 from review_world import ANALYST, ANALYST_PASSWORD, analyst_token
 from signoff.domain.authority import DOCUMENT_SIGNING, ROOT
-from signoff.domain.errors import PermissionDenied
+from signoff.domain.errors import InputError, PermissionDenied
 from signoff.domain.users import Role
 from signoff.services import users
 from signoff.services.audit import list_audit_events
-from signoff.services.authority import PASSPHRASE_VARIABLE, document_signing
+from signoff.services.authority import PASSPHRASE_VARIABLE, authority_summary, document_signing
+from signoff.services.authority import import_ca as import_ca_service
+from signoff.services.report import export_report
+from signoff.services.report_offline import verify_report_offline
 from signoff.storage import open_database
 
 APP = Path(__file__).resolve().parents[2] / "app"
@@ -198,19 +201,15 @@ def test_sign_as_me_names_the_person_chains_to_the_workspace_root_and_stays_pdfa
         (issued,) = list_audit_events(db, action="authority.personal_certificate_issued")
     assert issued.payload["certificate_sha256"] == hashlib.sha256(signature.signer_cert.dump()).hexdigest()
     # A wrong password signs nothing.
-    again = cli(
-        url,
-        "report",
-        NAME,
-        VERSION,
-        "--out",
-        str(tmp_path / "wrong.pdf"),
-        "--sign-as-me",
-        "--password-stdin",
-        stdin="not my password at all\n",
-        token=analyst_token(url),
-    )
-    assert again.returncode == 4 and "wrong username or password" in again.stderr
+    with open_database(url) as db, pytest.raises(PermissionDenied, match="wrong username or password"):
+        export_report(
+            db,
+            name=NAME,
+            version=VERSION,
+            out=tmp_path / "wrong.pdf",
+            actor=ANALYST,
+            sign_as_me_password="not my password at all",
+        )
     assert not (tmp_path / "wrong.pdf").exists()
 
 
@@ -301,25 +300,31 @@ def import_ca(url: str, path: Path, file_password: str = P12_PASSWORD):
     )
 
 
-@pytest.mark.parametrize(
-    ("problem", "message"),
-    [
-        ("wrong password", "wrong password, or not a PKCS#12 file"),
-        ("not a CA", "is not a certificate authority"),
-        ("expired", "cannot issue certificates now"),
-    ],
-)
-def test_import_ca_refuses_a_bad_pkcs12_and_leaves_the_database_as_it_was(world, tmp_path, problem, message):
+def test_import_ca_refuses_a_bad_pkcs12_and_leaves_the_database_as_it_was(world, tmp_path):
     url = copy_world(world, tmp_path)
     analyst_token(url)  # the analyst account exists, an administrator
-    before = show(url)
-    data, _ = organisation_p12(ca=problem != "not a CA", expired=problem == "expired")
-    (tmp_path / "acme.p12").write_bytes(data)
-    done = import_ca(url, tmp_path / "acme.p12", "guess" if problem == "wrong password" else P12_PASSWORD)
-    assert done.returncode == 2, done.stderr
-    assert message in done.stderr and "Traceback" not in done.stderr
-    assert show(url) == before
     with open_database(url) as db:
+        before = authority_summary(db)
+    cases = {
+        "wrong password, or not a PKCS#12 file": (organisation_p12()[0], "guess"),
+        "is not a certificate authority": (organisation_p12(ca=False)[0], P12_PASSWORD),
+        "cannot issue certificates now": (organisation_p12(expired=True)[0], P12_PASSWORD),
+    }
+    for message, (data, file_password) in cases.items():
+        with open_database(url) as db, pytest.raises(InputError, match=message):
+            import_ca_service(
+                db,
+                username=ANALYST,
+                password=ANALYST_PASSWORD,
+                pkcs12_data=data,
+                pkcs12_password=file_password,
+            )
+    (tmp_path / "acme.p12").write_bytes(organisation_p12()[0])
+    done = import_ca(url, tmp_path / "acme.p12", "guess")
+    assert done.returncode == 2
+    assert "wrong password, or not a PKCS#12 file" in done.stderr and "Traceback" not in done.stderr
+    with open_database(url) as db:
+        assert authority_summary(db) == before
         assert list_audit_events(db, action="authority.ca_imported") == []
 
 
@@ -328,35 +333,26 @@ def test_an_imported_organisation_ca_signs_reports_that_chain_to_the_organisatio
     world, tmp_path, intermediate
 ):
     url = copy_world(world, tmp_path)
-    token = analyst_token(url)
+    analyst_token(url)
     data, organisation_root = organisation_p12(intermediate=intermediate)
     (tmp_path / "acme.p12").write_bytes(data)
     done = import_ca(url, tmp_path / "acme.p12")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["root_sha256"] == hashlib.sha256(organisation_root).hexdigest()
     out = tmp_path / "acme.pdf"
-    exported = cli(
-        url,
-        "report",
-        NAME,
-        VERSION,
-        "--out",
-        str(out),
-        "--sign-as-me",
-        "--password-stdin",
-        stdin=ANALYST_PASSWORD + "\n",
-        token=token,
-    )
-    assert exported.returncode == 0, exported.stderr
+    with open_database(url) as db:
+        export_report(
+            db, name=NAME, version=VERSION, out=out, actor=ANALYST, sign_as_me_password=ANALYST_PASSWORD
+        )
     raw = out.read_bytes()
     status, signature = pyhanko_status(raw, organisation_root)
     assert status.intact and status.valid and status.trusted
     assert signature.signer_cert.subject.native["common_name"] == "Ann Analyst"
     assert not pyhanko_status(raw, workspace_root(url))[0].trusted  # the workspace's own root no longer
-    code, verdict, _ = verify_offline(out, "--offline")
-    assert (code, verdict["ok"]) == (0, True), [c for c in verdict["checks"] if c["ok"] is False]
+    verdict = verify_report_offline(out)
+    assert verdict.ok, [c for c in verdict.checks if c.ok is False]
     assert "signature 2 (Carol Çelik, approved) verifies under its embedded certificate" in [
-        c["name"] for c in verdict["checks"]
+        c.name for c in verdict.checks if c.ok
     ]
     with open_database(url) as db:
         (event,) = list_audit_events(db, action="authority.ca_imported")

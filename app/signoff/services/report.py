@@ -311,6 +311,12 @@ def export_report(
         )
     if out.is_dir():
         raise InputError(f"{str(out)!r} is a folder; give the report's file name, e.g. report.pdf")
+    # Who signs is settled first: a wrong password or a missing key passphrase costs no rendering.
+    authority = (
+        personal_signing(db, actor, sign_as_me_password)
+        if sign_as_me_password is not None
+        else document_signing(db, actor=actor)
+    )
     report_progress(0.0, "gathering evidence")
     evidence = gather_report_input(db, name=name, version=version, actor=actor, review_id=review_id)
     report_progress(0.2, "verifying the evidence")
@@ -325,11 +331,6 @@ def export_report(
         )
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
-    authority = (
-        personal_signing(db, actor, sign_as_me_password)
-        if sign_as_me_password is not None
-        else document_signing(db, actor=actor)
-    )
     report_progress(0.4, "rendering the PDF")
     pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint)
     report_progress(0.8, "making it PDF/A-3 and signing it")
