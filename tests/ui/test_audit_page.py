@@ -60,13 +60,14 @@ def test_events_in_words_with_printed_names_and_filters(qtbot, context, qtmodelt
     qtbot.addWidget(page)
     qtmodeltester.check(page.model)
     rows = _rows(page)
-    # user.created, model.added (fraud), model.added + registry.imported, registry.changed + registry.imported
+    # user.created, authority.created, model.added (fraud), model.added + registry.imported, registry.changed + registry.imported
     assert [r[4] for r in rows] == [
         "registry.imported",
         "registry.changed",
         "registry.imported",
         "model.added",
         "model.added",
+        "authority.created",  # the first administrator starts the workspace: its certificate authority
         "user.created",
     ]
     changed = rows[1]
@@ -92,7 +93,7 @@ def test_events_in_words_with_printed_names_and_filters(qtbot, context, qtmodelt
     page.kind.setCurrentIndex(0)
 
     page.actor.setCurrentIndex(page.actor.findData("zoe"))
-    assert [r[4] for r in _rows(page)] == ["model.added", "user.created"]
+    assert [r[4] for r in _rows(page)] == ["model.added", "authority.created", "user.created"]
     page.actor.setCurrentIndex(0)
 
     today = datetime.now(UTC).date()
