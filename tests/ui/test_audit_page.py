@@ -100,11 +100,11 @@ def test_events_in_words_with_printed_names_and_filters(qtbot, context, qtmodelt
     page.since.setDate(QDate(today + timedelta(days=1)))
     assert _rows(page) == []
     page.since.setDate(QDate(today))
-    assert len(_rows(page)) == 6
+    assert len(_rows(page)) == 7
     page.until.setDate(QDate(today - timedelta(days=1)))
     assert _rows(page) == []
     page.until.setDate(QDate(today))  # inclusive of the whole day
-    assert len(_rows(page)) == 6
+    assert len(_rows(page)) == 7
 
 
 def test_the_filtered_events_export_to_csv_and_pdf(qtbot, context, tmp_path):
