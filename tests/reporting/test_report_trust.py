@@ -34,6 +34,7 @@ from report_world import NAME, VERSION
 from test_signed_report import workspace_root
 
 from review_world import ANALYST, ANALYST_PASSWORD, analyst_token
+from signoff.domain.audit_wording import describe
 from signoff.domain.authority import DOCUMENT_SIGNING, ROOT
 from signoff.domain.errors import InputError, PermissionDenied
 from signoff.domain.users import Role
@@ -114,6 +115,7 @@ def test_first_start_makes_the_ca_with_keys_encrypted_under_a_0600_file_and_a_co
         serialization.load_der_private_key(stored.private_key_der, password=passphrase)
     fingerprint = hashlib.sha256(root.certificate_der).hexdigest()
     assert created.actor == "ann" and created.payload["root_sha256"] == fingerprint
+    assert fingerprint in describe(created)  # the audit trail in words names the root
     assert show(url)["root_sha256"] == fingerprint
 
     # The database copied without its key file: it refuses to sign, naming the missing file.
