@@ -56,6 +56,7 @@ VALIDITY = timedelta(days=365 * 50)
 KEY_BITS = 3072  # NIST SP 800-57: 128-bit security, beyond 2030
 PASSPHRASE_VARIABLE = "SIGNOFF_SIGNING_KEY_PASSPHRASE"
 KEY_FILE_SUFFIX = ".signing-key"
+_ORGANISATION_ROLES = (ORGANISATION_ROOT, ORGANISATION_CA, ORGANISATION_SIGNING)
 
 NO_PASSPHRASE_SERVER = (
     "the workspace's signing keys are encrypted with a passphrase kept outside the database, and none is "
@@ -219,8 +220,11 @@ def document_signing(db: Database, *, actor: str) -> DocumentSigning:
         present = uow.authority.get(ROOT) is not None
     if not present:
         _create(db, actor)
-    passphrase = _passphrase(db, create=_has_plain_keys(db))
-    _encrypt_plain_keys(db, actor, passphrase)
+    plain = _has_plain_keys(db)
+    # A database of the previous release has no key file yet: it is made now, with its keys' encryption.
+    passphrase = _passphrase(db, create=plain)
+    if plain:
+        _encrypt_plain_keys(db, actor, passphrase)
     with db.transaction(write=False) as uow:
         roles = {role: uow.authority.get(role) for role in (ROOT, DOCUMENT_SIGNING, *_ORGANISATION_ROLES)}
     organisation = [roles[r] for r in _ORGANISATION_ROLES]
@@ -240,9 +244,6 @@ def document_signing(db: Database, *, actor: str) -> DocumentSigning:
     return DocumentSigning(root=_decrypted(db, root, passphrase), signing=_decrypted(db, signing, passphrase))
 
 
-_ORGANISATION_ROLES = (ORGANISATION_ROOT, ORGANISATION_CA, ORGANISATION_SIGNING)
-
-
 def _has_plain_keys(db: Database) -> bool:
     with db.transaction(write=False) as uow:
         stored = [uow.authority.get(role) for role in (ROOT, DOCUMENT_SIGNING)]
@@ -251,8 +252,6 @@ def _has_plain_keys(db: Database) -> bool:
 
 def _encrypt_plain_keys(db: Database, actor: str, passphrase: bytes) -> None:
     """Keys stored unencrypted by the previous release (0011) are encrypted on first use, audited."""
-    if not _has_plain_keys(db):
-        return
     with db.transaction() as uow:
         encrypted = []
         for role in (ROOT, DOCUMENT_SIGNING):
