@@ -395,7 +395,8 @@ def _check_material(db: Database, evidence: AuditReportInput, authority: Documen
             ROOT_CERTIFICATE_NAME,
             authority.root.certificate_der,
             "application/pkix-cert",
-            f"the workspace root certificate (DER), SHA-256 {authority.root.fingerprint}",
+            f"the {'organisation' if authority.issuer is not None else 'workspace'} root certificate (DER), "
+            f"SHA-256 {authority.root.fingerprint}",
         ),
         *(
             [
