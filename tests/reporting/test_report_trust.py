@@ -33,14 +33,19 @@ from pyhanko_certvalidator import ValidationContext
 from report_world import NAME, VERSION
 from test_signed_report import workspace_root
 
-from review_world import ANALYST, ANALYST_PASSWORD, analyst_token
+from review_world import ANALYST, ANALYST_PASSWORD, PASSWORDS, analyst_token
 from signoff.domain.audit_wording import describe
 from signoff.domain.authority import DOCUMENT_SIGNING, ROOT
 from signoff.domain.errors import InputError, PermissionDenied
 from signoff.domain.users import Role
 from signoff.services import users
 from signoff.services.audit import list_audit_events
-from signoff.services.authority import PASSPHRASE_VARIABLE, authority_summary, document_signing
+from signoff.services.authority import (
+    PASSPHRASE_VARIABLE,
+    authority_summary,
+    document_signing,
+    personal_signing,
+)
 from signoff.services.authority import import_ca as import_ca_service
 from signoff.services.report import export_report
 from signoff.services.report_offline import verify_report_offline
@@ -215,9 +220,20 @@ def test_sign_as_me_names_the_person_chains_to_the_workspace_root_and_stays_pdfa
     assert not (tmp_path / "wrong.pdf").exists()
 
 
-def test_a_service_account_keeps_the_workspace_key(world, tmp_path):
+def test_a_password_change_gets_a_new_personal_certificate_and_a_service_account_none(world, tmp_path):
     url = copy_world(world, tmp_path)
     with open_database(url) as db:
+        first = personal_signing(db, "carol", PASSWORDS["carol"]).signing.certificate_der
+        assert personal_signing(db, "carol", PASSWORDS["carol"]).signing.certificate_der == first
+        # The key was sealed under the old password, which no longer opens it: a new certificate follows.
+        users.change_password(db, "carol", PASSWORDS["carol"], "carol's new password 4")
+        second = personal_signing(db, "carol", "carol's new password 4").signing.certificate_der
+        assert second != first
+        issued = list_audit_events(db, action="authority.personal_certificate_issued")
+        assert sorted(e.payload["certificate_sha256"] for e in issued) == sorted(
+            hashlib.sha256(c).hexdigest() for c in (first, second)
+        )
+
         admin = next(u for u in users.list_users(db) if Role.ADMIN in u.roles)
         users.add_user(
             db,
@@ -228,8 +244,6 @@ def test_a_service_account_keeps_the_workspace_key(world, tmp_path):
             roles=frozenset({Role.SERVICE}),
             password="pipeline password 1",
         )
-        from signoff.services.authority import personal_signing
-
         with pytest.raises(PermissionDenied, match="service account"):
             personal_signing(db, "pipeline", "pipeline password 1")
 
