@@ -376,3 +376,30 @@ def test_an_imported_organisation_ca_signs_reports_that_chain_to_the_organisatio
 
         assert verify_signed_acts(db) == []
     assert event.payload["manifest"]["root_sha256"] == hashlib.sha256(organisation_root).hexdigest()
+
+
+def test_on_a_team_database_the_passphrase_comes_from_the_environment(postgres_server, monkeypatch):
+    url = postgres_server.create_database("signoff_template")
+    monkeypatch.delenv(PASSPHRASE_VARIABLE)
+    with open_database(url) as db:
+        # No passphrase at the first administrator: the authority waits for the first export...
+        users.add_user(
+            db,
+            None,
+            username="ann",
+            full_name="Ann Admin",
+            email="ann@example.org",
+            roles=frozenset({Role.ADMIN}),
+            password=ADMIN_PASSWORD,
+        )
+        assert list_audit_events(db, action="authority.created") == []
+        # ...which refuses, saying what to set, and stores nothing.
+        with pytest.raises(PermissionDenied, match=f"set {PASSPHRASE_VARIABLE}"):
+            document_signing(db, actor="ann")
+        assert list_audit_events(db, action="authority.created") == []
+        monkeypatch.setenv(PASSPHRASE_VARIABLE, "the team's passphrase")
+        made = document_signing(db, actor="ann")
+        with db.transaction(write=False) as uow:
+            stored = uow.authority.get(ROOT)
+    serialization.load_der_private_key(stored.private_key_der, password=b"the team's passphrase")
+    assert stored.certificate_der == made.root.certificate_der
