@@ -32,6 +32,10 @@ APP_DIR = REPO_ROOT / "app"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+# The workspace CA's keys are encrypted under a passphrase kept outside the database. Tests copy
+# databases (a prepared world per engine, PostgreSQL templates), which would leave an SQLite key file
+# behind, so they use the passphrase from the environment; tests/services/test_trust.py covers the file.
+os.environ.setdefault("SIGNOFF_SIGNING_KEY_PASSPHRASE", "test passphrase of the workspace signing keys")
 
 
 @pytest.fixture(autouse=True)

@@ -39,8 +39,9 @@ def test_import_list_show_and_verify(signed_in_cli, db_url, db, log_csv, log_map
     assert shown.returncode == 0 and imported["evidence_sha256"] in shown.stdout and "500" in shown.stdout
 
     verdict = verify_audit_log(db)
-    # the model, the import, and the test account's creation and sign-in token
-    assert verdict.ok and verdict.events_checked == 4
+    # the model, the import, and the test account's creation (with the workspace's certificate
+    # authority: it is the first administrator) and sign-in token
+    assert verdict.ok and verdict.events_checked == 5
 
 
 def test_a_rejected_import_is_one_paragraph_exit_2_and_changes_nothing(

@@ -60,13 +60,14 @@ def test_events_in_words_with_printed_names_and_filters(qtbot, context, qtmodelt
     qtbot.addWidget(page)
     qtmodeltester.check(page.model)
     rows = _rows(page)
-    # user.created, model.added (fraud), model.added + registry.imported, registry.changed + registry.imported
+    # user.created, authority.created, model.added (fraud), model.added + registry.imported, registry.changed + registry.imported
     assert [r[4] for r in rows] == [
         "registry.imported",
         "registry.changed",
         "registry.imported",
         "model.added",
         "model.added",
+        "authority.created",  # the first administrator starts the workspace: its certificate authority
         "user.created",
     ]
     changed = rows[1]
@@ -92,18 +93,18 @@ def test_events_in_words_with_printed_names_and_filters(qtbot, context, qtmodelt
     page.kind.setCurrentIndex(0)
 
     page.actor.setCurrentIndex(page.actor.findData("zoe"))
-    assert [r[4] for r in _rows(page)] == ["model.added", "user.created"]
+    assert [r[4] for r in _rows(page)] == ["model.added", "authority.created", "user.created"]
     page.actor.setCurrentIndex(0)
 
     today = datetime.now(UTC).date()
     page.since.setDate(QDate(today + timedelta(days=1)))
     assert _rows(page) == []
     page.since.setDate(QDate(today))
-    assert len(_rows(page)) == 6
+    assert len(_rows(page)) == 7
     page.until.setDate(QDate(today - timedelta(days=1)))
     assert _rows(page) == []
     page.until.setDate(QDate(today))  # inclusive of the whole day
-    assert len(_rows(page)) == 6
+    assert len(_rows(page)) == 7
 
 
 def test_the_filtered_events_export_to_csv_and_pdf(qtbot, context, tmp_path):

@@ -337,6 +337,7 @@ def test_a_model_version_is_signed_off_through_the_desktop_app(qtbot, context, t
     # What happened, in order, as reasoned from the steps above:
     assert audit_actions(db) == [
         "user.created",
+        "authority.created",  # with the first administrator: the workspace's certificate authority
         "user.created",
         "auth.signed_in",  # the author
         "model.added",
@@ -348,7 +349,6 @@ def test_a_model_version_is_signed_off_through_the_desktop_app(qtbot, context, t
         "review.signed",
         "auth.signed_in",  # the approver
         "review.signed",
-        "authority.created",  # the first export makes the workspace's certificate authority
         "report.exported",
     ]
     assert audit.verdict.text().startswith("✔ Intact: 14 events verified")

@@ -129,3 +129,23 @@ def test_file_name_and_checks_model(qtmodeltester, report_db):
     model.set_rows([ReportCheck("a", True, "x"), ReportCheck("b", False, "y"), ReportCheck("c", None, "z")])
     qtmodeltester.check(model)
     assert [model.index(r, 1).data() for r in range(3)] == ["✔ holds", "✘ FAILS", "– not applicable"]
+
+
+def test_sign_as_me_through_the_page_names_the_person_and_asks_again_next_time(qtbot, window, tmp_path):
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from review_world import NAMES, PASSWORDS
+
+    page = window.pages["report"]
+    out = tmp_path / "signed-by-alice.pdf"
+    page.path_edit.setText(str(out))
+    page.sign_as_me.setChecked(True)
+    page.export_button.click()  # no password typed: nothing is started
+    assert "Type your password" in page.result.text() and not out.exists()
+    page.sign_password.setText(PASSWORDS["alice"])
+    page.export_button.click()
+    qtbot.waitUntil(lambda: page.exported is not None, timeout=120000)
+    assert page.sign_password.text() == ""  # asked again at the next export
+    with out.open("rb") as stream:
+        (signature,) = PdfFileReader(stream, strict=False).embedded_signatures
+        assert signature.signer_cert.subject.native["common_name"] == NAMES["alice"]

@@ -63,6 +63,11 @@ COMMANDS = (
         "check the audit log and every signature, or an exported report",
     ),
     Command("audit", "signoff.cli.audit_command", "verify and read the audit log"),
+    Command(
+        "authority",
+        "signoff.cli.authority_command",
+        "the certificate authority that signs reports: show its root, import an organisation CA",
+    ),
     Command("demo", "signoff.cli.demo_command", "build the demo workspace into the database"),
 )
 

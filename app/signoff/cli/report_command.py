@@ -7,6 +7,7 @@ from pathlib import Path
 
 from signoff.cli.common import StatusLine, actor, add_json_flag, open_db, print_json
 from signoff.cli.identity import SIGNED_IN
+from signoff.cli.passwords import PasswordReader
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument(
         "-o", "--out", required=True, type=Path, metavar="FILE.pdf", help="where to write the PDF"
     )
+    report.add_argument(
+        "--sign-as-me",
+        action="store_true",
+        help="sign the PDF with your own certificate from the workspace CA (your password is asked again; "
+        "with --password-stdin, the next line) instead of the workspace key on your behalf",
+    )
     add_json_flag(report)
     report.set_defaults(handler=run)
 
@@ -33,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     from signoff.services.report import export_report  # reportlab and pypdf load only for this command
 
     with StatusLine() as progress, open_db(args) as db:
+        own_password = None
+        if args.sign_as_me:
+            own_password = PasswordReader(args.password_stdin).read(
+                f"password for {actor(args)} (signing the report as yourself): "
+            )
         exported = export_report(
             db,
             name=args.name,
@@ -41,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
             actor=actor(args),
             review_id=args.review,
             progress=progress,
+            sign_as_me_password=own_password,
         )
     if args.json:
         print_json(exported.to_dict())

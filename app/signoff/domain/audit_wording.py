@@ -17,6 +17,7 @@ from signoff.domain.registry_history import RegistryChange
 EVENT_KINDS: dict[str, str] = {
     "analysis": "Analyses",
     "auth": "Sign-in",
+    "authority": "Certificate authority",
     "log": "Prediction logs",
     "model": "Model versions",
     "policy": "Policy checks",
@@ -142,6 +143,18 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     ),
     "auth.signed_in": lambda p: "Signed in",
     "waiver.granted": lambda p: f"Waiver granted: {_fields(p)}",
+    "authority.created": lambda p: (
+        f"Certificate authority created: root SHA-256 {p['root_sha256']}, {p.get('algorithm', 'RSA')}"
+    ),
+    "authority.keys_encrypted": lambda p: (
+        f"Signing keys ({value_text(p['roles'])}) encrypted under the passphrase from {p.get('passphrase')}"
+    ),
+    "authority.personal_certificate_issued": lambda p: (
+        f"Personal signing certificate issued, SHA-256 {p['certificate_sha256']}"
+    ),
+    "authority.ca_imported": lambda p: (
+        f"Organisation CA {p['manifest']['ca_subject']} imported: root SHA-256 {p['root_sha256']}"
+    ),
 }
 
 

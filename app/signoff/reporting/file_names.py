@@ -17,6 +17,8 @@ ROOT_FINGERPRINT_LABEL = "Signed (PAdES) under the workspace root certificate, S
 MANIFEST_NAME = "evidence-manifest.json"
 MANIFEST_SCHEMA = "signoff.report-attachments/1"
 ROOT_CERTIFICATE_NAME = "workspace-root.cer"
+# Only when an organisation's CA below its root issues the certificates: the link from signer to root.
+ISSUER_CERTIFICATE_NAME = "issuing-ca.cer"
 SIGNER_CERTIFICATE_PREFIX = "signer-"
 
 

@@ -44,13 +44,20 @@ class PadesVerdict:
 
 
 def sign_report(
-    pdf: bytes, *, certificate_der: bytes, private_key_der: bytes, root_der: bytes, name: str, reason: str
+    pdf: bytes,
+    *,
+    certificate_der: bytes,
+    private_key_der: bytes,
+    chain_der: tuple[bytes, ...],
+    name: str,
+    reason: str,
 ) -> bytes:
-    """``pdf`` with a PAdES baseline signature by ``certificate_der`` appended as an incremental update."""
+    """``pdf`` with a PAdES baseline signature by ``certificate_der`` appended as an incremental update;
+    ``chain_der`` (the issuing CA up to the root) travels in the signature so a validator can build the path."""
     signer = signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(certificate_der),
         signing_key=asn1_keys.PrivateKeyInfo.load(private_key_der),
-        cert_registry=SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(root_der)]),
+        cert_registry=SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(c) for c in chain_der]),
     )
     metadata = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,

@@ -43,11 +43,15 @@ from signoff.domain.registry_snapshot import ModelVersionRecord
 from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.archive import Attachment, archive_report
 from signoff.reporting.audit_report import AuditReportInput, build_audit_report
-from signoff.reporting.file_names import ROOT_CERTIFICATE_NAME, signer_certificate_name
+from signoff.reporting.file_names import (
+    ISSUER_CERTIFICATE_NAME,
+    ROOT_CERTIFICATE_NAME,
+    signer_certificate_name,
+)
 from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
-from signoff.services.authority import document_signing, signer_certificate
+from signoff.services.authority import document_signing, personal_signing, signer_certificate
 from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
 from signoff.services.reviews import POLICY_RUN_KIND
@@ -290,9 +294,12 @@ def export_report(
     actor: str,
     review_id: int | None = None,
     progress: Progress | None = None,
+    sign_as_me_password: str | None = None,
 ) -> ExportedReport:
     """Write the audit report of ``name`` ``version`` to ``out`` and record the export as an audit event.
 
+    The PAdES signature is the workspace document-signing key's on the exporter's behalf, or, given
+    ``sign_as_me_password`` (the exporter's password, asked again), the exporter's own certificate.
     Raises ``NotFoundError`` for an unknown model version or review, ``InputError`` for a review of
     another version or an output folder that does not exist; then nothing is written anywhere.
     """
@@ -304,6 +311,12 @@ def export_report(
         )
     if out.is_dir():
         raise InputError(f"{str(out)!r} is a folder; give the report's file name, e.g. report.pdf")
+    # Who signs is settled first: a wrong password or a missing key passphrase costs no rendering.
+    authority = (
+        personal_signing(db, actor, sign_as_me_password)
+        if sign_as_me_password is not None
+        else document_signing(db, actor=actor)
+    )
     report_progress(0.0, "gathering evidence")
     evidence = gather_report_input(db, name=name, version=version, actor=actor, review_id=review_id)
     report_progress(0.2, "verifying the evidence")
@@ -318,7 +331,6 @@ def export_report(
         )
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
-    authority = document_signing(db, actor=actor)
     report_progress(0.4, "rendering the PDF")
     pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint)
     report_progress(0.8, "making it PDF/A-3 and signing it")
@@ -328,9 +340,11 @@ def export_report(
         pdf,
         certificate_der=authority.signing.certificate_der,
         private_key_der=authority.signing.private_key_der,
-        root_der=authority.root.certificate_der,
+        chain_der=authority.chain,
         name=actor,
-        reason=f"Audit report {report.report_id} exported by {actor}, signed with the workspace "
+        reason=f"Audit report {report.report_id} exported and signed by {actor} with their own certificate"
+        if authority.personal
+        else f"Audit report {report.report_id} exported by {actor}, signed with the workspace "
         "document-signing key on their behalf",
     )
     report_progress(0.9, "recording the export")
@@ -366,8 +380,8 @@ def export_report(
 
 
 def _check_material(db: Database, evidence: AuditReportInput, authority: DocumentSigning) -> list[Attachment]:
-    """What a reader needs to check the report alone: the workspace root, and for each sign-off signature
-    a certificate by that root binding the signer to the key the signature names."""
+    """What a reader needs to check the report alone: the root (and an organisation's issuing CA below it),
+    and for each sign-off signature a certificate by the issuer binding the signer to the key it names."""
     signatures = evidence.review.signatures if evidence.review is not None else ()
     keys: dict[str, tuple[str, bytes]] = {}  # fingerprint -> (username, public key)
     with db.transaction(write=False) as uow:
@@ -381,7 +395,21 @@ def _check_material(db: Database, evidence: AuditReportInput, authority: Documen
             ROOT_CERTIFICATE_NAME,
             authority.root.certificate_der,
             "application/pkix-cert",
-            f"the workspace root certificate (DER), SHA-256 {authority.root.fingerprint}",
+            f"the {'organisation' if authority.issuer is not None else 'workspace'} root certificate (DER), "
+            f"SHA-256 {authority.root.fingerprint}",
+        ),
+        *(
+            [
+                Attachment(
+                    ISSUER_CERTIFICATE_NAME,
+                    authority.certifier.certificate_der,
+                    "application/pkix-cert",
+                    f"the issuing CA's certificate (DER), issued by the root, SHA-256 "
+                    f"{authority.certifier.fingerprint}",
+                )
+            ]
+            if len(authority.chain) > 1
+            else []
         ),
         *(
             Attachment(

@@ -13,11 +13,14 @@ from typing import Any
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
-from signoff.reporting.file_names import ROOT_CERTIFICATE_NAME, signer_certificate_name
+from signoff.reporting.file_names import (
+    ISSUER_CERTIFICATE_NAME,
+    ROOT_CERTIFICATE_NAME,
+    signer_certificate_name,
+)
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
 from signoff.services.security import fingerprint, signature_is_valid
 
@@ -31,6 +34,9 @@ def verify_report_offline(pdf: Path) -> ReportVerification:
     embedded = read_report(pdf)
     checks = [*embedded.checks, *file_checks(embedded)]
     root = _certificate(embedded.attachments.get(ROOT_CERTIFICATE_NAME, b""))
+    issuer = _certificate(embedded.attachments.get(ISSUER_CERTIFICATE_NAME, b""))
+    if root is not None and issuer is not None:  # an organisation's CA below its root issued the certificates
+        root = issuer if _issued_by(issuer, root) else None
     if not embedded.signatures:
         checks.append(ReportCheck("signatures", None, "the report carries no signatures"))
     for printed in embedded.signatures:
@@ -46,20 +52,12 @@ def _certificate(data: bytes) -> x509.Certificate | None:
 
 
 def _issued_by(certificate: x509.Certificate, root: x509.Certificate) -> bool:
-    """Whether the root's key signed ``certificate`` (the root is RSA, as services/authority.py makes it)."""
-    public_key = root.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey) or certificate.signature_hash_algorithm is None:
-        return False
+    """Whether ``root``'s key (RSA, or an organisation's ECDSA) signed ``certificate`` under its name."""
     try:
-        public_key.verify(
-            certificate.signature,
-            certificate.tbs_certificate_bytes,
-            padding.PKCS1v15(),
-            certificate.signature_hash_algorithm,
-        )
-    except InvalidSignature:
+        certificate.verify_directly_issued_by(root)
+    except (ValueError, TypeError, InvalidSignature):
         return False
-    return certificate.issuer == root.subject
+    return True
 
 
 def _embedded_signature_check(

@@ -28,6 +28,7 @@ from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import IntegrityError, PermissionDenied
 
 SEALED_KEY_FORMAT = "signoff.sealed-ed25519/1"
+SEALED_PKCS8_FORMAT = "signoff.sealed-pkcs8/1"  # a personal document-signing key (services/authority.py)
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 WRONG_PASSWORD = "wrong password for {name!r}"
 
@@ -78,6 +79,27 @@ def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(password.encode("utf-8"))
 
 
+def _seal_bytes(raw: bytes, password: str, associated_data: bytes, format_name: str) -> bytes:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    key = _derive(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    envelope = {
+        "format": format_name,
+        "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
+        "cipher": "AES-256-GCM",
+        "nonce": _b64(nonce),
+        "ciphertext": _b64(AESGCM(key).encrypt(nonce, raw, associated_data)),
+    }
+    return canonical_json(envelope)
+
+
+def _unseal_bytes(sealed: bytes, password: str, associated_data: bytes) -> bytes:
+    """The sealed bytes; ``InvalidTag`` for a wrong password, ValueError/KeyError/TypeError when damaged."""
+    envelope: dict[str, Any] = json.loads(sealed)
+    kdf = envelope["kdf"]
+    derived = _derive(password, _unb64(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
+    return AESGCM(derived).decrypt(_unb64(envelope["nonce"]), _unb64(envelope["ciphertext"]), associated_data)
+
+
 def _seal(username: str, private_key: Ed25519PrivateKey, password: str) -> bytes:
     public_key = private_key.public_key().public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
@@ -85,29 +107,12 @@ def _seal(username: str, private_key: Ed25519PrivateKey, password: str) -> bytes
     raw = private_key.private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
     )
-    salt, nonce = os.urandom(16), os.urandom(12)
-    key = _derive(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
-    ciphertext = AESGCM(key).encrypt(nonce, raw, _associated_data(username, public_key))
-    envelope = {
-        "format": SEALED_KEY_FORMAT,
-        "kdf": {"name": "scrypt", "n": SCRYPT_N, "r": SCRYPT_R, "p": SCRYPT_P, "salt": _b64(salt)},
-        "cipher": "AES-256-GCM",
-        "nonce": _b64(nonce),
-        "ciphertext": _b64(ciphertext),
-    }
-    return canonical_json(envelope)
+    return _seal_bytes(raw, password, _associated_data(username, public_key), SEALED_KEY_FORMAT)
 
 
 def _unseal(username: str, key: SigningKey, password: str) -> Ed25519PrivateKey:
     try:
-        envelope: dict[str, Any] = json.loads(key.sealed_private_key)
-        kdf = envelope["kdf"]
-        derived = _derive(password, _unb64(kdf["salt"]), kdf["n"], kdf["r"], kdf["p"])
-        raw = AESGCM(derived).decrypt(
-            _unb64(envelope["nonce"]),
-            _unb64(envelope["ciphertext"]),
-            _associated_data(username, key.public_key),
-        )
+        raw = _unseal_bytes(key.sealed_private_key, password, _associated_data(username, key.public_key))
     except InvalidTag:
         raise PermissionDenied(WRONG_PASSWORD.format(name=username)) from None
     except (ValueError, KeyError, TypeError) as error:
@@ -116,6 +121,29 @@ def _unseal(username: str, key: SigningKey, password: str) -> Ed25519PrivateKey:
     if _raw_public(private_key) != key.public_key:
         raise IntegrityError(f"the stored signing key of {username!r} does not match its public key")
     return private_key
+
+
+def _pkcs8_associated_data(username: str, certificate_sha256: str) -> bytes:
+    return canonical_json(
+        {"format": SEALED_PKCS8_FORMAT, "username": username, "certificate": certificate_sha256}
+    )
+
+
+def seal_pkcs8(username: str, private_key_der: bytes, certificate_sha256: str, password: str) -> bytes:
+    """A PKCS#8 private key sealed like the sign-off key (scrypt, AES-256-GCM), bound to its owner and to
+    the certificate it belongs to, so it cannot be moved to another account or certificate."""
+    associated = _pkcs8_associated_data(username, certificate_sha256)
+    return _seal_bytes(private_key_der, password, associated, SEALED_PKCS8_FORMAT)
+
+
+def unseal_pkcs8(username: str, sealed: bytes, certificate_sha256: str, password: str) -> bytes:
+    """The PKCS#8 DER sealed by ``seal_pkcs8``; ``PermissionDenied`` when the password does not open it."""
+    try:
+        return _unseal_bytes(sealed, password, _pkcs8_associated_data(username, certificate_sha256))
+    except InvalidTag:
+        raise PermissionDenied(WRONG_PASSWORD.format(name=username)) from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise IntegrityError(f"the stored certificate key of {username!r} is damaged: {error}") from None
 
 
 def _raw_public(private_key: Ed25519PrivateKey) -> bytes:

@@ -21,8 +21,13 @@ from signoff.storage import Database
 TRUSTED = "model.artifact_trusted"
 WAIVED = "waiver.granted"
 RISK_ACCEPTED = "condition.closed"  # signed when an approver accepts an unmet condition's risk
+CA_IMPORTED = "authority.ca_imported"  # an administrator makes an organisation's CA the issuer
 # Signed acts recorded only in the audit log: the event carries the manifest, signature and key.
-SIGNED_EVENTS = {TRUSTED: "trust decision", RISK_ACCEPTED: "risk acceptance"}
+SIGNED_EVENTS = {
+    TRUSTED: "trust decision",
+    RISK_ACCEPTED: "risk acceptance",
+    CA_IMPORTED: "organisation CA import",
+}
 
 
 def sign_act(

@@ -139,6 +139,13 @@ def add_user(
                 **({SESSION_KEY: session_facts(user, "first-start")} if first else {}),
             },
         )
+    if first:
+        # The first administrator starts the workspace: its certificate authority is made now, so the
+        # root's fingerprint is known (and audited) before any report. Imported here: the authority
+        # re-authenticates through this module.
+        from signoff.services.authority import create_authority
+
+        create_authority(db, actor=username)
     return user
 
 

@@ -151,6 +151,13 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def file_path(self) -> Path | None:
+        """The SQLite database file, or None for a server database."""
+        if self.dialect == "sqlite" and self.engine.url.database:
+            return Path(self.engine.url.database)
+        return None
+
     def subscribe(self, listener: AuditListener) -> Callable[[], None]:
         """Call ``listener`` with each audit event once its transaction committed; returns an unsubscribe."""
         self._listeners.append(listener)

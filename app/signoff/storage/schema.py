@@ -504,8 +504,9 @@ class InventoryRecordRow(Base):
 class WorkspaceCertificateRow(Base):
     """The workspace authority's root and document-signing certificates, one row per role, never changed.
 
-    The private keys are stored as PKCS#8 DER without a password: a report is signed on behalf of whoever
-    exports it, service accounts included, so the key is as well protected as the database itself.
+    The private keys are PKCS#8 DER encrypted with the workspace's key-encryption passphrase, which is kept
+    outside the database (``services/authority.py``); rows of 0011 held them unencrypted and are encrypted
+    in place on first use, the one change a row sees. An organisation's root has no key here (empty).
     """
 
     __tablename__ = "workspace_certificate"
@@ -517,3 +518,20 @@ class WorkspaceCertificateRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class PersonalCertificateRow(Base):
+    """A person's own document-signing certificate (issued by the workspace or organisation CA) and its
+    RSA key sealed under their password, for reports signed as themselves. Append-only: a new row after a
+    password change or a new CA; the newest row by that CA that the password opens is used."""
+
+    __tablename__ = "personal_certificate"
+    __table_args__ = (Index("ix_personal_certificate_username", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("app_user.username"))
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH))
+    issuer_sha256: Mapped[str] = mapped_column(String(SHA256_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -30,6 +30,7 @@ APPEND_ONLY_TABLES = (
     "analysis_run",
     "prediction_log",
     "waiver",
+    "personal_certificate",
 )
 DELETABLE_TABLES = ("review_log",)  # a review's chosen logs are replaced when its evidence changes
 # What a sign-in, a lockout or a person's own password change writes; roles, keys and status are the

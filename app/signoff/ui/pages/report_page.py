@@ -15,6 +15,7 @@ from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -124,6 +125,20 @@ class ReportPage(QWidget):
         file_label.setBuddy(self.path_edit)  # Alt+L reaches the field inside the row's layout
         form.addRow(file_label, path_row)
         form.addRow("&Review:", self.review_box)
+        # Signing as oneself uses a personal certificate whose key is sealed under the password: asked
+        # at each export, like every signature; otherwise the workspace key signs on the person's behalf.
+        self.sign_as_me = QCheckBox("&Sign as me with my own certificate (password needed)")
+        self.sign_as_me.setAccessibleName("Sign the PDF as me")
+        self.sign_password = QLineEdit()
+        self.sign_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sign_password.setAccessibleName("Your password, to sign as yourself")
+        self.sign_password.setPlaceholderText("your password")
+        self.sign_password.setEnabled(False)
+        self.sign_as_me.toggled.connect(self.sign_password.setEnabled)
+        sign_row = QHBoxLayout()
+        sign_row.addWidget(self.sign_as_me)
+        sign_row.addWidget(self.sign_password, 1)
+        form.addRow("", sign_row)
         self.result = QLabel("No report exported in this session.")
         self.result.setWordWrap(True)
         self.result.setAccessibleName("Export result")
@@ -223,6 +238,12 @@ class ReportPage(QWidget):
             self.path(),
             self.review_box.currentData(),
         )
+        own_password = self.sign_password.text() if self.sign_as_me.isChecked() else None
+        if own_password == "":
+            self.result.setText("Type your password to sign the report as yourself.")
+            self.sign_password.setFocus()
+            return
+        self.sign_password.clear()  # asked again at the next export, like every signature
 
         def work(control: JobControl) -> ExportedReport:
             return export_report(
@@ -233,6 +254,7 @@ class ReportPage(QWidget):
                 actor=actor,
                 review_id=review_id,
                 progress=control.progress,
+                sign_as_me_password=own_password,
             )
 
         self._busy(True)
