@@ -458,7 +458,6 @@ class FairnessCounts:
         return {
             "attributes": self.joint.to_dict(),
             "segments": [[a.name for a in segment.attributes] for segment in self.segments],
-            "n_rows": self.n_rows,
             "confusion": self.conf.to_dict(),
             "calibration": None if self.cal is None else self.cal.to_dict(),
             "scores": None if self.scored is None else self.scored.distinct().to_dict(),
@@ -469,11 +468,12 @@ class FairnessCounts:
     def from_dict(cls, data: Mapping[str, Any]) -> FairnessCounts:
         joint = JointGroups.from_dict(data["attributes"])
         by_name = {a.name: a for a in joint.attributes}
+        conf = Tally.from_dict(data["confusion"])
         return cls(
             joint=joint,
             segments=tuple(Segment(tuple(by_name[n] for n in names)) for names in data["segments"]),
-            n_rows=int(data["n_rows"]),
-            conf=Tally.from_dict(data["confusion"]),
+            n_rows=int(conf.counts.sum()),  # every row is in the confusion table, unlabelled ones too
+            conf=conf,
             cal=None if data.get("calibration") is None else Tally.from_dict(data["calibration"]),
             scored=None if data.get("scores") is None else ScoredRows.from_dict(data["scores"]),
             params=dict(data["params"]),

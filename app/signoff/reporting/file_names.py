@@ -18,6 +18,8 @@ MANIFEST_NAME = "evidence-manifest.json"
 MANIFEST_SCHEMA = "signoff.report-attachments/1"
 ROOT_CERTIFICATE_NAME = "workspace-root.cer"
 SIGNER_CERTIFICATE_PREFIX = "signer-"
+COUNT_TABLES_NAME = "count-tables.json"
+COUNT_TABLES_SCHEMA = "signoff.count-tables/1"
 
 
 def signer_certificate_name(key_fingerprint: str) -> str:
