@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -17,9 +18,11 @@ import pikepdf
 import pytest
 from fairlearn.metrics import MetricFrame, demographic_parity_difference, selection_rate
 from report_world import GROUPS
+from sklearn.metrics import accuracy_score, roc_auc_score
 from statsmodels.stats.proportion import proportion_confint
 
 from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
+from signoff.analysis.performance import PerformanceCounts, performance_from_counts
 from signoff.services.report_numbers import NUMBERS_CHECK, printed_cell, recompute
 from signoff.services.report_offline import verify_report_offline
 
@@ -39,12 +42,17 @@ def raw_log() -> pd.DataFrame:
     """The report world's rows, rebuilt from its recipe (the hand-countable table)."""
     rows = []
     for group, (n, positives) in GROUPS.items():
-        rows += [{"sex": group or "Unknown", "p": int(i < positives)} for i in range(n)]
+        for i in range(n):
+            predicted = int(i < positives)
+            label = predicted if i % 5 else 1 - predicted  # every fifth row is wrong
+            rows.append(
+                {"sex": group or "Unknown", "p": predicted, "y": label, "score": 0.8 if predicted else 0.2}
+            )
     return pd.DataFrame(rows)
 
 
-def fairness_entry(tables: dict) -> dict:
-    (entry,) = [e for e in tables["runs"] if e["kind"] == "fairness"]
+def entry_of(tables: dict, kind: str = "fairness") -> dict:
+    (entry,) = [e for e in tables["runs"] if e["kind"] == kind]
     return entry
 
 
@@ -53,15 +61,17 @@ def test_offline_verify_recomputes_the_numbers_and_finds_them_as_printed(exporte
     checks = {c.name: c for c in verify_report_offline(path).checks}
     check = checks[NUMBERS_CHECK]
     assert check.ok is True, check.detail
-    checked = int(check.detail.split(" numbers checked")[0])
-    # 4 groups x (n, rate, 2 Wilson bounds, ...) printed plus the whole result at full precision
-    assert checked > 200
-    assert "performance run" in check.detail  # said, not silently passed over
+    found = re.match(r"(\d+) numbers checked \((\d+) of them as printed\)", check.detail)
+    assert found, check.detail
+    checked, printed = int(found.group(1)), int(found.group(2))
+    # fairness: 4 groups x (n, rate, Wilson bounds, impact ratio ...) and 6 comparisons x 3 numbers;
+    # performance: every overall metric and the groups' table, beside the full results
+    assert printed > 100 and checked > 500
 
 
 def test_the_tables_give_the_hand_counted_rates_fairlearn_and_wilson(carried, raw_log):
     _, tables = carried
-    entry = fairness_entry(tables)
+    entry = entry_of(tables)
     counts = FairnessCounts.from_dict(entry["tables"])
     assert counts.params["seed"] == 0 and counts.params["n_resamples"] == 200
     result = fairness_from_counts(counts)
@@ -89,15 +99,31 @@ def test_the_tables_give_the_hand_counted_rates_fairlearn_and_wilson(carried, ra
     assert dp.value == pytest.approx(expected, abs=1e-15)
 
 
+def test_the_performance_tables_give_scikit_learns_accuracy_and_auc(carried, raw_log):
+    _, tables = carried
+    result = performance_from_counts(PerformanceCounts.from_dict(entry_of(tables, "performance")["tables"]))
+    assert result.n_rows == len(raw_log) == 100
+    assert result.overall.metrics["accuracy"] == pytest.approx(
+        accuracy_score(raw_log["y"], raw_log["p"]), abs=1e-15
+    )
+    assert result.overall.metrics["roc_auc"] == pytest.approx(
+        roc_auc_score(raw_log["y"], raw_log["score"]), abs=1e-12
+    )
+    (sex,) = [s for s in result.segments if s.name == "sex"]
+    female = raw_log[raw_log["sex"] == "Female"]
+    (group,) = [g for g in sex.groups if g.group == "Female"]
+    assert group.metrics["roc_auc"] == pytest.approx(roc_auc_score(female["y"], female["score"]), abs=1e-12)
+
+
 def test_one_changed_count_is_named(carried):
     content, tables = carried
     assert recompute(content, tables).differences == []
     changed = copy.deepcopy(tables)
-    confusion = fairness_entry(changed)["tables"]["confusion"]
+    confusion = entry_of(changed)["tables"]["confusion"]
     confusion["counts"][0] += 7
     differences = recompute(content, changed).differences
     assert differences
-    assert any(d.startswith(f"fairness run {fairness_entry(tables)['run_id']} / n_rows") for d in differences)
+    assert any(d.startswith(f"fairness run {entry_of(tables)['run_id']} / n_rows") for d in differences)
     # the printed counts table is named too, with the printed text and what the counts give
     assert any("fairness / sex /" in d and "report says" in d and "the counts give" in d for d in differences)
 
@@ -123,7 +149,7 @@ def test_one_changed_printed_number_is_named(carried):
 def test_one_changed_full_precision_number_is_named(carried):
     content, tables = carried
     changed = copy.deepcopy(content)
-    run_id = fairness_entry(tables)["run_id"]
+    run_id = entry_of(tables)["run_id"]
     (run,) = [r for r in changed["payload"]["analysis_runs"] if r["id"] == run_id]
     (sex,) = [s for s in run["result"]["segments"] if s["name"] == "sex"]
     (male,) = [g for g in sex["groups"] if g["group"] == "Male"]

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
-from signoff.domain.fairness import FairnessResult
+from signoff.analysis.performance import PerformanceCounts, performance_from_counts
+from signoff.domain.fairness import FairnessResult, GroupMetrics
+from signoff.domain.performance import PerformanceResult
 from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
 from signoff.reporting.verify import ReportCheck
 
@@ -25,10 +27,6 @@ NUMBERS_CHECK = "numbers recomputed from the embedded count tables"
 TOLERANCE = (
     1e-12  # relative to max(1, |value|): the same arithmetic on the same counts, up to summation order
 )
-# Derived again from a run's tables: kind -> (tables from JSON, result from tables)
-RECOMPUTE: dict[str, Callable[[Mapping[str, Any]], Any]] = {
-    "fairness": lambda tables: fairness_from_counts(FairnessCounts.from_dict(tables)),
-}
 # Result keys that describe the computation, not its numbers (the engine's version may have moved on).
 _NOT_COMPARED = frozenset({"engine_version", "source"})
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -38,6 +36,7 @@ _SHOWN_DIFFERENCES = 12
 @dataclass
 class Recomputation:
     checked: int = 0  # numbers compared
+    printed: int = 0  # of which printed on the pages
     differences: list[str] = field(default_factory=list)
     not_recomputed: list[str] = field(default_factory=list)
 
@@ -72,7 +71,9 @@ def numbers_check(content: Mapping[str, Any] | None, attachments: Mapping[str, b
         )
     if not done.checked:
         return ReportCheck(NUMBERS_CHECK, None, "the report cites no analysis whose numbers come from counts")
-    detail = f"{done.checked} numbers checked, all as the counts give them"
+    detail = (
+        f"{done.checked} numbers checked ({done.printed} of them as printed), all as the counts give them"
+    )
     if done.not_recomputed:
         detail += "; not recomputed here: " + ", ".join(done.not_recomputed)
     return ReportCheck(NUMBERS_CHECK, True, detail)
@@ -93,26 +94,26 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
     for entry in tables.get("runs", []):
         run = runs.get(entry.get("run_id"))
         kind = entry.get("kind")
-        if run is None or run.get("kind") != kind or kind not in RECOMPUTE:
+        if run is None or run.get("kind") != kind or kind not in RECOMPUTED_KINDS:
             done.differences.append(
                 f"count tables of run {entry.get('run_id')} ({kind}): the report cites no such run"
             )
             continue
         counted.add(run["id"])
+        derive, printed = RECOMPUTED_KINDS[kind]
         try:
-            derived = RECOMPUTE[kind](entry["tables"])
+            derived = derive(entry["tables"])
         except (KeyError, TypeError, ValueError, IndexError) as error:
             done.differences.append(f"{kind} run {run['id']}: its count tables cannot be read ({error})")
             continue
         inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
         log_id = log_ids.get(inputs.get("log"))
         _compare(done, f"{kind} run {run['id']}", run.get("result"), derived.to_dict())
-        if isinstance(derived, FairnessResult):
-            _compare_printed(done, sections, fairness_printed(derived, log_id), kind)
+        _compare_printed(done, sections, printed(derived, log_id), kind)
     for run_id, run in sorted(runs.items(), key=lambda item: str(item[0])):
         if run_id in counted:
             continue
-        if run.get("kind") in RECOMPUTE:
+        if run.get("kind") in RECOMPUTED_KINDS:
             done.differences.append(
                 f"{run.get('kind')} run {run_id}: the report carries no count tables for it"
             )
@@ -276,6 +277,7 @@ def _compare_printed(
         text = printed_cell(sections, item.caption, item.column, item.row)
         if text is None:
             continue  # not printed in this layout: the full-precision comparison covers it
+        done.printed += max(len([v for v in item.values if v is not None]), 1)
         printed = _printed_numbers(text)
         wanted = [v for v in item.values if v is not None]
         if "< 0.001" in text:  # a p-value printed as a bound
@@ -314,3 +316,59 @@ def _shown(value: Any) -> str:
     if value is None:
         return "none"
     return str(value)
+
+
+# Performance columns per group, as the performance section heads them (audit_report.GROUP_PERFORMANCE).
+_PRINTED_PERFORMANCE = {
+    "accuracy": "Accuracy",
+    "tpr": "TPR",
+    "fpr": "FPR",
+    "ppv": "Precision",
+    "roc_auc": "ROC AUC",
+    "brier": "Brier",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "mean_residual": "Mean residual",
+}
+
+
+def _metric_values(group: GroupMetrics, name: str) -> tuple[float | None, ...]:
+    """A metric's value and the interval printed beside it (bootstrap, else Wilson, else none)."""
+    value = group.metrics.get(name)
+    ci = group.bootstrap.get(name) or group.wilson.get(name) or (None, None)
+    return (value, *ci) if value is not None and ci[0] is not None else (value,)
+
+
+def performance_printed(result: PerformanceResult, log_id: int | None) -> list[Printed]:
+    """What the performance pages print of ``result``: each overall metric, and per group of each
+    attribute its count and the chosen metrics."""
+    source = f"log {log_id}" if log_id is not None else "log"
+    column = f"{source} ({result.task}, n {result.n_rows:,})"
+    out = [
+        Printed(
+            f"overall / {name}", "Overall performance", column, name, _metric_values(result.overall, name)
+        )
+        for name in result.overall.metrics
+    ]
+    for segment in result.segments:
+        table = f"Performance by {segment.name} ({source})"
+        for group in segment.groups:
+            row = group.group + (" (insufficient)" if group.insufficient else "")
+            out.append(Printed(f"{segment.name} / {group.group} / n", table, "n", row, (group.count,)))
+            for name, header in _PRINTED_PERFORMANCE.items():
+                if name in group.metrics:
+                    what = f"{segment.name} / {group.group} / {name}"
+                    out.append(Printed(what, table, header, row, _metric_values(group, name)))
+    return out
+
+
+# kind -> (the result from its tables as report's count-tables.json carries them, what the pages print of it)
+RECOMPUTED_KINDS: dict[
+    str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any, int | None], list[Printed]]]
+] = {
+    "fairness": (lambda tables: fairness_from_counts(FairnessCounts.from_dict(tables)), fairness_printed),
+    "performance": (
+        lambda tables: performance_from_counts(PerformanceCounts.from_dict(tables)),
+        performance_printed,
+    ),
+}
