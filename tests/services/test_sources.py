@@ -14,12 +14,15 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import signoff.services.sources as sources_service
+from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
 from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.prediction_log import ColumnMapping
+from signoff.services.count_tables import count_tables
 from signoff.services.drift import analyze_drift, analyze_validation
 from signoff.services.fairness import analyze_fairness, analyze_monitoring, analyze_performance
 from signoff.services.logs import import_log, load_log_frame
 from signoff.services.models import add_model_version
+from signoff.services.report_numbers import recompute
 from signoff.services.sources import register_source
 from signoff.storage import open_database
 
@@ -357,3 +360,34 @@ def test_multiclass_performance_on_a_source_equals_the_imported_log(signoff_db, 
     assert pushed.result.overall.metrics["accuracy"] == pytest.approx(
         (frame["y"] == frame["yhat"]).mean(), rel=1e-12
     )
+
+
+def test_a_source_runs_count_tables_come_from_its_stored_count_table_and_give_its_numbers(
+    log_rows, signoff_db
+):
+    """The report's count tables for a run of a source: read from the count table the run stored (the
+    source itself is not asked again), and every number of the run derived from them again."""
+    frame, path = log_rows
+    registered = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{path}", mapping=MAPPING
+    )
+    ask = {"name": "credit", "version": "1", "log_id": registered.log.id, "n_resamples": 100, "seed": 5}
+    runs = [analyze_fairness(signoff_db, **ask).run, analyze_performance(signoff_db, **ask).run]
+    path.rename(path.with_suffix(".moved"))  # the source is gone: only the stored evidence can serve
+    try:
+        tables = count_tables(signoff_db, runs)
+    finally:
+        path.with_suffix(".moved").rename(path)
+    content = {
+        "payload": {"analysis_runs": [r.to_dict() for r in runs], "prediction_logs": []},
+        "sections": [],
+    }
+    done = recompute(content, tables)
+    assert done.differences == [] and done.checked > 500
+    (fairness,) = [e for e in tables["runs"] if e["kind"] == "fairness"]
+    result = fairness_from_counts(FairnessCounts.from_dict(fairness["tables"]))
+    (sex,) = [s for s in result.segments if s.name == "sex"]
+    (female,) = [g for g in sex.groups if g.group == "Female"]
+    rows = frame[frame["sex"] == "Female"]
+    assert female.count == len(rows)
+    assert female.metrics["selection_rate"] == rows["yhat"].mean()
