@@ -373,6 +373,7 @@ def test_a_source_runs_count_tables_come_from_its_stored_count_table_and_give_it
     )
     ask = {"name": "credit", "version": "1", "log_id": registered.log.id, "n_resamples": 100, "seed": 5}
     runs = [analyze_fairness(signoff_db, **ask).run, analyze_performance(signoff_db, **ask).run]
+    runs.append(analyze_monitoring(signoff_db, name="credit", version="1", log_id=registered.log.id).run)
     path.rename(path.with_suffix(".moved"))  # the source is gone: only the stored evidence can serve
     try:
         tables = count_tables(signoff_db, runs)
@@ -391,3 +392,8 @@ def test_a_source_runs_count_tables_come_from_its_stored_count_table_and_give_it
     rows = frame[frame["sex"] == "Female"]
     assert female.count == len(rows)
     assert female.metrics["selection_rate"] == rows["yhat"].mean()
+    (monitoring,) = [e for e in tables["runs"] if e["kind"] == "monitoring"]
+    weeks = frame.groupby(frame["ts"].dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time)["yhat"]
+    assert monitoring["tables"]["windows"] == [str(week.date()) for week in weeks.size().index]
+    assert monitoring["tables"]["counts"] == weeks.size().tolist()
+    assert monitoring["tables"]["positives"] == weeks.sum().tolist()

@@ -13,9 +13,14 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from signoff.analysis import fairness, performance
+from signoff.analysis import fairness, monitoring, performance
 from signoff.analysis.counted import CountedRows
-from signoff.domain.analysis_requests import AnalysisRequest, FairnessRequest, PerformanceRequest
+from signoff.domain.analysis_requests import (
+    AnalysisRequest,
+    FairnessRequest,
+    MonitoringRequest,
+    PerformanceRequest,
+)
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_json
 from signoff.reporting.archive import Attachment
@@ -27,6 +32,7 @@ from signoff.storage import Database
 COUNTED_KINDS: dict[str, tuple[type[AnalysisRequest], Callable[..., Any]]] = {
     "fairness": (FairnessRequest, fairness.request_counts),
     "performance": (PerformanceRequest, performance.request_counts),
+    "monitoring": (MonitoringRequest, monitoring.request_counts),
 }
 
 

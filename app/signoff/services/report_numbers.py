@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
+from signoff.analysis.monitoring import MonitoringCounts, monitoring_from_counts
 from signoff.analysis.performance import PerformanceCounts, performance_from_counts
 from signoff.domain.fairness import FairnessResult, GroupMetrics
 from signoff.domain.performance import PerformanceResult
@@ -371,4 +372,6 @@ RECOMPUTED_KINDS: dict[
         lambda tables: performance_from_counts(PerformanceCounts.from_dict(tables)),
         performance_printed,
     ),
+    # the pages print monitoring as observations of its result: compared at full precision
+    "monitoring": (lambda tables: monitoring_from_counts(MonitoringCounts.from_dict(tables)), lambda *_: []),
 }
