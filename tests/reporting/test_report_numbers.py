@@ -158,3 +158,23 @@ def test_one_changed_full_precision_number_is_named(carried):
     assert difference.startswith(
         f"fairness run {run_id} / segments / sex / groups / Male / metrics / tpr: report says"
     )
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda t: t["params"].update(n_resamples=10**12), "1,000,000,000,000 bootstrap resamples"),
+        (lambda t: t.update(confusion="not a table"), "cannot be read"),
+        (lambda t: t["attributes"][0].update(labels=[]), "cannot be read"),
+    ],
+)
+def test_hostile_count_tables_are_refused_with_a_reason_not_a_traceback(carried, edit, reason):
+    content, tables = carried
+    changed = copy.deepcopy(tables)
+    edit(entry_of(changed)["tables"])
+    differences = recompute(content, changed).differences
+    assert any(
+        f"fairness run {entry_of(tables)['run_id']}: its count tables cannot be read" in d
+        for d in differences
+    )
+    assert any(reason in d for d in differences)

@@ -30,6 +30,8 @@ TOLERANCE = (
 )
 # Result keys that describe the computation, not its numbers (the engine's version may have moved on).
 _NOT_COMPARED = frozenset({"engine_version", "source"})
+# A hostile file must not make verification draw billions of resamples.
+MAX_RESAMPLES = 100_000
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _SHOWN_DIFFERENCES = 12
 
@@ -92,7 +94,9 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
     sections = [s for s in content.get("sections", []) if isinstance(s, dict)]
     done = Recomputation()
     counted = set()
-    for entry in tables.get("runs", []):
+    listed = tables.get("runs")
+    for entry in listed if isinstance(listed, list) else []:
+        entry = entry if isinstance(entry, dict) else {}
         run = runs.get(entry.get("run_id"))
         kind = entry.get("kind")
         if run is None or run.get("kind") != kind or kind not in RECOMPUTED_KINDS:
@@ -103,8 +107,11 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         counted.add(run["id"])
         derive, printed = RECOMPUTED_KINDS[kind]
         try:
+            resamples = int(entry["tables"]["params"].get("n_resamples", 0))
+            if not 0 <= resamples <= MAX_RESAMPLES:
+                raise ValueError(f"{resamples:,} bootstrap resamples, more than Signoff ever draws")
             derived = derive(entry["tables"])
-        except (KeyError, TypeError, ValueError, IndexError) as error:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as error:
             done.differences.append(f"{kind} run {run['id']}: its count tables cannot be read ({error})")
             continue
         inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
@@ -142,8 +149,9 @@ def _compare(done: Recomputation, where: str, stated: Any, derived: Any) -> None
                 f"{where} (entries)", len(stated) if isinstance(stated, list) else stated, len(derived)
             )
             return
+        bounds = len(derived) == 2 and all(v is None or _is_number(v) for v in derived)  # an interval
         for index, (a, b) in enumerate(zip(stated, derived, strict=True)):
-            _compare(done, f"{where} / {_item_name(b, index)}", a, b)
+            _compare(done, f"{where} / {('low', 'high')[index] if bounds else _item_name(b, index)}", a, b)
         return
     if _is_number(derived) or _is_number(stated):
         done.checked += 1
@@ -154,13 +162,13 @@ def _compare(done: Recomputation, where: str, stated: Any, derived: Any) -> None
 
 
 def _item_name(item: Any, index: int) -> str:
-    if isinstance(item, dict):
-        for key in ("name", "group"):
-            if isinstance(item.get(key), str):
-                return item[key] + (
-                    f" ({item['group']})" if key == "name" and isinstance(item.get("group"), str) else ""
-                )
-    return str(index)
+    """A list entry by its name (a segment; a comparison with its group) or its group, else its position."""
+    if not isinstance(item, dict):
+        return str(index)
+    name, group = item.get("name"), item.get("group")
+    if isinstance(name, str):
+        return f"{name} ({group})" if isinstance(group, str) else name
+    return group if isinstance(group, str) else str(index)
 
 
 def _is_number(value: Any) -> bool:
