@@ -178,3 +178,20 @@ def test_hostile_count_tables_are_refused_with_a_reason_not_a_traceback(carried,
         for d in differences
     )
     assert any(reason in d for d in differences)
+
+
+def test_a_changed_printed_performance_number_is_named(carried):
+    content, tables = carried
+    changed = copy.deepcopy(content)
+    (table,) = [
+        block
+        for section in changed["sections"]
+        for block in section["blocks"]
+        if block.get("kind") == "table" and block["caption"].startswith("Overall performance")
+    ]
+    (row,) = [row for row in table["rows"] if row[0] == "accuracy"]
+    assert row[1].startswith("0.790 [")  # 79 of the 100 rows are right (every fifth is wrong)
+    row[1] = "0.810" + row[1][len("0.790") :]
+    (difference,) = recompute(changed, tables).differences
+    assert difference.startswith("performance / overall / accuracy: report says 0.810 [")
+    assert "the counts give 0.790, " in difference  # then the interval's bounds as printed
