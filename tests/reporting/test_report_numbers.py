@@ -23,7 +23,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
 from signoff.analysis.performance import PerformanceCounts, performance_from_counts
-from signoff.services.report_numbers import NUMBERS_CHECK, printed_cell, recompute
+from signoff.services.report_numbers import NUMBERS_CHECK, PrintedTables, recompute
 from signoff.services.report_offline import verify_report_offline
 
 
@@ -133,7 +133,7 @@ def test_one_changed_printed_number_is_named(carried):
     changed = copy.deepcopy(content)
     log_id = content["payload"]["prediction_logs"][0]["id"]
     caption = f"Counts and selection rates by sex (log {log_id})"
-    assert printed_cell(changed["sections"], caption, "Selection rate", "Female") == "0.300"
+    assert PrintedTables(changed["sections"]).cell(caption, "Selection rate", "Female") == "0.300"
     for section in changed["sections"]:
         for block in section["blocks"]:
             if block.get("kind") == "table" and block["caption"].startswith(caption):
