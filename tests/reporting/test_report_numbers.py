@@ -125,7 +125,7 @@ def test_one_changed_count_is_named(carried):
     assert differences
     assert any(d.startswith(f"fairness run {entry_of(tables)['run_id']} / n_rows") for d in differences)
     # the printed counts table is named too, with the printed text and what the counts give
-    assert any("fairness / sex /" in d and "report says" in d and "the counts give" in d for d in differences)
+    assert any("fairness of log " in d and "/ sex /" in d and "the counts give" in d for d in differences)
 
 
 def test_one_changed_printed_number_is_named(carried):
@@ -142,7 +142,7 @@ def test_one_changed_printed_number_is_named(carried):
                     if row[0] == "Female":
                         row[column] = "0.412"
     assert recompute(changed, tables).differences == [
-        "fairness / sex / Female / selection rate: report says 0.412, the counts give 0.300"
+        f"fairness of log {log_id} / sex / Female / selection rate: report says 0.412, the counts give 0.300"
     ]
 
 
@@ -193,5 +193,6 @@ def test_a_changed_printed_performance_number_is_named(carried):
     assert row[1].startswith("0.790 [")  # 79 of the 100 rows are right (every fifth is wrong)
     row[1] = "0.810" + row[1][len("0.790") :]
     (difference,) = recompute(changed, tables).differences
-    assert difference.startswith("performance / overall / accuracy: report says 0.810 [")
+    log_id = content["payload"]["prediction_logs"][0]["id"]
+    assert difference.startswith(f"performance of log {log_id} / overall / accuracy: report says 0.810 [")
     assert "the counts give 0.790, " in difference  # then the interval's bounds as printed

@@ -25,9 +25,8 @@ from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
 from signoff.reporting.verify import ReportCheck
 
 NUMBERS_CHECK = "numbers recomputed from the embedded count tables"
-TOLERANCE = (
-    1e-12  # relative to max(1, |value|): the same arithmetic on the same counts, up to summation order
-)
+# Relative to max(1, |value|): the same arithmetic on the same counts, up to summation order.
+TOLERANCE = 1e-12
 # Result keys that describe the computation, not its numbers (the engine's version may have moved on).
 _NOT_COMPARED = frozenset({"engine_version", "source"})
 # A hostile file must not make verification draw billions of resamples.
@@ -117,7 +116,8 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
         log_id = log_ids.get(inputs.get("log"))
         _compare(done, f"{kind} run {run['id']}", run.get("result"), derived.to_dict())
-        _compare_printed(done, printed_tables, printed(derived, log_id), kind)
+        where = kind if log_id is None else f"{kind} of log {log_id}"
+        _compare_printed(done, printed_tables, printed(derived, log_id), where)
     for run_id, run in sorted(runs.items(), key=lambda item: str(item[0])):
         if run_id in counted:
             continue
@@ -298,7 +298,7 @@ _PRINTED_COMPARISONS = {
 }
 
 
-def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[Printed], kind: str) -> None:
+def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[Printed], where: str) -> None:
     for item in expected:
         text = tables.cell(item.caption, item.column, item.row)
         if text is None:
@@ -309,7 +309,7 @@ def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[
         if "< 0.001" in text:  # a p-value printed as a bound
             done.checked += 1
             if not (len(wanted) == 1 and wanted[0] < 0.001):
-                done.differ(f"{kind} / {item.what}", text, _shown(wanted[0] if wanted else None))
+                done.differ(f"{where} / {item.what}", text, _shown(wanted[0] if wanted else None))
             continue
         done.checked += max(len(wanted), 1)
         if len(printed) != len(wanted) or not all(
@@ -319,7 +319,7 @@ def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[
             derived = ", ".join(
                 _at(value, printed[i][1] if i < len(printed) else 3) for i, value in enumerate(wanted)
             )
-            done.differ(f"{kind} / {item.what}", " ".join(text.split()), derived or "no number")
+            done.differ(f"{where} / {item.what}", " ".join(text.split()), derived or "no number")
 
 
 def _printed_numbers(text: str) -> list[tuple[float, int]]:
