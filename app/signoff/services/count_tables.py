@@ -37,7 +37,7 @@ COUNTED_KINDS: dict[str, tuple[type[AnalysisRequest], Callable[..., Any]]] = {
 
 
 def count_tables(db: Database, runs: Sequence[AnalysisRun]) -> dict[str, Any]:
-    """Every counted run's tables, by run id, and the runs of other kinds with why they have none."""
+    """Every counted run's tables, by run id, and the cited runs of other kinds (not counted)."""
     with db.transaction(write=False) as uow:
         logs = {log.evidence_sha256: log for log in uow.logs.list()}
     counted = []
