@@ -43,11 +43,13 @@ from signoff.storage import open_database
 
 
 def attachments_of(world_url: str) -> set[str]:
-    """report.json, the manifest, the root and one certificate per key the review's signatures name."""
+    """report.json, the count tables, the manifest, the root and one certificate per key the review's
+    signatures name."""
     with open_database(world_url) as db, db.transaction(write=False) as uow:
         keys = {s.public_key_fingerprint for s in uow.reviews.iter_signatures()}
     return {
         "report.json",
+        "count-tables.json",
         "evidence-manifest.json",
         "workspace-root.cer",
         *(f"signer-{k[:16]}.cer" for k in keys),
@@ -127,7 +129,7 @@ def test_pyhanko_finds_the_signature_intact_trusted_and_covering_the_whole_file(
 def test_the_file_is_pdfa_3b_with_its_attachments_associated(world, exported):
     path, _, _ = exported
     attachments = attachments_of(world.url)
-    assert len(attachments) == 5  # bob's and carol's sign-off keys
+    assert len(attachments) == 6  # bob's and carol's sign-off keys
     raw = path.read_bytes()
     assert re.match(rb"%PDF-1\.[4-7]", raw)  # PDF/A-3 is PDF 1.7 at most
     with pikepdf.open(path) as pdf:

@@ -15,12 +15,15 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import signoff.services.sources as sources_service
+from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
 from signoff.domain.errors import Cancelled, ExternalServiceError, InputError
 from signoff.domain.prediction_log import ColumnMapping
+from signoff.services.count_tables import count_tables
 from signoff.services.drift import analyze_drift, analyze_validation
 from signoff.services.fairness import analyze_fairness, analyze_monitoring, analyze_performance
 from signoff.services.logs import import_log, load_log_frame
 from signoff.services.models import add_model_version
+from signoff.services.report_numbers import recompute
 from signoff.services.sources import register_source
 from signoff.storage import open_database
 
@@ -548,3 +551,40 @@ def test_spark_and_iceberg_sources_without_their_extras_name_the_extra(subproces
     spark, iceberg_error = out.stdout.strip().splitlines()
     assert "sc://127.0.0.1:9" in spark and "pip install 'signoff[spark]'" in spark, out.stderr
     assert "iceberg_table" in iceberg_error and "pip install 'signoff[iceberg]'" in iceberg_error
+
+
+def test_a_source_runs_count_tables_come_from_its_stored_count_table_and_give_its_numbers(
+    log_rows, signoff_db
+):
+    """The report's count tables for a run of a source: read from the count table the run stored (the
+    source itself is not asked again), and every number of the run derived from them again."""
+    frame, path = log_rows
+    registered = register_source(
+        signoff_db, model="credit", version="1", url=f"duckdb://{path}", mapping=MAPPING
+    )
+    ask = {"name": "credit", "version": "1", "log_id": registered.log.id, "n_resamples": 100, "seed": 5}
+    runs = [analyze_fairness(signoff_db, **ask).run, analyze_performance(signoff_db, **ask).run]
+    runs.append(analyze_monitoring(signoff_db, name="credit", version="1", log_id=registered.log.id).run)
+    path.rename(path.with_suffix(".moved"))  # the source is gone: only the stored evidence can serve
+    try:
+        tables = count_tables(signoff_db, runs)
+    finally:
+        path.with_suffix(".moved").rename(path)
+    content = {
+        "payload": {"analysis_runs": [r.to_dict() for r in runs], "prediction_logs": []},
+        "sections": [],
+    }
+    done = recompute(content, tables)
+    assert done.differences == [] and done.checked > 500
+    (fairness,) = [e for e in tables["runs"] if e["kind"] == "fairness"]
+    result = fairness_from_counts(FairnessCounts.from_dict(fairness["tables"]))
+    (sex,) = [s for s in result.segments if s.name == "sex"]
+    (female,) = [g for g in sex.groups if g.group == "Female"]
+    rows = frame[frame["sex"] == "Female"]
+    assert female.count == len(rows)
+    assert female.metrics["selection_rate"] == rows["yhat"].mean()
+    (monitoring,) = [e for e in tables["runs"] if e["kind"] == "monitoring"]
+    weeks = frame.groupby(frame["ts"].dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time)["yhat"]
+    assert monitoring["tables"]["windows"] == [str(week.date()) for week in weeks.size().index]
+    assert monitoring["tables"]["counts"] == weeks.size().tolist()
+    assert monitoring["tables"]["positives"] == weeks.sum().tolist()

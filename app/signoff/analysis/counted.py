@@ -9,13 +9,17 @@ ROC AUC treats pairs in one bin as ties, which bounds its error by half their sh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from signoff.analysis.metrics import ECE_BINS, divide, score_bins
 from signoff.domain.log_source import ECE_BIN, ROWS, SCORE_SQUARES, SCORE_SUM
+
+if TYPE_CHECKING:  # at run time only where rows are rebuilt: verifying a report's counts loads no pandas
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,51 @@ def calibration_sums(counted: CountedRows | None, y: np.ndarray, s: np.ndarray) 
     # sum (s - y)^2 over a cell whose label y is fixed = sum s^2 - 2 y sum s + y n
     yf = y.astype(float)
     return {"score": total, "sq_error": squares - 2 * yf * total + yf * counted.rows}
+
+
+@dataclass(frozen=True)
+class ScoredRows:
+    """The labelled rows as (joint group, label, score) and how many rows each stands for: all the ROC AUC
+    needs, as a count table carries it. ``histogram``: the scores are histogram bins, not exact scores."""
+
+    joint: np.ndarray
+    label: np.ndarray
+    score: np.ndarray
+    rows: np.ndarray
+    histogram: bool = False
+
+    def distinct(self) -> ScoredRows:
+        """Equal (joint group, label, score) rows merged into one with their total: the AUC is unchanged."""
+        order = np.lexsort((self.score, self.label, self.joint))
+        joint, label, score = self.joint[order], self.label[order], self.score[order]
+        new = np.ones(len(order), dtype=bool)
+        if len(order):
+            new[1:] = (joint[1:] != joint[:-1]) | (label[1:] != label[:-1]) | (score[1:] != score[:-1])
+        starts = np.flatnonzero(new)
+        rows = np.add.reduceat(self.rows[order], starts) if len(order) else self.rows[:0]
+        return ScoredRows(joint[starts], label[starts], score[starts], rows, self.histogram)
+
+    def auc(self) -> WeightedAuc:
+        return WeightedAuc(self.score, self.label, self.rows, self.joint, histogram=self.histogram)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "joint": self.joint.tolist(),
+            "label": self.label.astype(np.int64).tolist(),
+            "score": self.score.astype(float).tolist(),
+            "rows": self.rows.astype(np.int64).tolist(),
+            "histogram": self.histogram,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScoredRows:
+        return cls(
+            np.asarray(data["joint"], dtype=np.int64),
+            np.asarray(data["label"], dtype=bool),
+            np.asarray(data["score"], dtype=float),
+            np.asarray(data["rows"], dtype=np.int64),
+            bool(data["histogram"]),
+        )
 
 
 class WeightedAuc:
@@ -148,10 +197,13 @@ class ValueCounts:
     def of(cls, column: pd.Series) -> ValueCounts:
         counted = column.value_counts(dropna=False, sort=False)
         counted = counted[counted > 0]
-        return cls(pd.Series(counted.index, name=column.name), counted.to_numpy(dtype=np.int64))
+        # type(column) is pd.Series: pandas is imported only where a log is read
+        return cls(type(column)(counted.index, name=column.name), counted.to_numpy(dtype=np.int64))
 
     def rows_again(self) -> pd.Series:
         """The rows these counts stand for (only ever for a few thousand rows)."""
+        import pandas as pd
+
         return pd.Series(
             np.repeat(self.values.to_numpy(dtype=object), self.counts), name=self.values.name
         ).infer_objects()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,18 @@ class JointGroups:
             codes += a.codes
         return cls(tuple(attributes), codes)
 
+    @classmethod
+    def from_dict(cls, data: Sequence[Mapping[str, Any]]) -> JointGroups:
+        """The groups of a count table carried without its rows (``to_dict``): codes are not needed."""
+        attributes = [
+            Attribute(str(a["name"]), np.zeros(0, dtype=np.uint8), tuple(map(str, a["labels"])), a["unknown"])
+            for a in data
+        ]
+        return cls.from_attributes(attributes, 0)
+
+    def to_dict(self) -> list[dict[str, Any]]:
+        return [{"name": a.name, "labels": list(a.labels), "unknown": a.unknown} for a in self.attributes]
+
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(a.size for a in self.attributes)
@@ -74,6 +87,26 @@ class Tally:
     n_cells: int
     counts: np.ndarray
     sums: Mapping[str, np.ndarray]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The table as JSON: its entries, cell count and sums (floats exactly, as Python writes them)."""
+        return {
+            "groups": self.groups.tolist(),
+            "cells": self.cells.tolist(),
+            "n_cells": self.n_cells,
+            "counts": self.counts.tolist(),
+            "sums": {name: values.tolist() for name, values in sorted(self.sums.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Tally:
+        return cls(
+            np.asarray(data["groups"], dtype=np.int64),
+            np.asarray(data["cells"], dtype=np.int64),
+            int(data["n_cells"]),
+            np.asarray(data["counts"], dtype=np.int64),
+            {name: np.asarray(values, dtype=float) for name, values in data.get("sums", {}).items()},
+        )
 
     def with_counts(self, counts: np.ndarray) -> Tally:
         return Tally(self.groups, self.cells, self.n_cells, counts, self.sums)

@@ -23,14 +23,22 @@ left out of comparisons. Empty groups (an unused category) are shown with count 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 import signoff
-from signoff.analysis.counted import CountedRows, calibration_cells, calibration_sums, split, weighted_auc
-from signoff.analysis.counts import JointGroups, binary_cells, tally
+from signoff.analysis.counted import (
+    CountedRows,
+    ScoredRows,
+    WeightedAuc,
+    calibration_cells,
+    calibration_sums,
+    split,
+    weighted_auc,
+)
+from signoff.analysis.counts import JointGroups, Tally, binary_cells, tally
 from signoff.analysis.group_metrics import (
     GroupContext,
     Rates,
@@ -41,7 +49,6 @@ from signoff.analysis.group_metrics import (
     score_metrics,
     segment_rates,
 )
-from signoff.analysis.inputs import as_frame, binary_outcomes, display, labelled_rows, probability_scores
 from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test
 from signoff.analysis.metrics import (
     ECE_BINS,
@@ -50,7 +57,7 @@ from signoff.analysis.metrics import (
     divide,
 )
 from signoff.analysis.progress import Stages
-from signoff.analysis.segments import Segment, encode_attributes, plan_segments
+from signoff.analysis.segments import Segment, plan_segments
 from signoff.domain.analysis_requests import (
     DEFAULT_MIN_GROUP_SHARE,
     DEFAULT_MIN_GROUP_SIZE,
@@ -66,6 +73,9 @@ from signoff.domain.fairness import (
     SegmentResult,
     Significance,
 )
+
+if TYPE_CHECKING:  # a log's rows are pandas; the count tables' half of this module runs without it
+    import pandas as pd
 
 FAIRLEARN_BETWEEN = "Fairlearn between_groups: max - min of {metric} across groups"
 FAIRLEARN_BETWEEN_RATIO = "Fairlearn between_groups: min / max of {metric} across groups"
@@ -426,7 +436,51 @@ def _segment_result(ctx: GroupContext, segment: Segment, overall: Rates) -> Segm
     )
 
 
-def run_fairness(
+@dataclass(frozen=True)
+class FairnessCounts:
+    """What every number of a fairness result is derived from: the joint count tables and the parameters.
+
+    ``count_fairness`` makes it from a log's rows (or an engine's count table), ``fairness_from_counts``
+    derives the result from it alone. ``to_dict``/``from_dict`` carry it inside an exported report, where
+    verifying the report derives every number again without the log, the database or pandas.
+    """
+
+    joint: JointGroups
+    segments: tuple[Segment, ...]
+    n_rows: int
+    conf: Tally  # joint group x (label, prediction); cells 4/5: unlabelled rows
+    cal: Tally | None  # labelled rows: joint group x (label, score bin), with score and squared-error sums
+    scored: ScoredRows | None  # labelled rows' (joint group, label, score), for ROC AUC
+    params: dict[str, Any]  # the result's parameters: seed, resamples, reference, minimum group size ...
+    order: AucAhead | WeightedAuc | None = None  # the AUC, already under way on a log's rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "attributes": self.joint.to_dict(),
+            "segments": [[a.name for a in segment.attributes] for segment in self.segments],
+            "confusion": self.conf.to_dict(),
+            "calibration": None if self.cal is None else self.cal.to_dict(),
+            "scores": None if self.scored is None else self.scored.distinct().to_dict(),
+            "params": self.params,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FairnessCounts:
+        joint = JointGroups.from_dict(data["attributes"])
+        by_name = {a.name: a for a in joint.attributes}
+        conf = Tally.from_dict(data["confusion"])
+        return cls(
+            joint=joint,
+            segments=tuple(Segment(tuple(by_name[n] for n in names)) for names in data["segments"]),
+            n_rows=int(conf.counts.sum()),  # every row is in the confusion table, unlabelled ones too
+            conf=conf,
+            cal=None if data.get("calibration") is None else Tally.from_dict(data["calibration"]),
+            scored=None if data.get("scores") is None else ScoredRows.from_dict(data["scores"]),
+            params=dict(data["params"]),
+        )
+
+
+def count_fairness(
     frame: pd.DataFrame,
     *,
     label: str,
@@ -441,16 +495,20 @@ def run_fairness(
     excluded_share: float = DEFAULT_MIN_GROUP_SHARE,
     n_resamples: int = 1000,
     seed: int = 0,
-    progress: Callable[[float], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> FairnessResult:
-    """Fairness of binary predictions for every sensitive attribute and chosen intersection.
+    stages: Stages | None = None,
+) -> FairnessCounts:
+    """Count the log once into the tables every fairness number is derived from (see ``run_fairness``)."""
+    # Imported here: the tables' other half (fairness_from_counts) runs where pandas is not loaded.
+    from signoff.analysis.inputs import (
+        as_frame,
+        binary_outcomes,
+        display,
+        labelled_rows,
+        probability_scores,
+    )
+    from signoff.analysis.segments import encode_attributes
 
-    ``reference`` is ``"largest"``, ``"most_favoured"`` (highest selection rate) or a mapping from
-    segment name to group label (``{"sex": "Male", "sex&race": "Male & White"}``; segments not named
-    use the largest group). ``n_resamples=0`` skips the bootstrap.
-    """
-    stages = Stages(progress, cancelled)
+    stages = stages or Stages(None, None)
     frame, counted = split(frame)
     frame = as_frame(frame)
     rows = None if counted is None else counted.rows
@@ -469,7 +527,7 @@ def run_fairness(
     joint = JointGroups.from_attributes(attributes, len(frame))
     # Unlabelled rows (outcome not known yet) count for selection rates only: cells 4 and 5.
     conf = tally(joint, binary_cells(y, p, None if everyone else labelled), 4 if everyone else 6, rows=rows)
-    cal = order = None
+    cal = order = scored_rows = None
     if s is not None:
         known, ys, ss, scored = joint, y, s, counted
         if not everyone:
@@ -489,27 +547,10 @@ def run_fairness(
         if scored is None:
             maps = [joint.segment_map(segment) for segment in (*segments, None)]  # in the order used
             order = AucAhead(ss, ys, known.codes, joint.size, maps)
+            scored_rows = ScoredRows(known.codes, ys, ss, np.ones(len(ss), dtype=np.int64))
         else:
             order = weighted_auc(scored, ss, ys, known.codes)
-    stages.reached(0.3)
-    boot = resample(conf, n_resamples, seed) if n_resamples else None
-    stages.reached(0.4)
-    ctx = GroupContext(n_rows, conf, boot, cal, order, joint, min_group_size, excluded_share, reference)
-    smap, _ = joint.segment_map(None)
-    table, overall_rates, _ = segment_rates(ctx, smap, 1)
-    results = []
-    for i, segment in enumerate(segments):
-        results.append(_segment_result(ctx, segment, overall_rates))
-        stages.reached(0.4 + 0.6 * (i + 1) / len(segments))
-    overall = group_metrics(  # last: its AUC is the last one the second thread computes
-        ["overall"],
-        table,
-        overall_rates,
-        score_metrics(ctx, None, smap, 1),
-        np.array([table.sum() < min_group_size]),
-        np.array([False]),
-        n_rows,
-    )[0]
+            scored_rows = ScoredRows(known.codes, ys, ss, scored.rows, scored.score_resolution is not None)
     params = params_json(
         label=label,
         prediction=prediction,
@@ -528,26 +569,82 @@ def run_fairness(
     )
     if counted is not None:
         params["score_resolution"] = counted.score_resolution
+    return FairnessCounts(joint, tuple(segments), n_rows, conf, cal, scored_rows, params, order)
+
+
+def fairness_from_counts(counts: FairnessCounts, stages: Stages | None = None) -> FairnessResult:
+    """Every number of a fairness result from its count tables and parameters (no rows, no pandas)."""
+    stages = stages or Stages(None, None)
+    params = counts.params
+    order = counts.order
+    if order is None and counts.scored is not None:
+        order = counts.scored.auc()
+    stages.reached(0.3)
+    n_resamples, seed = int(params["n_resamples"]), int(params["seed"])
+    boot = resample(counts.conf, n_resamples, seed) if n_resamples else None
+    stages.reached(0.4)
+    min_group_size = int(params["min_group_size"])
+    ctx = GroupContext(
+        counts.n_rows,
+        counts.conf,
+        boot,
+        counts.cal,
+        order,
+        counts.joint,
+        min_group_size,
+        float(params["excluded_share"]),
+        params["reference"],
+    )
+    smap, _ = counts.joint.segment_map(None)
+    table, overall_rates, _ = segment_rates(ctx, smap, 1)
+    results = []
+    for i, segment in enumerate(counts.segments):
+        results.append(_segment_result(ctx, segment, overall_rates))
+        stages.reached(0.4 + 0.6 * (i + 1) / len(counts.segments))
+    overall = group_metrics(  # last: its AUC is the last one the second thread computes
+        ["overall"],
+        table,
+        overall_rates,
+        score_metrics(ctx, None, smap, 1),
+        np.array([table.sum() < min_group_size]),
+        np.array([False]),
+        counts.n_rows,
+    )[0]
     return FairnessResult(
         params=params,
-        n_rows=n_rows,
-        positive_label=display(positive),
+        n_rows=counts.n_rows,
+        positive_label=str(params["positive_label"]),
         overall=overall,
         segments=tuple(results),
         engine_version=signoff.__version__,
     )
 
 
-def analyze(
-    request: FairnessRequest,
-    frames: Mapping[str, pd.DataFrame],
+def run_fairness(
+    frame: pd.DataFrame,
     *,
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    **parameters: Any,
 ) -> FairnessResult:
-    """``run_fairness`` on the request's log (``frames["log"]``), with the request's parameters."""
+    """Fairness of binary predictions for every sensitive attribute and chosen intersection.
+
+    ``parameters`` are ``count_fairness``'s: ``label``, ``prediction``, ``sensitive``, ``scores``,
+    ``positive_label``, ``intersections``, ``bins``, ``reference`` (``"largest"``, ``"most_favoured"``
+    (highest selection rate) or a mapping from segment name to group label, ``{"sex": "Male",
+    "sex&race": "Male & White"}``; segments not named use the largest group), ``min_group_size``,
+    ``excluded_share``, ``n_resamples`` (0 skips the bootstrap) and ``seed``.
+    """
+    stages = Stages(progress, cancelled)
+    return fairness_from_counts(count_fairness(frame, stages=stages, **parameters), stages)
+
+
+def request_counts(
+    request: FairnessRequest, frames: Mapping[str, pd.DataFrame], stages: Stages | None = None
+) -> FairnessCounts:
+    """``count_fairness`` on the request's log (``frames["log"]``), with the request's parameters."""
     mapping = request.log.mapping
-    return run_fairness(
+    return count_fairness(
         frames["log"],
         label=mapping.label,
         prediction=mapping.prediction,
@@ -561,6 +658,17 @@ def analyze(
         excluded_share=request.excluded_share,
         n_resamples=request.n_resamples,
         seed=request.seed,
-        progress=progress,
-        cancelled=cancelled,
+        stages=stages,
     )
+
+
+def analyze(
+    request: FairnessRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> FairnessResult:
+    """The fairness of the request's log (``frames["log"]``), with the request's parameters."""
+    stages = Stages(progress, cancelled)
+    return fairness_from_counts(request_counts(request, frames, stages), stages)

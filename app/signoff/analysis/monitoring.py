@@ -8,23 +8,27 @@ timestamps are taken in UTC.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 import signoff
 from signoff.analysis.counted import split
-from signoff.analysis.inputs import as_frame, display, outcome_domain, require_columns, resolve_positive_label
 from signoff.analysis.progress import Stages
 from signoff.domain.analysis_requests import MonitoringRequest
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import MonitoringResult, MonitoringWindow
 
+if TYPE_CHECKING:  # a log's rows are pandas; the count tables' half of this module runs without it
+    import pandas as pd
+
 FREQUENCIES = ("day", "week", "month")
 
 
 def _window_starts(stamps: pd.Series, frequency: str, column: str) -> np.ndarray:
+    import pandas as pd
+
     try:
         ts = pd.to_datetime(stamps, utc=True, errors="raise")
     except (TypeError, ValueError) as exc:
@@ -43,7 +47,34 @@ def _window_starts(stamps: pd.Series, frequency: str, column: str) -> np.ndarray
     return days.astype("datetime64[M]").astype("datetime64[D]")
 
 
-def run_monitoring(
+@dataclass(frozen=True)
+class MonitoringCounts:
+    """What every number of a monitoring result is derived from: rows and selected rows per window."""
+
+    windows: tuple[str, ...]  # each window's first day, ISO
+    counts: np.ndarray
+    positives: np.ndarray
+    params: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "windows": list(self.windows),
+            "counts": self.counts.tolist(),
+            "positives": self.positives.tolist(),
+            "params": self.params,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MonitoringCounts:
+        return cls(
+            tuple(map(str, data["windows"])),
+            np.asarray(data["counts"], dtype=np.int64),
+            np.asarray(data["positives"], dtype=np.int64),
+            dict(data["params"]),
+        )
+
+
+def count_monitoring(
     frame: pd.DataFrame,
     *,
     timestamp: str,
@@ -51,10 +82,18 @@ def run_monitoring(
     positive_label: Any = None,
     frequency: str = "week",
     sigmas: float = 3.0,
-    progress: Callable[[float], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> MonitoringResult:
-    stages = Stages(progress, cancelled)
+    stages: Stages | None = None,
+) -> MonitoringCounts:
+    """Count the rows and the selected rows of each window (see ``run_monitoring``)."""
+    from signoff.analysis.inputs import (
+        as_frame,
+        display,
+        outcome_domain,
+        require_columns,
+        resolve_positive_label,
+    )
+
+    stages = stages or Stages(None, None)
     frame, counted = split(frame)
     frame = as_frame(frame)
     rows = None if counted is None else counted.rows
@@ -75,16 +114,32 @@ def run_monitoring(
         counts = np.rint(np.bincount(inverse, weights=rows, minlength=len(windows))).astype(np.int64)
         positives = np.rint(np.bincount(inverse, weights=selected * rows, minlength=len(windows)))
         positives = positives.astype(np.int64)
-    total = int(counts.sum())
-    overall = positives.sum() / total if total else float("nan")
+    params = {
+        "timestamp": timestamp,
+        "prediction": prediction,
+        "positive_label": display(positive),
+        "frequency": frequency,
+        "sigmas": sigmas,
+    }
+    return MonitoringCounts(
+        tuple(str(start) for start in windows), counts.astype(np.int64), positives, params
+    )
+
+
+def monitoring_from_counts(counts: MonitoringCounts, stages: Stages | None = None) -> MonitoringResult:
+    """The p-chart of the selection rate from the windows' counts (no rows, no pandas)."""
+    stages = stages or Stages(None, None)
+    sigmas = float(counts.params["sigmas"])
+    total = int(counts.counts.sum())
+    overall = counts.positives.sum() / total if total else float("nan")
     out = []
-    for start, n, k in zip(windows, counts, positives, strict=True):
+    for start, n, k in zip(counts.windows, counts.counts, counts.positives, strict=True):
         rate = k / n
         half = sigmas * np.sqrt(overall * (1 - overall) / n)
         lower, upper = max(0.0, overall - half), min(1.0, overall + half)
         out.append(
             MonitoringWindow(
-                start=str(start),
+                start=start,
                 count=int(n),
                 positives=int(k),
                 rate=float(rate),
@@ -95,18 +150,39 @@ def run_monitoring(
         )
     stages.reached(1.0)
     return MonitoringResult(
-        params={
-            "timestamp": timestamp,
-            "prediction": prediction,
-            "positive_label": display(positive),
-            "frequency": frequency,
-            "sigmas": sigmas,
-        },
-        frequency=frequency,
+        params=counts.params,
+        frequency=str(counts.params["frequency"]),
         overall_rate=float(overall) if total else None,
-        sigmas=float(sigmas),
+        sigmas=sigmas,
         windows=tuple(out),
         engine_version=signoff.__version__,
+    )
+
+
+def run_monitoring(
+    frame: pd.DataFrame,
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    **parameters: Any,
+) -> MonitoringResult:
+    """The selection rate per window with 3-sigma p-chart limits; ``parameters`` are ``count_monitoring``'s."""
+    stages = Stages(progress, cancelled)
+    return monitoring_from_counts(count_monitoring(frame, stages=stages, **parameters), stages)
+
+
+def request_counts(
+    request: MonitoringRequest, frames: Mapping[str, pd.DataFrame], stages: Stages | None = None
+) -> MonitoringCounts:
+    """``count_monitoring`` on the request's log (``frames["log"]``), with the request's parameters."""
+    return count_monitoring(
+        frames["log"],
+        timestamp=request.timestamp,
+        prediction=request.log.mapping.prediction,
+        positive_label=request.positive_label,
+        frequency=request.frequency,
+        sigmas=request.sigmas,
+        stages=stages,
     )
 
 
@@ -117,14 +193,6 @@ def analyze(
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> MonitoringResult:
-    """``run_monitoring`` on the request's log (``frames["log"]``), with the request's parameters."""
-    return run_monitoring(
-        frames["log"],
-        timestamp=request.timestamp,
-        prediction=request.log.mapping.prediction,
-        positive_label=request.positive_label,
-        frequency=request.frequency,
-        sigmas=request.sigmas,
-        progress=progress,
-        cancelled=cancelled,
-    )
+    """The monitoring of the request's log (``frames["log"]``), with the request's parameters."""
+    stages = Stages(progress, cancelled)
+    return monitoring_from_counts(request_counts(request, frames, stages), stages)

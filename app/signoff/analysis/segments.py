@@ -12,11 +12,14 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from signoff.domain.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNKNOWN = "Unknown"
 INTERSECTION_SEPARATOR = " & "  # in group labels: "Female & Black"
@@ -95,6 +98,8 @@ def _small_codes(codes: np.ndarray, size: int) -> np.ndarray:
 
 def encode_attribute(column: pd.Series, name: str, edges: Sequence[float] | None = None) -> Attribute:
     """Encode one sensitive column; ``edges`` bins a numeric column into ``[e0, e1), [e1, e2) ...``."""
+    import pandas as pd  # here: groups and segments are rebuilt from count tables without pandas (verify)
+
     if edges is not None:
         return _encode_binned(column, name, edges)
     if isinstance(column.dtype, pd.CategoricalDtype):
@@ -141,6 +146,8 @@ def _distinct_numbers(column: pd.Series, name: str) -> tuple[np.ndarray, np.ndar
     one by one holds the GIL for seconds, freezing the app's window while the analysis runs in a
     worker. ``None`` as the positions means the numbers are the rows themselves.
     """
+    import pandas as pd
+
     if pd.api.types.is_integer_dtype(column.dtype) and isinstance(column.dtype, np.dtype):
         values = column.to_numpy()  # a numpy integer column has no missing values
         if len(values) and int(values.max()) - int(values.min()) < max(len(values), 1 << 16):

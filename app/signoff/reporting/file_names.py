@@ -20,6 +20,8 @@ ROOT_CERTIFICATE_NAME = "workspace-root.cer"
 # Only when an organisation's CA below its root issues the certificates: the link from signer to root.
 ISSUER_CERTIFICATE_NAME = "issuing-ca.cer"
 SIGNER_CERTIFICATE_PREFIX = "signer-"
+COUNT_TABLES_NAME = "count-tables.json"
+COUNT_TABLES_SCHEMA = "signoff.count-tables/1"
 
 
 def signer_certificate_name(key_fingerprint: str) -> str:

@@ -52,8 +52,10 @@ from signoff.reporting.pades import sign_report
 from signoff.reporting.pdf import render_pdf_document
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
 from signoff.services.authority import document_signing, personal_signing, signer_certificate
+from signoff.services.count_tables import count_tables_attachment
 from signoff.services.inventory import version_inventory
 from signoff.services.policy import run_observations
+from signoff.services.report_numbers import numbers_check
 from signoff.services.reviews import POLICY_RUN_KIND
 from signoff.services.reviews import show as show_review
 from signoff.services.security import fingerprint
@@ -334,7 +336,10 @@ def export_report(
     report_progress(0.4, "rendering the PDF")
     pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint)
     report_progress(0.8, "making it PDF/A-3 and signing it")
-    pdf = archive_report(pdf, _check_material(db, evidence, authority))
+    pdf = archive_report(
+        pdf,
+        [*_check_material(db, evidence, authority), count_tables_attachment(db, evidence.analysis_runs)],
+    )
     # Signing is the last step, so the PAdES signature covers the archival file as an auditor gets it.
     pdf = sign_report(
         pdf,
@@ -570,6 +575,7 @@ def verify_report(db: Database, pdf: Path) -> ReportVerification:
         for printed in embedded.signatures:
             checks.append(_signature_check(uow, printed))
         checks.extend(_stated_review_checks(uow, embedded.content))
+        checks.append(numbers_check(embedded.content, embedded.attachments))
         exported = [
             e for e in uow.audit.list(action=EXPORTED) if e.payload.get("file_sha256") == embedded.file_sha256
         ]

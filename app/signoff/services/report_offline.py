@@ -1,8 +1,9 @@
 """Verify an exported report with the file alone, on a machine without Signoff's database.
 
 Kept apart from ``services/report.py`` so that ``signoff verify REPORT.pdf --offline`` loads neither the
-report builder nor the PDF/A writer, and opens no database: it reads the PDF, validates with pyHanko and
-checks Ed25519 signatures with ``services/security.py``.
+report builder nor the PDF/A writer, and opens no database: it reads the PDF, validates with pyHanko,
+checks Ed25519 signatures with ``services/security.py`` and derives the numbers again from the embedded
+count tables with ``services/report_numbers.py`` (numpy, no pandas).
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from signoff.reporting.file_names import (
     signer_certificate_name,
 )
 from signoff.reporting.verify import ReportCheck, ReportVerification, file_checks, read_report
+from signoff.services.report_numbers import numbers_check
 from signoff.services.security import fingerprint, signature_is_valid
 
 
 def verify_report_offline(pdf: Path) -> ReportVerification:
     """Check an exported report with the file alone, no database: its content hashes, its PAdES signature
     under the embedded workspace root (whose fingerprint the cover prints), every attachment against the
-    embedded manifest and every sign-off signature against its signer's certificate by that root.
+    embedded manifest, every sign-off signature against its signer's certificate by that root, and every
+    number of the cited analyses against the embedded count tables.
     Raises ``InputError`` for a file that is not a Signoff report."""
     pdf = Path(pdf)
     embedded = read_report(pdf)
@@ -41,6 +44,7 @@ def verify_report_offline(pdf: Path) -> ReportVerification:
         checks.append(ReportCheck("signatures", None, "the report carries no signatures"))
     for printed in embedded.signatures:
         checks.append(_embedded_signature_check(printed, embedded.attachments, root))
+    checks.append(numbers_check(embedded.content, embedded.attachments))
     return ReportVerification(path=pdf, checks=tuple(checks))
 
 

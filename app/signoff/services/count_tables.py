@@ -1,0 +1,84 @@
+"""The count tables behind a report's numbers, gathered when the report is exported.
+
+Each cited run whose numbers are functions of count tables (``COUNTED_KINDS``) is counted again from
+its log's stored rows, or from the count table an external source's run stored as evidence, into the
+tables its analysis derives every number from, with its parameters (seed, resamples, reference ...).
+The report carries them as ``count-tables.json``; ``services/report_numbers.py`` derives the numbers
+from them again when the report is verified, with neither the log nor the database.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from signoff.analysis import fairness, monitoring, performance
+from signoff.analysis.counted import CountedRows
+from signoff.domain.analysis_requests import (
+    AnalysisRequest,
+    FairnessRequest,
+    MonitoringRequest,
+    PerformanceRequest,
+)
+from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.canonical import canonical_json
+from signoff.reporting.archive import Attachment
+from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
+from signoff.services.analyses import load_frames
+from signoff.storage import Database
+
+# kind -> (its request type, the analysis' counting step: request and frames -> tables with to_dict)
+COUNTED_KINDS: dict[str, tuple[type[AnalysisRequest], Callable[..., Any]]] = {
+    "fairness": (FairnessRequest, fairness.request_counts),
+    "performance": (PerformanceRequest, performance.request_counts),
+    "monitoring": (MonitoringRequest, monitoring.request_counts),
+}
+
+
+def count_tables(db: Database, runs: Sequence[AnalysisRun]) -> dict[str, Any]:
+    """Every counted run's tables, by run id, and the cited runs of other kinds (not counted)."""
+    with db.transaction(write=False) as uow:
+        logs = {log.evidence_sha256: log for log in uow.logs.list()}
+    counted = []
+    not_counted = []
+    for run in sorted(runs, key=lambda r: r.id):
+        if run.kind not in COUNTED_KINDS:
+            not_counted.append({"run_id": run.id, "kind": run.kind})
+            continue
+        request_type, count = COUNTED_KINDS[run.kind]
+        log = logs[run.inputs["log"]]
+        request = request_type.from_parameters(log, run.parameters)  # type: ignore[attr-defined]
+        tables = count(request, _frames(db, run, request))
+        counted.append(
+            {
+                "run_id": run.id,
+                "kind": run.kind,
+                "result_sha256": run.result_sha256,
+                "tables": tables.to_dict(),
+            }
+        )
+    return {"schema": COUNT_TABLES_SCHEMA, "runs": counted, "not_counted": not_counted}
+
+
+def count_tables_attachment(db: Database, runs: Sequence[AnalysisRun]) -> Attachment:
+    return Attachment(
+        COUNT_TABLES_NAME,
+        canonical_json(count_tables(db, runs)),
+        "application/json",
+        "the count tables and parameters every printed number of the cited analyses is derived from "
+        "(canonical JSON)",
+    )
+
+
+def _frames(db: Database, run: AnalysisRun, request: AnalysisRequest) -> Mapping[str, Any]:
+    """The run's rows, or for a run of an external source the count table it stored as evidence."""
+    source = run.result.get("source")
+    if isinstance(source, Mapping) and source.get("count_table_sha256"):
+        import pyarrow.parquet as pq  # only for a source's run: the rows of an imported log come as pandas
+
+        with db.transaction(write=False) as uow:
+            data = uow.evidence.read_bytes(str(source["count_table_sha256"]))
+        frame = pq.read_table(io.BytesIO(data)).to_pandas()
+        return {"log": CountedRows(frame, source.get("score_resolution"))}
+    return load_frames(db, request)

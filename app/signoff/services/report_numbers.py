@@ -1,0 +1,402 @@
+"""Every number a report gives, derived again from the count tables it carries, and compared.
+
+``count-tables.json`` holds, per cited run, the tables and parameters its analysis derives its numbers
+from (``services/count_tables.py``). Verifying derives each run's result again with the analysis' own
+code (``fairness_from_counts``: numpy on the tables, the same seeded bootstrap) and compares it with
+``report.json``: the run's full result at full precision (``TOLERANCE``), and every number the pages
+print at the precision it is printed with. No log, no database, no pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
+from signoff.analysis.monitoring import MonitoringCounts, monitoring_from_counts
+from signoff.analysis.performance import PerformanceCounts, performance_from_counts
+from signoff.domain.fairness import FairnessResult, GroupMetrics
+from signoff.domain.performance import PerformanceResult
+from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
+from signoff.reporting.verify import ReportCheck
+
+NUMBERS_CHECK = "numbers recomputed from the embedded count tables"
+# Relative to max(1, |value|): the same arithmetic on the same counts, up to summation order.
+TOLERANCE = 1e-12
+# Result keys that describe the computation, not its numbers (the engine's version may have moved on).
+_NOT_COMPARED = frozenset({"engine_version", "source"})
+# A hostile file must not make verification draw billions of resamples.
+MAX_RESAMPLES = 100_000
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_SHOWN_DIFFERENCES = 12
+
+
+@dataclass
+class Recomputation:
+    checked: int = 0  # numbers compared
+    printed: int = 0  # of which printed on the pages
+    differences: list[str] = field(default_factory=list)
+    not_recomputed: list[str] = field(default_factory=list)
+
+    def differ(self, what: str, stated: Any, derived: Any) -> None:
+        self.differences.append(f"{what}: report says {_shown(stated)}, the counts give {_shown(derived)}")
+
+
+def numbers_check(content: Mapping[str, Any] | None, attachments: Mapping[str, bytes]) -> ReportCheck:
+    """The check "numbers recomputed from the embedded count tables", for ``verify``'s list."""
+    if COUNT_TABLES_NAME not in attachments:
+        return ReportCheck(
+            NUMBERS_CHECK, None, f"the report carries no {COUNT_TABLES_NAME} (exported before it did)"
+        )
+    try:
+        tables = json.loads(attachments[COUNT_TABLES_NAME].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return ReportCheck(NUMBERS_CHECK, False, f"{COUNT_TABLES_NAME} is not JSON")
+    if not isinstance(tables, dict) or tables.get("schema") != COUNT_TABLES_SCHEMA or content is None:
+        return ReportCheck(
+            NUMBERS_CHECK, False, f"{COUNT_TABLES_NAME} is not of schema {COUNT_TABLES_SCHEMA}"
+        )
+    done = recompute(content, tables)
+    if done.differences:
+        shown = done.differences[:_SHOWN_DIFFERENCES]
+        more = len(done.differences) - len(shown)
+        return ReportCheck(
+            NUMBERS_CHECK,
+            False,
+            f"{len(done.differences)} of {done.checked} numbers differ: "
+            + "; ".join(shown)
+            + (f"; and {more} more" if more else ""),
+        )
+    if not done.checked:
+        return ReportCheck(NUMBERS_CHECK, None, "the report cites no analysis whose numbers come from counts")
+    detail = (
+        f"{done.checked} numbers checked ({done.printed} of them as printed), all as the counts give them"
+    )
+    if done.not_recomputed:
+        detail += "; not recomputed here: " + ", ".join(done.not_recomputed)
+    return ReportCheck(NUMBERS_CHECK, True, detail)
+
+
+def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomputation:
+    """Derive each counted run's result from its tables; compare with ``report.json`` (``content``)."""
+    payload = content.get("payload") if isinstance(content.get("payload"), dict) else {}
+    runs = {r.get("id"): r for r in payload.get("analysis_runs", []) if isinstance(r, dict)}
+    log_ids = {
+        log.get("evidence_sha256"): log.get("id")
+        for log in payload.get("prediction_logs", [])
+        if isinstance(log, dict)
+    }
+    printed_tables = PrintedTables([s for s in content.get("sections", []) if isinstance(s, dict)])
+    done = Recomputation()
+    counted = set()
+    listed = tables.get("runs")
+    for entry in listed if isinstance(listed, list) else []:
+        entry = entry if isinstance(entry, dict) else {}
+        run = runs.get(entry.get("run_id"))
+        kind = entry.get("kind")
+        if run is None or run.get("kind") != kind or kind not in RECOMPUTED_KINDS:
+            done.differences.append(
+                f"count tables of run {entry.get('run_id')} ({kind}): the report cites no such run"
+            )
+            continue
+        counted.add(run["id"])
+        derive, printed = RECOMPUTED_KINDS[kind]
+        try:
+            resamples = int(entry["tables"]["params"].get("n_resamples", 0))
+            if not 0 <= resamples <= MAX_RESAMPLES:
+                raise ValueError(f"{resamples:,} bootstrap resamples, more than Signoff ever draws")
+            derived = derive(entry["tables"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as error:
+            done.differences.append(f"{kind} run {run['id']}: its count tables cannot be read ({error})")
+            continue
+        inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
+        log_id = log_ids.get(inputs.get("log"))
+        _compare(done, f"{kind} run {run['id']}", run.get("result"), derived.to_dict())
+        where = kind if log_id is None else f"{kind} of log {log_id}"
+        _compare_printed(done, printed_tables, printed(derived, log_id), where)
+    for run_id, run in sorted(runs.items(), key=lambda item: str(item[0])):
+        if run_id in counted:
+            continue
+        if run.get("kind") in RECOMPUTED_KINDS:
+            done.differences.append(
+                f"{run.get('kind')} run {run_id}: the report carries no count tables for it"
+            )
+        else:
+            done.not_recomputed.append(f"{run.get('kind')} run {run_id}")
+    return done
+
+
+# ------------------------------------------------------------------------------ full precision
+
+
+def _compare(done: Recomputation, where: str, stated: Any, derived: Any) -> None:
+    """Walk the derived result; every number (and every word beside it) must be the report's."""
+    if stated == derived:  # most of a result, compared in one deep equality: only counted
+        done.checked += _numbers_in(derived)
+        return
+    if isinstance(derived, dict):
+        if not isinstance(stated, dict):
+            done.differ(where, stated, "a record")
+            return
+        for key, value in derived.items():
+            if key not in _NOT_COMPARED:
+                _compare(done, f"{where} / {key}", stated.get(key), value)
+        return
+    if isinstance(derived, list):
+        if not isinstance(stated, list) or len(stated) != len(derived):
+            done.differ(
+                f"{where} (entries)", len(stated) if isinstance(stated, list) else stated, len(derived)
+            )
+            return
+        bounds = len(derived) == 2 and all(v is None or _is_number(v) for v in derived)  # an interval
+        for index, (a, b) in enumerate(zip(stated, derived, strict=True)):
+            _compare(done, f"{where} / {('low', 'high')[index] if bounds else _item_name(b, index)}", a, b)
+        return
+    if _is_number(derived) or _is_number(stated):
+        done.checked += 1
+        if not (_is_number(derived) and _is_number(stated) and _close(float(stated), float(derived))):
+            done.differ(where, stated, derived)
+    elif stated != derived:
+        done.differ(where, stated, derived)
+
+
+def _numbers_in(value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_numbers_in(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_numbers_in(v) for k, v in value.items() if k not in _NOT_COMPARED)
+    return int(_is_number(value))
+
+
+def _item_name(item: Any, index: int) -> str:
+    """A list entry by its name (a segment; a comparison with its group) or its group, else its position."""
+    if not isinstance(item, dict):
+        return str(index)
+    name, group = item.get("name"), item.get("group")
+    if isinstance(name, str):
+        return f"{name} ({group})" if isinstance(group, str) else name
+    return group if isinstance(group, str) else str(index)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _close(a: float, b: float) -> bool:
+    return a == b or abs(a - b) <= TOLERANCE * max(1.0, abs(a), abs(b))
+
+
+# ------------------------------------------------------------------------------ printed numbers
+
+
+@dataclass(frozen=True)
+class Printed:
+    """Numbers a table cell should print: found by table caption, column header and row label."""
+
+    what: str  # "race / Black / selection rate"
+    caption: str  # the start of the table's caption
+    column: str
+    row: str
+    values: tuple[float | None, ...]  # None: the cell prints no number there
+
+
+class PrintedTables:
+    """The report's tables, indexed once. ``cell`` is the text printed in the table whose caption starts
+    with ``caption``, in the column headed ``column``, on the row whose first cell is ``row`` (spaces
+    normalised), or None when not printed: the one place that knows how the pages lay numbers out."""
+
+    def __init__(self, sections: Sequence[Mapping[str, Any]]) -> None:
+        self._tables: list[tuple[str, dict[str, int], dict[str, list[Any]]]] = []
+        for section in sections:
+            for block in section.get("blocks", []):
+                if not isinstance(block, dict) or block.get("kind") != "table":
+                    continue
+                columns: dict[str, int] = {}
+                for index, column in enumerate(block.get("columns", [])):
+                    columns.setdefault(str(column), index)
+                rows: dict[str, list[Any]] = {}
+                for cells in block.get("rows", []):
+                    if isinstance(cells, list) and cells:
+                        rows.setdefault(_words(str(cells[0])), cells)
+                self._tables.append((str(block.get("caption", "")), columns, rows))
+        self._by_caption: dict[str, list[tuple[str, dict[str, int], dict[str, list[Any]]]]] = {}
+
+    def cell(self, caption: str, column: str, row: str) -> str | None:
+        if caption not in self._by_caption:
+            self._by_caption[caption] = [t for t in self._tables if t[0].startswith(caption)]
+        key = _words(row)
+        for _, columns, rows in self._by_caption[caption]:
+            at, cells = columns.get(column), rows.get(key)
+            if at is not None and cells is not None and at < len(cells):
+                return str(cells[at])
+        return None
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def fairness_printed(result: FairnessResult, log_id: int | None) -> list[Printed]:
+    """What the fairness pages print of ``result``: per-group counts, rates, intervals, impact ratios and
+    p-values, and each segment's comparisons."""
+    source = f"log {log_id}" if log_id is not None else "the analysed log"
+    out: list[Printed] = []
+    comparisons = f"Comparisons between the groups of each segment ({source})"
+    for segment in result.segments:
+        shown = segment.name.replace("&", " × ")
+        table = f"Counts and selection rates by {shown} ({source})"
+        ratios = {r.group: r for r in segment.impact_ratios}
+        for group in segment.groups:
+            row = group.group.replace("&", " & ")
+            what = f"{segment.name} / {group.group}"
+            rate = group.metrics.get("selection_rate")
+            wilson = group.wilson.get("selection_rate", (None, None))
+            out += [
+                Printed(f"{what} / n", table, "n", row, (group.count,)),
+                Printed(f"{what} / selection rate", table, "Selection rate", row, (rate,)),
+                Printed(f"{what} / selection rate Wilson interval", table, "Wilson 95%", row, tuple(wilson)),
+            ]
+            ratio = ratios.get(group.group)
+            if ratio is not None and not ratio.excluded:
+                out.append(
+                    Printed(f"{what} / impact ratio", table, "Impact ratio", row, (ratio.impact_ratio,))
+                )
+                out.append(
+                    Printed(f"{what} / impact ratio interval", table, "95% interval", row, tuple(ratio.ci))
+                )
+            significance = group.significance
+            if significance is not None and group.group != segment.reference:
+                out.append(
+                    Printed(f"{what} / p vs reference", table, "p vs ref.", row, (significance.p_value,))
+                )
+        for comparison in segment.comparisons:
+            if comparison.group is None and comparison.name in _PRINTED_COMPARISONS:
+                out.append(
+                    Printed(
+                        f"{segment.name} / {comparison.name.replace('_', ' ')}",
+                        comparisons,
+                        _PRINTED_COMPARISONS[comparison.name],
+                        shown,
+                        (comparison.value, *comparison.ci),
+                    )
+                )
+    return out
+
+
+# The comparisons' columns in the fairness summary table (reporting/audit_report.SEGMENT_COMPARISONS).
+_PRINTED_COMPARISONS = {
+    "demographic_parity_difference": "DP diff.",
+    "demographic_parity_ratio": "DP ratio",
+    "equalized_odds_difference": "EO diff.",
+    "equalized_odds_ratio": "EO ratio",
+    "statistical_parity_difference": "SPD (AIF360)",
+    "disparate_impact": "DI (AIF360)",
+}
+
+
+def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[Printed], where: str) -> None:
+    for item in expected:
+        text = tables.cell(item.caption, item.column, item.row)
+        if text is None:
+            continue  # not printed in this layout: the full-precision comparison covers it
+        done.printed += max(len([v for v in item.values if v is not None]), 1)
+        printed = _printed_numbers(text)
+        wanted = [v for v in item.values if v is not None]
+        if "< 0.001" in text:  # a p-value printed as a bound
+            done.checked += 1
+            if not (len(wanted) == 1 and wanted[0] < 0.001):
+                done.differ(f"{where} / {item.what}", text, _shown(wanted[0] if wanted else None))
+            continue
+        done.checked += max(len(wanted), 1)
+        if len(printed) != len(wanted) or not all(
+            abs(value - number) <= 0.5 * 10.0**-decimals + 1e-9 * max(1.0, abs(value))
+            for (number, decimals), value in zip(printed, wanted, strict=False)
+        ):
+            derived = ", ".join(
+                _at(value, printed[i][1] if i < len(printed) else 3) for i, value in enumerate(wanted)
+            )
+            done.differ(f"{where} / {item.what}", " ".join(text.split()), derived or "no number")
+
+
+def _printed_numbers(text: str) -> list[tuple[float, int]]:
+    """Each number in a printed cell with its count of decimals ("1,234" -> (1234.0, 0))."""
+    out = []
+    for found in _NUMBER.findall(text):
+        digits = found.replace(",", "")
+        decimals = len(digits.partition(".")[2])
+        out.append((float(digits), decimals))
+    return out
+
+
+def _at(value: float, decimals: int) -> str:
+    return f"{value:,.{decimals}f}" if decimals else f"{value:,.0f}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return "n/a" if not math.isfinite(value) else f"{value:.12g}"
+    if value is None:
+        return "none"
+    return str(value)
+
+
+# Performance columns per group, as the performance section heads them (audit_report.GROUP_PERFORMANCE).
+_PRINTED_PERFORMANCE = {
+    "accuracy": "Accuracy",
+    "tpr": "TPR",
+    "fpr": "FPR",
+    "ppv": "Precision",
+    "roc_auc": "ROC AUC",
+    "brier": "Brier",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "mean_residual": "Mean residual",
+}
+
+
+def _metric_values(group: GroupMetrics, name: str) -> tuple[float | None, ...]:
+    """A metric's value and the interval printed beside it (bootstrap, else Wilson, else none)."""
+    value = group.metrics.get(name)
+    ci = group.bootstrap.get(name) or group.wilson.get(name) or (None, None)
+    return (value, *ci) if value is not None and ci[0] is not None else (value,)
+
+
+def performance_printed(result: PerformanceResult, log_id: int | None) -> list[Printed]:
+    """What the performance pages print of ``result``: each overall metric, and per group of each
+    attribute its count and the chosen metrics."""
+    source = f"log {log_id}" if log_id is not None else "log"
+    column = f"{source} ({result.task}, n {result.n_rows:,})"
+    out = [
+        Printed(
+            f"overall / {name}", "Overall performance", column, name, _metric_values(result.overall, name)
+        )
+        for name in result.overall.metrics
+    ]
+    for segment in result.segments:
+        table = f"Performance by {segment.name} ({source})"
+        for group in segment.groups:
+            row = group.group + (" (insufficient)" if group.insufficient else "")
+            out.append(Printed(f"{segment.name} / {group.group} / n", table, "n", row, (group.count,)))
+            for name, header in _PRINTED_PERFORMANCE.items():
+                if name in group.metrics:
+                    what = f"{segment.name} / {group.group} / {name}"
+                    out.append(Printed(what, table, header, row, _metric_values(group, name)))
+    return out
+
+
+# kind -> (the result from its tables as report's count-tables.json carries them, what the pages print of it)
+RECOMPUTED_KINDS: dict[
+    str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any, int | None], list[Printed]]]
+] = {
+    "fairness": (lambda tables: fairness_from_counts(FairnessCounts.from_dict(tables)), fairness_printed),
+    "performance": (
+        lambda tables: performance_from_counts(PerformanceCounts.from_dict(tables)),
+        performance_printed,
+    ),
+    # the pages print monitoring as observations of its result: compared at full precision
+    "monitoring": (lambda tables: monitoring_from_counts(MonitoringCounts.from_dict(tables)), lambda *_: []),
+}
