@@ -27,6 +27,7 @@ from signoff.domain.fairness import FairnessResult, SegmentResult
 from signoff.domain.fairness_flags import group_flags, reference_note
 from signoff.domain.inventory import LABELS
 from signoff.domain.observations import Observation
+from signoff.domain.palette import Tone
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.prediction_log import PredictionLog
@@ -1419,6 +1420,14 @@ _DRIFT_LABEL = {
 }
 
 
+# The drift page's colours: green stable, amber moderate, red drifted.
+_DRIFT_TONE = {
+    DriftVerdict.STABLE: Tone.GOOD,
+    DriftVerdict.MODERATE: Tone.WARNING,
+    DriftVerdict.DRIFTED: Tone.ALERT,
+}
+
+
 def _drift_blocks(evidence: AuditReportInput, result: DriftResult) -> list[Block]:
     thresholds = result.thresholds
     compared = (
@@ -1484,6 +1493,7 @@ def _drift_blocks(evidence: AuditReportInput, result: DriftResult) -> list[Block
                 reference_label=f"significant {thresholds.psi_significant:g}",
                 highlight=tuple(c.verdict is DriftVerdict.DRIFTED for c in with_psi),
                 highlight_label="drifted",
+                tones=tuple(_DRIFT_TONE[c.verdict] for c in with_psi),
             )
         )
     notes = [f"{c.column}: {note}" for c in result.columns for note in c.notes]
@@ -1928,12 +1938,20 @@ def _impact_ratio_chart(attribute: str, ratios: Sequence[Observation]) -> BarCha
         error_high=tuple(o.ci_high for o in ratios),
         reference=FOUR_FIFTHS,
         reference_label="four-fifths line 0.8",
-        highlight=tuple(o.value is not None and o.value < FOUR_FIFTHS and not o.insufficient for o in ratios),
+        highlight=tuple(_below_four_fifths(o) for o in ratios),
         highlight_label="below the four-fifths line",
+        tones=tuple(
+            Tone.MUTED if o.insufficient else Tone.ALERT if _below_four_fifths(o) else Tone.JUDGED
+            for o in ratios
+        ),
         axis_label="impact ratio (group selection rate / highest group's selection rate)",
         axis_max=max([1.0, *(o.ci_high for o in ratios if o.ci_high is not None)]),
         note="Whiskers: 95% interval. Bars marked * fall below the dashed four-fifths line.",
     )
+
+
+def _below_four_fifths(ratio: Observation) -> bool:
+    return ratio.value is not None and ratio.value < FOUR_FIFTHS and not ratio.insufficient
 
 
 def _metric_chart(title: str, observed: Sequence[Observation], axis_label: str) -> BarChart:

@@ -134,8 +134,9 @@ class Table:
 class BarChart:
     """One bar per category; optional interval per bar and a dashed reference line (e.g. 0.8).
 
-    ``highlight`` marks bars that need the reader's attention (drawn darker and starred, so it reads
-    in greyscale too); ``value_format`` is a ``str.format`` pattern for the printed values.
+    ``highlight`` marks bars that need the reader's attention (starred and in bold, so it reads in
+    greyscale too); ``tones`` names each bar's meaning (``domain.palette.Tone``: the app's colours; a
+    highlighted bar without one is an alert); ``value_format`` is a ``str.format`` pattern for the values.
     """
 
     title: str
@@ -151,10 +152,11 @@ class BarChart:
     value_format: str = "{:.3f}"
     axis_max: float | None = None
     note: str = ""
+    tones: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.categories)
-        for name in ("values", "error_low", "error_high", "highlight"):
+        for name in ("values", "error_low", "error_high", "highlight", "tones"):
             seq = getattr(self, name)
             if name != "values" and not seq:
                 continue
@@ -177,6 +179,7 @@ class BarChart:
             "value_format": self.value_format,
             "axis_max": self.axis_max,
             "note": self.note,
+            "tones": list(self.tones),
         }
 
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.palette import COLOURS, Tone
 from signoff.domain.registry import ModelVersion
 from signoff.services.report import (
     ExportedReport,
@@ -72,7 +73,7 @@ class ChecksModel(RecordsModel):
 
 def _check_record(check: ReportCheck) -> Record:
     result = PASSED if check.ok else FAILED if check.ok is False else UNDECIDED
-    colour = None if check.ok is None else "#1e8449" if check.ok else "#c0392b"
+    colour = None if check.ok is None else COLOURS[Tone.GOOD] if check.ok else COLOURS[Tone.ALERT]
     return Record((check.name, result, check.detail), item=check, colours=(None, colour))
 
 
