@@ -77,12 +77,15 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Heading:
-    """A sub-heading inside a section, e.g. "7.2 Attribute: sex"."""
+    """A sub-heading inside a section, e.g. "7.2 Attribute: sex".
+
+    ``keep``: how many of the blocks after it belong on one page with it (a summary), when they fit one."""
 
     text: str
+    keep: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "heading", "text": self.text}
+        return {"kind": "heading", "text": self.text, **({"keep": self.keep} if self.keep else {})}
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from reportlab.platypus import (
     Flowable,
     KeepTogether,
     LongTable,
+    PageBreak,
     SimpleDocTemplate,
     Spacer,
     TableStyle,
@@ -91,6 +92,9 @@ MARGIN_X = 18 * mm
 MARGIN_TOP = 20 * mm
 MARGIN_BOTTOM = 18 * mm
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+
+# Table type: 8 pt is the smallest an auditor reads on paper without a magnifier.
+CELL_SIZE, CELL_LEADING, CELL_PADDING = 8.0, 10.0, 3.0
 
 # Hex digests are set in the monospaced face so two of them can be compared character by character.
 _HEX_DIGEST = re.compile(r"^(sha256:)?[0-9a-f]{12,}$")
@@ -147,26 +151,41 @@ def _styles() -> dict[str, ParagraphStyle]:
             "h2", parent=body, fontName=FONT_BOLD, fontSize=10.5, leading=14, spaceBefore=8, spaceAfter=4
         ),
         "body": body,
-        "note": ParagraphStyle("note", parent=body, fontSize=7.5, leading=10, textColor=MUTED),
+        "note": ParagraphStyle("note", parent=body, fontSize=8, leading=10.5, textColor=MUTED),
         "caption": ParagraphStyle(
             "caption", parent=body, fontName=FONT_BOLD, fontSize=8.5, leading=11, spaceAfter=3
         ),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=CELL_SIZE, leading=CELL_LEADING, spaceAfter=0),
         "cell_right": ParagraphStyle(
-            "cell_right", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0, alignment=TA_RIGHT
+            "cell_right",
+            parent=body,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
+            spaceAfter=0,
+            alignment=TA_RIGHT,
         ),
         "cell_center": ParagraphStyle(
-            "cell_center", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0, alignment=TA_CENTER
+            "cell_center",
+            parent=body,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
+            spaceAfter=0,
+            alignment=TA_CENTER,
         ),
         "cell_head": ParagraphStyle(
-            "cell_head", parent=body, fontName=FONT_BOLD, fontSize=7.5, leading=9.5, spaceAfter=0
+            "cell_head",
+            parent=body,
+            fontName=FONT_BOLD,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
+            spaceAfter=0,
         ),
         "cell_head_right": ParagraphStyle(
             "cell_head_right",
             parent=body,
             fontName=FONT_BOLD,
-            fontSize=7.5,
-            leading=9.5,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
             spaceAfter=0,
             alignment=TA_RIGHT,
         ),
@@ -174,8 +193,8 @@ def _styles() -> dict[str, ParagraphStyle]:
             "cell_head_center",
             parent=body,
             fontName=FONT_BOLD,
-            fontSize=7.5,
-            leading=9.5,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
             spaceAfter=0,
             alignment=TA_CENTER,
         ),
@@ -491,9 +510,40 @@ def _section(section: Section, *, first: bool) -> list[Flowable]:
     heading = f"{section.number}  {section.title}"
     story.append(_SectionAnchor(_section_key(section), heading, 0))
     story.append(RLParagraph(_text(heading), styles["h1"]))
-    for block in section.blocks:
-        story += _block(block)
+    blocks = list(section.blocks)
+    while blocks:
+        block = blocks.pop(0)
+        if isinstance(block, Heading) and block.keep:
+            kept, blocks = blocks[: block.keep], blocks[block.keep :]
+            story += _kept_together(block, kept)
+        else:
+            story += _block(block)
     return story
+
+
+def _kept_together(heading: Heading, blocks: list[Block]) -> list[Flowable]:
+    """A heading and the blocks of its summary on one page when they fit one. When more than two thirds of
+    the page are still empty they start here and continue overleaf, so no page is left mostly blank."""
+    inner = [RLParagraph(_text(heading.text), _styles()["h2"])]
+    for block in blocks:
+        inner += _block(block)
+    return [CondPageBreak(CAPTION_ROOM + 15 * mm), _OnOnePage(inner)]
+
+
+FRAME_HEIGHT = PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+
+
+class _OnOnePage(KeepTogether):
+    """Flowables that move to the next page together when they fit on one and less than two thirds of
+    this page are left; otherwise they start here and split where the page ends."""
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        if getattr(self, "_wrapInfo", None) != (avail_width, avail_height):
+            self.wrap(avail_width, avail_height)
+        content = list(self._content)
+        if avail_height < self._H <= FRAME_HEIGHT and avail_height < FRAME_HEIGHT * 2 / 3:
+            return [PageBreak(), *content]
+        return content
 
 
 def _block(block: Block) -> list[Flowable]:
@@ -614,7 +664,7 @@ def _chart_parts(chart: BarChart | HeatMap, slices: list[slice], *, continued: b
 CAPTION_ROOM = 30 * mm
 
 # A chapter starts on a fresh page unless more than this much of the page is still empty.
-CHAPTER_ROOM = (PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM) / 2
+CHAPTER_ROOM = FRAME_HEIGHT / 2
 
 # A drawing cannot split across pages: long charts are cut into parts of at most this many rows.
 MAX_CHART_ROWS = 36
@@ -669,9 +719,6 @@ def _key_values(block: KeyValues) -> list[Flowable]:
     if block.caption:
         parts += [CondPageBreak(CAPTION_ROOM), RLParagraph(_text(block.caption), styles["caption"])]
     return [*parts, table, Spacer(1, 6)]
-
-
-CELL_SIZE, CELL_LEADING, CELL_PADDING = 7.5, 9.5, 3.0
 
 
 def _text_width(value: str) -> float:
@@ -865,7 +912,7 @@ def _fit(label: str, font: str, size: float, width: float) -> str:
 
 def _bar_chart(chart: BarChart) -> Drawing:
     """Horizontal bars (long group names stay readable), whiskers for intervals, dashed reference line."""
-    row, bar, font_size = BAR_ROW, 9.0, 7.5
+    row, bar, font_size = BAR_ROW, 9.0, 8.0
     title_h, axis_h = 18.0, 30.0
     n = len(chart.categories)
     height = title_h + n * row + axis_h
@@ -1001,7 +1048,7 @@ def _palette(t: float) -> tuple[colors.Color, colors.Color]:
 
 
 def _heat_map(chart: HeatMap) -> Drawing:
-    font_size = 7.0
+    font_size = 8.0
     cell_h = HEAT_ROW
     rows, columns = len(chart.row_labels), len(chart.column_labels)
     label_w = _label_width(chart.row_labels, FONT, font_size, FRAME_WIDTH * 0.3)
