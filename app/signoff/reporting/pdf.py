@@ -316,7 +316,7 @@ def _canvas_class(
             self.setLineWidth(0.5)
             self.line(MARGIN_X, MARGIN_BOTTOM - 5 * mm, PAGE_WIDTH - MARGIN_X, MARGIN_BOTTOM - 5 * mm)
             self.setFillColor(MUTED)
-            self.setFont(FONT, 7.5)
+            self.setFont(FONT, 8)
             y = MARGIN_BOTTOM - 9 * mm
             self.drawString(MARGIN_X, y, footer_left)
             self.drawCentredString(PAGE_WIDTH / 2, y, footer_mid)
