@@ -666,7 +666,8 @@ CAPTION_ROOM = 30 * mm
 # A chapter starts on a fresh page unless more than this much of the page is still empty.
 CHAPTER_ROOM = FRAME_HEIGHT / 2
 
-# A drawing cannot split across pages: long charts are cut into parts of at most this many rows.
+# Long charts are cut into numbered parts of at most this many rows ("part 2 of 3"); a part may then
+# split again where a page ends (``_ChartPart``).
 MAX_CHART_ROWS = 36
 
 
