@@ -1306,7 +1306,7 @@ def _group_counts(
             ),
             rows=tuple(rows),
             align=("left", "right", "right", "right", "right", "right", "right", "left"),
-            widths=(1.7, 0.6, 0.85, 1.2, 0.85, 1.2, 0.8, 1.6),
+            widths=(1.65, 0.7, 0.9, 1.2, 0.85, 1.2, 0.85, 1.45),
             caption=f"Counts and selection rates by {segment.name.replace('&', ' × ')} ({source})",
             note=f"Selection rate: share of rows predicted {positive_label!r}. p: two-sided test of the group's "
             "selection rate against the reference group's (z: two-proportion z test, F: Fisher's exact test). "
