@@ -321,10 +321,10 @@ class ReportPage(QWidget):
         failed = [c for c in verification.checks if c.ok is False]
         if verification.ok:
             self.verdict.setText(f"✔ {verification.path.name}: every check holds.")
-            self.verdict.setStyleSheet("color: #1e8449; font-weight: bold;")
+            self.verdict.setStyleSheet(f"color: {COLOURS[Tone.GOOD]}; font-weight: bold;")
         else:
             self.verdict.setText(
                 f"✘ {verification.path.name}: {len(failed)} check(s) fail. This file is not the report "
                 "Signoff exported, or the database no longer holds what it cites."
             )
-            self.verdict.setStyleSheet("color: #c0392b; font-weight: bold;")
+            self.verdict.setStyleSheet(f"color: {COLOURS[Tone.ALERT]}; font-weight: bold;")
