@@ -221,3 +221,16 @@ def test_a_bar_below_four_fifths_is_red_and_the_others_blue_as_in_the_app(export
     # a page without a judged chart has no red
     cover = fill_colours(reader.pages[0])
     assert not any(is_red(c) for c in cover)
+
+
+@pytest.mark.parametrize("attribute", ["race", "sex"])
+def test_each_attribute_summary_of_the_demo_is_on_one_page(demo_pdf, attribute):
+    pages = pages_text(demo_pdf)
+    first = next(i for i, page in enumerate(pages) if f"Lowest impact ratios by {attribute} (log" in page)
+    page = pages[first]
+    assert re.search(rf"^\s*Attribute: {attribute} \(log \d+\)\s*$", page, re.M), page
+    assert f"Impact ratio by {attribute}" in page and "below the four-fifths line" in page
+    appendix = next(
+        i for i, text in enumerate(pages) if re.search(r"^\s*14\s+Appendix: fairness", text, re.M) and i
+    )
+    assert first < appendix
