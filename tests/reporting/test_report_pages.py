@@ -231,6 +231,8 @@ def test_each_attribute_summary_of_the_demo_is_on_one_page(demo_pdf, attribute):
     assert re.search(rf"^\s*Attribute: {attribute} \(log \d+\)\s*$", page, re.M), page
     assert f"Impact ratio by {attribute}" in page and "below the four-fifths line" in page
     appendix = next(
-        i for i, text in enumerate(pages) if re.search(r"^\s*14\s+Appendix: fairness", text, re.M) and i
+        i
+        for i, text in enumerate(pages)
+        if re.search(r"^\s*14\s+Appendix: fairness tables per group\s*$", text, re.M)
     )
     assert first < appendix
