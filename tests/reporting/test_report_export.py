@@ -90,12 +90,18 @@ def test_unknown_count_and_excluded_small_category_are_stated(exported):
     assert "reference group: Male" in flat
 
 
+def words_in_order(phrase: str, text: str) -> bool:
+    pattern = r"(?<!\S)" + r"(?!\S).*?(?<!\S)".join(map(re.escape, phrase.split())) + r"(?!\S)"
+    return re.search(pattern, text) is not None
+
+
 def test_findings_with_author_and_resolution_and_signature_manifest(world, exported):
     path, _, text = exported
     flat = re.sub(r"\s+", " ", text)
     cells = re.sub(r"\s+", " ", pdf_text(path, layout=False))  # each table cell's text in one piece
     findings = cells[cells.index("Findings of review") :]
-    assert FINDING in findings and RESOLUTION in findings
+    # A cell that wraps is read line by line between its neighbours' lines: its words, in order.
+    assert words_in_order(FINDING, findings) and words_in_order(RESOLUTION, findings)
     assert lines_with(text, "1 limitation", "alice", "accepted")
     manifest = text[text.index("Electronic signatures") :]
     with open_database(world.url) as db:

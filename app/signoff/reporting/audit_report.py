@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from signoff.domain import fairness_flags
 from signoff.domain.analysis_requests import DEFAULT_MIN_GROUP_SHARE
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.audit import AuditEvent, ChainVerdict, actor_label, format_utc
@@ -24,9 +25,10 @@ from signoff.domain.decision import Condition
 from signoff.domain.drift import ColumnDrift, DriftResult, DriftVerdict
 from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult, SegmentResult
-from signoff.domain.fairness_flags import group_flags, reference_note
+from signoff.domain.fairness_flags import group_flags, impact_ratio_base, reference_note
 from signoff.domain.inventory import LABELS
 from signoff.domain.observations import Observation
+from signoff.domain.palette import Tone
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.prediction_log import PredictionLog
@@ -166,6 +168,8 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
         _audit_trail(evidence),
         _appendix(),
     )
+    if evidence.fairness_results:  # after the regulatory mapping, so the usual sections keep their numbers
+        sections += (_fairness_appendix(evidence, FAIRNESS_APPENDIX_NUMBER),)
     if evidence.comparisons:  # after the appendix, so that the numbers of the usual sections never move
         sections += (comparison_section(len(sections) + 1, evidence.comparisons),)
     return Report(
@@ -187,6 +191,7 @@ def build_audit_report(evidence: AuditReportInput) -> Report:
     )
 
 
+FAIRNESS_APPENDIX_NUMBER = 14
 DRAFT_NOTICE = "DRAFT — NOT APPROVED"
 APPROVED_STATES = frozenset({ReviewState.APPROVED, ReviewState.APPROVED_WITH_CONDITIONS})
 
@@ -1045,7 +1050,7 @@ def _fairness(evidence: AuditReportInput) -> Section:
     ]
     if evidence.fairness_results:
         for number, (log_id, result) in enumerate(evidence.fairness_results, start=1):
-            blocks += _fairness_result_blocks(number, log_id, result)
+            blocks += _fairness_result_blocks(number, log_id, result, FAIRNESS_APPENDIX_NUMBER)
         return Section(7, "Fairness", tuple(blocks), new_page=True)
     by_attribute: dict[str, list[Observation]] = {}
     for o in observed:
@@ -1094,7 +1099,11 @@ def _segment_order(segments: Iterable[SegmentResult]) -> list[SegmentResult]:
     return sorted(segments, key=lambda seg: (len(seg.attributes), seg.name))
 
 
-def _fairness_result_blocks(number: int, log_id: int | None, result: FairnessResult) -> list[Block]:
+def _fairness_result_blocks(
+    number: int, log_id: int | None, result: FairnessResult, appendix: int
+) -> list[Block]:
+    """The result's comparisons, then a one-page summary of each attribute (and intersection): its worst
+    groups with their flags and intervals, and its chart. The full per-group tables are in the appendix."""
     source = f"log {log_id}" if log_id is not None else "the analysed log"
     segments = _segment_order(result.segments)
     blocks: list[Block] = [
@@ -1119,33 +1128,119 @@ def _fairness_result_blocks(number: int, log_id: int | None, result: FairnessRes
             "pooled. Per-group comparisons are in report.json.",
         ),
     ]
+    share = float(result.params.get("excluded_share", DEFAULT_MIN_GROUP_SHARE))
     for seg in segments:
-        kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
-        blocks.append(Heading(f"{kind}: {seg.name.replace('&', ' × ')} ({source})"))
-        share = float(result.params.get("excluded_share", DEFAULT_MIN_GROUP_SHARE))
-        blocks += _group_counts(seg, log_id, result.positive_label, share)
-        ratios = [
-            Observation(
-                "fairness.impact_ratio",
-                f"{seg.name}={r.group}",
-                r.impact_ratio,
-                r.ci[0],
-                r.ci[1],
-                r.count,
-                r.insufficient,
-            )
-            for r in seg.impact_ratios
-            if not r.excluded
-        ]
-        if not ratios:
-            continue
-        if len(seg.attributes) == 1:
-            blocks.append(_impact_ratio_chart(seg.name, ratios))
-        elif len(seg.attributes) == 2:
-            heat = _intersection_heat_map(seg.name, ratios)
-            if heat is not None:
-                blocks.append(heat)
+        blocks += _segment_summary(seg, source, share, appendix)
     return blocks
+
+
+# Groups a summary lists: the lowest impact ratios, where a reader looks first.
+WORST_GROUPS = 5
+
+
+def _segment_summary(seg: SegmentResult, source: str, share: float, appendix: int) -> list[Block]:
+    """One attribute on (at most) a page: the verdict in words, the worst groups, the chart."""
+    kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
+    name = seg.name.replace("&", " × ")
+    flags = group_flags(seg, share)
+    groups = {g.group: g for g in seg.groups}
+    judged = [
+        r
+        for r in seg.impact_ratios
+        if not r.excluded and r.impact_ratio is not None and not groups[r.group].insufficient
+    ]
+    below = [r for r in judged if fairness_flags.BELOW_FOUR_FIFTHS in flags.get(r.group, ())]
+    if below:
+        verdict = Callout(
+            Status.FAIL,
+            f"{len(below)} of {len(judged)} judged groups below the four-fifths line: "
+            + "; ".join(
+                f"{_group_text(r.group)} {fmt_number(r.impact_ratio)} {fmt_interval(*r.ci)}" for r in below
+            )
+            + ".",
+        )
+    elif judged:
+        verdict = Callout(
+            Status.PASS, f"No group of the {len(judged)} judged falls below the four-fifths line."
+        )
+    else:
+        verdict = Callout(Status.INSUFFICIENT, "No group is large enough to judge its impact ratio.")
+    ranked = sorted(
+        (r for r in seg.impact_ratios if not r.excluded and r.impact_ratio is not None),
+        key=lambda r: (r.impact_ratio, r.group),
+    )[:WORST_GROUPS]
+    worst = Table(
+        columns=("Group", "n", "Selection rate, Wilson 95%", "Impact ratio, 95%", "Flags"),
+        rows=tuple(
+            (
+                _group_text(r.group),
+                fmt_number(r.count),
+                f"{fmt_number(r.selection_rate)} {fmt_interval(*groups[r.group].wilson.get('selection_rate', (None, None)))}",
+                f"{fmt_number(r.impact_ratio)} {fmt_interval(*r.ci)}",
+                ", ".join(flags.get(r.group, ())) or "–",
+            )
+            for r in ranked
+        ),
+        align=("left", "right", "right", "right", "left"),
+        widths=(1.6, 0.6, 1.5, 1.5, 1.8),
+        caption=f"Lowest impact ratios by {name} ({source})",
+    )
+    facts = KeyValues(
+        (
+            ("Groups", f"{len(seg.groups)}, of which {len(judged)} judged"),
+            ("Unknown (missing value)", f"{fmt_number(seg.unknown_count)} rows"),
+            ("Excluded from the impact ratio", ", ".join(_group_text(g) for g in seg.excluded) or "none"),
+            ("Reference group", seg.reference or "none large enough"),
+            ("Impact ratio base", _group_text(impact_ratio_base(seg) or "none")),
+            ("Full table", f"section {appendix}, counts and selection rates by {name} ({source})"),
+        )
+    )
+    blocks: list[Block] = [verdict, facts, worst]
+    ratios = [
+        Observation(
+            "fairness.impact_ratio",
+            f"{seg.name}={r.group}",
+            r.impact_ratio,
+            r.ci[0],
+            r.ci[1],
+            r.count,
+            r.insufficient,
+        )
+        for r in seg.impact_ratios
+        if not r.excluded
+    ]
+    if ratios and len(seg.attributes) == 1:
+        blocks.append(_impact_ratio_chart(seg.name, ratios))
+    elif ratios and len(seg.attributes) == 2:
+        heat = _intersection_heat_map(seg.name, ratios)
+        if heat is not None:
+            blocks.append(heat)
+    return [Heading(f"{kind}: {name} ({source})", keep=len(blocks)), *blocks]
+
+
+def _group_text(group: str) -> str:
+    return group.replace("&", " & ")
+
+
+def _fairness_appendix(evidence: AuditReportInput, number: int) -> Section:
+    """Every group of every segment: counts, selection rates, impact ratios and tests, in full."""
+    blocks: list[Block] = [
+        Paragraph(
+            "The full per-group tables behind the fairness summaries of section 7, Unknown and excluded groups "
+            "included. " + INTERVAL_CONVENTION
+        )
+    ]
+    for log_id, result in evidence.fairness_results:
+        source = f"log {log_id}" if log_id is not None else "the analysed log"
+        share = float(result.params.get("excluded_share", DEFAULT_MIN_GROUP_SHARE))
+        for seg in _segment_order(result.segments):
+            kind = "Intersection" if len(seg.attributes) > 1 else "Attribute"
+            blocks.append(Heading(f"{kind}: {seg.name.replace('&', ' × ')} ({source})"))
+            blocks += _group_counts(seg, log_id, result.positive_label, share)
+    return Section(number, FAIRNESS_APPENDIX, tuple(blocks), new_page=True)
+
+
+FAIRNESS_APPENDIX = "Appendix: fairness tables per group"
 
 
 def _p_value(value: float | None) -> str:
@@ -1211,7 +1306,7 @@ def _group_counts(
             ),
             rows=tuple(rows),
             align=("left", "right", "right", "right", "right", "right", "right", "left"),
-            widths=(1.9, 0.7, 0.95, 1.2, 0.8, 1.2, 0.8, 1.25),
+            widths=(1.65, 0.7, 0.9, 1.2, 0.85, 1.2, 0.85, 1.45),
             caption=f"Counts and selection rates by {segment.name.replace('&', ' × ')} ({source})",
             note=f"Selection rate: share of rows predicted {positive_label!r}. p: two-sided test of the group's "
             "selection rate against the reference group's (z: two-proportion z test, F: Fisher's exact test). "
@@ -1419,6 +1514,14 @@ _DRIFT_LABEL = {
 }
 
 
+# The drift page's colours: green stable, amber moderate, red drifted.
+_DRIFT_TONE = {
+    DriftVerdict.STABLE: Tone.GOOD,
+    DriftVerdict.MODERATE: Tone.WARNING,
+    DriftVerdict.DRIFTED: Tone.ALERT,
+}
+
+
 def _drift_blocks(evidence: AuditReportInput, result: DriftResult) -> list[Block]:
     thresholds = result.thresholds
     compared = (
@@ -1484,6 +1587,7 @@ def _drift_blocks(evidence: AuditReportInput, result: DriftResult) -> list[Block
                 reference_label=f"significant {thresholds.psi_significant:g}",
                 highlight=tuple(c.verdict is DriftVerdict.DRIFTED for c in with_psi),
                 highlight_label="drifted",
+                tones=tuple(_DRIFT_TONE[c.verdict] for c in with_psi),
             )
         )
     notes = [f"{c.column}: {note}" for c in result.columns for note in c.notes]
@@ -1928,12 +2032,20 @@ def _impact_ratio_chart(attribute: str, ratios: Sequence[Observation]) -> BarCha
         error_high=tuple(o.ci_high for o in ratios),
         reference=FOUR_FIFTHS,
         reference_label="four-fifths line 0.8",
-        highlight=tuple(o.value is not None and o.value < FOUR_FIFTHS and not o.insufficient for o in ratios),
+        highlight=tuple(_below_four_fifths(o) for o in ratios),
         highlight_label="below the four-fifths line",
+        tones=tuple(
+            Tone.MUTED if o.insufficient else Tone.ALERT if _below_four_fifths(o) else Tone.JUDGED
+            for o in ratios
+        ),
         axis_label="impact ratio (group selection rate / highest group's selection rate)",
         axis_max=max([1.0, *(o.ci_high for o in ratios if o.ci_high is not None)]),
         note="Whiskers: 95% interval. Bars marked * fall below the dashed four-fifths line.",
     )
+
+
+def _below_four_fifths(ratio: Observation) -> bool:
+    return ratio.value is not None and ratio.value < FOUR_FIFTHS and not ratio.insufficient
 
 
 def _metric_chart(title: str, observed: Sequence[Observation], axis_label: str) -> BarChart:

@@ -77,12 +77,15 @@ class Paragraph:
 
 @dataclass(frozen=True)
 class Heading:
-    """A sub-heading inside a section, e.g. "7.2 Attribute: sex"."""
+    """A sub-heading inside a section, e.g. "7.2 Attribute: sex".
+
+    ``keep``: how many of the blocks after it belong on one page with it (a summary), when they fit one."""
 
     text: str
+    keep: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "heading", "text": self.text}
+        return {"kind": "heading", "text": self.text, **({"keep": self.keep} if self.keep else {})}
 
 
 @dataclass(frozen=True)
@@ -134,8 +137,9 @@ class Table:
 class BarChart:
     """One bar per category; optional interval per bar and a dashed reference line (e.g. 0.8).
 
-    ``highlight`` marks bars that need the reader's attention (drawn darker and starred, so it reads
-    in greyscale too); ``value_format`` is a ``str.format`` pattern for the printed values.
+    ``highlight`` marks bars that need the reader's attention (starred and in bold, so it reads in
+    greyscale too); ``tones`` names each bar's meaning (``domain.palette.Tone``: the app's colours; a
+    highlighted bar without one is an alert); ``value_format`` is a ``str.format`` pattern for the values.
     """
 
     title: str
@@ -151,10 +155,11 @@ class BarChart:
     value_format: str = "{:.3f}"
     axis_max: float | None = None
     note: str = ""
+    tones: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.categories)
-        for name in ("values", "error_low", "error_high", "highlight"):
+        for name in ("values", "error_low", "error_high", "highlight", "tones"):
             seq = getattr(self, name)
             if name != "values" and not seq:
                 continue
@@ -177,6 +182,7 @@ class BarChart:
             "value_format": self.value_format,
             "axis_max": self.axis_max,
             "note": self.note,
+            "tones": list(self.tones),
         }
 
 

@@ -52,7 +52,9 @@ from reportlab.platypus import (
 from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus import Table as RLTable
 
+from signoff.domain import palette
 from signoff.domain.canonical import canonical_json, sha256_hex
+from signoff.domain.palette import Tone, rgb
 from signoff.reporting.content import (
     BarChart,
     Block,
@@ -90,6 +92,9 @@ MARGIN_X = 18 * mm
 MARGIN_TOP = 20 * mm
 MARGIN_BOTTOM = 18 * mm
 FRAME_WIDTH = PAGE_WIDTH - 2 * MARGIN_X
+
+# Table type: 8 pt is the smallest an auditor reads on paper without a magnifier.
+CELL_SIZE, CELL_LEADING, CELL_PADDING = 8.0, 10.0, 3.0
 
 # Hex digests are set in the monospaced face so two of them can be compared character by character.
 _HEX_DIGEST = re.compile(r"^(sha256:)?[0-9a-f]{12,}$")
@@ -146,26 +151,41 @@ def _styles() -> dict[str, ParagraphStyle]:
             "h2", parent=body, fontName=FONT_BOLD, fontSize=10.5, leading=14, spaceBefore=8, spaceAfter=4
         ),
         "body": body,
-        "note": ParagraphStyle("note", parent=body, fontSize=7.5, leading=10, textColor=MUTED),
+        "note": ParagraphStyle("note", parent=body, fontSize=8, leading=10.5, textColor=MUTED),
         "caption": ParagraphStyle(
             "caption", parent=body, fontName=FONT_BOLD, fontSize=8.5, leading=11, spaceAfter=3
         ),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=CELL_SIZE, leading=CELL_LEADING, spaceAfter=0),
         "cell_right": ParagraphStyle(
-            "cell_right", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0, alignment=TA_RIGHT
+            "cell_right",
+            parent=body,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
+            spaceAfter=0,
+            alignment=TA_RIGHT,
         ),
         "cell_center": ParagraphStyle(
-            "cell_center", parent=body, fontSize=7.5, leading=9.5, spaceAfter=0, alignment=TA_CENTER
+            "cell_center",
+            parent=body,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
+            spaceAfter=0,
+            alignment=TA_CENTER,
         ),
         "cell_head": ParagraphStyle(
-            "cell_head", parent=body, fontName=FONT_BOLD, fontSize=7.5, leading=9.5, spaceAfter=0
+            "cell_head",
+            parent=body,
+            fontName=FONT_BOLD,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
+            spaceAfter=0,
         ),
         "cell_head_right": ParagraphStyle(
             "cell_head_right",
             parent=body,
             fontName=FONT_BOLD,
-            fontSize=7.5,
-            leading=9.5,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
             spaceAfter=0,
             alignment=TA_RIGHT,
         ),
@@ -173,8 +193,8 @@ def _styles() -> dict[str, ParagraphStyle]:
             "cell_head_center",
             parent=body,
             fontName=FONT_BOLD,
-            fontSize=7.5,
-            leading=9.5,
+            fontSize=CELL_SIZE,
+            leading=CELL_LEADING,
             spaceAfter=0,
             alignment=TA_CENTER,
         ),
@@ -296,7 +316,7 @@ def _canvas_class(
             self.setLineWidth(0.5)
             self.line(MARGIN_X, MARGIN_BOTTOM - 5 * mm, PAGE_WIDTH - MARGIN_X, MARGIN_BOTTOM - 5 * mm)
             self.setFillColor(MUTED)
-            self.setFont(FONT, 7.5)
+            self.setFont(FONT, 8)
             y = MARGIN_BOTTOM - 9 * mm
             self.drawString(MARGIN_X, y, footer_left)
             self.drawCentredString(PAGE_WIDTH / 2, y, footer_mid)
@@ -484,16 +504,46 @@ def _cover(report: Report, attachment_sha256: str, root_sha256: str | None) -> l
 def _section(section: Section, *, first: bool) -> list[Flowable]:
     styles = _styles()
     story: list[Flowable] = []
-    if section.new_page and not first:
-        story.append(PageBreak())
-    else:
-        story.append(CondPageBreak(60 * mm))
+    # A chapter asks for a fresh page, but when the last one left more than half a page empty it starts
+    # below it: a short chapter (signatures, findings) or a chapter's last lines never sit alone on a page.
+    story.append(CondPageBreak(CHAPTER_ROOM if section.new_page and not first else 60 * mm))
     heading = f"{section.number}  {section.title}"
     story.append(_SectionAnchor(_section_key(section), heading, 0))
     story.append(RLParagraph(_text(heading), styles["h1"]))
-    for block in section.blocks:
-        story += _block(block)
+    blocks = list(section.blocks)
+    while blocks:
+        block = blocks.pop(0)
+        if isinstance(block, Heading) and block.keep:
+            kept, blocks = blocks[: block.keep], blocks[block.keep :]
+            story += _kept_together(block, kept)
+        else:
+            story += _block(block)
     return story
+
+
+def _kept_together(heading: Heading, blocks: list[Block]) -> list[Flowable]:
+    """A heading and the blocks of its summary on one page when they fit one. When more than two thirds of
+    the page are still empty they start here and continue overleaf, so no page is left mostly blank."""
+    inner = [RLParagraph(_text(heading.text), _styles()["h2"])]
+    for block in blocks:
+        inner += _block(block)
+    return [CondPageBreak(CAPTION_ROOM + 15 * mm), _OnOnePage(inner)]
+
+
+FRAME_HEIGHT = PAGE_HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+
+
+class _OnOnePage(KeepTogether):
+    """Flowables that move to the next page together when they fit on one and less than two thirds of
+    this page are left; otherwise they start here and split where the page ends."""
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        if getattr(self, "_wrapInfo", None) != (avail_width, avail_height):
+            self.wrap(avail_width, avail_height)
+        content = list(self._content)
+        if avail_height < self._H <= FRAME_HEIGHT and avail_height < FRAME_HEIGHT * 2 / 3:
+            return [PageBreak(), *content]
+        return content
 
 
 def _block(block: Block) -> list[Flowable]:
@@ -510,26 +560,114 @@ def _block(block: Block) -> list[Flowable]:
         case Table():
             return _table(block)
         case BarChart():
-            return _figure([_bar_chart(part) for part in _bar_chart_pages(block)], block.note)
+            return _figure([_ChartPart(part) for part in _bar_chart_pages(block)], block.note)
         case HeatMap():
-            return _figure([_heat_map(part) for part in _heat_map_pages(block)], block.note)
+            return _figure([_ChartPart(part) for part in _heat_map_pages(block)], block.note)
         case Callout():
             return [_callout(block), Spacer(1, 6)]
     raise TypeError(f"unknown report block {type(block).__name__}")
 
 
-def _figure(drawings: list[Drawing], note: str) -> list[Flowable]:
-    """A chart (in page-sized parts when long), its note kept with the last part."""
-    last: list[Flowable] = [drawings[-1]]
-    if note:
-        last.append(RLParagraph(_text(note), _styles()["note"]))
-    return [*drawings[:-1], KeepTogether(last), Spacer(1, 6)]
+def _figure(parts: list[Flowable], note: str) -> list[Flowable]:
+    """A chart (in page-sized parts when long) and its note."""
+    notes = [RLParagraph(_text(note), _styles()["note"])] if note else []
+    return [*parts, *notes, Spacer(1, 6)]
+
+
+# Rows a chart part must keep on either side of a split: fewer would read as a stray fragment.
+MIN_SPLIT_ROWS = 3
+
+
+class _ChartPart(Flowable):
+    """A bar chart or heat map that splits between its rows where a page ends, instead of leaving the
+    rest of the page empty (a drawing cannot split; this cuts the chart, on one scale, into two)."""
+
+    def __init__(self, chart: BarChart | HeatMap) -> None:
+        super().__init__()
+        self.chart = chart
+        self.drawing = _bar_chart(chart) if isinstance(chart, BarChart) else _heat_map(chart)
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.drawing.wrap(avail_width, avail_height)
+
+    def draw(self) -> None:
+        self.drawing.drawOn(self.canv, 0, 0)
+
+    def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
+        rows = _rows_of(self.chart)
+        fixed = self.drawing.height - rows * _row_height(self.chart)
+        fitting = int((avail_height - fixed) // _row_height(self.chart))
+        if fitting < MIN_SPLIT_ROWS or rows - fitting < MIN_SPLIT_ROWS:
+            return []  # the whole chart moves to the next page
+        head, tail = _chart_parts(self.chart, [slice(0, fitting), slice(fitting, rows)], continued=True)
+        return [_ChartPart(head), _ChartPart(tail)]
+
+
+BAR_ROW, HEAT_ROW = 15.0, 16.0
+
+
+def _rows_of(chart: BarChart | HeatMap) -> int:
+    return len(chart.categories) if isinstance(chart, BarChart) else len(chart.row_labels)
+
+
+def _row_height(chart: BarChart | HeatMap) -> float:
+    return BAR_ROW if isinstance(chart, BarChart) else HEAT_ROW
+
+
+def _chart_parts(chart: BarChart | HeatMap, slices: list[slice], *, continued: bool = False) -> list[Any]:
+    """``chart`` cut into row ranges, every part on the same scale and titled as a continuation."""
+    if isinstance(chart, BarChart):
+        numbers = [v for v in (*chart.values, *chart.error_high) if v is not None]
+        if chart.reference is not None:
+            numbers.append(chart.reference)
+        # One scale for every part, so bars on different pages compare.
+        axis_max = chart.axis_max if chart.axis_max is not None else (max(numbers) * 1.05 if numbers else 1.0)
+    else:
+        cells = [v for row in chart.values for v in row if v is not None]
+        # One palette scale for every part, so the same shade means the same value on every page.
+        value_range = chart.value_range or ((min(cells), max(cells)) if cells else (0.0, 1.0))
+    base = chart.title.split(" (continued")[0]
+
+    def title(i: int) -> str:
+        if i == 0:
+            return chart.title
+        return f"{base} (continued)" if continued else f"{base} (continued, part {i + 1} of {len(slices)})"
+
+    if isinstance(chart, BarChart):
+        return [
+            dataclasses.replace(
+                chart,
+                title=title(i),
+                categories=chart.categories[part],
+                values=chart.values[part],
+                error_low=chart.error_low[part],
+                error_high=chart.error_high[part],
+                highlight=chart.highlight[part],
+                tones=chart.tones[part],
+                axis_max=axis_max,
+            )
+            for i, part in enumerate(slices)
+        ]
+    return [
+        dataclasses.replace(
+            chart,
+            title=title(i),
+            row_labels=chart.row_labels[part],
+            values=chart.values[part],
+            value_range=value_range,
+        )
+        for i, part in enumerate(slices)
+    ]
 
 
 # A caption needs room for itself and a few rows below it, or it starts on the next page.
 CAPTION_ROOM = 30 * mm
 
-# A drawing cannot split across pages: long charts are cut into parts of at most this many rows.
+# A chapter starts on a fresh page unless more than this much of the page is still empty.
+CHAPTER_ROOM = FRAME_HEIGHT / 2
+
+# Long charts are cut into numbered parts of at most this many rows ("part 2 of 3"); a part may then
+# split again where a page ends (``_ChartPart``).
 MAX_CHART_ROWS = 36
 
 
@@ -539,45 +677,12 @@ def _row_slices(count: int) -> list[slice]:
 
 def _bar_chart_pages(chart: BarChart) -> list[BarChart]:
     slices = _row_slices(len(chart.categories))
-    if len(slices) == 1:
-        return [chart]
-    numbers = [v for v in (*chart.values, *chart.error_high) if v is not None]
-    if chart.reference is not None:
-        numbers.append(chart.reference)
-    # One scale for every part, so bars on different pages compare.
-    axis_max = chart.axis_max if chart.axis_max is not None else (max(numbers) * 1.05 if numbers else 1.0)
-    return [
-        dataclasses.replace(
-            chart,
-            title=chart.title if i == 0 else f"{chart.title} (continued, part {i + 1} of {len(slices)})",
-            categories=chart.categories[part],
-            values=chart.values[part],
-            error_low=chart.error_low[part],
-            error_high=chart.error_high[part],
-            highlight=chart.highlight[part],
-            axis_max=axis_max,
-        )
-        for i, part in enumerate(slices)
-    ]
+    return [chart] if len(slices) == 1 else _chart_parts(chart, slices)
 
 
 def _heat_map_pages(chart: HeatMap) -> list[HeatMap]:
     slices = _row_slices(len(chart.row_labels))
-    if len(slices) == 1:
-        return [chart]
-    numbers = [v for row in chart.values for v in row if v is not None]
-    # One palette scale for every part, so the same shade means the same value on every page.
-    value_range = chart.value_range or ((min(numbers), max(numbers)) if numbers else (0.0, 1.0))
-    return [
-        dataclasses.replace(
-            chart,
-            title=chart.title if i == 0 else f"{chart.title} (continued, part {i + 1} of {len(slices)})",
-            row_labels=chart.row_labels[part],
-            values=chart.values[part],
-            value_range=value_range,
-        )
-        for i, part in enumerate(slices)
-    ]
+    return [chart] if len(slices) == 1 else _chart_parts(chart, slices)
 
 
 # Text this long may not fit on one page in a table cell; such a table may split inside a row (an 8 KB
@@ -615,9 +720,6 @@ def _key_values(block: KeyValues) -> list[Flowable]:
     if block.caption:
         parts += [CondPageBreak(CAPTION_ROOM), RLParagraph(_text(block.caption), styles["caption"])]
     return [*parts, table, Spacer(1, 6)]
-
-
-CELL_SIZE, CELL_LEADING, CELL_PADDING = 7.5, 9.5, 3.0
 
 
 def _text_width(value: str) -> float:
@@ -811,7 +913,7 @@ def _fit(label: str, font: str, size: float, width: float) -> str:
 
 def _bar_chart(chart: BarChart) -> Drawing:
     """Horizontal bars (long group names stay readable), whiskers for intervals, dashed reference line."""
-    row, bar, font_size = 15.0, 9.0, 7.5
+    row, bar, font_size = BAR_ROW, 9.0, 8.0
     title_h, axis_h = 18.0, 30.0
     n = len(chart.categories)
     height = title_h + n * row + axis_h
@@ -819,6 +921,7 @@ def _bar_chart(chart: BarChart) -> Drawing:
     highlight = chart.highlight or (False,) * n
     low = chart.error_low or (None,) * n
     high = chart.error_high or (None,) * n
+    tones = chart.tones or ("",) * n
 
     def value_text(i: int) -> str:
         text = _format(chart.value_format, chart.values[i])
@@ -868,7 +971,7 @@ def _bar_chart(chart: BarChart) -> Drawing:
         value = chart.values[i]
         if value is not None:
             left, right = sorted((x_of(0.0), x_of(value)))
-            fill = colors.Color(0.45, 0.45, 0.45) if highlight[i] else colors.Color(0.78, 0.78, 0.78)
+            fill = _tone_colour(tones[i] or (Tone.ALERT if highlight[i] else Tone.JUDGED))
             drawing.add(
                 Rect(
                     left,
@@ -898,8 +1001,17 @@ def _bar_chart(chart: BarChart) -> Drawing:
         )
     if chart.reference is not None:
         x = x_of(chart.reference)
+        # The line a bar is judged against, in the colour of the bars that fall past it (as in the app).
         drawing.add(
-            Line(x, plot_bottom, x, plot_top + 2, strokeColor=INK, strokeWidth=1.0, strokeDashArray=[4, 2])
+            Line(
+                x,
+                plot_bottom,
+                x,
+                plot_top + 2,
+                strokeColor=_tone_colour(Tone.ALERT),
+                strokeWidth=1.0,
+                strokeDashArray=[4, 2],
+            )
         )
         label = chart.reference_label or f"reference {chart.reference:g}"
         drawing.add(String(x, plot_top + 4, label, fontName=FONT, fontSize=7, textAnchor="middle"))
@@ -917,18 +1029,13 @@ def _bar_chart(chart: BarChart) -> Drawing:
     return drawing
 
 
+def _tone_colour(tone: str) -> colors.Color:
+    """The app's colour of a meaning (``domain.palette``), so a red bar means here what it means there."""
+    return colors.Color(*rgb(palette.colour(tone)))
+
+
 # Sequential palette whose lightness falls monotonically, so order survives greyscale printing.
-_PALETTE = [
-    (0.969, 0.984, 1.000),
-    (0.871, 0.922, 0.969),
-    (0.776, 0.859, 0.937),
-    (0.620, 0.792, 0.882),
-    (0.420, 0.682, 0.839),
-    (0.259, 0.573, 0.776),
-    (0.129, 0.443, 0.710),
-    (0.031, 0.318, 0.612),
-    (0.031, 0.188, 0.420),
-]
+_PALETTE = [rgb(c) for c in palette.SEQUENTIAL]
 
 
 def _palette(t: float) -> tuple[colors.Color, colors.Color]:
@@ -942,8 +1049,8 @@ def _palette(t: float) -> tuple[colors.Color, colors.Color]:
 
 
 def _heat_map(chart: HeatMap) -> Drawing:
-    font_size = 7.0
-    cell_h = 16.0
+    font_size = 8.0
+    cell_h = HEAT_ROW
     rows, columns = len(chart.row_labels), len(chart.column_labels)
     label_w = _label_width(chart.row_labels, FONT, font_size, FRAME_WIDTH * 0.3)
     cell_w = min((FRAME_WIDTH - label_w) / max(columns, 1), 70.0)

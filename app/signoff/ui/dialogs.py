@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.palette import COLOURS, Tone
 from signoff.ui.context import AppContext
 from signoff.ui.workers import JobControl, start_job
 
-ERROR_STYLE = "color: #c0392b; font-weight: bold;"
+ERROR_STYLE = f"color: {COLOURS[Tone.ALERT]}; font-weight: bold;"
 
 
 def documents_folder() -> Path:

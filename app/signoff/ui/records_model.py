@@ -17,6 +17,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
+from signoff.domain.palette import BACKGROUNDS, Tone
+
 Index = QModelIndex | QPersistentModelIndex
 
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 10
@@ -24,10 +26,10 @@ RECORD_ROLE = Qt.ItemDataRole.UserRole + 11
 
 # Light backgrounds with dark text, so the text stays readable whatever the system theme.
 TONES = {
-    "good": QColor("#d9f2de"),
-    "bad": QColor("#f9d5d5"),
-    "warn": QColor("#fcecc8"),
-    "neutral": QColor("#e8e8e8"),
+    "good": QColor(BACKGROUNDS[Tone.GOOD]),
+    "bad": QColor(BACKGROUNDS[Tone.ALERT]),
+    "warn": QColor(BACKGROUNDS[Tone.WARNING]),
+    "neutral": QColor(BACKGROUNDS[Tone.MUTED]),
 }
 TONE_TEXT = QColor("#1a1a1a")
 

@@ -17,6 +17,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from signoff.domain.decision import DONE_STATUSES, Verdict
 from signoff.domain.evidence_bundle import ReviewStatus
+from signoff.domain.palette import COLOURS, Tone
 from signoff.domain.review import ReviewState
 
 
@@ -38,18 +39,18 @@ STALE = Badge("stale", "stale", "#d35400")
 BY_STATE = {
     ReviewState.DRAFT: Badge("draft", "draft review", "#5d6d7e"),
     ReviewState.IN_REVIEW: Badge("in_review", "in review", "#2471a3"),
-    ReviewState.APPROVED: Badge("approved", "approved", "#1e8449"),
+    ReviewState.APPROVED: Badge("approved", "approved", COLOURS[Tone.GOOD]),
     ReviewState.APPROVED_WITH_CONDITIONS: Badge(
         "approved_with_conditions", "approved with conditions", "#239b56"
     ),
-    ReviewState.REJECTED: Badge("rejected", "rejected", "#c0392b"),
+    ReviewState.REJECTED: Badge("rejected", "rejected", COLOURS[Tone.ALERT]),
     ReviewState.REVOKED: Badge("revoked", "approval revoked", "#922b21"),
     ReviewState.SUPERSEDED: Badge("superseded", "superseded", "#7f8c8d"),
 }
 
 
-FAILING = Badge("failing", "failing policy", "#c0392b")
-AMBER, RED = "#b9770e", "#c0392b"
+AMBER, RED = COLOURS[Tone.WARNING], COLOURS[Tone.ALERT]
+FAILING = Badge("failing", "failing policy", RED)
 
 
 def review_badge(status: ReviewStatus, today: date | None = None) -> Badge:

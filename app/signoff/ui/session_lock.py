@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication, QWindow
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from signoff.domain.errors import SignoffError
+from signoff.domain.palette import COLOURS, Tone
 from signoff.services.users import authenticate, sign_out
 from signoff.ui.context import AppContext
 
@@ -63,7 +64,7 @@ class LockDialog(QDialog):
         self.password.setAccessibleName("Password")
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setStyleSheet("color: #b00020")
+        self.error.setStyleSheet(f"color: {COLOURS[Tone.ALERT]}")
         self.error.setWordWrap(True)
         buttons = QDialogButtonBox()
         self.unlock_button = buttons.addButton("&Unlock", QDialogButtonBox.ButtonRole.AcceptRole)

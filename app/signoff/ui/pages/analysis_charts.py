@@ -13,12 +13,13 @@ from typing import Any
 from signoff.domain.drift import ColumnDrift, DriftBin, DriftResult, DriftVerdict
 from signoff.domain.explanation import FeatureImportance, GroupImportance, LocalExplanation
 from signoff.domain.fairness import MonitoringResult
+from signoff.domain.palette import COLOURS, Tone
 from signoff.ui.pages.chart_lines import hline, line_label
 
 VERDICT_COLOURS = {
-    DriftVerdict.STABLE: "#2e7d32",
-    DriftVerdict.MODERATE: "#e69f00",
-    DriftVerdict.DRIFTED: "#c62828",
+    DriftVerdict.STABLE: COLOURS[Tone.GOOD],
+    DriftVerdict.MODERATE: COLOURS[Tone.WARNING],
+    DriftVerdict.DRIFTED: COLOURS[Tone.ALERT],
 }
 MARGIN = {"l": 60, "r": 20, "t": 50, "b": 50}
 
@@ -233,7 +234,7 @@ def monitoring_figure(result: MonitoringResult) -> dict[str, Any]:
                 "name": "outside the band",
                 "x": [w.start for w in flagged],
                 "y": [w.rate for w in flagged],
-                "marker": {"color": "#c62828", "size": 12, "symbol": "x"},
+                "marker": {"color": COLOURS[Tone.ALERT], "size": 12, "symbol": "x"},
             },
         ],
         "layout": _layout(

@@ -11,6 +11,7 @@ from typing import Any
 from signoff.domain import fairness_flags
 from signoff.domain.fairness import GroupMetrics, Interval, SegmentResult
 from signoff.domain.fairness_flags import group_flags
+from signoff.domain.palette import COLOURS, SEQUENTIAL, Tone
 from signoff.ui.formatting import fixed
 from signoff.ui.pages.chart_lines import hline, line_label
 
@@ -42,7 +43,10 @@ METRIC_TITLES = {
     "share": "Share of rows",
 }
 
-JUDGED, INSUFFICIENT, BELOW, REFERENCE = "#1f77b4", "#b8b8b8", "#d62728", "#0b3d68"
+# The app-wide meanings (domain/palette.py): the PDF's charts colour the same groups the same way.
+JUDGED, INSUFFICIENT, BELOW, REFERENCE = (
+    COLOURS[t] for t in (Tone.JUDGED, Tone.MUTED, Tone.ALERT, Tone.REFERENCE)
+)
 _LAYOUT = {
     "margin": {"l": 48, "r": 12, "t": 58, "b": 56},
     "font": {"size": 11},
@@ -220,8 +224,8 @@ def heatmap_figure(segment: SegmentResult | None, metric: str) -> dict[str, Any]
         "z": z,
         "text": text,
         "texttemplate": in_cell,
-        "colorscale": "Blues",
-        "reversescale": True,  # plotly's Blues runs dark to light; a higher value reads darker
+        # The PDF's scale (ColorBrewer Blues): a higher value reads darker, on screen and on paper.
+        "colorscale": [[i / (len(SEQUENTIAL) - 1), c] for i, c in enumerate(SEQUENTIAL)],
         "textfont": {"size": 11 if not many_columns else 9},
         "hovertemplate": "%{y} & %{x}<br>%{text}<extra></extra>",
         "colorbar": {"thickness": 10},

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from signoff.domain.errors import NotFoundError, SignoffError
+from signoff.domain.palette import COLOURS, Tone
 from signoff.domain.policy import OverallStatus, PolicyEvaluation, RuleStatus, RuleVerdict, Waiver
 from signoff.domain.registry import ModelVersion
 from signoff.services.analysis_runs import latest_analysis
@@ -187,7 +188,7 @@ class WaiverDialog(QDialog):
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setAccessibleName("Why the waiver was not added")
-        self.error.setStyleSheet("color: #b00020")
+        self.error.setStyleSheet(f"color: {COLOURS[Tone.ALERT]}")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.add_button = self.buttons.addButton("&Add waiver", QDialogButtonBox.ButtonRole.AcceptRole)
         self.add_button.setAccessibleName("Add the waiver")

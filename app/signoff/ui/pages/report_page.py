@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from signoff.domain.palette import COLOURS, Tone
 from signoff.domain.registry import ModelVersion
 from signoff.services.report import (
     ExportedReport,
@@ -66,7 +67,7 @@ class ChecksModel(RecordsModel):
 
 def _check_record(check: ReportCheck) -> Record:
     result = PASSED if check.ok else FAILED if check.ok is False else UNDECIDED
-    colour = None if check.ok is None else "#1e8449" if check.ok else "#c0392b"
+    colour = None if check.ok is None else COLOURS[Tone.GOOD] if check.ok else COLOURS[Tone.ALERT]
     return Record((check.name, result, check.detail), item=check, colours=(None, colour))
 
 
@@ -335,10 +336,10 @@ class ReportPage(QWidget):
         failed = [c for c in verification.checks if c.ok is False]
         if verification.ok:
             self.verdict.setText(f"✔ {verification.path.name}: every check holds.")
-            self.verdict.setStyleSheet("color: #1e8449; font-weight: bold;")
+            self.verdict.setStyleSheet(f"color: {COLOURS[Tone.GOOD]}; font-weight: bold;")
         else:
             self.verdict.setText(
                 f"✘ {verification.path.name}: {len(failed)} check(s) fail. This file is not the report "
                 "Signoff exported, or the database no longer holds what it cites."
             )
-            self.verdict.setStyleSheet("color: #c0392b; font-weight: bold;")
+            self.verdict.setStyleSheet(f"color: {COLOURS[Tone.ALERT]}; font-weight: bold;")

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from signoff.domain.decision import BLOCKING_VERDICTS, Verdict, approval_refusal, parse_condition
 from signoff.domain.errors import SignoffError
 from signoff.domain.evidence_bundle import ReviewStatus
+from signoff.domain.palette import COLOURS, Tone
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion
 from signoff.domain.review import (
@@ -46,7 +47,7 @@ from signoff.ui.context import AppContext
 from signoff.ui.dialogs import JobDialog
 from signoff.ui.formatting import words
 
-WARNING_STYLE = "color: #b9770e;"
+WARNING_STYLE = f"color: {COLOURS[Tone.WARNING]};"
 
 
 def plain_label(text: str = "") -> QLabel:
@@ -314,9 +315,9 @@ class SignDialog(JobDialog):
         self.verdict = plain_label("\n".join(status.verdict.lines()))
         self.verdict.setAccessibleName("Policy verdict")
         if status.verdict.verdict in BLOCKING_VERDICTS:
-            self.verdict.setStyleSheet("color: #b00020;")
+            self.verdict.setStyleSheet(f"color: {COLOURS[Tone.ALERT]};")
         elif status.verdict.verdict is Verdict.PASS:
-            self.verdict.setStyleSheet("color: #1e7d32;")
+            self.verdict.setStyleSheet(f"color: {COLOURS[Tone.GOOD]};")
         self.form.addRow("Policy verdict:", self.verdict)
         self.meaning = QComboBox()
         self.meaning.setAccessibleName("Meaning of the signature")

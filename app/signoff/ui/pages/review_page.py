@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from signoff.domain.decision import BLOCKING_VERDICTS, Verdict
 from signoff.domain.evidence_bundle import ReviewStatus
+from signoff.domain.palette import COLOURS, Tone
 from signoff.domain.review import Finding, Review, ReviewState, Signature
 from signoff.domain.users import User
 from signoff.services import reviews
@@ -367,9 +368,11 @@ class ReviewPage(QWidget):
         verdict = status.verdict
         self.verdict.setText("Policy verdict: " + "\n".join(verdict.lines()))
         self.verdict.setStyleSheet(
-            "color: #b00020; font-weight: bold;"
+            f"color: {COLOURS[Tone.ALERT]}; font-weight: bold;"
             if verdict.verdict in BLOCKING_VERDICTS
-            else ("color: #1e7d32; font-weight: bold;" if verdict.verdict is Verdict.PASS else "")
+            else (
+                f"color: {COLOURS[Tone.GOOD]}; font-weight: bold;" if verdict.verdict is Verdict.PASS else ""
+            )
         )
         today = datetime.now(UTC).date()
         overdue = [c for c in status.conditions if c.is_overdue(today)]
@@ -383,7 +386,7 @@ class ReviewPage(QWidget):
             if status.conditions
             else ""
         )
-        self.conditions.setStyleSheet("color: #b00020;" if overdue else "")
+        self.conditions.setStyleSheet(f"color: {COLOURS[Tone.ALERT]};" if overdue else "")
         self.conditions.setVisible(bool(status.conditions))
         self.findings_model.set_rows(review.findings)
         self.findings_table.resizeColumnsToContents()
