@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from signoff.domain.users import Role, check_has_role
 from signoff.storage import Database
-from signoff.storage.team import TeamRoles, set_up_team_roles
+from signoff.storage.team import TeamRoles, migrate_team_database, set_up_team_roles
 
 SET_UP = "team.set_up"
 
@@ -22,3 +22,12 @@ def set_up_team(db: Database, *, actor: str) -> TeamRoles:
     with db.transaction() as uow:
         uow.audit.append(actor=actor, action=SET_UP, entity="database:team", payload=roles.to_dict())
     return roles
+
+
+def migrate_team(url: str) -> str:
+    """Bring the team database at ``url`` (its PostgreSQL administrator) up to date as its owner role.
+
+    Not audited as a Signoff account's act: no account can sign in before the schema is current, and
+    PostgreSQL authenticates the administrator; the reached revision is the record.
+    """
+    return migrate_team_database(url)
