@@ -118,6 +118,10 @@ def test_a_reviewer_with_their_own_role_cannot_rewrite_the_record(signed_in_cli,
         "'{\"after\":[\"approver\",\"reviewer\"]}', 'x', 'y')",
     )  # fmt: skip
     assert "permission denied: only an account with the role admin may change roles" in grant_refused
+    assert "acts for the account bob, not for root" in _refused(
+        bob, "SELECT signoff_append_audit_event(sequence + 1, now(), 'root', 'user.roles_changed', "
+        "'user:bob', '{}', hash, repeat('0', 64)) FROM audit_head",
+    )  # fmt: skip
     assert "permission denied" in _refused(bob, "SELECT signoff_disable_user('carol')")
     assert "permission denied" in _refused(
         bob, "SELECT signoff_reset_credentials('carol', 'x', '\\x00', '\\x00')"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ARRAY, BigInteger, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from signoff.domain.decision import Condition, ConditionStatus, ConditionTerms
@@ -105,7 +105,8 @@ class ReviewRepository:
 
     def set_logs(self, review_id: int, log_ids: tuple[int, ...]) -> None:
         if guards.guarded(self._session):
-            guards.call(self._session, "signoff_set_review_logs", review_id, sorted(set(log_ids)))
+            chosen = literal(sorted(set(log_ids)), ARRAY(BigInteger))  # typed: an empty list has no type
+            guards.call(self._session, "signoff_set_review_logs", review_id, chosen)
             return
         self._session.execute(delete(_review_logs).where(_review_logs.c.review_id == review_id))
         if log_ids:

@@ -78,6 +78,8 @@ FUNCTIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "p_payload text, p_previous_hash text, p_hash text",
         "void",
         "head audit_head%ROWTYPE;",
+        # A failed sign-in is recorded under the name that was tried, which is nobody's session yet.
+        "IF p_action NOT IN ('auth.failed', 'user.locked') THEN PERFORM signoff_act_as(p_actor); END IF; "
         "SELECT * INTO head FROM audit_head WHERE id = 1 FOR UPDATE; "
         "IF p_sequence <> head.sequence + 1 OR p_previous_hash <> head.hash THEN RAISE EXCEPTION "
         "'an audit event must follow the last one (% with hash %)', head.sequence, head.hash; END IF; "
