@@ -123,6 +123,9 @@ def test_a_reviewer_with_their_own_role_cannot_rewrite_the_record(signed_in_cli,
         "'user:bob', '{}', hash, repeat('0', 64)) FROM audit_head",
     )  # fmt: skip
     assert "permission denied" in _refused(bob, "SELECT signoff_disable_user('carol')")
+    assert "may only count one more failed sign-in of carol" in _refused(
+        bob, "SELECT signoff_record_sign_in_state('carol', 5, now() + interval '100 years')"
+    )
     assert "permission denied" in _refused(
         bob, "SELECT signoff_reset_credentials('carol', 'x', '\\x00', '\\x00')"
     )
@@ -156,6 +159,7 @@ def test_a_reviewer_with_their_own_role_cannot_rewrite_the_record(signed_in_cli,
     with open_database(_as(world_db_url, "signoff_root")) as db:
         root = next(u for u in users.list_users(db) if u.username == "root")
         users.set_roles(db, root, "bob", frozenset({Role.REVIEWER, Role.VIEWER}))
+        users.disable_user(db, root, "dave", reason="left the team")
         (granted,) = list_audit_events(db, action="user.roles_changed")
     assert (granted.actor, granted.entity, granted.payload["after"]) == (
         "root",
@@ -168,7 +172,8 @@ def test_a_reviewer_with_their_own_role_cannot_rewrite_the_record(signed_in_cli,
 
     again = signed_in_cli("team", "setup", "--url", world_db_url, db=world_db_url)  # idempotent
     assert again.returncode == 0, again.stderr
-    assert "bob: connects as signoff_bob" in again.stdout
+    assert "bob: connects as signoff_bob" in again.stdout and "dave:" not in again.stdout
+    assert _scalar(world_db_url, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'signoff_dave'") is False
 
 
 @ON_POSTGRESQL

@@ -50,8 +50,11 @@ def login_role(username: str) -> str:
     return LOGIN_PREFIX + username
 
 
-def set_up_team_roles(db: Database, people: Iterable[tuple[str, bool]]) -> TeamRoles:
-    """Create (or bring up to date) the owner, group and login roles; ``people`` is (username, is admin).
+def set_up_team_roles(
+    db: Database, people: Iterable[tuple[str, bool]], disabled: Iterable[str] = ()
+) -> TeamRoles:
+    """Create (or bring up to date) the owner, group and login roles; ``people`` is (username, is admin)
+    of the enabled accounts; the login roles of ``disabled`` accounts lose their login and groups.
 
     Run as a PostgreSQL superuser, or the database's owner with CREATEROLE. Idempotent.
     """
@@ -97,6 +100,11 @@ def set_up_team_roles(db: Database, people: Iterable[tuple[str, bool]]) -> TeamR
             if not is_admin:
                 run(f"REVOKE {quote(other)} FROM {quote(role)}")
             logins[username] = role
+        for username in disabled:
+            role = login_role(username)
+            if role in existing:
+                run(f"ALTER ROLE {quote(role)} NOLOGIN")
+                run(f"REVOKE {quote(MEMBER_ROLE)}, {quote(ADMIN_ROLE)} FROM {quote(role)}")
     return TeamRoles(OWNER_ROLE, MEMBER_ROLE, ADMIN_ROLE, logins)
 
 

@@ -45,7 +45,10 @@ FUNCTIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "account text := signoff_session_account();",
         "IF account IS NOT NULL AND account IS DISTINCT FROM p_username THEN RAISE EXCEPTION "
         "'permission denied: the role % acts for the account %, not for %', session_user, account, "
-        f"p_username USING {DENIED}; END IF;",
+        f"p_username USING {DENIED}; END IF; "
+        "IF account IS NOT NULL AND NOT EXISTS (SELECT 1 FROM app_user WHERE username = account "
+        "AND NOT disabled) THEN RAISE EXCEPTION "
+        f"'permission denied: the account % is disabled or unknown', account USING {DENIED}; END IF;",
     ),
     (
         "signoff_require_role",
@@ -214,12 +217,18 @@ FUNCTIONS: tuple[tuple[str, str, str, str, str], ...] = (
         "UPDATE app_user SET must_change_password = p_value WHERE username = p_username;",
     ),
     (
-        # Counted from whichever desktop the attempt came from, so not tied to the session's account;
-        # the counter guards against guessing through Signoff, not against a member (who reads hashes).
+        # Counted from whichever desktop the attempt came from, so not only by the account's own role.
         "signoff_record_sign_in_state",
         "p_username text, p_failed_attempts integer, p_locked_until timestamptz",
         "void",
-        "",
+        "account text := signoff_session_account();",
+        # Someone else may only count one more failure, locked at most for domain/users.py's
+        # LOCKOUT_DURATION (15 minutes, plus 5 for clocks): what typing a wrong password can do.
+        "IF account IS NOT NULL AND account <> p_username AND (p_failed_attempts NOT IN "
+        "(1, (SELECT failed_attempts + 1 FROM app_user WHERE username = p_username)) "
+        "OR p_locked_until > now() + interval '20 minutes') THEN RAISE EXCEPTION "
+        "'permission denied: the role % may only count one more failed sign-in of %', session_user, "
+        f"p_username USING {DENIED}; END IF; "
         "UPDATE app_user SET failed_attempts = p_failed_attempts, locked_until = p_locked_until "
         "WHERE username = p_username;",
     ),
