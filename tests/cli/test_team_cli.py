@@ -138,6 +138,16 @@ def test_a_reviewer_with_their_own_role_cannot_rewrite_the_record(signed_in_cli,
         f"signature, public_key_fingerprint) SELECT {review_id}, 'carol', 'Carol', 'approver', 'approved', "
         f"now(), bundle_hash, '\\x00', 'x' FROM review WHERE id = {review_id}",
     )  # fmt: skip
+    assert "bob does not hold the role approver" in _refused(
+        bob, "INSERT INTO signature (review_id, signer, printed_name, role, meaning, signed_at, bundle_hash, "
+        f"signature, public_key_fingerprint) SELECT {review_id}, 'bob', 'Bob', 'approver', 'approved', "
+        f"now(), bundle_hash, '\\x00', 'x' FROM review WHERE id = {review_id}",
+    )  # fmt: skip
+    assert "acts for the account bob, not for dave" in _refused(
+        bob, "INSERT INTO analysis_run (kind, model_version_id, request_sha256, inputs, parameters, engine_version, "
+        "result, result_sha256, created_at, created_by) SELECT kind, model_version_id, request_sha256, inputs, "
+        "parameters, engine_version, result, result_sha256, now(), 'dave' FROM analysis_run LIMIT 1",
+    )  # fmt: skip
     assert _scalar(world_db_url, "SELECT roles FROM app_user WHERE username = 'bob'") == '["reviewer"]'
     assert _scalar(world_db_url, f"SELECT state FROM review WHERE id = {review_id}") == "in_review"
 

@@ -262,9 +262,21 @@ FUNCTIONS: tuple[tuple[str, str, str, str, str], ...] = (
     ),
 )
 
-# Rows whose author column must be the person connected: a signature (with a role the signer holds)
-# and a sign-in token cannot be written in someone else's name.
-INSERTED_BY = (("signature", "signer"), ("auth_token", "username"))
+# Rows whose author column must be the person connected: a signature (with a role the signer holds),
+# a sign-in token, a review, a finding, imported evidence, a run or a record is never written in someone
+# else's name.
+INSERTED_BY = (
+    ("signature", "signer"),
+    ("auth_token", "username"),
+    ("review", "opened_by"),
+    ("finding", "author"),
+    ("prediction_log", "imported_by"),
+    ("analysis_run", "created_by"),
+    ("waiver", "created_by"),
+    ("registry_snapshot", "imported_by"),
+    ("inventory_record", "updated_by"),
+    ("workspace_certificate", "created_by"),
+)
 
 
 def upgrade() -> None:
@@ -284,10 +296,12 @@ def upgrade() -> None:
         f"SET search_path = {search_path} AS $$ BEGIN "
         "IF signoff_session_account() IS NULL THEN RETURN NEW; END IF; "
         "PERFORM signoff_act_as(to_jsonb(NEW) ->> TG_ARGV[0]); "
-        "IF TG_TABLE_NAME = 'signature' AND NOT EXISTS (SELECT 1 FROM app_user WHERE username = NEW.signer "
-        "AND NOT disabled AND roles::jsonb ? NEW.role) THEN RAISE EXCEPTION "
-        "'permission denied: % does not hold the role %', NEW.signer, NEW.role USING ERRCODE = '42501'; "
-        "END IF; RETURN NEW; END $$"
+        # NEW is a row of whichever table fired: its fields are read by name from its JSON.
+        "IF TG_TABLE_NAME = 'signature' AND NOT EXISTS (SELECT 1 FROM app_user "
+        "WHERE username = to_jsonb(NEW) ->> 'signer' AND NOT disabled "
+        "AND roles::jsonb ? (to_jsonb(NEW) ->> 'role')) THEN RAISE EXCEPTION "
+        "'permission denied: % does not hold the role %', to_jsonb(NEW) ->> 'signer', "
+        "to_jsonb(NEW) ->> 'role' USING ERRCODE = '42501'; END IF; RETURN NEW; END $$"
     )
     op.execute("REVOKE ALL ON FUNCTION signoff_inserted_by_session FROM PUBLIC")
     for table, column in INSERTED_BY:
