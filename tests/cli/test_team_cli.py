@@ -262,6 +262,9 @@ def test_migrations_run_only_as_the_owner_role(signed_in_cli, run_cli, world_db_
     with pytest.raises(SignoffError, match="signoff team migrate"):
         open_database(world_db_url)
 
+    member = run_cli("team", "migrate", "--url", _as(world_db_url, "signoff_bob"))
+    assert member.returncode == 2 and "Traceback" not in member.stderr, member.stderr
+    assert "cannot act as signoff_owner on this database (permission denied to set role" in member.stderr
     done = run_cli("team", "migrate", "--url", world_db_url, "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"revision": migrate.SCHEMA_REVISION}

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 
 from signoff.domain.errors import InputError
 from signoff.storage.database import Database, resolve_url
@@ -153,6 +154,14 @@ def migrate_team_database(url: str) -> str:
         dbapi_connection.commit()
 
     try:
+        try:
+            engine.connect().close()
+        except sa_exc.DBAPIError as error:
+            raise InputError(
+                f"cannot act as {OWNER_ROLE} on this database ({str(error.orig).strip().splitlines()[0]}): "
+                f"connect as a role that may SET ROLE {OWNER_ROLE} (a superuser or a member of it), on a "
+                "database that was set up as a team database"
+            ) from error
         upgrade(engine)
         with engine.begin() as connection:
             _grant_members(connection)
