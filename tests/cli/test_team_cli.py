@@ -24,6 +24,7 @@ from signoff.services.fairness import analyze_fairness
 from signoff.services.logs import import_log
 from signoff.services.models import add_model_version
 from signoff.services.report import export_report
+from signoff.services.verify import verify_database
 from signoff.storage import migrate, open_database
 
 ON_POSTGRESQL = pytest.mark.parametrize("engine_name", ["postgresql"])
@@ -173,6 +174,9 @@ def test_a_reviewer_with_their_own_role_cannot_rewrite_the_record(signed_in_cli,
         users.set_roles(db, root, "bob", frozenset({Role.REVIEWER, Role.VIEWER}))
         users.disable_user(db, root, "dave", reason="left the team")
         (granted,) = list_audit_events(db, action="user.roles_changed")
+        # verify derives bob's roles from that event and finds the row agreeing with it.
+        verification = verify_database(db, quick=True)
+    assert verification.ok, (verification.row_problems, verification.problems)
     assert (granted.actor, granted.entity, granted.payload["after"]) == (
         "root",
         "user:bob",
