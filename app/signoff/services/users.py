@@ -340,7 +340,7 @@ def set_roles(db: Database, actor: User, username: str, roles: frozenset[Role]) 
             admins = [u for u in uow.users.list() if Role.ADMIN in u.roles and not u.disabled]
             if len(admins) <= 1:
                 raise ConflictError(LAST_ADMIN.format(name=target.username).replace("disabled", "demoted"))
-        uow.users.set_roles(target.username, roles)
+        # The roles and the event recording their grant are stored in one step, or not at all.
         uow.audit.append(
             actor=admin.username,
             action="user.roles_changed",
@@ -349,6 +349,7 @@ def set_roles(db: Database, actor: User, username: str, roles: frozenset[Role]) 
                 "before": sorted(r.value for r in target.roles),
                 "after": sorted(r.value for r in roles),
             },
+            with_change=lambda event: uow.users.grant_roles(target.username, roles, event),
         )
         return uow.users.get(target.username)
 

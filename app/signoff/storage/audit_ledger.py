@@ -26,6 +26,7 @@ from signoff.domain.audit import (
 )
 from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import IntegrityError, NotFoundError
+from signoff.storage import guards
 from signoff.storage.schema import AuditEventRow, AuditHeadRow
 
 _events = AuditEventRow.__table__
@@ -61,12 +62,20 @@ class AuditLedger:
         action: str,
         entity: str,
         payload: dict[str, Any] | None = None,
+        with_change: Callable[[StoredAuditEvent], None] | None = None,
     ) -> AuditEvent:
         """Chain one event onto the ledger. Call it last in a transaction: it holds the ledger's lock
-        until commit, so the less work after it, the less other writers wait."""
-        head_sequence, head_hash = self._session.execute(
-            select(_head.c.sequence, _head.c.hash).where(_head.c.id == 1).with_for_update()
-        ).one()
+        until commit, so the less work after it, the less other writers wait.
+
+        ``with_change`` stores the event together with the change it records, in one step the database
+        can check (a grant of roles: ``UserRepository.grant_roles``), instead of the ledger writing it.
+        """
+        head = select(_head.c.sequence, _head.c.hash).where(_head.c.id == 1)
+        if guards.guarded(self._session):
+            guards.lock(self._session, "audit_head")
+        else:
+            head = head.with_for_update()
+        head_sequence, head_hash = self._session.execute(head).one()
         previous = None
         if head_sequence:
             previous = self._event(head_sequence)
@@ -88,21 +97,20 @@ class AuditLedger:
             entity=entity,
             payload=json.loads(stored_payload),
         )
-        self._session.execute(
-            _events.insert().values(
-                sequence=event.sequence,
-                occurred_at=event.occurred_at,
-                actor=event.actor,
-                action=event.action,
-                entity=event.entity,
-                payload=stored_payload,
-                previous_hash=event.previous_hash,
-                hash=event.hash,
-            )
+        stored = StoredAuditEvent(
+            event.sequence,
+            event.occurred_at,
+            event.actor,
+            event.action,
+            event.entity,
+            stored_payload,
+            event.previous_hash,
+            event.hash,
         )
-        self._session.execute(
-            update(_head).where(_head.c.id == 1).values(sequence=event.sequence, hash=event.hash)
-        )
+        if with_change is not None:
+            with_change(stored)
+        else:
+            write_event(self._session, stored)
         self._on_append(event)
         return event
 
@@ -213,6 +221,26 @@ class AuditLedger:
     def _event(self, sequence: int) -> AuditEvent | None:
         row = self._session.execute(select(*_COLUMNS).where(_events.c.sequence == sequence)).first()
         return None if row is None else _to_event(StoredAuditEvent(*row))
+
+
+def write_event(session: Session, event: StoredAuditEvent) -> None:
+    """Insert a chained event and move the head to it (on PostgreSQL one function, which checks that
+    the event follows the head: members may neither UPDATE the head nor INSERT events by hand)."""
+    fields = (
+        event.sequence,
+        event.occurred_at,
+        event.actor,
+        event.action,
+        event.entity,
+        event.payload_json,
+        event.previous_hash,
+        event.hash,
+    )
+    if guards.guarded(session):
+        guards.call(session, "signoff_append_audit_event", *fields)
+        return
+    session.execute(_events.insert().values(dict(zip((c.name for c in _COLUMNS), fields, strict=True))))
+    session.execute(update(_head).where(_head.c.id == 1).values(sequence=event.sequence, hash=event.hash))
 
 
 def _to_event(stored: StoredAuditEvent) -> AuditEvent:

@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import Session
 
 from signoff.domain.audit import AuditEvent
-from signoff.domain.errors import ConflictError, ExternalServiceError, InputError
+from signoff.domain.errors import ConflictError, ExternalServiceError, InputError, PermissionDenied
 from signoff.storage import migrate
 from signoff.storage.audit_ledger import AuditLedger
 from signoff.storage.authority import AuthorityRepository
@@ -45,6 +45,7 @@ DEFAULT_FILE_NAME = "signoff.db"
 # A long import holds SQLite's write lock while its evidence goes in; other writers wait this long.
 BUSY_TIMEOUT_SECONDS = 60
 _WRITE = "signoff_write"
+INSUFFICIENT_PRIVILEGE = "42501"
 
 _log = logging.getLogger(__name__)
 
@@ -181,6 +182,15 @@ class Database:
                 f"someone else stored the same thing at the same moment ({_first_line(error.orig)}); "
                 "nothing was stored. Try again."
             ) from error
+        except sa_exc.ProgrammingError as error:
+            # On a team database the member roles and the guard functions refuse what the person
+            # connected may not do (insufficient_privilege); nothing was stored.
+            if getattr(error.orig, "sqlstate", None) == INSUFFICIENT_PRIVILEGE:
+                raise PermissionDenied(
+                    f"the team database refused this to the role {self.engine.url.username}: "
+                    f"{_first_line(error.orig)}; nothing was stored"
+                ) from error
+            raise
         except sa_exc.OperationalError as error:
             if _is_lock_timeout(error):
                 raise ConflictError(

@@ -13,9 +13,11 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from signoff.domain.canonical import canonical_json
 from signoff.domain.decision import DONE_STATUSES
 from signoff.domain.errors import ConflictError
 from signoff.domain.inventory import InventoryRecord, OpenCondition, StageChange
+from signoff.storage import guards
 from signoff.storage.schema import (
     AnalysisRunRow,
     ConditionRow,
@@ -44,7 +46,9 @@ class InventoryRepository:
         statement = select(_records).where(
             _records.c.model_name == model, _records.c.version == (version or "")
         )
-        if for_update:
+        if for_update and guards.guarded(self._session):
+            guards.lock(self._session, "inventory_record", model, version or "")
+        elif for_update:
             statement = statement.with_for_update()
         row = self._session.execute(statement).mappings().first()
         return None if row is None else _record(row)
@@ -74,10 +78,22 @@ class InventoryRepository:
                 insert(_records).values(model_name=record.model, version=record.version or "", **values)
             )
         else:
-            result = self._session.execute(
-                update(_records).where(*key, _records.c.revision == record.revision).values(**values)
-            )
-            if result.rowcount != 1:
+            if guards.guarded(self._session):
+                changed = guards.call(
+                    self._session,
+                    "signoff_update_inventory_record",
+                    record.model,
+                    record.version or "",
+                    record.revision,
+                    *(_json(values[c]) for c in ("values", "stage_history", "risk")),
+                    at,
+                    by,
+                )
+            else:
+                changed = self._session.execute(
+                    update(_records).where(*key, _records.c.revision == record.revision).values(**values)
+                ).rowcount
+            if changed != 1:
                 raise ConflictError(
                     f"the inventory record of {_label(record)} was changed by someone else; nothing was "
                     "stored. Reload it and retry."
@@ -194,3 +210,8 @@ def _record(row: Any) -> InventoryRecord:
         updated_by=row["updated_by"],
         risk=row["risk"],
     )
+
+
+def _json(value: Any) -> str | None:
+    """A value as its ``CanonicalJSON`` column stores it, for a guard function's text parameter."""
+    return None if value is None else canonical_json(value).decode("utf-8")

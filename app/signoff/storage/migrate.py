@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The newest migration. Opening a database that is already there needs no Alembic at all (importing
 # it costs most of a second at every command); a test checks this is the single head.
-SCHEMA_REVISION = "0012_trust"
+SCHEMA_REVISION = "0013_guards"
+# The role that owns a team database's tables and functions (``storage/team.py``): its migrations run as it.
+TEAM_OWNER_ROLE = "signoff_owner"
 
 
 def alembic_config() -> Config:
@@ -68,9 +70,38 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     target = script.get_revision(revision)
     if target is not None and current == target.revision:
         return
+    if current is not None and engine.dialect.name == "postgresql":
+        _check_may_migrate(engine, current, target.revision if target is not None else revision)
     if current is not None and engine.dialect.name == "sqlite" and engine.url.database:
         backup_sqlite_file(Path(engine.url.database), current)
     _run(engine, lambda config: command.upgrade(config, revision))
+
+
+def _check_may_migrate(engine: Engine, current: str, target: str) -> None:
+    """Refuse, with what to do, to migrate a PostgreSQL database as a role that does not own it.
+
+    Objects a migration creates belong to the role that runs it: on a team database only its owner role
+    may run migrations, or a member's desktop would own (and could drop) the new tables and guards.
+    """
+    with engine.connect() as connection:
+        user, owner, may = connection.execute(
+            text(
+                "SELECT current_user, tableowner, pg_has_role(current_user, tableowner, 'USAGE') "
+                "FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'alembic_version'"
+            )
+        ).one()
+    if user == owner or (may and owner != TEAM_OWNER_ROLE):
+        return
+    raise SignoffError(
+        f"this database's schema is at revision {current!r} and this Signoff needs {target!r}, but the "
+        f"role {user} may not change it: its tables belong to {owner}. "
+        + (
+            "It is a team database: an administrator of the PostgreSQL server brings it up to date as "
+            f"{TEAM_OWNER_ROLE} with `signoff team migrate`, then everyone opens it again."
+            if owner == TEAM_OWNER_ROLE
+            else f"Open it once as {owner} (or a member of it) to bring it up to date."
+        )
+    )
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:

@@ -13,11 +13,14 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from signoff.domain.audit import format_utc
+from signoff.domain.canonical import canonical_json
 from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import RegistrySnapshot
+from signoff.storage import guards
 from signoff.storage.schema import (
     ModelVersionRow,
     RegistryChangeRow,
@@ -87,9 +90,7 @@ class RegistryRepository:
         else:
             sources = dict(row.attributes.get("registry", {}))
             sources[source] = registry
-            row.attributes = {**dict(row.attributes), "registry": sources}
-            if description:
-                row.description = description
+            self._refresh(row, {**dict(row.attributes), "registry": sources}, description or row.description)
         self._session.flush()
         return (
             ModelVersion(
@@ -113,8 +114,24 @@ class RegistryRepository:
             sources = dict(row.attributes.get("registry", {}))
             if source in sources:
                 sources[source] = {**sources[source], "deleted": True, "gone_by": format_utc(seen_by)}
-                row.attributes = {**dict(row.attributes), "registry": sources}
+                self._refresh(row, {**dict(row.attributes), "registry": sources}, row.description)
         self._session.flush()
+
+    def _refresh(self, row: ModelVersionRow, attributes: dict[str, Any], description: str) -> None:
+        """Store what the registry now says about a version (name, version and source stay)."""
+        if guards.guarded(self._session):
+            guards.call(
+                self._session,
+                "signoff_update_model_version",
+                row.id,
+                description,
+                canonical_json(attributes).decode("utf-8"),
+            )
+            # The row now matches the database: make the ORM see it so, without an UPDATE of its own.
+            set_committed_value(row, "attributes", attributes)
+            set_committed_value(row, "description", description)
+            return
+        row.attributes, row.description = attributes, description
 
     def add_record(self, *, snapshot_id: int, model_version_id: int, record: dict[str, Any]) -> None:
         self._session.add(

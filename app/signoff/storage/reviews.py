@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import ARRAY, BigInteger, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from signoff.domain.decision import Condition, ConditionStatus, ConditionTerms
@@ -28,6 +28,7 @@ from signoff.domain.review import (
     SignatureRequirement,
 )
 from signoff.domain.users import Role
+from signoff.storage import guards
 from signoff.storage.schema import ConditionRow, FindingRow, ReviewLogRow, ReviewRow, SignatureRow
 
 CHANGED_BY_SOMEONE_ELSE = (
@@ -78,7 +79,9 @@ class ReviewRepository:
     def get(self, review_id: int, *, for_update: bool = False) -> Review:
         """The review with its findings and signatures; ``for_update`` locks its row until commit."""
         statement = select(_reviews).where(_reviews.c.id == review_id)
-        if for_update:
+        if for_update and guards.guarded(self._session):
+            guards.lock(self._session, "review", review_id)
+        elif for_update:
             statement = statement.with_for_update()
         row = self._session.execute(statement).mappings().first()
         if row is None:
@@ -101,6 +104,10 @@ class ReviewRepository:
         )
 
     def set_logs(self, review_id: int, log_ids: tuple[int, ...]) -> None:
+        if guards.guarded(self._session):
+            chosen = literal(sorted(set(log_ids)), ARRAY(BigInteger))  # typed: an empty list has no type
+            guards.call(self._session, "signoff_set_review_logs", review_id, chosen)
+            return
         self._session.execute(delete(_review_logs).where(_review_logs.c.review_id == review_id))
         if log_ids:
             self._session.execute(
@@ -109,21 +116,26 @@ class ReviewRepository:
 
     def save(self, review: Review, *, expected_version: int) -> Review:
         """Write the review's state if nobody changed it since ``expected_version``; returns it re-read."""
-        result = self._session.execute(
-            update(_reviews)
-            .where(_reviews.c.id == review.id, _reviews.c.version == expected_version)
-            .values(
-                state=review.state.value,
-                version=expected_version + 1,
-                bundle_hash=review.bundle_hash,
-                decided_at=review.decided_at,
-                revoked_by=review.revocation.by if review.revocation else None,
-                revoked_at=review.revocation.at if review.revocation else None,
-                revocation_reason=review.revocation.reason if review.revocation else None,
-                superseded_by_id=review.superseded_by,
+        values = {
+            "state": review.state.value,
+            "bundle_hash": review.bundle_hash,
+            "decided_at": review.decided_at,
+            "revoked_by": review.revocation.by if review.revocation else None,
+            "revoked_at": review.revocation.at if review.revocation else None,
+            "revocation_reason": review.revocation.reason if review.revocation else None,
+            "superseded_by_id": review.superseded_by,
+        }
+        if guards.guarded(self._session):
+            saved = guards.call(
+                self._session, "signoff_save_review", review.id, expected_version, *values.values()
             )
-        )
-        if result.rowcount != 1:
+        else:
+            saved = self._session.execute(
+                update(_reviews)
+                .where(_reviews.c.id == review.id, _reviews.c.version == expected_version)
+                .values(**values, version=expected_version + 1)
+            ).rowcount
+        if saved != 1:
             current = self._session.execute(
                 select(_reviews.c.version).where(_reviews.c.id == review.id)
             ).scalar()
@@ -146,12 +158,27 @@ class ReviewRepository:
         )
 
     def update_finding(self, review_id: int, finding: Finding, *, by: str, at: datetime) -> None:
-        result = self._session.execute(
-            update(_findings)
-            .where(_findings.c.review_id == review_id, _findings.c.number == finding.number)
-            .values(**_finding_values(finding), updated_at=at, updated_by=by)
-        )
-        if result.rowcount != 1:
+        values = _finding_values(finding)
+        if guards.guarded(self._session):
+            # Number and author stay what they were: the function does not take them.
+            changed = guards.call(
+                self._session,
+                "signoff_update_finding",
+                review_id,
+                finding.number,
+                *(values[c] for c in ("type", "severity", "title", "description", "status", "resolution")),
+                values["owner"],
+                values["due"],
+                at,
+                by,
+            )
+        else:
+            changed = self._session.execute(
+                update(_findings)
+                .where(_findings.c.review_id == review_id, _findings.c.number == finding.number)
+                .values(**values, updated_at=at, updated_by=by)
+            ).rowcount
+        if changed != 1:
             raise NotFoundError(f"review {review_id} has no finding {finding.number}")
 
     def add_signature(self, signature: Signature) -> Signature:
@@ -270,7 +297,9 @@ class ConditionRepository:
             .where(ConditionRow.id == condition_id)
             .execution_options(populate_existing=True)
         )
-        if for_update:
+        if for_update and guards.guarded(self._session):
+            guards.lock(self._session, "review_condition", condition_id)
+        elif for_update:
             statement = statement.with_for_update()
         row = self._session.scalars(statement).first()
         if row is None:
@@ -280,6 +309,11 @@ class ConditionRepository:
     def close(
         self, condition_id: int, *, status: ConditionStatus, evidence: str, by: str, at: datetime
     ) -> None:
+        if guards.guarded(self._session):
+            guards.call(
+                self._session, "signoff_close_condition", condition_id, status.value, evidence, by, at
+            )
+            return
         row = self._session.get(ConditionRow, condition_id)
         assert row is not None
         row.status, row.evidence, row.closed_by, row.closed_at = status.value, evidence, by, at

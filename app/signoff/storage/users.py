@@ -11,8 +11,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from signoff.domain.audit import StoredAuditEvent
+from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import NotFoundError
 from signoff.domain.users import Credentials, Role, User
+from signoff.storage import guards
+from signoff.storage.audit_ledger import write_event
 from signoff.storage.schema import AuthTokenRow, UserRow
 
 _users = UserRow.__table__
@@ -33,11 +37,25 @@ class UserRepository:
         credentials: Credentials,
         created_at: datetime,
     ) -> User:
+        if guards.guarded(self._session):
+            guards.call(
+                self._session,
+                "signoff_add_user",
+                username,
+                full_name,
+                email,
+                _roles_json(roles),
+                created_at,
+                credentials.password_hash,
+                credentials.public_key,
+                credentials.sealed_private_key,
+            )
+            return self.get(username)
         row = UserRow(
             username=username,
             full_name=full_name,
             email=email,
-            roles=sorted(r.value for r in roles),
+            roles=_roles(roles),
             disabled=False,
             created_at=created_at,
             failed_attempts=0,
@@ -64,7 +82,9 @@ class UserRepository:
         statement = (
             select(UserRow).where(UserRow.username == username).execution_options(populate_existing=True)
         )
-        if for_update:
+        if for_update and guards.guarded(self._session):
+            guards.lock(self._session, "app_user", username)
+        elif for_update:
             statement = statement.with_for_update()
         row = self._session.scalars(statement).first()
         return None if row is None else _user(row)
@@ -91,6 +111,15 @@ class UserRepository:
 
     def record_sign_in_state(self, user: User) -> None:
         """Store the failure count and lock of ``user`` (as computed by the domain's lockout rules)."""
+        if guards.guarded(self._session):
+            guards.call(
+                self._session,
+                "signoff_record_sign_in_state",
+                user.username,
+                user.failed_attempts,
+                user.locked_until,
+            )
+            return
         self._session.execute(
             update(_users)
             .where(_users.c.username == user.username)
@@ -98,10 +127,23 @@ class UserRepository:
         )
 
     def set_disabled(self, username: str) -> None:
+        if guards.guarded(self._session):
+            guards.call(self._session, "signoff_disable_user", username)
+            return
         self._session.execute(update(_users).where(_users.c.username == username).values(disabled=True))
 
     def set_credentials(self, username: str, credentials: Credentials) -> None:
         """A new password: new hash and the same key pair sealed anew. The public key never changes."""
+        if guards.guarded(self._session):
+            guards.call(
+                self._session,
+                "signoff_set_credentials",
+                username,
+                credentials.password_hash,
+                credentials.public_key,
+                credentials.sealed_private_key,
+            )
+            return
         self._session.execute(
             update(_users)
             .where(_users.c.username == username, _users.c.public_key == credentials.public_key)
@@ -110,14 +152,39 @@ class UserRepository:
             )
         )
 
-    def set_roles(self, username: str, roles: frozenset[Role]) -> None:
-        self._session.execute(
-            update(_users).where(_users.c.username == username).values(roles=sorted(r.value for r in roles))
-        )
+    def grant_roles(self, username: str, roles: frozenset[Role], event: StoredAuditEvent) -> None:
+        """Give ``username`` exactly ``roles``, recorded by ``event`` (a ``user.roles_changed`` event
+        chained by the ledger but not yet written): both are stored together, or neither."""
+        if guards.guarded(self._session):
+            guards.call(
+                self._session,
+                "signoff_grant_roles",
+                username,
+                _roles_json(roles),
+                event.sequence,
+                event.occurred_at,
+                event.actor,
+                event.payload_json,
+                event.previous_hash,
+                event.hash,
+            )
+            return
+        self._session.execute(update(_users).where(_users.c.username == username).values(roles=_roles(roles)))
+        write_event(self._session, event)
 
     def reset_credentials(self, username: str, credentials: Credentials) -> None:
         """An administrator's reset: a new password and a new key pair; the old public key is retired
         (kept, so the user's earlier signatures still verify) and a change is forced at next sign-in."""
+        if guards.guarded(self._session):
+            guards.call(
+                self._session,
+                "signoff_reset_credentials",
+                username,
+                credentials.password_hash,
+                credentials.public_key,
+                credentials.sealed_private_key,
+            )
+            return
         row = self._session.scalars(
             select(UserRow).where(UserRow.username == username).execution_options(populate_existing=True)
         ).one()
@@ -137,6 +204,9 @@ class UserRepository:
         )
 
     def set_must_change_password(self, username: str, value: bool) -> None:
+        if guards.guarded(self._session):
+            guards.call(self._session, "signoff_set_must_change_password", username, value)
+            return
         self._session.execute(
             update(_users).where(_users.c.username == username).values(must_change_password=value)
         )
@@ -163,7 +233,19 @@ class UserRepository:
         return None if row is None else (row.id, row.username, row.expires_at, row.revoked_at)
 
     def revoke_token(self, token_id: int, at: datetime) -> None:
+        if guards.guarded(self._session):
+            guards.call(self._session, "signoff_revoke_token", token_id, at)
+            return
         self._session.execute(update(_tokens).where(_tokens.c.id == token_id).values(revoked_at=at))
+
+
+def _roles(roles: frozenset[Role]) -> list[str]:
+    return sorted(r.value for r in roles)
+
+
+def _roles_json(roles: frozenset[Role]) -> str:
+    """The roles as the ``roles`` column stores them (canonical JSON text)."""
+    return canonical_json(_roles(roles)).decode("utf-8")
 
 
 def _user(row: UserRow) -> User:
