@@ -3,7 +3,7 @@
 A model version with 3 prediction logs (reference, validation, production; 20,000 rows each, 3 sensitive
 attributes with every 2- and 3-way intersection, 20 features), validation, performance and fairness runs
 on each log, drift of production against reference, a SHAP result, the default policy checked, and a
-review with a finding and 4 signatures (2 reviewers, 2 approvers). Everything is stored through the
+review with a finding and 3 signatures (2 reviewers; an approver rejects, as the policy verdict is INSUFFICIENT). Everything is stored through the
 services; only the SHAP result is written by hand (recorded with ``record_analysis``), because training
 and explaining a model is not what this measures. The setup is not timed; each timed export reads the
 database, builds the content, renders the PDF, writes it and records the audit event.
@@ -193,11 +193,12 @@ def build(folder: Path) -> str:
         review_id = opened.review.id
         reviews.add_finding(db, "alice", review_id, type="limitation", severity="low", title="Few under 25")
         reviews.submit(db, "alice", review_id)
+        # The policy verdict here is INSUFFICIENT, so approval is refused (issue 13): an approver rejects,
+        # which decides the review and still puts three signatures on the report.
         for username, meaning in (
             ("alice", "reviewed"),
             ("bob", "reviewed"),
-            ("carol", "approved"),
-            ("olga", "approved"),
+            ("carol", "rejected"),
         ):
             reviews.sign(db, review_id, username=username, password=PEOPLE[username][2], meaning=meaning)
     return url
