@@ -56,7 +56,7 @@ def attachments_of(world_url: str) -> set[str]:
     }
 
 
-NO_HEAVY_IMPORTS = "PySide6", "pandas", "shap"
+NO_HEAVY_IMPORTS = "PySide6", "pandas", "shap", "sqlalchemy"  # the file alone: no database layer either
 
 
 def workspace_root(url: str) -> bytes:

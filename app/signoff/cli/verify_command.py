@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _no_database_at_hand(args: argparse.Namespace) -> bool:
-    from signoff.storage.database import ENV_VAR, default_database_path
+    from signoff.storage.location import ENV_VAR, default_database_path
 
     return (
         not getattr(args, "db", None) and not os.environ.get(ENV_VAR) and not default_database_path().exists()

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, make_url
@@ -29,6 +28,7 @@ from signoff.storage.audit_ledger import AuditLedger
 from signoff.storage.authority import AuthorityRepository
 from signoff.storage.evidence import EvidenceStore
 from signoff.storage.inventory import InventoryRepository
+from signoff.storage.location import ENV_VAR, default_database_path
 from signoff.storage.registry import RegistryRepository
 from signoff.storage.repositories import (
     AnalysisRunRepository,
@@ -40,8 +40,6 @@ from signoff.storage.repositories import (
 from signoff.storage.reviews import ConditionRepository, ReviewRepository
 from signoff.storage.users import UserRepository
 
-ENV_VAR = "SIGNOFF_DB"
-DEFAULT_FILE_NAME = "signoff.db"
 # A long import holds SQLite's write lock while its evidence goes in; other writers wait this long.
 BUSY_TIMEOUT_SECONDS = 60
 _WRITE = "signoff_write"
@@ -50,10 +48,6 @@ INSUFFICIENT_PRIVILEGE = "42501"
 _log = logging.getLogger(__name__)
 
 AuditListener = Callable[[AuditEvent], None]
-
-
-def default_database_path() -> Path:
-    return Path(platformdirs.user_data_dir("Signoff", appauthor=False)) / DEFAULT_FILE_NAME
 
 
 def resolve_url(url: str | None = None) -> URL:
