@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 from logfiles import MAPPING, arrow_table, csv_text, valid_frame, write_parquet
 
+from signoff.cli.main import SETTING_FLAGS
 from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import ColumnMapping, LogRejectedError
 from signoff.importers.prediction_log import LogReadOptions, canonicalise_log
@@ -183,7 +184,7 @@ CASES = [
         LogRejectedError,
         row=2,
         column="score",
-        fragment="--quarantine-invalid",
+        fragment="(set invalid rows aside)",  # the CLI writes it as --quarantine-invalid
         checks=(("missing", "score", (2, 5)),),
     ),
     Case(
@@ -472,7 +473,8 @@ def test_a_rejection_lists_the_first_bad_rows_and_the_way_out(tmp_path: Path):
     assert (
         "\n- row 2, column 'score': '7' is outside [0, 1] (and 28 more rows: 4, 6, 8, 10, 12, ...)" in message
     )
-    assert "--quarantine-invalid" in message and "31 valid rows" in message
+    assert "(set invalid rows aside)" in message and "31 valid rows" in message
+    assert "(--quarantine-invalid)" in caught.value.text_naming(SETTING_FLAGS)
     (issue,) = caught.value.report.issues
     assert issue.rows == tuple(range(2, 42, 2))  # the first 20
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from signoff.cli.main import SETTING_FLAGS
 from signoff.domain.canonical import canonical_json
 from signoff.domain.errors import InputError
 from signoff.importers.model_card import read_model_card
@@ -295,9 +296,10 @@ def test_card_attaches_to_the_version_the_user_names(tmp_path):
 def test_card_without_a_version_asks_for_one(tmp_path):
     path = tmp_path / "README.md"
     path.write_text("---\nlicense: mit\n---\n# x\n## Training data\nsome\n", encoding="utf-8")
-    with pytest.raises(InputError, match="--model NAME"):
+    with pytest.raises(InputError, match=r"say which model the card is for \(model name\)") as caught:
         read_model_card(path)
-    with pytest.raises(InputError, match="--version V"):
+    assert "for (--model)" in caught.value.text_naming(SETTING_FLAGS)  # the CLI names its flag
+    with pytest.raises(InputError, match=r"the card is for \(model version\)"):
         read_model_card(path, model="m")
 
 

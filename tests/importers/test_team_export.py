@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from signoff.cli.main import SETTING_FLAGS
 from signoff.domain.errors import InputError
 from signoff.domain.prediction_log import ColumnMapping, LogRejectedError
 from signoff.importers.column_guess import propose_mapping
@@ -109,7 +110,9 @@ def test_only_ambiguous_dates_are_refused_until_the_format_is_stated(tmp_path: P
     with pytest.raises(InputError) as caught:
         _import(export.path, tmp_path)
     message = str(caught.value)
-    assert "reads both day first and month first" in message and "--date-format" in message
+    # Below the CLI the setting is named by its concept; the CLI names its flag.
+    assert "reads both day first and month first" in message and "(date format)" in message
+    assert "(--date-format)" in caught.value.text_naming(SETTING_FLAGS)
     assert caught.value.column == "Decision Date"
     assert not (tmp_path / "work").exists() or not list((tmp_path / "work").iterdir())
 
@@ -129,13 +132,14 @@ def test_errors_read_like_a_colleagues_note(tmp_path: Path):
     assert lines[1] == (
         "- row 1, column 'Model_Decision': 'Declined' is not one of the label classes (and 399 more rows: "
         "2, 3, 4, 5, 6, ...). The predictions ('Approved', 'Declined') use other words than the labels "
-        "('Defaulted', 'Repaid'): say which prediction means which label (--prediction-map Approved=<label> "
+        "('Defaulted', 'Repaid'): say which prediction means which label (prediction map: Approved=<label> "
         "Declined=<label>)."
     )
+    assert "(--prediction-map Approved=<label> Declined=<label>)." in caught.value.text_naming(SETTING_FLAGS)
     assert lines[2].startswith(
         "- row 5, column 'Decision Date': '31/02/2026 09:00' is not a timestamp in the form %d/%m/%Y %H:%M."
     )
-    assert "state the date format if the column is written another way (--date-format" in lines[2]
+    assert "state the date format if the column is written another way (date format: e.g." in lines[2]
 
 
 def test_a_favourable_label_that_is_not_a_label_is_refused(tmp_path: Path):

@@ -18,6 +18,17 @@ from collections.abc import Callable, Sequence
 from signoff import __version__
 from signoff.domain.errors import SignoffError
 
+# How the CLI names a setting that an error asks for (``domain.errors.setting``): the flag that gives it.
+SETTING_FLAGS = {
+    "prediction_map": "--prediction-map",
+    "date_format": "--date-format",
+    "quarantine_invalid": "--quarantine-invalid",
+    "positive_label": "--positive-label",
+    "model": "--model",
+    "version": "--version",
+    "user": "--user",
+}
+
 # A top-level command: its word, the module that registers it, and its line in ``signoff --help``.
 # (collections' namedtuple, not typing's: importing typing alone costs a tenth of the start-up.)
 Command = namedtuple("Command", ["name", "module", "summary"])
@@ -125,7 +136,7 @@ def main(argv: Sequence[str] | None = None, *, launch_app: Callable[..., int] | 
     try:
         return int(args.handler(args) or 0)
     except SignoffError as error:
-        print(f"signoff: {error}", file=sys.stderr)
+        print(f"signoff: {error.text_naming(SETTING_FLAGS)}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("signoff: interrupted; nothing was stored.", file=sys.stderr)

@@ -6,6 +6,44 @@ app into a dialog. Anything else escaping to the user is a bug.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+# A setting a message asks for ("state the date format"), by its concept. Below the front ends a message
+# names it with ``setting(key, example)``; ``str(error)`` writes it in these words, and the CLI as its flag
+# (``cli/common.SETTING_FLAGS``), so that no lower layer speaks of CLI flags.
+SETTING_WORDS = {
+    "prediction_map": "prediction map",
+    "date_format": "date format",
+    "quarantine_invalid": "set invalid rows aside",
+    "positive_label": "favourable label",
+    "model": "model name",
+    "version": "model version",
+    "user": "your account",
+}
+_MARK, _VALUE = "\x1f", "\x1e"
+
+
+def setting(key: str, example: str = "") -> str:
+    """A setting to name in a message, with an example value: rendered " (date format: %d/%m/%Y)" in
+    words, " (--date-format %d/%m/%Y)" by the CLI."""
+    if key not in SETTING_WORDS:
+        raise KeyError(key)
+    return f"{_MARK}{key}{_VALUE}{example}{_MARK}"
+
+
+def render_settings(text: str, names: Mapping[str, str], *, separator: str = ": ") -> str:
+    """``text`` with each ``setting`` written as ``names[key]`` and its example, in parentheses."""
+    parts = text.split(_MARK)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(part)
+            continue
+        key, _, example = part.partition(_VALUE)
+        name = names.get(key, SETTING_WORDS.get(key, key))
+        out.append(f" ({name}{separator}{example})" if example else f" ({name})")
+    return "".join(out)
+
 
 class SignoffError(Exception):
     """Base of every error that is the user's to fix. ``exit_code`` is what the CLI returns."""
@@ -14,10 +52,15 @@ class SignoffError(Exception):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self.template = message  # with its settings marked (see ``setting``)
+        self.message = render_settings(message, SETTING_WORDS)
 
     def __str__(self) -> str:
         return self.message
+
+    def text_naming(self, names: Mapping[str, str]) -> str:
+        """The message with its settings named as a front end names them (the CLI: its flags)."""
+        return render_settings(self.template, names, separator=" ")
 
 
 class InputError(SignoffError):
@@ -47,7 +90,7 @@ class InputError(SignoffError):
         self.file = file
         self.row = row
         self.column = column
-        self.reason = message
+        self.reason = render_settings(message, SETTING_WORDS)
 
 
 class NotFoundError(SignoffError):

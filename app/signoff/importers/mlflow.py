@@ -122,7 +122,7 @@ def _unique_names(models: Sequence[str] | None) -> list[str] | None:
     names: list[str] = []
     for name in models:
         if not name.strip():
-            raise InputError("a model name given with --model is empty")
+            raise InputError("a model name to import is empty")
         if name not in names:
             names.append(name)
     return names or None

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from signoff.domain.errors import InputError
+from signoff.domain.errors import InputError, setting
 from signoff.domain.registry_snapshot import (
     EvaluationResult,
     ModelCard,
@@ -135,11 +135,11 @@ def read_model_card(path: Path, *, model: str | None = None, version: str | None
     name = model or index_name or str(front.get("model_name") or "")
     if not name:
         raise InputError(
-            "say which model the card is for with --model NAME (its front matter names none)", file=file
+            f"say which model the card is for{setting('model')}: its front matter names none", file=file
         )
     number = version or str(front.get("model_version") or front.get("version") or "")
     if not number:
-        raise InputError(f"say which version of {name!r} the card is for with --version V", file=file)
+        raise InputError(f"say which version of {name!r} the card is for{setting('version')}", file=file)
     fields: dict[str, list[str]] = {field: [] for field, _ in SECTION_FIELDS}
     for heading, content in _sections(body):
         lowered = heading.lower()

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from signoff.domain.errors import InputError
+from signoff.domain.errors import InputError, setting
 from signoff.domain.prediction_log import (
     ColumnMapping,
     LogReadOptions,
@@ -201,7 +201,7 @@ def _check_value_maps(mapping: ColumnMapping, where: str) -> None:
         if column in (mapping.label, mapping.prediction):
             raise InputError(
                 "label and prediction values are not merged as categories; state the prediction's "
-                "meaning with a prediction map instead (--prediction-map).",
+                f"meaning with a prediction map instead{setting('prediction_map')}.",
                 file=where,
                 column=column,
             )
@@ -428,7 +428,7 @@ class _Import:
         if favourable is not None and domain.task != "regression" and favourable not in domain.class_names():
             raise InputError(
                 f"the favourable label {favourable!r} is not one of the label values "
-                f"{', '.join(map(repr, domain.class_names()))} (--positive-label).",
+                f"{', '.join(map(repr, domain.class_names()))}{setting('positive_label')}.",
                 file=self.where,
                 column=self.mapping.label,
             )
@@ -653,7 +653,7 @@ class _Import:
                 merges = " ".join(f'"{column}:{v}={major}"' for v in spellings[1:])
                 message = (
                     f"{column}: {words} differ only in {_spelling_difference(spellings)}; they are counted as "
-                    f"different groups. If they are the same, merge them (--category-map {merges})."
+                    f"different groups. If they are the same, merge them in the category map: {merges}."
                 )
                 minor = spellings[1:]
                 warnings.append(
@@ -925,7 +925,7 @@ class _Import:
                 f"{self.rows_invalid} of its {report.rows_read} rows are invalid, so the log was not imported"
             )
             set_aside = (
-                "Fix the file, or set such rows aside (--quarantine-invalid) to keep the "
+                f"Fix the file, or set such rows aside{setting('quarantine_invalid')} to keep the "
                 f"{kept} valid rows and record the rejected ones with their reasons."
             )
         lines = [t.note(self._fix(t, report, set_aside)) for t in tallies[:6]]
@@ -944,8 +944,8 @@ class _Import:
     def _fix(self, tally: _Tally, report: ValidationReport, set_aside: str) -> str:
         if tally.check == "invalid_timestamp":
             return (
-                "Correct the value, or state the date format if the column is written another way "
-                f"(--date-format, e.g. %d/%m/%Y %H:%M). {set_aside}"
+                "Correct the value, or state the date format if the column is written another way"
+                f"{setting('date_format', 'e.g. %d/%m/%Y %H:%M')}. {set_aside}"
             )
         if tally.check == "prediction_domain":
             predicted = sorted(self.prediction_stats.text_values)
@@ -954,8 +954,8 @@ class _Import:
                 pairs = " ".join(f"{p}=<label>" for p in predicted[:4])
                 return (
                     f"The predictions ({', '.join(map(repr, predicted[:4]))}) use other words than the labels "
-                    f"({', '.join(map(repr, labels[:4]))}): say which prediction means which label "
-                    f"(--prediction-map {pairs})."
+                    f"({', '.join(map(repr, labels[:4]))}): say which prediction means which label"
+                    f"{setting('prediction_map', pairs)}."
                 )
             hint = _probability_hint([tally])
             return f"{hint}{set_aside}"

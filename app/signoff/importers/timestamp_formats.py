@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.tseries.api import guess_datetime_format
 
-from signoff.domain.errors import InputError
+from signoff.domain.errors import InputError, setting
 
 ISO_8601 = "ISO 8601"
 EPOCH_SECONDS = "epoch seconds"
@@ -109,7 +109,7 @@ def detect_timestamp_format(blocks: Iterable[pa.Array], *, column: str, file: st
         raise InputError(
             f"every value, such as {example!r}, reads both day first and month first, so the dates "
             f"cannot be told apart. State the date format: {day_first} if the day comes first, "
-            f"{month_first} if the month does (--date-format).",
+            f"{month_first} if the month does{setting('date_format')}.",
             file=file,
             column=column,
         )
@@ -158,8 +158,7 @@ def _epoch_unit(numbers: pa.Array, column: str, file: str) -> DetectedFormat:
             return DetectedFormat(fmt, f"numbers such as {low:.0f} are {fmt} ({first:%Y-%m-%d %H:%M} UTC)")
     raise InputError(
         f"the timestamps are numbers from {low:.0f} to {high:.0f}, neither all epoch seconds nor all "
-        f"epoch milliseconds. State the format ({', '.join(NAMED_FORMATS)} or a strftime form, "
-        "--date-format).",
+        f"epoch milliseconds. State the format{setting('date_format', ', '.join(NAMED_FORMATS) + ' or a strftime form')}.",
         file=file,
         column=column,
     )

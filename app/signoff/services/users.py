@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from signoff.domain.audit import NOT_AUTHENTICATED, SESSION_KEY
-from signoff.domain.errors import ConflictError, InputError, PermissionDenied
+from signoff.domain.errors import ConflictError, InputError, PermissionDenied, setting
 from signoff.domain.users import (
     DEFAULT_TOKEN_LIFETIME,
     PASSWORD_CHANGE_NEEDED,
@@ -45,7 +45,7 @@ from signoff.storage import Database
 
 WRONG_CREDENTIALS = "wrong username or password"
 FIRST_USER_IS_ADMIN = "this database has no users yet: the first user must be an administrator (role admin)"
-SIGN_IN_NEEDED = "this database already has users: say who you are with --user (an administrator)"
+SIGN_IN_NEEDED = f"this database already has users: say who you are, as an administrator{setting('user')}"
 LAST_ADMIN = "{name!r} is the last enabled administrator and cannot be disabled"
 TOKEN_UNKNOWN = "the sign-in token is not known (mistyped, or from another database): sign in again"
 TOKEN_EXPIRED = "the sign-in token expired at {at} UTC: sign in again with `signoff login`"
