@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy
 
 from review_world import PASSWORDS, add_log, add_run
+from signoff.cli.main import SETTING_FLAGS
 from signoff.domain.errors import ConflictError, InputError, PermissionDenied
 from signoff.domain.review import ReviewState, SignatureRequirement
 from signoff.domain.users import Role
@@ -212,9 +213,12 @@ def _first_user_rules(db):
                        roles=frozenset({Role.REVIEWER}), password="alice password")  # fmt: skip
     root = users.add_user(db, None, username="root", full_name="Root", email="r@example.org",
                           roles=frozenset({Role.ADMIN}), password="root password")  # fmt: skip
-    with pytest.raises(PermissionDenied, match="--user"):
+    with pytest.raises(
+        PermissionDenied, match=r"say who you are, as an administrator \(your account\)"
+    ) as caught:
         users.add_user(db, None, username="mallory", full_name="M", email="m@example.org",
                        roles=frozenset({Role.ADMIN}), password="mallory password")  # fmt: skip
+    assert "(--user)" in caught.value.text_naming(SETTING_FLAGS)  # as the CLI says it
     assert [u.username for u in users.list_users(db)] == ["root"] and root.public_key
 
 
