@@ -1,49 +1,61 @@
 """The registry of analysis kinds: the one place that says what each kind of analysis run is.
 
 An entry names the kind (the ``kind`` of its stored runs), its request type, its result type (what
-``AnalysisRun.result_as`` decodes), how a policy observes its result, where its computation lives and
-which engine computed it. A new kind of analysis is one entry here plus its computation, a function
+``AnalysisRun.result_as`` decodes), whether a policy observes its result, where its computation lives
+and which engine computed it. A new kind of analysis is one entry here plus its computation, a function
 ``analyze(request, frames, *, progress, cancelled)`` in ``analysis/``. See docs/architecture.md.
+Types are named "module:Name" and imported when first asked for, so that a command touching one kind
+does not import every result type (start-up time).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from signoff.domain.analysis_requests import (
-    AnalysisRequest,
-    DriftRequest,
-    ExplainRequest,
-    FairnessRequest,
-    MonitoringRequest,
-    PerformanceRequest,
-    ValidationRequest,
-)
-from signoff.domain.comparison import ComparisonResult
-from signoff.domain.drift import DriftResult
 from signoff.domain.errors import InputError
-from signoff.domain.explanation import Explanation
-from signoff.domain.fairness import FairnessResult, MonitoringResult
-from signoff.domain.observations import Observation
-from signoff.domain.performance import PerformanceResult
-from signoff.domain.validation import ValidationAnalysis
+
+if TYPE_CHECKING:
+    from signoff.domain.analysis_requests import AnalysisRequest
+    from signoff.domain.observations import Observation
+
+_DOMAIN = "signoff.domain."
+
+
+def _resolve(where: str) -> Any:
+    module, _, name = where.partition(":")
+    return getattr(importlib.import_module(_DOMAIN + module), name)
 
 
 @dataclass(frozen=True)
 class AnalysisKind:
     name: str
-    request_type: type[AnalysisRequest] | None  # None: its use case builds no request (compare)
-    result_type: type[Any]  # a frozen domain result with ``from_dict`` / ``to_dict``
-    # How a policy observes a result; None: a rule on this kind stays "missing" (not judged yet).
-    observe: Callable[[Any], list[Observation]] | None
+    request: str | None  # "module:Name" below signoff.domain; None: its use case builds no request (compare)
+    result: str  # "module:Name" of a frozen domain result with ``from_dict`` / ``to_dict``
+    # Whether a policy observes a result (its ``observations()``); if not, a rule on this kind stays
+    # "missing" (not judged yet).
+    observed: bool
     # "module:function" of the computation, imported only when a run is computed (it needs numpy);
     # None: its own use case computes it (SHAP loads a model file only after a trust decision).
     computation: str | None
     # The engine named in every run: "<engine> <signoff version>[; <package> <version> ...]".
     engine: str
     engine_packages: tuple[str, ...] = ()
+
+    @cached_property
+    def request_type(self) -> type[AnalysisRequest] | None:
+        return None if self.request is None else _resolve(self.request)
+
+    @cached_property
+    def result_type(self) -> type[Any]:
+        return _resolve(self.result)
+
+    @property
+    def observe(self) -> Callable[[Any], list[Observation]] | None:
+        return self.result_type.observations if self.observed else None
 
     def decode(self, result: dict[str, Any]) -> Any:
         return self.result_type.from_dict(result)
@@ -53,60 +65,60 @@ ANALYSIS_KINDS: dict[str, AnalysisKind] = {
     kind.name: kind
     for kind in (
         AnalysisKind(
-            name=FairnessRequest.kind,
-            request_type=FairnessRequest,
-            result_type=FairnessResult,
-            observe=FairnessResult.observations,
+            name="fairness",
+            request="analysis_requests:FairnessRequest",
+            result="fairness:FairnessResult",
+            observed=True,
             computation="signoff.analysis.fairness:analyze",
             engine="signoff.analysis",
         ),
         AnalysisKind(
-            name=PerformanceRequest.kind,
-            request_type=PerformanceRequest,
-            result_type=PerformanceResult,
-            observe=PerformanceResult.observations,
+            name="performance",
+            request="analysis_requests:PerformanceRequest",
+            result="performance:PerformanceResult",
+            observed=True,
             computation="signoff.analysis.performance:analyze",
             engine="signoff.analysis",
         ),
         AnalysisKind(
-            name=MonitoringRequest.kind,
-            request_type=MonitoringRequest,
-            result_type=MonitoringResult,
-            observe=MonitoringResult.observations,
+            name="monitoring",
+            request="analysis_requests:MonitoringRequest",
+            result="fairness:MonitoringResult",
+            observed=True,
             computation="signoff.analysis.monitoring:analyze",
             engine="signoff.analysis",
         ),
         AnalysisKind(
-            name=DriftRequest.kind,
-            request_type=DriftRequest,
-            result_type=DriftResult,
-            observe=DriftResult.observations,
+            name="drift",
+            request="analysis_requests:DriftRequest",
+            result="drift:DriftResult",
+            observed=True,
             computation="signoff.analysis.drift:analyze",
             engine="signoff.analysis.drift",
             engine_packages=("scipy",),
         ),
         AnalysisKind(
-            name=ValidationRequest.kind,
-            request_type=ValidationRequest,
-            result_type=ValidationAnalysis,
-            observe=ValidationAnalysis.observations,
+            name="validation",
+            request="analysis_requests:ValidationRequest",
+            result="validation:ValidationAnalysis",
+            observed=True,
             computation="signoff.analysis.profiles:analyze",
             engine="signoff.analysis.profiles",
         ),
         AnalysisKind(
-            name=ExplainRequest.kind,
-            request_type=ExplainRequest,
-            result_type=Explanation,
-            observe=None,
+            name="shap",
+            request="analysis_requests:ExplainRequest",
+            result="explanation:Explanation",
+            observed=False,
             computation=None,
             engine="signoff.analysis.explain",
             engine_packages=("shap",),
         ),
         AnalysisKind(
             name="compare",
-            request_type=None,
-            result_type=ComparisonResult,
-            observe=ComparisonResult.observations,
+            request=None,
+            result="comparison:ComparisonResult",
+            observed=True,
             computation=None,
             engine="signoff.analysis.compare",
         ),

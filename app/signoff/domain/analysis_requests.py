@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from signoff.domain.analysis_run import SHAP_KIND
 from signoff.domain.drift import DEFAULT_BINS, DriftThresholds
 from signoff.domain.errors import InputError
-from signoff.domain.explanation import SHAP_KIND
 from signoff.domain.prediction_log import PredictionLog
 
 DEFAULT_MIN_GROUP_SIZE = 30  # smaller groups are "insufficient data": reported, never judged

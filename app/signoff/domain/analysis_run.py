@@ -19,6 +19,8 @@ from signoff.domain.errors import SignoffError
 
 Result = TypeVar("Result")
 
+SHAP_KIND = "shap"  # the analysis-run kind under which explanations are stored
+
 
 def request_hash(
     *,

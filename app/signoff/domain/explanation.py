@@ -19,8 +19,6 @@ from signoff.domain.canonical import canonical_hash
 from signoff.domain.codec import Record
 from signoff.domain.errors import SignoffError
 
-SHAP_KIND = "shap"  # the analysis-run kind under which explanations are stored
-
 
 class ExplanationCancelled(SignoffError):
     """The user cancelled a running explanation; nothing was stored."""

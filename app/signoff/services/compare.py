@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from signoff import __version__
-from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.analysis_run import SHAP_KIND, AnalysisRun
 from signoff.domain.comparison import ComparisonResult, reliance_changes
 from signoff.domain.errors import InputError
-from signoff.domain.explanation import SHAP_KIND, Explanation
+from signoff.domain.explanation import Explanation
 from signoff.domain.policy import Policy
 from signoff.domain.prediction_log import PredictionLog
 from signoff.domain.registry import ModelVersion

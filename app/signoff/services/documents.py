@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from signoff import __version__
+from signoff.domain.analysis_run import SHAP_KIND
 from signoff.domain.audit import format_utc
 from signoff.domain.documents import (
     LL144_EXCLUDED_SHARE,
@@ -25,7 +26,6 @@ from signoff.domain.documents import (
     ll144_tables,
 )
 from signoff.domain.errors import InputError, NotFoundError
-from signoff.domain.explanation import SHAP_KIND
 from signoff.domain.fairness import FairnessResult
 from signoff.domain.inventory import FIELDS_BY_NAME, LABELS, effective_values, inventory_entry
 from signoff.domain.registry import ModelVersion

@@ -24,9 +24,9 @@ from signoff.analysis.explain import (
 from signoff.analysis.model_loading import load_model, plan_model_load, sha256_file
 from signoff.domain.analysis_kinds import ANALYSIS_KINDS
 from signoff.domain.analysis_requests import ExplainRequest
-from signoff.domain.analysis_run import AnalysisRun
+from signoff.domain.analysis_run import SHAP_KIND, AnalysisRun
 from signoff.domain.errors import InputError
-from signoff.domain.explanation import SHAP_KIND, Explanation
+from signoff.domain.explanation import Explanation
 from signoff.domain.prediction_log import LogRole, PredictionLog
 from signoff.services.analyses import engine_version, load_frame
 from signoff.services.analysis_runs import find_analysis, record_analysis

@@ -25,14 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from signoff import __version__
-from signoff.domain.analysis_run import latest_runs
+from signoff.domain.analysis_run import SHAP_KIND, latest_runs
 from signoff.domain.audit import AuditEvent, ChainVerdict
 from signoff.domain.authority import DocumentSigning
 from signoff.domain.canonical import sha256_hex
 from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult
 from signoff.domain.errors import InputError, NotFoundError
-from signoff.domain.explanation import SHAP_KIND, Explanation
+from signoff.domain.explanation import Explanation
 from signoff.domain.fairness import FairnessResult
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.policy import PolicyEvaluation

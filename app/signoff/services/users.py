@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from signoff.domain.audit import NOT_AUTHENTICATED, SESSION_KEY
 from signoff.domain.errors import ConflictError, InputError, PermissionDenied, setting
@@ -32,16 +33,10 @@ from signoff.domain.users import (
 )
 from signoff.resources import resource_path
 from signoff.services.identity import bind_session, session_facts
-from signoff.services.security import (
-    SigningKey,
-    fingerprint,
-    hash_password,
-    new_signing_key,
-    password_matches,
-    password_needs_rehash,
-    reseal_signing_key,
-)
 from signoff.storage import Database
+
+if TYPE_CHECKING:
+    from signoff.services import security
 
 WRONG_CREDENTIALS = "wrong username or password"
 FIRST_USER_IS_ADMIN = "this database has no users yet: the first user must be an administrator (role admin)"
@@ -94,6 +89,8 @@ def add_user(
 ) -> User:
     """Create an account with its own Ed25519 key pair. ``actor`` is an administrator, or ``None`` for
     the first administrator on first start."""
+    from signoff.services import security  # argon2 and cryptography: not for a token's check
+
     username = check_new_username(username, [])
     if not full_name.strip():
         raise InputError("a user needs a full name: it is printed with every signature")
@@ -101,8 +98,8 @@ def add_user(
         raise InputError(f"{email!r} is not an e-mail address")
     check_new_password(password, username)
     # Hashing and key derivation are deliberately slow: do them before taking the write lock.
-    key = new_signing_key(username, password)
-    credentials = Credentials(hash_password(password), key.public_key, key.sealed_private_key)
+    key = security.new_signing_key(username, password)
+    credentials = Credentials(security.hash_password(password), key.public_key, key.sealed_private_key)
     with db.transaction() as uow:
         existing = uow.users.usernames()
         first = not existing
@@ -133,7 +130,7 @@ def add_user(
                 "full_name": user.full_name,
                 "email": user.email,
                 "roles": sorted(r.value for r in roles),
-                "public_key_fingerprint": fingerprint(user.public_key),
+                "public_key_fingerprint": security.fingerprint(user.public_key),
                 "first_administrator": first,
                 # The first administrator creates itself: its password was just set, not checked.
                 **({SESSION_KEY: session_facts(user, "first-start")} if first else {}),
@@ -182,6 +179,8 @@ def authenticate(db: Database, username: str, password: str, *, purpose: str = "
     ``purpose`` says why the password was asked for (``"sign-in"``, ``"sign review 7"``) and goes into the
     audit event of a failure.
     """
+    from signoff.services import security
+
     name = username.strip().lower()
     with db.transaction(write=False) as uow:
         user = uow.users.find(name)
@@ -194,8 +193,8 @@ def authenticate(db: Database, username: str, password: str, *, purpose: str = "
     except PermissionDenied as error:
         _record_failure(db, name, purpose, reason="disabled" if user.disabled else "locked")
         raise error from None
-    if password_matches(credentials.password_hash, password):
-        rehash = password_needs_rehash(credentials.password_hash)
+    if security.password_matches(credentials.password_hash, password):
+        rehash = security.password_needs_rehash(credentials.password_hash)
         if user.failed_attempts or user.locked_until is not None or rehash:
             with db.transaction() as uow:
                 fresh = uow.users.get(name, for_update=True)
@@ -203,7 +202,7 @@ def authenticate(db: Database, username: str, password: str, *, purpose: str = "
                 uow.users.record_sign_in_state(user)
                 if rehash:  # the hashing costs were raised since: upgrade while the password is at hand
                     uow.users.set_credentials(
-                        name, replace(credentials, password_hash=hash_password(password))
+                        name, replace(credentials, password_hash=security.hash_password(password))
                     )
         return user
     locked = _record_failure(db, name, purpose, reason="wrong password", count=True)
@@ -269,20 +268,28 @@ def _record_failure(
         return message
 
 
-def signing_key(db: Database, username: str) -> SigningKey:
+def signing_key(db: Database, username: str) -> security.SigningKey:
+    from signoff.services import security
+
     with db.transaction(write=False) as uow:
         credentials = uow.users.credentials(username)
-    return SigningKey(credentials.public_key, credentials.sealed_private_key)
+    return security.SigningKey(credentials.public_key, credentials.sealed_private_key)
 
 
 def change_password(db: Database, username: str, old_password: str, new_password: str) -> User:
     """A user changes their own password; the same key pair is sealed under the new one."""
+    from signoff.services import security
+
     user = authenticate(db, username, old_password, purpose="change password")
     check_new_password(new_password, user.username)
     if new_password == old_password:
         raise InputError("the new password must differ from the old one")
-    resealed = reseal_signing_key(user.username, signing_key(db, user.username), old_password, new_password)
-    credentials = Credentials(hash_password(new_password), resealed.public_key, resealed.sealed_private_key)
+    resealed = security.reseal_signing_key(
+        user.username, signing_key(db, user.username), old_password, new_password
+    )
+    credentials = Credentials(
+        security.hash_password(new_password), resealed.public_key, resealed.sealed_private_key
+    )
     with db.transaction() as uow:
         current = uow.users.get(user.username, for_update=True)
         if current.disabled:
@@ -304,10 +311,14 @@ def reset_password(db: Database, actor: User, username: str, temporary_password:
     The old private key is sealed under a password nobody but its owner knows, so the account gets a
     new key pair; the old public key is kept as retired, and the earlier signatures still verify.
     """
+    from signoff.services import security
+
     name = check_username(username)
     check_new_password(temporary_password, name)
-    key = new_signing_key(name, temporary_password)
-    credentials = Credentials(hash_password(temporary_password), key.public_key, key.sealed_private_key)
+    key = security.new_signing_key(name, temporary_password)
+    credentials = Credentials(
+        security.hash_password(temporary_password), key.public_key, key.sealed_private_key
+    )
     with db.transaction() as uow:
         admin = uow.users.get(actor.username)
         check_has_role(admin, Role.ADMIN, "reset passwords")
@@ -320,8 +331,8 @@ def reset_password(db: Database, actor: User, username: str, temporary_password:
             action="user.password_reset",
             entity=f"user:{target.username}",
             payload={
-                "retired_key_fingerprint": fingerprint(target.public_key),
-                "public_key_fingerprint": fingerprint(key.public_key),
+                "retired_key_fingerprint": security.fingerprint(target.public_key),
+                "public_key_fingerprint": security.fingerprint(key.public_key),
                 "must_change_password": True,
             },
         )

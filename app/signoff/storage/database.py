@@ -9,12 +9,13 @@ published to subscribers only after the transaction committed.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
@@ -25,20 +26,21 @@ from signoff.domain.audit import AuditEvent
 from signoff.domain.errors import ConflictError, ExternalServiceError, InputError, PermissionDenied
 from signoff.storage import migrate
 from signoff.storage.audit_ledger import AuditLedger
-from signoff.storage.authority import AuthorityRepository
-from signoff.storage.evidence import EvidenceStore
-from signoff.storage.inventory import InventoryRepository
 from signoff.storage.location import ENV_VAR, default_database_path
-from signoff.storage.registry import RegistryRepository
-from signoff.storage.repositories import (
-    AnalysisRunRepository,
-    LogSourceRepository,
-    ModelVersionRepository,
-    PredictionLogRepository,
-    WaiverRepository,
-)
-from signoff.storage.reviews import ConditionRepository, ReviewRepository
-from signoff.storage.users import UserRepository
+
+if TYPE_CHECKING:
+    from signoff.storage.authority import AuthorityRepository
+    from signoff.storage.evidence import EvidenceStore
+    from signoff.storage.inventory import InventoryRepository
+    from signoff.storage.registry import RegistryRepository
+    from signoff.storage.repositories import (
+        AnalysisRunRepository,
+        LogSourceRepository,
+        ModelVersionRepository,
+        PredictionLogRepository,
+    )
+    from signoff.storage.reviews import ConditionRepository, ReviewRepository, WaiverRepository
+    from signoff.storage.users import UserRepository
 
 # A long import holds SQLite's write lock while its evidence goes in; other writers wait this long.
 BUSY_TIMEOUT_SECONDS = 60
@@ -211,8 +213,53 @@ class Database:
         self.close()
 
 
+class _Repository:
+    """A unit of work's repository, built when first used: a command that reads two tables imports
+    neither the other repositories nor the domain types they hand out (start-up time)."""
+
+    def __init__(self, where: str) -> None:
+        self.module, _, self.name = where.partition(":")
+
+    def __set_name__(self, owner: type, attribute: str) -> None:
+        self.attribute = attribute
+
+    def __get__(self, uow: UnitOfWork | None, owner: type | None = None) -> Any:
+        if uow is None:
+            return self
+        repository = getattr(importlib.import_module(self.module), self.name)(uow.session)
+        uow.__dict__[self.attribute] = repository  # from now on found before this descriptor
+        return repository
+
+
 class UnitOfWork:
     """The repositories of one transaction. Everything they return is a frozen domain object."""
+
+    if TYPE_CHECKING:
+        models: ModelVersionRepository
+        evidence: EvidenceStore
+        logs: PredictionLogRepository
+        analysis_runs: AnalysisRunRepository
+        users: UserRepository
+        reviews: ReviewRepository
+        conditions: ConditionRepository
+        waivers: WaiverRepository
+        registry: RegistryRepository
+        inventory: InventoryRepository
+        sources: LogSourceRepository
+        authority: AuthorityRepository
+    else:
+        models = _Repository("signoff.storage.repositories:ModelVersionRepository")
+        evidence = _Repository("signoff.storage.evidence:EvidenceStore")
+        logs = _Repository("signoff.storage.repositories:PredictionLogRepository")
+        analysis_runs = _Repository("signoff.storage.repositories:AnalysisRunRepository")
+        users = _Repository("signoff.storage.users:UserRepository")
+        reviews = _Repository("signoff.storage.reviews:ReviewRepository")
+        conditions = _Repository("signoff.storage.reviews:ConditionRepository")
+        waivers = _Repository("signoff.storage.reviews:WaiverRepository")
+        registry = _Repository("signoff.storage.registry:RegistryRepository")
+        inventory = _Repository("signoff.storage.inventory:InventoryRepository")
+        sources = _Repository("signoff.storage.repositories:LogSourceRepository")
+        authority = _Repository("signoff.storage.authority:AuthorityRepository")
 
     def __init__(
         self,
@@ -220,19 +267,8 @@ class UnitOfWork:
         on_append: Callable[[AuditEvent], None],
         session_facts: dict[str, Any] | None = None,
     ) -> None:
-        self.models = ModelVersionRepository(session)
-        self.evidence = EvidenceStore(session)
+        self.session = session
         self.audit = AuditLedger(session, on_append, session_facts)
-        self.logs = PredictionLogRepository(session)
-        self.analysis_runs = AnalysisRunRepository(session)
-        self.users = UserRepository(session)
-        self.reviews = ReviewRepository(session)
-        self.conditions = ConditionRepository(session)
-        self.waivers = WaiverRepository(session)
-        self.registry = RegistryRepository(session)
-        self.inventory = InventoryRepository(session)
-        self.sources = LogSourceRepository(session)
-        self.authority = AuthorityRepository(session)
 
 
 def _is_lock_timeout(error: sa_exc.OperationalError) -> bool:

@@ -1,4 +1,4 @@
-"""Repositories: model versions, prediction logs, analysis runs and waivers, handed upward as domain objects.
+"""Repositories: model versions, prediction logs, analysis runs and log sources, handed upward as domain objects.
 
 Each repository works inside one unit of work (``Database.transaction``) and returns frozen domain
 objects, never ORM rows, so nothing above ``storage/`` can lazily load or modify a row by accident.
@@ -17,7 +17,6 @@ from signoff.domain.analysis_run import AnalysisRun, request_hash
 from signoff.domain.canonical import canonical_hash
 from signoff.domain.errors import InputError, NotFoundError
 from signoff.domain.log_source import LogSource
-from signoff.domain.policy import Waiver
 from signoff.domain.prediction_log import ColumnMapping, LogRole, PredictionLog, ValidationReport
 from signoff.domain.registry import ModelVersion
 from signoff.storage.schema import (
@@ -25,7 +24,6 @@ from signoff.storage.schema import (
     LogSourceRow,
     ModelVersionRow,
     PredictionLogRow,
-    WaiverRow,
 )
 
 
@@ -322,57 +320,6 @@ def _analysis_run(row: AnalysisRunRow) -> AnalysisRun:
         result_sha256=row.result_sha256,
         created_at=row.created_at,
         created_by=row.created_by,
-    )
-
-
-class WaiverRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def add(self, *, model_version_id: int, waiver: Waiver, created_by: str) -> Waiver:
-        row = WaiverRow(
-            model_version_id=model_version_id,
-            rule_id=waiver.rule_id,
-            scope=waiver.scope,
-            justification=waiver.justification,
-            granted_by=waiver.granted_by,
-            until=waiver.until,
-            created_at=waiver.created_at,
-            created_by=created_by,
-            role=waiver.role or None,
-            printed_name=waiver.printed_name or None,
-            signature=waiver.signature or None,
-            public_key_fingerprint=waiver.public_key_fingerprint or None,
-        )
-        self._session.add(row)
-        self._session.flush()
-        return _waiver(row)
-
-    def all(self) -> list[Waiver]:
-        """Every waiver of every model version, oldest first (``signoff verify`` checks each)."""
-        return [_waiver(row) for row in self._session.scalars(select(WaiverRow).order_by(WaiverRow.id))]
-
-    def list(self, *, model_version_id: int) -> list[Waiver]:
-        statement = (
-            select(WaiverRow).where(WaiverRow.model_version_id == model_version_id).order_by(WaiverRow.id)
-        )
-        return [_waiver(row) for row in self._session.scalars(statement)]
-
-
-def _waiver(row: WaiverRow) -> Waiver:
-    return Waiver(
-        id=row.id,
-        rule_id=row.rule_id,
-        scope=row.scope,
-        justification=row.justification,
-        granted_by=row.granted_by,
-        until=row.until,
-        created_at=row.created_at,
-        model_version_id=row.model_version_id,
-        role=row.role or "",
-        printed_name=row.printed_name or "",
-        signature=bytes(row.signature or b""),
-        public_key_fingerprint=row.public_key_fingerprint or "",
     )
 
 

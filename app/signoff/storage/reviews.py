@@ -1,4 +1,4 @@
-"""The review repository: reviews with their chosen logs, findings and signatures, as domain objects.
+"""The review repositories: reviews with their chosen logs, findings and signatures; conditions and waivers.
 
 Every change to a review names the ``version`` it read (``UPDATE ... WHERE id = ? AND version = ?``);
 when someone else changed the review first, nothing is written and ``ConflictError`` says to reload.
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from signoff.domain.decision import Condition, ConditionStatus, ConditionTerms
 from signoff.domain.errors import ConflictError, NotFoundError
+from signoff.domain.policy import Waiver
 from signoff.domain.review import (
     Finding,
     FindingStatus,
@@ -29,7 +30,14 @@ from signoff.domain.review import (
 )
 from signoff.domain.users import Role
 from signoff.storage import guards
-from signoff.storage.schema import ConditionRow, FindingRow, ReviewLogRow, ReviewRow, SignatureRow
+from signoff.storage.schema import (
+    ConditionRow,
+    FindingRow,
+    ReviewLogRow,
+    ReviewRow,
+    SignatureRow,
+    WaiverRow,
+)
 
 CHANGED_BY_SOMEONE_ELSE = (
     "review {review_id} was changed by someone else (version {expected} is now {current}); "
@@ -378,4 +386,55 @@ def _signature(row) -> Signature:
         public_key_fingerprint=row["public_key_fingerprint"],
         justification=row["justification"],
         conditions=None if row["conditions"] is None else tuple(row["conditions"]),
+    )
+
+
+class WaiverRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, *, model_version_id: int, waiver: Waiver, created_by: str) -> Waiver:
+        row = WaiverRow(
+            model_version_id=model_version_id,
+            rule_id=waiver.rule_id,
+            scope=waiver.scope,
+            justification=waiver.justification,
+            granted_by=waiver.granted_by,
+            until=waiver.until,
+            created_at=waiver.created_at,
+            created_by=created_by,
+            role=waiver.role or None,
+            printed_name=waiver.printed_name or None,
+            signature=waiver.signature or None,
+            public_key_fingerprint=waiver.public_key_fingerprint or None,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return _waiver(row)
+
+    def all(self) -> list[Waiver]:
+        """Every waiver of every model version, oldest first (``signoff verify`` checks each)."""
+        return [_waiver(row) for row in self._session.scalars(select(WaiverRow).order_by(WaiverRow.id))]
+
+    def list(self, *, model_version_id: int) -> list[Waiver]:
+        statement = (
+            select(WaiverRow).where(WaiverRow.model_version_id == model_version_id).order_by(WaiverRow.id)
+        )
+        return [_waiver(row) for row in self._session.scalars(statement)]
+
+
+def _waiver(row: WaiverRow) -> Waiver:
+    return Waiver(
+        id=row.id,
+        rule_id=row.rule_id,
+        scope=row.scope,
+        justification=row.justification,
+        granted_by=row.granted_by,
+        until=row.until,
+        created_at=row.created_at,
+        model_version_id=row.model_version_id,
+        role=row.role or "",
+        printed_name=row.printed_name or "",
+        signature=bytes(row.signature or b""),
+        public_key_fingerprint=row.public_key_fingerprint or "",
     )

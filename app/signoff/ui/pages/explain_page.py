@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from signoff.domain.analysis_run import AnalysisRun
-from signoff.domain.explanation import SHAP_KIND, Explanation, GroupImportance
+from signoff.domain.analysis_run import SHAP_KIND, AnalysisRun
+from signoff.domain.explanation import Explanation, GroupImportance
 from signoff.domain.prediction_log import LogRole
 from signoff.domain.registry import ModelVersion
 from signoff.services import Database
