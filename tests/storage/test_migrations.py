@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 
 from signoff.domain.errors import SignoffError
 from signoff.storage import migrate, open_database
-from signoff.storage.schema import Base
+from signoff.storage.schema import complete_metadata
 
 
 def test_there_is_exactly_one_migration_head():
@@ -28,7 +28,7 @@ def test_the_migrated_schema_is_exactly_the_models(db_url):
     engine = sqlalchemy.create_engine(db_url)
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, Base.metadata)
+        differences = compare_metadata(context, complete_metadata())
     engine.dispose()
     assert differences == []
 
@@ -122,3 +122,16 @@ def test_default_location_is_the_user_data_folder_and_signoff_db_overrides_it(tm
     db = open_database()
     assert Path(db.engine.url.database) == tmp_path / "elsewhere.db"
     db.close()
+
+
+def test_every_area_module_of_tables_belongs_to_the_complete_schema():
+    """A new ``*_tables.py`` left out of ``AREA_MODULES`` would be missing from migrations' comparison."""
+    from pathlib import Path
+
+    from signoff.storage import schema
+
+    found = {p.stem for p in Path(schema.__file__).parent.glob("*_tables.py")}
+    assert found == set(schema.AREA_MODULES)
+    assert {"review", "signature", "registry_snapshot", "inventory_record", "workspace_certificate"} <= set(
+        schema.complete_metadata().tables
+    )

@@ -7,7 +7,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from signoff.domain.authority import PersonalCertificate, WorkspaceCertificate
-from signoff.storage.schema import PersonalCertificateRow, WorkspaceCertificateRow
+from signoff.storage.authority_tables import PersonalCertificateRow, WorkspaceCertificateRow
 
 _certificates = WorkspaceCertificateRow.__table__
 _personal = PersonalCertificateRow.__table__

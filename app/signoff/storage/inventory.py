@@ -18,14 +18,9 @@ from signoff.domain.decision import DONE_STATUSES
 from signoff.domain.errors import ConflictError
 from signoff.domain.inventory import InventoryRecord, OpenCondition, StageChange
 from signoff.storage import guards
-from signoff.storage.schema import (
-    AnalysisRunRow,
-    ConditionRow,
-    FindingRow,
-    InventoryRecordRow,
-    ModelVersionRow,
-    ReviewRow,
-)
+from signoff.storage.inventory_tables import InventoryRecordRow
+from signoff.storage.review_tables import ConditionRow, FindingRow, ReviewRow
+from signoff.storage.schema import AnalysisRunRow, ModelVersionRow
 
 _records = InventoryRecordRow.__table__
 _versions = ModelVersionRow.__table__

@@ -21,12 +21,8 @@ from signoff.domain.registry import ModelVersion
 from signoff.domain.registry_history import RegistryChange, SnapshotInfo
 from signoff.domain.registry_snapshot import RegistrySnapshot
 from signoff.storage import guards
-from signoff.storage.schema import (
-    ModelVersionRow,
-    RegistryChangeRow,
-    RegistryRecordRow,
-    RegistrySnapshotRow,
-)
+from signoff.storage.registry_tables import RegistryChangeRow, RegistryRecordRow, RegistrySnapshotRow
+from signoff.storage.schema import ModelVersionRow
 
 
 class RegistryRepository:

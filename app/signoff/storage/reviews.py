@@ -30,7 +30,7 @@ from signoff.domain.review import (
 )
 from signoff.domain.users import Role
 from signoff.storage import guards
-from signoff.storage.schema import (
+from signoff.storage.review_tables import (
     ConditionRow,
     FindingRow,
     ReviewLogRow,

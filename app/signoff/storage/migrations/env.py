@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from alembic import context
 
-from signoff.storage.schema import Base
+from signoff.storage.schema import complete_metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=complete_metadata(),
     # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
     render_as_batch=True,
     compare_type=True,
