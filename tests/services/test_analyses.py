@@ -15,6 +15,7 @@ import sys
 import pytest
 from test_fairness_service import _log_frame, store_log
 
+from review_world import analyst_token
 from signoff.analysis.fairness import run_fairness
 from signoff.domain.analysis_requests import FairnessRequest, MonitoringRequest, ValidationRequest
 from signoff.domain.errors import InputError, SignoffError
@@ -117,6 +118,48 @@ def test_a_stored_answer_comes_back_before_any_row_is_read(db, db_url, stored, s
     _, log, _ = stored
     first = analyses.run(db, FairnessRequest(log=log, sensitive=("sex",), n_resamples=100))
     assert _in_a_child(db_url, log.id, seed=0, env=subprocess_env) == {"run": first.id, "loaded": []}
+
+
+CLI_CHILD = """
+import contextlib, io, json, sys
+from signoff.entry import main
+printed = io.StringIO()
+with contextlib.redirect_stdout(printed):
+    code = main(sys.argv[1:-1])
+print(json.dumps({"code": code, "out": printed.getvalue(),
+                  "loaded": [m for m in json.loads(sys.argv[-1]) if m in sys.modules]}))
+"""
+# What answering a stored fairness run has no use for: the rows' libraries, password hashing and
+# signing keys, the other kinds' results, and the review, registry, inventory and authority code.
+NOT_FOR_A_STORED_RUN = [
+    "pandas", "pyarrow", "numpy", "scipy", "argon2", "cryptography",
+    "signoff.domain.explanation", "signoff.domain.comparison", "signoff.domain.performance",
+    "signoff.domain.review", "signoff.domain.policy", "signoff.domain.inventory",
+    "signoff.domain.registry_snapshot", "signoff.storage.reviews", "signoff.storage.review_tables",
+    "signoff.storage.registry", "signoff.storage.registry_tables", "signoff.storage.inventory",
+    "signoff.storage.inventory_tables", "signoff.storage.authority", "signoff.storage.authority_tables",
+]  # fmt: skip
+
+
+def test_the_cli_answers_a_stored_run_loading_only_what_it_reads(db, db_url, stored, subprocess_env):
+    """``signoff analyze fairness`` answered from the stored run, as a CI gate calls it: signed in by
+    token, in a fresh process, it loads nothing in ``NOT_FOR_A_STORED_RUN`` (start-up time)."""
+    _, log, _ = stored
+    first = analyses.run(db, FairnessRequest(log=log, sensitive=("sex",), n_resamples=100))
+    argv = ["--db", db_url, "analyze", "fairness", "credit", "2", "--log", str(log.id), "--sensitive", "sex"]
+    child = subprocess.run(
+        [sys.executable, "-c", CLI_CHILD, *argv, "--resamples", "100", json.dumps(NOT_FOR_A_STORED_RUN)],
+        env={**subprocess_env, "SIGNOFF_TOKEN": analyst_token(db_url)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0
+    assert report["out"].startswith(f"analysis run {first.id} (fairness)")
+    assert report["loaded"] == []
 
 
 def test_a_first_computation_without_small_cells_loads_no_scipy(db, db_url, stored, subprocess_env):
