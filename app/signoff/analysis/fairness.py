@@ -499,6 +499,7 @@ def count_fairness(
 ) -> FairnessCounts:
     """Count the log once into the tables every fairness number is derived from (see ``run_fairness``)."""
     # Imported here: the tables' other half (fairness_from_counts) runs where pandas is not loaded.
+    from signoff.analysis.columns import plain_arrow
     from signoff.analysis.inputs import (
         as_frame,
         binary_outcomes,
@@ -510,7 +511,8 @@ def count_fairness(
 
     stages = stages or Stages(None, None)
     frame, counted = split(frame)
-    frame = as_frame(frame)
+    if not plain_arrow(frame, [label, prediction, *sensitive], numeric=[scores], binned=bins):
+        frame = as_frame(frame)  # pandas, as before; a stored log's plain columns are read as Arrow
     rows = None if counted is None else counted.rows
     n_rows = len(frame) if counted is None else counted.n_rows
     if not sensitive:

@@ -5,12 +5,15 @@ Errors name the column and the first offending row, so a reviewer can find it in
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from signoff.analysis.columns import column_names, equal_to, floats, has_column, missing, present_values
 from signoff.domain.errors import InputError
+
+if TYPE_CHECKING:  # a pandas frame, or an Arrow table of plain columns (``columns.plain_arrow``)
+    import pandas as pd
 
 POSITIVE_LABEL_REQUIRED = (
     "the outcome values are {domain}; say which one is the favourable outcome (positive_label)"
@@ -19,6 +22,8 @@ POSITIVE_LABEL_REQUIRED = (
 
 def as_frame(frame: Any) -> pd.DataFrame:
     """Accept a pandas DataFrame or anything with ``to_pandas()`` (a pyarrow Table)."""
+    import pandas as pd
+
     if isinstance(frame, pd.DataFrame):
         return frame
     if hasattr(frame, "to_pandas"):
@@ -28,16 +33,16 @@ def as_frame(frame: Any) -> pd.DataFrame:
 
 def require_columns(frame: pd.DataFrame, *names: str | None) -> None:
     for name in names:
-        if name is not None and name not in frame.columns:
-            raise InputError(f"no such column; the log has {list(map(str, frame.columns))}", column=name)
+        if name is not None and not has_column(frame, name):
+            raise InputError(f"no such column; the log has {column_names(frame)}", column=name)
 
 
-def _no_missing(column: pd.Series, name: str) -> None:
-    missing = column.isna().to_numpy()
-    if missing.any():
-        first = int(np.flatnonzero(missing)[0])
+def _no_missing(column: Any, name: str) -> None:
+    absent = missing(column)
+    if absent.any():
+        first = int(np.flatnonzero(absent)[0])
         raise InputError(
-            f"{int(missing.sum())} rows have no value; outcomes must be complete (the import quarantines such rows)",
+            f"{int(absent.sum())} rows have no value; outcomes must be complete (the import quarantines such rows)",
             row=first + 1,
             column=name,
         )
@@ -53,29 +58,15 @@ def outcome_domain(frame: pd.DataFrame, *columns: str, unlabelled: str | None = 
     values: list[Any] = []
     for name in columns:
         column = frame[name]
-        if name == unlabelled:
-            column = column.dropna()
-        else:
+        if name != unlabelled:
             _no_missing(column, name)
-        for v in _distinct(column):
-            v = v.item() if hasattr(v, "item") else v
+        for v in present_values(column):
             if v not in values:
                 values.append(v)
     try:
         return sorted(values)
     except TypeError:
         return sorted(values, key=str)
-
-
-def _distinct(column: pd.Series) -> np.ndarray:
-    """The column's distinct values; small integers (0/1 outcomes) by counting, not hashing (~10x)."""
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu" and len(column):
-        values = column.to_numpy()
-        low, high = int(values.min()), int(values.max())
-        if high - low < 1 << 16:
-            present = np.flatnonzero(np.bincount((values - low).astype(np.intp, copy=False)))
-            return (present + low).astype(values.dtype)
-    return pd.unique(column)
 
 
 def resolve_positive_label(domain: list[Any], positive_label: Any) -> Any:
@@ -98,7 +89,7 @@ def resolve_positive_label(domain: list[Any], positive_label: Any) -> Any:
 
 def labelled_rows(frame: pd.DataFrame, label: str) -> np.ndarray:
     """Rows whose outcome is known; the others (an empty label in a production log) are unlabelled."""
-    return frame[label].notna().to_numpy(dtype=bool)
+    return ~missing(frame[label])
 
 
 def binary_outcomes(
@@ -114,8 +105,8 @@ def binary_outcomes(
             f"{len(domain)}: {[_display(v) for v in domain[:10]]}; use a multiclass performance analysis"
         )
     positive = resolve_positive_label(domain, positive_label)
-    y = (frame[label] == positive).to_numpy(dtype=bool)
-    p = (frame[prediction] == positive).to_numpy(dtype=bool)
+    y = equal_to(frame[label], positive)
+    p = equal_to(frame[prediction], positive)
     return y, p, positive
 
 
@@ -123,7 +114,7 @@ def probability_scores(frame: pd.DataFrame, scores: str) -> np.ndarray:
     """A score column as floats in [0, 1] (the positive class's probability)."""
     require_columns(frame, scores)
     try:
-        s = pd.to_numeric(frame[scores], errors="raise").to_numpy(dtype=float, na_value=np.nan)
+        s = floats(frame[scores])
     except (TypeError, ValueError) as exc:
         raise InputError(f"scores must be numbers: {exc}", column=scores) from exc
     bad = np.isnan(s) | (s < 0) | (s > 1)

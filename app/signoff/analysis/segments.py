@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from signoff.analysis.columns import column_names, has_column, sorted_codes
 from signoff.domain.errors import InputError
 
 if TYPE_CHECKING:
@@ -97,17 +98,11 @@ def _small_codes(codes: np.ndarray, size: int) -> np.ndarray:
 
 
 def encode_attribute(column: pd.Series, name: str, edges: Sequence[float] | None = None) -> Attribute:
-    """Encode one sensitive column; ``edges`` bins a numeric column into ``[e0, e1), [e1, e2) ...``."""
-    import pandas as pd  # here: groups and segments are rebuilt from count tables without pandas (verify)
-
+    """Encode one sensitive column (pandas or plain Arrow); ``edges`` bins a numeric pandas column into
+    ``[e0, e1), [e1, e2) ...``."""
     if edges is not None:
         return _encode_binned(column, name, edges)
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        labels = [str(c) for c in column.cat.categories]
-    else:
-        codes, uniques = pd.factorize(column, sort=True, use_na_sentinel=True)
-        labels = [str(u) for u in uniques]
+    codes, labels = sorted_codes(column)
     missing = codes < 0
     unknown = None
     if missing.any():
@@ -179,8 +174,8 @@ def encode_attributes(
         raise InputError(f"bins given for columns that are not sensitive attributes: {sorted(unknown_bins)}")
     out = []
     for name in sensitive:
-        if name not in frame.columns:
-            raise InputError(f"no such column; the log has {list(map(str, frame.columns))}", column=str(name))
+        if not has_column(frame, name):
+            raise InputError(f"no such column; the log has {column_names(frame)}", column=str(name))
         out.append(encode_attribute(frame[name], name, bins.get(name)))
     return out
 

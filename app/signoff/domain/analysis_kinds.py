@@ -44,6 +44,8 @@ class AnalysisKind:
     # The engine named in every run: "<engine> <signoff version>[; <package> <version> ...]".
     engine: str
     engine_packages: tuple[str, ...] = ()
+    # Its computation takes a stored log's rows as Arrow tables (no pandas import), not DataFrames.
+    reads_arrow: bool = False
 
     @cached_property
     def request_type(self) -> type[AnalysisRequest] | None:
@@ -71,6 +73,7 @@ ANALYSIS_KINDS: dict[str, AnalysisKind] = {
             observed=True,
             computation="signoff.analysis.fairness:analyze",
             engine="signoff.analysis",
+            reads_arrow=True,
         ),
         AnalysisKind(
             name="performance",

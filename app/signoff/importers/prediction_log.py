@@ -24,7 +24,6 @@ import pandas
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
-import pyarrow.parquet as pq
 
 from signoff.domain.errors import InputError, setting
 from signoff.domain.prediction_log import (
@@ -34,6 +33,7 @@ from signoff.domain.prediction_log import (
     ValidationIssue,
     ValidationReport,
 )
+from signoff.importers.canonical_table import SOURCE_ROW, read_canonical_table
 from signoff.importers.duplicate_ids import DuplicateIds
 from signoff.importers.log_columns import (
     FeatureStats,
@@ -62,7 +62,6 @@ from signoff.importers.timestamp_formats import (
     describe as describe_format,
 )
 
-SOURCE_ROW = "source_row"
 REASON = "reason"
 FIRST_ROWS = 20  # rows listed per issue
 # A categorical column with more distinct values than this is free text: its spellings are not compared.
@@ -208,26 +207,8 @@ def _check_value_maps(mapping: ColumnMapping, where: str) -> None:
 
 
 def read_canonical_log(source: Path | bytes, columns: Sequence[str] | None = None) -> pandas.DataFrame:
-    """A canonical log (a path or the stored bytes) as a DataFrame, with its ``source_row`` column.
-
-    ``columns``: decode only these (Parquet column projection: an analysis needs a few of many).
-    """
-    where = str(source) if isinstance(source, Path | str) else None
-    try:
-        parquet = pq.ParquetFile(
-            pa.BufferReader(source) if isinstance(source, bytes | bytearray | memoryview) else Path(source)
-        )
-        names = parquet.schema_arrow.names
-        if SOURCE_ROW not in names:
-            raise InputError(f"not a canonical log: it has no {SOURCE_ROW!r} column.", file=where)
-        # A column the log lacks is left out: the analysis that asked for it says what it misses.
-        wanted = None if columns is None else [c for c in dict.fromkeys(columns) if c in names]
-        # With none of them there, the frame still has the log's rows (and no columns).
-        table = parquet.read(columns=wanted or ([SOURCE_ROW] if wanted is not None else None))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"not a readable canonical log ({exc}).", file=where) from exc
-    frame = table.to_pandas()
-    return frame.drop(columns=[SOURCE_ROW]) if wanted == [] else frame
+    """A canonical log (a path or the stored bytes) as a DataFrame (``canonical_table``)."""
+    return read_canonical_table(source, columns).to_pandas()
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -61,22 +61,29 @@ def version_log(db: Database, name: str, version: str, log_id: int, what: str = 
     return log_of_version(db, log_id, get_model_version(db, name, version).id, what)
 
 
-def load_frame(db: Database, log: PredictionLog, columns: Sequence[str] | None = None) -> pandas.DataFrame:
-    """A stored log's rows (hash verified), only ``columns`` when given (Parquet column projection)."""
-    from signoff.importers.prediction_log import read_canonical_log  # pyarrow and pandas: only now
+def load_frame(
+    db: Database, log: PredictionLog, columns: Sequence[str] | None = None, *, arrow: bool = False
+) -> pandas.DataFrame:
+    """A stored log's rows (hash verified), only ``columns`` when given (Parquet column projection);
+    with ``arrow``, as an Arrow table (pandas not imported)."""
+    from signoff.importers.canonical_table import read_canonical_table  # pyarrow: only now
 
     with db.transaction(write=False) as uow:
         source = uow.sources.find(log.id)
         if source is not None:  # an external source keeps its rows where they live
             raise refuse_rows(log, source)
         data = uow.evidence.read_bytes(log.evidence_sha256)
-    return read_canonical_log(data, columns=columns)
+    table = read_canonical_table(data, columns=columns)
+    return table if arrow else table.to_pandas()
 
 
-def load_frames(db: Database, request: AnalysisRequest) -> dict[str, pandas.DataFrame]:
-    """The rows each log role of ``request`` reads, only the columns it needs."""
+def load_frames(
+    db: Database, request: AnalysisRequest, *, arrow: bool = False
+) -> dict[str, pandas.DataFrame]:
+    """The rows each log role of ``request`` reads, only the columns it needs (as Arrow tables with
+    ``arrow``: what a kind that ``reads_arrow`` computes from)."""
     needed = request.columns()
-    return {role: load_frame(db, log, needed.get(role)) for role, log in request.logs().items()}
+    return {role: load_frame(db, log, needed.get(role), arrow=arrow) for role, log in request.logs().items()}
 
 
 def computation_of(kind: AnalysisKind) -> Callable[..., Any]:
@@ -123,7 +130,7 @@ def run(
         request,
         inputs,
         engine,
-        lambda: load_frames(db, request),
+        lambda: load_frames(db, request, arrow=kind.reads_arrow),
         actor=actor,
         progress=progress,
         cancelled=cancelled,
