@@ -7,6 +7,7 @@ one place that hands the CLI a way to start the desktop application.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,6 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from signoff.cli.main import main as cli_main
 
         return cli_main(argv, launch_app=launch_app)
+    except BrokenPipeError:
+        # The reader left early (``signoff audit list | head``): no error of ours, and no traceback.
+        # Python's own advice: point stdout at devnull so that flushing it at exit fails no more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # as a process ended by SIGPIPE reports it
     finally:
         gc.set_threshold(*previous)  # for a caller that goes on (tests, scripts)
 

@@ -9,6 +9,7 @@ projection are what is under test; the engine's own numbers are proven against F
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -199,3 +200,34 @@ def test_monitoring_needs_a_timestamp_and_says_so_before_reading(db, stored):
     untimed = replace(log, mapping=replace(log.mapping, timestamp=None))
     with pytest.raises(InputError, match="has no timestamp column mapped; monitoring needs one"):
         MonitoringRequest(log=untimed)
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(db, db_url, stored, subprocess_env):
+    """``signoff analyze fairness ... --json | head -1``: the pipe closes while the result is printed."""
+    _, log, _ = stored
+    analyses.run(db, FairnessRequest(log=log, sensitive=("sex",), n_resamples=100))
+    argv = [
+        "analyze",
+        "fairness",
+        "credit",
+        "2",
+        "--log",
+        str(log.id),
+        "--sensitive",
+        "sex",
+        "--resamples",
+        "100",
+    ]
+    read, write = os.pipe()
+    os.close(read)  # nobody reads: the first write that reaches the pipe fails with EPIPE
+    with os.fdopen(write, "wb") as pipe:
+        done = subprocess.run(
+            [sys.executable, "-m", "signoff", "--db", db_url, *argv, "--json"],
+            env={**subprocess_env, "SIGNOFF_TOKEN": analyst_token(db_url)},
+            stdout=pipe,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert (done.returncode, done.stderr) == (141, "")
