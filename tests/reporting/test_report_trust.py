@@ -365,6 +365,12 @@ def test_an_imported_organisation_ca_signs_reports_that_chain_to_the_organisatio
     assert status.intact and status.valid and status.trusted
     assert signature.signer_cert.subject.native["common_name"] == "Ann Analyst"
     assert not pyhanko_status(raw, workspace_root(url))[0].trusted  # the workspace's own root no longer
+    cover = subprocess.run(
+        ["pdftotext", "-l", "1", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    printed = hashlib.sha256(organisation_root).hexdigest()
+    assert " ".join(cover.split()).count(f"under the organisation root certificate, SHA-256 {printed}") == 1
+    assert "workspace root" not in cover
     verdict = verify_report_offline(out)
     assert verdict.ok, [c for c in verdict.checks if c.ok is False]
     assert "signature 2 (Carol Çelik, approved) verifies under its embedded certificate" in [

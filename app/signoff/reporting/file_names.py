@@ -12,7 +12,9 @@ ATTACHMENT_DESCRIPTION_PREFIX = "Signoff report content (canonical JSON), SHA-25
 INFO_REPORT_ID = "SignoffReportID"
 INFO_PAYLOAD_SHA256 = "SignoffContentSHA256"
 INFO_BUNDLE_HASH = "SignoffBundleHash"
-ROOT_FINGERPRINT_LABEL = "Signed (PAdES) under the workspace root certificate, SHA-256"
+# On the cover, with who holds the root: the workspace, or the organisation whose CA an admin imported.
+ROOT_FINGERPRINT_LABEL = "Signed (PAdES) under the {holder} root certificate, SHA-256"
+ROOT_HOLDERS = ("workspace", "organisation")
 
 MANIFEST_NAME = "evidence-manifest.json"
 MANIFEST_SCHEMA = "signoff.report-attachments/1"

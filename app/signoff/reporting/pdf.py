@@ -75,6 +75,7 @@ from signoff.reporting.file_names import (
     INFO_PAYLOAD_SHA256,
     INFO_REPORT_ID,
     ROOT_FINGERPRINT_LABEL,
+    ROOT_HOLDERS,
 )
 from signoff.resources import resource_path
 
@@ -226,11 +227,14 @@ def render_pdf_bytes(report: Report) -> bytes:
     return render_pdf_document(report)[0]
 
 
-def render_pdf_document(report: Report, *, root_sha256: str | None = None) -> tuple[bytes, int]:
+def render_pdf_document(
+    report: Report, *, root_sha256: str | None = None, root_holder: str = "workspace"
+) -> tuple[bytes, int]:
     """The PDF bytes and the number of pages (known to the canvas, so nobody has to parse the PDF).
 
-    ``root_sha256``: the fingerprint of the workspace root certificate the exported file will be signed
-    under, printed on the cover (see ``reporting/pades.py``)."""
+    ``root_sha256``: the fingerprint of the root certificate the exported file will be signed under,
+    printed on the cover with who holds it (``root_holder``, one of ``ROOT_HOLDERS``; see
+    ``reporting/pades.py``)."""
     register_fonts()
     attachment = payload_bytes(report)
     attachment_sha256 = sha256_hex(attachment)
@@ -254,7 +258,7 @@ def render_pdf_document(report: Report, *, root_sha256: str | None = None) -> tu
         initialFontName=FONT,
         initialFontSize=9,
     )
-    story = _cover(report, attachment_sha256, root_sha256)
+    story = _cover(report, attachment_sha256, root_sha256, root_holder)
     for section in report.sections:
         story += _section(section, first=section is report.sections[0])
         if section is report.sections[0] and len(report.sections) > 2:
@@ -466,7 +470,9 @@ def _para(value: str, style: str) -> RLParagraph:
     return RLParagraph(_text(value), styles[style])
 
 
-def _cover(report: Report, attachment_sha256: str, root_sha256: str | None) -> list[Flowable]:
+def _cover(
+    report: Report, attachment_sha256: str, root_sha256: str | None, root_holder: str = "workspace"
+) -> list[Flowable]:
     styles = _styles()
     story: list[Flowable] = [RLParagraph(_text(report.title), styles["title"])]
     if report.subtitle:
@@ -480,9 +486,11 @@ def _cover(report: Report, attachment_sha256: str, root_sha256: str | None) -> l
         [RLParagraph(attachment_sha256, styles["digest"])],
     ]
     if root_sha256 is not None:
-        # Compare it with the workspace's own fingerprint: a file re-signed under another root shows it here.
+        # Compare it with the root's own fingerprint: a file re-signed under another root shows it here.
+        if root_holder not in ROOT_HOLDERS:
+            raise ValueError(f"a root is held by one of {ROOT_HOLDERS}, not {root_holder!r}")
         rows += [
-            [RLParagraph(_text(ROOT_FINGERPRINT_LABEL), styles["value"])],
+            [RLParagraph(_text(ROOT_FINGERPRINT_LABEL.format(holder=root_holder)), styles["value"])],
             [RLParagraph(root_sha256, styles["digest"])],
         ]
     digest = RLTable(

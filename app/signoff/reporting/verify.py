@@ -34,12 +34,18 @@ from signoff.reporting.file_names import (
     MANIFEST_NAME,
     ROOT_CERTIFICATE_NAME,
     ROOT_FINGERPRINT_LABEL,
+    ROOT_HOLDERS,
 )
 from signoff.reporting.pades import PADES_CHECK, check_signature
 
 # How the cover prints the content hash and the root's fingerprint (see pdf._cover): label, 64 hex digits.
 _PRINTED_HASH = re.compile(r"attachment\s*report\.json,\s*SHA-256\s*([0-9a-f]{64})")
-_PRINTED_ROOT = re.compile(re.escape(ROOT_FINGERPRINT_LABEL).replace(r"\ ", r"\s*") + r"\s*([0-9a-f]{64})")
+_PRINTED_ROOT = re.compile(
+    re.escape(ROOT_FINGERPRINT_LABEL)
+    .replace(re.escape("{holder}"), "(?:" + "|".join(ROOT_HOLDERS) + ")")
+    .replace(r"\ ", r"\s*")
+    + r"\s*([0-9a-f]{64})"
+)
 
 # Signoff's reports are a few MB; a larger file, or an attachment stored otherwise than Signoff writes it
 # (uncompressed), is refused before its content is read, so a 300 MB or zip-bomb attachment costs nothing.
@@ -335,7 +341,7 @@ def _root_on_cover(cover_text: str | None, root_sha256: str) -> ReportCheck:
         return ReportCheck(
             name, False, f"the cover prints {found.group(1)}, the embedded root certificate is {root_sha256}"
         )
-    return ReportCheck(name, True, f"{root_sha256}: compare it with your workspace's root fingerprint")
+    return ReportCheck(name, True, f"{root_sha256}: compare it with the root fingerprint you were given")
 
 
 def _manifest_checks(attachments: dict[str, bytes]) -> list[ReportCheck]:

@@ -27,7 +27,7 @@ from typing import Any
 from signoff import __version__
 from signoff.domain.analysis_run import SHAP_KIND, latest_runs
 from signoff.domain.audit import AuditEvent, ChainVerdict
-from signoff.domain.authority import DocumentSigning
+from signoff.domain.authority import ORGANISATION_ROOT, DocumentSigning
 from signoff.domain.canonical import sha256_hex
 from signoff.domain.comparison import ComparisonResult
 from signoff.domain.drift import DriftResult
@@ -334,7 +334,8 @@ def export_report(
     report_progress(0.3, "building the report")
     report = build_audit_report(evidence)
     report_progress(0.4, "rendering the PDF")
-    pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint)
+    holder = "organisation" if authority.root.role == ORGANISATION_ROOT else "workspace"
+    pdf, pages = render_pdf_document(report, root_sha256=authority.root.fingerprint, root_holder=holder)
     report_progress(0.8, "making it PDF/A-3 and signing it")
     pdf = archive_report(
         pdf,
