@@ -207,7 +207,20 @@ def _decoder(kind: Any) -> Any:
         value = _decoder((get_args(kind) or (Any, Any))[1])
         if value is _as_stored:
             return lambda data: dict(_mapping(data))
-        return lambda data: {k: _at(value, v, f"[{k!r}]") for k, v in _mapping(data).items()}
+
+        def entries(data: Any) -> dict[Any, Any]:
+            out = {}
+            key = None
+            items = _mapping(data).items()
+            try:
+                for key, v in items:
+                    out[key] = value(v)
+            except _Mismatch as mismatch:
+                mismatch.path.append(f"[{key!r}]")
+                raise
+            return out
+
+        return entries
     if isinstance(kind, type) and issubclass(kind, enum.Enum):
 
         def member(data: Any) -> Any:
@@ -250,22 +263,28 @@ def _record_decoder(cls: type) -> Any:
     return decode_record
 
 
-def _at(decoder: Any, data: Any, step: str) -> Any:
+def _each(decoder: Any, values: Any) -> list[Any]:
+    # A loop, not _at per item: a result holds thousands of records, and the step's text is needed
+    # only when one of them does not fit.
+    out = []
     try:
-        return decoder(data)
+        for v in values:
+            out.append(decoder(v))
     except _Mismatch as mismatch:
-        mismatch.path.append(step)
+        mismatch.path.append(f"[{len(out)}]")
         raise
+    return out
 
 
-def _each(decoder: Any, values: Any) -> Any:
-    for i, v in enumerate(values):
-        yield _at(decoder, v, f"[{i}]")
-
-
-def _each_of(decoders: tuple[Any, ...], values: Any) -> Any:
-    for i, (decoder, v) in enumerate(zip(decoders, values, strict=True)):
-        yield _at(decoder, v, f"[{i}]")
+def _each_of(decoders: tuple[Any, ...], values: Any) -> list[Any]:
+    out = []
+    try:
+        for decoder, v in zip(decoders, values, strict=True):
+            out.append(decoder(v))
+    except _Mismatch as mismatch:
+        mismatch.path.append(f"[{len(out)}]")
+        raise
+    return out
 
 
 def _sequence(data: Any) -> Any:
