@@ -11,15 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import ClassVar
 
-from signoff.domain.audit import format_utc
+from signoff.domain.codec import OMIT, Record
 
 SOURCE_KINDS = ("mlflow", "sagemaker", "model-card")
-
-
-def time_to_text(moment: datetime | None) -> str | None:
-    return None if moment is None else format_utc(moment)
 
 
 def time_from_text(text: str | None) -> datetime | None:
@@ -37,12 +33,8 @@ def metric_value(value: float) -> float | str:
     return float(value)
 
 
-def _metrics(data: dict[str, Any]) -> dict[str, float | str]:
-    return {str(k): v if isinstance(v, str) else float(v) for k, v in data.items()}
-
-
 @dataclass(frozen=True)
-class DatasetInput:
+class DatasetInput(Record):
     """A dataset a run consumed, as MLflow records it: its digest identifies the exact data."""
 
     name: str
@@ -52,23 +44,9 @@ class DatasetInput:
     context: str = ""  # "training", "evaluation", ... (the ``mlflow.data.context`` tag)
     profile: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "digest": self.digest,
-            "source": self.source,
-            "source_type": self.source_type,
-            "context": self.context,
-            "profile": self.profile,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DatasetInput:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class RunLineage:
+class RunLineage(Record):
     """The run that produced a model version: what it was trained on, with what, from which code."""
 
     run_id: str
@@ -86,6 +64,9 @@ class RunLineage:
     tags: dict[str, str] = field(default_factory=dict)
     datasets: tuple[DatasetInput, ...] = ()
 
+    # Written for readers of the stored JSON (the commit, the source), not read back.
+    JSON_PROPERTIES: ClassVar[tuple[str, ...]] = ("git_commit", "source_name", "source_type")
+
     @property
     def git_commit(self) -> str:
         return self.tags.get("mlflow.source.git.commit", "")
@@ -98,45 +79,9 @@ class RunLineage:
     def source_type(self) -> str:
         return self.tags.get("mlflow.source.type", "")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "experiment_id": self.experiment_id,
-            "experiment_name": self.experiment_name,
-            "run_name": self.run_name,
-            "user": self.user,
-            "status": self.status,
-            "started_at": time_to_text(self.started_at),
-            "ended_at": time_to_text(self.ended_at),
-            "params": dict(self.params),
-            "metrics": dict(self.metrics),
-            "tags": dict(self.tags),
-            "datasets": [d.to_dict() for d in self.datasets],
-            "git_commit": self.git_commit,
-            "source_name": self.source_name,
-            "source_type": self.source_type,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RunLineage:
-        return cls(
-            run_id=data["run_id"],
-            experiment_id=data.get("experiment_id", ""),
-            experiment_name=data.get("experiment_name", ""),
-            run_name=data.get("run_name", ""),
-            user=data.get("user", ""),
-            status=data.get("status", ""),
-            started_at=time_from_text(data.get("started_at")),
-            ended_at=time_from_text(data.get("ended_at")),
-            params=dict(data.get("params", {})),
-            metrics=_metrics(data.get("metrics", {})),
-            tags=dict(data.get("tags", {})),
-            datasets=tuple(DatasetInput.from_dict(d) for d in data.get("datasets", ())),
-        )
-
 
 @dataclass(frozen=True)
-class LoggedModelInfo:
+class LoggedModelInfo(Record):
     """An MLflow 3 logged model (``m-...``): the artifact a registered version points at."""
 
     model_id: str
@@ -149,26 +94,9 @@ class LoggedModelInfo:
     metrics: dict[str, float | str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model_id": self.model_id,
-            "name": self.name,
-            "model_type": self.model_type,
-            "status": self.status,
-            "artifact_uri": self.artifact_uri,
-            "source_run_id": self.source_run_id,
-            "params": dict(self.params),
-            "metrics": dict(self.metrics),
-            "tags": dict(self.tags),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LoggedModelInfo:
-        return cls(**{**data, "metrics": _metrics(data.get("metrics", {}))})
-
 
 @dataclass(frozen=True)
-class ArtifactFile:
+class ArtifactFile(Record):
     """One downloaded model file. ``local_path`` is a temporary file until storage takes it by hash.
 
     ``sha256`` is empty when the file was not downloaded; ``note`` then says why (e.g. over the size limit).
@@ -177,42 +105,21 @@ class ArtifactFile:
     path: str
     size: int
     sha256: str = ""
-    local_path: str = ""
+    local_path: str = field(default="", metadata=OMIT)  # a temporary file: means nothing after the import
     note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        # The temporary path is not part of the record: it means nothing after the import.
-        return {"path": self.path, "size": self.size, "sha256": self.sha256, "note": self.note}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ArtifactFile:
-        return cls(
-            path=data["path"],
-            size=int(data["size"]),
-            sha256=data.get("sha256", ""),
-            local_path=data.get("local_path", ""),
-            note=data.get("note", ""),
-        )
 
 
 @dataclass(frozen=True)
-class MetricsPointer:
+class MetricsPointer(Record):
     """Where a registry says a model's metrics report lives (SageMaker ``ModelMetrics``); not fetched."""
 
     kind: str  # e.g. "ModelQuality.Statistics", "Bias.PreTrainingReport"
     s3_uri: str
     content_type: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "s3_uri": self.s3_uri, "content_type": self.content_type}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MetricsPointer:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class EvaluationResult:
+class EvaluationResult(Record):
     """One reported evaluation figure (a model card's ``model-index`` or a SageMaker card's metric)."""
 
     metric: str
@@ -222,23 +129,9 @@ class EvaluationResult:
     split: str = ""
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "value": self.value,
-            "dataset": self.dataset,
-            "task": self.task,
-            "split": self.split,
-            "note": self.note,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
-        return cls(**data)
-
 
 @dataclass(frozen=True)
-class ModelCard:
+class ModelCard(Record):
     """What a model's documentation says about its use and its limits (SageMaker or Hugging Face card)."""
 
     summary: str = ""
@@ -250,30 +143,6 @@ class ModelCard:
     limitations: str = ""
     evaluation_results: tuple[EvaluationResult, ...] = ()
     source: str = ""  # the file or card name it came from
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "summary": self.summary,
-            "intended_uses": self.intended_uses,
-            "risk_rating": self.risk_rating,
-            "training_details": self.training_details,
-            "evaluation_details": self.evaluation_details,
-            "ethical_considerations": self.ethical_considerations,
-            "limitations": self.limitations,
-            "evaluation_results": [r.to_dict() for r in self.evaluation_results],
-            "source": self.source,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelCard:
-        return cls(
-            **{
-                **data,
-                "evaluation_results": tuple(
-                    EvaluationResult.from_dict(r) for r in data.get("evaluation_results", ())
-                ),
-            }
-        )
 
 
 MAX_DESCRIPTION_CHARS = 65_536
@@ -290,7 +159,7 @@ def cut_description(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class ModelVersionRecord:
+class ModelVersionRecord(Record):
     """One model version as the registry described it at the snapshot's time."""
 
     name: str
@@ -316,54 +185,9 @@ class ModelVersionRecord:
     def logged_model_id(self) -> str:
         return self.logged_model.model_id if self.logged_model else ""
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "description": self.description,
-            "tags": dict(self.tags),
-            "stage": self.stage,
-            "status": self.status,
-            "created_at": time_to_text(self.created_at),
-            "updated_at": time_to_text(self.updated_at),
-            "source_uri": self.source_uri,
-            "run": self.run.to_dict() if self.run else None,
-            "logged_model": self.logged_model.to_dict() if self.logged_model else None,
-            "artifacts": [a.to_dict() for a in self.artifacts],
-            "approval_status": self.approval_status,
-            "approval_description": self.approval_description,
-            "created_by": self.created_by,
-            "metrics_pointers": [p.to_dict() for p in self.metrics_pointers],
-            "card": self.card.to_dict() if self.card else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelVersionRecord:
-        return cls(
-            name=data["name"],
-            version=str(data["version"]),
-            description=data.get("description", ""),
-            tags=dict(data.get("tags", {})),
-            stage=data.get("stage", ""),
-            status=data.get("status", ""),
-            created_at=time_from_text(data.get("created_at")),
-            updated_at=time_from_text(data.get("updated_at")),
-            source_uri=data.get("source_uri", ""),
-            run=RunLineage.from_dict(data["run"]) if data.get("run") else None,
-            logged_model=LoggedModelInfo.from_dict(data["logged_model"])
-            if data.get("logged_model")
-            else None,
-            artifacts=tuple(ArtifactFile.from_dict(a) for a in data.get("artifacts", ())),
-            approval_status=data.get("approval_status", ""),
-            approval_description=data.get("approval_description", ""),
-            created_by=data.get("created_by", ""),
-            metrics_pointers=tuple(MetricsPointer.from_dict(p) for p in data.get("metrics_pointers", ())),
-            card=ModelCard.from_dict(data["card"]) if data.get("card") else None,
-        )
-
 
 @dataclass(frozen=True)
-class RegisteredModelRecord:
+class RegisteredModelRecord(Record):
     """A registered model with its versions; ``aliases`` maps alias -> version."""
 
     name: str
@@ -380,32 +204,9 @@ class RegisteredModelRecord:
     def aliases_of(self, version: str) -> tuple[str, ...]:
         return tuple(sorted(alias for alias, target in self.aliases.items() if target == version))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "description": self.description,
-            "tags": dict(self.tags),
-            "aliases": dict(self.aliases),
-            "created_at": time_to_text(self.created_at),
-            "updated_at": time_to_text(self.updated_at),
-            "versions": [v.to_dict() for v in self.versions],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RegisteredModelRecord:
-        return cls(
-            name=data["name"],
-            description=data.get("description", ""),
-            tags=dict(data.get("tags", {})),
-            aliases={k: str(v) for k, v in data.get("aliases", {}).items()},
-            created_at=time_from_text(data.get("created_at")),
-            updated_at=time_from_text(data.get("updated_at")),
-            versions=tuple(ModelVersionRecord.from_dict(v) for v in data.get("versions", ())),
-        )
-
 
 @dataclass(frozen=True)
-class RegistrySnapshot:
+class RegistrySnapshot(Record):
     """What one import read. ``scope`` lists the models asked for; ``None`` means the whole registry.
 
     The scope matters for history: a model missing from a partial snapshot was not looked at, so it
@@ -435,26 +236,3 @@ class RegistrySnapshot:
     @property
     def version_count(self) -> int:
         return sum(len(m.versions) for m in self.models)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source_kind": self.source_kind,
-            "source_uri": self.source_uri,
-            "taken_at": format_utc(self.taken_at),
-            "models": [m.to_dict() for m in self.models],
-            "scope": None if self.scope is None else list(self.scope),
-            "request_count": self.request_count,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RegistrySnapshot:
-        taken_at = time_from_text(data["taken_at"])
-        assert taken_at is not None
-        return cls(
-            source_kind=data["source_kind"],
-            source_uri=data["source_uri"],
-            taken_at=taken_at,
-            models=tuple(RegisteredModelRecord.from_dict(m) for m in data.get("models", ())),
-            scope=None if data.get("scope") is None else tuple(data["scope"]),
-            request_count=int(data.get("request_count", 0)),
-        )
