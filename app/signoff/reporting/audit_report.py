@@ -346,9 +346,12 @@ def _cover(evidence: AuditReportInput, report_id: str) -> Section:
     blocks: list[Block] = [
         KeyValues(tuple(items)),
         Paragraph(
-            "The machine-readable content of this report is attached to the PDF as report.json; its SHA-256 "
-            "is printed above. signoff verify recomputes it and checks the bundle and its signatures "
-            "against the database. All times are UTC.",
+            "The machine-readable content of this report is attached to the PDF as report.json, with the "
+            "count tables behind its figures, the manifest of every attachment's SHA-256 and the "
+            "certificates that check its signatures; report.json's SHA-256 is printed above. `signoff "
+            "verify FILE.pdf --offline` checks all of it without Signoff's database and derives every "
+            "number again from the count tables; with the database at hand, `signoff verify FILE.pdf` "
+            "also compares the report with the records. All times are UTC.",
             style="note",
         ),
     ]
