@@ -23,16 +23,40 @@ from signoff.domain.analysis_requests import (
 )
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_json
+from signoff.domain.prediction_log import PredictionLog
 from signoff.reporting.archive import Attachment
 from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
 from signoff.services.analyses import load_frames
+from signoff.services.compare import comparison_counts
 from signoff.storage import Database
 
-# kind -> (its request type, the analysis' counting step: request and frames -> tables with to_dict)
-COUNTED_KINDS: dict[str, tuple[type[AnalysisRequest], Callable[..., Any]]] = {
-    "fairness": (FairnessRequest, fairness.request_counts),
-    "performance": (PerformanceRequest, performance.request_counts),
-    "monitoring": (MonitoringRequest, monitoring.request_counts),
+# How a run reads its logs: (database, the run, the stored logs by hash) -> tables with ``to_dict``.
+Counting = Callable[[Database, AnalysisRun, Mapping[str, PredictionLog]], Any]
+
+
+def _by_request(request_type: type[AnalysisRequest], count: Callable[..., Any]) -> Counting:
+    """A kind with a request type: the run's request rebuilt from its parameters, its log counted."""
+
+    def counting(db: Database, run: AnalysisRun, logs: Mapping[str, PredictionLog]) -> Any:
+        log = logs[run.inputs["log"]]
+        request = request_type.from_parameters(log, run.parameters)  # type: ignore[attr-defined]
+        return count(request, _frames(db, run, request))
+
+    return counting
+
+
+def _comparison(db: Database, run: AnalysisRun, logs: Mapping[str, PredictionLog]) -> Any:
+    """A comparison reads one log (both versions' columns) or the champion's and the challenger's."""
+    read = ("log",) if "log" in run.inputs else ("champion_log", "challenger_log")
+    return comparison_counts(db, [logs[run.inputs[role]] for role in read], run.parameters)
+
+
+# kind -> the analysis' counting step for a stored run
+COUNTED_KINDS: dict[str, Counting] = {
+    "fairness": _by_request(FairnessRequest, fairness.request_counts),
+    "performance": _by_request(PerformanceRequest, performance.request_counts),
+    "monitoring": _by_request(MonitoringRequest, monitoring.request_counts),
+    "compare": _comparison,
 }
 
 
@@ -46,10 +70,7 @@ def count_tables(db: Database, runs: Sequence[AnalysisRun]) -> dict[str, Any]:
         if run.kind not in COUNTED_KINDS:
             not_counted.append({"run_id": run.id, "kind": run.kind})
             continue
-        request_type, count = COUNTED_KINDS[run.kind]
-        log = logs[run.inputs["log"]]
-        request = request_type.from_parameters(log, run.parameters)  # type: ignore[attr-defined]
-        tables = count(request, _frames(db, run, request))
+        tables = COUNTED_KINDS[run.kind](db, run, logs)
         counted.append(
             {
                 "run_id": run.id,

@@ -16,9 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from signoff.analysis.compare import ComparisonCounts, comparison_from_counts
 from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
 from signoff.analysis.monitoring import MonitoringCounts, monitoring_from_counts
 from signoff.analysis.performance import PerformanceCounts, performance_from_counts
+from signoff.domain.comparison import ComparisonResult, GroupComparison
 from signoff.domain.fairness import FairnessResult, GroupMetrics
 from signoff.domain.performance import PerformanceResult
 from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
@@ -29,6 +31,9 @@ NUMBERS_CHECK = "numbers recomputed from the embedded count tables"
 TOLERANCE = 1e-12
 # Result keys that describe the computation, not its numbers (the engine's version may have moved on).
 _NOT_COMPARED = frozenset({"engine_version", "source"})
+# Per kind, result keys whose numbers come from other evidence than counts (a comparison's reliance on
+# features: from the two versions' SHAP explanations), named as not recomputed when the result has them.
+_NOT_FROM_COUNTS = {"compare": {"reliance": "reliance on features (SHAP)"}}
 # A hostile file must not make verification draw billions of resamples.
 MAX_RESAMPLES = 100_000
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -115,9 +120,16 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
             continue
         inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
         log_id = log_ids.get(inputs.get("log"))
-        _compare(done, f"{kind} run {run['id']}", run.get("result"), derived.to_dict())
+        derived_numbers = derived.to_dict()
+        stated = run.get("result") if isinstance(run.get("result"), dict) else {}
+        for key, what in _NOT_FROM_COUNTS.get(kind, {}).items():
+            derived_numbers.pop(key, None)
+            if stated.get(key):
+                done.not_recomputed.append(f"{what} of {kind} run {run['id']}")
+        _compare(done, f"{kind} run {run['id']}", run.get("result"), derived_numbers)
         where = kind if log_id is None else f"{kind} of log {log_id}"
-        _compare_printed(done, printed_tables, printed(derived, log_id), where)
+        heading = _heading(kind, run, payload)
+        _compare_printed(done, printed_tables, printed(derived, log_id, heading), where)
     for run_id, run in sorted(runs.items(), key=lambda item: str(item[0])):
         if run_id in counted:
             continue
@@ -176,7 +188,7 @@ def _item_name(item: Any, index: int) -> str:
     """A list entry by its name (a segment; a comparison with its group) or its group, else its position."""
     if not isinstance(item, dict):
         return str(index)
-    name, group = item.get("name"), item.get("group")
+    name, group = item.get("name", item.get("metric")), item.get("group")
     if isinstance(name, str):
         return f"{name} ({group})" if isinstance(group, str) else name
     return group if isinstance(group, str) else str(index)
@@ -202,17 +214,22 @@ class Printed:
     column: str
     row: str
     values: tuple[float | None, ...]  # None: the cell prints no number there
+    heading: str | None = None  # the sub-heading the table is under, where captions repeat (comparisons)
 
 
 class PrintedTables:
     """The report's tables, indexed once. ``cell`` is the text printed in the table whose caption starts
     with ``caption``, in the column headed ``column``, on the row whose first cell is ``row`` (spaces
-    normalised), or None when not printed: the one place that knows how the pages lay numbers out."""
+    normalised), under the sub-heading ``heading`` when given, or None when not printed: the one place that
+    knows how the pages lay numbers out."""
 
     def __init__(self, sections: Sequence[Mapping[str, Any]]) -> None:
-        self._tables: list[tuple[str, dict[str, int], dict[str, list[Any]]]] = []
+        self._tables: list[tuple[str, dict[str, int], dict[str, list[Any]], str]] = []
         for section in sections:
+            heading = ""
             for block in section.get("blocks", []):
+                if isinstance(block, dict) and block.get("kind") == "heading":
+                    heading = str(block.get("text", ""))
                 if not isinstance(block, dict) or block.get("kind") != "table":
                     continue
                 columns: dict[str, int] = {}
@@ -222,14 +239,16 @@ class PrintedTables:
                 for cells in block.get("rows", []):
                     if isinstance(cells, list) and cells:
                         rows.setdefault(_words(str(cells[0])), cells)
-                self._tables.append((str(block.get("caption", "")), columns, rows))
-        self._by_caption: dict[str, list[tuple[str, dict[str, int], dict[str, list[Any]]]]] = {}
+                self._tables.append((str(block.get("caption", "")), columns, rows, heading))
+        self._by_caption: dict[str, list[tuple[str, dict[str, int], dict[str, list[Any]], str]]] = {}
 
-    def cell(self, caption: str, column: str, row: str) -> str | None:
+    def cell(self, caption: str, column: str, row: str, heading: str | None = None) -> str | None:
         if caption not in self._by_caption:
             self._by_caption[caption] = [t for t in self._tables if t[0].startswith(caption)]
         key = _words(row)
-        for _, columns, rows in self._by_caption[caption]:
+        for _, columns, rows, under in self._by_caption[caption]:
+            if heading is not None and under != heading:
+                continue
             at, cells = columns.get(column), rows.get(key)
             if at is not None and cells is not None and at < len(cells):
                 return str(cells[at])
@@ -240,7 +259,9 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-def fairness_printed(result: FairnessResult, log_id: int | None) -> list[Printed]:
+def fairness_printed(
+    result: FairnessResult, log_id: int | None, _heading: str | None = None
+) -> list[Printed]:
     """What the fairness pages print of ``result``: per-group counts, rates, intervals, impact ratios and
     p-values, and each segment's comparisons."""
     source = f"log {log_id}" if log_id is not None else "the analysed log"
@@ -300,7 +321,7 @@ _PRINTED_COMPARISONS = {
 
 def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[Printed], where: str) -> None:
     for item in expected:
-        text = tables.cell(item.caption, item.column, item.row)
+        text = tables.cell(item.caption, item.column, item.row, item.heading)
         if text is None:
             continue  # not printed in this layout: the full-precision comparison covers it
         done.printed += max(len([v for v in item.values if v is not None]), 1)
@@ -365,7 +386,9 @@ def _metric_values(group: GroupMetrics, name: str) -> tuple[float | None, ...]:
     return (value, *ci) if value is not None and ci[0] is not None else (value,)
 
 
-def performance_printed(result: PerformanceResult, log_id: int | None) -> list[Printed]:
+def performance_printed(
+    result: PerformanceResult, log_id: int | None, _heading: str | None = None
+) -> list[Printed]:
     """What the performance pages print of ``result``: each overall metric, and per group of each
     attribute its count and the chosen metrics."""
     source = f"log {log_id}" if log_id is not None else "log"
@@ -388,9 +411,95 @@ def performance_printed(result: PerformanceResult, log_id: int | None) -> list[P
     return out
 
 
+def _heading(kind: str, run: Mapping[str, Any], payload: Mapping[str, Any]) -> str | None:
+    """The sub-heading a run's tables are printed under, where several runs print tables of one caption:
+    a comparison's title (``services/report.py``: "credit v1 (champion) vs v2 (challenger)")."""
+    if kind != "compare":
+        return None
+    model = payload.get("model_version") if isinstance(payload.get("model_version"), dict) else {}
+    parameters = run.get("parameters") if isinstance(run.get("parameters"), dict) else {}
+    champion = parameters.get("champion") if isinstance(parameters.get("champion"), dict) else {}
+    return (
+        f"{model.get('name')} v{champion.get('version')} (champion) vs v{model.get('version')} (challenger)"
+    )
+
+
+def _change(metric: Any) -> tuple[float | None, ...]:
+    """A difference and its interval, as printed beside each other ("+0.010 (-0.020 to +0.030)")."""
+    if metric.difference is None:
+        return (None,)
+    return (metric.difference, *metric.ci) if metric.ci[0] is not None else (metric.difference,)
+
+
+def _tested(p_value: float | None) -> tuple[float | None, ...]:
+    return (p_value,)
+
+
+def comparison_printed(result: ComparisonResult, _log_id: int | None, heading: str | None) -> list[Printed]:
+    """What the comparison section prints of ``result`` (``reporting/comparison_section.py``): the overall
+    metrics with their intervals and p values, per group the rows, the selection rate and accuracy
+    changes, the decision changes and the Holm p value, and each segment's fairness gaps."""
+    level = f"{result.confidence_level:.0%} interval"
+    out = []
+    for m in result.overall.metrics:
+        what = f"overall / {m.metric}"
+        ci = m.ci if m.difference is not None and m.ci[0] is not None else (None, None)
+        out += [
+            Printed(f"{what} / champion", "Overall", "Champion", m.metric, (m.champion,), heading),
+            Printed(f"{what} / challenger", "Overall", "Challenger", m.metric, (m.challenger,), heading),
+            Printed(f"{what} / difference", "Overall", "Difference", m.metric, (m.difference,), heading),
+            Printed(f"{what} / interval", "Overall", level, m.metric, ci, heading),
+            Printed(f"{what} / p", "Overall", "p", m.metric, _tested(m.p_value), heading),
+            Printed(f"{what} / p (Holm)", "Overall", "p (Holm)", m.metric, _tested(m.p_holm), heading),
+        ]
+    for segment in result.segments:
+        table = f"By {segment.name}"
+        for g in segment.groups:
+            if not (g.champion_count or g.challenger_count):
+                continue
+            what = f"{segment.name} / {g.group}"
+            out += _group_printed(g, what, table, heading)
+        gaps = f"Fairness gaps by {segment.name}"
+        for gap in segment.gaps:
+            what = f"{segment.name} / {gap.name}"
+            ci = gap.ci if gap.difference is not None and gap.ci[0] is not None else (None, None)
+            out += [
+                Printed(f"{what} / champion", gaps, "Champion", gap.name, (gap.champion,), heading),
+                Printed(f"{what} / challenger", gaps, "Challenger", gap.name, (gap.challenger,), heading),
+                Printed(f"{what} / change", gaps, "Change", gap.name, (gap.difference,), heading),
+                Printed(f"{what} / interval", gaps, level, gap.name, ci, heading),
+            ]
+    return out
+
+
+def _group_printed(g: GroupComparison, what: str, table: str, heading: str | None) -> list[Printed]:
+    sr, accuracy = g.metric("selection_rate"), g.metric("accuracy")
+    out = [
+        Printed(
+            f"{what} / rows", table, "Rows", g.group, (min(g.champion_count, g.challenger_count),), heading
+        ),
+        Printed(
+            f"{what} / selection rate change", table, "Selection rate change", g.group, _change(sr), heading
+        ),
+        Printed(f"{what} / accuracy change", table, "Accuracy change", g.group, _change(accuracy), heading),
+    ]
+    if g.changes is not None:  # printed "+approved / -declined"
+        changes = (float(g.changes.newly_approved), -float(g.changes.newly_declined))
+        out.append(
+            Printed(
+                f"{what} / decision changes", table, "Newly approved / declined", g.group, changes, heading
+            )
+        )
+    if not g.insufficient:
+        out.append(
+            Printed(f"{what} / p (Holm)", table, "p (Holm), selection rate", g.group, (sr.p_holm,), heading)
+        )
+    return out
+
+
 # kind -> (the result from its tables as report's count-tables.json carries them, what the pages print of it)
 RECOMPUTED_KINDS: dict[
-    str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any, int | None], list[Printed]]]
+    str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any, int | None, str | None], list[Printed]]]
 ] = {
     "fairness": (lambda tables: fairness_from_counts(FairnessCounts.from_dict(tables)), fairness_printed),
     "performance": (
@@ -399,4 +508,8 @@ RECOMPUTED_KINDS: dict[
     ),
     # the pages print monitoring as observations of its result: compared at full precision
     "monitoring": (lambda tables: monitoring_from_counts(MonitoringCounts.from_dict(tables)), lambda *_: []),
+    "compare": (
+        lambda tables: comparison_from_counts(ComparisonCounts.from_dict(tables)),
+        comparison_printed,
+    ),
 }
