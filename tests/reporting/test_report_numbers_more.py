@@ -17,6 +17,7 @@ from sklearn.metrics import roc_auc_score
 from statsmodels.stats.contingency_tables import mcnemar
 
 from signoff.analysis.compare import ComparisonCounts, comparison_from_counts
+from signoff.analysis.profiles import ValidationCounts, validation_from_counts
 from signoff.services.report_numbers import NUMBERS_CHECK, PrintedTables, recompute
 from signoff.services.report_offline import verify_report_offline
 
@@ -120,4 +121,48 @@ def test_a_changed_printed_comparison_number_is_named(carried):
     ]
     assert recompute(changed, tables).differences == [
         f"compare of log {shadow} / overall / selection_rate / champion: report says 0.999, the counts give {was}"
+    ]
+
+
+def test_the_validation_tables_give_the_hand_counted_missing_and_category_shares(carried, world):
+    _, tables = carried
+    result = validation_from_counts(ValidationCounts.from_dict(entry_of(tables, "validation")["tables"]))
+    rows = world.reference
+    assert result.report.rows_read == result.report.rows_kept == len(rows) == 150
+    income = result.profile.column("income")
+    assert income.missing == int(rows["income"].isna().sum()) == 1
+    assert income.missing_share == pytest.approx(1 / 150, abs=1e-15)
+    assert income.mean == pytest.approx(rows["income"].mean(), rel=1e-12)
+    sex = result.profile.column("sex")
+    shares = {c.value: c.share for c in sex.top_categories}
+    for value, count in rows["sex"].value_counts().items():
+        assert shares[value] == pytest.approx(count / 150, abs=1e-15)
+
+
+def test_a_changed_validation_count_and_a_changed_printed_share_are_named(carried):
+    content, tables = carried
+    changed = copy.deepcopy(tables)
+    entry = entry_of(changed, "validation")
+    (income,) = [c for c in entry["tables"]["columns"] if c["name"] == "income"]
+    income["missing"] = 2
+    differences = recompute(content, changed).differences
+    assert any(
+        d.startswith(f"validation run {entry['run_id']} / profile / columns / income / missing_share")
+        for d in differences
+    ), differences
+    log_id = next(r for r in content["payload"]["analysis_runs"] if r["kind"] == "validation")["inputs"][
+        "log"
+    ]
+    (reference,) = [
+        log["id"] for log in content["payload"]["prediction_logs"] if log["evidence_sha256"] == log_id
+    ]
+    assert any(
+        d.startswith(f"validation of log {reference} / income / missing: report says 1 (0.7%)")
+        for d in differences
+    ), differences
+    printed = copy.deepcopy(content)
+    caption = f"Column profile of log {reference} ("
+    assert edit_cell(printed, caption, "Missing", "income", "1 (0.9%)") == "1 (0.7%)"
+    assert recompute(printed, tables).differences == [
+        f"validation of log {reference} / income / missing: report says 1 (0.9%), the counts give 1, 0.7"
     ]

@@ -13,13 +13,14 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from signoff.analysis import fairness, monitoring, performance
+from signoff.analysis import fairness, monitoring, performance, profiles
 from signoff.analysis.counted import CountedRows
 from signoff.domain.analysis_requests import (
     AnalysisRequest,
     FairnessRequest,
     MonitoringRequest,
     PerformanceRequest,
+    ValidationRequest,
 )
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_json
@@ -57,7 +58,12 @@ COUNTED_KINDS: dict[str, Counting] = {
     "performance": _by_request(PerformanceRequest, performance.request_counts),
     "monitoring": _by_request(MonitoringRequest, monitoring.request_counts),
     "compare": _comparison,
+    "validation": _by_request(ValidationRequest, profiles.request_counts),
 }
+
+
+class _NotCounted(Exception):
+    """A run whose numbers an engine computed where the data lives, from no count table it stored."""
 
 
 def count_tables(db: Database, runs: Sequence[AnalysisRun]) -> dict[str, Any]:
@@ -68,9 +74,14 @@ def count_tables(db: Database, runs: Sequence[AnalysisRun]) -> dict[str, Any]:
     not_counted = []
     for run in sorted(runs, key=lambda r: r.id):
         if run.kind not in COUNTED_KINDS:
-            not_counted.append({"run_id": run.id, "kind": run.kind})
+            not_counted.append({"run_id": run.id, "kind": run.kind, "reason": "not computed from counts"})
             continue
-        tables = COUNTED_KINDS[run.kind](db, run, logs)
+        try:
+            tables = COUNTED_KINDS[run.kind](db, run, logs)
+        except _NotCounted:
+            reason = "computed by the engine where the data lives, which kept no count table"
+            not_counted.append({"run_id": run.id, "kind": run.kind, "reason": reason})
+            continue
         counted.append(
             {
                 "run_id": run.id,
@@ -102,4 +113,6 @@ def _frames(db: Database, run: AnalysisRun, request: AnalysisRequest) -> Mapping
             data = uow.evidence.read_bytes(str(source["count_table_sha256"]))
         frame = pq.read_table(io.BytesIO(data)).to_pandas()
         return {"log": CountedRows(frame, source.get("score_resolution"))}
+    if isinstance(source, Mapping):  # profiled by the engine: no rows and no count table to read again
+        raise _NotCounted(run.id)
     return load_frames(db, request)

@@ -20,9 +20,11 @@ from signoff.analysis.compare import ComparisonCounts, comparison_from_counts
 from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
 from signoff.analysis.monitoring import MonitoringCounts, monitoring_from_counts
 from signoff.analysis.performance import PerformanceCounts, performance_from_counts
+from signoff.analysis.profiles import ValidationCounts, validation_from_counts
 from signoff.domain.comparison import ComparisonResult, GroupComparison
 from signoff.domain.fairness import FairnessResult, GroupMetrics
 from signoff.domain.performance import PerformanceResult
+from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
 from signoff.reporting.verify import ReportCheck
 
@@ -130,10 +132,19 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         where = kind if log_id is None else f"{kind} of log {log_id}"
         heading = _heading(kind, run, payload)
         _compare_printed(done, printed_tables, printed(derived, log_id, heading), where)
+    # Runs the export could not count (an engine's profile of a source): named, and left out.
+    listed_out = tables.get("not_counted")
+    uncounted = {
+        e.get("run_id"): e.get("reason")
+        for e in (listed_out if isinstance(listed_out, list) else [])
+        if isinstance(e, dict) and e.get("reason") and e.get("kind") in RECOMPUTED_KINDS
+    }
     for run_id, run in sorted(runs.items(), key=lambda item: str(item[0])):
         if run_id in counted:
             continue
-        if run.get("kind") in RECOMPUTED_KINDS:
+        if run_id in uncounted:
+            done.not_recomputed.append(f"{run.get('kind')} run {run_id} ({uncounted[run_id]})")
+        elif run.get("kind") in RECOMPUTED_KINDS:
             done.differences.append(
                 f"{run.get('kind')} run {run_id}: the report carries no count tables for it"
             )
@@ -497,6 +508,31 @@ def _group_printed(g: GroupComparison, what: str, table: str, heading: str | Non
     return out
 
 
+def validation_printed(result: ValidationAnalysis, log_id: int | None, _heading: str | None) -> list[Printed]:
+    """What the Data section prints of a validation: the log's rows read, kept and quarantined, and per
+    column its missing rows and share and its distinct values. The summaries (a number column's range,
+    mean, sd and quantiles, computed on the rows; categories' shares, among words that may hold digits)
+    are compared at full precision only."""
+    if log_id is None:
+        return []
+    report = result.report
+    logs = "Prediction logs"
+    row = str(log_id)
+    out = [
+        Printed("rows read", logs, "Rows read", row, (report.rows_read,)),
+        Printed("rows kept", logs, "Rows kept", row, (report.rows_kept,)),
+        Printed("rows quarantined", logs, "Quarantined", row, (report.rows_quarantined,)),
+    ]
+    table = f"Column profile of log {log_id} ("
+    for column in result.profile.columns:
+        share = column.missing_share * 100  # printed as a percentage
+        out.append(
+            Printed(f"{column.name} / missing", table, "Missing", column.name, (column.missing, share))
+        )
+        out.append(Printed(f"{column.name} / distinct", table, "Distinct", column.name, (column.distinct,)))
+    return out
+
+
 # kind -> (the result from its tables as report's count-tables.json carries them, what the pages print of it)
 RECOMPUTED_KINDS: dict[
     str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any, int | None, str | None], list[Printed]]]
@@ -508,6 +544,10 @@ RECOMPUTED_KINDS: dict[
     ),
     # the pages print monitoring as observations of its result: compared at full precision
     "monitoring": (lambda tables: monitoring_from_counts(MonitoringCounts.from_dict(tables)), lambda *_: []),
+    "validation": (
+        lambda tables: validation_from_counts(ValidationCounts.from_dict(tables)),
+        validation_printed,
+    ),
     "compare": (
         lambda tables: comparison_from_counts(ComparisonCounts.from_dict(tables)),
         comparison_printed,
