@@ -24,7 +24,13 @@ import numpy as np
 
 import signoff
 from signoff.analysis.counts import JointGroups, Tally, tally
-from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test, wilson
+from signoff.analysis.intervals import (
+    chi_square_test,
+    percentile_interval,
+    resample,
+    two_proportion_test,
+    wilson,
+)
 from signoff.analysis.metrics import argsort_scores, binary_rates, divide, proportions
 from signoff.analysis.progress import Stages
 from signoff.analysis.segments import Segment, plan_segments
@@ -590,9 +596,7 @@ def _change_test(
     dof = (observed.shape[0] - 1) * (observed.shape[1] - 1) if observed.size else 0
     if dof <= 0:
         return ChangeTest(None, 0, None, groups=names)
-    from scipy import stats
-
-    statistic, p, dof, _ = stats.chi2_contingency(observed, correction=False)
+    statistic, p, dof, _ = chi_square_test(observed)
     return ChangeTest(_num(statistic), int(dof), _num(p), groups=names)
 
 

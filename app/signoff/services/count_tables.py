@@ -13,10 +13,11 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from signoff.analysis import fairness, monitoring, performance, profiles
+from signoff.analysis import drift, fairness, monitoring, performance, profiles
 from signoff.analysis.counted import CountedRows
 from signoff.domain.analysis_requests import (
     AnalysisRequest,
+    DriftRequest,
     FairnessRequest,
     MonitoringRequest,
     PerformanceRequest,
@@ -24,6 +25,7 @@ from signoff.domain.analysis_requests import (
 )
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_json
+from signoff.domain.drift import DriftThresholds
 from signoff.domain.prediction_log import PredictionLog
 from signoff.reporting.archive import Attachment
 from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
@@ -52,6 +54,20 @@ def _comparison(db: Database, run: AnalysisRun, logs: Mapping[str, PredictionLog
     return comparison_counts(db, [logs[run.inputs[role]] for role in read], run.parameters)
 
 
+def _drift(db: Database, run: AnalysisRun, logs: Mapping[str, PredictionLog]) -> Any:
+    """Drift reads a reference and a current log: its request rebuilt from the run's parameters."""
+    parameters = run.parameters
+    request = DriftRequest(
+        reference=logs[run.inputs["reference_log"]],
+        current=logs[run.inputs["current_log"]],
+        drift_columns=tuple(parameters["columns"]),
+        categorical=tuple(parameters["categorical"]),
+        bins=int(parameters["bins"]),
+        thresholds=DriftThresholds.from_dict(parameters["thresholds"]),
+    )
+    return drift.request_counts(request, _frames(db, run, request))
+
+
 # kind -> the analysis' counting step for a stored run
 COUNTED_KINDS: dict[str, Counting] = {
     "fairness": _by_request(FairnessRequest, fairness.request_counts),
@@ -59,6 +75,7 @@ COUNTED_KINDS: dict[str, Counting] = {
     "monitoring": _by_request(MonitoringRequest, monitoring.request_counts),
     "compare": _comparison,
     "validation": _by_request(ValidationRequest, profiles.request_counts),
+    "drift": _drift,
 }
 
 

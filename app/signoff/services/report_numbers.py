@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from signoff.analysis.compare import ComparisonCounts, comparison_from_counts
+from signoff.analysis.drift import DriftCounts, drift_from_counts, drift_verdict
 from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
 from signoff.analysis.monitoring import MonitoringCounts, monitoring_from_counts
 from signoff.analysis.performance import PerformanceCounts, performance_from_counts
 from signoff.analysis.profiles import ValidationCounts, validation_from_counts
 from signoff.domain.comparison import ComparisonResult, GroupComparison
+from signoff.domain.drift import DriftResult, DriftThresholds
 from signoff.domain.fairness import FairnessResult, GroupMetrics
 from signoff.domain.performance import PerformanceResult
 from signoff.domain.validation import ValidationAnalysis
@@ -38,7 +40,7 @@ _NOT_COMPARED = frozenset({"engine_version", "source"})
 _NOT_FROM_COUNTS = {"compare": {"reliance": "reliance on features (SHAP)"}}
 # A hostile file must not make verification draw billions of resamples.
 MAX_RESAMPLES = 100_000
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"(<\s*)?(-?\d[\d,]*(?:\.\d+)?)")
 _SHOWN_DIFFERENCES = 12
 
 
@@ -48,6 +50,7 @@ class Recomputation:
     printed: int = 0  # of which printed on the pages
     differences: list[str] = field(default_factory=list)
     not_recomputed: list[str] = field(default_factory=list)
+    bounded: list[str] = field(default_factory=list)  # checked within bounds, not exactly
 
     def differ(self, what: str, stated: Any, derived: Any) -> None:
         self.differences.append(f"{what}: report says {_shown(stated)}, the counts give {_shown(derived)}")
@@ -83,6 +86,8 @@ def numbers_check(content: Mapping[str, Any] | None, attachments: Mapping[str, b
     detail = (
         f"{done.checked} numbers checked ({done.printed} of them as printed), all as the counts give them"
     )
+    if done.bounded:
+        detail += "; " + ", ".join(done.bounded)
     if done.not_recomputed:
         detail += "; not recomputed here: " + ", ".join(done.not_recomputed)
     return ReportCheck(NUMBERS_CHECK, True, detail)
@@ -116,14 +121,22 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
             resamples = int(entry["tables"]["params"].get("n_resamples", 0))
             if not 0 <= resamples <= MAX_RESAMPLES:
                 raise ValueError(f"{resamples:,} bootstrap resamples, more than Signoff ever draws")
-            derived = derive(entry["tables"])
+            stated = run.get("result") if isinstance(run.get("result"), dict) else {}
+            derived = derive(entry["tables"], stated)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as error:
             done.differences.append(f"{kind} run {run['id']}: its count tables cannot be read ({error})")
             continue
         inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
         log_id = log_ids.get(inputs.get("log"))
         derived_numbers = derived.to_dict()
-        stated = run.get("result") if isinstance(run.get("result"), dict) else {}
+        if kind == "drift":
+            _drift_within_bounds(done, derived_numbers, stated, f"{kind} run {run['id']}")
+            derived = DriftResult.from_dict(derived_numbers)  # the pages' numbers as the bounds allow them
+            if any(c.ks_p_value is not None for c in derived.columns):
+                done.not_recomputed.append(
+                    f"KS p-values of drift run {run['id']} (functions of the recomputed statistics and row "
+                    "counts, taken as stated: scipy's Kolmogorov distributions are not loaded offline)"
+                )
         for key, what in _NOT_FROM_COUNTS.get(kind, {}).items():
             derived_numbers.pop(key, None)
             if stated.get(key):
@@ -196,10 +209,11 @@ def _numbers_in(value: Any) -> int:
 
 
 def _item_name(item: Any, index: int) -> str:
-    """A list entry by its name (a segment; a comparison with its group) or its group, else its position."""
+    """A list entry by its name (a segment, metric or column; a comparison with its group) or its group, else its position."""
     if not isinstance(item, dict):
         return str(index)
-    name, group = item.get("name", item.get("metric")), item.get("group")
+    name = item.get("name", item.get("metric", item.get("column")))  # a segment, metric or drift column
+    group = item.get("group")
     if isinstance(name, str):
         return f"{name} ({group})" if isinstance(group, str) else name
     return group if isinstance(group, str) else str(index)
@@ -338,15 +352,12 @@ def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[
         done.printed += max(len([v for v in item.values if v is not None]), 1)
         printed = _printed_numbers(text)
         wanted = [v for v in item.values if v is not None]
-        if "< 0.001" in text:  # a p-value printed as a bound
-            done.checked += 1
-            if not (len(wanted) == 1 and wanted[0] < 0.001):
-                done.differ(f"{where} / {item.what}", text, _shown(wanted[0] if wanted else None))
-            continue
         done.checked += max(len(wanted), 1)
         if len(printed) != len(wanted) or not all(
-            abs(value - number) <= 0.5 * 10.0**-decimals + 1e-9 * max(1.0, abs(value))
-            for (number, decimals), value in zip(printed, wanted, strict=False)
+            (value < number)
+            if bound
+            else abs(value - number) <= 0.5 * 10.0**-decimals + 1e-9 * max(1.0, abs(value))
+            for (number, decimals, bound), value in zip(printed, wanted, strict=False)
         ):
             derived = ", ".join(
                 _at(value, printed[i][1] if i < len(printed) else 3) for i, value in enumerate(wanted)
@@ -354,13 +365,14 @@ def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[
             done.differ(f"{where} / {item.what}", " ".join(text.split()), derived or "no number")
 
 
-def _printed_numbers(text: str) -> list[tuple[float, int]]:
-    """Each number in a printed cell with its count of decimals ("1,234" -> (1234.0, 0))."""
+def _printed_numbers(text: str) -> list[tuple[float, int, bool]]:
+    """Each number in a printed cell with its count of decimals and whether it is printed as an upper
+    bound ("1,234" -> (1234.0, 0, False); "p < 0.001" -> (0.001, 3, True))."""
     out = []
-    for found in _NUMBER.findall(text):
+    for bound, found in _NUMBER.findall(text):
         digits = found.replace(",", "")
         decimals = len(digits.partition(".")[2])
-        out.append((float(digits), decimals))
+        out.append((float(digits), decimals, bool(bound)))
     return out
 
 
@@ -533,23 +545,115 @@ def validation_printed(result: ValidationAnalysis, log_id: int | None, _heading:
     return out
 
 
+def _drift_within_bounds(
+    done: Recomputation, derived: dict[str, Any], stated: Mapping[str, Any], where: str
+) -> None:
+    """A column the count tables carry as a histogram (too many distinct values) gives its KS and
+    Wasserstein statistics only within stated bounds: check the report's lie within them, then take the
+    report's (and the verdict they give) so the exact comparison covers the rest."""
+    stated_columns = (
+        {c.get("column"): c for c in stated.get("columns", []) if isinstance(c, dict)}
+        if isinstance(stated.get("columns"), list)
+        else {}
+    )
+    thresholds = DriftThresholds.from_dict(derived["thresholds"])
+    for column in derived["columns"]:
+        bounds = column.pop("error_bounds", None)
+        told = stated_columns.get(column["column"])
+        if bounds is None or told is None or told.get("error_bounds") is not None:
+            if bounds is not None:
+                column["error_bounds"] = bounds
+            continue
+        column["notes"] = [n for n in column["notes"] if not n.startswith("read in histogram bins")]
+        for key in ("ks_statistic", "wasserstein", "wasserstein_normalised"):
+            bound, value, said = bounds.get(key), column.get(key), told.get(key)
+            if value is None or said is None or bound is None:
+                continue
+            done.checked += 1
+            if _is_number(said) and abs(float(said) - value) <= bound + TOLERANCE * max(1.0, abs(value)):
+                column[key] = said
+            else:
+                done.differ(
+                    f"{where} / {column['column']} / {key} (within {bound:.3g} of the counts' histogram)",
+                    said,
+                    value,
+                )
+        done.bounded.append(
+            f"KS and Wasserstein of {column['column']} checked within bounds from a histogram of width "
+            f"{bounds['resolution']:.3g}"
+        )
+        w_norm, p_value = column.get("wasserstein_normalised"), column.get("ks_p_value")
+        effect = (w_norm >= thresholds.wasserstein) if w_norm is not None else bool(column.get("wasserstein"))
+        column["verdict"] = drift_verdict(column.get("psi"), p_value, effect, thresholds).value
+
+
+def drift_printed(result: DriftResult, _log_id: int | None, _heading: str | None) -> list[Printed]:
+    """What the drift page prints of ``result``: per column its PSI, Jensen-Shannon, KS and chi-square
+    statistics with their p-values, the normalised Wasserstein and the missing rows of both logs."""
+    table = "Drift per column"
+    out = []
+    for c in result.columns:
+        what, row = c.column, c.column
+        out += [
+            Printed(f"{what} / PSI", table, "PSI", row, (c.psi,)),
+            Printed(f"{what} / Jensen-Shannon", table, "JS", row, (c.jensen_shannon,)),
+            Printed(
+                f"{what} / missing", table, "Missing ref / cur", row, (c.reference_missing, c.current_missing)
+            ),
+        ]
+        if c.ks_statistic is not None:
+            out.append(Printed(f"{what} / KS (p)", table, "KS (p)", row, (c.ks_statistic, c.ks_p_value)))
+        if c.wasserstein_normalised is not None:
+            out.append(
+                Printed(
+                    f"{what} / Wasserstein normalised",
+                    table,
+                    "Wasserstein norm.",
+                    row,
+                    (c.wasserstein_normalised,),
+                )
+            )
+        if c.chi2_statistic is not None:
+            out.append(
+                Printed(
+                    f"{what} / chi-square (p)", table, "Chi² (p)", row, (c.chi2_statistic, c.chi2_p_value)
+                )
+            )
+    return out
+
+
+def _drift(tables: Mapping[str, Any], stated: Mapping[str, Any]) -> DriftResult:
+    """Drift from its counts, each column's KS p-value taken from the report (see ``drift_from_counts``)."""
+    columns = stated.get("columns") if isinstance(stated.get("columns"), list) else []
+    given = {c.get("column"): c.get("ks_p_value") for c in columns if isinstance(c, dict)}
+    return drift_from_counts(DriftCounts.from_dict(tables), ks_p_values=given)
+
+
 # kind -> (the result from its tables as report's count-tables.json carries them, what the pages print of it)
 RECOMPUTED_KINDS: dict[
-    str, tuple[Callable[[Mapping[str, Any]], Any], Callable[[Any, int | None, str | None], list[Printed]]]
+    str,
+    tuple[
+        Callable[[Mapping[str, Any], Mapping[str, Any]], Any],
+        Callable[[Any, int | None, str | None], list[Printed]],
+    ],
 ] = {
-    "fairness": (lambda tables: fairness_from_counts(FairnessCounts.from_dict(tables)), fairness_printed),
+    "fairness": (lambda tables, _: fairness_from_counts(FairnessCounts.from_dict(tables)), fairness_printed),
     "performance": (
-        lambda tables: performance_from_counts(PerformanceCounts.from_dict(tables)),
+        lambda tables, _: performance_from_counts(PerformanceCounts.from_dict(tables)),
         performance_printed,
     ),
     # the pages print monitoring as observations of its result: compared at full precision
-    "monitoring": (lambda tables: monitoring_from_counts(MonitoringCounts.from_dict(tables)), lambda *_: []),
+    "monitoring": (
+        lambda tables, _: monitoring_from_counts(MonitoringCounts.from_dict(tables)),
+        lambda *_: [],
+    ),
+    "drift": (_drift, drift_printed),
     "validation": (
-        lambda tables: validation_from_counts(ValidationCounts.from_dict(tables)),
+        lambda tables, _: validation_from_counts(ValidationCounts.from_dict(tables)),
         validation_printed,
     ),
     "compare": (
-        lambda tables: comparison_from_counts(ComparisonCounts.from_dict(tables)),
+        lambda tables, _: comparison_from_counts(ComparisonCounts.from_dict(tables)),
         comparison_printed,
     ),
 }
