@@ -120,9 +120,11 @@ class ColumnCounts:
         out: dict[str, Any] = {
             "name": carried.name,
             "type": carried.type.value,
-            "values": [float(v) for v in carried.values]
-            if carried.type is ColumnType.NUMERIC
-            else [str(v) for v in carried.values],
+            **(
+                _numbers_to_json(carried.values)
+                if carried.type is ColumnType.NUMERIC
+                else {"values": [str(v) for v in carried.values]}
+            ),
             "reference": carried.reference.tolist(),
             "current": carried.current.tolist(),
             "reference_rows": carried.reference_rows,
@@ -139,7 +141,7 @@ class ColumnCounts:
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnCounts:
         kind = ColumnType(data["type"])
         values = (
-            np.asarray(data["values"], dtype=float)
+            _numbers_from_json(data)
             if kind is ColumnType.NUMERIC
             else np.asarray([str(v) for v in data["values"]], dtype=object)
         )
@@ -194,6 +196,27 @@ class ColumnCounts:
             resolutions=(resolution, resolution),
             psi_bins=(edges, psi_ref, psi_cur),
         )
+
+
+def _numbers_to_json(values: np.ndarray) -> dict[str, Any]:
+    """Sorted numbers as JSON, small: numbers with at most 9 decimals (a log's usual rounding) as the
+    steps between consecutive ones in units of 10**-decimals (each value is then ``integer / 10**decimals``,
+    which is the float the decimal text reads as), else each float as Python writes it."""
+    for decimals in range(10):
+        scaled = np.round(values * 10.0**decimals)
+        if np.abs(scaled).max(initial=0) < 2**53 and (scaled / 10.0**decimals == values).all():
+            steps = np.diff(scaled, prepend=0.0).astype(np.int64)
+            return {"decimals": decimals, "steps": steps.tolist()}
+    return {"values": [float(v) for v in values]}
+
+
+def _numbers_from_json(data: Mapping[str, Any]) -> np.ndarray:
+    if "steps" not in data:
+        return np.asarray(data["values"], dtype=float)
+    decimals = int(data["decimals"])
+    if not 0 <= decimals <= 9:
+        raise ValueError(f"{decimals} decimals: the counts write numbers with at most 9")
+    return np.cumsum(np.asarray(data["steps"], dtype=np.int64)) / 10.0**decimals
 
 
 @dataclass(frozen=True)
