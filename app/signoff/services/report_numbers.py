@@ -201,11 +201,17 @@ def _compare(done: Recomputation, where: str, stated: Any, derived: Any) -> None
 
 
 def _numbers_in(value: Any) -> int:
-    if isinstance(value, list):
-        return sum(_numbers_in(v) for v in value)
-    if isinstance(value, dict):
-        return sum(_numbers_in(v) for k, v in value.items() if k not in _NOT_COMPARED)
-    return int(_is_number(value))
+    """How many numbers a result holds (one pass with a stack: results hold tens of thousands)."""
+    count, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            pending.extend(v for k, v in item.items() if k not in _NOT_COMPARED)
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            count += 1
+    return count
 
 
 def _item_name(item: Any, index: int) -> str:
