@@ -268,18 +268,19 @@ def _numeric_column(
     notes: list[str] = []
     if column.infinite:
         notes.append(f"{column.infinite} infinite values counted as missing")
-    ref, ref_w, ref_rows = column.side(True)
-    cur, cur_w, cur_rows = column.side(False)
+    # The values of both logs, sorted, with each log's rows (zero where only the other log has it).
+    values, ref_w, cur_w = column.values, column.reference, column.current
+    ref_rows, cur_rows = column.reference_rows, column.current_rows
     ref_n, cur_n = int(ref_w.sum()), int(cur_w.sum())
     ref_missing, cur_missing = ref_rows - ref_n, cur_rows - cur_n
 
     if column.psi_bins is not None:  # carried binned: the PSI bins as the rows gave them
         edges, ref_counts, cur_counts = column.psi_bins
     else:
-        edges = _psi_edges(ref, ref_w, bins)
+        edges = _psi_edges(values, ref_w, bins)
     if ref_n:
         if column.psi_bins is None:
-            ref_counts, cur_counts = _bin_counts(ref, edges, ref_w), _bin_counts(cur, edges, cur_w)
+            ref_counts, cur_counts = _bin_counts(values, edges, ref_w), _bin_counts(values, edges, cur_w)
         bounds = [-np.inf, *edges.tolist(), np.inf]
         shown = [
             DriftBin(
@@ -311,11 +312,11 @@ def _numeric_column(
     ks_stat = ks_p = w_raw = w_norm = None
     effect = False
     if ref_n and cur_n:
-        ks_stat = _ks_statistic(ref, ref_w, cur, cur_w)
-        ks_p = ks_p_value if ks_p_value is not None else _ks_p_value(ks_stat, ref, ref_w, cur, cur_w)
-        w_raw = wasserstein(ref, ref_w, cur, cur_w)
-        mean = np.average(ref, weights=ref_w)
-        spread = float(np.sqrt(np.average((ref - mean) ** 2, weights=ref_w)))
+        ks_stat = _ks_statistic(ref_w, cur_w)
+        ks_p = ks_p_value if ks_p_value is not None else _ks_p_value(ks_stat, values, ref_w, cur_w)
+        w_raw = wasserstein(values, ref_w, cur_w)
+        mean = np.average(values, weights=ref_w)
+        spread = float(np.sqrt(np.average((values - mean) ** 2, weights=ref_w)))
         if spread > 0:
             w_norm = w_raw / spread
             effect = w_norm >= thresholds.wasserstein
@@ -360,34 +361,30 @@ def jensen_shannon(p: np.ndarray, q: np.ndarray) -> float:
     return float(np.sqrt(divergence / 2.0))
 
 
-def wasserstein(u: np.ndarray, u_w: np.ndarray, v: np.ndarray, v_w: np.ndarray) -> float:
-    """``scipy.stats.wasserstein_distance(u, v, u_w, v_w)`` for sorted values: the area between the two
-    weighted step functions."""
-    pooled = np.concatenate((u, v))
-    pooled.sort(kind="mergesort")
-    deltas = np.diff(pooled)
-    u_cdf = np.concatenate(([0], np.cumsum(u_w)))[u.searchsorted(pooled[:-1], "right")] / u_w.sum()
-    v_cdf = np.concatenate(([0], np.cumsum(v_w)))[v.searchsorted(pooled[:-1], "right")] / v_w.sum()
-    return float(np.sum(np.multiply(np.abs(u_cdf - v_cdf), deltas)))
+def wasserstein(values: np.ndarray, u_w: np.ndarray, v_w: np.ndarray) -> float:
+    """``scipy.stats.wasserstein_distance`` of two weighted samples over the same sorted ``values``: the
+    area between their step functions (scipy's sum up to terms of zero width)."""
+    u_cdf = np.cumsum(u_w)[:-1] / u_w.sum()
+    v_cdf = np.cumsum(v_w)[:-1] / v_w.sum()
+    return float(np.sum(np.multiply(np.abs(u_cdf - v_cdf), np.diff(values))))
 
 
-def _ks_statistic(ref: np.ndarray, ref_w: np.ndarray, cur: np.ndarray, cur_w: np.ndarray) -> float:
-    """The two-sample KS statistic as ``scipy.stats.ks_2samp`` takes it, from sorted values and counts."""
-    n1, n2 = float(ref_w.sum()), float(cur_w.sum())
-    pooled = np.union1d(ref, cur)
-    cdf1 = np.concatenate(([0.0], np.cumsum(ref_w)))[np.searchsorted(ref, pooled, side="right")] / n1
-    cdf2 = np.concatenate(([0.0], np.cumsum(cur_w)))[np.searchsorted(cur, pooled, side="right")] / n2
+def _ks_statistic(ref_w: np.ndarray, cur_w: np.ndarray) -> float:
+    """The two-sample KS statistic as ``scipy.stats.ks_2samp`` takes it (the largest gap between the two
+    step functions at the pooled values), from each log's rows of the same sorted values."""
+    cdf1 = np.cumsum(ref_w) / float(ref_w.sum())
+    cdf2 = np.cumsum(cur_w) / float(cur_w.sum())
     return float(max(np.max(cdf1 - cdf2), np.clip(-np.min(cdf1 - cdf2), 0, 1)))
 
 
-def _ks_p_value(d: float, ref: np.ndarray, ref_w: np.ndarray, cur: np.ndarray, cur_w: np.ndarray) -> float:
+def _ks_p_value(d: float, values: np.ndarray, ref_w: np.ndarray, cur_w: np.ndarray) -> float:
     """ks_2samp's p-value ('auto'): exact on the rows up to ``EXACT_KS_ROWS`` a side, else the
     asymptotic Kolmogorov distribution it uses above that."""
     from scipy.stats import ks_2samp, kstwo  # a second: imported only when a p-value is computed
 
     n1, n2 = int(ref_w.sum()), int(cur_w.sum())
     if max(n1, n2) <= EXACT_KS_ROWS:
-        return float(ks_2samp(np.repeat(ref, ref_w), np.repeat(cur, cur_w)).pvalue)
+        return float(ks_2samp(np.repeat(values, ref_w), np.repeat(values, cur_w)).pvalue)
     m, n = sorted([float(n1), float(n2)], reverse=True)
     return float(np.clip(kstwo.sf(d, np.round(m * n / (m + n))), 0, 1))
 
