@@ -539,28 +539,54 @@ def _column_type(name: str, reference: Any, current: Any, categorical: Collectio
 Counted = Mapping[str, ValueCounts]  # a log's columns as value counts (a log that stays where it lives)
 
 
-def _numeric_counts(name: str, reference: ValueCounts, current: ValueCounts) -> ColumnCounts:
-    sides, infinite = [], 0
-    for counted in (reference, current):
-        values = _numeric_values(counted.values)
+def _numeric_side(side: Any) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """A log's number column (rows, or value counts) as its distinct finite values, sorted, with the
+    rows of each, its rows and its infinite values."""
+    if isinstance(side, ValueCounts):
+        values = _numeric_values(side.values)
         ok = np.isfinite(values)
-        infinite += int(counted.counts[np.isinf(values)].sum())
-        sides.append((values[ok], counted.counts[ok]))
-    pooled = np.unique(np.concatenate([sides[0][0], sides[1][0]]))
-    per_side = []
-    for values, counts in sides:
-        at = np.searchsorted(pooled, values)
-        per_side.append(np.bincount(at, weights=counts, minlength=pooled.size).round().astype(np.int64))
+        order = np.argsort(values[ok], kind="stable")
+        return values[ok][order], side.counts[ok][order], side.rows, int(side.counts[np.isinf(values)].sum())
+    values = _numeric_values(side)
+    ok = np.isfinite(values)
+    finite = np.sort(values[ok])  # one sort; the distinct values and their rows are then one pass
+    new = np.ones(finite.size, dtype=bool)
+    new[1:] = finite[1:] != finite[:-1]
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, finite.size))
+    return finite[starts], counts.astype(np.int64), values.size, int(np.isinf(values).sum())
+
+
+def _numeric_counts(name: str, reference: Any, current: Any) -> ColumnCounts:
+    ref, ref_counts, ref_rows, ref_inf = _numeric_side(reference)
+    cur, cur_counts, cur_rows, cur_inf = _numeric_side(current)
+    both = np.concatenate([ref, cur])
+    order = np.argsort(both, kind="stable")  # two sorted runs: a merge
+    merged = both[order]
+    new = np.ones(merged.size, dtype=bool)
+    new[1:] = merged[1:] != merged[:-1]
+    slot = np.cumsum(new) - 1  # each merged value's place among the distinct values of both logs
+    pooled = merged[new]
+    from_reference = order < ref.size
+    counts = np.concatenate([ref_counts, cur_counts])[order]
+    # added, not assigned: value counts may list one number twice (1 and "1.0" read as numbers)
+    per_side = [
+        np.rint(np.bincount(slot, weights=np.where(mine, counts, 0), minlength=pooled.size)).astype(np.int64)
+        for mine in (from_reference, ~from_reference)
+    ]
+    resolutions = tuple(
+        side.resolution if isinstance(side, ValueCounts) else None for side in (reference, current)
+    )
     return ColumnCounts(
         name,
         ColumnType.NUMERIC,
         pooled,
         per_side[0],
         per_side[1],
-        reference.rows,
-        current.rows,
-        infinite,
-        (reference.resolution, current.resolution),
+        ref_rows,
+        cur_rows,
+        ref_inf + cur_inf,
+        (resolutions[0], resolutions[1]),
     )
 
 
@@ -606,17 +632,17 @@ def count_drift(
         if cancelled is not None and cancelled():
             raise Cancelled("drift analysis cancelled; nothing was stored")
         ref, cur = reference[name], current[name]
-        ref_vc = ref if isinstance(ref, ValueCounts) else ValueCounts.of(ref)
-        cur_vc = cur if isinstance(cur, ValueCounts) else ValueCounts.of(cur)
         kind = _column_type(
             name,
-            ref_vc.values if isinstance(ref, ValueCounts) else ref,
-            cur_vc.values if isinstance(cur, ValueCounts) else cur,
+            ref.values if isinstance(ref, ValueCounts) else ref,
+            cur.values if isinstance(cur, ValueCounts) else cur,
             categorical,
         )
         if kind is ColumnType.NUMERIC:
-            counted.append(_numeric_counts(name, ref_vc, cur_vc))
+            counted.append(_numeric_counts(name, ref, cur))
         else:
+            ref_vc = ref if isinstance(ref, ValueCounts) else ValueCounts.of(ref)
+            cur_vc = cur if isinstance(cur, ValueCounts) else ValueCounts.of(cur)
             counted.append(_categorical_counts(name, ref_vc, cur_vc))
         if progress is not None:
             progress((index + 1) / len(columns))
