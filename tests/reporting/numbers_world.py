@@ -19,10 +19,34 @@ from signoff.services.compare import compare_versions
 from signoff.services.drift import analyze_drift, analyze_validation
 from signoff.services.logs import import_log
 from signoff.services.models import add_model_version
+from signoff.services.policy import check_policy
 from signoff.services.report import export_report
 from signoff.storage import open_database
 
 NAME, CHAMPION, CHALLENGER = "credit", "1", "2"
+POLICY = """format: signoff-policy/1
+name: numbers
+title: Rules on the comparison, the validation and the drift
+min_group_size: 30
+required_analyses: [validation, drift]
+rules:
+  - id: stable-columns
+    metric: drift.psi
+    scope: "*"
+    operator: "<="
+    threshold: 0.2
+  - id: complete-income
+    metric: validation.missing_share
+    scope: income
+    operator: "<="
+    threshold: 0.05
+  - id: no-worse-selection
+    metric: compare.selection_rate_difference
+    scope: "*"
+    operator: ">="
+    threshold: -0.2
+    on: ci_low
+"""
 
 
 @dataclass(frozen=True)
@@ -92,6 +116,14 @@ def build_numbers_world(folder: Path) -> NumbersWorld:
         analyze_validation(db, name=NAME, version=CHALLENGER, log_id=logs[0].id)
         analyze_drift(
             db, name=NAME, version=CHALLENGER, reference_log_id=logs[0].id, current_log_id=logs[1].id
+        )
+        (folder / "policy.yaml").write_text(POLICY, encoding="utf-8")
+        check_policy(
+            db,
+            name=NAME,
+            version=CHALLENGER,
+            policy_file=folder / "policy.yaml",
+            log_ids=[log.id, *(x.id for x in logs)],
         )
         export_report(db, name=NAME, version=CHALLENGER, out=out, actor="tester")
     return NumbersWorld(out, shadow, reference, current)

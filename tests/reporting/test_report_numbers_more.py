@@ -97,6 +97,7 @@ def test_offline_verify_recomputes_the_comparison_validation_and_drift(world):
     assert int(found.group(2)) > 60
     assert "compare run" not in check.detail  # recomputed, so not listed as left out
     assert "validation run" not in check.detail
+    assert "policy run" not in check.detail  # every verdict judged again on the recomputed numbers
     assert "not recomputed here: KS p-values of drift run" in check.detail
 
 
@@ -153,9 +154,23 @@ def test_a_changed_printed_comparison_number_is_named(carried):
     ]
 
 
+def reference_validation(content: dict, tables: dict) -> tuple[int, dict]:
+    """(the reference log's id, its validation's count tables entry): the policy check validated every log."""
+    logs = content["payload"]["prediction_logs"]
+    (log,) = [log for log in logs if log["source_name"] == "reference.csv"]
+    runs = {r["id"]: r for r in content["payload"]["analysis_runs"]}
+    (entry,) = [
+        e
+        for e in tables["runs"]
+        if e["kind"] == "validation" and runs[e["run_id"]]["inputs"]["log"] == log["evidence_sha256"]
+    ]
+    return log["id"], entry
+
+
 def test_the_validation_tables_give_the_hand_counted_missing_and_category_shares(carried, world):
-    _, tables = carried
-    result = validation_from_counts(ValidationCounts.from_dict(entry_of(tables, "validation")["tables"]))
+    content, tables = carried
+    _, entry = reference_validation(content, tables)
+    result = validation_from_counts(ValidationCounts.from_dict(entry["tables"]))
     rows = world.reference
     assert result.report.rows_read == result.report.rows_kept == len(rows) == 150
     income = result.profile.column("income")
@@ -171,7 +186,7 @@ def test_the_validation_tables_give_the_hand_counted_missing_and_category_shares
 def test_a_changed_validation_count_and_a_changed_printed_share_are_named(carried):
     content, tables = carried
     changed = copy.deepcopy(tables)
-    entry = entry_of(changed, "validation")
+    reference, entry = reference_validation(content, changed)
     (income,) = [c for c in entry["tables"]["columns"] if c["name"] == "income"]
     income["missing"] = 2
     differences = recompute(content, changed).differences
@@ -179,16 +194,12 @@ def test_a_changed_validation_count_and_a_changed_printed_share_are_named(carrie
         d.startswith(f"validation run {entry['run_id']} / profile / columns / income / missing_share")
         for d in differences
     ), differences
-    log_id = next(r for r in content["payload"]["analysis_runs"] if r["kind"] == "validation")["inputs"][
-        "log"
-    ]
-    (reference,) = [
-        log["id"] for log in content["payload"]["prediction_logs"] if log["evidence_sha256"] == log_id
-    ]
     assert any(
         d.startswith(f"validation of log {reference} / income / missing: report says 1 (0.7%)")
         for d in differences
     ), differences
+    # the policy's rule on the missing share is judged again on the changed counts too
+    assert any(d.startswith("policy run ") and "complete-income / income / value" in d for d in differences)
     printed = copy.deepcopy(content)
     caption = f"Column profile of log {reference} ("
     assert edit_cell(printed, caption, "Missing", "income", "1 (0.9%)") == "1 (0.7%)"
@@ -293,3 +304,38 @@ def test_a_column_with_too_many_values_is_carried_binned_and_checked_within_its_
     run["result"]["columns"][0]["ks_statistic"] += 2 * binned.error_bounds.ks_statistic
     differences = recompute(content, tables).differences
     assert differences[0].startswith("drift run 7 / x / ks_statistic (within ")
+
+
+def test_policy_verdicts_are_judged_again_on_the_recomputed_numbers(carried, world):
+    content, tables = carried
+    (policy,) = [r for r in content["payload"]["analysis_runs"] if r["kind"] == "policy"]
+    verdicts = {(v["rule_id"], v["scope"]): v for v in policy["result"]["verdicts"]}
+    income = verdicts[("stable-columns", "income")]
+    ref, cur = world.reference["income"].to_numpy(float), world.current["income"].to_numpy(float)
+    edges = np.array([b["upper"] for b in _drift_bins(content, "income") if b["upper"] is not None])
+    assert income["judged"] == pytest.approx(_psi_by_hand(ref, cur, edges), rel=1e-12)
+    assert income["status"] == "fail"  # PSI over 0.2 by hand
+    assert recompute(content, tables).differences == []
+    where = f"policy run {policy['id']} / stable-columns / income"
+    changed = copy.deepcopy(content)
+    (run,) = [r for r in changed["payload"]["analysis_runs"] if r["kind"] == "policy"]
+    (verdict,) = [
+        v for v in run["result"]["verdicts"] if (v["rule_id"], v["scope"]) == ("stable-columns", "income")
+    ]
+    verdict["status"] = "pass"
+    assert recompute(changed, tables).differences == [
+        f"{where} / status: report says pass, the counts give fail"
+    ]
+    printed = copy.deepcopy(content)
+    assert (
+        edit_cell(printed, "Verdict per rule and scope", "Judged", "stable-columns\npsi", "0.100") == "0.305"
+    )
+    assert recompute(printed, tables).differences == [
+        f"{where} / judged: report says 0.100, the counts give 0.305"
+    ]
+
+
+def _drift_bins(content: dict, column: str) -> list[dict]:
+    (run,) = [r for r in content["payload"]["analysis_runs"] if r["kind"] == "drift"]
+    (found,) = [c for c in run["result"]["columns"] if c["column"] == column]
+    return found["bins"]

@@ -22,10 +22,13 @@ from signoff.analysis.fairness import FairnessCounts, fairness_from_counts
 from signoff.analysis.monitoring import MonitoringCounts, monitoring_from_counts
 from signoff.analysis.performance import PerformanceCounts, performance_from_counts
 from signoff.analysis.profiles import ValidationCounts, validation_from_counts
+from signoff.domain.analysis_kinds import run_observations
 from signoff.domain.comparison import ComparisonResult, GroupComparison
 from signoff.domain.drift import DriftResult, DriftThresholds
 from signoff.domain.fairness import FairnessResult, GroupMetrics
+from signoff.domain.observations import Observation
 from signoff.domain.performance import PerformanceResult
+from signoff.domain.policy import Operator
 from signoff.domain.validation import ValidationAnalysis
 from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
 from signoff.reporting.verify import ReportCheck
@@ -105,6 +108,7 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
     printed_tables = PrintedTables([s for s in content.get("sections", []) if isinstance(s, dict)])
     done = Recomputation()
     counted = set()
+    derived_results: dict[Any, Any] = {}  # run id -> its result as the counts give it
     listed = tables.get("runs")
     for entry in listed if isinstance(listed, list) else []:
         entry = entry if isinstance(entry, dict) else {}
@@ -145,6 +149,8 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         where = kind if log_id is None else f"{kind} of log {log_id}"
         heading = _heading(kind, run, payload)
         _compare_printed(done, printed_tables, printed(derived, log_id, heading), where)
+        derived_results[run["id"]] = derived
+    judged = _recompute_policies(done, runs, derived_results, printed_tables)
     # Runs the export could not count (an engine's profile of a source): named, and left out.
     listed_out = tables.get("not_counted")
     uncounted = {
@@ -153,7 +159,7 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         if isinstance(e, dict) and e.get("reason") and e.get("kind") in RECOMPUTED_KINDS
     }
     for run_id, run in sorted(runs.items(), key=lambda item: str(item[0])):
-        if run_id in counted:
+        if run_id in counted or run_id in judged:
             continue
         if run_id in uncounted:
             done.not_recomputed.append(f"{run.get('kind')} run {run_id} ({uncounted[run_id]})")
@@ -164,6 +170,112 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         else:
             done.not_recomputed.append(f"{run.get('kind')} run {run_id}")
     return done
+
+
+# ------------------------------------------------------------------------------ policy verdicts
+
+
+def _recompute_policies(
+    done: Recomputation,
+    runs: Mapping[Any, Mapping[str, Any]],
+    derived: Mapping[Any, Any],
+    printed: PrintedTables,
+) -> set[Any]:
+    """Each policy verdict judged again on the observations of the recomputed results: the observed value,
+    interval and n, the number judged, and pass or fail against the rule's threshold; the rows of the
+    "Verdict per rule and scope" table as printed. Returns the policy runs so checked. A verdict on an
+    analysis not recomputed (SHAP), and an insufficient-data or waived verdict's status (the policy's
+    minimum group size and the signed waivers decide it), are taken as stated and named."""
+    checked = set()
+    for run_id, run in runs.items():
+        result = run.get("result") if isinstance(run.get("result"), dict) else {}
+        if run.get("kind") != "policy" or not isinstance(result.get("verdicts"), list):
+            continue
+        # per cited run's source (how a verdict's detail names it): its observations by metric and scope
+        observed: list[tuple[str, dict[tuple[str, str], list[Observation]]]] = []
+        inputs = run.get("inputs") if isinstance(run.get("inputs"), dict) else {}
+        for key in inputs:
+            kind, _, cited = str(key).partition(":")
+            cited_run = runs.get(int(cited)) if cited.isdigit() else None
+            if cited_run is None or int(cited) not in derived:
+                continue
+            cited_inputs = cited_run.get("inputs") if isinstance(cited_run.get("inputs"), dict) else {}
+            by_scope: dict[tuple[str, str], list[Observation]] = {}
+            for observation in run_observations(kind, cited_inputs, derived[int(cited)]):
+                by_scope.setdefault((observation.metric, observation.scope), []).append(observation)
+            source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(cited_inputs.items()))
+            observed.append((source, by_scope))  # two runs may read one log: a source is not a key
+        taken = 0
+        seen: dict[str, int] = {}  # rows printed so far per (rule, scope): a rule on several logs repeats
+        for verdict in result["verdicts"]:
+            if not isinstance(verdict, dict):
+                continue
+            row = f"{verdict.get('rule_id')} {_short_metric(str(verdict.get('metric')))} | {verdict.get('scope')}"
+            occurrence = seen[row] = seen.get(row, -1) + 1
+            observation = _observation_of(verdict, observed)
+            if observation is None:
+                taken += verdict.get("value") is not None  # judged on a result not recomputed here
+                continue
+            where = f"policy run {run_id} / {verdict.get('rule_id')} / {verdict.get('scope')}"
+            value, low, high = (
+                _finite(observation.value),
+                _finite(observation.ci_low),
+                _finite(observation.ci_high),
+            )
+            again = {"value": value, "ci_low": low, "ci_high": high, "n": observation.n}
+            again["detail"] = observation.detail
+            status = verdict.get("status")
+            if status in ("pass", "fail", "waived"):
+                on = {"value": value, "ci_low": low, "ci_high": high}.get(str(verdict.get("on")))
+                again["judged"] = on
+                if on is not None and status != "waived":
+                    holds = Operator(verdict["operator"]).holds(on, float(verdict["threshold"]))
+                    again["status"] = "pass" if holds else "fail"
+            elif status == "insufficient_data":
+                taken += 1
+            _compare(done, where, verdict, again)
+            table = "Verdict per rule and scope"
+            interval = (low, high) if low is not None and high is not None else (None,)
+            _compare_printed(
+                done,
+                printed,
+                [
+                    Printed("judged", table, "Judged", row, (again.get("judged"),), occurrence=occurrence),
+                    Printed("interval", table, "95% interval", row, interval, occurrence=occurrence),
+                    Printed("n", table, "n", row, (observation.n,), occurrence=occurrence),
+                ],
+                where,
+            )
+        checked.add(run_id)
+        if taken:
+            done.not_recomputed.append(
+                f"{taken} verdicts of policy run {run_id} (on results not recomputed here, or insufficient "
+                "data by the policy's minimum group size: taken as stated)"
+            )
+    return checked
+
+
+def _observation_of(
+    verdict: Mapping[str, Any], observed: Sequence[tuple[str, Mapping[tuple[str, str], list[Observation]]]]
+) -> Observation | None:
+    """The recomputed observation a verdict judged: of the cited run its detail names (``... (log 1a2b)``),
+    with its metric and scope; where one run observes both several times, the one with its detail."""
+    detail = str(verdict.get("detail", ""))
+    found: list[Observation] = []
+    for source, by_scope in observed:
+        if detail == source or detail.endswith(f"({source})"):
+            found += by_scope.get((str(verdict.get("metric")), str(verdict.get("scope"))), [])
+    same = [o for o in found if o.detail == detail]
+    return (same or found or [None])[0]
+
+
+def _finite(value: Any) -> float | None:
+    return float(value) if _is_number(value) and math.isfinite(float(value)) else None
+
+
+def _short_metric(metric: str) -> str:
+    """``fairness.impact_ratio`` -> ``impact_ratio``, as the verdict table's first column prints it."""
+    return metric.split(".", 1)[1] if "." in metric else metric
 
 
 # ------------------------------------------------------------------------------ full precision
@@ -246,6 +358,7 @@ class Printed:
     row: str
     values: tuple[float | None, ...]  # None: the cell prints no number there
     heading: str | None = None  # the sub-heading the table is under, where captions repeat (comparisons)
+    occurrence: int = 0  # which of the rows with this label, where labels repeat (a rule on several logs)
 
 
 class PrintedTables:
@@ -255,7 +368,7 @@ class PrintedTables:
     knows how the pages lay numbers out."""
 
     def __init__(self, sections: Sequence[Mapping[str, Any]]) -> None:
-        self._tables: list[tuple[str, dict[str, int], dict[str, list[Any]], str]] = []
+        self._tables: list[tuple[str, dict[str, int], dict[str, list[list[Any]]], str]] = []
         for section in sections:
             heading = ""
             for block in section.get("blocks", []):
@@ -266,21 +379,28 @@ class PrintedTables:
                 columns: dict[str, int] = {}
                 for index, column in enumerate(block.get("columns", [])):
                     columns.setdefault(str(column), index)
-                rows: dict[str, list[Any]] = {}
+                rows: dict[str, list[list[Any]]] = {}
                 for cells in block.get("rows", []):
                     if isinstance(cells, list) and cells:
-                        rows.setdefault(_words(str(cells[0])), cells)
+                        rows.setdefault(_words(str(cells[0])), []).append(cells)
+                        if len(cells) > 1:  # where the first cell repeats (a rule per scope): both cells
+                            rows.setdefault(f"{_words(str(cells[0]))} | {_words(str(cells[1]))}", []).append(
+                                cells
+                            )
                 self._tables.append((str(block.get("caption", "")), columns, rows, heading))
-        self._by_caption: dict[str, list[tuple[str, dict[str, int], dict[str, list[Any]], str]]] = {}
+        self._by_caption: dict[str, list[tuple[str, dict[str, int], dict[str, list[list[Any]]], str]]] = {}
 
-    def cell(self, caption: str, column: str, row: str, heading: str | None = None) -> str | None:
+    def cell(
+        self, caption: str, column: str, row: str, heading: str | None = None, occurrence: int = 0
+    ) -> str | None:
         if caption not in self._by_caption:
             self._by_caption[caption] = [t for t in self._tables if t[0].startswith(caption)]
         key = _words(row)
         for _, columns, rows, under in self._by_caption[caption]:
             if heading is not None and under != heading:
                 continue
-            at, cells = columns.get(column), rows.get(key)
+            at, found = columns.get(column), rows.get(key, [])
+            cells = found[occurrence] if occurrence < len(found) else None
             if at is not None and cells is not None and at < len(cells):
                 return str(cells[at])
         return None
@@ -352,7 +472,7 @@ _PRINTED_COMPARISONS = {
 
 def _compare_printed(done: Recomputation, tables: PrintedTables, expected: list[Printed], where: str) -> None:
     for item in expected:
-        text = tables.cell(item.caption, item.column, item.row, item.heading)
+        text = tables.cell(item.caption, item.column, item.row, item.heading, item.occurrence)
         if text is None:
             continue  # not printed in this layout: the full-precision comparison covers it
         done.printed += max(len([v for v in item.values if v is not None]), 1)
