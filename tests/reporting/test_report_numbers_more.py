@@ -339,3 +339,20 @@ def _drift_bins(content: dict, column: str) -> list[dict]:
     (run,) = [r for r in content["payload"]["analysis_runs"] if r["kind"] == "drift"]
     (found,) = [c for c in run["result"]["columns"] if c["column"] == column]
     return found["bins"]
+
+
+def test_a_report_exported_before_these_kinds_were_counted_still_verifies(carried):
+    """An earlier export listed comparison, validation and drift runs as not counted, without a reason:
+    they are named as not recomputed, not as differences."""
+    content, tables = carried
+    earlier = copy.deepcopy(tables)
+    kinds = ("compare", "validation", "drift")
+    earlier["not_counted"] += [
+        {"run_id": e["run_id"], "kind": e["kind"]} for e in earlier["runs"] if e["kind"] in kinds
+    ]
+    earlier["runs"] = [e for e in earlier["runs"] if e["kind"] not in kinds]
+    done = recompute(content, earlier)
+    assert done.differences == []
+    assert sum("exported before Signoff counted this kind" in n for n in done.not_recomputed) == len(
+        [e for e in tables["runs"] if e["kind"] in kinds]
+    )

@@ -151,12 +151,13 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         _compare_printed(done, printed_tables, printed(derived, log_id, heading), where)
         derived_results[run["id"]] = derived
     judged = _recompute_policies(done, runs, derived_results, printed_tables)
-    # Runs the export could not count (an engine's profile of a source): named, and left out.
+    # Runs the export did not count: an engine's profile of a source (with its reason), or a kind counted
+    # only since (a report exported before): named, and left out.
     listed_out = tables.get("not_counted")
     uncounted = {
-        e.get("run_id"): e.get("reason")
+        e.get("run_id"): e.get("reason") or "exported before Signoff counted this kind"
         for e in (listed_out if isinstance(listed_out, list) else [])
-        if isinstance(e, dict) and e.get("reason") and e.get("kind") in RECOMPUTED_KINDS
+        if isinstance(e, dict) and e.get("kind") in RECOMPUTED_KINDS
     }
     for run_id, run in sorted(runs.items(), key=lambda item: str(item[0])):
         if run_id in counted or run_id in judged:
