@@ -356,3 +356,24 @@ def test_a_report_exported_before_these_kinds_were_counted_still_verifies(carrie
     assert sum("exported before Signoff counted this kind" in n for n in done.not_recomputed) == len(
         [e for e in tables["runs"] if e["kind"] in kinds]
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "edit"),
+    [
+        ("compare", lambda t: t["scores"]["rows"].__setitem__(0, 10**12)),
+        ("compare", lambda t: t.update(design="crossover")),
+        ("drift", lambda t: t["columns"][0].update(steps=[5, -3, 1])),
+        ("drift", lambda t: t["columns"][0]["reference"].append(1)),
+        ("validation", lambda t: t["columns"][0].update(kind="picture")),
+    ],
+)
+def test_hostile_count_tables_of_the_new_kinds_are_refused_with_a_reason(carried, kind, edit):
+    content, tables = carried
+    changed = copy.deepcopy(tables)
+    entry = next(e for e in changed["runs"] if e["kind"] == kind)
+    edit(entry["tables"])
+    differences = recompute(content, changed).differences
+    assert f"{kind} run {entry['run_id']}: its count tables cannot be read (" in " ".join(differences), (
+        differences
+    )

@@ -803,7 +803,7 @@ class ScoredPairs:
 
 
 # A hostile count table must not make verification expand billions of rows for the AUCs.
-MAX_SCORED_ROWS = 50_000_000
+MAX_SCORED_ROWS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -846,13 +846,18 @@ class ComparisonCounts:
             raise ValueError(
                 f"a comparison is paired or unpaired over 8 cells, not {design} over {conf.n_cells}"
             )
+        scored = None if data.get("scores") is None else ScoredPairs.from_dict(data["scores"])
+        if scored is not None and int(scored.rows.sum()) > int(
+            conf.counts.sum()
+        ):  # they are expanded to rows
+            raise ValueError("more scored rows than compared rows")
         return cls(
             design=design,
             joint=joint,
             segments=tuple(Segment(tuple(by_name[n] for n in names)) for names in data["segments"]),
             n_rows=int(conf.counts.sum()),
             conf=conf,
-            scored=None if data.get("scores") is None else ScoredPairs.from_dict(data["scores"]),
+            scored=scored,
             coverage=Coverage.from_dict(data["coverage"]),
             params=dict(data["params"]),
         )
