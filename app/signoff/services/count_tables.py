@@ -130,6 +130,8 @@ def _frames(db: Database, run: AnalysisRun, request: AnalysisRequest) -> Mapping
             data = uow.evidence.read_bytes(str(source["count_table_sha256"]))
         frame = pq.read_table(io.BytesIO(data)).to_pandas()
         return {"log": CountedRows(frame, source.get("score_resolution"))}
-    if isinstance(source, Mapping):  # profiled by the engine: no rows and no count table to read again
-        raise _NotCounted(run.id)
+    with db.transaction(write=False) as uow:
+        # computed by the engine where the data lives (a profile, value counts): no rows to read again
+        if any(uow.sources.find(log.id) is not None for log in request.logs().values()):
+            raise _NotCounted(run.id)
     return load_frames(db, request)
