@@ -2,9 +2,10 @@
 
 ``count-tables.json`` holds, per cited run, the tables and parameters its analysis derives its numbers
 from (``services/count_tables.py``). Verifying derives each run's result again with the analysis' own
-code (``fairness_from_counts``: numpy on the tables, the same seeded bootstrap) and compares it with
-``report.json``: the run's full result at full precision (``TOLERANCE``), and every number the pages
-print at the precision it is printed with. No log, no database, no pandas.
+code (``fairness_from_counts``, ``drift_from_counts`` ...: numpy on the tables, the same seeded bootstrap)
+and compares it with ``report.json``: the run's full result at full precision (``TOLERANCE``), and every
+number the pages print at the precision it is printed with; then judges the policy's verdicts again on the
+recomputed results. No log, no database, no pandas, no scipy.stats.
 """
 
 from __future__ import annotations
