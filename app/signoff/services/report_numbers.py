@@ -110,6 +110,7 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
     done = Recomputation()
     counted = set()
     derived_results: dict[Any, Any] = {}  # run id -> its result as the counts give it
+    summarised: list[str] = []  # validation runs with number columns
     listed = tables.get("runs")
     for entry in listed if isinstance(listed, list) else []:
         entry = entry if isinstance(entry, dict) else {}
@@ -142,6 +143,8 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
                     f"KS p-values of drift run {run['id']} (functions of the recomputed statistics and row "
                     "counts, taken as stated: scipy's Kolmogorov distributions are not loaded offline)"
                 )
+        if kind == "validation" and any(c.get("summary") for c in entry["tables"].get("columns", [])):
+            summarised.append(str(run["id"]))
         for key, what in _NOT_FROM_COUNTS.get(kind, {}).items():
             derived_numbers.pop(key, None)
             if stated.get(key):
@@ -151,6 +154,11 @@ def recompute(content: Mapping[str, Any], tables: Mapping[str, Any]) -> Recomput
         heading = _heading(kind, run, payload)
         _compare_printed(done, printed_tables, printed(derived, log_id, heading), where)
         derived_results[run["id"]] = derived
+    if summarised:
+        done.not_recomputed.append(
+            f"the number columns' range, mean, sd and quantiles of validation run(s) {', '.join(summarised)} "
+            "(taken on the log's rows again at export and carried as such: compared, not derived)"
+        )
     judged = _recompute_policies(done, runs, derived_results, printed_tables)
     # Runs the export did not count: an engine's profile of a source (with its reason), or a kind counted
     # only since (a report exported before): named, and left out.
