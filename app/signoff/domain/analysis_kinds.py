@@ -10,8 +10,9 @@ does not import every result type (start-up time).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -136,3 +137,17 @@ def analysis_kind(name: str) -> AnalysisKind:
         raise InputError(
             f"no analysis of kind {name!r}; the kinds are {', '.join(sorted(ANALYSIS_KINDS))}"
         ) from None
+
+
+def run_observations(kind: str, inputs: Mapping[str, str], result: Any) -> list[Observation]:
+    """A run's observations as a policy judges them (``result``: the decoded result of a run of ``kind``);
+    each names the evidence it came from, because with several logs the same metric and scope is
+    observed once per log. Verifying a report judges the recomputed results with it again."""
+    entry = ANALYSIS_KINDS.get(kind)
+    if entry is None or entry.observe is None:  # a rule on it stays "missing" until it can be judged
+        return []
+    source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(inputs.items()))
+    return [
+        dataclasses.replace(o, detail=f"{o.detail} ({source})" if o.detail else source)
+        for o in entry.observe(result)
+    ]

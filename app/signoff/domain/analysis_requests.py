@@ -389,6 +389,10 @@ class ValidationRequest(AnalysisRequest):
     def parameters(self) -> dict[str, Any]:
         return {"top_categories": self.top_categories}
 
+    @classmethod
+    def from_parameters(cls, log: PredictionLog, parameters: Mapping[str, Any]) -> ValidationRequest:
+        return cls(log=log, top_categories=int(parameters.get("top_categories", DEFAULT_TOP_CATEGORIES)))
+
 
 @dataclass(frozen=True, kw_only=True)
 class ExplainRequest(AnalysisRequest):

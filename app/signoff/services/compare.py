@@ -90,8 +90,7 @@ def compare_versions(
     first) and optionally ``score_columns``. Two logs: the champion's, then the challenger's; paired by
     row id unless ``unpaired``.
     """
-    from signoff.analysis import compare as engine
-    from signoff.services.logs import get_log, load_log_frame
+    from signoff.services.logs import get_log
 
     versions = (get_model_version(db, name, champion), get_model_version(db, name, challenger))
     if versions[0].id == versions[1].id:
@@ -100,18 +99,6 @@ def compare_versions(
         raise InputError(
             f"a comparison reads one log (both versions' columns) or two logs, got {len(log_ids)}"
         )
-    options: dict[str, Any] = {
-        "intersections": intersections,
-        "bins": bins,
-        "positive_label": positive_label,
-        "min_group_size": min_group_size,
-        "excluded_share": excluded_share,
-        "confidence_level": confidence_level,
-        "n_resamples": n_resamples,
-        "seed": seed,
-        "progress": progress,
-        "cancelled": cancelled,
-    }
     parameters: dict[str, Any] = {
         "champion": {"version": versions[0].version, "model_version_id": versions[0].id},
         "sensitive": list(sensitive or ()),
@@ -119,7 +106,12 @@ def compare_versions(
         if isinstance(intersections, (bool, int))
         else [list(c) for c in intersections],
         "bins": {k: [str(float(e)) for e in v] for k, v in sorted((bins or {}).items())},
-        **{k: v for k, v in options.items() if k not in ("progress", "cancelled", "intersections", "bins")},
+        "positive_label": positive_label,
+        "min_group_size": min_group_size,
+        "excluded_share": excluded_share,
+        "confidence_level": confidence_level,
+        "n_resamples": n_resamples,
+        "seed": seed,
     }
 
     if len(log_ids) == 1:
@@ -139,21 +131,12 @@ def compare_versions(
             if column not in columns:
                 raise InputError(NOT_IN_LOG.format(column=column, log_id=log.id, columns=list(columns)))
         chosen = list(sensitive) if sensitive else list(log.mapping.sensitive)
-        a = engine.VersionColumns(
-            log.mapping.label, prediction_columns[0], score_columns[0] if score_columns else None
-        )
-        b = engine.VersionColumns(
-            log.mapping.label, prediction_columns[1], score_columns[1] if score_columns else None
-        )
+        logs: tuple[PredictionLog, ...] = (log,)
+        a = {"label": log.mapping.label, "prediction": prediction_columns[0]}
+        b = {"label": log.mapping.label, "prediction": prediction_columns[1]}
+        a["score"], b["score"] = score_columns if score_columns else (None, None)
         inputs = {"log": log.evidence_sha256}
-        parameters.update(design="paired", columns={"champion": a.__dict__, "challenger": b.__dict__})
-
-        def compute() -> dict[str, Any]:
-            frame = load_log_frame(db, log.id)
-            return engine.run_paired_comparison(
-                frame, champion=a, challenger=b, sensitive=chosen, **options
-            ).to_dict()
-
+        parameters.update(design="paired", columns={"champion": a, "challenger": b})
     else:
         logs = (
             _own_log(db, log_ids[0], versions[0], "champion"),
@@ -164,10 +147,6 @@ def compare_versions(
                 "with one log per version, each log's own mapped prediction and score are compared"
             )
         chosen = list(sensitive) if sensitive else list(logs[0].mapping.sensitive)
-        a = engine.VersionColumns(logs[0].mapping.label, logs[0].mapping.prediction, _score(logs[0]))
-        b = engine.VersionColumns(logs[1].mapping.label, logs[1].mapping.prediction, _score(logs[1]))
-        if (a.score is None) != (b.score is None):
-            a, b = engine.VersionColumns(a.label, a.prediction), engine.VersionColumns(b.label, b.prediction)
         inputs = {"champion_log": logs[0].evidence_sha256, "challenger_log": logs[1].evidence_sha256}
         parameters.update(design="unpaired" if unpaired else "paired")
         ids = (logs[0].mapping.id, logs[1].mapping.id)
@@ -178,25 +157,12 @@ def compare_versions(
                 "with its id column, or compare the versions as unpaired (an A/B test)"
             )
 
-        def compute() -> dict[str, Any]:
-            frames = (load_log_frame(db, logs[0].id), load_log_frame(db, logs[1].id))
-            if unpaired:
-                return engine.run_unpaired_comparison(
-                    *frames, champion=a, challenger=b, sensitive=chosen, **options
-                ).to_dict()
-            left, right, coverage = engine.join_logs(
-                *frames, champion_id=ids[0] or "", challenger_id=ids[1] or ""
-            )
-            mine = {b.label: "challenger label", b.prediction: "challenger prediction"}
-            if b.score is not None:
-                mine[b.score] = "challenger score"
-            joined = left.assign(**{new: right[old].to_numpy() for old, new in mine.items()})
-            theirs = engine.VersionColumns(
-                "challenger label", "challenger prediction", "challenger score" if b.score else None
-            )
-            return engine.run_paired_comparison(
-                joined, champion=a, challenger=theirs, sensitive=chosen, coverage=coverage, **options
-            ).to_dict()
+    def compute() -> dict[str, Any]:
+        from signoff.analysis.compare import comparison_from_counts
+        from signoff.analysis.progress import Stages
+
+        stages = Stages(progress, cancelled)
+        return comparison_from_counts(comparison_counts(db, logs, parameters, stages), stages).to_dict()
 
     if not chosen:
         raise InputError("the champion's log maps no sensitive attributes; name the attributes to compare by")
@@ -226,6 +192,56 @@ def compare_versions(
         actor=actor,
     )
     return ComparisonRun(run, ComparisonResult.from_dict(run.result), *versions)
+
+
+def comparison_counts(
+    db: Database, logs: Sequence[PredictionLog], parameters: Mapping[str, Any], stages: Any = None
+) -> Any:
+    """The count tables of a comparison (``analysis.compare.ComparisonCounts``) from its logs' rows and its
+    stored ``parameters``: the one reading of both the run and, at a report's export, its count tables.
+    ``logs``: one log holding both versions' columns (``parameters["columns"]``), or the champion's and
+    the challenger's, each compared on its own mapped prediction and score."""
+    from signoff.analysis import compare as engine
+    from signoff.services.logs import load_log_frame
+
+    options: dict[str, Any] = {
+        "sensitive": list(parameters["sensitive"]),
+        "intersections": parameters["intersections"],
+        "bins": {k: [float(e) for e in v] for k, v in parameters["bins"].items()},
+        "positive_label": parameters["positive_label"],
+        "min_group_size": parameters["min_group_size"],
+        "excluded_share": parameters["excluded_share"],
+        "confidence_level": parameters["confidence_level"],
+        "n_resamples": parameters["n_resamples"],
+        "seed": parameters["seed"],
+        "stages": stages,
+    }
+    if len(logs) == 1:
+        columns = parameters["columns"]
+        return engine.count_paired_comparison(
+            load_log_frame(db, logs[0].id),
+            champion=engine.VersionColumns(**columns["champion"]),
+            challenger=engine.VersionColumns(**columns["challenger"]),
+            **options,
+        )
+    a = engine.VersionColumns(logs[0].mapping.label, logs[0].mapping.prediction, _score(logs[0]))
+    b = engine.VersionColumns(logs[1].mapping.label, logs[1].mapping.prediction, _score(logs[1]))
+    if (a.score is None) != (b.score is None):
+        a, b = engine.VersionColumns(a.label, a.prediction), engine.VersionColumns(b.label, b.prediction)
+    frames = (load_log_frame(db, logs[0].id), load_log_frame(db, logs[1].id))
+    if parameters["design"] == "unpaired":
+        return engine.count_unpaired_comparison(*frames, champion=a, challenger=b, **options)
+    left, right, coverage = engine.join_logs(
+        *frames, champion_id=logs[0].mapping.id or "", challenger_id=logs[1].mapping.id or ""
+    )
+    mine = {b.label: "challenger label", b.prediction: "challenger prediction"}
+    if b.score is not None:
+        mine[b.score] = "challenger score"
+    joined = left.assign(**{new: right[old].to_numpy() for old, new in mine.items()})
+    theirs = engine.VersionColumns(
+        "challenger label", "challenger prediction", "challenger score" if b.score else None
+    )
+    return engine.count_paired_comparison(joined, champion=a, challenger=theirs, coverage=coverage, **options)
 
 
 def latest_comparison(

@@ -13,27 +13,74 @@ import io
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from signoff.analysis import fairness, monitoring, performance
+from signoff.analysis import drift, fairness, monitoring, performance, profiles
 from signoff.analysis.counted import CountedRows
 from signoff.domain.analysis_requests import (
     AnalysisRequest,
+    DriftRequest,
     FairnessRequest,
     MonitoringRequest,
     PerformanceRequest,
+    ValidationRequest,
 )
 from signoff.domain.analysis_run import AnalysisRun
 from signoff.domain.canonical import canonical_json
+from signoff.domain.drift import DriftThresholds
+from signoff.domain.prediction_log import PredictionLog
 from signoff.reporting.archive import Attachment
 from signoff.reporting.file_names import COUNT_TABLES_NAME, COUNT_TABLES_SCHEMA
 from signoff.services.analyses import load_frames
+from signoff.services.compare import comparison_counts
 from signoff.storage import Database
 
-# kind -> (its request type, the analysis' counting step: request and frames -> tables with to_dict)
-COUNTED_KINDS: dict[str, tuple[type[AnalysisRequest], Callable[..., Any]]] = {
-    "fairness": (FairnessRequest, fairness.request_counts),
-    "performance": (PerformanceRequest, performance.request_counts),
-    "monitoring": (MonitoringRequest, monitoring.request_counts),
+# How a run reads its logs: (database, the run, the stored logs by hash) -> tables with ``to_dict``.
+Counting = Callable[[Database, AnalysisRun, Mapping[str, PredictionLog]], Any]
+
+
+def _by_request(request_type: type[AnalysisRequest], count: Callable[..., Any]) -> Counting:
+    """A kind with a request type: the run's request rebuilt from its parameters, its log counted."""
+
+    def counting(db: Database, run: AnalysisRun, logs: Mapping[str, PredictionLog]) -> Any:
+        log = logs[run.inputs["log"]]
+        request = request_type.from_parameters(log, run.parameters)  # type: ignore[attr-defined]
+        return count(request, _frames(db, run, request))
+
+    return counting
+
+
+def _comparison(db: Database, run: AnalysisRun, logs: Mapping[str, PredictionLog]) -> Any:
+    """A comparison reads one log (both versions' columns) or the champion's and the challenger's."""
+    read = ("log",) if "log" in run.inputs else ("champion_log", "challenger_log")
+    return comparison_counts(db, [logs[run.inputs[role]] for role in read], run.parameters)
+
+
+def _drift(db: Database, run: AnalysisRun, logs: Mapping[str, PredictionLog]) -> Any:
+    """Drift reads a reference and a current log: its request rebuilt from the run's parameters."""
+    parameters = run.parameters
+    request = DriftRequest(
+        reference=logs[run.inputs["reference_log"]],
+        current=logs[run.inputs["current_log"]],
+        drift_columns=tuple(parameters["columns"]),
+        categorical=tuple(parameters["categorical"]),
+        bins=int(parameters["bins"]),
+        thresholds=DriftThresholds.from_dict(parameters["thresholds"]),
+    )
+    return drift.request_counts(request, _frames(db, run, request))
+
+
+# kind -> the analysis' counting step for a stored run
+COUNTED_KINDS: dict[str, Counting] = {
+    "fairness": _by_request(FairnessRequest, fairness.request_counts),
+    "performance": _by_request(PerformanceRequest, performance.request_counts),
+    "monitoring": _by_request(MonitoringRequest, monitoring.request_counts),
+    "compare": _comparison,
+    "validation": _by_request(ValidationRequest, profiles.request_counts),
+    "drift": _drift,
 }
+
+
+class _NotCounted(Exception):
+    """A run whose numbers an engine computed where the data lives, from no count table it stored."""
 
 
 def count_tables(db: Database, runs: Sequence[AnalysisRun]) -> dict[str, Any]:
@@ -44,12 +91,14 @@ def count_tables(db: Database, runs: Sequence[AnalysisRun]) -> dict[str, Any]:
     not_counted = []
     for run in sorted(runs, key=lambda r: r.id):
         if run.kind not in COUNTED_KINDS:
-            not_counted.append({"run_id": run.id, "kind": run.kind})
+            not_counted.append({"run_id": run.id, "kind": run.kind, "reason": "not computed from counts"})
             continue
-        request_type, count = COUNTED_KINDS[run.kind]
-        log = logs[run.inputs["log"]]
-        request = request_type.from_parameters(log, run.parameters)  # type: ignore[attr-defined]
-        tables = count(request, _frames(db, run, request))
+        try:
+            tables = COUNTED_KINDS[run.kind](db, run, logs)
+        except _NotCounted:
+            reason = "computed by the engine where the data lives, which kept no count table"
+            not_counted.append({"run_id": run.id, "kind": run.kind, "reason": reason})
+            continue
         counted.append(
             {
                 "run_id": run.id,
@@ -81,4 +130,8 @@ def _frames(db: Database, run: AnalysisRun, request: AnalysisRequest) -> Mapping
             data = uow.evidence.read_bytes(str(source["count_table_sha256"]))
         frame = pq.read_table(io.BytesIO(data)).to_pandas()
         return {"log": CountedRows(frame, source.get("score_resolution"))}
+    with db.transaction(write=False) as uow:
+        # computed by the engine where the data lives (a profile, value counts): no rows to read again
+        if any(uow.sources.find(log.id) is not None for log in request.logs().values()):
+            raise _NotCounted(run.id)
     return load_frames(db, request)

@@ -18,6 +18,7 @@ from typing import Any
 
 from signoff import __version__
 from signoff.domain.analysis_kinds import ANALYSIS_KINDS
+from signoff.domain.analysis_kinds import run_observations as observations_of
 from signoff.domain.analysis_requests import (
     DEFAULT_MIN_GROUP_SHARE,
     DEFAULT_RESAMPLES,
@@ -52,13 +53,9 @@ def run_observations(run: AnalysisRun) -> list[Observation]:
     """The run's observations; each names the evidence it came from, because with several logs the
     same metric and scope is observed once per log."""
     kind = ANALYSIS_KINDS.get(run.kind)
-    if kind is None or kind.observe is None:  # a rule on it stays "missing" until it can be judged
+    if kind is None or kind.observe is None:
         return []
-    source = ", ".join(f"{role} {sha[:12]}" for role, sha in sorted(run.inputs.items()))
-    return [
-        dataclasses.replace(o, detail=f"{o.detail} ({source})" if o.detail else source)
-        for o in kind.observe(kind.decode(run.result))
-    ]
+    return observations_of(run.kind, run.inputs, kind.decode(run.result))
 
 
 @dataclass(frozen=True)
