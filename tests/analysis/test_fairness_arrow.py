@@ -16,7 +16,7 @@ import pytest
 from fairness_oracles import same
 from test_fairness_fairlearn import check_segment, fairlearn_comparisons
 
-from signoff.analysis.columns import plain_arrow
+from signoff.analysis.columns import floats, missing, plain_arrow
 from signoff.analysis.fairness import run_fairness
 from signoff.domain.errors import InputError
 
@@ -92,3 +92,9 @@ def test_an_arrow_log_missing_an_outcome_is_named_like_a_frame():
         run_fairness(table, label="label", prediction="prediction", sensitive=["region"], n_resamples=0)
     assert error.value.row == 8 and error.value.column == "prediction"
     assert "1 rows have no value" in str(error.value)
+
+
+def test_what_the_arrow_columns_hand_over_can_be_written_to_like_pandas_arrays():
+    table = pa.Table.from_pandas(_rows(), preserve_index=False).replace_schema_metadata(None)
+    for values in (floats(table["score"]), floats(table["label"]), missing(table["region"])):
+        values[:1] = values[1:2]  # a read-only Arrow buffer would raise here

@@ -71,9 +71,9 @@ def _numbers(column: Any, missing_as: Any = None) -> np.ndarray:
     values = np.frombuffer(
         array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize
     )
-    values = values.view(bool) if boolean else values
+    # A copy: Arrow's buffer is read-only, and the analyses may write into what pandas handed them.
+    values = (values.view(bool) if boolean else values).copy()
     if array.null_count:
-        values = values.copy()
         values[_numbers(pc.is_null(array))] = missing_as
     return values
 
