@@ -699,7 +699,13 @@ def _rows(log: pd.DataFrame | Counted) -> int:
     return len(log)
 
 
-def request_counts(request: DriftRequest, frames: Mapping[str, pd.DataFrame]) -> DriftCounts:
+def request_counts(
+    request: DriftRequest,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    progress: Callable[[float], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> DriftCounts:
     """``count_drift`` of the request's current log against its reference log."""
     return count_drift(
         frames["reference_log"],
@@ -708,6 +714,8 @@ def request_counts(request: DriftRequest, frames: Mapping[str, pd.DataFrame]) ->
         categorical=request.as_categories,
         bins=request.bins,
         thresholds=request.thresholds,
+        progress=progress,
+        cancelled=cancelled,
     )
 
 
@@ -718,14 +726,5 @@ def analyze(
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> DriftResult:
-    """``run_drift`` of the request's current log against its reference log."""
-    return run_drift(
-        frames["reference_log"],
-        frames["current_log"],
-        columns=request.compared,
-        categorical=request.as_categories,
-        bins=request.bins,
-        thresholds=request.thresholds,
-        progress=progress,
-        cancelled=cancelled,
-    )
+    """The drift of the request's current log against its reference log: counted, then derived."""
+    return drift_from_counts(request_counts(request, frames, progress=progress, cancelled=cancelled))

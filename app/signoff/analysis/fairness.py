@@ -56,7 +56,7 @@ from signoff.analysis.metrics import (
     binary_rates,
     divide,
 )
-from signoff.analysis.progress import Stages
+from signoff.analysis.progress import Stages, counted_analysis
 from signoff.analysis.segments import Segment, plan_segments
 from signoff.domain.analysis_requests import (
     DEFAULT_MIN_GROUP_SHARE,
@@ -664,13 +664,5 @@ def request_counts(
     )
 
 
-def analyze(
-    request: FairnessRequest,
-    frames: Mapping[str, pd.DataFrame],
-    *,
-    progress: Callable[[float], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> FairnessResult:
-    """The fairness of the request's log (``frames["log"]``), with the request's parameters."""
-    stages = Stages(progress, cancelled)
-    return fairness_from_counts(request_counts(request, frames, stages), stages)
+# The fairness of the request's log (``frames["log"]``), with the request's parameters.
+analyze = counted_analysis(request_counts, fairness_from_counts)

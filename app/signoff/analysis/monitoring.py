@@ -15,7 +15,7 @@ import numpy as np
 
 import signoff
 from signoff.analysis.counted import split
-from signoff.analysis.progress import Stages
+from signoff.analysis.progress import Stages, counted_analysis
 from signoff.domain.analysis_requests import MonitoringRequest
 from signoff.domain.errors import InputError
 from signoff.domain.fairness import MonitoringResult, MonitoringWindow
@@ -186,13 +186,5 @@ def request_counts(
     )
 
 
-def analyze(
-    request: MonitoringRequest,
-    frames: Mapping[str, pd.DataFrame],
-    *,
-    progress: Callable[[float], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> MonitoringResult:
-    """The monitoring of the request's log (``frames["log"]``), with the request's parameters."""
-    stages = Stages(progress, cancelled)
-    return monitoring_from_counts(request_counts(request, frames, stages), stages)
+# The monitoring of the request's log (``frames["log"]``), with the request's parameters.
+analyze = counted_analysis(request_counts, monitoring_from_counts)

@@ -45,7 +45,7 @@ from signoff.analysis.metrics import (
     one_vs_rest,
     proportion_parts,
 )
-from signoff.analysis.progress import Stages
+from signoff.analysis.progress import Stages, counted_analysis
 from signoff.analysis.segments import Segment, plan_segments
 from signoff.domain.analysis_requests import DEFAULT_MIN_GROUP_SIZE, PerformanceRequest
 from signoff.domain.errors import InputError
@@ -426,13 +426,5 @@ def request_counts(
     )
 
 
-def analyze(
-    request: PerformanceRequest,
-    frames: Mapping[str, pd.DataFrame],
-    *,
-    progress: Callable[[float], None] | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> PerformanceResult:
-    """The performance on the request's log (``frames["log"]``), with the request's parameters."""
-    stages = Stages(progress, cancelled)
-    return performance_from_counts(request_counts(request, frames, stages), stages)
+# The performance on the request's log (``frames["log"]``), with the request's parameters.
+analyze = counted_analysis(request_counts, performance_from_counts)
